@@ -1,0 +1,1 @@
+"""vmig's QAPI code generator (see main.py)."""

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Counts every test case that ran in one or more meson test logs.
+
+meson's own summary counts test programs; our programs print TAP, so this
+counts TAP lines ("ok"/"not ok"), treating a program that printed no TAP as
+one test judged by its result, and planned-but-missing TAP cases (a crash
+mid-run) as failures.  Prints one line: "N passed, N failed[, N skipped]".
+Exit status 1 if anything failed.
+"""
+import json
+import re
+import sys
+
+TAP_LINE = re.compile(r'^(not ok|ok)\b[^#]*(#\s*(SKIP|TODO)\b.*)?$', re.I)
+TAP_PLAN = re.compile(r'^1\.\.(\d+)')
+
+
+def count(log_path, totals, failures):
+    with open(log_path) as f:
+        for line in f:
+            entry = json.loads(line)
+            name = entry['name']
+            passed = failed = skipped = 0
+            plan = None
+            for out in (entry.get('stdout') or '').splitlines():
+                out = out.strip()
+                m = TAP_PLAN.match(out)
+                if m and plan is None:
+                    plan = int(m.group(1))
+                    continue
+                m = TAP_LINE.match(out)
+                if not m:
+                    continue
+                if m.group(3) and m.group(3).upper() == 'SKIP':
+                    skipped += 1
+                elif m.group(1).lower() == 'ok':
+                    passed += 1
+                else:
+                    failed += 1
+                    failures.append('%s: %s' % (name, out))
+            seen = passed + failed + skipped
+            if seen == 0:
+                if entry['result'] == 'SKIP':
+                    skipped += 1
+                elif entry['result'] in ('OK', 'EXPECTEDFAIL'):
+                    passed += 1
+                else:
+                    failed += 1
+                    failures.append('%s: %s' % (name, entry['result']))
+            elif plan is not None and seen < plan:
+                failed += plan - seen
+                failures.append('%s: %d planned tests did not run (%s)'
+                                % (name, plan - seen, entry['result']))
+            elif entry['result'] not in ('OK', 'SKIP', 'EXPECTEDFAIL') \
+                    and failed == 0:
+                # All cases passed but the program failed (leak report,
+                # crash at exit): that is a failure too.
+                failed += 1
+                failures.append('%s: exited with %s' % (name, entry['result']))
+            totals[0] += passed
+            totals[1] += failed
+            totals[2] += skipped
+
+
+def main():
+    totals = [0, 0, 0]
+    failures = []
+    for path in sys.argv[1:]:
+        count(path, totals, failures)
+    for f in failures:
+        print('FAILED: ' + f)
+    line = '%d passed, %d failed' % (totals[0], totals[1])
+    if totals[2]:
+        line += ', %d skipped' % totals[2]
+    print(line)
+    sys.exit(1 if totals[1] else 0)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,325 @@
+/*
+ * RAM blocks: allocation of host memory and the guest RAM list.
+ * See include/system/ram.h.
+ */
+#include "system/ram.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/magic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "util/cutils.h"
+
+/* Registered blocks in guest order. */
+static GPtrArray *guest_blocks;
+
+static uint64_t host_page_size(void)
+{
+    return (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* hugetlbfs files are made of huge pages; everything else of host pages. */
+static uint64_t fd_page_size(int fd)
+{
+    struct statfs fs;
+
+    if (fstatfs(fd, &fs) == 0 && fs.f_type == HUGETLBFS_MAGIC) {
+        return fs.f_bsize;
+    }
+    return host_page_size();
+}
+
+static bool check_size(uint64_t size, uint64_t page_size, Error **errp)
+{
+    if (size == 0) {
+        error_setg(errp, "size must not be zero");
+        return false;
+    }
+    if (size % page_size) {
+        error_setg(errp, "size %" PRIu64 " is not a multiple of the page "
+                   "size %" PRIu64, size, page_size);
+        return false;
+    }
+    if (size > SIZE_MAX) {
+        error_setg(errp, "size %" PRIu64 " is too large for this host",
+                   size);
+        return false;
+    }
+    return true;
+}
+
+/* Maps @fd (or anonymous memory if -1) and wraps it in a block, which takes
+ * ownership of @fd; on failure @fd is left to the caller. */
+static RAMBlock *block_new(const char *idstr, int fd, uint64_t size,
+                           uint64_t page_size, bool share, Error **errp)
+{
+    int flags = (share ? MAP_SHARED : MAP_PRIVATE) | MAP_NORESERVE;
+    void *host;
+
+    if (fd < 0) {
+        flags |= MAP_ANONYMOUS;
+    }
+    host = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0);
+    if (host == MAP_FAILED) {
+        g_autofree char *sz = size_to_str(size);
+        error_setg_errno(errp, errno, "cannot map %s of memory", sz);
+        return NULL;
+    }
+
+    RAMBlock *block = g_new0(RAMBlock, 1);
+    block->idstr = g_strdup(idstr);
+    block->host = host;
+    block->size = size;
+    block->page_size = page_size;
+    block->fd = fd;
+    block->fd_offset = 0;
+    block->shared = share;
+    return block;
+}
+
+RAMBlock *ram_block_new_anon(const char *idstr, uint64_t size, bool share,
+                             Error **errp)
+{
+    if (!check_size(size, host_page_size(), errp)) {
+        return NULL;
+    }
+    return block_new(idstr, -1, size, host_page_size(), share, errp);
+}
+
+/*
+ * Opens (or creates) the file a memory-backend-file maps.  Sets *created
+ * when a new file was made at @mem_path, so a failure can remove it again.
+ */
+static int open_mem_path(const char *mem_path, bool *created, Error **errp)
+{
+    struct stat st;
+    int fd;
+
+    *created = false;
+    if (stat(mem_path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        g_autofree char *tmpl = g_build_filename(mem_path, "vmig-ram-XXXXXX",
+                                                 NULL);
+        fd = g_mkstemp_full(tmpl, O_RDWR | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            error_setg_errno(errp, errno, "cannot create a file in "
+                             "mem-path '%s'", mem_path);
+            return -1;
+        }
+        /* Only the mapping keeps it alive: nothing to clean up later. */
+        unlink(tmpl);
+        return fd;
+    }
+
+    fd = open(mem_path, O_RDWR | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        fd = open(mem_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        *created = fd >= 0;
+    }
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "cannot open mem-path '%s'", mem_path);
+    }
+    return fd;
+}
+
+RAMBlock *ram_block_new_file(const char *idstr, const char *mem_path,
+                             uint64_t size, bool share, Error **errp)
+{
+    bool created;
+    struct stat st;
+    RAMBlock *block = NULL;
+    int fd = open_mem_path(mem_path, &created, errp);
+
+    if (fd < 0) {
+        return NULL;
+    }
+    if (fstat(fd, &st) < 0) {
+        error_setg_errno(errp, errno, "cannot stat mem-path '%s'", mem_path);
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        error_setg(errp, "mem-path '%s' is neither a regular file nor a "
+                   "directory", mem_path);
+        goto fail;
+    }
+
+    uint64_t page_size = fd_page_size(fd);
+    if (!check_size(size, page_size, errp)) {
+        goto fail;
+    }
+    if (st.st_size == 0) {
+        if (ftruncate(fd, size) < 0) {
+            error_setg_errno(errp, errno, "cannot extend mem-path '%s' to "
+                             "%" PRIu64 " bytes", mem_path, size);
+            goto fail;
+        }
+    } else if ((uint64_t)st.st_size < size) {
+        error_setg(errp, "mem-path '%s' is %" PRIu64 " bytes long, less "
+                   "than size %" PRIu64, mem_path, (uint64_t)st.st_size,
+                   size);
+        goto fail;
+    }
+
+    block = block_new(idstr, fd, size, page_size, share, errp);
+    if (!block) {
+        goto fail;
+    }
+    block->mem_path = g_strdup(mem_path);
+    return block;
+
+fail:
+    if (created) {
+        unlink(mem_path);
+    }
+    close(fd);
+    return NULL;
+}
+
+RAMBlock *ram_block_new_memfd(const char *idstr, uint64_t size, bool share,
+                              bool seal, Error **errp)
+{
+    const unsigned seals = F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL;
+    RAMBlock *block;
+    int fd;
+
+    if (!check_size(size, host_page_size(), errp)) {
+        return NULL;
+    }
+    fd = memfd_create(idstr, MFD_CLOEXEC | (seal ? MFD_ALLOW_SEALING : 0));
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "cannot create a memfd");
+        return NULL;
+    }
+    if (ftruncate(fd, size) < 0) {
+        error_setg_errno(errp, errno, "cannot resize the memfd to %" PRIu64
+                         " bytes", size);
+        goto fail;
+    }
+    if (seal && fcntl(fd, F_ADD_SEALS, seals) < 0) {
+        error_setg_errno(errp, errno, "cannot seal the memfd");
+        goto fail;
+    }
+    block = block_new(idstr, fd, size, host_page_size(), share, errp);
+    if (!block) {
+        goto fail;
+    }
+    return block;
+
+fail:
+    close(fd);
+    return NULL;
+}
+
+void ram_block_free(RAMBlock *block)
+{
+    if (!block) {
+        return;
+    }
+    g_assert(!block->registered);
+    munmap(block->host, block->size);
+    if (block->fd >= 0) {
+        close(block->fd);
+    }
+    g_free(block->idstr);
+    g_free(block->mem_path);
+    g_free(block);
+}
+
+/* Guest RAM list */
+
+static void update_offsets(void)
+{
+    uint64_t offset = 0;
+
+    for (guint i = 0; guest_blocks && i < guest_blocks->len; i++) {
+        RAMBlock *block = g_ptr_array_index(guest_blocks, i);
+        block->offset = offset;
+        offset += block->size;
+    }
+}
+
+bool ram_block_register(RAMBlock *block, Error **errp)
+{
+    if (block->registered) {
+        error_setg(errp, "RAM block '%s' is already guest RAM", block->idstr);
+        return false;
+    }
+    if (ram_block_find(block->idstr)) {
+        error_setg(errp, "a RAM block named '%s' already exists",
+                   block->idstr);
+        return false;
+    }
+    if (!guest_blocks) {
+        guest_blocks = g_ptr_array_new();
+    }
+    g_ptr_array_add(guest_blocks, block);
+    block->registered = true;
+    update_offsets();
+    return true;
+}
+
+void ram_block_unregister(RAMBlock *block)
+{
+    g_assert(block->registered);
+    g_ptr_array_remove(guest_blocks, block);
+    block->registered = false;
+    block->offset = 0;
+    if (guest_blocks->len == 0) {
+        g_ptr_array_free(guest_blocks, TRUE);
+        guest_blocks = NULL;
+    }
+    update_offsets();
+}
+
+RAMBlock *ram_block_find(const char *idstr)
+{
+    for (guint i = 0; guest_blocks && i < guest_blocks->len; i++) {
+        RAMBlock *block = g_ptr_array_index(guest_blocks, i);
+        if (strcmp(block->idstr, idstr) == 0) {
+            return block;
+        }
+    }
+    return NULL;
+}
+
+int ram_block_foreach(RAMBlockIterFunc *fn, void *opaque)
+{
+    for (guint i = 0; guest_blocks && i < guest_blocks->len; i++) {
+        int ret = fn(g_ptr_array_index(guest_blocks, i), opaque);
+        if (ret) {
+            return ret;
+        }
+    }
+    return 0;
+}
+
+uint64_t ram_guest_size(void)
+{
+    RAMBlock *last;
+
+    if (!guest_blocks) {
+        return 0;
+    }
+    last = g_ptr_array_index(guest_blocks, guest_blocks->len - 1);
+    return last->offset + last->size;
+}
+
+void *ram_guest_ptr(uint64_t offset, uint64_t len)
+{
+    /* A handful of blocks at most: a linear search is fine. */
+    for (guint i = 0; guest_blocks && i < guest_blocks->len; i++) {
+        RAMBlock *block = g_ptr_array_index(guest_blocks, i);
+        if (offset >= block->offset &&
+            offset - block->offset < block->size) {
+            uint64_t in_block = offset - block->offset;
+            return len <= block->size - in_block ? block->host + in_block
+                                                 : NULL;
+        }
+    }
+    return NULL;
+}

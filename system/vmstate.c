@@ -1,0 +1,261 @@
+/*
+ * Device state registry and the little-endian state encoding: see
+ * include/migration/vmstate.h.
+ */
+#include "migration/vmstate.h"
+
+#include <string.h>
+
+/* Registration order is the migration order, hence a list, not a hash. */
+static GPtrArray *registry;
+
+bool device_state_register(const DeviceStateOps *ops, Error **errp)
+{
+    g_assert(ops->id && ops->save && ops->load);
+    if (ops->min_version < 1 || ops->min_version > ops->version) {
+        error_setg(errp, "device '%s': invalid versions: min_version %u, "
+                   "version %u", ops->id, ops->min_version, ops->version);
+        return false;
+    }
+    if (device_state_find(ops->id)) {
+        error_setg(errp, "device '%s' is already registered", ops->id);
+        return false;
+    }
+    if (!registry) {
+        registry = g_ptr_array_new();
+    }
+    g_ptr_array_add(registry, (gpointer)ops);
+    return true;
+}
+
+void device_state_unregister(const DeviceStateOps *ops)
+{
+    bool found = registry && g_ptr_array_remove(registry, (gpointer)ops);
+
+    g_assert(found);
+    if (registry->len == 0) {
+        g_ptr_array_free(registry, TRUE);
+        registry = NULL;
+    }
+}
+
+const DeviceStateOps *device_state_find(const char *id)
+{
+    for (guint i = 0; registry && i < registry->len; i++) {
+        const DeviceStateOps *ops = g_ptr_array_index(registry, i);
+        if (strcmp(ops->id, id) == 0) {
+            return ops;
+        }
+    }
+    return NULL;
+}
+
+bool device_state_foreach(DeviceStateIterFunc *fn, void *opaque,
+                          Error **errp)
+{
+    for (guint i = 0; registry && i < registry->len; i++) {
+        if (!fn(g_ptr_array_index(registry, i), opaque, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool device_state_save(const DeviceStateOps *ops, GByteArray *out,
+                       Error **errp)
+{
+    Error *local_err = NULL;
+
+    if (!ops->save(ops->opaque, out, &local_err)) {
+        error_propagate(errp, local_err);
+        error_prepend(errp, "device '%s': ", ops->id);
+        return false;
+    }
+    return true;
+}
+
+bool device_state_load(const DeviceStateOps *ops, const uint8_t *buf,
+                       size_t len, uint32_t version, Error **errp)
+{
+    if (version < ops->min_version || version > ops->version) {
+        error_setg(errp, "device '%s': unsupported state version %u "
+                   "(this vmig loads versions %u to %u)",
+                   ops->id, version, ops->min_version, ops->version);
+        return false;
+    }
+    /* load() reports errors through VMStateReader, which already names the
+     * device, so no prefix here. */
+    return ops->load(ops->opaque, buf, len, version, errp);
+}
+
+/* Encoding */
+
+void vmstate_put_u8(GByteArray *out, uint8_t v)
+{
+    g_byte_array_append(out, &v, 1);
+}
+
+void vmstate_put_u16(GByteArray *out, uint16_t v)
+{
+    uint8_t b[2] = { v, v >> 8 };
+    g_byte_array_append(out, b, sizeof(b));
+}
+
+void vmstate_put_u32(GByteArray *out, uint32_t v)
+{
+    uint8_t b[4];
+    for (int i = 0; i < 4; i++) {
+        b[i] = v >> (8 * i);
+    }
+    g_byte_array_append(out, b, sizeof(b));
+}
+
+void vmstate_put_u64(GByteArray *out, uint64_t v)
+{
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++) {
+        b[i] = v >> (8 * i);
+    }
+    g_byte_array_append(out, b, sizeof(b));
+}
+
+void vmstate_put_blob(GByteArray *out, const void *data, uint32_t len)
+{
+    vmstate_put_u32(out, len);
+    g_byte_array_append(out, data, len);
+}
+
+void vmstate_put_str(GByteArray *out, const char *s)
+{
+    size_t len = strlen(s);
+
+    g_assert(len <= UINT32_MAX);
+    vmstate_put_blob(out, s, len);
+}
+
+/* Decoding */
+
+void vmstate_reader_init(VMStateReader *r, const char *dev,
+                         const uint8_t *buf, size_t len)
+{
+    *r = (VMStateReader){ .dev = dev, .buf = buf, .len = len, .pos = 0 };
+}
+
+/* Returns a pointer to the next @n bytes and consumes them, or NULL. */
+static const uint8_t *reader_take(VMStateReader *r, const char *field,
+                                  size_t n, Error **errp)
+{
+    size_t have = r->len - r->pos;
+
+    if (n > have) {
+        error_setg(errp, "device '%s': truncated state: need %zu bytes for "
+                   "'%s', have %zu", r->dev, n, field, have);
+        return NULL;
+    }
+    r->pos += n;
+    return r->buf + r->pos - n;
+}
+
+static bool reader_get_le(VMStateReader *r, const char *field, size_t n,
+                          uint64_t *v, Error **errp)
+{
+    const uint8_t *p = reader_take(r, field, n, errp);
+
+    if (!p) {
+        return false;
+    }
+    *v = 0;
+    for (size_t i = 0; i < n; i++) {
+        *v |= (uint64_t)p[i] << (8 * i);
+    }
+    return true;
+}
+
+bool vmstate_get_u8(VMStateReader *r, const char *field, uint8_t *v,
+                    Error **errp)
+{
+    uint64_t tmp;
+    if (!reader_get_le(r, field, 1, &tmp, errp)) {
+        return false;
+    }
+    *v = tmp;
+    return true;
+}
+
+bool vmstate_get_u16(VMStateReader *r, const char *field, uint16_t *v,
+                     Error **errp)
+{
+    uint64_t tmp;
+    if (!reader_get_le(r, field, 2, &tmp, errp)) {
+        return false;
+    }
+    *v = tmp;
+    return true;
+}
+
+bool vmstate_get_u32(VMStateReader *r, const char *field, uint32_t *v,
+                     Error **errp)
+{
+    uint64_t tmp;
+    if (!reader_get_le(r, field, 4, &tmp, errp)) {
+        return false;
+    }
+    *v = tmp;
+    return true;
+}
+
+bool vmstate_get_u64(VMStateReader *r, const char *field, uint64_t *v,
+                     Error **errp)
+{
+    return reader_get_le(r, field, 8, v, errp);
+}
+
+bool vmstate_get_blob(VMStateReader *r, const char *field, uint32_t max_len,
+                      const uint8_t **data, uint32_t *len, Error **errp)
+{
+    uint32_t n;
+
+    if (!vmstate_get_u32(r, field, &n, errp)) {
+        return false;
+    }
+    if (n > max_len) {
+        error_setg(errp, "device '%s': '%s' is %u bytes long, the limit is "
+                   "%u", r->dev, field, n, max_len);
+        return false;
+    }
+    *data = reader_take(r, field, n, errp);
+    if (!*data) {
+        return false;
+    }
+    *len = n;
+    return true;
+}
+
+bool vmstate_get_str(VMStateReader *r, const char *field, uint32_t max_len,
+                     char **s, Error **errp)
+{
+    const uint8_t *data;
+    uint32_t len;
+
+    if (!vmstate_get_blob(r, field, max_len, &data, &len, errp)) {
+        return false;
+    }
+    if (memchr(data, 0, len) ||
+        !g_utf8_validate((const char *)data, len, NULL)) {
+        error_setg(errp, "device '%s': '%s' is not valid UTF-8 text",
+                   r->dev, field);
+        return false;
+    }
+    *s = g_strndup((const char *)data, len);
+    return true;
+}
+
+bool vmstate_reader_finish(VMStateReader *r, Error **errp)
+{
+    if (r->pos != r->len) {
+        error_setg(errp, "device '%s': %zu unexpected bytes after the end "
+                   "of the state", r->dev, r->len - r->pos);
+        return false;
+    }
+    return true;
+}
