@@ -2,15 +2,33 @@
  * vmig-config-doc: prints the configuration chapter of the documentation
  * (Markdown, on stdout) from the schema's reflection table and the tables
  * of config-rules.c, so the chapter can never disagree with what the
- * validator does.  What each option means is in the QMP reference
+ * validator does.  It ends with how QEMU's capabilities, parameters and
+ * their commands map onto the configuration, from the member feature
+ * 'capability'.  What each option means is in the QMP reference
  * (MigrationConfig), generated from the schema's doc comments.
  */
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "migration/config-validate.h"
 #include "util/cutils.h"
+
+/* The QMP reference is generated next to this chapter (build/docs/). */
+#define QMP_REFERENCE "qmp-reference.md"
+
+/* Free text of the tables goes into table cells, where '|' ends a cell. */
+static void append_cell(GString *out, const char *text)
+{
+    for (const char *p = text; *p; p++) {
+        if (*p == '|') {
+            g_string_append_c(out, '\\');
+        }
+        g_string_append_c(out, *p);
+    }
+}
 
 static const char *const rule_verbs[MIGRATION_RULE__MAX] = {
     [MIGRATION_RULE_EXCLUDES] = "cannot be used together with",
@@ -52,12 +70,15 @@ static void print_valid(GString *out, size_t i)
         break;
     case QAPI_MEMBER_KIND_ENUM:
         for (int e = 0; e < m->enum_lookup->size; e++) {
-            bool unimpl = m->enum_lookup->features &&
-                (m->enum_lookup->features[e] & QAPI_FEATURE_UNIMPLEMENTED);
+            unsigned f = m->enum_lookup->features
+                ? m->enum_lookup->features[e] : 0;
 
-            g_string_append_printf(out, "%s`%s`%s", sep,
+            g_string_append_printf(out, "%s`%s`%s%s", sep,
                                    m->enum_lookup->array[e],
-                                   unimpl ? " (not implemented)" : "");
+                                   f & QAPI_FEATURE_DEPRECATED
+                                   ? " (**deprecated**)" : "",
+                                   f & QAPI_FEATURE_UNIMPLEMENTED
+                                   ? " (not implemented)" : "");
             sep = ", ";
         }
         break;
@@ -72,8 +93,8 @@ static void print_valid(GString *out, size_t i)
             g_string_append_printf(out, "any %s", m->type_name);
         }
         if (opt->valid_desc) {
-            g_string_append_printf(out, "%s%s", opt->has_range ? ", " : "",
-                                   opt->valid_desc);
+            g_string_append(out, opt->has_range ? ", " : "");
+            append_cell(out, opt->valid_desc);
         }
         break;
     default:
@@ -200,6 +221,115 @@ static void print_contexts(GString *out, unsigned contexts)
     }
 }
 
+/* Option @m's default as JSON, for the QMP examples; "V" if it has none. */
+static char *default_json(const QAPIMemberInfo *m)
+{
+    json_t *value = qapi_member_to_json(m, migration_config_defaults());
+    char *text, *copy;
+
+    if (!value) {
+        return g_strdup("V");
+    }
+    text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(value);
+    copy = g_strdup(text);
+    free(text);                 /* jansson allocates with malloc() */
+    return copy;
+}
+
+/*
+ * Option number @i's default in command-line syntax, for the HMP
+ * examples.  An empty string must be quoted as a separate HMP argument,
+ * but is just nothing after '=' in key=value syntax.
+ */
+static const char *default_cmdline(size_t i, bool keyval)
+{
+    const char *def = migration_options[i].def;
+
+    if (!def) {
+        return "V";
+    }
+    return *def || keyval ? def : "\"\"";
+}
+
+/* How each former capability (or each parameter) was set, and is now. */
+static void print_legacy_options(GString *out, bool capabilities)
+{
+    g_string_append(out,
+        "| Option | QMP before | HMP before | QMP now | HMP now |\n"
+        "| --- | --- | --- | --- | --- |\n");
+    for (size_t i = 0; i < migration_config_n_options(); i++) {
+        const QAPIMemberInfo *m = migration_config_option(i);
+        bool is_capability = m->features & QAPI_FEATURE_CAPABILITY;
+        g_autofree char *json = NULL;
+
+        if (is_capability != capabilities) {
+            continue;
+        }
+        if (capabilities) {
+            g_string_append_printf(out,
+                "| `%s` | `migrate-set-capabilities {\"capabilities\": "
+                "[{\"capability\": \"%s\", \"state\": true}]}` | "
+                "`migrate_set_capability %s on` | "
+                "`migrate-set-config {\"%s\": true}` | "
+                "`migrate_set_config %s=on` |\n",
+                m->name, m->name, m->name, m->name, m->name);
+            continue;
+        }
+        json = default_json(m);
+        g_string_append_printf(out,
+            "| `%s` | `migrate-set-parameters {\"%s\": %s}` | "
+            "`migrate_set_parameter %s %s` | "
+            "`migrate-set-config {\"%s\": %s}` | "
+            "`migrate_set_config %s=%s` |\n",
+            m->name, m->name, json, m->name, default_cmdline(i, false),
+            m->name, json, m->name, default_cmdline(i, true));
+    }
+}
+
+static void print_legacy(GString *out)
+{
+    g_string_append(out,
+        "\n## From capabilities and parameters to the configuration\n\n"
+        "QEMU sets migration capabilities and migration parameters with "
+        "separate commands; here they are options of one configuration. "
+        "The legacy commands still work and go through the same "
+        "validator (see for example [`migrate-set-capabilities`]("
+        QMP_REFERENCE "#command-migrate-set-capabilities) in the QMP "
+        "reference).\n\n"
+        "| Before | Now |\n| --- | --- |\n"
+        "| `query-migrate-capabilities`, `query-migrate-parameters` | "
+        "`query-migrate-config` |\n"
+        "| HMP `info migrate_capabilities`, `info migrate_parameters` | "
+        "HMP `info migrate_config` |\n"
+        "| `-global migration.KEY=VALUE` | unchanged, for every option |\n"
+        "| `-incoming defer`, then `migrate-set-capabilities` or "
+        "`migrate-set-parameters` on the destination, then "
+        "`migrate-incoming {\"uri\": URI}` | "
+        "`-incoming URI,KEY=VALUE,...`, or `-incoming defer` then "
+        "`migrate-incoming {\"uri\": URI, \"config\": {...}}` |\n"
+        "\n### Which configuration a migration uses\n\n"
+        "A `config` given to [`migrate`](" QMP_REFERENCE "#command-migrate) "
+        "or [`migrate-incoming`](" QMP_REFERENCE
+        "#command-migrate-incoming), like the KEY=VALUE list of "
+        "`-incoming URI,KEY=VALUE,...`, is the whole configuration of that "
+        "migration: the options it leaves out take their start-up values "
+        "(the defaults above, then `-global migration.KEY=VALUE`), never "
+        "values set by earlier commands.  Without `config`, the migration "
+        "uses the configuration in effect: the start-up values as changed "
+        "since by `migrate-set-config` and the legacy commands.  Either "
+        "way, that configuration becomes the one in effect.\n"
+        "\n### Former capabilities\n\n");
+    print_legacy_options(out, true);
+    g_string_append(out,
+        "\n### Former parameters\n\n"
+        "Each example sets the option to its default.  `V` stands for a "
+        "value where there is none: JSON in QMP, and in key=value form "
+        "a list is written `NAME.0=...,NAME.1=...` (with dotted keys for "
+        "the members of an element).\n\n");
+    print_legacy_options(out, false);
+}
+
 int main(void)
 {
     g_autoptr(GString) out = g_string_new(NULL);
@@ -216,7 +346,8 @@ int main(void)
         "*Generated by vmig-config-doc from qapi/migration.json and "
         "migration/config-rules.c; do not edit.*\n\n"
         "Every migration option is a member of `MigrationConfig` (see the "
-        "QMP reference for what each one does).  Former QEMU capabilities "
+        "[QMP reference](" QMP_REFERENCE "#type-MigrationConfig) for what "
+        "each one does).  Former QEMU capabilities "
         "and parameters keep their names.  One validator checks every "
         "configuration as a whole, whichever interface it comes from:\n\n"
         "- **set**: no migration is running; ranges, rules between "
@@ -260,8 +391,10 @@ int main(void)
     for (size_t i = 0; i < migration_n_rules; i++) {
         const MigrationRule *r = &migration_rules[i];
 
-        g_string_append_printf(out, "| `%s` %s `%s` | %s |\n", r->a,
-                               rule_verbs[r->kind], r->b, r->reason);
+        g_string_append_printf(out, "| `%s` %s `%s` | ", r->a,
+                               rule_verbs[r->kind], r->b);
+        append_cell(out, r->reason);
+        g_string_append(out, " |\n");
     }
 
     g_string_append(out,
@@ -277,7 +410,9 @@ int main(void)
         if (l->unless) {
             g_string_append_printf(out, ", unless `%s` is on", l->unless);
         }
-        g_string_append_printf(out, " | %s |\n", l->reason);
+        g_string_append(out, " | ");
+        append_cell(out, l->reason);
+        g_string_append(out, " |\n");
     }
 
     g_string_append(out,
@@ -295,6 +430,8 @@ int main(void)
         print_contexts(out, n->contexts);
         g_string_append(out, " |\n");
     }
+
+    print_legacy(out);
 
     fputs(out->str, stdout);
     return fflush(stdout) == 0 ? 0 : 1;

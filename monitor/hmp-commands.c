@@ -16,6 +16,23 @@ const HMPCommand hmp_info_cmds[] = {
         .help = "show the version of vmig",
         .cmd = hmp_info_version,
     },
+    {
+        .name = "migrate_config",
+        .help = "show every migration option and its value",
+        .cmd = hmp_info_migrate_config,
+    },
+    {
+        .name = "migrate_capabilities",
+        .help = "show the migration capabilities (legacy; see "
+                "info migrate_config)",
+        .cmd = hmp_info_migrate_capabilities,
+    },
+    {
+        .name = "migrate_parameters",
+        .help = "show the migration parameters (legacy; see "
+                "info migrate_config)",
+        .cmd = hmp_info_migrate_parameters,
+    },
     { NULL },
 };
 
@@ -47,6 +64,47 @@ const HMPCommand hmp_cmds[] = {
         .name = "quit|q",
         .help = "quit vmig",
         .cmd = hmp_quit,
+    },
+    {
+        .name = "migrate",
+        /* The parser has no flags: hmp_migrate() picks -d/-r out. */
+        .args_type = "uri:s,uri2:s?,uri3:s?",
+        .params = "[-d] [-r] uri",
+        .help = "migrate the VM to uri (-d: accepted, migrate never "
+                "blocks; -r: resume a paused postcopy migration)",
+        .cmd = hmp_migrate,
+    },
+    {
+        .name = "migrate_incoming",
+        .args_type = "uri:s",
+        .params = "uri",
+        .help = "start the incoming migration that -incoming defer "
+                "waits for",
+        .cmd = hmp_migrate_incoming,
+    },
+    {
+        .name = "migrate_set_config",
+        .args_type = "options:O",
+        .params = "option=value[,option=value...]",
+        .help = "change migration options, all or none (see "
+                "info migrate_config)",
+        .cmd = hmp_migrate_set_config,
+    },
+    {
+        .name = "migrate_set_capability",
+        .args_type = "capability:s,state:b",
+        .params = "capability on|off",
+        .help = "turn a migration capability on or off (legacy; see "
+                "migrate_set_config)",
+        .cmd = hmp_migrate_set_capability,
+    },
+    {
+        .name = "migrate_set_parameter",
+        .args_type = "parameter:s,value:s",
+        .params = "parameter value",
+        .help = "set a migration parameter (legacy; see "
+                "migrate_set_config)",
+        .cmd = hmp_migrate_set_parameter,
     },
     { NULL },
 };

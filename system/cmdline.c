@@ -288,11 +288,12 @@ static const VmigOption options[] = {
     { "workload", NULL, "rate=SIZE[,pattern=..][,content=..][,...]",
       "guest workload (WorkloadOptions in the QMP reference)",
       opt_workload },
-    { "incoming", NULL, "URI",
-      "wait for an incoming migration (not implemented yet)", opt_incoming },
-    { "global", NULL, "DRIVER.PROP=VALUE",
-      "default for a device property (kept for migration, unused yet)",
-      opt_global },
+    { "incoming", NULL, "defer|URI[,KEY=VALUE...]",
+      "wait for a migration on URI, or for migrate-incoming (defer); KEY: "
+      "an address option or a migration option", opt_incoming },
+    { "global", NULL, "migration.KEY=VALUE",
+      "start-up value of migration option KEY (repeatable; other drivers "
+      "are ignored)", opt_global },
     { "version", NULL, NULL, "print the version and exit", opt_version },
     { "h", "help", NULL, "print this help and exit", opt_help },
     { NULL },

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "migration/dirty-tracker.h"
 #include "system/ram.h"
 #include "util/cutils.h"
 
@@ -187,6 +188,9 @@ uint64_t workload_gen_step(WorkloadGen *g)
     default:
         g_assert_not_reached();
     }
+    /* Dirty tracking hook: the software dirty log (migration/
+     * dirty-tracker.c) learns of the write here, after the stores. */
+    dirty_tracker_note_write(offset, GUEST_PAGE_SIZE);
     g->writes++;
     return offset;
 }

@@ -87,4 +87,14 @@ void hmp_stop(Monitor *mon, const json_t *args);
 void hmp_cont(Monitor *mon, const json_t *args);
 void hmp_quit(Monitor *mon, const json_t *args);
 
+/* Handlers (monitor/hmp-cmds-migration.c) */
+void hmp_info_migrate_config(Monitor *mon, const json_t *args);
+void hmp_info_migrate_capabilities(Monitor *mon, const json_t *args);
+void hmp_info_migrate_parameters(Monitor *mon, const json_t *args);
+void hmp_migrate_set_config(Monitor *mon, const json_t *args);
+void hmp_migrate_set_capability(Monitor *mon, const json_t *args);
+void hmp_migrate_set_parameter(Monitor *mon, const json_t *args);
+void hmp_migrate(Monitor *mon, const json_t *args);
+void hmp_migrate_incoming(Monitor *mon, const json_t *args);
+
 #endif

@@ -45,11 +45,14 @@ typedef struct MachineConfig {
     OptionArg *machine;     /* -machine: MachineOptions, or NULL */
     GPtrArray *workload;    /* -workload: OptionArg of WorkloadOptions */
     /*
-     * Accepted and kept for the migration subsystem, which does not exist
-     * yet: vmig refuses to start with -incoming.
+     * Kept as text and handed to the migration subsystem by main() once
+     * the machine and the monitors are up: every -global migration.KEY=
+     * VALUE first (migration_global_set(); other drivers are ignored),
+     * then -incoming (migration_incoming_cmdline()), which also puts the
+     * machine in run state inmigrate instead of starting it.
      */
-    char *incoming;         /* -incoming */
-    GPtrArray *globals;     /* -global strings (char *) */
+    char *incoming;         /* -incoming, the last one given */
+    GPtrArray *globals;     /* -global strings (char *), in order */
 } MachineConfig;
 
 MachineConfig *machine_config_new(void);

@@ -773,13 +773,16 @@ class Schema:
                                 "%s" % (what, b.name, tag.type.describe()))
             b.type = self._resolve(b.type_ref, b.info,
                                    "%s branch '%s'" % (what, b.name))
-            if not isinstance(b.type, ObjectType) or b.type.variants:
+            # A branch may itself be a union (QEMU's MigrationAddress has
+            # SocketAddress as a branch): its members, and those of each
+            # of its own branches, then share the outer object.
+            if not isinstance(b.type, ObjectType):
                 raise QAPIError(b.info, "%s branch '%s' must be a struct "
-                                "type, not %s" % (what, b.name,
-                                                  b.type.describe()))
+                                "or union type, not %s"
+                                % (what, b.name, b.type.describe()))
             self._check_object(b.type)
             # The branch's members share one JSON object with the base's.
-            for m in b.type.members:
+            for m in self._all_members(b.type):
                 if m.c_name() in seen:
                     raise QAPIError(b.info, "%s branch '%s': %s collides "
                                     "with %s" % (what, b.name, m.describe(),
@@ -794,6 +797,16 @@ class Schema:
                                ', '.join("'%s'" % v for v in missing)))
         # Keep branches in enum order: the generated switch reads better.
         var.branches.sort(key=lambda b: values.index(b.name))
+
+    def _all_members(self, obj):
+        """Every member that can appear in @obj's JSON object: its own,
+        and those of every branch of its variants, recursively."""
+        out = list(obj.members)
+        if obj.variants:
+            for b in obj.variants.branches:
+                out += [m for m in self._all_members(b.type)
+                        if m not in out]
+        return out
 
     def _check_alternate(self, alt):
         seen = {}

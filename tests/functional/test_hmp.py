@@ -12,8 +12,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
 from vmig_harness import HMPClient, Vmig  # noqa: E402
 
-COMMANDS = ('help', 'info', 'stop', 'cont', 'quit')
-INFO_SUBCOMMANDS = ('status', 'version')
+COMMANDS = ('help', 'info', 'stop', 'cont', 'quit', 'migrate',
+            'migrate_incoming', 'migrate_set_config', 'migrate_set_capability',
+            'migrate_set_parameter')
+INFO_SUBCOMMANDS = ('status', 'version', 'migrate_config',
+                    'migrate_capabilities', 'migrate_parameters')
 
 
 class HMPTest(unittest.TestCase):

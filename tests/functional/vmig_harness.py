@@ -358,6 +358,7 @@ class TapResult(unittest.TestResult):
     def __init__(self):
         super().__init__()
         self.number = 0
+        self._subtest_failures = {}
 
     def _line(self, ok, test, detail=None):
         self.number += 1
@@ -386,6 +387,21 @@ class TapResult(unittest.TestResult):
         print('ok %d - %s # SKIP %s' % (self.number,
                                          test.id().split('.', 1)[-1], reason),
               flush=True)
+
+    def addSubTest(self, test, subtest, err):
+        # unittest gives a test with a failing subtest no addSuccess or
+        # addFailure: collect the failures and report the test as one
+        # "not ok" when it stops, so the TAP plan still adds up.
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self._subtest_failures.setdefault(test.id(), []).append(
+                '%s\n%s' % (subtest, self._exc_info_to_string(err, test)))
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        failures = self._subtest_failures.pop(test.id(), None)
+        if failures:
+            self._line(False, test, '\n'.join(failures))
 
     def addExpectedFailure(self, test, err):
         super().addExpectedFailure(test, err)

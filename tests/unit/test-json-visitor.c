@@ -1023,6 +1023,9 @@ START_TEST(test_gen_unions)
     ROUND_TRIP(TestUnionNamedBase, "{\"id\": \"i\", \"type\": \"two\","
                " \"base-id\": 2, \"extra\": true}");
     ROUND_TRIP(TestUnionNamedBase, "{\"id\": \"i\", \"type\": \"3rd\"}");
+    ROUND_TRIP(TestUnionOfUnion, "{\"outer\": \"flat\", \"value\": 3}");
+    ROUND_TRIP(TestUnionOfUnion, "{\"outer\": \"nested\", \"kind\":"
+               " \"alpha\", \"a-value\": 5}");
 
     TestUnion *u = FROM_JSON(TestUnion, "{\"kind\": \"beta\", \"b-list\":"
                              " [\"p\", \"q\"], \"b-inner\": {\"value\": 9}}");
@@ -1030,6 +1033,15 @@ START_TEST(test_gen_unions)
     ck_assert_str_eq(u->u.beta.b_list->next->value, "q");
     ck_assert_int_eq(u->u.beta.b_inner->value, 9);
     qapi_free_TestUnion(u);
+
+    TestUnionOfUnion *uu = FROM_JSON(TestUnionOfUnion, "{\"outer\":"
+                                     " \"nested\", \"kind\": \"beta\","
+                                     " \"b-list\": [\"z\"],"
+                                     " \"b-inner\": {\"value\": 1}}");
+    ck_assert_int_eq(uu->outer, TEST_OUTER_KIND_NESTED);
+    ck_assert_int_eq(uu->u.nested.kind, TEST_UNION_KIND_BETA);
+    ck_assert_str_eq(uu->u.nested.u.beta.b_list->value, "z");
+    qapi_free_TestUnionOfUnion(uu);
 }
 END_TEST
 

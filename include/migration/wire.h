@@ -1,0 +1,575 @@
+/*
+ * The v2 migration stream: encoder and decoder of its records.
+ *
+ * The format is specified in docs/devel/migration-protocol.md; this
+ * library is its one implementation.  It does no I/O: encoders append to
+ * a GByteArray, decoders read (const uint8_t *, size_t) buffers, so the
+ * engine can run it on sockets, files or test vectors alike.
+ *
+ * Decoding is in two steps:
+ *   1. wire_record_decode() finds one whole record at the start of a
+ *      buffer.  It returns WIRE_NEED_MORE while the record is incomplete
+ *      (a streaming reader then waits for more input; rec->size says how
+ *      many bytes it needs), WIRE_ERROR for bytes that can never become a
+ *      valid record.
+ *   2. the record's own decoder (wire_hello_decode()...) checks the body.
+ *      A body is complete by then, so a short body is an error
+ *      ("truncated"), never "need more".
+ * Every error names the record and the field, e.g. "HELLO: RAM block 2:
+ * id length 300 exceeds 255".  Nothing read from the peer is trusted:
+ * every count and length is checked against both the protocol's limits
+ * and the bytes actually present before it is used.
+ *
+ * Ownership: decoded handshake messages are heap structs (free with
+ * their _free() function or g_autoptr); decoded data records are views
+ * into the caller's buffer (g_auto with their _clear() function), so
+ * page data is never copied on its way to guest memory.
+ */
+#ifndef VMIG_MIGRATION_WIRE_H
+#define VMIG_MIGRATION_WIRE_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qapi/error.h"
+#include "qapi/qapi-types.h"
+
+/* ---- Constants (the doc's "Limits" section) -------------------------- */
+
+/* First bytes of every channel; see the doc for why these bytes. */
+#define WIRE_MAGIC "\x89VMIG\r\n\x1a"
+#define WIRE_MAGIC_LEN 8
+/* Framing generation in the stream header; only 2 exists. */
+#define WIRE_STREAM_FORMAT 2u
+#define WIRE_STREAM_HEADER_SIZE 16u
+
+#define WIRE_RECORD_HEADER_SIZE 8u
+#define WIRE_ALIGN 8u
+/* Largest record body of any type. */
+#define WIRE_RECORD_MAX (16u << 20)
+/* Largest body of HELLO, ACCEPT, REJECT and ERROR: these arrive before
+ * the peer is known, so a reader buffers less for them. */
+#define WIRE_HANDSHAKE_RECORD_MAX (4u << 20)
+
+/* Protocol versions this vmig speaks (negotiated in HELLO/ACCEPT). */
+#define WIRE_VERSION_MIN 2u
+#define WIRE_VERSION_MAX 2u
+
+#define WIRE_HANDSHAKE_TIMEOUT_MS 30000u
+
+#define WIRE_SESSION_ID_LEN 16u
+#define WIRE_UUID_LEN 16u
+#define WIRE_ID_MAX 255u            /* RAM block and device ids */
+#define WIRE_IMPL_MAX 255u          /* implementation strings */
+#define WIRE_CONFIG_MAX (1u << 20)  /* config JSON text */
+#define WIRE_RAM_BLOCKS_MAX 256u
+#define WIRE_DEVICES_MAX 4096u
+#define WIRE_FEATURES_MAX 64u
+#define WIRE_FEATURE_LEN_MAX 64u
+#define WIRE_CLASS_MAX 64u
+#define WIRE_OPTION_MAX 255u
+#define WIRE_MESSAGE_MAX 4096u
+#define WIRE_RAM_PAGES_MAX 1024u    /* pages per RAM_PAGES record */
+#define WIRE_PAGE_SIZE_MIN 512u
+#define WIRE_PAGE_SIZE_MAX (4u << 20)           /* RAM_PAGES page size */
+#define WIRE_BLOCK_PAGE_SIZE_MAX (1ull << 30)   /* a RAM block's pages */
+
+/* ---- Record types ---------------------------------------------------- */
+
+/* Set in the type of a record a reader may skip when it does not know
+ * it; unknown types without it are an error. */
+#define WIRE_RECORD_OPTIONAL 0x80000000u
+
+typedef enum WireRecordType {
+    /* handshake */
+    WIRE_REC_HELLO = 0x01,
+    WIRE_REC_ACCEPT = 0x02,
+    WIRE_REC_REJECT = 0x03,
+    WIRE_REC_CHANNEL_HEADER = 0x04,
+    /* source -> destination data */
+    WIRE_REC_RAM_PAGES = 0x10,
+    WIRE_REC_DEVICE_STATE = 0x11,
+    WIRE_REC_SYNC = 0x12,
+    WIRE_REC_END = 0x13,
+    WIRE_REC_POSTCOPY_LISTEN = 0x14,
+    WIRE_REC_POSTCOPY_RUN = 0x15,
+    WIRE_REC_MAPPED_RAM_BLOCK = 0x16,
+    /* destination -> source (return path) */
+    WIRE_REC_SWITCHOVER_ACK = 0x20,
+    WIRE_REC_PAGE_REQUEST = 0x21,
+    WIRE_REC_RECEIVED_BITMAP = 0x22,
+    WIRE_REC_RESUME_REQUEST = 0x23,
+    WIRE_REC_SHUTDOWN = 0x24,
+    /* either direction */
+    WIRE_REC_ERROR = 0x25,
+    WIRE_REC_NOP = WIRE_RECORD_OPTIONAL | 0x01,
+} WireRecordType;
+
+/* Error classes of REJECT and ERROR (a reader maps unknown ones to
+ * GenericError). */
+#define WIRE_ERR_GENERIC "GenericError"
+#define WIRE_ERR_PROTOCOL "ProtocolError"
+#define WIRE_ERR_UNSUPPORTED_VERSION "UnsupportedVersion"
+#define WIRE_ERR_UNSUPPORTED_FEATURE "UnsupportedFeature"
+#define WIRE_ERR_INCOMPATIBLE_CONFIG "IncompatibleConfig"
+#define WIRE_ERR_LAYOUT_MISMATCH "LayoutMismatch"
+#define WIRE_ERR_UUID_MISMATCH "UuidMismatch"
+#define WIRE_ERR_SESSION_MISMATCH "SessionMismatch"
+
+/* Flags words (HELLO, ACCEPT): a reader refuses an unknown bit in the
+ * critical half and ignores one in the advisory half. */
+#define WIRE_FLAGS_CRITICAL 0x0000ffffu
+
+typedef enum WireStatus {
+    WIRE_OK,
+    WIRE_NEED_MORE,     /* a prefix of something valid: read more */
+    WIRE_ERROR,         /* errp says why */
+} WireStatus;
+
+/* "HELLO", or NULL for a type this library does not know. */
+const char *wire_record_type_name(uint32_t type);
+bool wire_record_type_known(uint32_t type);
+
+static inline bool wire_record_type_is_optional(uint32_t type)
+{
+    return type & WIRE_RECORD_OPTIONAL;
+}
+
+/* Largest body a record of @type may have. */
+uint32_t wire_record_max_len(uint32_t type);
+
+/* ---- Stream header --------------------------------------------------- */
+
+void wire_stream_header_encode(GByteArray *out);
+/*
+ * Checks the stream header at the start of @buf.  Mismatching magic is
+ * reported as soon as the first differing byte is there, so garbage (or
+ * a TLS or QEMU v1 stream, which get their own messages) fails fast.
+ */
+WireStatus wire_stream_header_decode(const uint8_t *buf, size_t len,
+                                     Error **errp);
+
+/* ---- Record framing --------------------------------------------------- */
+
+typedef struct WireRecord {
+    uint32_t type;
+    uint32_t len;           /* body length, without padding */
+    const uint8_t *body;    /* into the decoded buffer; NULL until whole */
+    /* Bytes the record takes (header, body, padding).  After
+     * WIRE_NEED_MORE: the bytes needed before decoding again. */
+    size_t size;
+} WireRecord;
+
+/* Record size for a body of @len bytes. */
+static inline size_t wire_record_size(size_t len)
+{
+    return WIRE_RECORD_HEADER_SIZE + ((len + WIRE_ALIGN - 1) &
+                                      ~(size_t)(WIRE_ALIGN - 1));
+}
+
+/* Decodes only the 8-byte header (body stays NULL). */
+WireStatus wire_record_header_decode(const uint8_t *buf, size_t len,
+                                     WireRecord *rec, Error **errp);
+/* Decodes one whole record, padding checked (it must be zero). */
+WireStatus wire_record_decode(const uint8_t *buf, size_t len,
+                              WireRecord *rec, Error **errp);
+
+/*
+ * For a record the reader has no use for: true if it may be skipped (its
+ * type is optional), false with an error naming the type otherwise.
+ */
+bool wire_record_skip_unknown(uint32_t type, Error **errp);
+
+/* False with "expected HELLO, got RAM_PAGES" unless @rec has @type. */
+bool wire_record_expect(const WireRecord *rec, uint32_t type, Error **errp);
+
+/*
+ * Encoding a record whose body is built in place: begin() appends a
+ * header with a placeholder length and returns where the record starts;
+ * the caller appends the body; end() fills in the length and pads.  If
+ * the body exceeds the type's maximum, end() truncates @out back to
+ * @start and fails.
+ */
+size_t wire_record_begin(GByteArray *out, uint32_t type);
+bool wire_record_end(GByteArray *out, size_t start, Error **errp);
+/* The whole record in one call. */
+bool wire_record_encode(GByteArray *out, uint32_t type, const void *body,
+                        size_t len, Error **errp);
+
+/* ---- Version negotiation ---------------------------------------------- */
+
+/*
+ * The version a destination speaking @dst_min..@dst_max picks for a
+ * source offering @src_min..@src_max: the highest both speak.  Fails,
+ * giving both ranges, when they do not overlap or a range is empty.
+ */
+bool wire_negotiate_version(uint32_t src_min, uint32_t src_max,
+                            uint32_t dst_min, uint32_t dst_max,
+                            uint32_t *chosen, Error **errp);
+
+/* ---- Field encoding (big endian, packed) ------------------------------ */
+
+void wire_put_u8(GByteArray *out, uint8_t v);
+void wire_put_u16(GByteArray *out, uint16_t v);
+void wire_put_u32(GByteArray *out, uint32_t v);
+void wire_put_u64(GByteArray *out, uint64_t v);
+void wire_put_bytes(GByteArray *out, const void *data, size_t len);
+/* u16 length + bytes; fails (appending nothing) if @s is longer than
+ * @max or not valid UTF-8.  @field names it in the error. */
+bool wire_put_str(GByteArray *out, const char *field, const char *s,
+                  size_t max, Error **errp);
+/* u32 length + bytes; fails (appending nothing) beyond @max. */
+bool wire_put_blob(GByteArray *out, const char *field, const void *data,
+                   size_t len, size_t max, Error **errp);
+
+/* Big-endian loads of possibly unaligned bytes. */
+uint32_t wire_load_u32(const uint8_t *p);
+uint64_t wire_load_u64(const uint8_t *p);
+
+/* ---- Field decoding: a bounds-checked cursor over one body ------------ */
+
+typedef struct WireReader {
+    const uint8_t *buf;
+    size_t len;
+    size_t pos;
+} WireReader;
+
+void wire_reader_init(WireReader *r, const uint8_t *buf, size_t len);
+
+static inline size_t wire_reader_left(const WireReader *r)
+{
+    return r->len - r->pos;
+}
+
+/* Each getter names @field in its error ("truncated: need 8 bytes for
+ * size, 3 left"); the record decoders prefix the record. */
+bool wire_get_u8(WireReader *r, const char *field, uint8_t *v, Error **errp);
+bool wire_get_u16(WireReader *r, const char *field, uint16_t *v,
+                  Error **errp);
+bool wire_get_u32(WireReader *r, const char *field, uint32_t *v,
+                  Error **errp);
+bool wire_get_u64(WireReader *r, const char *field, uint64_t *v,
+                  Error **errp);
+/* @n bytes; *p points into the buffer. */
+bool wire_get_bytes(WireReader *r, const char *field, size_t n,
+                    const uint8_t **p, Error **errp);
+/* A u16-length string of at most @max bytes, valid UTF-8 without NUL;
+ * with @nonempty, "" is refused.  *s is newly allocated. */
+bool wire_get_str(WireReader *r, const char *field, size_t max,
+                  bool nonempty, char **s, Error **errp);
+/* A u32-length blob of at most @max bytes; *p points into the buffer. */
+bool wire_get_blob(WireReader *r, const char *field, size_t max,
+                   const uint8_t **p, uint32_t *len, Error **errp);
+/* Fails if bytes are left. */
+bool wire_reader_finish(WireReader *r, Error **errp);
+
+/*
+ * The extensions ending HELLO and ACCEPT: (u32 type, u32 length, data)
+ * until the end of the body.  Version 2 defines none, so optional ones
+ * are skipped and mandatory ones refused (then *unsupported, if not
+ * NULL, is set: the body is well formed, this vmig is too old for it).
+ * Consumes the rest of @r.
+ */
+bool wire_extensions_decode(WireReader *r, bool *unsupported, Error **errp);
+
+/* ---- The configuration's wire form ------------------------------------ */
+
+/*
+ * Whether option @name is local to each end (TLS credentials and names,
+ * cpr-exec-command) and so is never sent.
+ */
+bool wire_config_option_is_local(const char *name);
+
+/*
+ * @cfg as the JSON object text sent in HELLO and ACCEPT: the options
+ * present in @cfg, without local ones and without deprecated ones at
+ * their default.  Caller frees.
+ */
+char *wire_config_to_json(const MigrationConfig *cfg, size_t *len);
+
+/*
+ * Parses a received configuration.  Every member goes through the JSON
+ * input visitor for its schema type.  A member this vmig does not know
+ * is dropped when it is off (false, null, 0, "", [] or {}) and its name
+ * added to @ignored (if not NULL), refused when on; a local option is
+ * refused.  On failure *bad_option (if not NULL) is the offending
+ * option's name, or NULL when the text as a whole is bad.
+ */
+bool wire_config_from_json(const uint8_t *json, size_t len,
+                           MigrationConfig **cfg, GPtrArray *ignored,
+                           char **bad_option, Error **errp);
+
+/* ---- REJECT and ERROR (same body) ------------------------------------- */
+
+typedef struct WireReject {
+    /* The versions the sender speaks, so a source refused with
+     * UnsupportedVersion can say what would work; 0..0 in ERROR. */
+    uint32_t min_version, max_version;
+    char *error_class;      /* WIRE_ERR_* (non-empty) */
+    char *option;           /* offending option, "" for none */
+    char *message;          /* for people */
+} WireReject;
+
+/* @option may be NULL; versions are set to WIRE_VERSION_MIN..MAX. */
+WireReject *wire_reject_new(const char *error_class, const char *option,
+                            const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+void wire_reject_free(WireReject *rej);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(WireReject, wire_reject_free)
+
+/* @type is WIRE_REC_REJECT or WIRE_REC_ERROR. */
+bool wire_reject_encode(const WireReject *rej, uint32_t type,
+                        GByteArray *out, Error **errp);
+bool wire_reject_decode(uint32_t type, const uint8_t *body, size_t len,
+                        WireReject **out, Error **errp);
+
+/* ---- HELLO ------------------------------------------------------------ */
+
+enum {
+    /* No reverse direction (file, exec writing a pipe): no ACCEPT. */
+    WIRE_HELLO_UNIDIRECTIONAL = 1u << 0,
+    /* Check everything, answer ACCEPT or REJECT, send no state. */
+    WIRE_HELLO_DRY_RUN = 1u << 1,
+    /* Reconnect to the paused postcopy session of session_id. */
+    WIRE_HELLO_RESUME = 1u << 2,
+};
+#define WIRE_HELLO_KNOWN_FLAGS (WIRE_HELLO_UNIDIRECTIONAL | \
+                                WIRE_HELLO_DRY_RUN | WIRE_HELLO_RESUME)
+
+typedef struct WireRamBlock {
+    char *id;
+    uint64_t size;          /* bytes, a multiple of page_size */
+    uint64_t page_size;     /* a power of two */
+} WireRamBlock;
+
+typedef struct WireDevice {
+    char *id;
+    uint32_t version;       /* the version its state is saved as */
+    uint32_t min_version;   /* the oldest its source could load */
+} WireDevice;
+
+typedef struct WireHello {
+    uint32_t min_version, max_version;
+    uint32_t flags;
+    uint8_t session_id[WIRE_SESSION_ID_LEN];
+    uint8_t vm_uuid[WIRE_UUID_LEN];     /* all zero: no UUID */
+    char *implementation;
+    MigrationConfig *config;
+    GPtrArray *ram_blocks;              /* of WireRamBlock *, in order */
+    GPtrArray *devices;                 /* of WireDevice *, in order */
+    /* Decoded only: unknown config members dropped because off. */
+    GPtrArray *ignored_options;         /* of char * */
+} WireHello;
+
+/* Versions WIRE_VERSION_MIN..MAX, no flags, empty config and layout. */
+WireHello *wire_hello_new(void);
+void wire_hello_free(WireHello *h);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(WireHello, wire_hello_free)
+
+void wire_hello_add_ram_block(WireHello *h, const char *id, uint64_t size,
+                              uint64_t page_size);
+void wire_hello_add_device(WireHello *h, const char *id, uint32_t version,
+                           uint32_t min_version);
+
+/* 16 bytes from the kernel's CSPRNG: the id is what lets an extra
+ * channel join, so it must not be guessable. */
+bool wire_session_id_generate(uint8_t id[WIRE_SESSION_ID_LEN], Error **errp);
+
+/*
+ * Appends the HELLO record.  The encoder runs the decoder's checks on
+ * what it built, so it never sends what a destination must refuse.
+ */
+bool wire_hello_encode(const WireHello *h, GByteArray *out, Error **errp);
+/*
+ * Decodes a HELLO body.  On failure, when @reject is not NULL, *reject
+ * is the REJECT to answer with (class and option filled in).
+ */
+bool wire_hello_decode(const uint8_t *body, size_t len, WireHello **out,
+                       WireReject **reject, Error **errp);
+
+/* ---- ACCEPT ----------------------------------------------------------- */
+
+typedef struct WireAccept {
+    uint32_t version;                   /* the chosen version */
+    uint32_t flags;                     /* none defined: 0 */
+    uint8_t session_id[WIRE_SESSION_ID_LEN];    /* HELLO's, echoed */
+    char *implementation;
+    MigrationConfig *config;            /* the effective configuration */
+    GPtrArray *features;                /* of char *: "zstd", "multifd"... */
+    GPtrArray *ignored_options;         /* decoded only, as in WireHello */
+} WireAccept;
+
+WireAccept *wire_accept_new(void);
+void wire_accept_free(WireAccept *a);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(WireAccept, wire_accept_free)
+
+void wire_accept_add_feature(WireAccept *a, const char *feature);
+bool wire_accept_has_feature(const WireAccept *a, const char *feature);
+
+bool wire_accept_encode(const WireAccept *a, GByteArray *out, Error **errp);
+bool wire_accept_decode(const uint8_t *body, size_t len, WireAccept **out,
+                        Error **errp);
+
+/* ---- CHANNEL_HEADER and binding extra channels ------------------------ */
+
+typedef enum WireChannelRole {
+    WIRE_CHANNEL_MULTIFD = 1,
+    WIRE_CHANNEL_POSTCOPY_PREEMPT = 2,
+    WIRE_CHANNEL__MAX,
+} WireChannelRole;
+
+/* "multifd", or NULL for an unknown role. */
+const char *wire_channel_role_name(uint32_t role);
+
+typedef struct WireChannelHeader {
+    uint8_t session_id[WIRE_SESSION_ID_LEN];
+    uint32_t role;          /* WireChannelRole */
+    uint32_t index;         /* 0..count-1 within the role */
+} WireChannelHeader;
+
+bool wire_channel_header_encode(const WireChannelHeader *ch,
+                                GByteArray *out, Error **errp);
+bool wire_channel_header_decode(const uint8_t *body, size_t len,
+                                WireChannelHeader *out, Error **errp);
+
+/*
+ * The destination's table of the extra channels one session expects:
+ * channels bind by (session id, role, index) whatever order they
+ * connect in.
+ */
+typedef struct WireChannelSet {
+    uint8_t session_id[WIRE_SESSION_ID_LEN];
+    uint32_t expected[WIRE_CHANNEL__MAX];   /* per role ([0] unused) */
+    uint32_t n_bound[WIRE_CHANNEL__MAX];
+    bool *bound[WIRE_CHANNEL__MAX];         /* per role, per index */
+} WireChannelSet;
+
+WireChannelSet *wire_channel_set_new(const uint8_t *session_id,
+                                     uint32_t n_multifd, uint32_t n_preempt);
+void wire_channel_set_free(WireChannelSet *set);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(WireChannelSet, wire_channel_set_free)
+
+typedef enum WireBindResult {
+    WIRE_BIND_OK,
+    /* Not this session: close the connection, the migration goes on. */
+    WIRE_BIND_FOREIGN,
+    /* This session, but wrong (role, index, duplicate): fail it. */
+    WIRE_BIND_INVALID,
+} WireBindResult;
+
+WireBindResult wire_channel_bind(WireChannelSet *set,
+                                 const WireChannelHeader *ch, Error **errp);
+/* Whether every expected channel has bound. */
+bool wire_channel_set_complete(const WireChannelSet *set);
+
+/* ---- RAM_PAGES -------------------------------------------------------- */
+
+enum {
+    WIRE_PAGE_ZERO = 0,     /* all zero: no data */
+    WIRE_PAGE_NORMAL = 1,   /* page_size bytes of data */
+};
+
+enum {
+    /* The data is the normal pages compressed as one stream, with the
+     * effective config's multifd-compression. */
+    WIRE_RAM_PAGES_COMPRESSED = 1u << 0,
+};
+#define WIRE_RAM_PAGES_KNOWN_FLAGS WIRE_RAM_PAGES_COMPRESSED
+
+typedef struct WireRamPagesHeader {
+    uint32_t block;         /* index in HELLO's RAM blocks */
+    uint32_t count;         /* pages, 1..WIRE_RAM_PAGES_MAX */
+    uint32_t page_size;     /* a power of two */
+    uint32_t flags;
+} WireRamPagesHeader;
+
+/*
+ * Appends a RAM_PAGES record up to its data: header, @offsets[count]
+ * (bytes into the block) and @kinds[count].  The caller appends the data
+ * and calls wire_record_end(out, *start).
+ */
+bool wire_ram_pages_begin(GByteArray *out, const WireRamPagesHeader *h,
+                          const uint64_t *offsets, const uint8_t *kinds,
+                          size_t *start, Error **errp);
+/* The whole record, @data being the normal pages in order. */
+bool wire_ram_pages_encode(GByteArray *out, const WireRamPagesHeader *h,
+                           const uint64_t *offsets, const uint8_t *kinds,
+                           const void *data, size_t data_len, Error **errp);
+
+/* A decoded RAM_PAGES record: a view into its body. */
+typedef struct WireRamPages {
+    WireRamPagesHeader h;
+    const uint8_t *offsets;     /* count big-endian u64 */
+    const uint8_t *kinds;       /* count bytes */
+    uint32_t n_normal;
+    const uint8_t *data;
+    size_t data_len;            /* n_normal * page_size unless compressed */
+} WireRamPages;
+
+bool wire_ram_pages_decode(const uint8_t *body, size_t len,
+                           WireRamPages *out, Error **errp);
+
+static inline uint64_t wire_ram_pages_offset(const WireRamPages *p,
+                                             uint32_t i)
+{
+    return wire_load_u64(p->offsets + 8 * (size_t)i);
+}
+
+/* ---- DEVICE_STATE ----------------------------------------------------- */
+
+enum {
+    /* More of this device's state follows in the next DEVICE_STATE
+     * record with the same id (state beyond one record's size). */
+    WIRE_DEVICE_STATE_MORE = 1u << 0,
+};
+#define WIRE_DEVICE_STATE_KNOWN_FLAGS WIRE_DEVICE_STATE_MORE
+
+/* A decoded DEVICE_STATE: id owned, data a view into the body. */
+typedef struct WireDeviceState {
+    char *id;
+    uint32_t version;
+    uint32_t flags;
+    const uint8_t *data;
+    uint32_t len;
+} WireDeviceState;
+
+void wire_device_state_clear(WireDeviceState *ds);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(WireDeviceState, wire_device_state_clear)
+
+bool wire_device_state_encode(GByteArray *out, const char *id,
+                              uint32_t version, uint32_t flags,
+                              const void *data, size_t len, Error **errp);
+bool wire_device_state_decode(const uint8_t *body, size_t len,
+                              WireDeviceState *out, Error **errp);
+
+/* ---- Small records ---------------------------------------------------- */
+
+/* SYNC: the dirty-sync point ending pass @iteration (from 1). */
+bool wire_sync_encode(GByteArray *out, uint64_t iteration, Error **errp);
+bool wire_sync_decode(const uint8_t *body, size_t len, uint64_t *iteration,
+                      Error **errp);
+
+/* Records without a body: END, POSTCOPY_LISTEN, POSTCOPY_RUN,
+ * SWITCHOVER_ACK. */
+bool wire_empty_encode(GByteArray *out, uint32_t type, Error **errp);
+bool wire_empty_decode(uint32_t type, const uint8_t *body, size_t len,
+                       Error **errp);
+
+typedef struct WirePageRequest {
+    uint32_t block;         /* index in HELLO's RAM blocks */
+    uint64_t offset;        /* bytes into the block */
+    uint64_t length;        /* bytes, > 0 */
+} WirePageRequest;
+
+bool wire_page_request_encode(const WirePageRequest *req, GByteArray *out,
+                              Error **errp);
+bool wire_page_request_decode(const uint8_t *body, size_t len,
+                              WirePageRequest *out, Error **errp);
+
+/* SHUTDOWN: the destination is done; @status 0 means it owns the VM. */
+bool wire_shutdown_encode(GByteArray *out, uint32_t status, Error **errp);
+bool wire_shutdown_decode(const uint8_t *body, size_t len, uint32_t *status,
+                          Error **errp);
+
+#endif
