@@ -102,15 +102,19 @@ void wire_reader_init(WireReader *r, const uint8_t *buf, size_t len)
     r->pos = 0;
 }
 
-/* Every read goes through here: the one place bounds are checked. */
-static const uint8_t *take(WireReader *r, const char *field, size_t n,
-                           Error **errp)
+/*
+ * Every read goes through here: the one place bounds are checked.
+ * @suffix completes the field's name ("id" " length") without
+ * formatting it on the success path.
+ */
+static const uint8_t *take(WireReader *r, const char *field,
+                           const char *suffix, size_t n, Error **errp)
 {
     const uint8_t *p;
 
     if (n > wire_reader_left(r)) {
-        error_setg(errp, "truncated: need %zu bytes for %s, %zu left",
-                   n, field, wire_reader_left(r));
+        error_setg(errp, "truncated: need %zu bytes for %s%s, %zu left",
+                   n, field, suffix, wire_reader_left(r));
         return NULL;
     }
     p = r->buf + r->pos;
@@ -120,7 +124,7 @@ static const uint8_t *take(WireReader *r, const char *field, size_t n,
 
 bool wire_get_u8(WireReader *r, const char *field, uint8_t *v, Error **errp)
 {
-    const uint8_t *p = take(r, field, 1, errp);
+    const uint8_t *p = take(r, field, "", 1, errp);
 
     if (p) {
         *v = p[0];
@@ -131,7 +135,7 @@ bool wire_get_u8(WireReader *r, const char *field, uint8_t *v, Error **errp)
 bool wire_get_u16(WireReader *r, const char *field, uint16_t *v,
                   Error **errp)
 {
-    const uint8_t *p = take(r, field, 2, errp);
+    const uint8_t *p = take(r, field, "", 2, errp);
 
     if (p) {
         *v = (uint16_t)(p[0] << 8 | p[1]);
@@ -142,7 +146,7 @@ bool wire_get_u16(WireReader *r, const char *field, uint16_t *v,
 bool wire_get_u32(WireReader *r, const char *field, uint32_t *v,
                   Error **errp)
 {
-    const uint8_t *p = take(r, field, 4, errp);
+    const uint8_t *p = take(r, field, "", 4, errp);
 
     if (p) {
         *v = wire_load_u32(p);
@@ -153,7 +157,7 @@ bool wire_get_u32(WireReader *r, const char *field, uint32_t *v,
 bool wire_get_u64(WireReader *r, const char *field, uint64_t *v,
                   Error **errp)
 {
-    const uint8_t *p = take(r, field, 8, errp);
+    const uint8_t *p = take(r, field, "", 8, errp);
 
     if (p) {
         *v = wire_load_u64(p);
@@ -164,20 +168,20 @@ bool wire_get_u64(WireReader *r, const char *field, uint64_t *v,
 bool wire_get_bytes(WireReader *r, const char *field, size_t n,
                     const uint8_t **p, Error **errp)
 {
-    *p = take(r, field, n, errp);
+    *p = take(r, field, "", n, errp);
     return *p;
 }
 
 bool wire_get_str(WireReader *r, const char *field, size_t max,
                   bool nonempty, char **s, Error **errp)
 {
-    g_autofree char *lfield = g_strdup_printf("%s length", field);
-    const uint8_t *p;
+    const uint8_t *p = take(r, field, " length", 2, errp);
     uint16_t len;
 
-    if (!wire_get_u16(r, lfield, &len, errp)) {
+    if (!p) {
         return false;
     }
+    len = (uint16_t)(p[0] << 8 | p[1]);
     /* The limit before the bytes: a lying length is named as such. */
     if (len > max) {
         error_setg(errp, "%s length %u exceeds %zu", field, len, max);
@@ -201,11 +205,12 @@ bool wire_get_str(WireReader *r, const char *field, size_t max,
 bool wire_get_blob(WireReader *r, const char *field, size_t max,
                    const uint8_t **p, uint32_t *len, Error **errp)
 {
-    g_autofree char *lfield = g_strdup_printf("%s length", field);
+    const uint8_t *p4 = take(r, field, " length", 4, errp);
 
-    if (!wire_get_u32(r, lfield, len, errp)) {
+    if (!p4) {
         return false;
     }
+    *len = wire_load_u32(p4);
     if (*len > max) {
         error_setg(errp, "%s length %u exceeds %zu", field, *len, max);
         return false;

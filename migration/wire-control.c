@@ -72,11 +72,27 @@ bool wire_empty_decode(uint32_t type, const uint8_t *body, size_t len,
     return true;
 }
 
+/* Block bounds need the layout: the callers check those. */
+static bool page_range_valid(const WirePageRequest *req, Error **errp)
+{
+    if (req->length == 0 || req->offset + req->length < req->offset) {
+        error_setg(errp, "PAGE_REQUEST: invalid range: offset 0x%"
+                   G_GINT64_MODIFIER "x, length 0x%" G_GINT64_MODIFIER "x",
+                   req->offset, req->length);
+        return false;
+    }
+    return true;
+}
+
 bool wire_page_request_encode(const WirePageRequest *req, GByteArray *out,
                               Error **errp)
 {
-    size_t start = wire_record_begin(out, WIRE_REC_PAGE_REQUEST);
+    size_t start;
 
+    if (!page_range_valid(req, errp)) {
+        return false;
+    }
+    start = wire_record_begin(out, WIRE_REC_PAGE_REQUEST);
     wire_put_u32(out, req->block);
     wire_put_u64(out, req->offset);
     wire_put_u64(out, req->length);
@@ -95,14 +111,7 @@ bool wire_page_request_decode(const uint8_t *body, size_t len,
                     wire_get_u64(&r, "length", &out->length, errp), errp)) {
         return false;
     }
-    /* Block bounds need the layout: the caller checks those. */
-    if (out->length == 0 || out->offset + out->length < out->offset) {
-        error_setg(errp, "PAGE_REQUEST: invalid range: offset 0x%"
-                   G_GINT64_MODIFIER "x, length 0x%" G_GINT64_MODIFIER "x",
-                   out->offset, out->length);
-        return false;
-    }
-    return true;
+    return page_range_valid(out, errp);
 }
 
 bool wire_shutdown_encode(GByteArray *out, uint32_t status, Error **errp)

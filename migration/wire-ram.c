@@ -103,7 +103,11 @@ bool wire_ram_pages_encode(GByteArray *out, const WireRamPagesHeader *h,
     size_t start;
     uint64_t n_normal = 0;
 
-    for (uint32_t i = 0; i < h->count && i < WIRE_RAM_PAGES_MAX; i++) {
+    if (!check_header(h, errp)) {
+        error_prepend(errp, "RAM_PAGES: ");
+        return false;
+    }
+    for (uint32_t i = 0; i < h->count; i++) {
         n_normal += kinds[i] == WIRE_PAGE_NORMAL;
     }
     if (!(h->flags & WIRE_RAM_PAGES_COMPRESSED) &&

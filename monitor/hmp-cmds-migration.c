@@ -243,7 +243,8 @@ void hmp_migrate(Monitor *mon, const json_t *args)
                        "'migrate'\n");
         return;
     }
-    qmp_migrate(uri, NULL, NULL, true, detach, true, resume, &err);
+    qmp_migrate(uri, NULL, NULL, true, detach, true, resume, false, false,
+                &err);
     hmp_handle_error(mon, err);
 }
 

@@ -12,9 +12,12 @@
 #include "qapi/error.h"
 #include "qapi/qapi-types.h"
 
-/* Source: connects to @addr and starts migrating. */
+/*
+ * Source: connects to @addr and starts migrating (@dry_run: the
+ * handshake only).
+ */
 bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
-                              Error **errp);
+                              bool dry_run, Error **errp);
 
 /* Destination: starts listening on (or reading from) @addr. */
 bool migration_incoming_start(const MigrationAddress *addr,

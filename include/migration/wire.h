@@ -305,7 +305,7 @@ bool wire_config_from_json(const uint8_t *json, size_t len,
 
 typedef struct WireReject {
     /* The versions the sender speaks, so a source refused with
-     * UnsupportedVersion can say what would work; 0..0 in ERROR. */
+     * UnsupportedVersion can say what would work. */
     uint32_t min_version, max_version;
     char *error_class;      /* WIRE_ERR_* (non-empty) */
     char *option;           /* offending option, "" for none */

@@ -46,7 +46,9 @@ def gen_enum_lookup(cname, consts, max_const):
             out += '        [%s] = %s,\n' % (const, c_string(name))
         out += '    },\n'
     if any(mask != '0' for _, _, mask in consts):
-        out += '    .features = (const unsigned[]) {\n'
+        # Sized to the whole enum: a value after the last one with a
+        # feature must still read 0, not past the end of the array.
+        out += '    .features = (const unsigned[%s]) {\n' % max_const
         for const, _, mask in consts:
             if mask != '0':
                 out += '        [%s] = %s,\n' % (const, mask)

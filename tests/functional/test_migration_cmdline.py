@@ -250,8 +250,6 @@ class IncomingUriTest(CmdlineTestCase):
                           % (arg, hmp_message('migrate_set_config '
                                               'multifd=maybe')))
 
-    # transport pending: the validator runs in qmp_migrate_incoming()
-    @unittest.expectedFailure
     def test_config_bad_value_like_qmp(self):
         for extra, args in [('multifd-channels=0', {'multifd-channels': 0}),
                             ('postcopy-preempt=on',
