@@ -5,6 +5,7 @@
 #include "migration/migration.h"
 
 #include "migration/config.h"
+#include "migration/transport.h"
 
 typedef struct MigrationConfigState {
     MigrationConfig *startup;
@@ -33,11 +34,7 @@ const MigrationConfig *migration_config_startup(void)
     return state()->startup;
 }
 
-bool migration_is_running(void)
-{
-    /* The engine (a later stage) owns this; nothing runs before it. */
-    return false;
-}
+/* migration_is_running() is the engine's (migration/migration-state.c). */
 
 static MigrationConfigEnv set_env(void)
 {
@@ -52,7 +49,12 @@ bool migration_set_config(const MigrationConfig *change, Error **errp)
 {
     MigrationConfigEnv env = set_env();
 
-    return migration_config_apply(state()->current, change, &env, errp);
+    if (!migration_config_apply(state()->current, change, &env, errp)) {
+        return false;
+    }
+    /* A running migration re-reads max-bandwidth, downtime-limit... */
+    migration_engine_config_changed();
+    return true;
 }
 
 bool migration_global_set(const char *key, const char *value, Error **errp)
@@ -103,6 +105,7 @@ void migration_config_replace(const MigrationConfig *cfg)
 
     qapi_free_MigrationConfig(s->current);
     s->current = migration_config_clone(cfg);
+    migration_engine_config_changed();
 }
 
 bool migration_incoming_expected(void)
@@ -113,4 +116,9 @@ bool migration_incoming_expected(void)
 void migration_set_incoming_expected(void)
 {
     state()->incoming_expected = true;
+}
+
+void migration_clear_incoming_expected(void)
+{
+    state()->incoming_expected = false;
 }

@@ -41,6 +41,7 @@ void qmp_migrate(const char *uri, MigrationChannelList *channels,
 {
     g_autoptr(MigrationAddress) addr = NULL;
     g_autoptr(MigrationConfig) cfg = NULL;
+    g_autoptr(MigrationConfig) old = NULL;
 
     if (migration_is_running()) {
         error_setg(errp, "A migration is in progress already");
@@ -59,9 +60,14 @@ void qmp_migrate(const char *uri, MigrationChannelList *channels,
     if (!cfg) {
         return;
     }
+    /* The engine starts from the configuration in effect; a migration
+     * it refuses leaves the old one. */
+    old = migration_config_clone(migration_config_current());
     migration_config_replace(cfg);
-    migration_outgoing_start(addr, has_resume && resume,
-                             has_dry_run && dry_run, errp);
+    if (!migration_outgoing_start(addr, has_resume && resume,
+                                  has_dry_run && dry_run, errp)) {
+        migration_config_replace(old);
+    }
 }
 
 void qmp_migrate_incoming(const char *uri, MigrationChannelList *channels,
@@ -70,6 +76,7 @@ void qmp_migrate_incoming(const char *uri, MigrationChannelList *channels,
 {
     g_autoptr(MigrationAddress) addr = NULL;
     g_autoptr(MigrationConfig) cfg = NULL;
+    g_autoptr(MigrationConfig) old = NULL;
 
     if (!migration_incoming_expected()) {
         error_setg(errp, "'-incoming' was not specified on the command "
@@ -89,9 +96,11 @@ void qmp_migrate_incoming(const char *uri, MigrationChannelList *channels,
     if (!cfg) {
         return;
     }
+    /* In effect before the engine starts: it may serve at once. */
+    old = migration_config_clone(migration_config_current());
+    migration_config_replace(cfg);
     if (!migration_incoming_start(addr, !has_exit_on_error || exit_on_error,
                                   errp)) {
-        return;
+        migration_config_replace(old);
     }
-    migration_config_replace(cfg);
 }

@@ -237,6 +237,29 @@ static bool opt_global(CmdlineContext *ctx, const char *arg, Error **errp)
     return true;
 }
 
+/* The canonical 8-4-4-4-12 hex form, as QEMU's -uuid takes it. */
+static bool opt_uuid(CmdlineContext *ctx, const char *arg, Error **errp)
+{
+    size_t n = 0;
+
+    if (!g_uuid_string_is_valid(arg)) {
+        error_setg(errp, "invalid UUID: expected the form "
+                   "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (hex digits)");
+        return false;
+    }
+    memset(ctx->cfg->uuid, 0, sizeof(ctx->cfg->uuid));
+    for (const char *p = arg; *p; p++) {
+        if (*p == '-') {
+            continue;
+        }
+        ctx->cfg->uuid[n / 2] = (uint8_t)(ctx->cfg->uuid[n / 2] << 4 |
+                                          g_ascii_xdigit_value(*p));
+        n++;
+    }
+    ctx->cfg->has_uuid = true;
+    return true;
+}
+
 static bool opt_version(CmdlineContext *ctx, const char *arg, Error **errp)
 {
     printf("vmig version %s\n", VMIG_VERSION);
@@ -269,6 +292,8 @@ static bool opt_help(CmdlineContext *ctx, const char *arg, Error **errp)
 /* The options, in the order -help lists them. */
 static const VmigOption options[] = {
     { "name", NULL, "NAME", "name of the machine", opt_name },
+    { "uuid", NULL, "UUID", "the machine's UUID (migration's validate-uuid "
+      "compares it)", opt_uuid },
     { "m", NULL, "SIZE",
       "guest RAM size (default 128M; a plain number means MiB)", opt_m },
     { "smp", NULL, "[cpus=]N", "number of vCPU threads (default 1)",

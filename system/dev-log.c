@@ -4,6 +4,7 @@
 #include "system/dev-log.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct LogEntry {
@@ -93,12 +94,17 @@ LogRecordList *log_device_query(LogDevice *dev)
 static bool log_save(void *opaque, GByteArray *out, Error **errp)
 {
     LogDevice *dev = opaque;
+    bool v2 = dev->ops.version >= 2;
 
     g_mutex_lock(&dev->lock);
-    vmstate_put_u64(out, dev->next_seq);
+    if (v2) {
+        vmstate_put_u64(out, dev->next_seq);
+    }
     vmstate_put_u32(out, dev->count);
     for (unsigned i = 0; i < dev->count; i++) {
-        vmstate_put_u64(out, entry(dev, i)->seq);
+        if (v2) {
+            vmstate_put_u64(out, entry(dev, i)->seq);
+        }
         vmstate_put_str(out, entry(dev, i)->text);
     }
     g_mutex_unlock(&dev->lock);
@@ -186,6 +192,18 @@ fail:
     return false;
 }
 
+/*
+ * For migration tests only: VMIG_TEST_LOG_DEVICE_VERSION=1 makes this a
+ * version-1 device, as an older vmig has it: it saves version 1 and
+ * loads only version 1, so a test can migrate between "releases".
+ */
+static uint32_t test_version(void)
+{
+    const char *env = getenv("VMIG_TEST_LOG_DEVICE_VERSION");
+
+    return env && !strcmp(env, "1") ? 1 : 2;
+}
+
 LogDevice *log_device_new(void)
 {
     LogDevice *dev = g_new0(LogDevice, 1);
@@ -193,7 +211,7 @@ LogDevice *log_device_new(void)
     g_mutex_init(&dev->lock);
     dev->ops = (DeviceStateOps){
         .id = LOG_DEVICE_ID,
-        .version = 2,
+        .version = test_version(),
         .min_version = 1,
         .save = log_save,
         .load = log_load,

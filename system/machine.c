@@ -5,6 +5,7 @@
 #include "system/machine.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #include "migration/vmstate.h"
 #include "qapi/qapi-commands.h"
@@ -218,6 +219,8 @@ bool machine_init(const MachineConfig *cfg, Error **errp)
     g_assert(!current_machine);
     ms = current_machine = g_new0(MachineState, 1);
     ms->smp_cpus = cfg->smp_cpus;
+    ms->has_uuid = cfg->has_uuid;
+    memcpy(ms->uuid, cfg->uuid, sizeof(ms->uuid));
     ms->ram_blocks = g_ptr_array_new();
 
     /* In command-line order, so backends exist before they are used. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "migration/migration.h"
+#include "migration/transport.h"
 #include "monitor/monitor.h"
 #include "qapi/error.h"
 #include "system/cmdline.h"
@@ -131,6 +132,7 @@ int main(int argc, char **argv)
 {
     g_autoptr(MachineConfig) cfg = NULL;
     Error *err = NULL;
+    ShutdownCause cause;
     bool exit_now;
 
     error_set_progname("vmig");
@@ -174,11 +176,14 @@ int main(int argc, char **argv)
     if (!cfg->incoming && runstate_get_autostart()) {
         vm_start();
     }
-    main_loop_run();
+    cause = main_loop_run();
 
+    /* Before the vCPUs go: a migration may have to restart them. */
+    migration_shutdown();
     vm_shutdown();
     monitor_cleanup();
     machine_cleanup();
     main_loop_cleanup();
-    return EXIT_SUCCESS;
+    /* host-error: e.g. an incoming migration failed (exit-on-error). */
+    return cause == SHUTDOWN_CAUSE_HOST_ERROR ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -229,8 +229,15 @@ static json_t *convert(Schema *s, const char *type, json_t *val,
     return json_incref(val);
 }
 
-json_t *ctl_build_args(QmpClient *c, const char *command, char **words,
-                       int nwords, Error **errp)
+/* {"@member": @val} when @member is given, else @val itself. */
+static json_t *wrap(const char *member, json_t *val)
+{
+    return member ? json_pack("{s:o}", member, val) : val;
+}
+
+static json_t *build_args(QmpClient *c, const char *command,
+                          const char *member, char **words, int nwords,
+                          Error **errp)
 {
     if (nwords == 0) {
         return NULL;
@@ -248,7 +255,7 @@ json_t *ctl_build_args(QmpClient *c, const char *command, char **words,
             json_decref(obj);
             return NULL;
         }
-        return obj;
+        return wrap(member, obj);
     }
 
     json_t *strings = json_object();
@@ -258,6 +265,7 @@ json_t *ctl_build_args(QmpClient *c, const char *command, char **words,
             return NULL;
         }
     }
+    strings = wrap(member, strings);
 
     g_autoptr(Schema) s = schema_fetch(c, errp);
     if (!s) {
@@ -274,4 +282,17 @@ json_t *ctl_build_args(QmpClient *c, const char *command, char **words,
     json_t *typed = convert(s, arg_type, strings, "", errp);
     json_decref(strings);
     return typed;
+}
+
+json_t *ctl_build_args(QmpClient *c, const char *command, char **words,
+                       int nwords, Error **errp)
+{
+    return build_args(c, command, NULL, words, nwords, errp);
+}
+
+json_t *ctl_build_member_args(QmpClient *c, const char *command,
+                              const char *member, char **words, int nwords,
+                              Error **errp)
+{
+    return build_args(c, command, member, words, nwords, errp);
 }

@@ -4,6 +4,7 @@
  *     vmig-ctl /run/vm.qmp query-status          one command
  *     vmig-ctl /run/vm.qmp object-add qom-type=memory-backend-ram id=m size=64M
  *     vmig-ctl /run/vm.qmp events                 stream events
+ *     vmig-ctl /run/vm.qmp migrate tcp:dst:4444   migrate, with progress
  *     vmig-ctl /run/vm.qmp                        interactive shell
  *
  * Local subcommands (like "events") live in ctl_subcommands[]; anything
@@ -19,19 +20,9 @@
 #include "config-host.h"
 #include "vmig-ctl.h"
 
-enum {
-    EXIT_OK = 0,
-    EXIT_FAILED = 1,        /* error reply, or the connection failed */
-    EXIT_USAGE = 2,
-};
-
-typedef struct Ctl {
-    QmpClient *client;
-    bool raw;               /* --json */
-} Ctl;
-
 typedef struct CtlSubcommand {
     const char *name;
+    const char *args;
     const char *help;
     int (*run)(Ctl *ctl, char **words, int nwords);
 } CtlSubcommand;
@@ -39,8 +30,22 @@ typedef struct CtlSubcommand {
 static int run_events(Ctl *ctl, char **words, int nwords);
 
 static const CtlSubcommand ctl_subcommands[] = {
-    { "events", "print events as they arrive, until vmig goes away",
+    { "events", "",
+      "print events as they arrive, until vmig goes away",
       run_events },
+    { "migrate", "URI [KEY=VALUE...] [FLAGS]",
+      "migrate to URI (e.g. tcp:HOST:PORT) with the migration options\n"
+      "KEY=VALUE (the \"config\" argument; none: the options in effect),\n"
+      "showing progress until it ends; ends with a summary.  Instead of\n"
+      "URI..., one JSON object gives QMP migrate's arguments as they are.\n"
+      "Flags: --dry-run (handshake only), --no-watch (return once\n"
+      "started), --interval=SECS (poll period, default 0.5).\n"
+      "Ctrl-C cancels the migration; a second Ctrl-C stops watching",
+      ctl_run_migrate },
+    { "watch-migration", "[--wait] [--interval=SECS]",
+      "follow the migration in progress (outgoing or incoming), or\n"
+      "report the last one; --wait waits for one to start",
+      ctl_run_watch_migration },
 };
 
 static void usage(FILE *out)
@@ -50,23 +55,41 @@ static void usage(FILE *out)
         "\n"
         "Runs COMMAND on the QMP monitor of a vmig and prints the result.\n"
         "  SOCKET   path of a unix socket, or unix:PATH, tcp:HOST:PORT\n"
-        "  COMMAND  a QMP command (e.g. query-status), or one of:\n");
-    for (size_t i = 0; i < G_N_ELEMENTS(ctl_subcommands); i++) {
-        fprintf(out, "             %-8s %s\n", ctl_subcommands[i].name,
-                ctl_subcommands[i].help);
-    }
-    fprintf(out,
+        "  COMMAND  a QMP command (e.g. query-status), or a subcommand\n"
+        "           (below)\n"
         "  ARGS     key=value words (a.b=x nests, l.0=x makes a list; the\n"
         "           types come from vmig's schema), or one JSON object\n"
         "Without COMMAND, reads commands from standard input, one per line.\n"
         "\n"
+        "Subcommands:\n");
+    for (size_t i = 0; i < G_N_ELEMENTS(ctl_subcommands); i++) {
+        const CtlSubcommand *sc = &ctl_subcommands[i];
+        g_auto(GStrv) lines = g_strsplit(sc->help, "\n", -1);
+
+        fprintf(out, "  %s%s%s\n", sc->name, sc->args[0] ? " " : "",
+                sc->args);
+        for (char **l = lines; *l; l++) {
+            fprintf(out, "      %s\n", *l);
+        }
+    }
+    fprintf(out, "\n"
         "Options:\n"
-        "  -j, --json     print results and events as raw JSON\n"
+        "  -j, --json     print results and events as raw JSON (migrate,\n"
+        "                 watch-migration: each query-migrate result)\n"
         "  -h, --help     show this help\n"
         "  -V, --version  show the version\n"
         "\n"
+        "Migration progress: on a terminal one line is redrawn in place,\n"
+        "otherwise one line is printed per poll:\n"
+        "  ELAPSED STATE [BAR] DONE%% | SENT sent, LEFT left | RATE |\n"
+        "  iter PASS | exp. downtime MS | throttle PCT%%\n"
+        "then a summary: status, total time, downtime, transferred,\n"
+        "iterations and average throughput.\n"
+        "\n"
         "Exit status: 0 on success, 1 if vmig returned an error or could\n"
-        "not be reached (the error goes to stderr), 2 for usage errors.\n");
+        "not be reached (the error goes to stderr), 2 for usage errors.\n"
+        "migrate and watch-migration: 0 if the migration completed, 1 if\n"
+        "it failed or was cancelled (its error-desc goes to stderr).\n");
 }
 
 static void print_event(json_t *event, void *opaque)

@@ -11,6 +11,17 @@
 #include "qapi/error.h"
 #include "qmp-client.h"
 
+enum {
+    EXIT_OK = 0,
+    EXIT_FAILED = 1,        /* error reply, failed migration, no vmig */
+    EXIT_USAGE = 2,
+};
+
+typedef struct Ctl {
+    QmpClient *client;
+    bool raw;               /* --json */
+} Ctl;
+
 /* ctl-args.c */
 
 /*
@@ -23,6 +34,16 @@
 json_t *ctl_build_args(QmpClient *c, const char *command, char **words,
                        int nwords, Error **errp);
 
+/*
+ * Like ctl_build_args(), but @words give the value of the argument
+ * @member of @command: the result is {"@member": {...}}, typed as that
+ * member (so "multifd=on" for migrate's "config" becomes
+ * {"config": {"multifd": true}}).
+ */
+json_t *ctl_build_member_args(QmpClient *c, const char *command,
+                              const char *member, char **words, int nwords,
+                              Error **errp);
+
 /* ctl-format.c */
 
 /* Prints a command's "return" value: as text for commands vmig-ctl knows,
@@ -34,5 +55,9 @@ void ctl_print_event(json_t *event, bool raw);
 
 /* Prints an error reply to stderr as "CLASS: desc". */
 void ctl_print_error(json_t *error);
+
+/* ctl-migrate.c: the "migrate" and "watch-migration" subcommands. */
+int ctl_run_migrate(Ctl *ctl, char **words, int nwords);
+int ctl_run_watch_migration(Ctl *ctl, char **words, int nwords);
 
 #endif

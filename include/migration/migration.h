@@ -89,5 +89,8 @@ bool migration_incoming_cmdline(const char *arg, Error **errp);
 /* Whether vmig was started with -incoming (any form, "defer" too). */
 bool migration_incoming_expected(void);
 void migration_set_incoming_expected(void);
+/* The incoming migration completed: this VM now runs its own state and
+ * may migrate out (called by the engine). */
+void migration_clear_incoming_expected(void);
 
 #endif

@@ -1,8 +1,8 @@
 /*
  * Starting the two ends of a migration on a resolved address, once the
- * configuration has been validated (migration/qmp-migrate.c).  The
- * engine behind these entry points is built by the live-migration stage;
- * until then they say plainly that the transport is not available.
+ * configuration has been validated (migration/qmp-migrate.c), and the
+ * hooks the rest of vmig calls the engine through.  The engine itself
+ * is described in migration/engine.h.
  */
 #ifndef VMIG_MIGRATION_TRANSPORT_H
 #define VMIG_MIGRATION_TRANSPORT_H
@@ -23,7 +23,19 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
 bool migration_incoming_start(const MigrationAddress *addr,
                               bool exit_on_error, Error **errp);
 
-/* Whether migration_incoming_start() has succeeded already. */
+/* Whether migration_incoming_start() has succeeded already (and the
+ * destination is still waiting or migrating). */
 bool migration_incoming_started(void);
+
+/* The configuration in effect changed: a running migration picks up
+ * its runtime options (migration/migration.c calls this). */
+void migration_engine_config_changed(void);
+
+/*
+ * vmig is exiting (system/main.c, after the main loop): cancels what
+ * runs, waits for the engine's threads while running the main loop,
+ * and puts a VM the migration stopped back in its state.
+ */
+void migration_shutdown(void);
 
 #endif

@@ -53,6 +53,9 @@ typedef struct MachineConfig {
      */
     char *incoming;         /* -incoming, the last one given */
     GPtrArray *globals;     /* -global strings (char *), in order */
+    /* -uuid: the VM's UUID, which migration's validate-uuid compares. */
+    bool has_uuid;
+    uint8_t uuid[16];
 } MachineConfig;
 
 MachineConfig *machine_config_new(void);
@@ -70,6 +73,8 @@ typedef struct MachineState {
     CounterDevice *counter;
     LogDevice *log;
     bool cpus_started;
+    bool has_uuid;          /* -uuid given */
+    uint8_t uuid[16];
 } MachineState;
 
 /* The machine, between machine_init() and machine_cleanup(); else NULL. */

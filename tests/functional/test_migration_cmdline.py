@@ -174,8 +174,6 @@ class IncomingDeferTest(CmdlineTestCase):
             self.assertEqual(vm.cmd('query-status')['status'], 'inmigrate')
             self.assert_clean_exit(vm)
 
-    # transport pending
-    @unittest.expectedFailure
     def test_defer_then_migrate_incoming_listens(self):
         with Vmig(args=['-m', '32M', '-incoming', 'defer']) as vm:
             self.assertEqual(vm.cmd('migrate-incoming',
@@ -186,8 +184,6 @@ class IncomingDeferTest(CmdlineTestCase):
 
 class IncomingUriTest(CmdlineTestCase):
 
-    # transport pending
-    @unittest.expectedFailure
     def test_uri_with_options_listens(self):
         with Vmig(args=['-m', '32M',
                         '-global', 'migration.max-bandwidth=1G',
@@ -290,8 +286,6 @@ class IncomingChannelTest(CmdlineTestCase):
                           % (arg, qmp_message('migrate-set-config',
                                               {'multifd-channels': 300})))
 
-    # transport pending
-    @unittest.expectedFailure
     def test_channel_form_listens(self):
         with Vmig(args=['-m', '32M', '-incoming',
                         CHANNEL + ',multifd-channels=4']) as vm:

@@ -268,5 +268,85 @@ class LegacyParametersTest(ConfigTestCase):
             self.vm.cmd('query-migrate-parameters')['downtime-limit'], 99)
 
 
+class MigrateConfigPrecedenceTest(unittest.TestCase):
+    """`config` of migrate / migrate-incoming is the whole configuration of
+    that migration: omitted options take their start-up values (defaults,
+    then -global), never values left by earlier commands."""
+
+    def wait_failed(self, vm):
+        return vmig_harness.wait_for(
+            lambda: vm.cmd('query-migrate').get('status') == 'failed',
+            what='migration to fail')
+
+    def test_migrate_config_replaces_stale_settings(self):
+        with Vmig(args=['-m', '32M',
+                        '-global', 'migration.downtime-limit=700']) as vm:
+            vm.cmd('migrate-set-config', max_bandwidth=MiB, xbzrle=True)
+            # Nothing listens on port 1: the migration starts, then fails.
+            vm.cmd('migrate', uri='tcp:127.0.0.1:1',
+                   config={'auto-converge': True})
+            self.wait_failed(vm)
+            cfg = vm.cmd('query-migrate-config')
+            self.assertEqual(cfg['downtime-limit'], 700)     # -global
+            self.assertEqual(cfg['max-bandwidth'], 128 * MiB)  # default
+            self.assertIs(cfg['xbzrle'], False)              # not leaked
+            self.assertIs(cfg['auto-converge'], True)        # given
+            self.assertEqual(vm.cmd('query-status')['status'], 'running')
+
+    def test_migrate_without_config_uses_current(self):
+        with Vmig(args=['-m', '32M']) as vm:
+            vm.cmd('migrate-set-config', max_bandwidth=MiB, xbzrle=True)
+            before = vm.cmd('query-migrate-config')
+            vm.cmd('migrate', uri='tcp:127.0.0.1:1')
+            self.wait_failed(vm)
+            self.assertEqual(vm.cmd('query-migrate-config'), before)
+
+    def test_migrate_refusals_change_nothing(self):
+        with Vmig(args=['-m', '32M']) as vm:
+            before = vm.cmd('query-migrate-config')
+            cases = [
+                ({'uri': 'tcp:127.0.0.1:1',
+                  'config': {'mapped-ram': True}}, "'mapped-ram'"),
+                ({'uri': 'file:/tmp/x', 'config': {'postcopy-ram': True}},
+                 "'postcopy-ram'"),
+                ({'uri': 'tcp:127.0.0.1:1',
+                  'config': {'multifd-channels': 0}}, "'multifd-channels'"),
+                ({}, "'uri'"),
+                ({'uri': 'tcp:127.0.0.1:1',
+                  'channels': [{'channel-type': 'main', 'addr': {
+                      'transport': 'socket', 'type': 'inet',
+                      'host': '127.0.0.1', 'port': '1'}}]}, "'channels'"),
+            ]
+            for args, needle in cases:
+                with self.subTest(args=args):
+                    resp = vm.qmp.execute('migrate', args)
+                    self.assertIn('error', resp)
+                    self.assertIn(needle, resp['error']['desc'])
+            self.assertEqual(vm.cmd('query-migrate-config'), before)
+            # A refused migrate starts nothing.
+            self.assertNotIn('status', vm.cmd('query-migrate'))
+
+    def test_migrate_incoming_config(self):
+        with Vmig(args=['-m', '32M', '-incoming', 'defer']) as vm:
+            vm.cmd('migrate-set-config', max_bandwidth=MiB)
+            sock = vm.tmpdir + '/in.sock'
+            vm.cmd('migrate-incoming', uri='unix:' + sock,
+                   config={'multifd-channels': 4})
+            cfg = vm.cmd('query-migrate-config')
+            self.assertEqual(cfg['multifd-channels'], 4)
+            self.assertEqual(cfg['max-bandwidth'], 128 * MiB)
+            self.assertEqual(vm.cmd('query-status')['status'], 'inmigrate')
+            # Only once.
+            resp = vm.qmp.execute('migrate-incoming',
+                                  {'uri': 'unix:' + sock + '2'})
+            self.assertIn('already', resp['error']['desc'])
+
+    def test_migrate_incoming_needs_incoming(self):
+        with Vmig(args=['-m', '32M']) as vm:
+            resp = vm.qmp.execute('migrate-incoming',
+                                  {'uri': 'tcp:127.0.0.1:0'})
+            self.assertIn("'-incoming'", resp['error']['desc'])
+
+
 if __name__ == '__main__':
     vmig_harness.main()

@@ -1,0 +1,85 @@
+/*
+ * Guest RAM on the migration stream: the source's side turns dirty pages
+ * into RAM_PAGES records, the destination's side puts the pages of a
+ * RAM_PAGES record into guest RAM.
+ *
+ * Blocks are named by their index in HELLO's list, which is guest order
+ * on both ends (the handshake made sure the layouts are equal).
+ *
+ * Saving follows the dirty tracker's contract (migration/dirty-tracker.h):
+ * a page's dirty bit is cleared before the page is read, so a write
+ * racing with the read is reported again by the next sync.  Zero pages
+ * become ZERO markers unless zero-page-detection is "none" ("multifd"
+ * detects them here too, as multifd channels do not exist yet).
+ *
+ * Loading checks everything against the layout before touching memory:
+ * the block index, each offset, and that every page lies within its
+ * block.  A ZERO page is written only when the memory there is not zero
+ * already, so an untouched destination page stays unallocated.
+ */
+#ifndef VMIG_MIGRATION_RAM_TRANSFER_H
+#define VMIG_MIGRATION_RAM_TRANSFER_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "migration/dirty-tracker.h"
+#include "migration/wire.h"
+#include "qapi/error.h"
+#include "system/ram.h"
+
+/* Pages per RAM_PAGES record the source builds: 256 KiB of data, few
+ * enough system calls, small enough for bandwidth limiting in 100 ms
+ * windows to be smooth at a few MiB/s. */
+#define RAM_SAVE_BATCH_PAGES 64
+
+/* Whether the GUEST_PAGE_SIZE bytes at @p are all zero. */
+bool ram_page_is_zero(const uint8_t *p);
+
+typedef struct RamSaver {
+    DirtyTracker *tracker;
+    GPtrArray *blocks;          /* RAMBlock *, in guest order (borrowed) */
+    bool detect_zero;
+    /* Where the current pass has got to. */
+    guint block;
+    uint64_t page;
+    /* Totals since the start. */
+    uint64_t zero_pages;
+    uint64_t normal_pages;
+    uint64_t pages;             /* zero + normal */
+} RamSaver;
+
+/* Saves every registered block, tracked by @tracker. */
+void ram_saver_init(RamSaver *rs, DirtyTracker *tracker, bool detect_zero);
+void ram_saver_destroy(RamSaver *rs);
+
+/* Starts a new pass at the first block (after a sync). */
+void ram_saver_rewind(RamSaver *rs);
+
+/*
+ * Appends one RAM_PAGES record of up to @max_pages dirty pages (from
+ * where the pass has got to) to @out, clearing their dirty bits.
+ * Returns the number of pages in it: 0 when the pass has no dirty page
+ * left.
+ */
+unsigned ram_saver_next_record(RamSaver *rs, GByteArray *out,
+                               unsigned max_pages);
+
+typedef struct RamLoader {
+    GPtrArray *blocks;          /* RAMBlock *, by HELLO index (borrowed) */
+    uint64_t zero_pages;
+    uint64_t normal_pages;
+} RamLoader;
+
+/* Loads into @blocks (RAMBlock *, HELLO order; borrowed). */
+void ram_loader_init(RamLoader *rl, GPtrArray *blocks);
+/* Loads into every registered block, in guest order. */
+void ram_loader_init_guest(RamLoader *rl);
+void ram_loader_destroy(RamLoader *rl);
+
+/* Puts the pages of the RAM_PAGES record @body into guest RAM. */
+bool ram_loader_load(RamLoader *rl, const uint8_t *body, size_t len,
+                     Error **errp);
+
+#endif

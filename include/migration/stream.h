@@ -1,0 +1,102 @@
+/*
+ * A migration channel as the engine uses it: whole records of the v2
+ * stream (include/migration/wire.h) in and out of a QIOChannel, with an
+ * optional deadline on every wait and a wake-up that interrupts them.
+ *
+ * Why not the plain QIOChannel calls: the engine's threads must never be
+ * stuck in a read or write that nobody can interrupt.  A cancel, a
+ * failure seen by another thread or vmig quitting calls mig_stream_wake()
+ * from any thread; every wait in progress or to come then fails at once
+ * with MIG_STREAM_WOKEN.  The channel is put in non-blocking mode and
+ * each wait polls it together with an eventfd.
+ *
+ * Reading: mig_stream_read_record() returns one whole record whose body
+ * points into the stream's buffer; it stays valid until the next read.
+ * The stream header is checked byte by byte as it arrives, so garbage
+ * fails at once.  End of stream between records is MIG_STREAM_EOF;
+ * inside a record it is an error that says where it stopped ("EOF after
+ * 100 of 4104 bytes of a RAM_PAGES record").
+ *
+ * Threads: one thread may read while another writes; wake from any.
+ */
+#ifndef VMIG_MIGRATION_STREAM_H
+#define VMIG_MIGRATION_STREAM_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "io/channel.h"
+#include "migration/wire.h"
+#include "qapi/error.h"
+
+typedef struct MigStream MigStream;
+
+typedef enum MigStreamResult {
+    MIG_STREAM_OK,
+    MIG_STREAM_EOF,         /* reads: clean end between records */
+    MIG_STREAM_ERROR,       /* errp set */
+    MIG_STREAM_TIMEOUT,     /* errp set: the deadline passed */
+    MIG_STREAM_WOKEN,       /* errp set: mig_stream_wake() was called */
+} MigStreamResult;
+
+/* Takes a reference to @ioc and makes it non-blocking. */
+MigStream *mig_stream_new(QIOChannel *ioc, Error **errp);
+/* Drops the reference (closing the channel if it was the last one). */
+void mig_stream_free(MigStream *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MigStream, mig_stream_free)
+
+QIOChannel *mig_stream_channel(MigStream *s);
+const char *mig_stream_name(MigStream *s);
+
+/* Any thread: interrupts every wait, now and later, of this stream. */
+void mig_stream_wake(MigStream *s);
+bool mig_stream_is_woken(MigStream *s);
+
+/*
+ * Deadlines are g_get_monotonic_time() values (microseconds); 0 means
+ * none.
+ */
+static inline gint64 mig_deadline_after_ms(guint64 ms)
+{
+    return g_get_monotonic_time() + (gint64)ms * 1000;
+}
+
+/*
+ * Writes all of @buf, which must be whole records (or the stream
+ * header): a write cut short leaves the stream "torn", after which
+ * nothing more may be sent.
+ */
+MigStreamResult mig_stream_write(MigStream *s, const void *buf, size_t len,
+                                 gint64 deadline, Error **errp);
+/*
+ * For a last record (ERROR) after the stream was woken: ignores the
+ * wake-up, not the deadline, and sends nothing if the stream is torn.
+ */
+MigStreamResult mig_stream_write_last(MigStream *s, const void *buf,
+                                      size_t len, gint64 deadline,
+                                      Error **errp);
+bool mig_stream_is_torn(MigStream *s);
+
+/* The peer's stream header; EOF if it sent nothing at all. */
+MigStreamResult mig_stream_read_header(MigStream *s, gint64 deadline,
+                                       Error **errp);
+/*
+ * The next whole record (padding checked).  @rec->body is valid until
+ * the next read.
+ */
+MigStreamResult mig_stream_read_record(MigStream *s, WireRecord *rec,
+                                       gint64 deadline, Error **errp);
+
+/* Sleeps until @until unless woken; false if woken. */
+bool mig_stream_sleep_until(MigStream *s, gint64 until);
+
+/* Bytes moved so far (any thread). */
+uint64_t mig_stream_bytes_written(MigStream *s);
+uint64_t mig_stream_bytes_read(MigStream *s);
+
+/* Closes the channel, reporting a close error (a command's exit status,
+ * a file's failed flush).  Only when no other thread uses the stream. */
+bool mig_stream_close(MigStream *s, Error **errp);
+
+#endif

@@ -1,0 +1,407 @@
+/*
+ * Record I/O on a migration channel with deadlines and a wake-up: see
+ * include/migration/stream.h.
+ */
+#include "migration/stream.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+/* Bytes asked of the channel per read: large enough for RAM_PAGES
+ * records to arrive in a few calls, small enough for the handshake. */
+#define READ_CHUNK (256 * 1024)
+
+struct MigStream {
+    QIOChannel *ioc;
+    int wake_fd;            /* eventfd: readable once woken */
+    gint woken;
+    gint torn;              /* a write stopped inside a record */
+    /* Read buffer: bytes [start, end) are unconsumed. */
+    uint8_t *buf;
+    size_t cap, start, end;
+    size_t last_record;     /* size of the record returned last */
+    guint64 bytes_in, bytes_out;
+};
+
+MigStream *mig_stream_new(QIOChannel *ioc, Error **errp)
+{
+    MigStream *s;
+    int fd;
+
+    if (!qio_channel_set_blocking(ioc, false, errp)) {
+        return NULL;
+    }
+    fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "Failed to create an eventfd for "
+                         "'%s'", qio_channel_get_name(ioc));
+        return NULL;
+    }
+    s = g_new0(MigStream, 1);
+    s->ioc = qio_channel_ref(ioc);
+    s->wake_fd = fd;
+    /* Never NULL, so offsets into it are always defined. */
+    s->cap = 4096;
+    s->buf = g_malloc(s->cap);
+    return s;
+}
+
+void mig_stream_free(MigStream *s)
+{
+    if (!s) {
+        return;
+    }
+    qio_channel_unref(s->ioc);
+    close(s->wake_fd);
+    g_free(s->buf);
+    g_free(s);
+}
+
+QIOChannel *mig_stream_channel(MigStream *s)
+{
+    return s->ioc;
+}
+
+const char *mig_stream_name(MigStream *s)
+{
+    return qio_channel_get_name(s->ioc);
+}
+
+void mig_stream_wake(MigStream *s)
+{
+    uint64_t one = 1;
+
+    g_atomic_int_set(&s->woken, 1);
+    /* Never read back: the eventfd stays readable for every poller. */
+    if (write(s->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
+        /* The flag alone still stops the next wait. */
+    }
+}
+
+bool mig_stream_is_woken(MigStream *s)
+{
+    return g_atomic_int_get(&s->woken);
+}
+
+bool mig_stream_is_torn(MigStream *s)
+{
+    return g_atomic_int_get(&s->torn);
+}
+
+uint64_t mig_stream_bytes_written(MigStream *s)
+{
+    return __atomic_load_n(&s->bytes_out, __ATOMIC_RELAXED);
+}
+
+uint64_t mig_stream_bytes_read(MigStream *s)
+{
+    return __atomic_load_n(&s->bytes_in, __ATOMIC_RELAXED);
+}
+
+static void error_woken(MigStream *s, Error **errp)
+{
+    error_setg(errp, "I/O on '%s' was interrupted", mig_stream_name(s));
+}
+
+/* Milliseconds to @deadline for poll(): -1 for none, at least 0. */
+static int poll_timeout(gint64 deadline)
+{
+    gint64 left;
+
+    if (!deadline) {
+        return -1;
+    }
+    left = deadline - g_get_monotonic_time();
+    if (left <= 0) {
+        return 0;
+    }
+    /* Round up so we never wake just before the deadline. */
+    return (int)MIN((left + 999) / 1000, G_MAXINT);
+}
+
+/*
+ * Waits for @events on the channel (fd < 0: returns at once), the
+ * wake-up (unless @ignore_wake) or @deadline.
+ */
+static MigStreamResult wait_ready(MigStream *s, short events,
+                                  gint64 deadline, bool ignore_wake,
+                                  Error **errp)
+{
+    int fd = qio_channel_get_fd(s->ioc);
+
+    for (;;) {
+        struct pollfd pfd[2] = {
+            { .fd = fd, .events = events },
+            { .fd = s->wake_fd, .events = POLLIN },
+        };
+        int timeout = poll_timeout(deadline);
+        int n;
+
+        if (!ignore_wake && mig_stream_is_woken(s)) {
+            error_woken(s, errp);
+            return MIG_STREAM_WOKEN;
+        }
+        if (fd < 0) {
+            return MIG_STREAM_OK;
+        }
+        n = poll(pfd, ignore_wake ? 1 : 2, timeout);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            error_setg_errno(errp, errno, "Failed to wait for '%s'",
+                             mig_stream_name(s));
+            return MIG_STREAM_ERROR;
+        }
+        if (n == 0) {
+            error_setg(errp, "Timed out waiting for '%s'",
+                       mig_stream_name(s));
+            return MIG_STREAM_TIMEOUT;
+        }
+        if (!ignore_wake && pfd[1].revents) {
+            continue;       /* reported at the top */
+        }
+        /* Ready, or hung up / failed: the next call says which. */
+        return MIG_STREAM_OK;
+    }
+}
+
+static MigStreamResult do_write(MigStream *s, const uint8_t *buf,
+                                size_t len, gint64 deadline,
+                                bool ignore_wake, Error **errp)
+{
+    size_t done = 0;
+
+    while (done < len) {
+        Error *err = NULL;
+        MigStreamResult r;
+        ssize_t n;
+
+        if (!ignore_wake && mig_stream_is_woken(s)) {
+            error_woken(s, errp);
+            r = MIG_STREAM_WOKEN;
+            goto fail;
+        }
+        n = qio_channel_write(s->ioc, buf + done, len - done, &err);
+        if (n == QIO_CHANNEL_ERR_BLOCK) {
+            r = wait_ready(s, POLLOUT, deadline, ignore_wake, errp);
+            if (r != MIG_STREAM_OK) {
+                goto fail;
+            }
+            continue;
+        }
+        if (n < 0) {
+            error_propagate(errp, err);
+            r = MIG_STREAM_ERROR;
+            goto fail;
+        }
+        done += n;
+        __atomic_add_fetch(&s->bytes_out, (guint64)n, __ATOMIC_RELAXED);
+        continue;
+
+fail:
+        if (done) {
+            g_atomic_int_set(&s->torn, 1);
+        }
+        return r;
+    }
+    return MIG_STREAM_OK;
+}
+
+MigStreamResult mig_stream_write(MigStream *s, const void *buf, size_t len,
+                                 gint64 deadline, Error **errp)
+{
+    if (mig_stream_is_torn(s)) {
+        error_setg(errp, "'%s' broke off in the middle of a record",
+                   mig_stream_name(s));
+        return MIG_STREAM_ERROR;
+    }
+    return do_write(s, buf, len, deadline, false, errp);
+}
+
+MigStreamResult mig_stream_write_last(MigStream *s, const void *buf,
+                                      size_t len, gint64 deadline,
+                                      Error **errp)
+{
+    if (mig_stream_is_torn(s)) {
+        error_setg(errp, "'%s' broke off in the middle of a record",
+                   mig_stream_name(s));
+        return MIG_STREAM_ERROR;
+    }
+    return do_write(s, buf, len, deadline, true, errp);
+}
+
+static size_t buffered(const MigStream *s)
+{
+    return s->end - s->start;
+}
+
+/* Room for at least @need unconsumed bytes plus a read chunk. */
+static void make_room(MigStream *s, size_t need)
+{
+    size_t have = buffered(s);
+    size_t want = MAX(need, have + READ_CHUNK);
+
+    if (s->start && (s->cap - s->start < want || s->start > s->cap / 2)) {
+        memmove(s->buf, s->buf + s->start, have);
+        s->start = 0;
+        s->end = have;
+    }
+    if (s->cap - s->start < want) {
+        s->cap = s->start + want;
+        s->buf = g_realloc(s->buf, s->cap);
+    }
+}
+
+/*
+ * Reads until at least @need bytes are buffered.  MIG_STREAM_EOF if the
+ * stream ends first (the bytes read stay buffered).
+ */
+static MigStreamResult fill(MigStream *s, size_t need, gint64 deadline,
+                            Error **errp)
+{
+    while (buffered(s) < need) {
+        Error *err = NULL;
+        MigStreamResult r;
+        ssize_t n;
+
+        if (mig_stream_is_woken(s)) {
+            error_woken(s, errp);
+            return MIG_STREAM_WOKEN;
+        }
+        make_room(s, need);
+        n = qio_channel_read(s->ioc, s->buf + s->end, s->cap - s->end,
+                             &err);
+        if (n == QIO_CHANNEL_ERR_BLOCK) {
+            r = wait_ready(s, POLLIN, deadline, false, errp);
+            if (r != MIG_STREAM_OK) {
+                return r;
+            }
+            continue;
+        }
+        if (n < 0) {
+            error_propagate(errp, err);
+            return MIG_STREAM_ERROR;
+        }
+        if (n == 0) {
+            return MIG_STREAM_EOF;
+        }
+        s->end += n;
+        __atomic_add_fetch(&s->bytes_in, (guint64)n, __ATOMIC_RELAXED);
+    }
+    return MIG_STREAM_OK;
+}
+
+static void error_truncated(MigStream *s, size_t have, size_t need,
+                            const char *what, Error **errp)
+{
+    error_setg(errp, "Migration stream '%s' is truncated: EOF after %zu of "
+               "%zu bytes of %s", mig_stream_name(s), have, need, what);
+}
+
+MigStreamResult mig_stream_read_header(MigStream *s, gint64 deadline,
+                                       Error **errp)
+{
+    for (;;) {
+        size_t have = buffered(s);
+        MigStreamResult r;
+
+        switch (wire_stream_header_decode(s->buf + s->start, have, errp)) {
+        case WIRE_OK:
+            s->start += WIRE_STREAM_HEADER_SIZE;
+            return MIG_STREAM_OK;
+        case WIRE_ERROR:
+            error_prepend(errp, "'%s': ", mig_stream_name(s));
+            return MIG_STREAM_ERROR;
+        case WIRE_NEED_MORE:
+            break;
+        }
+        /* One more byte at a time is enough: decode fails on the first
+         * wrong magic byte, fill() reads whatever has arrived. */
+        r = fill(s, have + 1, deadline, errp);
+        if (r == MIG_STREAM_EOF) {
+            if (have == 0) {
+                return MIG_STREAM_EOF;
+            }
+            error_truncated(s, have, WIRE_STREAM_HEADER_SIZE,
+                            "the stream header", errp);
+            return MIG_STREAM_ERROR;
+        }
+        if (r != MIG_STREAM_OK) {
+            return r;
+        }
+    }
+}
+
+MigStreamResult mig_stream_read_record(MigStream *s, WireRecord *rec,
+                                       gint64 deadline, Error **errp)
+{
+    /* The caller is done with the previous record's body. */
+    s->start += s->last_record;
+    s->last_record = 0;
+    for (;;) {
+        size_t have = buffered(s);
+        MigStreamResult r;
+
+        switch (wire_record_decode(s->buf + s->start, have, rec, errp)) {
+        case WIRE_OK:
+            s->last_record = rec->size;
+            return MIG_STREAM_OK;
+        case WIRE_ERROR:
+            return MIG_STREAM_ERROR;
+        case WIRE_NEED_MORE:
+            break;
+        }
+        r = fill(s, rec->size, deadline, errp);
+        if (r == MIG_STREAM_EOF) {
+            g_autofree char *what = NULL;
+
+            if (buffered(s) == 0) {
+                return MIG_STREAM_EOF;
+            }
+            if (buffered(s) < WIRE_RECORD_HEADER_SIZE) {
+                what = g_strdup("a record header");
+            } else {
+                const char *name = wire_record_type_name(rec->type);
+
+                what = name ? g_strdup_printf("a%s %s record",
+                                              strchr("AEIOU", name[0])
+                                              ? "n" : "", name)
+                            : g_strdup_printf("a record of type 0x%08x",
+                                              rec->type);
+            }
+            error_truncated(s, buffered(s), rec->size, what, errp);
+            return MIG_STREAM_ERROR;
+        }
+        if (r != MIG_STREAM_OK) {
+            return r;
+        }
+    }
+}
+
+bool mig_stream_sleep_until(MigStream *s, gint64 until)
+{
+    for (;;) {
+        struct pollfd pfd = { .fd = s->wake_fd, .events = POLLIN };
+        int timeout;
+
+        if (mig_stream_is_woken(s)) {
+            return false;
+        }
+        timeout = poll_timeout(until);
+        if (timeout == 0) {
+            return true;
+        }
+        if (poll(&pfd, 1, timeout) < 0 && errno != EINTR) {
+            return !mig_stream_is_woken(s);
+        }
+    }
+}
+
+bool mig_stream_close(MigStream *s, Error **errp)
+{
+    return qio_channel_close(s->ioc, errp);
+}

@@ -1,0 +1,395 @@
+#!/usr/bin/env python3
+"""Precopy throughput of vmig over loopback TCP, against loopback itself.
+
+For each guest size (default 1G and 4G) this starts a source vmig, fills
+all of its guest RAM with incompressible data (the guest workload with
+content=random, walking RAM sequentially), idles the workload, starts a
+destination with -incoming on 127.0.0.1, migrates with max-bandwidth=0
+(no limit) and reads the result from query-migrate.  It then sends the
+same number of bytes through a plain 127.0.0.1 TCP connection between
+two processes, which is what the link can do on this machine, and
+reports vmig's throughput as a share of that.
+
+    scripts/bench/precopy.py build
+    scripts/bench/precopy.py build --sizes 1G --repeat 3 --out bench.md
+
+Python standard library only.  Not part of the test suite: it needs a
+few GiB of free memory (source + destination = twice the guest) and
+tens of seconds.  See docs/benchmarks.md.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+GiB = 1 << 30
+MiB = 1 << 20
+PAGE = 4096
+VCPUS = 2
+TIMEOUT = 600
+
+
+class QmpError(Exception):
+    pass
+
+
+class Qmp:
+    """A minimal blocking QMP client over a unix socket."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(path)
+        self.file = self.sock.makefile('rb')
+        self._read()                    # greeting
+        self.cmd('qmp_capabilities')
+
+    def _read(self):
+        line = self.file.readline()
+        if not line:
+            raise QmpError('vmig closed the connection')
+        return json.loads(line)
+
+    def cmd(self, name, **args):
+        req = {'execute': name}
+        if args:
+            req['arguments'] = args
+        self.sock.sendall(json.dumps(req).encode() + b'\n')
+        while True:
+            msg = self._read()
+            if 'event' in msg:
+                continue
+            if 'error' in msg:
+                raise QmpError('%s: %s' % (name, msg['error']['desc']))
+            return msg['return']
+
+    def close(self):
+        self.file.close()
+        self.sock.close()
+
+
+class Machine:
+    """A vmig process and its QMP connection."""
+
+    def __init__(self, build, tmpdir, name, args):
+        self.name = name
+        self.sock = os.path.join(tmpdir, name + '.sock')
+        self.log_path = os.path.join(tmpdir, name + '.log')
+        self.log = open(self.log_path, 'wb')
+        self.proc = subprocess.Popen(
+            [os.path.join(build, 'vmig'), '-name', name,
+             '-qmp', 'unix:%s,server=on,wait=off' % self.sock] + args,
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
+        self.qmp = None
+        deadline = time.monotonic() + 30
+        # The monitor answers once start-up is over (-incoming listening
+        # included); a vmig that fails to start exits instead.
+        while self.qmp is None:
+            if self.proc.poll() is not None:
+                raise RuntimeError('%s exited: %s' % (name, self.log_text()))
+            if time.monotonic() > deadline:
+                raise RuntimeError('%s: no monitor' % name)
+            try:
+                self.qmp = Qmp(self.sock)
+            except (OSError, QmpError):
+                time.sleep(0.05)
+
+    def log_text(self):
+        with open(self.log_path, 'rb') as f:
+            return f.read().decode(errors='replace').strip()
+
+    def cmd(self, name, **args):
+        return self.qmp.cmd(name, **args)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                self.qmp.cmd('quit')
+            except (OSError, QmpError):
+                pass
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.qmp:
+            self.qmp.close()
+        self.log.close()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def parse_size(text):
+    units = {'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40}
+    text = text.strip().upper().rstrip('B').rstrip('I')
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def config_value(text):
+    """A KEY=VALUE value as the JSON QMP wants: on/off are booleans,
+    numbers (with K/M/G suffixes) integers, anything else a string."""
+    if text in ('on', 'true'):
+        return True
+    if text in ('off', 'false'):
+        return False
+    try:
+        return parse_size(text)
+    except ValueError:
+        return text
+
+
+def size_name(size):
+    return '%d GiB' % (size // GiB) if size % GiB == 0 \
+        else '%d MiB' % (size // MiB)
+
+
+def fill_ram(src, size):
+    """Has every vCPU overwrite its share of guest RAM with random data,
+    then idles the workload: the guest runs but dirties nothing."""
+    share = -(-size // PAGE // VCPUS)
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        info = src.cmd('x-query-workload')
+        if all(v['writes'] >= share for v in info['vcpus']):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError('filling guest RAM took too long')
+        time.sleep(0.05)
+    src.cmd('x-workload-set', rate=0)
+
+
+def start_destination(build, tmpdir, size):
+    # free_port() and vmig's bind race with other programs: retry.
+    for attempt in range(5):
+        port = free_port()
+        try:
+            dst = Machine(build, tmpdir, 'dst',
+                          ['-m', str(size // MiB), '-smp', str(VCPUS), '-S',
+                           '-incoming', 'tcp:127.0.0.1:%d' % port])
+            return dst, port
+        except RuntimeError:
+            if attempt == 4:
+                raise
+
+
+def migrate_once(build, size, config, verify):
+    """One migration of a filled @size guest; returns query-migrate's
+    final answer."""
+    tmpdir = tempfile.mkdtemp(prefix='vmig-bench-')
+    machines = []
+    try:
+        src = Machine(build, tmpdir, 'src',
+                      ['-m', str(size // MiB), '-smp', str(VCPUS),
+                       '-workload', 'rate=64G,pattern=sequential,'
+                       'content=random,seed=7'])
+        machines.append(src)
+        fill_ram(src, size)
+        dst, port = start_destination(build, tmpdir, size)
+        machines.append(dst)
+
+        src.cmd('migrate', uri='tcp:127.0.0.1:%d' % port, config=config)
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            info = src.cmd('query-migrate')
+            if info.get('status') in ('completed', 'failed', 'cancelled'):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError('migration did not end')
+            time.sleep(0.02)
+        if info['status'] != 'completed':
+            raise RuntimeError('migration %s: %s'
+                               % (info['status'], info.get('error-desc')))
+        if verify:
+            # Both are paused now: the source in postmigrate, the
+            # destination by -S.
+            if src.cmd('x-query-vm-digest') != dst.cmd('x-query-vm-digest'):
+                raise RuntimeError('source and destination differ')
+        return info
+    finally:
+        for m in reversed(machines):
+            m.stop()
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def loopback_once(nbytes, chunk=4 * MiB):
+    """Seconds to send @nbytes from one process to another through
+    127.0.0.1 TCP, in @chunk writes (as vmig's stream does, in one
+    connection)."""
+    with socket.socket() as srv:
+        srv.bind(('127.0.0.1', 0))
+        srv.listen(1)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                with socket.create_connection(srv.getsockname()) as c:
+                    data = memoryview(os.urandom(chunk))
+                    left = nbytes
+                    while left > 0:
+                        n = min(left, chunk)
+                        c.sendall(data[:n])
+                        left -= n
+            finally:
+                os._exit(0)
+        conn, _ = srv.accept()
+        buf = bytearray(chunk)
+        got = 0
+        start = time.monotonic()
+        with conn:
+            while True:
+                n = conn.recv_into(buf)
+                if not n:
+                    break
+                got += n
+        elapsed = time.monotonic() - start
+        os.waitpid(pid, 0)
+    if got != nbytes:
+        raise RuntimeError('loopback lost bytes: %d of %d' % (got, nbytes))
+    return elapsed
+
+
+def mem_available():
+    with open('/proc/meminfo') as f:
+        for line in f:
+            if line.startswith('MemAvailable:'):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def machine_description():
+    cpu = platform.processor() or '?'
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    cpu = line.split(':', 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return '%d CPUs (%s), %.1f GiB RAM, Linux %s' % (
+        os.cpu_count(), cpu, os.sysconf('SC_PAGE_SIZE') *
+        os.sysconf('SC_PHYS_PAGES') / GiB, platform.release())
+
+
+def bench(args):
+    config = {'max-bandwidth': 0}
+    for kv in args.config:
+        key, _, value = kv.partition('=')
+        config[key] = config_value(value)
+
+    rows = []
+    for size in args.sizes:
+        need = 2 * size + 256 * MiB
+        if mem_available() < need:
+            print('skipping %s: needs %.1f GiB of free memory'
+                  % (size_name(size), need / GiB), file=sys.stderr)
+            continue
+        runs = []
+        for i in range(args.repeat):
+            print('%s: migration %d of %d...' % (size_name(size), i + 1,
+                                                  args.repeat),
+                  file=sys.stderr, flush=True)
+            runs.append(migrate_once(args.build, size, config,
+                                     not args.no_verify))
+        # The median run by total time stands for the size.
+        runs.sort(key=lambda r: r['total-time'])
+        info = runs[len(runs) // 2]
+        sent = info['ram']['transferred']
+        print('%s: loopback, %d bytes...' % (size_name(size), sent),
+              file=sys.stderr, flush=True)
+        # The best of three: the link's limit, not its bad moments.
+        loop = min(loopback_once(sent) for _ in range(3))
+        secs = info['total-time'] / 1000
+        rows.append({
+            'size': size_name(size),
+            'sent': sent,
+            'total-ms': info['total-time'],
+            'setup-ms': info.get('setup-time', 0),
+            'downtime-ms': info.get('downtime', 0),
+            'iterations': info['ram'].get('iteration', 0),
+            'vmig': sent / secs / GiB,
+            'loopback': sent / loop / GiB,
+        })
+    return config, rows
+
+
+def markdown(config, rows, args):
+    date = datetime.datetime.now(datetime.timezone.utc)
+    opts = ', '.join('%s=%s' % (k, json.dumps(v)) for k, v in config.items())
+    out = [
+        '%s, %s.' % (date.strftime('%Y-%m-%d %H:%M UTC'),
+                     machine_description()),
+        '',
+        'Precopy over loopback TCP, %d vCPUs, idle guest with RAM full of '
+        'random data, config {%s}; %s per size%s.'
+        % (VCPUS, opts,
+           'median of %d runs' % args.repeat if args.repeat > 1
+           else 'one run',
+           '' if args.no_verify else ', digests checked equal'),
+        '',
+        '| guest | transferred | total time | setup | downtime | iterations '
+        '| vmig | loopback TCP | vmig / loopback |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ]
+    for r in rows:
+        out.append('| %s | %.2f GiB | %.2f s | %d ms | %d ms | %d | '
+                   '%.2f GiB/s | %.2f GiB/s | %.0f%% |'
+                   % (r['size'], r['sent'] / GiB, r['total-ms'] / 1000,
+                      r['setup-ms'], r['downtime-ms'], r['iterations'],
+                      r['vmig'], r['loopback'],
+                      100 * r['vmig'] / r['loopback']))
+    return '\n'.join(out) + '\n'
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description='Precopy throughput of vmig over loopback TCP, '
+                    'compared with loopback TCP itself.')
+    ap.add_argument('build', nargs='?', default='build',
+                    help='the meson build directory (default: build)')
+    ap.add_argument('--sizes', default='1G,4G',
+                    type=lambda s: [parse_size(x) for x in s.split(',')],
+                    help='guest sizes, comma-separated (default: 1G,4G)')
+    ap.add_argument('--repeat', type=int, default=1,
+                    help='migrations per size; the median is reported')
+    ap.add_argument('--config', action='append', default=[],
+                    metavar='KEY=VALUE',
+                    help='another migration option (e.g. multifd=on); '
+                         'repeatable')
+    ap.add_argument('--no-verify', action='store_true',
+                    help='do not compare the digests after migrating')
+    ap.add_argument('--out', help='also write the table to this file')
+    args = ap.parse_args()
+
+    if not os.access(os.path.join(args.build, 'vmig'), os.X_OK):
+        ap.error('%s/vmig not found: build first' % args.build)
+    if any(s % (VCPUS * PAGE) for s in args.sizes):
+        ap.error('sizes must be multiples of %d bytes' % (VCPUS * PAGE))
+
+    try:
+        config, rows = bench(args)
+    except (QmpError, RuntimeError, OSError) as e:
+        sys.exit('precopy.py: %s' % e)
+    if not rows:
+        sys.exit('nothing measured')
+    text = markdown(config, rows, args)
+    sys.stdout.write(text)
+    if args.out:
+        with open(args.out, 'w') as f:
+            f.write(text)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Precopy's control loop with a guest that dirties memory faster than
+the migration may send it: auto-converge throttling the vCPUs until the
+migration converges, a migration that keeps iterating until its
+downtime-limit is raised at runtime, max-bandwidth changed at runtime,
+pause-before-switchover with migrate-continue, switchover-ack, the
+MIGRATION and MIGRATION_PASS events and query-migrate's figures."""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vmig_harness  # noqa: E402
+from migration_helpers import (FINAL, MigrationTestCase,  # noqa: E402
+                               dst_vm, info, listen_uri, src_vm, warm_up,
+                               wait_status)
+from vmig_harness import QMPError, wait_for  # noqa: E402
+
+MiB = 1 << 20
+# Dirties 32 MiB/s at random over 32 MiB of RAM: twice what may be sent.
+FAST = ['-workload', 'rate=32M,pattern=random,content=text,seed=5']
+SLOW_LINK = {'max-bandwidth': 16 * MiB}
+
+
+def statuses(vm, event='MIGRATION'):
+    return [e['data']['status'] for e in vm.qmp.events
+            if e['event'] == event]
+
+
+class ConvergenceTest(MigrationTestCase):
+
+    def test_auto_converge(self):
+        cfg = dict(SLOW_LINK, **{'auto-converge': True,
+                                 'downtime-limit': 50,
+                                 'cpu-throttle-initial': 50,
+                                 'cpu-throttle-increment': 25})
+        with dst_vm(incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*FAST) as src:
+            warm_up(src)
+            src.cmd('migrate', uri=listen_uri(dst), config=cfg)
+            seen = set()
+
+            def throttled_and_done():
+                i = info(src)
+                if 'cpu-throttle-percentage' in i:
+                    seen.add(i['cpu-throttle-percentage'])
+                return i if i['status'] in FINAL else None
+            result = wait_for(throttled_and_done, timeout=60,
+                              what='auto-converge to finish')
+            self.assert_completed(src, dst, result)
+            # It throttled, from cpu-throttle-initial on, and stopped
+            # throttling at the end.
+            self.assertIn(50, seen)
+            self.assertTrue(all(p in (0, 50, 75, 99) for p in seen), seen)
+            self.assertEqual(result['cpu-throttle-percentage'], 0)
+            self.assertEqual(src.cmd('x-query-workload')
+                             ['throttle-percentage'], 0)
+            self.assertGreater(result['ram']['iteration'], 2)
+
+    def test_iterates_until_downtime_limit_is_raised(self):
+        cfg = dict(SLOW_LINK, **{'downtime-limit': 1})
+        with dst_vm(incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*FAST) as src:
+            warm_up(src)
+            src.cmd('migrate', uri=listen_uri(dst), config=cfg)
+            # Well past the first passes, it is still at it.
+            wait_for(lambda: info(src).get('ram', {}).get('iteration', 0)
+                     >= 4, timeout=30, what='four passes')
+            i = info(src)
+            self.assertEqual(i['status'], 'active')
+            self.assertGreater(i['expected-downtime'], 1)
+            self.assertNotIn('downtime', i)
+            self.assertGreater(i['ram']['dirty-sync-count'], 2)
+            self.assertEqual(src.cmd('query-status')['status'], 'running')
+            # Only runtime options may change now.
+            with self.assertRaises(QMPError) as ctx:
+                src.cmd('migrate-set-config', multifd_channels=4)
+            self.assertIn('multifd-channels', ctx.exception.desc)
+            src.cmd('migrate-set-config', downtime_limit=60000)
+            result = wait_status(src, FINAL, timeout=30)
+            self.assert_completed(src, dst, result)
+            self.assertEqual(src.cmd('query-migrate-config')
+                             ['downtime-limit'], 60000)
+
+    def test_max_bandwidth_at_runtime(self):
+        with dst_vm(incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*FAST) as src:
+            warm_up(src)
+            src.cmd('migrate', uri=listen_uri(dst),
+                    config={'max-bandwidth': 2 * MiB})
+            wait_status(src, 'active')
+            time.sleep(1)
+            # 2 MiB/s: a few MiB at most so far, nowhere near the guest.
+            sent = info(src)['ram']['transferred']
+            self.assertLess(sent, 8 * MiB)
+            self.assertEqual(info(src)['status'], 'active')
+            src.cmd('migrate-set-config', max_bandwidth=0)
+            result = wait_status(src, FINAL, timeout=30)
+            self.assert_completed(src, dst, result)
+            self.assertGreater(result['ram']['transferred'], sent)
+
+
+class SwitchoverTest(MigrationTestCase):
+
+    def test_pause_before_switchover(self):
+        cfg = {'pause-before-switchover': True, 'events': True}
+        with dst_vm(incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*FAST) as src:
+            uri = listen_uri(dst)
+            with self.assertRaises(QMPError) as ctx:
+                src.cmd('migrate-continue', state='pre-switchover')
+            self.assertIn("not paused in state 'pre-switchover'",
+                          ctx.exception.desc)
+            warm_up(src)
+            src.cmd('migrate', uri=uri, config=cfg)
+            wait_status(src, 'pre-switchover')
+            # Paused before the switch: the VM is stopped already.
+            self.assertEqual(src.cmd('query-status')['status'],
+                             'finish-migrate')
+            with self.assertRaises(QMPError):
+                src.cmd('migrate-continue', state='active')
+            src.cmd('migrate-continue', state='pre-switchover')
+            result = wait_status(src, FINAL)
+            self.assert_completed(src, dst, result)
+            self.assertEqual(statuses(src), ['setup', 'active',
+                                             'pre-switchover', 'device',
+                                             'completed'])
+            passes = [e['data']['pass'] for e in src.qmp.events
+                      if e['event'] == 'MIGRATION_PASS']
+            self.assertEqual(passes, list(range(1, len(passes) + 1)))
+            self.assertTrue(passes)
+
+    def test_switchover_ack(self):
+        cfg = {'return-path': True, 'switchover-ack': True}
+        with dst_vm(incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*FAST) as src:
+            result = self.migrate(src, listen_uri(dst), config=cfg)
+            self.assert_completed(src, dst, result)
+            self.assertIs(dst.cmd('query-migrate-config')['switchover-ack'],
+                          True)
+
+    def test_events_follow_the_option(self):
+        with dst_vm('-global', 'migration.events=on',
+                    incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*FAST) as src:
+            result = self.migrate(src, listen_uri(dst))
+            self.assert_completed(src, dst, result)
+            # events is off on the source, on at the destination.
+            self.assertEqual(statuses(src), [])
+            self.assertEqual(statuses(src, 'MIGRATION_PASS'), [])
+            self.assertEqual(statuses(dst), ['setup', 'active',
+                                             'completed'])
+            # The source's options are now the destination's, but for
+            # the ones it did not send... events it did send.
+            self.assertIs(dst.cmd('query-migrate-config')['events'], False)
+
+
+if __name__ == '__main__':
+    vmig_harness.main()

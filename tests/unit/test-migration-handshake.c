@@ -1,0 +1,412 @@
+/*
+ * Unit tests for the handshake's decisions (migration/handshake.c): the
+ * layout check and its messages, the effective configuration and the
+ * option a REJECT names, UUIDs, the destination's checks in order, and
+ * the source's checks of ACCEPT.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migration/config.h"
+#include "migration/handshake.h"
+#include "migration/migration.h"
+#include "migration/vmstate.h"
+#include "system/ram.h"
+
+#define MiB (1024 * 1024)
+
+static WireHello *layout(void)
+{
+    WireHello *h = wire_hello_new();
+
+    wire_hello_add_ram_block(h, "pc.ram", 64 * MiB, 4096);
+    wire_hello_add_ram_block(h, "extra", 2 * MiB, 4096);
+    wire_hello_add_device(h, "counter", 1, 1);
+    wire_hello_add_device(h, "log", 2, 1);
+    return h;
+}
+
+static void check_reject(WireReject *rej, const char *cls,
+                         const char *option, const char *message)
+{
+    ck_assert_ptr_nonnull(rej);
+    ck_assert_str_eq(rej->error_class, cls);
+    ck_assert_str_eq(rej->option, option);
+    ck_assert_msg(strstr(rej->message, message),
+                  "message '%s' does not contain '%s'", rej->message,
+                  message);
+    wire_reject_free(rej);
+}
+
+START_TEST(test_layout)
+{
+    g_autoptr(WireHello) local = layout();
+    g_autoptr(WireHello) src = NULL;
+    WireRamBlock *b;
+    WireDevice *d;
+
+    src = layout();
+    ck_assert_ptr_null(handshake_check_layout(src, local));
+
+    b = g_ptr_array_index(src->ram_blocks, 0);
+    b->size = 128 * MiB;
+    check_reject(handshake_check_layout(src, local), "LayoutMismatch", "",
+                 "RAM block 'pc.ram' is 64 MiB here but 128 MiB on the "
+                 "source");
+    b->size = 64 * MiB;
+    b->page_size = 2 * MiB;
+    check_reject(handshake_check_layout(src, local), "LayoutMismatch", "",
+                 "RAM block 'pc.ram' has pages of 4 KiB here but of 2 MiB "
+                 "on the source");
+    b->page_size = 4096;
+
+    /* Same blocks, other order: indexes would name the wrong block. */
+    g_ptr_array_add(src->ram_blocks, g_ptr_array_steal_index(
+                        src->ram_blocks, 0));
+    check_reject(handshake_check_layout(src, local), "LayoutMismatch", "",
+                 "RAM block 'extra' is block 1 here but block 0 on the "
+                 "source");
+    g_clear_pointer(&src, wire_hello_free);
+
+    src = layout();
+    g_ptr_array_remove_index(src->ram_blocks, 1);
+    check_reject(handshake_check_layout(src, local), "LayoutMismatch", "",
+                 "RAM block 'extra' exists here but not on the source");
+    wire_hello_add_ram_block(src, "other", 2 * MiB, 4096);
+    check_reject(handshake_check_layout(src, local), "LayoutMismatch", "",
+                 "RAM block 'other' of the source does not exist here");
+    g_clear_pointer(&src, wire_hello_free);
+
+    src = layout();
+    d = g_ptr_array_index(src->devices, 1);
+    d->version = 3;
+    check_reject(handshake_check_layout(src, local), "LayoutMismatch", "",
+                 "device 'log': the source saves state version 3, this vmig "
+                 "loads versions 1 to 2");
+    /* Devices may come in any order; versions within range load. */
+    d->version = 1;
+    g_ptr_array_add(src->devices, g_ptr_array_steal_index(src->devices,
+                                                          0));
+    ck_assert_ptr_null(handshake_check_layout(src, local));
+    g_ptr_array_remove_index(src->devices, 0);
+    check_reject(handshake_check_layout(src, local), "LayoutMismatch", "",
+                 "device 'log' exists here but not on the source");
+    wire_hello_add_device(src, "log", 2, 1);
+    wire_hello_add_device(src, "gpu", 1, 1);
+    check_reject(handshake_check_layout(src, local), "LayoutMismatch", "",
+                 "device 'gpu' of the source does not exist here");
+}
+END_TEST
+
+static MigrationHostSupport all_host(void)
+{
+    MigrationHostSupport h;
+
+    for (int i = 0; i < MIGRATION_HOST__MAX; i++) {
+        h.has[i] = true;
+    }
+    return h;
+}
+
+START_TEST(test_effective_config)
+{
+    MigrationHostSupport host = all_host();
+    g_autoptr(MigrationConfig) local = migration_config_new_default();
+    g_autoptr(MigrationConfig) sent = g_new0(MigrationConfig, 1);
+    g_autoptr(MigrationConfig) eff = NULL;
+
+    /* Local options come from here; the others from the source, or
+     * this end's defaults, never its settings. */
+    local->downtime_limit = 999;
+    g_free(local->tls_hostname);
+    local->tls_hostname = g_strdup("dst.example");
+    sent->has_max_bandwidth = true;
+    sent->max_bandwidth = 12345;
+    sent->has_events = true;
+    sent->events = true;
+    ck_assert_ptr_null(handshake_effective_config(sent, local,
+                                                  "tcp:127.0.0.1:1", &host,
+                                                  &eff));
+    ck_assert_uint_eq(eff->max_bandwidth, 12345);
+    ck_assert(eff->events);
+    ck_assert_uint_eq(eff->downtime_limit, 300);
+    ck_assert_str_eq(eff->tls_hostname, "dst.example");
+    ck_assert(migration_config_option_is_on(
+        migration_config_find_option("max-bandwidth"), eff));
+}
+END_TEST
+
+START_TEST(test_effective_config_refused)
+{
+    MigrationHostSupport host = all_host();
+    g_autoptr(MigrationConfig) local = migration_config_new_default();
+    g_autoptr(MigrationConfig) eff = NULL;
+    MigrationConfig sent = { 0 };
+
+    /* The host lacks what an option needs. */
+    host.has[MIGRATION_HOST_USERFAULTFD] = false;
+    sent.has_postcopy_ram = true;
+    sent.postcopy_ram = true;
+    check_reject(handshake_effective_config(&sent, local, "tcp:h:1", &host,
+                                            &eff),
+                 "IncompatibleConfig", "postcopy-ram",
+                 "Option 'postcopy-ram' cannot be enabled: this host does "
+                 "not support userfaultfd");
+    ck_assert_ptr_null(eff);
+    host = all_host();
+
+    /* A rule between options names the first of them. */
+    sent.has_postcopy_ram = false;
+    sent.has_postcopy_preempt = true;
+    sent.postcopy_preempt = true;
+    check_reject(handshake_effective_config(&sent, local, "tcp:h:1", &host,
+                                            &eff),
+                 "IncompatibleConfig", "postcopy-preempt",
+                 "requires 'postcopy-ram'");
+    sent.has_postcopy_preempt = false;
+
+    /* A transport's limit. */
+    sent.has_return_path = true;
+    sent.return_path = true;
+    check_reject(handshake_effective_config(&sent, local, "file:/x", &host,
+                                            &eff),
+                 "IncompatibleConfig", "return-path",
+                 "Option 'return-path' cannot be used with URI 'file:/x'");
+    sent.has_return_path = false;
+
+    /* Valid, but not built yet. */
+    sent.has_multifd = true;
+    sent.multifd = true;
+    check_reject(handshake_effective_config(&sent, local, "tcp:h:1", &host,
+                                            &eff),
+                 "IncompatibleConfig", "multifd",
+                 "Option 'multifd' is not supported by this vmig's "
+                 "migration engine yet");
+    sent.has_multifd = false;
+
+    /* A local option set here counts too. */
+    g_free(local->tls_creds);
+    local->tls_creds = g_strdup("tls0");
+    check_reject(handshake_effective_config(&sent, local, "tcp:h:1", &host,
+                                            &eff),
+                 "IncompatibleConfig", "tls-creds", "tls-creds");
+}
+END_TEST
+
+START_TEST(test_uuid)
+{
+    uint8_t a[16] = { 0x6f, 0x1c, 0x3a, 0x1e, 0x8d, 0x0b, 0x4d, 0x59,
+                      0x9a, 0x4e, 0x2f, 0x8a, 0x7c, 0x1d, 0x0b, 0x01 };
+    uint8_t zero[16] = { 0 };
+    g_autofree char *s = handshake_uuid_str(a);
+
+    ck_assert_str_eq(s, "6f1c3a1e-8d0b-4d59-9a4e-2f8a7c1d0b01");
+    ck_assert_ptr_null(handshake_check_uuid(a, a));
+    ck_assert_ptr_null(handshake_check_uuid(zero, NULL));
+    check_reject(handshake_check_uuid(zero, a), "UuidMismatch",
+                 "validate-uuid", "the source VM's UUID is none, this VM's "
+                 "is 6f1c3a1e-8d0b-4d59-9a4e-2f8a7c1d0b01");
+    check_reject(handshake_check_uuid(a, NULL), "UuidMismatch",
+                 "validate-uuid", "this VM's is none");
+}
+END_TEST
+
+/* This process as a machine: one RAM block and the two devices. */
+static RAMBlock *ram;
+static DeviceStateOps dev_ops[2];
+
+static bool dummy_save(void *opaque, GByteArray *out, Error **errp)
+{
+    return true;
+}
+
+static bool dummy_load(void *opaque, const uint8_t *buf, size_t len,
+                       uint32_t version, Error **errp)
+{
+    return true;
+}
+
+static void machine_setup(void)
+{
+    ram = ram_block_new_anon("pc.ram", 64 * MiB, false, &error_abort);
+    ck_assert(ram_block_register(ram, &error_abort));
+    dev_ops[0] = (DeviceStateOps){ .id = "counter", .version = 1,
+                                   .min_version = 1, .save = dummy_save,
+                                   .load = dummy_load };
+    dev_ops[1] = (DeviceStateOps){ .id = "log", .version = 2,
+                                   .min_version = 1, .save = dummy_save,
+                                   .load = dummy_load };
+    ck_assert(device_state_register(&dev_ops[0], &error_abort));
+    ck_assert(device_state_register(&dev_ops[1], &error_abort));
+}
+
+static void machine_teardown(void)
+{
+    device_state_unregister(&dev_ops[1]);
+    device_state_unregister(&dev_ops[0]);
+    ram_block_unregister(ram);
+    ram_block_free(ram);
+}
+
+START_TEST(test_hello_and_destination_checks)
+{
+    const uint8_t uuid[16] = { 1, 2, 3 };
+    g_autoptr(MigrationConfig) cfg = migration_config_new_default();
+    g_autoptr(WireHello) h = NULL;
+    g_autoptr(WireHello) file = NULL;
+    g_autoptr(MigrationConfig) eff = NULL;
+    g_autoptr(WireAccept) acc = NULL;
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    uint32_t version = 0;
+    const WireRamBlock *blk;
+    bool all_zero = true;
+
+    h = handshake_hello_new(cfg, WIRE_HELLO_DRY_RUN, uuid, &error_abort);
+    ck_assert_uint_eq(h->flags, WIRE_HELLO_DRY_RUN);
+    ck_assert_uint_eq(h->min_version, WIRE_VERSION_MIN);
+    ck_assert_uint_eq(h->max_version, WIRE_VERSION_MAX);
+    ck_assert_int_eq(memcmp(h->vm_uuid, uuid, 16), 0);
+    ck_assert_str_eq(h->implementation, handshake_implementation());
+    ck_assert(g_str_has_prefix(h->implementation, "vmig "));
+    for (int i = 0; i < 16; i++) {
+        all_zero &= !h->session_id[i];
+    }
+    ck_assert(!all_zero);
+    ck_assert_uint_eq(h->ram_blocks->len, 1);
+    blk = g_ptr_array_index(h->ram_blocks, 0);
+    ck_assert_str_eq(blk->id, "pc.ram");
+    ck_assert_uint_eq(blk->size, 64 * MiB);
+    ck_assert_uint_eq(h->devices->len, 2);
+    ck_assert(wire_hello_encode(h, b, &error_abort));
+
+    /* A file offers the one version it is written in. */
+    file = handshake_hello_new(cfg, WIRE_HELLO_UNIDIRECTIONAL, NULL,
+                               &error_abort);
+    ck_assert_uint_eq(file->min_version, file->max_version);
+
+    /* This machine takes its own HELLO; the UUID is checked only with
+     * validate-uuid. */
+    ck_assert_ptr_null(handshake_check_hello(h, cfg, "tcp:h:1", NULL,
+                                             &version, &eff));
+    ck_assert_uint_eq(version, WIRE_VERSION_MAX);
+    acc = handshake_accept_new(h, version, eff);
+    ck_assert(wire_accept_has_feature(acc, "switchover-ack"));
+    ck_assert(handshake_check_accept(h, acc, NULL, &error_abort));
+    g_clear_pointer(&eff, qapi_free_MigrationConfig);
+
+    h->config->validate_uuid = true;
+    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, &version,
+                                       &eff), "UuidMismatch",
+                 "validate-uuid", "this VM's is none");
+    ck_assert_ptr_null(handshake_check_hello(h, cfg, "tcp:h:1", uuid,
+                                             &version, &eff));
+    g_clear_pointer(&eff, qapi_free_MigrationConfig);
+
+    /* The order: a version mismatch hides everything after it. */
+    h->min_version = 3;
+    h->max_version = 5;
+    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, &version,
+                                       &eff), "UnsupportedVersion", "",
+                 "no common protocol version: the source speaks versions 3 "
+                 "to 5, the destination 2 to 2");
+    h->min_version = h->max_version = 2;
+    h->config->validate_uuid = false;
+    h->flags = WIRE_HELLO_RESUME;
+    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, &version,
+                                       &eff), "SessionMismatch", "",
+                 "no paused postcopy session");
+    ck_assert_ptr_null(eff);
+}
+END_TEST
+
+START_TEST(test_check_accept)
+{
+    g_autoptr(MigrationConfig) cfg = migration_config_new_default();
+    g_autoptr(WireHello) h = NULL;
+    g_autoptr(WireAccept) a = wire_accept_new();
+    const char *cls = NULL;
+    Error *err = NULL;
+
+    cfg->vcpu_dirty_limit = UINT64_MAX;
+    h = handshake_hello_new(cfg, 0, NULL, &error_abort);
+    memcpy(a->session_id, h->session_id, 16);
+    qapi_free_MigrationConfig(a->config);
+    a->config = migration_config_clone(cfg);
+    a->version = 2;
+    ck_assert(handshake_check_accept(h, a, NULL, &error_abort));
+
+    /* Values above 2^63 travel as reals and come back rounded. */
+    a->config->vcpu_dirty_limit = UINT64_MAX - 2047;
+    ck_assert(handshake_check_accept(h, a, NULL, &error_abort));
+    a->config->vcpu_dirty_limit = UINT64_MAX;
+
+    a->config->downtime_limit = 301;
+    ck_assert(!handshake_check_accept(h, a, &cls, &err));
+    ck_assert_str_eq(cls, "IncompatibleConfig");
+    ck_assert_str_eq(error_get_pretty(err), "ACCEPT: the destination "
+                     "changed option 'downtime-limit' from 300 to 301");
+    error_free_or_abort(&err);
+    a->config->downtime_limit = 300;
+    /* Leaving out an option it was sent is changing it too. */
+    a->config->has_downtime_limit = false;
+    ck_assert(!handshake_check_accept(h, a, NULL, &err));
+    ck_assert(strstr(error_get_pretty(err), "from 300 to absent"));
+    error_free_or_abort(&err);
+    a->config->has_downtime_limit = true;
+
+    a->version = 3;
+    ck_assert(!handshake_check_accept(h, a, &cls, &err));
+    ck_assert_str_eq(cls, "ProtocolError");
+    ck_assert(strstr(error_get_pretty(err), "chose protocol version 3, but "
+                     "this source offered versions 2 to 2"));
+    error_free_or_abort(&err);
+    a->version = 2;
+    a->session_id[15] ^= 1;
+    ck_assert(!handshake_check_accept(h, a, NULL, &err));
+    ck_assert(strstr(error_get_pretty(err), "session id"));
+    error_free_or_abort(&err);
+}
+END_TEST
+
+START_TEST(test_reject_describe)
+{
+    g_autoptr(WireReject) a = wire_reject_new("IncompatibleConfig",
+                                              "postcopy-ram", "no uffd");
+    g_autoptr(WireReject) b = wire_reject_new("LayoutMismatch", NULL,
+                                              "RAM differs");
+    g_autofree char *da = handshake_reject_describe(a);
+    g_autofree char *db = handshake_reject_describe(b);
+
+    ck_assert_str_eq(da, "The destination refused the migration "
+                     "(IncompatibleConfig, option 'postcopy-ram'): no uffd");
+    ck_assert_str_eq(db, "The destination refused the migration "
+                     "(LayoutMismatch): RAM differs");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("migration-handshake");
+    TCase *tc = tcase_create("pure");
+    TCase *tm = tcase_create("machine");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_test(tc, test_layout);
+    tcase_add_test(tc, test_effective_config);
+    tcase_add_test(tc, test_effective_config_refused);
+    tcase_add_test(tc, test_uuid);
+    tcase_add_test(tc, test_reject_describe);
+    suite_add_tcase(s, tc);
+    tcase_add_checked_fixture(tm, machine_setup, machine_teardown);
+    tcase_add_test(tm, test_hello_and_destination_checks);
+    tcase_add_test(tm, test_check_accept);
+    suite_add_tcase(s, tm);
+
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

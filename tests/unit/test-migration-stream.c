@@ -1,0 +1,408 @@
+/*
+ * Unit tests for record I/O on migration channels (migration/stream.c):
+ * records split across reads, the stream header failing at the first bad
+ * byte, end of stream between and inside records, deadlines, and the
+ * wake-up interrupting blocked reads and writes from another thread.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "io/channel-file.h"
+#include "io/channel-socket.h"
+#include "migration/stream.h"
+
+static void check_error(Error **err, const char *expect)
+{
+    ck_assert_ptr_nonnull(*err);
+    ck_assert_msg(strstr(error_get_pretty(*err), expect),
+                  "error '%s' does not contain '%s'",
+                  error_get_pretty(*err), expect);
+    error_free_or_abort(err);
+}
+
+/* A stream over one end of a socket pair; *@peer is the other end. */
+static MigStream *pair(int *peer)
+{
+    int sv[2];
+    g_autoptr(QIOChannel) ioc = NULL;
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    ioc = qio_channel_socket_new_fd(sv[0], "test:pair", &error_abort);
+    *peer = sv[1];
+    return mig_stream_new(ioc, &error_abort);
+}
+
+static GByteArray *some_records(void)
+{
+    GByteArray *b = g_byte_array_new();
+    uint8_t body[100];
+
+    memset(body, 0xab, sizeof(body));
+    wire_stream_header_encode(b);
+    wire_sync_encode(b, 7, &error_abort);
+    wire_record_encode(b, WIRE_REC_NOP, body, sizeof(body), &error_abort);
+    wire_empty_encode(b, WIRE_REC_END, &error_abort);
+    return b;
+}
+
+static void read_some_records(MigStream *s)
+{
+    WireRecord rec;
+    uint64_t it;
+
+    ck_assert_int_eq(mig_stream_read_header(s, 0, &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_int_eq(mig_stream_read_record(s, &rec, 0, &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_uint_eq(rec.type, WIRE_REC_SYNC);
+    ck_assert(wire_sync_decode(rec.body, rec.len, &it, &error_abort));
+    ck_assert_uint_eq(it, 7);
+    ck_assert_int_eq(mig_stream_read_record(s, &rec, 0, &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_uint_eq(rec.type, WIRE_REC_NOP);
+    ck_assert_uint_eq(rec.len, 100);
+    ck_assert_uint_eq(rec.body[99], 0xab);
+    ck_assert_int_eq(mig_stream_read_record(s, &rec, 0, &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_uint_eq(rec.type, WIRE_REC_END);
+}
+
+START_TEST(test_records)
+{
+    g_autoptr(GByteArray) b = some_records();
+    WireRecord rec;
+    int peer;
+    g_autoptr(MigStream) s = pair(&peer);
+
+    ck_assert_int_eq(write(peer, b->data, b->len), (ssize_t)b->len);
+    shutdown(peer, SHUT_WR);
+    read_some_records(s);
+    ck_assert_int_eq(mig_stream_read_record(s, &rec, 0, &error_abort),
+                     MIG_STREAM_EOF);
+    ck_assert_uint_eq(mig_stream_bytes_read(s), b->len);
+    close(peer);
+}
+END_TEST
+
+typedef struct Dribble {
+    int fd;
+    const GByteArray *data;
+} Dribble;
+
+/* Writes one byte at a time, so every record arrives in pieces. */
+static gpointer dribble(gpointer opaque)
+{
+    Dribble *d = opaque;
+
+    for (guint i = 0; i < d->data->len; i++) {
+        ck_assert_int_eq(write(d->fd, d->data->data + i, 1), 1);
+        if (i % 16 == 0) {
+            g_usleep(100);
+        }
+    }
+    return NULL;
+}
+
+START_TEST(test_records_in_pieces)
+{
+    g_autoptr(GByteArray) b = some_records();
+    int peer;
+    g_autoptr(MigStream) s = pair(&peer);
+    Dribble d = { .fd = peer, .data = b };
+    GThread *t = g_thread_new("dribble", dribble, &d);
+
+    read_some_records(s);
+    g_thread_join(t);
+    close(peer);
+}
+END_TEST
+
+typedef struct Writer {
+    MigStream *s;
+    const GByteArray *data;
+} Writer;
+
+static gpointer write_all(gpointer opaque)
+{
+    Writer *w = opaque;
+
+    ck_assert_int_eq(mig_stream_write(w->s, w->data->data, w->data->len, 0,
+                                      &error_abort), MIG_STREAM_OK);
+    return NULL;
+}
+
+START_TEST(test_big_record)
+{
+    /* Far bigger than the socket's buffer and than one read: many
+     * partial writes and reads on non-blocking ends. */
+    const size_t len = 3 * 1024 * 1024 + 5;
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autofree uint8_t *body = g_malloc(len);
+    int peer;
+    g_autoptr(MigStream) s = pair(&peer);
+    g_autoptr(QIOChannel) other = qio_channel_socket_new_fd(peer, "other",
+                                                            &error_abort);
+    g_autoptr(MigStream) o = mig_stream_new(other, &error_abort);
+    Writer w = { .s = o, .data = b };
+    WireRecord rec;
+    GThread *t;
+
+    for (size_t i = 0; i < len; i++) {
+        body[i] = (uint8_t)(i * 7);
+    }
+    wire_stream_header_encode(b);
+    wire_record_encode(b, WIRE_REC_NOP, body, len, &error_abort);
+    wire_empty_encode(b, WIRE_REC_END, &error_abort);
+    t = g_thread_new("writer", write_all, &w);
+    ck_assert_int_eq(mig_stream_read_header(s, 0, &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_int_eq(mig_stream_read_record(s, &rec, 0, &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_uint_eq(rec.type, WIRE_REC_NOP);
+    ck_assert_uint_eq(rec.len, len);
+    ck_assert_int_eq(memcmp(rec.body, body, len), 0);
+    ck_assert_int_eq(mig_stream_read_record(s, &rec, 0, &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_uint_eq(rec.type, WIRE_REC_END);
+    g_thread_join(t);
+    ck_assert_uint_eq(mig_stream_bytes_written(o), b->len);
+    ck_assert_uint_eq(mig_stream_bytes_read(s), b->len);
+}
+END_TEST
+
+START_TEST(test_bad_header_fails_fast)
+{
+    static const struct {
+        const char *bytes;
+        size_t len;
+        const char *error;
+    } cases[] = {
+        { "G", 1, "bad magic 47" },
+        { "\x16\x03", 2, "started a TLS handshake" },
+        { "QEVM", 4, "QEMU (v1) migration stream" },
+        { "\x89VMIG\r\n\x1a\0\0\0\3\0\0\0\0", 16,
+          "unsupported stream format 3" },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        Error *err = NULL;
+        int peer;
+        g_autoptr(MigStream) s = pair(&peer);
+
+        /* The peer keeps the connection open: no EOF, no waiting. */
+        ck_assert_int_eq(write(peer, cases[i].bytes, cases[i].len),
+                         (ssize_t)cases[i].len);
+        ck_assert_int_eq(mig_stream_read_header(s, mig_deadline_after_ms(
+                                                    5000), &err),
+                         MIG_STREAM_ERROR);
+        check_error(&err, cases[i].error);
+        close(peer);
+    }
+}
+END_TEST
+
+START_TEST(test_eof)
+{
+    g_autoptr(GByteArray) b = some_records();
+    Error *err = NULL;
+    WireRecord rec;
+    /* (cut, what read fails with) */
+    static const struct {
+        size_t cut;
+        const char *error;
+    } cases[] = {
+        { 5, "EOF after 5 of 16 bytes of the stream header" },
+        { 16 + 3, "EOF after 3 of 8 bytes of a record header" },
+        { 16 + 12, "EOF after 12 of 16 bytes of a SYNC record" },
+        { 16 + 16 + 50, "EOF after 50 of 112 bytes of a NOP record" },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        int peer;
+        g_autoptr(MigStream) s = pair(&peer);
+        MigStreamResult r;
+
+        ck_assert_int_eq(write(peer, b->data, cases[i].cut),
+                         (ssize_t)cases[i].cut);
+        close(peer);
+        r = mig_stream_read_header(s, 0, &err);
+        while (r == MIG_STREAM_OK) {
+            r = mig_stream_read_record(s, &rec, 0, &err);
+        }
+        ck_assert_int_eq(r, MIG_STREAM_ERROR);
+        check_error(&err, cases[i].error);
+    }
+
+    /* Nothing at all, and nothing after a record: clean ends. */
+    {
+        int peer;
+        g_autoptr(MigStream) s = pair(&peer);
+
+        close(peer);
+        ck_assert_int_eq(mig_stream_read_header(s, 0, &error_abort),
+                         MIG_STREAM_EOF);
+    }
+}
+END_TEST
+
+START_TEST(test_deadline)
+{
+    Error *err = NULL;
+    WireRecord rec;
+    int peer;
+    g_autoptr(MigStream) s = pair(&peer);
+    gint64 start = g_get_monotonic_time();
+
+    ck_assert_int_eq(mig_stream_read_record(s, &rec,
+                                            mig_deadline_after_ms(100), &err),
+                     MIG_STREAM_TIMEOUT);
+    check_error(&err, "Timed out waiting for 'test:pair'");
+    ck_assert_int_ge(g_get_monotonic_time() - start, 100 * 1000);
+    close(peer);
+}
+END_TEST
+
+static gpointer wake_later(gpointer opaque)
+{
+    g_usleep(50 * 1000);
+    mig_stream_wake(opaque);
+    return NULL;
+}
+
+START_TEST(test_wake_read)
+{
+    Error *err = NULL;
+    WireRecord rec;
+    int peer;
+    g_autoptr(MigStream) s = pair(&peer);
+    GThread *t = g_thread_new("waker", wake_later, s);
+
+    ck_assert_int_eq(mig_stream_read_record(s, &rec, 0, &err),
+                     MIG_STREAM_WOKEN);
+    check_error(&err, "I/O on 'test:pair' was interrupted");
+    g_thread_join(t);
+    /* For good: later waits fail at once. */
+    ck_assert(mig_stream_is_woken(s));
+    ck_assert_int_eq(mig_stream_read_header(s, 0, &err), MIG_STREAM_WOKEN);
+    error_free_or_abort(&err);
+    ck_assert(!mig_stream_sleep_until(s, g_get_monotonic_time() + 1000000));
+    close(peer);
+}
+END_TEST
+
+START_TEST(test_wake_write)
+{
+    g_autofree uint8_t *big = g_malloc0(8 * 1024 * 1024);
+    g_autoptr(GByteArray) last = g_byte_array_new();
+    Error *err = NULL;
+    int peer;
+    g_autoptr(MigStream) s = pair(&peer);
+    GThread *t = g_thread_new("waker", wake_later, s);
+    char buf[64];
+
+    /* Nobody reads: the write blocks until woken, part-way. */
+    ck_assert_int_eq(mig_stream_write(s, big, 8 * 1024 * 1024, 0, &err),
+                     MIG_STREAM_WOKEN);
+    error_free_or_abort(&err);
+    g_thread_join(t);
+    ck_assert(mig_stream_is_torn(s));
+    ck_assert_uint_gt(mig_stream_bytes_written(s), 0);
+    /* A torn stream takes nothing more, not even a last word. */
+    wire_empty_encode(last, WIRE_REC_END, &error_abort);
+    ck_assert_int_eq(mig_stream_write_last(s, last->data, last->len, 0,
+                                           &err), MIG_STREAM_ERROR);
+    check_error(&err, "broke off in the middle of a record");
+    ck_assert_int_eq(mig_stream_write(s, last->data, last->len, 0, &err),
+                     MIG_STREAM_ERROR);
+    error_free_or_abort(&err);
+    ck_assert_int_gt(read(peer, buf, sizeof(buf)), 0);
+    close(peer);
+}
+END_TEST
+
+START_TEST(test_write_last_after_wake)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    Error *err = NULL;
+    WireRecord rec;
+    int peer;
+    g_autoptr(MigStream) s = pair(&peer);
+    g_autoptr(QIOChannel) other = qio_channel_socket_new_fd(peer, "peer",
+                                                            &error_abort);
+    g_autoptr(MigStream) o = mig_stream_new(other, &error_abort);
+
+    wire_stream_header_encode(b);
+    wire_empty_encode(b, WIRE_REC_END, &error_abort);
+    mig_stream_wake(s);
+    ck_assert_int_eq(mig_stream_write(s, b->data, b->len, 0, &err),
+                     MIG_STREAM_WOKEN);
+    error_free_or_abort(&err);
+    ck_assert(!mig_stream_is_torn(s));
+    ck_assert_int_eq(mig_stream_write_last(s, b->data, b->len,
+                                           mig_deadline_after_ms(1000),
+                                           &error_abort), MIG_STREAM_OK);
+    ck_assert_int_eq(mig_stream_read_header(o, 0, &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_int_eq(mig_stream_read_record(o, &rec, 0, &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_uint_eq(rec.type, WIRE_REC_END);
+}
+END_TEST
+
+START_TEST(test_file)
+{
+    g_autofree char *dir = g_dir_make_tmp("test-mig-stream-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "stream", NULL);
+    g_autoptr(GByteArray) b = some_records();
+    g_autoptr(QIOChannel) w = qio_channel_file_open_write(path, 0,
+                                                          &error_abort);
+    g_autoptr(MigStream) ws = mig_stream_new(w, &error_abort);
+    g_autoptr(QIOChannel) r = NULL;
+    g_autoptr(MigStream) rs = NULL;
+    WireRecord rec;
+
+    ck_assert_int_eq(mig_stream_write(ws, b->data, b->len, 0, &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert(mig_stream_close(ws, &error_abort));
+    r = qio_channel_file_open_read(path, 0, &error_abort);
+    rs = mig_stream_new(r, &error_abort);
+    read_some_records(rs);
+    ck_assert_int_eq(mig_stream_read_record(rs, &rec, 0, &error_abort),
+                     MIG_STREAM_EOF);
+    g_unlink(path);
+    g_rmdir(dir);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("migration-stream");
+    TCase *tc = tcase_create("migration-stream");
+    SRunner *sr;
+    int failed;
+
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_records);
+    tcase_add_test(tc, test_records_in_pieces);
+    tcase_add_test(tc, test_big_record);
+    tcase_add_test(tc, test_bad_header_fails_fast);
+    tcase_add_test(tc, test_eof);
+    tcase_add_test(tc, test_deadline);
+    tcase_add_test(tc, test_wake_read);
+    tcase_add_test(tc, test_wake_write);
+    tcase_add_test(tc, test_write_last_after_wake);
+    tcase_add_test(tc, test_file);
+    suite_add_tcase(s, tc);
+
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

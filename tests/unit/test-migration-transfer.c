@@ -1,0 +1,401 @@
+/*
+ * Unit tests for guest RAM and device state on the migration stream
+ * (migration/ram-save.c, ram-load.c, device-save.c, device-load.c):
+ * dirty pages into RAM_PAGES records and back into other memory, zero
+ * pages, the loader's bounds checks, and device state collected in
+ * HELLO's order, joined from pieces and loaded only when complete.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migration/device-transfer.h"
+#include "migration/ram-transfer.h"
+#include "migration/vmstate.h"
+#include "system/ram.h"
+
+#define MiB (1024 * 1024)
+#define PAGE GUEST_PAGE_SIZE
+
+static void check_error(Error **err, const char *expect)
+{
+    ck_assert_ptr_nonnull(*err);
+    ck_assert_msg(strstr(error_get_pretty(*err), expect),
+                  "error '%s' does not contain '%s'",
+                  error_get_pretty(*err), expect);
+    error_free_or_abort(err);
+}
+
+/* Guest RAM: two registered blocks; their copies are not registered. */
+static RAMBlock *src[2], *dst[2];
+
+static void setup(void)
+{
+    src[0] = ram_block_new_anon("a", 1 * MiB, false, &error_abort);
+    src[1] = ram_block_new_anon("b", 260 * PAGE, false, &error_abort);
+    dst[0] = ram_block_new_anon("a", 1 * MiB, false, &error_abort);
+    dst[1] = ram_block_new_anon("b", 260 * PAGE, false, &error_abort);
+    ck_assert(ram_block_register(src[0], &error_abort));
+    ck_assert(ram_block_register(src[1], &error_abort));
+    setenv("VMIG_DIRTY_TRACKER", "soft", 1);
+}
+
+static void teardown(void)
+{
+    for (int i = 1; i >= 0; i--) {
+        ram_block_unregister(src[i]);
+        ram_block_free(src[i]);
+        ram_block_free(dst[i]);
+    }
+}
+
+static GPtrArray *dst_blocks(void)
+{
+    GPtrArray *a = g_ptr_array_new();
+
+    g_ptr_array_add(a, dst[0]);
+    g_ptr_array_add(a, dst[1]);
+    return a;
+}
+
+/* Sends every dirty page into @rl; returns the record count. */
+static unsigned transfer(RamSaver *rs, RamLoader *rl)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    unsigned records = 0;
+
+    for (;;) {
+        WireRecord rec;
+
+        g_byte_array_set_size(b, 0);
+        if (!ram_saver_next_record(rs, b, RAM_SAVE_BATCH_PAGES)) {
+            return records;
+        }
+        ck_assert_int_eq(wire_record_decode(b->data, b->len, &rec,
+                                            &error_abort), WIRE_OK);
+        ck_assert_uint_eq(rec.size, b->len);
+        ck_assert(ram_loader_load(rl, rec.body, rec.len, &error_abort));
+        records++;
+    }
+}
+
+START_TEST(test_ram_round_trip)
+{
+    g_autoptr(GPtrArray) blocks = dst_blocks();
+    DirtyTracker *t = dirty_tracker_start(&error_abort);
+    RamSaver rs;
+    RamLoader rl;
+    unsigned records;
+
+    /* Some content, some zero pages, a page zero here but not there. */
+    for (uint64_t p = 0; p < 256; p += 3) {
+        memset(src[0]->host + p * PAGE, (int)(p % 255) + 1, PAGE);
+    }
+    src[1]->host[259 * PAGE + 7] = 0x5a;
+    memset(dst[0]->host + 1 * PAGE, 0xee, PAGE);
+
+    ram_saver_init(&rs, t, true);
+    ram_loader_init(&rl, blocks);
+    dirty_tracker_set_all(t);
+    records = transfer(&rs, &rl);
+    /* Records never span blocks. */
+    ck_assert_uint_eq(records, 256 / RAM_SAVE_BATCH_PAGES +
+                               (260 + RAM_SAVE_BATCH_PAGES - 1) /
+                               RAM_SAVE_BATCH_PAGES);
+    ck_assert_uint_eq(rs.pages, 256 + 260);
+    ck_assert_uint_eq(rs.normal_pages, 86 + 1);
+    ck_assert_uint_eq(rs.zero_pages, 256 + 260 - 87);
+    ck_assert_uint_eq(rl.normal_pages, rs.normal_pages);
+    ck_assert_int_eq(memcmp(src[0]->host, dst[0]->host, 1 * MiB), 0);
+    ck_assert_int_eq(memcmp(src[1]->host, dst[1]->host, 260 * PAGE), 0);
+    ck_assert_uint_eq(dirty_tracker_dirty_pages(t), 0);
+
+    /* Nothing dirty: the next pass is empty; then only what changed. */
+    ram_saver_rewind(&rs);
+    ck_assert_uint_eq(transfer(&rs, &rl), 0);
+    src[1]->host[3 * PAGE] = 1;
+    dirty_tracker_note_write(src[1]->offset + 3 * PAGE, PAGE);
+    ck_assert(dirty_tracker_sync(t, &error_abort));
+    ram_saver_rewind(&rs);
+    ck_assert_uint_eq(transfer(&rs, &rl), 1);
+    ck_assert_uint_eq(rs.pages, 256 + 260 + 1);
+    ck_assert_int_eq(memcmp(src[1]->host, dst[1]->host, 260 * PAGE), 0);
+
+    ram_saver_destroy(&rs);
+    ram_loader_destroy(&rl);
+    dirty_tracker_stop(t);
+}
+END_TEST
+
+START_TEST(test_ram_without_zero_detection)
+{
+    g_autoptr(GPtrArray) blocks = dst_blocks();
+    DirtyTracker *t = dirty_tracker_start(&error_abort);
+    RamSaver rs;
+    RamLoader rl;
+
+    ram_saver_init(&rs, t, false);
+    ram_loader_init(&rl, blocks);
+    dirty_tracker_set_all(t);
+    transfer(&rs, &rl);
+    ck_assert_uint_eq(rs.zero_pages, 0);
+    ck_assert_uint_eq(rs.normal_pages, 256 + 260);
+    ram_saver_destroy(&rs);
+    ram_loader_destroy(&rl);
+    dirty_tracker_stop(t);
+}
+END_TEST
+
+START_TEST(test_ram_load_bounds)
+{
+    g_autoptr(GPtrArray) blocks = dst_blocks();
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    uint8_t page[PAGE];
+    uint64_t offsets[2];
+    uint8_t kinds[2] = { WIRE_PAGE_NORMAL, WIRE_PAGE_ZERO };
+    WireRamPagesHeader h = { .block = 1, .count = 2, .page_size = PAGE };
+    Error *err = NULL;
+    RamLoader rl;
+
+    memset(page, 0x33, sizeof(page));
+    ram_loader_init(&rl, blocks);
+
+    /* The last page of the block is fine, one further is not. */
+    offsets[0] = 259 * PAGE;
+    offsets[1] = 0;
+    ck_assert(wire_ram_pages_encode(b, &h, offsets, kinds, page, PAGE,
+                                    &error_abort));
+    ck_assert(ram_loader_load(&rl, b->data + 8, b->len - 8, &error_abort));
+    ck_assert_uint_eq(dst[1]->host[259 * PAGE + 100], 0x33);
+
+    g_byte_array_set_size(b, 0);
+    offsets[1] = 260 * PAGE;
+    dst[1]->host[0] = 9;
+    ck_assert(wire_ram_pages_encode(b, &h, offsets, kinds, page, PAGE,
+                                    &error_abort));
+    ck_assert(!ram_loader_load(&rl, b->data + 8, b->len - 8, &err));
+    check_error(&err, "RAM_PAGES: page 1: 4096 bytes at offset 0x104000 "
+                "are beyond the end of RAM block 'b' (1.01 MiB)");
+    /* Nothing of a refused record is applied. */
+    ck_assert_uint_eq(dst[1]->host[0], 9);
+
+    g_byte_array_set_size(b, 0);
+    offsets[1] = UINT64_MAX - PAGE + 1;
+    ck_assert(wire_ram_pages_encode(b, &h, offsets, kinds, page, PAGE,
+                                    &error_abort));
+    ck_assert(!ram_loader_load(&rl, b->data + 8, b->len - 8, &err));
+    check_error(&err, "beyond the end of RAM block 'b'");
+
+    g_byte_array_set_size(b, 0);
+    h.block = 2;
+    offsets[1] = 0;
+    ck_assert(wire_ram_pages_encode(b, &h, offsets, kinds, page, PAGE,
+                                    &error_abort));
+    ck_assert(!ram_loader_load(&rl, b->data + 8, b->len - 8, &err));
+    check_error(&err, "RAM_PAGES: block 2 does not exist: HELLO listed 2 "
+                "RAM blocks");
+
+    g_byte_array_set_size(b, 0);
+    h.block = 0;
+    h.flags = WIRE_RAM_PAGES_COMPRESSED;
+    ck_assert(wire_ram_pages_encode(b, &h, offsets, kinds, page, 10,
+                                    &error_abort));
+    ck_assert(!ram_loader_load(&rl, b->data + 8, b->len - 8, &err));
+    check_error(&err, "compressed");
+
+    /* Malformed records are the decoder's to refuse. */
+    ck_assert(!ram_loader_load(&rl, b->data + 8, 10, &err));
+    check_error(&err, "RAM_PAGES: truncated");
+
+    /* The zero page of the first load was written as zero. */
+    ck_assert(ram_page_is_zero(dst[1]->host + PAGE));
+    ram_loader_destroy(&rl);
+}
+END_TEST
+
+/* ---- Devices ---- */
+
+typedef struct TestDev {
+    DeviceStateOps ops;
+    GByteArray *state;      /* what save() writes, load() got */
+    unsigned loads;
+} TestDev;
+
+static bool dev_save(void *opaque, GByteArray *out, Error **errp)
+{
+    TestDev *d = opaque;
+
+    g_byte_array_append(out, d->state->data, d->state->len);
+    return true;
+}
+
+static bool dev_load(void *opaque, const uint8_t *buf, size_t len,
+                     uint32_t version, Error **errp)
+{
+    TestDev *d = opaque;
+
+    g_byte_array_set_size(d->state, 0);
+    g_byte_array_append(d->state, buf, len);
+    d->loads++;
+    return true;
+}
+
+static void dev_init(TestDev *d, const char *id, uint32_t version,
+                     size_t size)
+{
+    d->ops = (DeviceStateOps){ .id = id, .version = version,
+                               .min_version = 1, .save = dev_save,
+                               .load = dev_load, .opaque = d };
+    d->state = g_byte_array_sized_new(size);
+    g_byte_array_set_size(d->state, size);
+    for (size_t i = 0; i < size; i++) {
+        d->state->data[i] = (uint8_t)(i * 13 + version);
+    }
+    d->loads = 0;
+}
+
+/* Feeds every record of @stream (DEVICE_STATE records) to @set. */
+static bool feed(DeviceLoadSet *set, const GByteArray *stream, Error **errp)
+{
+    size_t pos = 0;
+
+    while (pos < stream->len) {
+        WireRecord rec;
+
+        ck_assert_int_eq(wire_record_decode(stream->data + pos,
+                                            stream->len - pos, &rec,
+                                            &error_abort), WIRE_OK);
+        if (!device_load_set_add(set, rec.body, rec.len, errp)) {
+            return false;
+        }
+        pos += rec.size;
+    }
+    return true;
+}
+
+START_TEST(test_devices)
+{
+    /* One state big enough to be split into pieces, one empty. */
+    TestDev big, empty;
+    g_autoptr(GByteArray) stream = g_byte_array_new();
+    g_autoptr(GByteArray) saved = NULL;
+    g_autoptr(WireHello) h = wire_hello_new();
+    g_autoptr(DeviceLoadSet) set = NULL;
+    size_t pieces = 0, pos = 0;
+
+    dev_init(&big, "big", 2, DEVICE_STATE_CHUNK * 2 + 17);
+    dev_init(&empty, "empty", 1, 0);
+    ck_assert(device_state_register(&big.ops, &error_abort));
+    ck_assert(device_state_register(&empty.ops, &error_abort));
+    ck_assert(device_save_all(stream, &error_abort));
+    while (pos < stream->len) {
+        WireRecord rec;
+
+        wire_record_decode(stream->data + pos, stream->len - pos, &rec,
+                           &error_abort);
+        pos += rec.size;
+        pieces++;
+    }
+    ck_assert_uint_eq(pieces, 3 + 1);
+
+    wire_hello_add_device(h, "big", 2, 1);
+    wire_hello_add_device(h, "empty", 1, 1);
+    set = device_load_set_new(h);
+    saved = g_byte_array_new();
+    g_byte_array_append(saved, big.state->data, big.state->len);
+    g_byte_array_set_size(big.state, 0);
+    ck_assert(!device_load_set_started(set));
+    ck_assert(feed(set, stream, &error_abort));
+    ck_assert(device_load_set_started(set));
+    ck_assert(device_load_set_complete(set, &error_abort));
+    ck_assert(device_load_set_apply(set, &error_abort));
+    ck_assert_uint_eq(big.loads, 1);
+    ck_assert_uint_eq(empty.loads, 1);
+    ck_assert_uint_eq(big.state->len, saved->len);
+    ck_assert_int_eq(memcmp(big.state->data, saved->data, saved->len), 0);
+
+    device_state_unregister(&empty.ops);
+    device_state_unregister(&big.ops);
+    g_byte_array_unref(big.state);
+    g_byte_array_unref(empty.state);
+}
+END_TEST
+
+START_TEST(test_device_order_and_versions)
+{
+    g_autoptr(WireHello) h = wire_hello_new();
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    DeviceLoadSet *set;
+    Error *err = NULL;
+
+    wire_hello_add_device(h, "a", 2, 1);
+    wire_hello_add_device(h, "b", 1, 1);
+
+    /* Out of HELLO's order. */
+    set = device_load_set_new(h);
+    wire_device_state_encode(b, "b", 1, 0, "x", 1, &error_abort);
+    ck_assert(!feed(set, b, &err));
+    check_error(&err, "DEVICE_STATE: got the state of 'b', expected that "
+                "of 'a' (HELLO's order)");
+    device_load_set_free(set);
+
+    /* Saved as another version than HELLO announced. */
+    set = device_load_set_new(h);
+    g_byte_array_set_size(b, 0);
+    wire_device_state_encode(b, "a", 1, 0, "x", 1, &error_abort);
+    ck_assert(!feed(set, b, &err));
+    check_error(&err, "DEVICE_STATE: 'a': state version 1, but HELLO "
+                "announced version 2");
+    device_load_set_free(set);
+
+    /* END before all devices, or inside a device's pieces. */
+    set = device_load_set_new(h);
+    g_byte_array_set_size(b, 0);
+    wire_device_state_encode(b, "a", 2, 0, "x", 1, &error_abort);
+    ck_assert(feed(set, b, &error_abort));
+    ck_assert(!device_load_set_complete(set, &err));
+    check_error(&err, "END: the state of device 'b' never arrived");
+    g_byte_array_set_size(b, 0);
+    wire_device_state_encode(b, "b", 1, WIRE_DEVICE_STATE_MORE, "x", 1,
+                             &error_abort);
+    ck_assert(feed(set, b, &error_abort));
+    ck_assert(!device_load_set_complete(set, &err));
+    check_error(&err, "END: the state of device 'b' is incomplete");
+    g_byte_array_set_size(b, 0);
+    wire_device_state_encode(b, "b", 1, 0, "y", 1, &error_abort);
+    ck_assert(feed(set, b, &error_abort));
+    ck_assert(device_load_set_complete(set, &error_abort));
+    /* Once everything has arrived, nothing more may. */
+    ck_assert(!feed(set, b, &err));
+    check_error(&err, "every device listed in HELLO has its state already");
+    /* A device gone from the registry cannot be loaded. */
+    ck_assert(!device_load_set_apply(set, &err));
+    check_error(&err, "device 'a' is not registered here");
+    device_load_set_free(set);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("migration-transfer");
+    TCase *tr = tcase_create("ram");
+    TCase *td = tcase_create("devices");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_checked_fixture(tr, setup, teardown);
+    tcase_add_test(tr, test_ram_round_trip);
+    tcase_add_test(tr, test_ram_without_zero_detection);
+    tcase_add_test(tr, test_ram_load_bounds);
+    suite_add_tcase(s, tr);
+    tcase_set_timeout(td, 30);
+    tcase_add_test(td, test_devices);
+    tcase_add_test(td, test_device_order_and_versions);
+    suite_add_tcase(s, td);
+
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,261 @@
+/*
+ * Migration progress as text (see ctl-progress.h).  Everything here is
+ * a pure function of its arguments: the polling, the terminal and the
+ * clock belong to ctl-migrate.c.
+ */
+#include "ctl-progress.h"
+
+#include <glib.h>
+#include <inttypes.h>
+#include <string.h>
+
+#define BAR_WIDTH 20
+/* Narrower than this, a bar says nothing: leave it out. */
+#define BAR_MIN_WIDTH 5
+
+static bool get_int(json_t *obj, const char *key, int64_t *out)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (!json_is_integer(v)) {
+        return false;
+    }
+    *out = json_integer_value(v);
+    return true;
+}
+
+bool ctl_mig_info_parse(json_t *ret, CtlMigInfo *info)
+{
+    json_t *ram, *v;
+
+    memset(info, 0, sizeof(*info));
+    if (!json_is_object(ret)) {
+        return false;
+    }
+    v = json_object_get(ret, "status");
+    if (json_is_string(v)) {
+        info->status = g_strdup(json_string_value(v));
+    }
+    v = json_object_get(ret, "error-desc");
+    if (json_is_string(v)) {
+        info->error_desc = g_strdup(json_string_value(v));
+    }
+    info->dry_run = json_is_true(json_object_get(ret, "dry-run"));
+    info->has_total_time = get_int(ret, "total-time", &info->total_time);
+    info->has_setup_time = get_int(ret, "setup-time", &info->setup_time);
+    info->has_downtime = get_int(ret, "downtime", &info->downtime);
+    info->has_expected_downtime = get_int(ret, "expected-downtime",
+                                          &info->expected_downtime);
+    info->has_throttle = get_int(ret, "cpu-throttle-percentage",
+                                 &info->throttle);
+
+    ram = json_object_get(ret, "ram");
+    if (json_is_object(ram)) {
+        info->has_ram = true;
+        get_int(ram, "transferred", &info->transferred);
+        get_int(ram, "remaining", &info->remaining);
+        get_int(ram, "total", &info->total);
+        get_int(ram, "iteration", &info->iteration);
+        get_int(ram, "dirty-sync-count", &info->dirty_sync_count);
+        v = json_object_get(ram, "mbps");
+        if (json_is_number(v)) {
+            info->mbps = json_number_value(v);
+        }
+    }
+    return true;
+}
+
+void ctl_mig_info_clear(CtlMigInfo *info)
+{
+    g_free(info->status);
+    g_free(info->error_desc);
+    memset(info, 0, sizeof(*info));
+}
+
+bool ctl_mig_status_is_final(const char *status)
+{
+    return status && (!strcmp(status, "completed") ||
+                      !strcmp(status, "failed") ||
+                      !strcmp(status, "cancelled"));
+}
+
+char *ctl_fmt_bytes(double bytes)
+{
+    static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+    unsigned i = 0;
+
+    if (bytes < 1024) {
+        return g_strdup_printf("%.0f B", bytes < 0 ? 0 : bytes);
+    }
+    bytes /= 1024;
+    while (i + 1 < G_N_ELEMENTS(units) && bytes >= 1024) {
+        bytes /= 1024;
+        i++;
+    }
+    /* GiB and up need the second decimal: 1.5 vs 1.55 GiB matters. */
+    return g_strdup_printf(i >= 2 ? "%.2f %s" : "%.1f %s", bytes, units[i]);
+}
+
+char *ctl_fmt_rate(double bytes_per_sec)
+{
+    const double gib = 1024.0 * 1024 * 1024;
+
+    if (bytes_per_sec >= gib) {
+        return g_strdup_printf("%.2f GiB/s", bytes_per_sec / gib);
+    }
+    return g_strdup_printf("%.1f MiB/s", bytes_per_sec / (1024.0 * 1024));
+}
+
+char *ctl_fmt_clock(int64_t ms)
+{
+    int64_t s = ms < 0 ? 0 : ms / 1000;
+
+    if (s >= 3600) {
+        return g_strdup_printf("%" PRId64 ":%02d:%02d", s / 3600,
+                               (int)(s / 60 % 60), (int)(s % 60));
+    }
+    return g_strdup_printf("%02d:%02d", (int)(s / 60), (int)(s % 60));
+}
+
+/* Share of guest RAM not waiting to be sent, in [0, 1]. */
+static double done_fraction(const CtlMigInfo *info)
+{
+    double done;
+
+    if (info->total <= 0) {
+        return 0;
+    }
+    done = (double)(info->total - info->remaining) / info->total;
+    return done < 0 ? 0 : done > 1 ? 1 : done;
+}
+
+/* The pass number, for engines that only count dirty-log syncs. */
+static int64_t iterations(const CtlMigInfo *info)
+{
+    return info->iteration > 0 ? info->iteration : info->dirty_sync_count;
+}
+
+/* Everything after the bar, each part starting with " | ". */
+static void append_details(GString *s, const CtlMigInfo *info, double rate)
+{
+    if (info->has_ram) {
+        g_autofree char *sent = ctl_fmt_bytes(info->transferred);
+        g_autofree char *left = ctl_fmt_bytes(info->remaining);
+        g_string_append_printf(s, " | %s sent, %s left", sent, left);
+    }
+    if (rate >= 0) {
+        g_autofree char *r = ctl_fmt_rate(rate);
+        g_string_append_printf(s, " | %s", r);
+    }
+    if (info->has_ram) {
+        g_string_append_printf(s, " | iter %" PRId64, iterations(info));
+    }
+    if (info->has_expected_downtime) {
+        g_string_append_printf(s, " | exp. downtime %" PRId64 " ms",
+                               info->expected_downtime);
+    }
+    if (info->has_throttle) {
+        g_string_append_printf(s, " | throttle %" PRId64 "%%",
+                               info->throttle);
+    }
+}
+
+char *ctl_mig_progress_line(const CtlMigInfo *info, double rate,
+                            int64_t elapsed_ms, int width)
+{
+    g_autofree char *clock = ctl_fmt_clock(info->has_total_time ?
+                                           info->total_time : elapsed_ms);
+    GString *head = g_string_new(NULL);
+    g_autoptr(GString) tail = g_string_new(NULL);
+    bool bar = info->has_ram && info->total > 0;
+    double done = done_fraction(info);
+    int bar_width = BAR_WIDTH;
+
+    g_string_append_printf(head, "%s %s", clock,
+                           info->status ? info->status : "none");
+    if (bar) {
+        /* Floor, so 100% means nothing at all is left. */
+        int pct = (int)(done * 100);
+        if (pct == 100 && info->remaining > 0) {
+            pct = 99;
+        }
+        g_string_append_printf(tail, " %3d%%", pct);
+    }
+    append_details(tail, info, rate);
+
+    if (bar && width > 0) {
+        /* " [" + bar + "]" takes bar_width + 3 columns. */
+        int room = width - (int)head->len - (int)tail->len - 3;
+        bar_width = MIN(room, BAR_WIDTH);
+        if (bar_width < BAR_MIN_WIDTH) {
+            bar_width = 0;
+        }
+    }
+    if (bar && bar_width > 0) {
+        int filled = (int)(done * bar_width);
+        g_string_append(head, " [");
+        for (int i = 0; i < bar_width; i++) {
+            g_string_append_c(head, i < filled ? '#' : '-');
+        }
+        g_string_append_c(head, ']');
+    }
+    g_string_append_len(head, tail->str, tail->len);
+    if (width > 0 && head->len > (gsize)width) {
+        g_string_truncate(head, width);
+    }
+    return g_string_free(head, FALSE);
+}
+
+static void append_ms(GString *s, const char *label, int64_t ms)
+{
+    g_string_append_printf(s, "  %-13s%" PRId64 " ms\n", label, ms);
+}
+
+char *ctl_mig_summary(const CtlMigInfo *info)
+{
+    GString *s = g_string_new(NULL);
+    const char *status = info->status ? info->status : "none";
+    const char *what = info->dry_run ? "Dry run" : "Migration";
+
+    if (!strcmp(status, "none")) {
+        g_string_append(s, "No migration has run\n");
+        return g_string_free(s, FALSE);
+    }
+    if (info->dry_run && !strcmp(status, "completed")) {
+        g_string_append(s, "Dry run completed: the destination accepts "
+                        "this migration\n");
+    } else if (!strcmp(status, "failed") && info->error_desc) {
+        g_string_append_printf(s, "%s failed: %s\n", what, info->error_desc);
+    } else {
+        g_string_append_printf(s, "%s %s\n", what, status);
+    }
+
+    if (info->has_total_time) {
+        g_string_append_printf(s, "  %-13s%.2f s", "total time",
+                               info->total_time / 1000.0);
+        if (info->has_setup_time) {
+            g_string_append_printf(s, " (setup %" PRId64 " ms)",
+                                   info->setup_time);
+        }
+        g_string_append_c(s, '\n');
+    }
+    if (info->has_downtime) {
+        append_ms(s, "downtime", info->downtime);
+    }
+    if (info->has_ram) {
+        g_autofree char *sent = ctl_fmt_bytes(info->transferred);
+        g_autofree char *total = ctl_fmt_bytes(info->total);
+        g_string_append_printf(s, "  %-13s%s (guest RAM %s)\n",
+                               "transferred", sent, total);
+        g_string_append_printf(s, "  %-13s%" PRId64 " (dirty syncs %" PRId64
+                               ")\n", "iterations", iterations(info),
+                               info->dirty_sync_count);
+        if (info->has_total_time && info->total_time > 0) {
+            g_autofree char *avg = ctl_fmt_rate(info->transferred * 1000.0 /
+                                                info->total_time);
+            g_string_append_printf(s, "  %-13s%s average\n", "throughput",
+                                   avg);
+        }
+    }
+    return g_string_free(s, FALSE);
+}

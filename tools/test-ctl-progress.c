@@ -1,0 +1,269 @@
+/*
+ * Unit tests for tools/ctl-progress.c: parsing query-migrate results and
+ * the progress line and summary vmig-ctl prints from them.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl-progress.h"
+
+#define MiB (1024 * 1024)
+
+static void str_is(char *got, const char *want)
+{
+    ck_assert_str_eq(got, want);
+    g_free(got);
+}
+
+/* Parses @json (a query-migrate return value) into @info. */
+static void parse(const char *json, CtlMigInfo *info)
+{
+    json_error_t jerr;
+    json_t *ret = json_loads(json, 0, &jerr);
+
+    ck_assert_msg(ret, "bad test JSON: %s", jerr.text);
+    ck_assert(ctl_mig_info_parse(ret, info));
+    json_decref(ret);
+}
+
+START_TEST(test_bytes)
+{
+    str_is(ctl_fmt_bytes(0), "0 B");
+    str_is(ctl_fmt_bytes(1023), "1023 B");
+    str_is(ctl_fmt_bytes(1024), "1.0 KiB");
+    str_is(ctl_fmt_bytes(1536), "1.5 KiB");
+    str_is(ctl_fmt_bytes(512.0 * MiB), "512.0 MiB");
+    str_is(ctl_fmt_bytes(1024.0 * MiB), "1.00 GiB");
+    str_is(ctl_fmt_bytes(1.5 * 1024 * MiB), "1.50 GiB");
+    str_is(ctl_fmt_bytes(3.0 * 1024 * 1024 * MiB), "3.00 TiB");
+    str_is(ctl_fmt_bytes(-5), "0 B");
+}
+END_TEST
+
+START_TEST(test_rate)
+{
+    str_is(ctl_fmt_rate(0), "0.0 MiB/s");
+    str_is(ctl_fmt_rate(128.0 * MiB), "128.0 MiB/s");
+    str_is(ctl_fmt_rate(1023.9 * MiB), "1023.9 MiB/s");
+    str_is(ctl_fmt_rate(1024.0 * MiB), "1.00 GiB/s");
+    str_is(ctl_fmt_rate(2.5 * 1024 * MiB), "2.50 GiB/s");
+}
+END_TEST
+
+START_TEST(test_clock)
+{
+    str_is(ctl_fmt_clock(0), "00:00");
+    str_is(ctl_fmt_clock(999), "00:00");
+    str_is(ctl_fmt_clock(4200), "00:04");
+    str_is(ctl_fmt_clock(65000), "01:05");
+    str_is(ctl_fmt_clock(3600000 + 62000), "1:01:02");
+    str_is(ctl_fmt_clock(-1), "00:00");
+}
+END_TEST
+
+START_TEST(test_parse)
+{
+    g_auto(CtlMigInfo) info = { 0 };
+
+    parse("{\"status\": \"active\", \"total-time\": 1203, "
+          "\"setup-time\": 3, \"expected-downtime\": 210, "
+          "\"cpu-throttle-percentage\": 20, "
+          "\"ram\": {\"transferred\": 1000, \"remaining\": 2000, "
+          "\"total\": 4096, \"iteration\": 2, \"dirty-sync-count\": 3, "
+          "\"mbps\": 8.5}}", &info);
+    ck_assert_str_eq(info.status, "active");
+    ck_assert(info.has_ram);
+    ck_assert_int_eq(info.transferred, 1000);
+    ck_assert_int_eq(info.remaining, 2000);
+    ck_assert_int_eq(info.total, 4096);
+    ck_assert_int_eq(info.iteration, 2);
+    ck_assert_int_eq(info.dirty_sync_count, 3);
+    ck_assert(info.mbps == 8.5);
+    ck_assert(info.has_total_time && info.total_time == 1203);
+    ck_assert(info.has_setup_time && info.setup_time == 3);
+    ck_assert(info.has_expected_downtime && info.expected_downtime == 210);
+    ck_assert(info.has_throttle && info.throttle == 20);
+    ck_assert(!info.has_downtime);
+    ck_assert(!info.dry_run);
+    ck_assert_ptr_null(info.error_desc);
+    ctl_mig_info_clear(&info);
+
+    /* {} is what a machine that never migrated answers. */
+    parse("{}", &info);
+    ck_assert_ptr_null(info.status);
+    ck_assert(!info.has_ram && !info.has_total_time);
+    ctl_mig_info_clear(&info);
+
+    /* Mistyped members are ignored rather than trusted. */
+    parse("{\"status\": 3, \"total-time\": \"x\", \"ram\": []}", &info);
+    ck_assert_ptr_null(info.status);
+    ck_assert(!info.has_ram && !info.has_total_time);
+
+    ck_assert(!ctl_mig_info_parse(NULL, &info));
+}
+END_TEST
+
+START_TEST(test_final)
+{
+    ck_assert(ctl_mig_status_is_final("completed"));
+    ck_assert(ctl_mig_status_is_final("failed"));
+    ck_assert(ctl_mig_status_is_final("cancelled"));
+    ck_assert(!ctl_mig_status_is_final("active"));
+    ck_assert(!ctl_mig_status_is_final("cancelling"));
+    ck_assert(!ctl_mig_status_is_final("device"));
+    ck_assert(!ctl_mig_status_is_final("none"));
+    ck_assert(!ctl_mig_status_is_final(NULL));
+}
+END_TEST
+
+static const char active_json[] =
+    "{\"status\": \"active\", \"total-time\": 4200, "
+    "\"expected-downtime\": 45, \"cpu-throttle-percentage\": 0, "
+    "\"ram\": {\"transferred\": 241172480, \"remaining\": 268435456, "
+    "\"total\": 536870912, \"iteration\": 2, \"dirty-sync-count\": 2}}";
+
+START_TEST(test_line)
+{
+    g_auto(CtlMigInfo) info = { 0 };
+
+    parse(active_json, &info);
+    /* Half of RAM is left: the bar is half full. */
+    str_is(ctl_mig_progress_line(&info, 128.0 * MiB, 0, 0),
+           "00:04 active [##########----------]  50% | 230.0 MiB sent, "
+           "256.0 MiB left | 128.0 MiB/s | iter 2 | exp. downtime 45 ms | "
+           "throttle 0%");
+    /* Unknown rate: left out, not shown as 0. */
+    str_is(ctl_mig_progress_line(&info, -1, 0, 0),
+           "00:04 active [##########----------]  50% | 230.0 MiB sent, "
+           "256.0 MiB left | iter 2 | exp. downtime 45 ms | throttle 0%");
+}
+END_TEST
+
+START_TEST(test_line_width)
+{
+    g_auto(CtlMigInfo) info = { 0 };
+    g_autofree char *full = NULL;
+    char *line;
+
+    parse(active_json, &info);
+    full = ctl_mig_progress_line(&info, 128.0 * MiB, 0, 0);
+
+    /* A little narrower: the bar shrinks, the figures stay whole. */
+    line = ctl_mig_progress_line(&info, 128.0 * MiB, 0, strlen(full) - 10);
+    ck_assert_uint_eq(strlen(line), strlen(full) - 10);
+    ck_assert_msg(strstr(line, " [#####-----]  50% |"), "%s", line);
+    ck_assert_msg(g_str_has_suffix(line, "throttle 0%"), "%s", line);
+    g_free(line);
+
+    /* 80 columns: no room for a bar, the end is cut. */
+    line = ctl_mig_progress_line(&info, 128.0 * MiB, 0, 80);
+    ck_assert_uint_eq(strlen(line), 80);
+    ck_assert_msg(g_str_has_prefix(line, "00:04 active  50% | 230.0 MiB"),
+                  "%s", line);
+    g_free(line);
+}
+END_TEST
+
+START_TEST(test_line_edges)
+{
+    g_auto(CtlMigInfo) info = { 0 };
+
+    /* Before any memory moves: state and clock only; the clock is the
+     * caller's when vmig gives no total-time. */
+    parse("{\"status\": \"setup\"}", &info);
+    str_is(ctl_mig_progress_line(&info, -1, 1500, 0), "00:01 setup");
+    ctl_mig_info_clear(&info);
+
+    /* A few pages left is not 100%; an engine without "iteration"
+     * shows its dirty-sync-count. */
+    parse("{\"status\": \"device\", \"total-time\": 0, \"ram\": "
+          "{\"transferred\": 1, \"remaining\": 4096, "
+          "\"total\": 1073741824, \"dirty-sync-count\": 7}}", &info);
+    str_is(ctl_mig_progress_line(&info, -1, 0, 0),
+           "00:00 device [###################-]  99% | 1 B sent, "
+           "4.0 KiB left | iter 7");
+    ctl_mig_info_clear(&info);
+
+    parse("{\"status\": \"completed\", \"ram\": {\"transferred\": 10, "
+          "\"remaining\": 0, \"total\": 4096, \"iteration\": 1}}", &info);
+    str_is(ctl_mig_progress_line(&info, -1, 0, 0),
+           "00:00 completed [####################] 100% | 10 B sent, "
+           "0 B left | iter 1");
+}
+END_TEST
+
+START_TEST(test_summary)
+{
+    g_auto(CtlMigInfo) info = { 0 };
+
+    parse("{\"status\": \"completed\", \"total-time\": 4213, "
+          "\"setup-time\": 3, \"downtime\": 45, \"ram\": "
+          "{\"transferred\": 857994035, \"remaining\": 0, "
+          "\"total\": 536870912, \"iteration\": 5, "
+          "\"dirty-sync-count\": 6}}", &info);
+    str_is(ctl_mig_summary(&info),
+           "Migration completed\n"
+           "  total time   4.21 s (setup 3 ms)\n"
+           "  downtime     45 ms\n"
+           "  transferred  818.2 MiB (guest RAM 512.0 MiB)\n"
+           "  iterations   5 (dirty syncs 6)\n"
+           "  throughput   194.2 MiB/s average\n");
+}
+END_TEST
+
+START_TEST(test_summary_failed)
+{
+    g_auto(CtlMigInfo) info = { 0 };
+
+    parse("{\"status\": \"failed\", \"total-time\": 12, "
+          "\"error-desc\": \"Connection refused\"}", &info);
+    str_is(ctl_mig_summary(&info),
+           "Migration failed: Connection refused\n"
+           "  total time   0.01 s\n");
+    ctl_mig_info_clear(&info);
+
+    parse("{\"status\": \"cancelled\"}", &info);
+    str_is(ctl_mig_summary(&info), "Migration cancelled\n");
+    ctl_mig_info_clear(&info);
+
+    parse("{\"status\": \"completed\", \"dry-run\": true}", &info);
+    str_is(ctl_mig_summary(&info), "Dry run completed: the destination "
+           "accepts this migration\n");
+    ctl_mig_info_clear(&info);
+
+    parse("{\"status\": \"failed\", \"dry-run\": true, "
+          "\"error-desc\": \"no zstd\"}", &info);
+    str_is(ctl_mig_summary(&info), "Dry run failed: no zstd\n");
+    ctl_mig_info_clear(&info);
+
+    parse("{}", &info);
+    str_is(ctl_mig_summary(&info), "No migration has run\n");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ctl-progress");
+    TCase *tc = tcase_create("format");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_test(tc, test_bytes);
+    tcase_add_test(tc, test_rate);
+    tcase_add_test(tc, test_clock);
+    tcase_add_test(tc, test_parse);
+    tcase_add_test(tc, test_final);
+    tcase_add_test(tc, test_line);
+    tcase_add_test(tc, test_line_width);
+    tcase_add_test(tc, test_line_edges);
+    tcase_add_test(tc, test_summary);
+    tcase_add_test(tc, test_summary_failed);
+    suite_add_tcase(s, tc);
+
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
