@@ -18,6 +18,7 @@
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-visit.h"
 #include "qapi/visitor.h"
+#include "util/sockets.h"
 
 /* ---- printing a configuration ---- */
 
@@ -254,5 +255,92 @@ void hmp_migrate_incoming(Monitor *mon, const json_t *args)
 
     qmp_migrate_incoming(hmp_arg_str(args, "uri"), NULL, NULL, false, false,
                          &err);
+    hmp_handle_error(mon, err);
+}
+
+/* QEMU's "info migrate" layout: status first, then one figure a line. */
+void hmp_info_migrate(Monitor *mon, const json_t *args)
+{
+    Error *err = NULL;
+    g_autoptr(MigrationInfo) info = qmp_query_migrate(&err);
+
+    if (hmp_handle_error(mon, err)) {
+        return;
+    }
+    for (SocketAddressList *l = info->socket_address; l; l = l->next) {
+        g_autofree char *addr = socket_address_to_string(l->value);
+
+        monitor_printf(mon, "Listening on: %s\n", addr);
+    }
+    if (!info->has_status) {
+        if (!info->socket_address) {
+            monitor_printf(mon, "No migration has run\n");
+        }
+        return;
+    }
+    monitor_printf(mon, "Migration status: %s%s\n",
+                   MigrationStatus_str(info->status),
+                   info->has_dry_run && info->dry_run ? " (dry run)" : "");
+    if (info->error_desc) {
+        monitor_printf(mon, "Error: %s\n", info->error_desc);
+    }
+    if (info->has_total_time) {
+        monitor_printf(mon, "total time: %" PRId64 " ms\n", info->total_time);
+    }
+    if (info->has_setup_time) {
+        monitor_printf(mon, "setup: %" PRId64 " ms\n", info->setup_time);
+    }
+    if (info->has_expected_downtime) {
+        monitor_printf(mon, "expected downtime: %" PRId64 " ms\n",
+                       info->expected_downtime);
+    }
+    if (info->has_downtime) {
+        monitor_printf(mon, "downtime: %" PRId64 " ms\n", info->downtime);
+    }
+    if (info->has_cpu_throttle_percentage) {
+        monitor_printf(mon, "cpu throttle percentage: %" PRId64 "\n",
+                       info->cpu_throttle_percentage);
+    }
+    if (info->ram) {
+        const MigrationStats *ram = info->ram;
+
+        monitor_printf(mon, "transferred ram: %" PRId64 " kbytes\n",
+                       ram->transferred >> 10);
+        monitor_printf(mon, "throughput: %0.2f mbps\n", ram->mbps);
+        monitor_printf(mon, "remaining ram: %" PRId64 " kbytes\n",
+                       ram->remaining >> 10);
+        monitor_printf(mon, "total ram: %" PRId64 " kbytes\n",
+                       ram->total >> 10);
+        monitor_printf(mon, "duplicate: %" PRId64 " pages\n", ram->duplicate);
+        monitor_printf(mon, "normal: %" PRId64 " pages\n", ram->normal);
+        monitor_printf(mon, "normal bytes: %" PRId64 " kbytes\n",
+                       ram->normal_bytes >> 10);
+        monitor_printf(mon, "dirty sync count: %" PRId64 "\n",
+                       ram->dirty_sync_count);
+        monitor_printf(mon, "page size: %" PRId64 " kbytes\n",
+                       ram->page_size >> 10);
+        monitor_printf(mon, "iteration: %" PRId64 "\n", ram->iteration);
+        monitor_printf(mon, "dirty pages rate: %" PRId64 " pages\n",
+                       ram->dirty_pages_rate);
+    }
+}
+
+void hmp_migrate_cancel(Monitor *mon, const json_t *args)
+{
+    Error *err = NULL;
+
+    qmp_migrate_cancel(&err);
+    hmp_handle_error(mon, err);
+}
+
+void hmp_migrate_continue(Monitor *mon, const json_t *args)
+{
+    Error *err = NULL;
+    const char *state = hmp_arg_str(args, "state");
+    int value = qapi_enum_parse(&MigrationStatus_lookup, state, -1, &err);
+
+    if (value >= 0) {
+        qmp_migrate_continue(value, &err);
+    }
     hmp_handle_error(mon, err);
 }

@@ -17,6 +17,11 @@ const HMPCommand hmp_info_cmds[] = {
         .cmd = hmp_info_version,
     },
     {
+        .name = "migrate",
+        .help = "show the state of the last migration",
+        .cmd = hmp_info_migrate,
+    },
+    {
         .name = "migrate_config",
         .help = "show every migration option and its value",
         .cmd = hmp_info_migrate_config,
@@ -81,6 +86,19 @@ const HMPCommand hmp_cmds[] = {
         .help = "start the incoming migration that -incoming defer "
                 "waits for",
         .cmd = hmp_migrate_incoming,
+    },
+    {
+        .name = "migrate_cancel",
+        .help = "cancel the outgoing migration",
+        .cmd = hmp_migrate_cancel,
+    },
+    {
+        .name = "migrate_continue",
+        .args_type = "state:s",
+        .params = "state",
+        .help = "continue a migration paused in 'state' "
+                "(pause-before-switchover: pre-switchover)",
+        .cmd = hmp_migrate_continue,
     },
     {
         .name = "migrate_set_config",

@@ -96,5 +96,8 @@ void hmp_migrate_set_capability(Monitor *mon, const json_t *args);
 void hmp_migrate_set_parameter(Monitor *mon, const json_t *args);
 void hmp_migrate(Monitor *mon, const json_t *args);
 void hmp_migrate_incoming(Monitor *mon, const json_t *args);
+void hmp_info_migrate(Monitor *mon, const json_t *args);
+void hmp_migrate_cancel(Monitor *mon, const json_t *args);
+void hmp_migrate_continue(Monitor *mon, const json_t *args);
 
 #endif

@@ -13,9 +13,10 @@ import vmig_harness  # noqa: E402
 from vmig_harness import HMPClient, Vmig  # noqa: E402
 
 COMMANDS = ('help', 'info', 'stop', 'cont', 'quit', 'migrate',
-            'migrate_incoming', 'migrate_set_config', 'migrate_set_capability',
+            'migrate_incoming', 'migrate_cancel', 'migrate_continue',
+            'migrate_set_config', 'migrate_set_capability',
             'migrate_set_parameter')
-INFO_SUBCOMMANDS = ('status', 'version', 'migrate_config',
+INFO_SUBCOMMANDS = ('status', 'version', 'migrate', 'migrate_config',
                     'migrate_capabilities', 'migrate_parameters')
 
 

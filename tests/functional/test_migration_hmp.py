@@ -10,14 +10,16 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
-from vmig_harness import QMPError, Vmig  # noqa: E402
+from vmig_harness import QMPError, Vmig, wait_for  # noqa: E402
+import migration_helpers as mh  # noqa: E402
 
 GiB = 1024 * 1024 * 1024
 MiB = 1024 * 1024
 
-COMMANDS = ('migrate', 'migrate_incoming', 'migrate_set_config',
+COMMANDS = ('migrate', 'migrate_incoming', 'migrate_cancel',
+            'migrate_continue', 'migrate_set_config',
             'migrate_set_capability', 'migrate_set_parameter')
-INFO_SUBCOMMANDS = ('migrate_config', 'migrate_capabilities',
+INFO_SUBCOMMANDS = ('migrate', 'migrate_config', 'migrate_capabilities',
                     'migrate_parameters')
 
 
@@ -376,6 +378,49 @@ class MigrateIncomingDeferTest(unittest.TestCase):
                              'Error: %s\n' % resp['error']['desc'])
             self.assertEqual(vm.cmd('query-status')['status'], 'inmigrate')
             vm.shutdown()
+
+
+class MigrateByHMPTest(unittest.TestCase):
+    """A whole migration driven from HMP, as a person would."""
+
+    def test_migrate_info_and_continue(self):
+        with mh.src_vm(*mh.BUSY, hmp=True) as src, \
+                mh.dst_vm('-S', incoming='unix:' + os.path.join(
+                    src.tmpdir, 'mig.sock'), tmpdir=src.tmpdir) as dst:
+            self.assertEqual(src.hmp('info migrate'),
+                             'No migration has run\n')
+            self.assertEqual(src.hmp('migrate_set_config '
+                                     'pause-before-switchover=on'), '')
+            mh.warm_up(src)
+            self.assertEqual(src.hmp('migrate ' + mh.listen_uri(dst)), '')
+            mh.wait_status(src, 'pre-switchover')
+            self.assertIn('Migration status: pre-switchover',
+                          src.hmp('info migrate'))
+            # The wrong state is refused with the state it is in.
+            self.assertIn('Error', src.hmp('migrate_continue active'))
+            self.assertEqual(src.hmp('migrate_continue pre-switchover'), '')
+            mh.wait_status(src, mh.FINAL)
+            out = src.hmp('info migrate')
+            self.assertIn('Migration status: completed', out)
+            self.assertRegex(out, r'transferred ram: [1-9]\d* kbytes')
+            mh.wait_status(dst, 'completed')
+            self.assertEqual(mh.digest(src), mh.digest(dst))
+
+    def test_migrate_cancel(self):
+        with mh.src_vm(*mh.BUSY, hmp=True) as src, \
+                mh.dst_vm(incoming='unix:' + os.path.join(
+                    src.tmpdir, 'mig.sock'), tmpdir=src.tmpdir) as dst:
+            # A tiny bandwidth keeps the migration active long enough.
+            src.hmp('migrate_set_config max-bandwidth=1M')
+            mh.warm_up(src)
+            self.assertEqual(src.hmp('migrate ' + mh.listen_uri(dst)), '')
+            mh.wait_status(src, 'active')
+            self.assertEqual(src.hmp('migrate_cancel'), '')
+            mh.wait_status(src, 'cancelled')
+            self.assertIn('Migration status: cancelled',
+                          src.hmp('info migrate'))
+            wait_for(lambda: src.cmd('query-status')['status'] == 'running',
+                     what='source running again')
 
 
 if __name__ == '__main__':
