@@ -142,6 +142,13 @@ static bool opt_S(CmdlineContext *ctx, const char *arg, Error **errp)
     return true;
 }
 
+static bool opt_mem_prealloc(CmdlineContext *ctx, const char *arg,
+                             Error **errp)
+{
+    ctx->cfg->mem_prealloc = true;
+    return true;
+}
+
 static bool opt_qmp(CmdlineContext *ctx, const char *arg, Error **errp)
 {
     g_ptr_array_add(ctx->cfg->qmp, g_strdup(arg));
@@ -296,6 +303,8 @@ static const VmigOption options[] = {
       "compares it)", opt_uuid },
     { "m", NULL, "SIZE",
       "guest RAM size (default 128M; a plain number means MiB)", opt_m },
+    { "mem-prealloc", NULL, NULL, "allocate guest RAM (pc.ram) up front, "
+      "as QEMU's -mem-prealloc; backends take prealloc=on", opt_mem_prealloc },
     { "smp", NULL, "[cpus=]N", "number of vCPU threads (default 1)",
       opt_smp },
     { "S", NULL, NULL, "do not start the vCPUs: wait for 'cont'", opt_S },

@@ -168,6 +168,10 @@ static bool ram_init(MachineState *ms, const MachineConfig *cfg,
 
         ms->default_ram = ram_block_new_anon(MACHINE_DEFAULT_RAM_ID, size,
                                              false, &local_err);
+        if (ms->default_ram && cfg->mem_prealloc &&
+            !ram_block_prealloc(ms->default_ram, &local_err)) {
+            g_clear_pointer(&ms->default_ram, ram_block_free);
+        }
         if (!ms->default_ram) {
             error_propagate(errp, local_err);
             error_prepend(errp, "guest RAM: ");

@@ -6,11 +6,17 @@
 
 #include "qapi/qapi-commands.h"
 
-static HostMemoryBackend *backend_new(ObjectType type, RAMBlock *block)
+static HostMemoryBackend *backend_new(ObjectType type, RAMBlock *block,
+                                      const MemoryBackendProperties *p,
+                                      Error **errp)
 {
     HostMemoryBackend *backend;
 
     if (!block) {
+        return NULL;
+    }
+    if (p->has_prealloc && p->prealloc && !ram_block_prealloc(block, errp)) {
+        ram_block_free(block);
         return NULL;
     }
     backend = g_new0(HostMemoryBackend, 1);
@@ -19,13 +25,17 @@ static HostMemoryBackend *backend_new(ObjectType type, RAMBlock *block)
     return backend;
 }
 
+/* The generated structs start with their base's members (struct-info.h). */
+#define as_base(p) ((const MemoryBackendProperties *)(p))
+
 static void *ram_create(const ObjectOptions *opts, Error **errp)
 {
     const MemoryBackendProperties *p = &opts->u.memory_backend_ram;
     bool share = p->has_share && p->share;
 
     return backend_new(opts->qom_type,
-                       ram_block_new_anon(opts->id, p->size, share, errp));
+                       ram_block_new_anon(opts->id, p->size, share, errp),
+                       p, errp);
 }
 
 static void *file_create(const ObjectOptions *opts, Error **errp)
@@ -35,7 +45,8 @@ static void *file_create(const ObjectOptions *opts, Error **errp)
 
     return backend_new(opts->qom_type,
                        ram_block_new_file(opts->id, p->mem_path, p->size,
-                                          share, errp));
+                                          share, errp),
+                       as_base(p), errp);
 }
 
 static void *memfd_create_backend(const ObjectOptions *opts, Error **errp)
@@ -48,7 +59,8 @@ static void *memfd_create_backend(const ObjectOptions *opts, Error **errp)
 
     return backend_new(opts->qom_type,
                        ram_block_new_memfd(opts->id, p->size, share, seal,
-                                           errp));
+                                           errp),
+                       as_base(p), errp);
 }
 
 static void backend_destroy(void *impl)

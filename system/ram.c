@@ -83,6 +83,33 @@ static RAMBlock *block_new(const char *idstr, int fd, uint64_t size,
     return block;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+bool ram_block_prealloc(RAMBlock *block, Error **errp)
+{
+    if (madvise(block->host, block->size, MADV_POPULATE_WRITE) == 0) {
+        return true;
+    }
+    if (errno != EINVAL) {
+        error_setg_errno(errp, errno, "cannot preallocate %" PRIu64
+                         " bytes of RAM block '%s'", block->size,
+                         block->idstr);
+        return false;
+    }
+    /*
+     * Kernels before 5.14 lack MADV_POPULATE_WRITE: write each page's
+     * first byte back to itself.  Nothing else runs on the block yet.
+     */
+    for (uint64_t off = 0; off < block->size; off += block->page_size) {
+        volatile uint8_t *p = block->host + off;
+
+        *p = *p;
+    }
+    return true;
+}
+
 RAMBlock *ram_block_new_anon(const char *idstr, uint64_t size, bool share,
                              Error **errp)
 {

@@ -38,6 +38,7 @@ typedef struct MachineConfig {
     char *ram_size_arg;     /* -m as given */
     unsigned smp_cpus;      /* -smp */
     bool start_paused;      /* -S */
+    bool mem_prealloc;      /* -mem-prealloc */
     GPtrArray *qmp;         /* -qmp specs (char *) */
     GPtrArray *hmp;         /* -monitor specs (char *) */
     GPtrArray *objects;     /* -object: OptionArg of ObjectOptions */

@@ -62,6 +62,13 @@ RAMBlock *ram_block_new_memfd(const char *idstr, uint64_t size, bool share,
 /* Unmaps and closes; the block must not be registered. */
 void ram_block_free(RAMBlock *block);
 
+/*
+ * Makes the host back every page of @block now (QEMU's prealloc), so the
+ * guest, or an incoming migration writing its memory, never waits for a
+ * first-touch page fault.  Contents are unchanged.
+ */
+bool ram_block_prealloc(RAMBlock *block, Error **errp);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(RAMBlock, ram_block_free)
 
 /* Makes @block guest RAM, after the blocks registered before it. */

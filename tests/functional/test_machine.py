@@ -182,6 +182,24 @@ class ObjectTest(unittest.TestCase):
             self.assertEqual(vm.cmd('query-memdev'), [])
             vm.shutdown()
 
+    def test_prealloc(self):
+        """-mem-prealloc and prealloc=true back every page up front: the
+        process's resident memory covers guest RAM before any write."""
+        def rss(vm):
+            with open('/proc/%d/status' % vm.proc.pid) as f:
+                for line in f:
+                    if line.startswith('VmRSS:'):
+                        return int(line.split()[1]) * 1024
+        with Vmig(args=['-m', '64M', '-S']) as lazy:
+            self.assertLess(rss(lazy), 64 * MiB)
+            lazy.cmd('object-add', qom_type='memory-backend-ram', id='p0',
+                     size=32 * MiB, prealloc=True)
+            self.assertGreater(rss(lazy), 32 * MiB)
+            lazy.shutdown()
+        with Vmig(args=['-m', '64M', '-S', '-mem-prealloc']) as eager:
+            self.assertGreater(rss(eager), 64 * MiB)
+            eager.shutdown()
+
     def test_errors(self):
         with Vmig(args=['-object', 'memory-backend-ram,id=mem0,size=64M',
                         '-machine', 'memory-backend=mem0']) as vm:
