@@ -12,6 +12,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "qapi/qapi-visit.h"
+#include "qapi/visitor.h"
 #include "util/cutils.h"
 
 /* The validator looks options up by name all the time: hash them once. */
@@ -464,4 +466,14 @@ char *migration_config_option_value_str(const QAPIMemberInfo *m,
         free(text);
         return result;
     }
+}
+
+MigrationConfig *migration_config_from_keyval(json_t *tree, Error **errp)
+{
+    MigrationConfig *cfg = NULL;
+    Visitor *v = json_input_visitor_new_keyval(tree);
+
+    visit_type_MigrationConfig(v, NULL, &cfg, errp);
+    visit_free(v);
+    return cfg;
 }

@@ -77,16 +77,6 @@ static char *address_options_text(const UriScheme *scheme)
     return g_string_free(text, false);
 }
 
-static MigrationConfig *config_from_keyval(json_t *tree, Error **errp)
-{
-    MigrationConfig *cfg = NULL;
-    Visitor *v = json_input_visitor_new_keyval(tree);
-
-    visit_type_MigrationConfig(v, NULL, &cfg, errp);
-    visit_free(v);
-    return cfg;
-}
-
 /*
  * Moves the MigrationConfig members of @tree into a MigrationConfig
  * (*@config, NULL if there are none).  What is left in @tree is the
@@ -107,7 +97,7 @@ static bool take_config(json_t *tree, MigrationConfig **config, Error **errp)
     }
     bool any = json_object_size(options) > 0;
 
-    *config = any ? config_from_keyval(options, errp) : NULL;
+    *config = any ? migration_config_from_keyval(options, errp) : NULL;
     json_decref(options);
     return !any || *config;
 }

@@ -113,22 +113,11 @@ void hmp_info_migrate_parameters(Monitor *mon, const json_t *args)
 
 /* ---- changing it ---- */
 
-/* A MigrationConfig from a keyval tree, with the keyval visitor's checks. */
-static MigrationConfig *config_from_keyval(json_t *tree, Error **errp)
-{
-    MigrationConfig *cfg = NULL;
-    Visitor *v = json_input_visitor_new_keyval(tree);
-
-    visit_type_MigrationConfig(v, NULL, &cfg, errp);
-    visit_free(v);
-    return cfg;
-}
-
 void hmp_migrate_set_config(Monitor *mon, const json_t *args)
 {
     Error *err = NULL;
     g_autoptr(MigrationConfig) change =
-        config_from_keyval(hmp_arg_obj(args, "options"), &err);
+        migration_config_from_keyval(hmp_arg_obj(args, "options"), &err);
 
     if (hmp_handle_error(mon, err)) {
         return;
@@ -188,7 +177,7 @@ void hmp_migrate_set_parameter(Monitor *mon, const json_t *args)
             return;
         }
     }
-    change = config_from_keyval(tree, &err);
+    change = migration_config_from_keyval(tree, &err);
     json_decref(tree);
     if (hmp_handle_error(mon, err)) {
         return;

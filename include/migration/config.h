@@ -97,6 +97,14 @@ const MigrationConfig *migration_config_defaults(void);
 /* Sets every absent option of @cfg to its default, making it full. */
 void migration_config_fill_defaults(MigrationConfig *cfg);
 
+/*
+ * A (partial) configuration from a keyval tree (keyval_parse(): every
+ * value a string), with the keyval input visitor's checks: the one
+ * reader of "KEY=VALUE,..." configurations, for HMP and -incoming.
+ * NULL with errp set on a bad key or value.
+ */
+MigrationConfig *migration_config_from_keyval(json_t *tree, Error **errp);
+
 /* A deep copy; NULL for NULL. */
 MigrationConfig *migration_config_clone(const MigrationConfig *cfg);
 
