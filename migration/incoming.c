@@ -400,8 +400,30 @@ static bool load(IncomingConn *c)
     while (!end) {
         Error *err = NULL;
         WireRecord rec;
+        MigStreamResult r;
 
-        switch (mig_stream_read_record(c->stream, &rec, 0, &err)) {
+        r = mig_stream_read_record_header(c->stream, &rec, 0, &err);
+        if (r == MIG_STREAM_OK && rec.type == WIRE_REC_RAM_PAGES &&
+            !device_load_set_started(c->devices)) {
+            /* The pages straight into guest RAM. */
+            switch (ram_loader_load_from(&c->ram, c->stream, &rec, 0,
+                                         &err)) {
+            case RAM_LOAD_OK:
+                break;
+            case RAM_LOAD_INVALID:
+                return protocol_error(c, err);
+            case RAM_LOAD_IO_ERROR:
+                return conn_fail(c, WIRE_ERR_GENERIC, err);
+            }
+            if (++n % 64 == 0) {
+                publish_stats(c);
+            }
+            continue;
+        }
+        if (r == MIG_STREAM_OK) {
+            r = mig_stream_read_record(c->stream, &rec, 0, &err);
+        }
+        switch (r) {
         case MIG_STREAM_OK:
             break;
         case MIG_STREAM_EOF:

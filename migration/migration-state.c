@@ -323,6 +323,7 @@ static gboolean main_call_run(gpointer data)
 void mig_call_in_main(MigMainFunc *fn, void *opaque)
 {
     MainCall call = { .fn = fn, .opaque = opaque };
+    GSource *source;
 
     if (mig_in_main_thread()) {
         fn(opaque);
@@ -330,8 +331,17 @@ void mig_call_in_main(MigMainFunc *fn, void *opaque)
     }
     g_mutex_init(&call.lock);
     g_cond_init(&call.cond);
-    /* @call lives on this stack: we wait until it has run, always. */
-    g_main_context_invoke(NULL, main_call_run, &call);
+    /*
+     * Always queued to the main loop: g_main_context_invoke() would run
+     * @fn right here whenever this thread manages to acquire the default
+     * context, i.e. in the wrong thread.  @call lives on this stack: we
+     * wait until it has run, always.
+     */
+    source = g_idle_source_new();
+    g_source_set_priority(source, G_PRIORITY_DEFAULT);
+    g_source_set_callback(source, main_call_run, &call, NULL);
+    g_source_attach(source, NULL);
+    g_source_unref(source);
     g_mutex_lock(&call.lock);
     while (!call.done) {
         g_cond_wait(&call.cond, &call.lock);

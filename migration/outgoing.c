@@ -472,11 +472,14 @@ static bool send_pages(MigOutgoing *o, MigRateLimit *rl, Progress *pg,
                        OutResult *res)
 {
     g_autoptr(GByteArray) b = g_byte_array_new();
+    struct iovec iov[RAM_SAVE_BATCH_PAGES + 2];
 
     *pass_done = false;
     for (;;) {
         gint64 now = g_get_monotonic_time();
         gint64 wait;
+        size_t niov, len = 0;
+        Error *err = NULL;
 
         if (until && now >= until) {
             return true;
@@ -484,8 +487,6 @@ static bool send_pages(MigOutgoing *o, MigRateLimit *rl, Progress *pg,
         wait = rl ? mig_rate_limit_wait_until(rl, now, rate) : 0;
         if (wait) {
             if (!mig_stream_sleep_until(o->stream, wait)) {
-                Error *err = NULL;
-
                 error_setg(&err, "Migration to '%s' was interrupted",
                            mig_stream_name(o->stream));
                 *res = step_failed(o, err);
@@ -494,15 +495,24 @@ static bool send_pages(MigOutgoing *o, MigRateLimit *rl, Progress *pg,
             continue;
         }
         g_byte_array_set_size(b, 0);
-        if (!ram_saver_next_record(&o->rs, b, RAM_SAVE_BATCH_PAGES)) {
+        /* The pages go from guest memory to the socket: no copy. */
+        if (!ram_saver_next_record_iov(&o->rs, b, iov, &niov,
+                                       RAM_SAVE_BATCH_PAGES)) {
             *pass_done = true;
             return true;
         }
-        if (!write_or_fail(o, b, 0, res)) {
+        for (size_t i = 0; i < niov; i++) {
+            len += iov[i].iov_len;
+        }
+        if (mig_stream_writev(o->stream, iov, niov, 0, &err) !=
+            MIG_STREAM_OK) {
+            error_prepend(&err, "Migration to '%s' failed: ",
+                          mig_stream_name(o->stream));
+            *res = step_failed(o, err);
             return false;
         }
         if (rl) {
-            mig_rate_limit_account(rl, b->len);
+            mig_rate_limit_account(rl, len);
         }
         measure(o, pg, g_get_monotonic_time());
     }

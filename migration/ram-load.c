@@ -40,6 +40,40 @@ static bool range_is_zero(const uint8_t *p, size_t len)
     return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
 }
 
+/* The block of decoded @p, every page checked to lie within it. */
+static RAMBlock *check_pages(RamLoader *rl, const WireRamPages *p,
+                             Error **errp)
+{
+    RAMBlock *b;
+
+    if (p->h.flags & WIRE_RAM_PAGES_COMPRESSED) {
+        error_setg(errp, "RAM_PAGES: the pages are compressed, but the "
+                   "effective multifd-compression is 'none'");
+        return NULL;
+    }
+    if (p->h.block >= rl->blocks->len) {
+        error_setg(errp, "RAM_PAGES: block %u does not exist: HELLO listed "
+                   "%u RAM block%s", p->h.block, rl->blocks->len,
+                   rl->blocks->len == 1 ? "" : "s");
+        return NULL;
+    }
+    b = g_ptr_array_index(rl->blocks, p->h.block);
+    /* All of them before any: a bad record changes nothing. */
+    for (uint32_t i = 0; i < p->h.count; i++) {
+        uint64_t off = wire_ram_pages_offset(p, i);
+
+        if (off > b->size || b->size - off < p->h.page_size) {
+            g_autofree char *size = size_to_str(b->size);
+
+            error_setg(errp, "RAM_PAGES: page %u: %u bytes at offset 0x%"
+                       PRIx64 " are beyond the end of RAM block '%s' (%s)",
+                       i, p->h.page_size, off, b->idstr, size);
+            return NULL;
+        }
+    }
+    return b;
+}
+
 bool ram_loader_load(RamLoader *rl, const uint8_t *body, size_t len,
                      Error **errp)
 {
@@ -50,30 +84,9 @@ bool ram_loader_load(RamLoader *rl, const uint8_t *body, size_t len,
     if (!wire_ram_pages_decode(body, len, &p, errp)) {
         return false;
     }
-    if (p.h.flags & WIRE_RAM_PAGES_COMPRESSED) {
-        error_setg(errp, "RAM_PAGES: the pages are compressed, but the "
-                   "effective multifd-compression is 'none'");
+    b = check_pages(rl, &p, errp);
+    if (!b) {
         return false;
-    }
-    if (p.h.block >= rl->blocks->len) {
-        error_setg(errp, "RAM_PAGES: block %u does not exist: HELLO listed "
-                   "%u RAM block%s", p.h.block, rl->blocks->len,
-                   rl->blocks->len == 1 ? "" : "s");
-        return false;
-    }
-    b = g_ptr_array_index(rl->blocks, p.h.block);
-    /* All of them before any: a bad record changes nothing. */
-    for (uint32_t i = 0; i < p.h.count; i++) {
-        uint64_t off = wire_ram_pages_offset(&p, i);
-
-        if (off > b->size || b->size - off < p.h.page_size) {
-            g_autofree char *size = size_to_str(b->size);
-
-            error_setg(errp, "RAM_PAGES: page %u: %u bytes at offset 0x%"
-                       PRIx64 " are beyond the end of RAM block '%s' (%s)",
-                       i, p.h.page_size, off, b->idstr, size);
-            return false;
-        }
     }
     data = p.data;
     for (uint32_t i = 0; i < p.h.count; i++) {
@@ -93,4 +106,69 @@ bool ram_loader_load(RamLoader *rl, const uint8_t *body, size_t len,
         }
     }
     return true;
+}
+
+RamLoadResult ram_loader_load_from(RamLoader *rl, MigStream *s,
+                                   WireRecord *rec, gint64 deadline,
+                                   Error **errp)
+{
+    struct iovec iov[WIRE_RAM_PAGES_MAX];
+    size_t head, n = 0;
+    WireRamPages p;
+    RAMBlock *b;
+
+    /* The fixed header, then everything before the data. */
+    head = MIN(rec->len, (size_t)16);
+    if (mig_stream_read_record_prefix(s, rec, head, deadline, errp) !=
+        MIG_STREAM_OK) {
+        return RAM_LOAD_IO_ERROR;
+    }
+    head = MIN(rec->len, wire_ram_pages_head_size(rec->body, head));
+    if (mig_stream_read_record_prefix(s, rec, head, deadline, errp) !=
+        MIG_STREAM_OK) {
+        return RAM_LOAD_IO_ERROR;
+    }
+    if (!wire_ram_pages_decode_head(rec->body, head, rec->len, &p, errp)) {
+        return RAM_LOAD_INVALID;
+    }
+    b = check_pages(rl, &p, errp);
+    if (!b) {
+        return RAM_LOAD_INVALID;
+    }
+    /* Uncompressed, so the rest of the body is exactly the normal pages:
+     * read them into place. */
+    for (uint32_t i = 0; i < p.h.count; i++) {
+        if (p.kinds[i] == WIRE_PAGE_NORMAL) {
+            iov[n].iov_base = b->host + wire_ram_pages_offset(&p, i);
+            iov[n].iov_len = p.h.page_size;
+            n++;
+        }
+    }
+    /* @p's offsets and kinds point into the stream's buffer, which the
+     * next read may move: keep what the zero pages need. */
+    {
+        uint64_t zero_off[WIRE_RAM_PAGES_MAX];
+        size_t n_zero = 0;
+        uint32_t page_size = p.h.page_size;
+
+        for (uint32_t i = 0; i < p.h.count; i++) {
+            if (p.kinds[i] != WIRE_PAGE_NORMAL) {
+                zero_off[n_zero++] = wire_ram_pages_offset(&p, i);
+            }
+        }
+        if (mig_stream_read_record_into(s, rec, head, iov, n, deadline,
+                                        errp) != MIG_STREAM_OK) {
+            return RAM_LOAD_IO_ERROR;
+        }
+        rl->normal_pages += n;
+        for (size_t i = 0; i < n_zero; i++) {
+            uint8_t *host = b->host + zero_off[i];
+
+            if (!range_is_zero(host, page_size)) {
+                memset(host, 0, page_size);
+            }
+            rl->zero_pages++;
+        }
+    }
+    return RAM_LOAD_OK;
 }

@@ -39,9 +39,11 @@ void ram_saver_rewind(RamSaver *rs)
     rs->page = 0;
 }
 
-unsigned ram_saver_next_record(RamSaver *rs, GByteArray *out,
-                               unsigned max_pages)
+unsigned ram_saver_next_record_iov(RamSaver *rs, GByteArray *out,
+                                   struct iovec *iov, size_t *niov,
+                                   unsigned max_pages)
 {
+    static const uint8_t zeroes[WIRE_ALIGN];
     uint64_t offsets[WIRE_RAM_PAGES_MAX];
     uint8_t kinds[WIRE_RAM_PAGES_MAX];
 
@@ -53,7 +55,7 @@ unsigned ram_saver_next_record(RamSaver *rs, GByteArray *out,
             .block = rs->block,
             .page_size = GUEST_PAGE_SIZE,
         };
-        size_t start;
+        size_t start, pad, n_iov = 1;
         unsigned n = 0;
 
         while (n < max_pages) {
@@ -64,7 +66,8 @@ unsigned ram_saver_next_record(RamSaver *rs, GByteArray *out,
                 rs->page = npages;
                 break;
             }
-            /* Clear, then read: a racing write is dirty again. */
+            /* Clear, then read: a racing write is dirty again.  The
+             * read is the kernel's, when the caller writes @iov. */
             dirty_tracker_test_and_clear(rs->tracker, b, page);
             offsets[n] = page * GUEST_PAGE_SIZE;
             kinds[n] = rs->detect_zero &&
@@ -82,16 +85,43 @@ unsigned ram_saver_next_record(RamSaver *rs, GByteArray *out,
         wire_ram_pages_begin(out, &h, offsets, kinds, &start, &error_abort);
         for (unsigned i = 0; i < n; i++) {
             if (kinds[i] == WIRE_PAGE_NORMAL) {
-                g_byte_array_append(out, b->host + offsets[i],
-                                    GUEST_PAGE_SIZE);
+                iov[n_iov].iov_base = b->host + offsets[i];
+                iov[n_iov].iov_len = GUEST_PAGE_SIZE;
+                n_iov++;
                 rs->normal_pages++;
             } else {
                 rs->zero_pages++;
             }
         }
         rs->pages += n;
-        wire_record_end(out, start, &error_abort);
+        wire_record_end_external(out, start,
+                                 (n_iov - 1) * (size_t)GUEST_PAGE_SIZE,
+                                 &pad, &error_abort);
+        /* @out no longer grows: pointers into it stay valid. */
+        iov[0].iov_base = out->data + start;
+        iov[0].iov_len = out->len - start;
+        if (pad) {
+            iov[n_iov].iov_base = (void *)zeroes;
+            iov[n_iov].iov_len = pad;
+            n_iov++;
+        }
+        *niov = n_iov;
         return n;
     }
+    *niov = 0;
     return 0;
+}
+
+unsigned ram_saver_next_record(RamSaver *rs, GByteArray *out,
+                               unsigned max_pages)
+{
+    struct iovec iov[WIRE_RAM_PAGES_MAX + 2];
+    size_t niov;
+    unsigned n = ram_saver_next_record_iov(rs, out, iov, &niov, max_pages);
+
+    /* iov[0] is in @out already. */
+    for (size_t i = 1; i < niov; i++) {
+        g_byte_array_append(out, iov[i].iov_base, iov[i].iov_len);
+    }
+    return n;
 }

@@ -169,13 +169,35 @@ static MigStreamResult wait_ready(MigStream *s, short events,
     }
 }
 
-static MigStreamResult do_write(MigStream *s, const uint8_t *buf,
-                                size_t len, gint64 deadline,
-                                bool ignore_wake, Error **errp)
+/* Drops the first @n bytes of @iov[*@idx..@niov). */
+static void iov_advance(struct iovec *iov, size_t niov, size_t *idx,
+                        size_t n)
 {
-    size_t done = 0;
+    while (n && *idx < niov) {
+        size_t k = MIN(n, iov[*idx].iov_len);
 
-    while (done < len) {
+        iov[*idx].iov_base = (uint8_t *)iov[*idx].iov_base + k;
+        iov[*idx].iov_len -= k;
+        n -= k;
+        if (!iov[*idx].iov_len) {
+            (*idx)++;
+        }
+    }
+    while (*idx < niov && !iov[*idx].iov_len) {
+        (*idx)++;
+    }
+}
+
+/* Writes all of @iov, which it consumes. */
+static MigStreamResult do_writev(MigStream *s, struct iovec *iov,
+                                 size_t niov, gint64 deadline,
+                                 bool ignore_wake, Error **errp)
+{
+    size_t idx = 0;
+    bool done = false;
+
+    iov_advance(iov, niov, &idx, 0);
+    while (idx < niov) {
         Error *err = NULL;
         MigStreamResult r;
         ssize_t n;
@@ -185,7 +207,7 @@ static MigStreamResult do_write(MigStream *s, const uint8_t *buf,
             r = MIG_STREAM_WOKEN;
             goto fail;
         }
-        n = qio_channel_write(s->ioc, buf + done, len - done, &err);
+        n = qio_channel_writev(s->ioc, iov + idx, niov - idx, &err);
         if (n == QIO_CHANNEL_ERR_BLOCK) {
             r = wait_ready(s, POLLOUT, deadline, ignore_wake, errp);
             if (r != MIG_STREAM_OK) {
@@ -198,7 +220,8 @@ static MigStreamResult do_write(MigStream *s, const uint8_t *buf,
             r = MIG_STREAM_ERROR;
             goto fail;
         }
-        done += n;
+        done |= n > 0;
+        iov_advance(iov, niov, &idx, n);
         __atomic_add_fetch(&s->bytes_out, (guint64)n, __ATOMIC_RELAXED);
         continue;
 
@@ -209,6 +232,37 @@ fail:
         return r;
     }
     return MIG_STREAM_OK;
+}
+
+static MigStreamResult do_write(MigStream *s, const uint8_t *buf,
+                                size_t len, gint64 deadline,
+                                bool ignore_wake, Error **errp)
+{
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+
+    return do_writev(s, &iov, 1, deadline, ignore_wake, errp);
+}
+
+MigStreamResult mig_stream_writev(MigStream *s, const struct iovec *iov,
+                                  size_t niov, gint64 deadline,
+                                  Error **errp)
+{
+    struct iovec small[128];
+    g_autofree struct iovec *big = NULL;
+    struct iovec *cur = small;
+
+    if (mig_stream_is_torn(s)) {
+        error_setg(errp, "'%s' broke off in the middle of a record",
+                   mig_stream_name(s));
+        return MIG_STREAM_ERROR;
+    }
+    if (niov > G_N_ELEMENTS(small)) {
+        cur = big = g_new(struct iovec, niov);
+    }
+    if (niov) {
+        memcpy(cur, iov, niov * sizeof(*iov));
+    }
+    return do_writev(s, cur, niov, deadline, false, errp);
 }
 
 MigStreamResult mig_stream_write(MigStream *s, const void *buf, size_t len,
@@ -257,11 +311,12 @@ static void make_room(MigStream *s, size_t need)
 }
 
 /*
- * Reads until at least @need bytes are buffered.  MIG_STREAM_EOF if the
+ * Reads until at least @need bytes are buffered, never buffering more
+ * than @limit (0: as much as has arrived).  MIG_STREAM_EOF if the
  * stream ends first (the bytes read stay buffered).
  */
-static MigStreamResult fill(MigStream *s, size_t need, gint64 deadline,
-                            Error **errp)
+static MigStreamResult fill_limit(MigStream *s, size_t need, size_t limit,
+                                  gint64 deadline, Error **errp)
 {
     while (buffered(s) < need) {
         Error *err = NULL;
@@ -273,8 +328,10 @@ static MigStreamResult fill(MigStream *s, size_t need, gint64 deadline,
             return MIG_STREAM_WOKEN;
         }
         make_room(s, need);
-        n = qio_channel_read(s->ioc, s->buf + s->end, s->cap - s->end,
-                             &err);
+        n = qio_channel_read(s->ioc, s->buf + s->end,
+                             limit ? MIN(s->cap - s->end,
+                                         limit - buffered(s))
+                                   : s->cap - s->end, &err);
         if (n == QIO_CHANNEL_ERR_BLOCK) {
             r = wait_ready(s, POLLIN, deadline, false, errp);
             if (r != MIG_STREAM_OK) {
@@ -295,11 +352,37 @@ static MigStreamResult fill(MigStream *s, size_t need, gint64 deadline,
     return MIG_STREAM_OK;
 }
 
+static MigStreamResult fill(MigStream *s, size_t need, gint64 deadline,
+                            Error **errp)
+{
+    return fill_limit(s, need, 0, deadline, errp);
+}
+
 static void error_truncated(MigStream *s, size_t have, size_t need,
                             const char *what, Error **errp)
 {
     error_setg(errp, "Migration stream '%s' is truncated: EOF after %zu of "
                "%zu bytes of %s", mig_stream_name(s), have, need, what);
+}
+
+/* EOF after @have of the @rec->size bytes of @rec. */
+static void error_record_truncated(MigStream *s, const WireRecord *rec,
+                                   size_t have, Error **errp)
+{
+    g_autofree char *what = NULL;
+
+    if (have < WIRE_RECORD_HEADER_SIZE) {
+        what = g_strdup("a record header");
+    } else {
+        const char *name = wire_record_type_name(rec->type);
+
+        what = name ? g_strdup_printf("a%s %s record",
+                                      strchr("AEIOU", name[0])
+                                      ? "n" : "", name)
+                    : g_strdup_printf("a record of type 0x%08x",
+                                      rec->type);
+    }
+    error_truncated(s, have, rec->size, what, errp);
 }
 
 MigStreamResult mig_stream_read_header(MigStream *s, gint64 deadline,
@@ -357,29 +440,167 @@ MigStreamResult mig_stream_read_record(MigStream *s, WireRecord *rec,
         }
         r = fill(s, rec->size, deadline, errp);
         if (r == MIG_STREAM_EOF) {
-            g_autofree char *what = NULL;
-
             if (buffered(s) == 0) {
                 return MIG_STREAM_EOF;
             }
-            if (buffered(s) < WIRE_RECORD_HEADER_SIZE) {
-                what = g_strdup("a record header");
-            } else {
-                const char *name = wire_record_type_name(rec->type);
-
-                what = name ? g_strdup_printf("a%s %s record",
-                                              strchr("AEIOU", name[0])
-                                              ? "n" : "", name)
-                            : g_strdup_printf("a record of type 0x%08x",
-                                              rec->type);
-            }
-            error_truncated(s, buffered(s), rec->size, what, errp);
+            error_record_truncated(s, rec, buffered(s), errp);
             return MIG_STREAM_ERROR;
         }
         if (r != MIG_STREAM_OK) {
             return r;
         }
     }
+}
+
+MigStreamResult mig_stream_read_record_header(MigStream *s, WireRecord *rec,
+                                              gint64 deadline, Error **errp)
+{
+    s->start += s->last_record;
+    s->last_record = 0;
+    for (;;) {
+        size_t have = buffered(s);
+        MigStreamResult r;
+
+        switch (wire_record_header_decode(s->buf + s->start, have, rec,
+                                          errp)) {
+        case WIRE_OK:
+            rec->body = NULL;
+            return MIG_STREAM_OK;
+        case WIRE_ERROR:
+            return MIG_STREAM_ERROR;
+        case WIRE_NEED_MORE:
+            break;
+        }
+        /* No more than a RAM_PAGES header: its data may go elsewhere. */
+        r = fill_limit(s, WIRE_RECORD_HEADER_SIZE,
+                       WIRE_RECORD_HEADER_SIZE + 16, deadline, errp);
+        if (r == MIG_STREAM_EOF) {
+            if (buffered(s) == 0) {
+                return MIG_STREAM_EOF;
+            }
+            error_record_truncated(s, rec, buffered(s), errp);
+            return MIG_STREAM_ERROR;
+        }
+        if (r != MIG_STREAM_OK) {
+            return r;
+        }
+    }
+}
+
+MigStreamResult mig_stream_read_record_prefix(MigStream *s, WireRecord *rec,
+                                              size_t n, gint64 deadline,
+                                              Error **errp)
+{
+    size_t need = WIRE_RECORD_HEADER_SIZE + n;
+    MigStreamResult r;
+
+    g_assert(n <= rec->len);
+    r = fill_limit(s, need, need, deadline, errp);
+    if (r == MIG_STREAM_EOF) {
+        error_record_truncated(s, rec, buffered(s), errp);
+        return MIG_STREAM_ERROR;
+    }
+    if (r != MIG_STREAM_OK) {
+        return r;
+    }
+    rec->body = s->buf + s->start + WIRE_RECORD_HEADER_SIZE;
+    return MIG_STREAM_OK;
+}
+
+/* Bytes readv() may put in the buffer after a record's data: the next
+ * record's header and RAM_PAGES offsets, saving reads for them. */
+#define READ_AHEAD 4096
+
+MigStreamResult mig_stream_read_record_into(MigStream *s, WireRecord *rec,
+                                            size_t skip,
+                                            const struct iovec *iov,
+                                            size_t niov, gint64 deadline,
+                                            Error **errp)
+{
+    size_t pad = rec->size - WIRE_RECORD_HEADER_SIZE - rec->len;
+    size_t want = 0, idx = 0, done;
+    g_autofree struct iovec *cur = g_new(struct iovec, niov + 1);
+    MigStreamResult r;
+
+    for (size_t i = 0; i < niov; i++) {
+        want += iov[i].iov_len;
+    }
+    g_assert(skip <= rec->len && want == rec->len - skip);
+    g_assert(buffered(s) >= WIRE_RECORD_HEADER_SIZE + skip);
+    memcpy(cur, iov, niov * sizeof(*iov));
+    rec->body = NULL;
+    s->start += WIRE_RECORD_HEADER_SIZE + skip;
+    done = WIRE_RECORD_HEADER_SIZE + skip;
+
+    /* What is buffered already first. */
+    iov_advance(cur, niov, &idx, 0);
+    while (idx < niov && buffered(s)) {
+        size_t k = MIN(buffered(s), cur[idx].iov_len);
+
+        memcpy(cur[idx].iov_base, s->buf + s->start, k);
+        s->start += k;
+        done += k;
+        iov_advance(cur, niov, &idx, k);
+    }
+    /* Then straight into place, the buffer catching what follows. */
+    while (idx < niov) {
+        Error *err = NULL;
+        size_t left = 0;
+        ssize_t n;
+
+        if (mig_stream_is_woken(s)) {
+            error_woken(s, errp);
+            return MIG_STREAM_WOKEN;
+        }
+        make_room(s, 0);
+        cur[niov].iov_base = s->buf + s->end;
+        cur[niov].iov_len = MIN(s->cap - s->end, READ_AHEAD);
+        n = qio_channel_readv(s->ioc, cur + idx, niov + 1 - idx, &err);
+        if (n == QIO_CHANNEL_ERR_BLOCK) {
+            r = wait_ready(s, POLLIN, deadline, false, errp);
+            if (r != MIG_STREAM_OK) {
+                return r;
+            }
+            continue;
+        }
+        if (n < 0) {
+            error_propagate(errp, err);
+            return MIG_STREAM_ERROR;
+        }
+        if (n == 0) {
+            error_record_truncated(s, rec, done, errp);
+            return MIG_STREAM_ERROR;
+        }
+        __atomic_add_fetch(&s->bytes_in, (guint64)n, __ATOMIC_RELAXED);
+        for (size_t i = idx; i < niov; i++) {
+            left += cur[i].iov_len;
+        }
+        if ((size_t)n > left) {
+            s->end += n - left;
+        }
+        done += MIN((size_t)n, left);
+        iov_advance(cur, niov, &idx, MIN((size_t)n, left));
+    }
+    /* The padding, which must be zero. */
+    r = fill(s, pad, deadline, errp);
+    if (r == MIG_STREAM_EOF) {
+        error_record_truncated(s, rec, done + buffered(s), errp);
+        return MIG_STREAM_ERROR;
+    }
+    if (r != MIG_STREAM_OK) {
+        return r;
+    }
+    for (size_t i = 0; i < pad; i++) {
+        if (s->buf[s->start + i]) {
+            const char *name = wire_record_type_name(rec->type);
+
+            error_setg(errp, "%s: non-zero padding",
+                       name ? name : "record");
+            return MIG_STREAM_ERROR;
+        }
+    }
+    s->start += pad;
+    return MIG_STREAM_OK;
 }
 
 bool mig_stream_sleep_until(MigStream *s, gint64 until)

@@ -130,14 +130,15 @@ bool wire_ram_pages_encode(GByteArray *out, const WireRamPagesHeader *h,
     return wire_record_end(out, start, errp);
 }
 
-static bool decode(const uint8_t *body, size_t len, WireRamPages *p,
-                   Error **errp)
+/* Only @avail bytes of the @len-byte body are at @body. */
+static bool decode(const uint8_t *body, size_t avail, size_t len,
+                   WireRamPages *p, Error **errp)
 {
     const uint8_t *pad;
     size_t pad_len;
     WireReader r;
 
-    wire_reader_init(&r, body, len);
+    wire_reader_init(&r, body, MIN(avail, len));
     if (!wire_get_u32(&r, "block", &p->h.block, errp) ||
         !wire_get_u32(&r, "count", &p->h.count, errp) ||
         !wire_get_u32(&r, "page size", &p->h.page_size, errp) ||
@@ -166,8 +167,8 @@ static bool decode(const uint8_t *body, size_t len, WireRamPages *p,
         }
         p->n_normal += p->kinds[i] == WIRE_PAGE_NORMAL;
     }
-    p->data_len = wire_reader_left(&r);
-    p->data = body + r.pos;
+    p->data_len = len - r.pos;
+    p->data = avail >= len ? body + r.pos : NULL;
     if (p->h.flags & WIRE_RAM_PAGES_COMPRESSED) {
         if ((p->data_len == 0) != (p->n_normal == 0)) {
             error_setg(errp, "%zu compressed data bytes for %u normal pages",
@@ -187,7 +188,35 @@ bool wire_ram_pages_decode(const uint8_t *body, size_t len,
 {
     WireRamPages p = { 0 };
 
-    if (!decode(body, len, &p, errp)) {
+    if (!decode(body, len, len, &p, errp)) {
+        error_prepend(errp, "RAM_PAGES: ");
+        return false;
+    }
+    *out = p;
+    return true;
+}
+
+size_t wire_ram_pages_head_size(const uint8_t *body, size_t avail)
+{
+    uint32_t count;
+
+    if (avail < HEADER_SIZE) {
+        return HEADER_SIZE;
+    }
+    count = wire_load_u32(body + 4);
+    /* A bad count is refused by the decoder from the fixed header. */
+    return count && count <= WIRE_RAM_PAGES_MAX ? meta_size(count)
+                                                : HEADER_SIZE;
+}
+
+bool wire_ram_pages_decode_head(const uint8_t *body, size_t avail,
+                                size_t len, WireRamPages *out,
+                                Error **errp)
+{
+    WireRamPages p = { 0 };
+
+    g_assert(avail >= MIN(len, wire_ram_pages_head_size(body, avail)));
+    if (!decode(body, avail, len, &p, errp)) {
         error_prepend(errp, "RAM_PAGES: ");
         return false;
     }

@@ -246,6 +246,32 @@ bool wire_record_end(GByteArray *out, size_t start, Error **errp)
     return true;
 }
 
+bool wire_record_end_external(GByteArray *out, size_t start,
+                              size_t data_len, size_t *pad_len, Error **errp)
+{
+    uint32_t type;
+    size_t len;
+
+    g_assert(start + WIRE_RECORD_HEADER_SIZE <= out->len);
+    type = wire_load_u32(out->data + start);
+    len = out->len - start - WIRE_RECORD_HEADER_SIZE;
+    if (data_len > wire_record_max_len(type) ||
+        len > wire_record_max_len(type) - data_len) {
+        g_autofree char *what = type_str(type);
+
+        error_setg(errp, "%s: body length %zu exceeds %u", what,
+                   len + data_len, wire_record_max_len(type));
+        g_byte_array_set_size(out, start);
+        return false;
+    }
+    len += data_len;
+    for (int i = 0; i < 4; i++) {
+        out->data[start + 4 + i] = (uint8_t)(len >> (24 - 8 * i));
+    }
+    *pad_len = wire_record_size(len) - WIRE_RECORD_HEADER_SIZE - len;
+    return true;
+}
+
 bool wire_record_encode(GByteArray *out, uint32_t type, const void *body,
                         size_t len, Error **errp)
 {

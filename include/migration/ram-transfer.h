@@ -23,8 +23,10 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "migration/dirty-tracker.h"
+#include "migration/stream.h"
 #include "migration/wire.h"
 #include "qapi/error.h"
 #include "system/ram.h"
@@ -65,6 +67,18 @@ void ram_saver_rewind(RamSaver *rs);
  */
 unsigned ram_saver_next_record(RamSaver *rs, GByteArray *out,
                                unsigned max_pages);
+/*
+ * The same record without copying the pages: appends only its start
+ * (record header, RAM_PAGES header, offsets, kinds) to @out and fills
+ * @iov (room for MIN(@max_pages, WIRE_RAM_PAGES_MAX) + 2 entries) with
+ * that start, the normal pages in guest memory, then any padding;
+ * *@niov is the entry count (0 with 0 returned).  The entries are valid
+ * until @out changes.  The pages' dirty bits are already clear, so
+ * writing them later (writev) is reading them after the clear.
+ */
+unsigned ram_saver_next_record_iov(RamSaver *rs, GByteArray *out,
+                                   struct iovec *iov, size_t *niov,
+                                   unsigned max_pages);
 
 typedef struct RamLoader {
     GPtrArray *blocks;          /* RAMBlock *, by HELLO index (borrowed) */
@@ -81,5 +95,24 @@ void ram_loader_destroy(RamLoader *rl);
 /* Puts the pages of the RAM_PAGES record @body into guest RAM. */
 bool ram_loader_load(RamLoader *rl, const uint8_t *body, size_t len,
                      Error **errp);
+
+typedef enum RamLoadResult {
+    RAM_LOAD_OK,
+    RAM_LOAD_INVALID,       /* errp set: the record is bad */
+    RAM_LOAD_IO_ERROR,      /* errp set: reading the stream failed */
+} RamLoadResult;
+
+/*
+ * The same for the RAM_PAGES record whose header
+ * mig_stream_read_record_header() just returned: reads the rest of it
+ * from @s, the page data straight into guest RAM once every offset has
+ * been checked.  The ZERO pages are applied after the normal ones (the
+ * same result unless a record names a page twice).  A bad record
+ * changes nothing; a stream failing in the middle of the data may leave
+ * some of its pages written.
+ */
+RamLoadResult ram_loader_load_from(RamLoader *rl, MigStream *s,
+                                   WireRecord *rec, gint64 deadline,
+                                   Error **errp);
 
 #endif

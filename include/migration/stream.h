@@ -25,6 +25,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "io/channel.h"
 #include "migration/wire.h"
@@ -70,6 +71,14 @@ static inline gint64 mig_deadline_after_ms(guint64 ms)
 MigStreamResult mig_stream_write(MigStream *s, const void *buf, size_t len,
                                  gint64 deadline, Error **errp);
 /*
+ * mig_stream_write() of the concatenation of @iov: the same deadline,
+ * wake-up and torn semantics, and the same byte count.  The buffers are
+ * read by the kernel during the call only.
+ */
+MigStreamResult mig_stream_writev(MigStream *s, const struct iovec *iov,
+                                  size_t niov, gint64 deadline,
+                                  Error **errp);
+/*
  * For a last record (ERROR) after the stream was woken: ignores the
  * wake-up, not the deadline, and sends nothing if the stream is torn.
  */
@@ -87,6 +96,37 @@ MigStreamResult mig_stream_read_header(MigStream *s, gint64 deadline,
  */
 MigStreamResult mig_stream_read_record(MigStream *s, WireRecord *rec,
                                        gint64 deadline, Error **errp);
+
+/*
+ * Reading a record in parts, so that its data can go straight to where
+ * it belongs (RAM_PAGES into guest memory):
+ *
+ * mig_stream_read_record_header() is mig_stream_read_record() up to the
+ * record's 8-byte header: @rec has the type, the length and the size,
+ * body NULL.  Then either mig_stream_read_record() returns that same
+ * record whole, or:
+ *
+ * mig_stream_read_record_prefix() buffers the first @n (<= rec->len)
+ * body bytes and points rec->body at them (valid until the next call);
+ * it may be called again with a larger @n.
+ *
+ * mig_stream_read_record_into() then reads the rest of the body after
+ * its first @skip bytes (buffered by _prefix()) into @iov, whose lengths
+ * must add up to rec->len - @skip, and checks the padding: the record
+ * is done.  Bytes already buffered are copied, the others read there
+ * directly.  End of stream anywhere in the record is an error as in
+ * mig_stream_read_record(); on any failure @iov may be partly written.
+ */
+MigStreamResult mig_stream_read_record_header(MigStream *s, WireRecord *rec,
+                                              gint64 deadline, Error **errp);
+MigStreamResult mig_stream_read_record_prefix(MigStream *s, WireRecord *rec,
+                                              size_t n, gint64 deadline,
+                                              Error **errp);
+MigStreamResult mig_stream_read_record_into(MigStream *s, WireRecord *rec,
+                                            size_t skip,
+                                            const struct iovec *iov,
+                                            size_t niov, gint64 deadline,
+                                            Error **errp);
 
 /* Sleeps until @until unless woken; false if woken. */
 bool mig_stream_sleep_until(MigStream *s, gint64 until);

@@ -194,6 +194,14 @@ bool wire_record_expect(const WireRecord *rec, uint32_t type, Error **errp);
  */
 size_t wire_record_begin(GByteArray *out, uint32_t type);
 bool wire_record_end(GByteArray *out, size_t start, Error **errp);
+/*
+ * Like wire_record_end(), for a body whose last @data_len bytes are not
+ * in @out but sent after it (with writev): the length counts them, and
+ * *@pad_len is the zero padding to send after them.
+ */
+bool wire_record_end_external(GByteArray *out, size_t start,
+                              size_t data_len, size_t *pad_len,
+                              Error **errp);
 /* The whole record in one call. */
 bool wire_record_encode(GByteArray *out, uint32_t type, const void *body,
                         size_t len, Error **errp);
@@ -509,6 +517,20 @@ typedef struct WireRamPages {
 
 bool wire_ram_pages_decode(const uint8_t *body, size_t len,
                            WireRamPages *out, Error **errp);
+
+/*
+ * For a reader placing the data straight into memory, with only the
+ * first @avail bytes of a @len-byte body at hand:
+ * wire_ram_pages_head_size() is how many bytes of the body come before
+ * the data (16 while the fixed header is not all there: ask again with
+ * that much), wire_ram_pages_decode_head() decodes and checks everything
+ * but the data from min(@len, head size) bytes.  out->data is then NULL
+ * unless the whole body is there.
+ */
+size_t wire_ram_pages_head_size(const uint8_t *body, size_t avail);
+bool wire_ram_pages_decode_head(const uint8_t *body, size_t avail,
+                                size_t len, WireRamPages *out,
+                                Error **errp);
 
 static inline uint64_t wire_ram_pages_offset(const WireRamPages *p,
                                              uint32_t i)

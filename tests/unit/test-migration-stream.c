@@ -176,6 +176,106 @@ START_TEST(test_big_record)
 }
 END_TEST
 
+/* A record read in parts: prefix buffered, the rest into place. */
+static void read_in_parts(MigStream *s, const uint8_t *body, size_t len)
+{
+    WireRecord rec;
+    g_autofree uint8_t *dst = g_malloc0(len + 1);
+    struct iovec iov[2] = {
+        { .iov_base = dst + 5, .iov_len = 7 },
+        { .iov_base = dst + 12, .iov_len = len - 12 },
+    };
+
+    ck_assert_int_eq(mig_stream_read_record_header(s, &rec, 0,
+                                                   &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_uint_eq(rec.type, WIRE_REC_NOP);
+    ck_assert_uint_eq(rec.len, len);
+    ck_assert_ptr_null(rec.body);
+    ck_assert_int_eq(mig_stream_read_record_prefix(s, &rec, 5, 0,
+                                                   &error_abort),
+                     MIG_STREAM_OK);
+    memcpy(dst, rec.body, 5);
+    ck_assert_int_eq(mig_stream_read_record_into(s, &rec, 5, iov, 2, 0,
+                                                 &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_int_eq(memcmp(dst, body, len), 0);
+}
+
+START_TEST(test_writev_and_read_into)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autoptr(GByteArray) got = g_byte_array_new();
+    uint8_t body[5000];
+    struct iovec iov[4];
+    WireRecord rec;
+    Error *err = NULL;
+    int peer;
+    g_autoptr(MigStream) s = pair(&peer);
+    g_autoptr(MigStream) w = NULL;
+    g_autoptr(QIOChannel) wc = NULL;
+    int sv[2];
+
+    for (size_t i = 0; i < sizeof(body); i++) {
+        body[i] = (uint8_t)(i * 7 + 1);
+    }
+    /* writev: header, body in two pieces, padding. */
+    wire_stream_header_encode(b);
+    wire_record_encode(b, WIRE_REC_NOP, body, 4995, &error_abort);
+    wire_record_encode(b, WIRE_REC_NOP, body, 4995, &error_abort);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    wc = qio_channel_socket_new_fd(sv[0], "test:w", &error_abort);
+    w = mig_stream_new(wc, &error_abort);
+    iov[0] = (struct iovec){ b->data, 16 + 8 };
+    iov[1] = (struct iovec){ body, 1000 };
+    iov[2] = (struct iovec){ body + 1000, 3995 };
+    iov[3] = (struct iovec){ b->data + 16 + 8 + 4995,
+                             b->len - 16 - 8 - 4995 };
+    ck_assert_int_eq(mig_stream_writev(w, iov, 4, 0, &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_uint_eq(mig_stream_bytes_written(w), b->len);
+    g_byte_array_set_size(got, b->len);
+    ck_assert_int_eq(read(sv[1], got->data, got->len), (ssize_t)got->len);
+    ck_assert_int_eq(memcmp(got->data, b->data, b->len), 0);
+    close(sv[1]);
+
+    /* Read in parts, one byte arriving at a time, then whole. */
+    {
+        Dribble d = { .fd = peer, .data = b };
+        GThread *t = g_thread_new("dribble", dribble, &d);
+
+        ck_assert_int_eq(mig_stream_read_header(s, 0, &error_abort),
+                         MIG_STREAM_OK);
+        read_in_parts(s, body, 4995);
+        ck_assert_int_eq(mig_stream_read_record(s, &rec, 0, &error_abort),
+                         MIG_STREAM_OK);
+        ck_assert_uint_eq(rec.len, 4995);
+        ck_assert_int_eq(memcmp(rec.body, body, 4995), 0);
+        g_thread_join(t);
+    }
+
+    /* Buffered already (written at once), then bad padding. */
+    g_byte_array_set_size(b, 0);
+    wire_record_encode(b, WIRE_REC_NOP, body, 4995, &error_abort);
+    wire_record_encode(b, WIRE_REC_NOP, body, 4995, &error_abort);
+    b->data[b->len - 1] = 1;
+    ck_assert_int_eq(write(peer, b->data, b->len), (ssize_t)b->len);
+    shutdown(peer, SHUT_WR);
+    read_in_parts(s, body, 4995);
+    ck_assert_int_eq(mig_stream_read_record_header(s, &rec, 0,
+                                                   &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_int_eq(mig_stream_read_record_prefix(s, &rec, 0, 0,
+                                                   &error_abort),
+                     MIG_STREAM_OK);
+    iov[0] = (struct iovec){ got->data, 4995 };
+    ck_assert_int_eq(mig_stream_read_record_into(s, &rec, 0, iov, 1, 0,
+                                                 &err), MIG_STREAM_ERROR);
+    check_error(&err, "NOP: non-zero padding");
+    close(peer);
+}
+END_TEST
+
 START_TEST(test_bad_header_fails_fast)
 {
     static const struct {
@@ -391,6 +491,7 @@ int main(void)
     tcase_add_test(tc, test_records);
     tcase_add_test(tc, test_records_in_pieces);
     tcase_add_test(tc, test_big_record);
+    tcase_add_test(tc, test_writev_and_read_into);
     tcase_add_test(tc, test_bad_header_fails_fast);
     tcase_add_test(tc, test_eof);
     tcase_add_test(tc, test_deadline);

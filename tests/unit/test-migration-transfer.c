@@ -8,7 +8,10 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "io/channel-socket.h"
 #include "migration/device-transfer.h"
 #include "migration/ram-transfer.h"
 #include "migration/vmstate.h"
@@ -213,6 +216,257 @@ START_TEST(test_ram_load_bounds)
 }
 END_TEST
 
+/* ---- RAM through a socket: writev from guest memory, readv into it ---- */
+
+/* Streams over the two ends of a socket pair. */
+static void stream_pair(MigStream **w, MigStream **r)
+{
+    int sv[2];
+    g_autoptr(QIOChannel) a = NULL;
+    g_autoptr(QIOChannel) b = NULL;
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    a = qio_channel_socket_new_fd(sv[0], "test:w", &error_abort);
+    b = qio_channel_socket_new_fd(sv[1], "test:r", &error_abort);
+    *w = mig_stream_new(a, &error_abort);
+    *r = mig_stream_new(b, &error_abort);
+}
+
+typedef struct Sender {
+    RamSaver *rs;
+    MigStream *s;
+    unsigned records;
+    uint64_t bytes;
+} Sender;
+
+/* Every dirty page with writev, then END; closes. */
+static gpointer send_all(gpointer opaque)
+{
+    Sender *snd = opaque;
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    struct iovec iov[RAM_SAVE_BATCH_PAGES + 2];
+    size_t niov;
+
+    for (;;) {
+        g_byte_array_set_size(b, 0);
+        if (!ram_saver_next_record_iov(snd->rs, b, iov, &niov,
+                                       RAM_SAVE_BATCH_PAGES)) {
+            break;
+        }
+        for (size_t i = 0; i < niov; i++) {
+            snd->bytes += iov[i].iov_len;
+        }
+        ck_assert_int_eq(mig_stream_writev(snd->s, iov, niov, 0,
+                                           &error_abort), MIG_STREAM_OK);
+        snd->records++;
+    }
+    g_byte_array_set_size(b, 0);
+    wire_empty_encode(b, WIRE_REC_END, &error_abort);
+    ck_assert_int_eq(mig_stream_write(snd->s, b->data, b->len, 0,
+                                      &error_abort), MIG_STREAM_OK);
+    ck_assert(mig_stream_close(snd->s, &error_abort));
+    return NULL;
+}
+
+/* Loads RAM_PAGES records from @s until END; returns their count. */
+static unsigned receive_all(RamLoader *rl, MigStream *s)
+{
+    unsigned records = 0;
+
+    for (;;) {
+        WireRecord rec;
+
+        ck_assert_int_eq(mig_stream_read_record_header(s, &rec, 0,
+                                                       &error_abort),
+                         MIG_STREAM_OK);
+        if (rec.type == WIRE_REC_END) {
+            ck_assert_int_eq(mig_stream_read_record(s, &rec, 0,
+                                                    &error_abort),
+                             MIG_STREAM_OK);
+            return records;
+        }
+        ck_assert_uint_eq(rec.type, WIRE_REC_RAM_PAGES);
+        ck_assert_int_eq(ram_loader_load_from(rl, s, &rec, 0,
+                                              &error_abort), RAM_LOAD_OK);
+        records++;
+    }
+}
+
+START_TEST(test_ram_round_trip_stream)
+{
+    g_autoptr(GPtrArray) blocks = dst_blocks();
+    DirtyTracker *t = dirty_tracker_start(&error_abort);
+    MigStream *w, *r;
+    RamSaver rs;
+    RamLoader rl;
+    Sender snd = { .rs = &rs };
+    GThread *th;
+
+    for (uint64_t p = 0; p < 256; p += 3) {
+        memset(src[0]->host + p * PAGE, (int)(p % 255) + 1, PAGE);
+    }
+    src[1]->host[259 * PAGE + 7] = 0x5a;
+    memset(dst[0]->host + 1 * PAGE, 0xee, PAGE);
+    memset(dst[1]->host + 5 * PAGE, 0xee, PAGE);
+
+    stream_pair(&w, &r);
+    snd.s = w;
+    ram_saver_init(&rs, t, true);
+    ram_loader_init(&rl, blocks);
+    dirty_tracker_set_all(t);
+    th = g_thread_new("send", send_all, &snd);
+    ck_assert_uint_eq(receive_all(&rl, r), snd.records);
+    g_thread_join(th);
+    ck_assert_uint_eq(snd.records, 256 / RAM_SAVE_BATCH_PAGES +
+                                   (260 + RAM_SAVE_BATCH_PAGES - 1) /
+                                   RAM_SAVE_BATCH_PAGES);
+    /* Every byte counted, and the same as the records' size. */
+    ck_assert_uint_eq(mig_stream_bytes_written(w), snd.bytes + 8);
+    ck_assert_uint_eq(mig_stream_bytes_read(r), snd.bytes + 8);
+    ck_assert_uint_eq(rl.normal_pages, rs.normal_pages);
+    ck_assert_uint_eq(rl.zero_pages, rs.zero_pages);
+    ck_assert_int_eq(memcmp(src[0]->host, dst[0]->host, 1 * MiB), 0);
+    ck_assert_int_eq(memcmp(src[1]->host, dst[1]->host, 260 * PAGE), 0);
+
+    ram_saver_destroy(&rs);
+    ram_loader_destroy(&rl);
+    dirty_tracker_stop(t);
+    mig_stream_free(w);
+    mig_stream_free(r);
+}
+END_TEST
+
+/* The same records as ram_saver_next_record() builds. */
+START_TEST(test_ram_iov_matches_record)
+{
+    DirtyTracker *t = dirty_tracker_start(&error_abort);
+    g_autoptr(GByteArray) a = g_byte_array_new();
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    struct iovec iov[RAM_SAVE_BATCH_PAGES + 2];
+    RamSaver rs1, rs2;
+    size_t niov;
+
+    for (uint64_t p = 0; p < 256; p += 2) {
+        memset(src[0]->host + p * PAGE, (int)p + 1, PAGE);
+    }
+    ram_saver_init(&rs1, t, true);
+    ram_saver_init(&rs2, t, true);
+    for (;;) {
+        unsigned n1, n2;
+
+        dirty_tracker_set_all(t);
+        g_byte_array_set_size(a, 0);
+        g_byte_array_set_size(b, 0);
+        n1 = ram_saver_next_record(&rs1, a, RAM_SAVE_BATCH_PAGES);
+        dirty_tracker_set_all(t);
+        n2 = ram_saver_next_record_iov(&rs2, b, iov, &niov,
+                                       RAM_SAVE_BATCH_PAGES);
+        ck_assert_uint_eq(n1, n2);
+        if (!n1) {
+            ck_assert_uint_eq(niov, 0);
+            break;
+        }
+        ck_assert_ptr_eq(iov[0].iov_base, b->data);
+        ck_assert_uint_eq(iov[0].iov_len, b->len);
+        for (size_t i = 1; i < niov; i++) {
+            g_byte_array_append(b, iov[i].iov_base, iov[i].iov_len);
+        }
+        ck_assert_uint_eq(a->len, b->len);
+        ck_assert_int_eq(memcmp(a->data, b->data, a->len), 0);
+    }
+    ram_saver_destroy(&rs1);
+    ram_saver_destroy(&rs2);
+    dirty_tracker_stop(t);
+}
+END_TEST
+
+START_TEST(test_ram_load_stream_errors)
+{
+    g_autoptr(GPtrArray) blocks = dst_blocks();
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    uint8_t page[2 * PAGE];
+    uint64_t offsets[3] = { 0, 260 * PAGE, PAGE };
+    uint8_t kinds[3] = { WIRE_PAGE_NORMAL, WIRE_PAGE_ZERO,
+                         WIRE_PAGE_NORMAL };
+    WireRamPagesHeader h = { .block = 1, .count = 3, .page_size = PAGE };
+    Error *err = NULL;
+    MigStream *w, *r;
+    WireRecord rec;
+    RamLoader rl;
+
+    memset(page, 0x44, sizeof(page));
+    ram_loader_init(&rl, blocks);
+
+    /* Out of bounds: refused before anything is read into RAM. */
+    stream_pair(&w, &r);
+    dst[1]->host[0] = 9;
+    ck_assert(wire_ram_pages_encode(b, &h, offsets, kinds, page, 2 * PAGE,
+                                    &error_abort));
+    ck_assert_int_eq(mig_stream_write(w, b->data, b->len, 0, &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_int_eq(mig_stream_read_record_header(r, &rec, 0,
+                                                   &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_int_eq(ram_loader_load_from(&rl, r, &rec, 0, &err),
+                     RAM_LOAD_INVALID);
+    check_error(&err, "RAM_PAGES: page 1: 4096 bytes at offset 0x104000 "
+                "are beyond the end of RAM block 'b' (1.01 MiB)");
+    ck_assert_uint_eq(dst[1]->host[0], 9);
+    mig_stream_free(w);
+    mig_stream_free(r);
+
+    /* Cut off in the middle of the data, or of the offsets. */
+    offsets[1] = 2 * PAGE;
+    for (int cut = 0; cut < 2; cut++) {
+        size_t len;
+
+        g_byte_array_set_size(b, 0);
+        ck_assert(wire_ram_pages_encode(b, &h, offsets, kinds, page,
+                                        2 * PAGE, &error_abort));
+        len = cut ? 30 : b->len - 100;
+        stream_pair(&w, &r);
+        ck_assert_int_eq(mig_stream_write(w, b->data, len, 0,
+                                          &error_abort), MIG_STREAM_OK);
+        ck_assert(mig_stream_close(w, &error_abort));
+        ck_assert_int_eq(mig_stream_read_record_header(r, &rec, 0,
+                                                       &error_abort),
+                         MIG_STREAM_OK);
+        ck_assert_int_eq(ram_loader_load_from(&rl, r, &rec, 0, &err),
+                         RAM_LOAD_IO_ERROR);
+        {
+            g_autofree char *expect = g_strdup_printf(
+                "is truncated: EOF after %zu of %u bytes of a RAM_PAGES "
+                "record", len, b->len);
+
+            check_error(&err, expect);
+        }
+        mig_stream_free(w);
+        mig_stream_free(r);
+    }
+
+    /* A whole record through the stream, page data in place. */
+    g_byte_array_set_size(b, 0);
+    ck_assert(wire_ram_pages_encode(b, &h, offsets, kinds, page, 2 * PAGE,
+                                    &error_abort));
+    memset(dst[1]->host + 2 * PAGE, 0x11, PAGE);
+    stream_pair(&w, &r);
+    ck_assert_int_eq(mig_stream_write(w, b->data, b->len, 0, &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_int_eq(mig_stream_read_record_header(r, &rec, 0,
+                                                   &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_int_eq(ram_loader_load_from(&rl, r, &rec, 0, &error_abort),
+                     RAM_LOAD_OK);
+    ck_assert_uint_eq(dst[1]->host[0], 0x44);
+    ck_assert_uint_eq(dst[1]->host[2 * PAGE - 1], 0x44);
+    ck_assert(ram_page_is_zero(dst[1]->host + 2 * PAGE));
+    ck_assert_uint_eq(mig_stream_bytes_read(r), b->len);
+    mig_stream_free(w);
+    mig_stream_free(r);
+    ram_loader_destroy(&rl);
+}
+END_TEST
+
 /* ---- Devices ---- */
 
 typedef struct TestDev {
@@ -387,6 +641,9 @@ int main(void)
     tcase_add_test(tr, test_ram_round_trip);
     tcase_add_test(tr, test_ram_without_zero_detection);
     tcase_add_test(tr, test_ram_load_bounds);
+    tcase_add_test(tr, test_ram_round_trip_stream);
+    tcase_add_test(tr, test_ram_iov_matches_record);
+    tcase_add_test(tr, test_ram_load_stream_errors);
     suite_add_tcase(s, tr);
     tcase_set_timeout(td, 30);
     tcase_add_test(td, test_devices);
