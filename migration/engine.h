@@ -52,6 +52,9 @@ MigrationStatus mig_status(void);
 bool mig_status_change(MigrationStatus from, MigrationStatus to);
 /* Whether @st is a state of a migration in progress. */
 bool mig_status_is_running(MigrationStatus st);
+/* Any thread: the last status, @to, from whatever running state the
+ * migration is in now (nothing if it has ended already). */
+void mig_status_finish(MigrationStatus to);
 
 /* The reason of a failure (the first one set wins; NULL clears). */
 void mig_info_set_error(const char *desc);

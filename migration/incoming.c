@@ -500,17 +500,6 @@ static InResult run(IncomingConn *c)
 
 static void accept_conn(QIONetListener *l, QIOChannel *ioc, gpointer opaque);
 
-static void set_final_status(MigrationStatus to)
-{
-    for (;;) {
-        MigrationStatus st = mig_status();
-
-        if (!mig_status_is_running(st) || mig_status_change(st, to)) {
-            return;
-        }
-    }
-}
-
 static void finish_main(void *opaque)
 {
     IncomingConn *c = opaque;
@@ -528,7 +517,7 @@ static void finish_main(void *opaque)
             runstate_set(RUN_STATE_PAUSED);
         }
         migration_clear_incoming_expected();
-        set_final_status(MIGRATION_STATUS_COMPLETED);
+        mig_status_finish(MIGRATION_STATUS_COMPLETED);
         incoming_free(i);
         inc = NULL;
         return;
@@ -536,15 +525,15 @@ static void finish_main(void *opaque)
         mig_info_set_dry_run(true);
         if (c->reject) {
             mig_info_set_error(error_get_pretty(c->error));
-            set_final_status(MIGRATION_STATUS_FAILED);
+            mig_status_finish(MIGRATION_STATUS_FAILED);
         } else {
-            set_final_status(MIGRATION_STATUS_COMPLETED);
+            mig_status_finish(MIGRATION_STATUS_COMPLETED);
         }
         break;
     case IN_FAILED:
         mig_info_set_error(c->error ? error_get_pretty(c->error)
                                     : "The incoming migration failed");
-        set_final_status(MIGRATION_STATUS_FAILED);
+        mig_status_finish(MIGRATION_STATUS_FAILED);
         if (g_atomic_int_get(&shutting_down)) {
             break;
         }

@@ -103,6 +103,18 @@ bool mig_status_is_running(MigrationStatus st)
     }
 }
 
+void mig_status_finish(MigrationStatus to)
+{
+    /* Retried: another thread may move the status on in between. */
+    for (;;) {
+        MigrationStatus st = mig_status();
+
+        if (!mig_status_is_running(st) || mig_status_change(st, to)) {
+            return;
+        }
+    }
+}
+
 bool migration_is_running(void)
 {
     return mig_status_is_running(mig_status());

@@ -808,18 +808,6 @@ static OutResult run(MigOutgoing *o)
     return OUT_COMPLETED;
 }
 
-/* The last status: from whatever running state it is in now. */
-static void set_final_status(MigrationStatus to)
-{
-    for (;;) {
-        MigrationStatus st = mig_status();
-
-        if (!mig_status_is_running(st) || mig_status_change(st, to)) {
-            return;
-        }
-    }
-}
-
 static void finish_main(void *opaque)
 {
     MigOutgoing *o = opaque;
@@ -839,15 +827,15 @@ static void finish_main(void *opaque)
     mig_info_end();
     switch (o->result) {
     case OUT_COMPLETED:
-        set_final_status(MIGRATION_STATUS_COMPLETED);
+        mig_status_finish(MIGRATION_STATUS_COMPLETED);
         break;
     case OUT_CANCELLED:
-        set_final_status(MIGRATION_STATUS_CANCELLED);
+        mig_status_finish(MIGRATION_STATUS_CANCELLED);
         break;
     case OUT_FAILED:
         mig_info_set_error(o->error ? error_get_pretty(o->error)
                                     : "The migration failed");
-        set_final_status(MIGRATION_STATUS_FAILED);
+        mig_status_finish(MIGRATION_STATUS_FAILED);
         break;
     }
 }
@@ -952,7 +940,7 @@ static void fail_early(MigOutgoing *o, Error *err)
 {
     mig_info_end();
     mig_info_set_error(error_get_pretty(err));
-    set_final_status(MIGRATION_STATUS_FAILED);
+    mig_status_finish(MIGRATION_STATUS_FAILED);
     error_free(err);
     outgoing_free(o);
 }
