@@ -3,6 +3,7 @@
  * the progress line and summary vmig-ctl prints from them.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -247,7 +248,6 @@ int main(void)
     Suite *s = suite_create("ctl-progress");
     TCase *tc = tcase_create("format");
     SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_bytes);
     tcase_add_test(tc, test_rate);
@@ -262,8 +262,5 @@ int main(void)
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

@@ -8,6 +8,7 @@
  * here the question is whether the generated code drives them right.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <stddef.h>
 #include <string.h>
 
@@ -963,10 +964,6 @@ static Suite *generated_suite(void)
 int main(void)
 {
     SRunner *sr = srunner_create(generated_suite());
-    int failed;
 
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

@@ -1,5 +1,6 @@
 /* Unit tests for util/cutils.c: strict number parsing. */
 #include <check.h>
+#include "tests/check-run.h"
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -335,7 +336,6 @@ int main(void)
     Suite *s = suite_create("cutils");
     TCase *tc = tcase_create("parse");
     SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_int64);
     tcase_add_test(tc, test_int64_message);
@@ -348,8 +348,5 @@ int main(void)
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

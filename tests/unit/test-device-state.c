@@ -4,6 +4,7 @@
  * including loading version 1 "log" state into the version 2 device.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -457,7 +458,6 @@ int main(void)
     TCase *counter = tcase_create("counter");
     TCase *log = tcase_create("log");
     SRunner *sr;
-    int failed;
 
     tcase_add_test(core, test_encoding);
     tcase_add_test(core, test_registry);
@@ -474,8 +474,5 @@ int main(void)
     sr = srunner_create(s);
     /* Every test starts from a fresh process: the machine is global. */
     srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

@@ -8,6 +8,7 @@
  * multiple of 64 pages so the software log's word edges are crossed.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <inttypes.h>
@@ -691,7 +692,6 @@ int main(void)
     Suite *s = suite_create("dirty-tracker");
     TCase *tc = tcase_create("tracker");
     SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_loop_test(tc, test_reported_pages, 0, N_BACKENDS);
@@ -709,8 +709,5 @@ int main(void)
     sr = srunner_create(s);
     /* Every test starts from a fresh process: guest RAM is global. */
     srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

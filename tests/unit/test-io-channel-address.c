@@ -3,6 +3,7 @@
  * migration URIs on both sides, synchronously and from the main loop.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -271,7 +272,6 @@ int main(void)
     Suite *s = suite_create("io-channel-address");
     TCase *tc = tcase_create("io-channel-address");
     SRunner *sr;
-    int failed;
 
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_file);
@@ -285,8 +285,5 @@ int main(void)
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

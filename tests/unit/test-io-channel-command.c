@@ -4,6 +4,7 @@
  * environment the command starts in.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,7 +248,6 @@ int main(void)
     Suite *s = suite_create("io-channel-command");
     TCase *tc = tcase_create("io-channel-command");
     SRunner *sr;
-    int failed;
 
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_cat);
@@ -262,8 +262,5 @@ int main(void)
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

@@ -4,6 +4,7 @@
  * errors of bad offsets and paths.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -241,7 +242,6 @@ int main(void)
     Suite *s = suite_create("io-channel-file");
     TCase *tc = tcase_create("io-channel-file");
     SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_write_read);
     tcase_add_test(tc, test_offset);
@@ -254,8 +254,5 @@ int main(void)
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

@@ -4,6 +4,7 @@
  * fd:, refused connections, and accepting from the GLib main loop.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -421,7 +422,6 @@ int main(void)
     Suite *s = suite_create("io-channel-socket");
     TCase *tc = tcase_create("io-channel-socket");
     SRunner *sr;
-    int failed;
 
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_unix);
@@ -438,8 +438,5 @@ int main(void)
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

@@ -4,6 +4,7 @@
  * watches, shutdown and close, over a socket pair.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -441,7 +442,6 @@ int main(void)
     Suite *s = suite_create("io-channel");
     TCase *tc = tcase_create("io-channel");
     SRunner *sr;
-    int failed;
 
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_names);
@@ -460,8 +460,5 @@ int main(void)
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

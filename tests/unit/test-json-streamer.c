@@ -1,5 +1,6 @@
 /* Unit tests for util/json-streamer.c: JSON values out of a byte stream. */
 #include <check.h>
+#include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -451,7 +452,6 @@ int main(void)
     Suite *s = suite_create("json-streamer");
     TCase *tc = tcase_create("streamer");
     SRunner *sr;
-    int failed;
 
     /* The 64 MiB test is slow under sanitizers. */
     tcase_set_timeout(tc, 120);
@@ -473,8 +473,5 @@ int main(void)
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

@@ -8,6 +8,7 @@
  * trips, unions, alternates and lists.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <math.h>
 #include <stdlib.h>
 
@@ -1488,8 +1489,5 @@ int main(void)
 
     srunner_add_suite(sr, generated_suite());
 
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

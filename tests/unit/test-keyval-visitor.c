@@ -9,6 +9,7 @@
  * quotes the offending value.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <stdlib.h>
 
 #include "qapi/keyval.h"
@@ -565,8 +566,5 @@ int main(void)
     suite_add_tcase(s, tc);
 
     SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

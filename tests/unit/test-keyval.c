@@ -1,5 +1,6 @@
 /* Unit tests for util/keyval.c: key=value,... option strings. */
 #include <check.h>
+#include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -380,7 +381,6 @@ int main(void)
     Suite *s = suite_create("keyval");
     TCase *tc = tcase_create("parse");
     SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_basic);
     tcase_add_test(tc, test_escaped_commas);
@@ -397,8 +397,5 @@ int main(void)
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

@@ -4,6 +4,7 @@
  * use-time checks.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -432,7 +433,6 @@ int main(void)
     Suite *s = suite_create("migration-address");
     TCase *tc = tcase_create("migration-address");
     SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_tcp);
     tcase_add_test(tc, test_tcp_errors);
@@ -449,8 +449,5 @@ int main(void)
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

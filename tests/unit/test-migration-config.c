@@ -11,6 +11,7 @@
  * can never become invalid and that a refused change changes nothing.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1240,7 +1241,6 @@ int main(void)
     Suite *s = suite_create("migration-config");
     TCase *tc = tcase_create("migration-config");
     SRunner *sr;
-    int failed;
 
     /* The exhaustive searches take a while under sanitizers. */
     tcase_set_timeout(tc, 600);
@@ -1264,8 +1264,5 @@ int main(void)
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

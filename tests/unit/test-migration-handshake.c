@@ -5,6 +5,7 @@
  * the source's checks of ACCEPT.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -391,7 +392,6 @@ int main(void)
     TCase *tc = tcase_create("pure");
     TCase *tm = tcase_create("machine");
     SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_layout);
     tcase_add_test(tc, test_effective_config);
@@ -405,8 +405,5 @@ int main(void)
     suite_add_tcase(s, tm);
 
     sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

@@ -4,6 +4,7 @@
  * downtime and the switchover test, and auto-converge's throttle rule.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -221,7 +222,6 @@ int main(void)
     Suite *s = suite_create("migration-policy");
     TCase *tc = tcase_create("migration-policy");
     SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_rate_limit_average);
     tcase_add_test(tc, test_rate_limit_windows);
@@ -233,8 +233,5 @@ int main(void)
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

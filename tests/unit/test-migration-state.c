@@ -5,6 +5,7 @@
  * the main thread, and the engine's refusals.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -211,7 +212,6 @@ int main(void)
     Suite *s = suite_create("migration-state");
     TCase *tc = tcase_create("migration-state");
     SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_status_and_query);
     tcase_add_test(tc, test_running_states);
@@ -223,8 +223,5 @@ int main(void)
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

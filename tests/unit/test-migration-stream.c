@@ -5,6 +5,7 @@
  * wake-up interrupting blocked reads and writes from another thread.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -485,7 +486,6 @@ int main(void)
     Suite *s = suite_create("migration-stream");
     TCase *tc = tcase_create("migration-stream");
     SRunner *sr;
-    int failed;
 
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_records);
@@ -502,8 +502,5 @@ int main(void)
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

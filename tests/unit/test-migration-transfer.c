@@ -6,6 +6,7 @@
  * HELLO's order, joined from pieces and loaded only when complete.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -635,7 +636,6 @@ int main(void)
     TCase *tr = tcase_create("ram");
     TCase *td = tcase_create("devices");
     SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tr, setup, teardown);
     tcase_add_test(tr, test_ram_round_trip);
@@ -651,8 +651,5 @@ int main(void)
     suite_add_tcase(s, td);
 
     sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

@@ -7,6 +7,7 @@
  * types, flags and config members; version negotiation; channel binding.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -1437,7 +1438,6 @@ int main(void)
     TCase *channels = tcase_create("channels");
     TCase *data = tcase_create("data");
     SRunner *sr;
-    int failed;
 
     tcase_add_test(framing, test_stream_header);
     tcase_add_test(framing, test_record_framing);
@@ -1470,8 +1470,5 @@ int main(void)
 
     sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

@@ -6,6 +6,7 @@
  * directory and drive the GLib main context by hand.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,8 +263,5 @@ int main(void)
 
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

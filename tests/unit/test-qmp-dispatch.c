@@ -8,6 +8,7 @@
  * errors and return values as the client sees them.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <stdlib.h>
 
 #include "qapi/compat-policy.h"
@@ -629,8 +630,5 @@ int main(void)
     suite_add_tcase(s, tc);
 
     SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

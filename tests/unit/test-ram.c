@@ -3,6 +3,7 @@
  * (system/memory-backend.c, system/object.c).
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
@@ -386,7 +387,6 @@ int main(void)
     TCase *blocks = tcase_create("blocks");
     TCase *backends = tcase_create("backends");
     SRunner *sr;
-    int failed;
 
     tcase_add_test(blocks, test_anon);
     tcase_add_test(blocks, test_file_in_directory);
@@ -403,8 +403,5 @@ int main(void)
     sr = srunner_create(s);
     /* Every test starts from a fresh process: the machine is global. */
     srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

@@ -5,6 +5,7 @@
  * pausing and resuming are immediate.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,7 +204,6 @@ int main(void)
     Suite *s = suite_create("runstate");
     TCase *tc = tcase_create("runstate");
     SRunner *sr;
-    int failed;
 
     /* Each test runs in its own process (check's fork mode), so each
      * starts in "prelaunch". */
@@ -219,8 +219,5 @@ int main(void)
     sr = srunner_create(s);
     /* Every test starts from a fresh process: the machine is global. */
     srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

@@ -1,5 +1,6 @@
 /* Unit tests for util/sockets.c: addresses, listen, connect, accept. */
 #include <check.h>
+#include "tests/check-run.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -621,7 +622,6 @@ int main(void)
     Suite *s = suite_create("sockets");
     TCase *tc = tcase_create("sockets");
     SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_parse);
     tcase_add_test(tc, test_parse_errors);
@@ -641,8 +641,5 @@ int main(void)
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }

@@ -6,6 +6,7 @@
  * that pausing them really freezes guest RAM.
  */
 #include <check.h>
+#include "tests/check-run.h"
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,7 +470,6 @@ int main(void)
     TCase *gen = tcase_create("generator");
     TCase *threads = tcase_create("threads");
     SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(gen, setup, teardown);
     tcase_add_test(gen, test_config);
@@ -490,8 +490,5 @@ int main(void)
     sr = srunner_create(s);
     /* Every test starts from a fresh process: the machine is global. */
     srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vmig_check_run(sr);
 }
