@@ -419,6 +419,21 @@ MigStreamResult mig_stream_read_header(MigStream *s, gint64 deadline,
     }
 }
 
+/*
+ * What a failed fill() means while reading a record: the end of the
+ * stream between records is a clean EOF, anywhere else a truncation.
+ */
+static MigStreamResult record_fill_failed(MigStream *s,
+                                          const WireRecord *rec,
+                                          MigStreamResult r, Error **errp)
+{
+    if (r == MIG_STREAM_EOF && buffered(s) != 0) {
+        error_record_truncated(s, rec, buffered(s), errp);
+        return MIG_STREAM_ERROR;
+    }
+    return r;
+}
+
 MigStreamResult mig_stream_read_record(MigStream *s, WireRecord *rec,
                                        gint64 deadline, Error **errp)
 {
@@ -439,15 +454,8 @@ MigStreamResult mig_stream_read_record(MigStream *s, WireRecord *rec,
             break;
         }
         r = fill(s, rec->size, deadline, errp);
-        if (r == MIG_STREAM_EOF) {
-            if (buffered(s) == 0) {
-                return MIG_STREAM_EOF;
-            }
-            error_record_truncated(s, rec, buffered(s), errp);
-            return MIG_STREAM_ERROR;
-        }
         if (r != MIG_STREAM_OK) {
-            return r;
+            return record_fill_failed(s, rec, r, errp);
         }
     }
 }
@@ -474,15 +482,8 @@ MigStreamResult mig_stream_read_record_header(MigStream *s, WireRecord *rec,
         /* No more than a RAM_PAGES header: its data may go elsewhere. */
         r = fill_limit(s, WIRE_RECORD_HEADER_SIZE,
                        WIRE_RECORD_HEADER_SIZE + 16, deadline, errp);
-        if (r == MIG_STREAM_EOF) {
-            if (buffered(s) == 0) {
-                return MIG_STREAM_EOF;
-            }
-            error_record_truncated(s, rec, buffered(s), errp);
-            return MIG_STREAM_ERROR;
-        }
         if (r != MIG_STREAM_OK) {
-            return r;
+            return record_fill_failed(s, rec, r, errp);
         }
     }
 }
