@@ -1,5 +1,6 @@
 /* Unit tests for util/cutils.c: strict number parsing. */
 #include <check.h>
+#include "tests/check-error.h"
 #include "tests/check-run.h"
 #include <inttypes.h>
 #include <math.h>
@@ -9,15 +10,6 @@
 #include "util/cutils.h"
 
 /* Asserts that @err is set, its message contains @needle, and frees it. */
-static void check_error(Error **err, const char *needle)
-{
-    ck_assert_ptr_nonnull(*err);
-    ck_assert_msg(strstr(error_get_pretty(*err), needle),
-                  "error '%s' does not contain '%s'",
-                  error_get_pretty(*err), needle);
-    error_free_or_abort(err);
-}
-
 static void int64_ok(const char *str, int64_t expect)
 {
     int64_t val = 42;

@@ -4,6 +4,7 @@
  * including loading version 1 "log" state into the version 2 device.
  */
 #include <check.h>
+#include "tests/check-error.h"
 #include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
@@ -11,15 +12,6 @@
 #include "migration/vmstate.h"
 #include "system/dev-counter.h"
 #include "system/dev-log.h"
-
-static void check_error(Error **err, const char *needle)
-{
-    ck_assert_ptr_nonnull(*err);
-    ck_assert_msg(strstr(error_get_pretty(*err), needle),
-                  "error '%s' does not contain '%s'",
-                  error_get_pretty(*err), needle);
-    error_free_or_abort(err);
-}
 
 static GByteArray *save(const DeviceStateOps *ops)
 {

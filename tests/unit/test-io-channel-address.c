@@ -3,6 +3,7 @@
  * migration URIs on both sides, synchronously and from the main loop.
  */
 #include <check.h>
+#include "tests/check-error.h"
 #include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +17,6 @@
 #include "io/net-listener.h"
 #include "migration/address.h"
 #include "util/sockets.h"
-
-static void check_error(Error **err, const char *expect)
-{
-    ck_assert_ptr_nonnull(*err);
-    ck_assert_msg(strstr(error_get_pretty(*err), expect),
-                  "error '%s' does not contain '%s'",
-                  error_get_pretty(*err), expect);
-    error_free_or_abort(err);
-}
 
 static MigrationAddress *parse(const char *uri)
 {

@@ -4,6 +4,7 @@
  * environment the command starts in.
  */
 #include <check.h>
+#include "tests/check-error.h"
 #include "tests/check-run.h"
 #include <signal.h>
 #include <stdlib.h>
@@ -14,15 +15,6 @@
 #include <glib.h>
 
 #include "io/channel-command.h"
-
-static void check_error(Error **err, const char *expect)
-{
-    ck_assert_ptr_nonnull(*err);
-    ck_assert_msg(strstr(error_get_pretty(*err), expect),
-                  "error '%s' does not contain '%s'",
-                  error_get_pretty(*err), expect);
-    error_free_or_abort(err);
-}
 
 /* Ends the command's input and reads all of its output. */
 static char *finish(QIOChannel *ioc, size_t *len)

@@ -4,6 +4,7 @@
  * errors of bad offsets and paths.
  */
 #include <check.h>
+#include "tests/check-error.h"
 #include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +15,6 @@
 #include <glib/gstdio.h>
 
 #include "io/channel-file.h"
-
-static void check_error(Error **err, const char *expect)
-{
-    ck_assert_ptr_nonnull(*err);
-    ck_assert_msg(strstr(error_get_pretty(*err), expect),
-                  "error '%s' does not contain '%s'",
-                  error_get_pretty(*err), expect);
-    error_free_or_abort(err);
-}
 
 /* A path in a fresh temporary directory; removed with the directory by
  * cleanup(). */

@@ -4,6 +4,7 @@
  * fd:, refused connections, and accepting from the GLib main loop.
  */
 #include <check.h>
+#include "tests/check-error.h"
 #include "tests/check-run.h"
 #include <errno.h>
 #include <netinet/in.h>
@@ -21,15 +22,6 @@
 #include "qapi/clone.h"
 #include "qapi/qapi-visit.h"
 #include "util/sockets.h"
-
-static void check_error(Error **err, const char *expect)
-{
-    ck_assert_ptr_nonnull(*err);
-    ck_assert_msg(strstr(error_get_pretty(*err), expect),
-                  "error '%s' does not contain '%s'",
-                  error_get_pretty(*err), expect);
-    error_free_or_abort(err);
-}
 
 static SocketAddress *parse(const char *str)
 {

@@ -4,6 +4,7 @@
  * watches, shutdown and close, over a socket pair.
  */
 #include <check.h>
+#include "tests/check-error.h"
 #include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +15,6 @@
 
 #include "io/channel-file.h"
 #include "io/channel-socket.h"
-
-static void check_error(Error **err, const char *expect)
-{
-    ck_assert_ptr_nonnull(*err);
-    ck_assert_msg(strstr(error_get_pretty(*err), expect),
-                  "error '%s' does not contain '%s'",
-                  error_get_pretty(*err), expect);
-    error_free_or_abort(err);
-}
 
 /* Two connected socket channels named "a" and "b". */
 static void channel_pair(QIOChannel **a, QIOChannel **b)

@@ -4,6 +4,7 @@
  * use-time checks.
  */
 #include <check.h>
+#include "tests/check-error.h"
 #include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
@@ -12,15 +13,6 @@
 
 #include "migration/address.h"
 #include "qapi/qapi-types.h"
-
-static void check_error(Error **err, const char *expect)
-{
-    ck_assert_ptr_nonnull(*err);
-    ck_assert_msg(strstr(error_get_pretty(*err), expect),
-                  "error '%s' does not contain '%s'",
-                  error_get_pretty(*err), expect);
-    error_free_or_abort(err);
-}
 
 /* Parses @uri, checks its canonical form is @canonical and that the
  * canonical form parses to the same. */

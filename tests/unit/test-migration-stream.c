@@ -5,6 +5,7 @@
  * wake-up interrupting blocked reads and writes from another thread.
  */
 #include <check.h>
+#include "tests/check-error.h"
 #include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +18,6 @@
 #include "io/channel-file.h"
 #include "io/channel-socket.h"
 #include "migration/stream.h"
-
-static void check_error(Error **err, const char *expect)
-{
-    ck_assert_ptr_nonnull(*err);
-    ck_assert_msg(strstr(error_get_pretty(*err), expect),
-                  "error '%s' does not contain '%s'",
-                  error_get_pretty(*err), expect);
-    error_free_or_abort(err);
-}
 
 /* A stream over one end of a socket pair; *@peer is the other end. */
 static MigStream *pair(int *peer)

@@ -6,6 +6,7 @@
  * HELLO's order, joined from pieces and loaded only when complete.
  */
 #include <check.h>
+#include "tests/check-error.h"
 #include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
@@ -20,15 +21,6 @@
 
 #define MiB (1024 * 1024)
 #define PAGE GUEST_PAGE_SIZE
-
-static void check_error(Error **err, const char *expect)
-{
-    ck_assert_ptr_nonnull(*err);
-    ck_assert_msg(strstr(error_get_pretty(*err), expect),
-                  "error '%s' does not contain '%s'",
-                  error_get_pretty(*err), expect);
-    error_free_or_abort(err);
-}
 
 /* Guest RAM: two registered blocks; their copies are not registered. */
 static RAMBlock *src[2], *dst[2];

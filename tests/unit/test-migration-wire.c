@@ -7,6 +7,7 @@
  * types, flags and config members; version negotiation; channel binding.
  */
 #include <check.h>
+#include "tests/check-error.h"
 #include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +18,6 @@
 static const uint8_t session[WIRE_SESSION_ID_LEN] = {
     0x5e, 0x55, 0x10, 0x4e, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
 };
-
-static void check_error(Error **err, const char *needle)
-{
-    ck_assert_ptr_nonnull(*err);
-    ck_assert_msg(strstr(error_get_pretty(*err), needle),
-                  "error '%s' does not contain '%s'",
-                  error_get_pretty(*err), needle);
-    error_free_or_abort(err);
-}
 
 /* Decodes the one record @b holds, insisting it is exactly that long. */
 static WireRecord decode_one(const GByteArray *b)

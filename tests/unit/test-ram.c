@@ -3,6 +3,7 @@
  * (system/memory-backend.c, system/object.c).
  */
 #include <check.h>
+#include "tests/check-error.h"
 #include "tests/check-run.h"
 #include <fcntl.h>
 #include <glib/gstdio.h>
@@ -24,15 +25,6 @@
 static uint64_t page_size(void)
 {
     return (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
-static void check_error(Error **err, const char *needle)
-{
-    ck_assert_ptr_nonnull(*err);
-    ck_assert_msg(strstr(error_get_pretty(*err), needle),
-                  "error '%s' does not contain '%s'",
-                  error_get_pretty(*err), needle);
-    error_free_or_abort(err);
 }
 
 /* A fresh temporary directory, removed with rm_tmpdir(). */

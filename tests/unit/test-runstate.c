@@ -5,6 +5,7 @@
  * pausing and resuming are immediate.
  */
 #include <check.h>
+#include "tests/check-error.h"
 #include "tests/check-run.h"
 #include <signal.h>
 #include <stdlib.h>
@@ -17,15 +18,6 @@
 static void setup(void)
 {
     monitor_init_globals();
-}
-
-static void check_error(Error **err, const char *needle)
-{
-    ck_assert_ptr_nonnull(*err);
-    ck_assert_msg(strstr(error_get_pretty(*err), needle),
-                  "error '%s' does not contain '%s'",
-                  error_get_pretty(*err), needle);
-    error_free_or_abort(err);
 }
 
 START_TEST(test_table)

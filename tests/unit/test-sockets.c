@@ -1,5 +1,6 @@
 /* Unit tests for util/sockets.c: addresses, listen, connect, accept. */
 #include <check.h>
+#include "tests/check-error.h"
 #include "tests/check-run.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -14,15 +15,6 @@
 #include <glib/gstdio.h>
 
 #include "util/sockets.h"
-
-static void check_error(Error **err, const char *expect)
-{
-    ck_assert_ptr_nonnull(*err);
-    ck_assert_msg(strstr(error_get_pretty(*err), expect),
-                  "error '%s' does not contain '%s'",
-                  error_get_pretty(*err), expect);
-    error_free_or_abort(err);
-}
 
 static bool is_cloexec(int fd)
 {

@@ -6,6 +6,7 @@
  * that pausing them really freezes guest RAM.
  */
 #include <check.h>
+#include "tests/check-error.h"
 #include "tests/check-run.h"
 #include <inttypes.h>
 #include <stdlib.h>
@@ -34,15 +35,6 @@ static void teardown(void)
 {
     ram_block_unregister(ram);
     ram_block_free(ram);
-}
-
-static void check_error(Error **err, const char *needle)
-{
-    ck_assert_ptr_nonnull(*err);
-    ck_assert_msg(strstr(error_get_pretty(*err), needle),
-                  "error '%s' does not contain '%s'",
-                  error_get_pretty(*err), needle);
-    error_free_or_abort(err);
 }
 
 /* Index of the first nonzero byte of @buf, or @len.  (Not one ck_assert
