@@ -315,39 +315,66 @@ static void make_room(MigStream *s, size_t need)
  * than @limit (0: as much as has arrived).  MIG_STREAM_EOF if the
  * stream ends first (the bytes read stay buffered).
  */
-static MigStreamResult fill_limit(MigStream *s, size_t need, size_t limit,
-                                  gint64 deadline, Error **errp)
+/*
+ * One readv that waits until something arrives: the byte count (> 0,
+ * counted in bytes_in), 0 at the end of the stream, or -1 with *@r and
+ * errp set (woken, timed out, failed).
+ */
+static ssize_t read_some(MigStream *s, struct iovec *iov, size_t niov,
+                         gint64 deadline, MigStreamResult *r, Error **errp)
 {
-    while (buffered(s) < need) {
+    for (;;) {
         Error *err = NULL;
-        MigStreamResult r;
         ssize_t n;
 
         if (mig_stream_is_woken(s)) {
             error_woken(s, errp);
-            return MIG_STREAM_WOKEN;
+            *r = MIG_STREAM_WOKEN;
+            return -1;
         }
-        make_room(s, need);
-        n = qio_channel_read(s->ioc, s->buf + s->end,
-                             limit ? MIN(s->cap - s->end,
-                                         limit - buffered(s))
-                                   : s->cap - s->end, &err);
+        n = qio_channel_readv(s->ioc, iov, niov, &err);
         if (n == QIO_CHANNEL_ERR_BLOCK) {
-            r = wait_ready(s, POLLIN, deadline, false, errp);
-            if (r != MIG_STREAM_OK) {
-                return r;
+            *r = wait_ready(s, POLLIN, deadline, false, errp);
+            if (*r != MIG_STREAM_OK) {
+                return -1;
             }
             continue;
         }
         if (n < 0) {
             error_propagate(errp, err);
-            return MIG_STREAM_ERROR;
+            *r = MIG_STREAM_ERROR;
+            return -1;
+        }
+        __atomic_add_fetch(&s->bytes_in, (guint64)n, __ATOMIC_RELAXED);
+        return n;
+    }
+}
+
+/*
+ * Reads until at least @need bytes are buffered, never buffering more
+ * than @limit (0: as much as has arrived).  MIG_STREAM_EOF if the
+ * stream ends first (the bytes read stay buffered).
+ */
+static MigStreamResult fill_limit(MigStream *s, size_t need, size_t limit,
+                                  gint64 deadline, Error **errp)
+{
+    while (buffered(s) < need) {
+        MigStreamResult r;
+        struct iovec iov;
+        ssize_t n;
+
+        make_room(s, need);
+        iov.iov_base = s->buf + s->end;
+        iov.iov_len = limit ? MIN(s->cap - s->end, limit - buffered(s))
+                            : s->cap - s->end;
+        n = read_some(s, &iov, 1, deadline, &r, errp);
+        if (n < 0) {
+            return r;
         }
         if (n == 0) {
             return MIG_STREAM_EOF;
         }
         s->end += n;
-        __atomic_add_fetch(&s->bytes_in, (guint64)n, __ATOMIC_RELAXED);
     }
     return MIG_STREAM_OK;
 }
@@ -545,34 +572,20 @@ MigStreamResult mig_stream_read_record_into(MigStream *s, WireRecord *rec,
     }
     /* Then straight into place, the buffer catching what follows. */
     while (idx < niov) {
-        Error *err = NULL;
         size_t left = 0;
         ssize_t n;
 
-        if (mig_stream_is_woken(s)) {
-            error_woken(s, errp);
-            return MIG_STREAM_WOKEN;
-        }
         make_room(s, 0);
         cur[niov].iov_base = s->buf + s->end;
         cur[niov].iov_len = MIN(s->cap - s->end, READ_AHEAD);
-        n = qio_channel_readv(s->ioc, cur + idx, niov + 1 - idx, &err);
-        if (n == QIO_CHANNEL_ERR_BLOCK) {
-            r = wait_ready(s, POLLIN, deadline, false, errp);
-            if (r != MIG_STREAM_OK) {
-                return r;
-            }
-            continue;
-        }
+        n = read_some(s, cur + idx, niov + 1 - idx, deadline, &r, errp);
         if (n < 0) {
-            error_propagate(errp, err);
-            return MIG_STREAM_ERROR;
+            return r;
         }
         if (n == 0) {
             error_record_truncated(s, rec, done, errp);
             return MIG_STREAM_ERROR;
         }
-        __atomic_add_fetch(&s->bytes_in, (guint64)n, __ATOMIC_RELAXED);
         for (size_t i = idx; i < niov; i++) {
             left += cur[i].iov_len;
         }
