@@ -46,7 +46,7 @@ static RAMBlock *check_pages(RamLoader *rl, const WireRamPages *p,
 {
     RAMBlock *b;
 
-    if (p->h.flags & WIRE_RAM_PAGES_COMPRESSED) {
+    if ((p->h.flags & WIRE_RAM_PAGES_COMPRESSED) && !rl->decompress) {
         error_setg(errp, "RAM_PAGES: the pages are compressed, but the "
                    "effective multifd-compression is 'none'");
         return NULL;
@@ -71,15 +71,49 @@ static RAMBlock *check_pages(RamLoader *rl, const WireRamPages *p,
             return NULL;
         }
     }
+    if (p->h.packet != rl->next_packet) {
+        error_setg(errp, "RAM_PAGES: packet %" PRIu64 " where packet %"
+                   PRIu64 " was due: a batch of pages was lost or sent "
+                   "twice", p->h.packet, rl->next_packet);
+        return NULL;
+    }
+    rl->next_packet++;
     return b;
+}
+
+/* The normal pages of @p, in @b's memory, as @iov (room for count). */
+static size_t normal_pages_iov(const WireRamPages *p, RAMBlock *b,
+                               struct iovec *iov)
+{
+    size_t n = 0;
+
+    for (uint32_t i = 0; i < p->h.count; i++) {
+        if (p->kinds[i] == WIRE_PAGE_NORMAL) {
+            iov[n].iov_base = b->host + wire_ram_pages_offset(p, i);
+            iov[n].iov_len = p->h.page_size;
+            n++;
+        }
+    }
+    return n;
+}
+
+static void load_zero_page(RamLoader *rl, uint8_t *host, uint32_t page_size)
+{
+    /* Reading a never-touched page maps the shared zero page; writing
+     * would allocate memory for nothing. */
+    if (!range_is_zero(host, page_size)) {
+        memset(host, 0, page_size);
+    }
+    rl->zero_pages++;
 }
 
 bool ram_loader_load(RamLoader *rl, const uint8_t *body, size_t len,
                      Error **errp)
 {
+    struct iovec iov[WIRE_RAM_PAGES_MAX];
     WireRamPages p;
-    const uint8_t *data;
     RAMBlock *b;
+    size_t n;
 
     if (!wire_ram_pages_decode(body, len, &p, errp)) {
         return false;
@@ -88,21 +122,26 @@ bool ram_loader_load(RamLoader *rl, const uint8_t *body, size_t len,
     if (!b) {
         return false;
     }
-    data = p.data;
-    for (uint32_t i = 0; i < p.h.count; i++) {
-        uint8_t *host = b->host + wire_ram_pages_offset(&p, i);
+    n = normal_pages_iov(&p, b, iov);
+    if (p.h.flags & WIRE_RAM_PAGES_COMPRESSED) {
+        if (!rl->decompress(rl->decompress_opaque, p.data, p.data_len,
+                            iov, n, errp)) {
+            error_prepend(errp, "RAM_PAGES: ");
+            return false;
+        }
+    } else {
+        const uint8_t *data = p.data;
 
-        if (p.kinds[i] == WIRE_PAGE_NORMAL) {
-            memcpy(host, data, p.h.page_size);
+        for (size_t i = 0; i < n; i++) {
+            memcpy(iov[i].iov_base, data, p.h.page_size);
             data += p.h.page_size;
-            rl->normal_pages++;
-        } else {
-            /* Reading a never-touched page maps the shared zero page;
-             * writing would allocate memory for nothing. */
-            if (!range_is_zero(host, p.h.page_size)) {
-                memset(host, 0, p.h.page_size);
-            }
-            rl->zero_pages++;
+        }
+    }
+    rl->normal_pages += n;
+    for (uint32_t i = 0; i < p.h.count; i++) {
+        if (p.kinds[i] != WIRE_PAGE_NORMAL) {
+            load_zero_page(rl, b->host + wire_ram_pages_offset(&p, i),
+                           p.h.page_size);
         }
     }
     return true;
@@ -113,12 +152,12 @@ RamLoadResult ram_loader_load_from(RamLoader *rl, MigStream *s,
                                    Error **errp)
 {
     struct iovec iov[WIRE_RAM_PAGES_MAX];
-    size_t head, n = 0;
+    size_t head, n;
     WireRamPages p;
     RAMBlock *b;
 
     /* The fixed header, then everything before the data. */
-    head = MIN(rec->len, (size_t)16);
+    head = MIN(rec->len, wire_ram_pages_head_size(NULL, 0));
     if (mig_stream_read_record_prefix(s, rec, head, deadline, errp) !=
         MIG_STREAM_OK) {
         return RAM_LOAD_IO_ERROR;
@@ -135,17 +174,38 @@ RamLoadResult ram_loader_load_from(RamLoader *rl, MigStream *s,
     if (!b) {
         return RAM_LOAD_INVALID;
     }
-    /* Uncompressed, so the rest of the body is exactly the normal pages:
-     * read them into place. */
-    for (uint32_t i = 0; i < p.h.count; i++) {
-        if (p.kinds[i] == WIRE_PAGE_NORMAL) {
-            iov[n].iov_base = b->host + wire_ram_pages_offset(&p, i);
-            iov[n].iov_len = p.h.page_size;
-            n++;
+    n = normal_pages_iov(&p, b, iov);
+    if (p.h.flags & WIRE_RAM_PAGES_COMPRESSED) {
+        /* The whole (bounded) body, then decompressed into place. */
+        if (mig_stream_read_record_prefix(s, rec, rec->len, deadline,
+                                          errp) != MIG_STREAM_OK) {
+            return RAM_LOAD_IO_ERROR;
         }
+        if (!wire_ram_pages_decode(rec->body, rec->len, &p, errp)) {
+            return RAM_LOAD_INVALID;
+        }
+        if (!rl->decompress(rl->decompress_opaque, p.data, p.data_len,
+                            iov, n, errp)) {
+            error_prepend(errp, "RAM_PAGES: ");
+            return RAM_LOAD_INVALID;
+        }
+        if (mig_stream_read_record_into(s, rec, rec->len, NULL, 0, deadline,
+                                        errp) != MIG_STREAM_OK) {
+            return RAM_LOAD_IO_ERROR;
+        }
+        rl->normal_pages += n;
+        for (uint32_t i = 0; i < p.h.count; i++) {
+            if (p.kinds[i] != WIRE_PAGE_NORMAL) {
+                load_zero_page(rl, b->host + wire_ram_pages_offset(&p, i),
+                               p.h.page_size);
+            }
+        }
+        return RAM_LOAD_OK;
     }
-    /* @p's offsets and kinds point into the stream's buffer, which the
-     * next read may move: keep what the zero pages need. */
+    /* Uncompressed, so the rest of the body is exactly the normal pages:
+     * read them into place.  @p's offsets and kinds point into the
+     * stream's buffer, which the next read may move: keep what the zero
+     * pages need. */
     {
         uint64_t zero_off[WIRE_RAM_PAGES_MAX];
         size_t n_zero = 0;
@@ -162,12 +222,7 @@ RamLoadResult ram_loader_load_from(RamLoader *rl, MigStream *s,
         }
         rl->normal_pages += n;
         for (size_t i = 0; i < n_zero; i++) {
-            uint8_t *host = b->host + zero_off[i];
-
-            if (!range_is_zero(host, page_size)) {
-                memset(host, 0, page_size);
-            }
-            rl->zero_pages++;
+            load_zero_page(rl, b->host + zero_off[i], page_size);
         }
     }
     return RAM_LOAD_OK;

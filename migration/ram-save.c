@@ -82,6 +82,7 @@ unsigned ram_saver_next_record_iov(RamSaver *rs, GByteArray *out,
             continue;
         }
         h.count = n;
+        h.packet = rs->next_packet++;
         wire_ram_pages_begin(out, &h, offsets, kinds, &start, &error_abort);
         for (unsigned i = 0; i < n; i++) {
             if (kinds[i] == WIRE_PAGE_NORMAL) {

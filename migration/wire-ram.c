@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#define HEADER_SIZE 16u
+#define HEADER_SIZE 24u
 
 /* Bytes before the data: header, offsets, kinds, padding to 8. */
 static size_t meta_size(uint32_t count)
@@ -82,6 +82,7 @@ bool wire_ram_pages_begin(GByteArray *out, const WireRamPagesHeader *h,
     wire_put_u32(out, h->count);
     wire_put_u32(out, h->page_size);
     wire_put_u32(out, h->flags);
+    wire_put_u64(out, h->packet);
     for (uint32_t i = 0; i < h->count; i++) {
         wire_put_u64(out, offsets[i]);
     }
@@ -143,7 +144,8 @@ static bool decode(const uint8_t *body, size_t avail, size_t len,
         !wire_get_u32(&r, "count", &p->h.count, errp) ||
         !wire_get_u32(&r, "page size", &p->h.page_size, errp) ||
         !wire_get_u32(&r, "flags", &p->h.flags, errp) ||
-        !check_header(&p->h, errp)) {
+        !check_header(&p->h, errp) ||
+        !wire_get_u64(&r, "packet", &p->h.packet, errp)) {
         return false;
     }
     pad_len = meta_size(p->h.count) - HEADER_SIZE - 9 * (size_t)p->h.count;

@@ -41,6 +41,7 @@ bool ram_page_is_zero(const uint8_t *p);
 
 typedef struct RamSaver {
     DirtyTracker *tracker;
+    uint64_t next_packet;       /* of the next RAM_PAGES record built */
     GPtrArray *blocks;          /* RAMBlock *, in guest order (borrowed) */
     bool detect_zero;
     /* Where the current pass has got to. */
@@ -80,8 +81,20 @@ unsigned ram_saver_next_record_iov(RamSaver *rs, GByteArray *out,
                                    struct iovec *iov, size_t *niov,
                                    unsigned max_pages);
 
+/*
+ * Decompresses the @len bytes at @data into exactly the @n pages of
+ * @pages (a COMPRESSED record's normal pages, in order).
+ */
+typedef bool RamDecompressFunc(void *opaque, const void *data, size_t len,
+                               const struct iovec *pages, size_t n,
+                               Error **errp);
+
 typedef struct RamLoader {
     GPtrArray *blocks;          /* RAMBlock *, by HELLO index (borrowed) */
+    /* For COMPRESSED records; NULL refuses them (compression "none"). */
+    RamDecompressFunc *decompress;
+    void *decompress_opaque;
+    uint64_t next_packet;       /* the packet number due next */
     uint64_t zero_pages;
     uint64_t normal_pages;
 } RamLoader;

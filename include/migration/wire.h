@@ -490,6 +490,9 @@ typedef struct WireRamPagesHeader {
     uint32_t count;         /* pages, 1..WIRE_RAM_PAGES_MAX */
     uint32_t page_size;     /* a power of two */
     uint32_t flags;
+    /* This record's number among the channel's RAM_PAGES, from 0: a
+     * reader refuses a gap or a repeat (a lost or replayed batch). */
+    uint64_t packet;
 } WireRamPagesHeader;
 
 /*
@@ -522,7 +525,7 @@ bool wire_ram_pages_decode(const uint8_t *body, size_t len,
  * For a reader placing the data straight into memory, with only the
  * first @avail bytes of a @len-byte body at hand:
  * wire_ram_pages_head_size() is how many bytes of the body come before
- * the data (16 while the fixed header is not all there: ask again with
+ * the data (24 while the fixed header is not all there: ask again with
  * that much), wire_ram_pages_decode_head() decodes and checks everything
  * but the data from min(@len, head size) bytes.  out->data is then NULL
  * unless the whole body is there.

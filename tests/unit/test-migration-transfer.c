@@ -159,14 +159,30 @@ START_TEST(test_ram_load_bounds)
     /* The last page of the block is fine, one further is not. */
     offsets[0] = 259 * PAGE;
     offsets[1] = 0;
+    h.packet = rl.next_packet;
     ck_assert(wire_ram_pages_encode(b, &h, offsets, kinds, page, PAGE,
                                     &error_abort));
     ck_assert(ram_loader_load(&rl, b->data + 8, b->len - 8, &error_abort));
     ck_assert_uint_eq(dst[1]->host[259 * PAGE + 100], 0x33);
 
+    /* Packets count up by one: a repeat or a gap is refused. */
+    for (uint64_t bad = 0; bad <= 2; bad += 2) {
+        g_autofree char *expect = g_strdup_printf(
+            "RAM_PAGES: packet %" G_GUINT64_FORMAT " where packet 1 was "
+            "due: a batch of pages was lost or sent twice", bad);
+
+        g_byte_array_set_size(b, 0);
+        h.packet = bad;
+        ck_assert(wire_ram_pages_encode(b, &h, offsets, kinds, page, PAGE,
+                                        &error_abort));
+        ck_assert(!ram_loader_load(&rl, b->data + 8, b->len - 8, &err));
+        check_error(&err, expect);
+    }
+
     g_byte_array_set_size(b, 0);
     offsets[1] = 260 * PAGE;
     dst[1]->host[0] = 9;
+    h.packet = rl.next_packet;
     ck_assert(wire_ram_pages_encode(b, &h, offsets, kinds, page, PAGE,
                                     &error_abort));
     ck_assert(!ram_loader_load(&rl, b->data + 8, b->len - 8, &err));
@@ -177,6 +193,7 @@ START_TEST(test_ram_load_bounds)
 
     g_byte_array_set_size(b, 0);
     offsets[1] = UINT64_MAX - PAGE + 1;
+    h.packet = rl.next_packet;
     ck_assert(wire_ram_pages_encode(b, &h, offsets, kinds, page, PAGE,
                                     &error_abort));
     ck_assert(!ram_loader_load(&rl, b->data + 8, b->len - 8, &err));
@@ -185,6 +202,7 @@ START_TEST(test_ram_load_bounds)
     g_byte_array_set_size(b, 0);
     h.block = 2;
     offsets[1] = 0;
+    h.packet = rl.next_packet;
     ck_assert(wire_ram_pages_encode(b, &h, offsets, kinds, page, PAGE,
                                     &error_abort));
     ck_assert(!ram_loader_load(&rl, b->data + 8, b->len - 8, &err));
@@ -194,6 +212,7 @@ START_TEST(test_ram_load_bounds)
     g_byte_array_set_size(b, 0);
     h.block = 0;
     h.flags = WIRE_RAM_PAGES_COMPRESSED;
+    h.packet = rl.next_packet;
     ck_assert(wire_ram_pages_encode(b, &h, offsets, kinds, page, 10,
                                     &error_abort));
     ck_assert(!ram_loader_load(&rl, b->data + 8, b->len - 8, &err));
@@ -393,6 +412,7 @@ START_TEST(test_ram_load_stream_errors)
     /* Out of bounds: refused before anything is read into RAM. */
     stream_pair(&w, &r);
     dst[1]->host[0] = 9;
+    h.packet = rl.next_packet;
     ck_assert(wire_ram_pages_encode(b, &h, offsets, kinds, page, 2 * PAGE,
                                     &error_abort));
     ck_assert_int_eq(mig_stream_write(w, b->data, b->len, 0, &error_abort),
@@ -414,6 +434,7 @@ START_TEST(test_ram_load_stream_errors)
         size_t len;
 
         g_byte_array_set_size(b, 0);
+        h.packet = rl.next_packet;
         ck_assert(wire_ram_pages_encode(b, &h, offsets, kinds, page,
                                         2 * PAGE, &error_abort));
         len = cut ? 30 : b->len - 100;
@@ -439,6 +460,7 @@ START_TEST(test_ram_load_stream_errors)
 
     /* A whole record through the stream, page data in place. */
     g_byte_array_set_size(b, 0);
+    h.packet = rl.next_packet;
     ck_assert(wire_ram_pages_encode(b, &h, offsets, kinds, page, 2 * PAGE,
                                     &error_abort));
     memset(dst[1]->host + 2 * PAGE, 0x11, PAGE);

@@ -1124,6 +1124,7 @@ static void ram_fails(uint32_t count, uint32_t page_size, uint32_t flags,
     wire_put_u32(b, count);
     wire_put_u32(b, page_size);
     wire_put_u32(b, flags);
+    wire_put_u64(b, 0);         /* packet */
     if (tail) {
         wire_put_bytes(b, tail->data, tail->len);
     }
