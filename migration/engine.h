@@ -84,6 +84,19 @@ typedef struct MigRamStats {
 
 void mig_info_set_ram(const MigRamStats *ram);
 
+/* What the multifd channels carried, for query-migrate's "multifd". */
+#define MIG_MULTIFD_MAX_CHANNELS 255
+typedef struct MigMultifdStats {
+    unsigned channels;
+    uint64_t bytes[MIG_MULTIFD_MAX_CHANNELS];   /* per channel */
+    uint64_t packets;
+    bool compression;
+    uint64_t uncompressed_bytes;
+    uint64_t compressed_bytes;
+} MigMultifdStats;
+
+void mig_info_set_multifd(const MigMultifdStats *st);
+
 /* Destination: the addresses listened on (NULL: none), for
  * query-migrate's socket-address. */
 void mig_info_set_listen_address(const SocketAddress *addr);

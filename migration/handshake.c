@@ -389,6 +389,7 @@ WireAccept *handshake_accept_new(const WireHello *hello, uint32_t version,
     }
     /* Protocol features this engine implements. */
     wire_accept_add_feature(a, "switchover-ack");
+    wire_accept_add_feature(a, "multifd");
     return a;
 }
 

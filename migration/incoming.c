@@ -32,6 +32,7 @@
 #include "migration/engine.h"
 #include "migration/handshake.h"
 #include "migration/migration.h"
+#include "migration/multifd.h"
 #include "migration/ram-transfer.h"
 #include "migration/stream.h"
 #include "migration/transport.h"
@@ -70,6 +71,8 @@ typedef struct IncomingConn {
     DeviceLoadSet *devices;
     RamLoader ram;
     bool ram_ready;
+    /* Set and cleared in the main thread, which offers it connections. */
+    MultifdRecv *multifd;
     uint64_t last_sync;
 
     InResult result;
@@ -118,6 +121,15 @@ static bool conn_fail(IncomingConn *c, const char *cls, Error *err)
         error_free(err);
         err = NULL;
         error_setg(&err, "The destination vmig is quitting");
+    }
+    if (c->multifd) {
+        /* A failed channel woke the main stream: its reason is the one. */
+        Error *channel_err = multifd_recv_error(c->multifd);
+
+        if (channel_err) {
+            error_free(err);
+            err = channel_err;
+        }
     }
     if (c->error) {
         error_free(err);
@@ -171,6 +183,14 @@ static void check_hello_main(void *opaque)
                                       c->inc->uri,
                                       ms && ms->has_uuid ? ms->uuid : NULL,
                                       &c->version, &c->effective);
+    /* Before ACCEPT goes out: the channels may connect right after. */
+    if (!c->reject && c->effective->multifd &&
+        !(c->hello->flags & WIRE_HELLO_DRY_RUN)) {
+        g_autoptr(GPtrArray) blocks = ram_guest_blocks();
+
+        c->multifd = multifd_recv_new(c->hello->session_id, c->effective,
+                                      blocks, c->stream);
+    }
 }
 
 /* Reads the stream header and the first record, which must be HELLO. */
@@ -296,7 +316,8 @@ static bool protocol_error(IncomingConn *c, Error *err)
 static void publish_stats(IncomingConn *c)
 {
     MigRamStats st = {
-        .transferred = mig_stream_bytes_read(c->stream),
+        .transferred = mig_stream_bytes_read(c->stream) +
+                       (c->multifd ? multifd_recv_bytes(c->multifd) : 0),
         .total = ram_guest_size(),
         .duplicate = c->ram.zero_pages,
         .normal = c->ram.normal_pages,
@@ -306,6 +327,12 @@ static void publish_stats(IncomingConn *c)
     };
 
     mig_info_set_ram(&st);
+    if (c->multifd) {
+        MigMultifdStats ms;
+
+        multifd_recv_stats(c->multifd, &ms);
+        mig_info_set_multifd(&ms);
+    }
 }
 
 static bool handle_sync(IncomingConn *c, const WireRecord *rec)
@@ -342,6 +369,11 @@ static bool handle_record(IncomingConn *c, const WireRecord *rec, bool *end)
 
     switch (rec->type) {
     case WIRE_REC_RAM_PAGES:
+        if (c->multifd) {
+            error_setg(&err, "RAM_PAGES on the main channel of a multifd "
+                       "migration");
+            return protocol_error(c, err);
+        }
         if (device_load_set_started(c->devices)) {
             error_setg(&err, "RAM_PAGES after DEVICE_STATE");
             return protocol_error(c, err);
@@ -365,6 +397,10 @@ static bool handle_record(IncomingConn *c, const WireRecord *rec, bool *end)
         if (!wire_empty_decode(rec->type, rec->body, rec->len, &err) ||
             !device_load_set_complete(c->devices, &err)) {
             return protocol_error(c, err);
+        }
+        /* The stream is complete once every channel is. */
+        if (c->multifd && !multifd_recv_wait_end(c->multifd, &err)) {
+            return conn_fail(c, WIRE_ERR_GENERIC, err);
         }
         *end = true;
         return true;
@@ -404,7 +440,7 @@ static bool load(IncomingConn *c)
 
         r = mig_stream_read_record_header(c->stream, &rec, 0, &err);
         if (r == MIG_STREAM_OK && rec.type == WIRE_REC_RAM_PAGES &&
-            !device_load_set_started(c->devices)) {
+            !device_load_set_started(c->devices) && !c->multifd) {
             /* The pages straight into guest RAM. */
             switch (ram_loader_load_from(&c->ram, c->stream, &rec, 0,
                                          &err)) {
@@ -472,6 +508,16 @@ static InResult run(IncomingConn *c)
     }
     c->accepted = true;
     mig_call_in_main(accept_main, c);
+    if (c->multifd) {
+        Error *err = NULL;
+
+        if (!multifd_recv_wait_bound(c->multifd, mig_deadline_after_ms(
+                                         mig_handshake_timeout_ms()),
+                                     &err)) {
+            conn_fail(c, WIRE_ERR_GENERIC, err);
+            return IN_FAILED;
+        }
+    }
     if (!mig_status_change(MIGRATION_STATUS_SETUP, MIGRATION_STATUS_ACTIVE)) {
         Error *err = NULL;
 
@@ -563,6 +609,14 @@ static gboolean reap(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
+/* No more connections go to the channels: they end (main thread). */
+static void multifd_end_main(void *opaque)
+{
+    IncomingConn *c = opaque;
+
+    multifd_recv_free(g_steal_pointer(&c->multifd));
+}
+
 static gpointer incoming_thread_fn(gpointer opaque)
 {
     IncomingConn *c = opaque;
@@ -570,6 +624,9 @@ static gpointer incoming_thread_fn(gpointer opaque)
     c->result = run(c);
     if (c->result == IN_FAILED) {
         send_error(c);
+    }
+    if (c->multifd) {
+        mig_call_in_main(multifd_end_main, c);
     }
     mig_stream_close(c->stream, NULL);
     mig_call_in_main(finish_main, c);
@@ -608,6 +665,12 @@ static void accept_conn(QIONetListener *l, QIOChannel *ioc, gpointer opaque)
 {
     MigIncoming *i = opaque;
 
+    if (serving && serving->multifd && !g_atomic_int_get(&shutting_down)) {
+        /* Maybe one of its channels: the connection's first record
+         * tells. */
+        multifd_recv_offer(serving->multifd, ioc);
+        return;
+    }
     if (i->busy || g_atomic_int_get(&shutting_down)) {
         warn_report("incoming migration: closing connection '%s': a "
                     "migration is in progress already",

@@ -35,6 +35,8 @@ typedef struct MigInfoState {
     char *error_desc;
     bool has_ram;
     MigRamStats ram;
+    bool has_multifd;
+    MigMultifdStats multifd;
     SocketAddress *listen_addr;
 } MigInfoState;
 
@@ -55,6 +57,7 @@ void mig_info_start(MigDirection dir, bool events, bool dry_run)
     g_clear_pointer(&info.error_desc, g_free);
     info.has_ram = false;
     memset(&info.ram, 0, sizeof(info.ram));
+    info.has_multifd = false;
     g_mutex_unlock(&info.lock);
     g_atomic_int_set(&info.status, MIGRATION_STATUS_SETUP);
     if (events) {
@@ -177,6 +180,40 @@ void mig_info_set_ram(const MigRamStats *ram)
     g_mutex_unlock(&info.lock);
 }
 
+void mig_info_set_multifd(const MigMultifdStats *st)
+{
+    g_mutex_lock(&info.lock);
+    info.has_multifd = true;
+    info.multifd = *st;
+    g_mutex_unlock(&info.lock);
+}
+
+static MigrationMultifdStats *multifd_to_qapi(const MigMultifdStats *m)
+{
+    MigrationMultifdStats *st = g_new0(MigrationMultifdStats, 1);
+
+    st->channels = m->channels;
+    for (unsigned i = m->channels; i-- > 0;) {
+        intList *item = g_new0(intList, 1);
+
+        item->value = m->bytes[i];
+        item->next = st->channel_bytes;
+        st->channel_bytes = item;
+    }
+    st->packets = m->packets;
+    if (m->compression) {
+        st->has_uncompressed_bytes = st->has_compressed_bytes = true;
+        st->uncompressed_bytes = m->uncompressed_bytes;
+        st->compressed_bytes = m->compressed_bytes;
+        if (m->compressed_bytes) {
+            st->has_compression_ratio = true;
+            st->compression_ratio = (double)m->uncompressed_bytes /
+                                    m->compressed_bytes;
+        }
+    }
+    return st;
+}
+
 void mig_info_set_listen_address(const SocketAddress *addr)
 {
     g_mutex_lock(&info.lock);
@@ -246,6 +283,9 @@ MigrationInfo *qmp_query_migrate(Error **errp)
         }
         if (info.has_ram) {
             mi->ram = stats_to_qapi(&info.ram);
+        }
+        if (info.has_multifd) {
+            mi->multifd = multifd_to_qapi(&info.multifd);
         }
         if (info.error_desc && st == MIGRATION_STATUS_FAILED) {
             mi->error_desc = g_strdup(info.error_desc);
@@ -381,7 +421,7 @@ const char *mig_unsupported_option(const MigrationConfig *cfg)
 {
     /* Each needs a stream form or channels this engine does not build. */
     static const char *const unsupported[] = {
-        "multifd", "mapped-ram", "background-snapshot", "tls-creds",
+        "mapped-ram", "zero-copy-send", "background-snapshot", "tls-creds",
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(unsupported); i++) {

@@ -36,6 +36,7 @@
 #include "migration/engine.h"
 #include "migration/handshake.h"
 #include "migration/migration.h"
+#include "migration/multifd.h"
 #include "migration/precopy-policy.h"
 #include "migration/ram-transfer.h"
 #include "migration/stream.h"
@@ -89,6 +90,7 @@ typedef struct MigOutgoing {
     uint32_t rp_status;
     bool rp_switchover_ack;
     char *rp_error;             /* the return path's reason to fail */
+    MultifdSend *multifd;       /* the channels, if multifd is on */
 
     /* The VM, as the migration found and left it (migration thread and
      * its calls into the main thread, one at a time). */
@@ -105,6 +107,7 @@ typedef struct MigOutgoing {
     DirtyTracker *tracker;
     RamSaver rs;
     bool rs_ready;
+    RamPageBatch *batch;        /* multifd: the one being filled */
     uint64_t iteration;
     bool throttled;
 } MigOutgoing;
@@ -149,6 +152,24 @@ static void record_error(MigOutgoing *o, Error *err)
     }
 }
 
+/* Any thread: every wait of the migration (its channels too) ends. */
+static void wake_streams(MigOutgoing *o)
+{
+    g_mutex_lock(&o->lock);
+    if (o->multifd) {
+        multifd_send_wake(o->multifd);
+    }
+    g_mutex_unlock(&o->lock);
+    mig_stream_wake(o->stream);
+}
+
+/* What the source has written on all its channels. */
+static uint64_t bytes_sent(MigOutgoing *o)
+{
+    return mig_stream_bytes_written(o->stream) +
+           (o->multifd ? multifd_send_bytes(o->multifd) : 0);
+}
+
 /* ---- The return path ---- */
 
 static void rp_fail(MigOutgoing *o, char *reason)
@@ -162,7 +183,7 @@ static void rp_fail(MigOutgoing *o, char *reason)
     g_cond_broadcast(&o->cond);
     g_mutex_unlock(&o->lock);
     /* The migration thread may be blocked sending: stop it. */
-    mig_stream_wake(o->stream);
+    wake_streams(o);
 }
 
 /* Handles one record; false once the return path is done. */
@@ -402,7 +423,7 @@ typedef struct Progress {
 static void publish_stats(MigOutgoing *o, const Progress *pg)
 {
     MigRamStats st = {
-        .transferred = mig_stream_bytes_written(o->stream),
+        .transferred = bytes_sent(o),
         .remaining = o->tracker ? dirty_tracker_dirty_pages(o->tracker) *
                                   GUEST_PAGE_SIZE : 0,
         .total = ram_guest_size(),
@@ -419,6 +440,12 @@ static void publish_stats(MigOutgoing *o, const Progress *pg)
     };
 
     mig_info_set_ram(&st);
+    if (o->multifd) {
+        MigMultifdStats ms;
+
+        multifd_send_stats(o->multifd, &ms);
+        mig_info_set_multifd(&ms);
+    }
 }
 
 static void measure(MigOutgoing *o, Progress *pg, gint64 now)
@@ -426,7 +453,7 @@ static void measure(MigOutgoing *o, Progress *pg, gint64 now)
     int64_t start = pg->bw.period_start;
 
     if (mig_bandwidth_update(&pg->bw, now,
-                             mig_stream_bytes_written(o->stream))) {
+                             bytes_sent(o))) {
         pg->pages_per_second = (o->rs.pages - pg->period_pages) *
                                G_USEC_PER_SEC / MAX(now - start, 1);
         pg->period_pages = o->rs.pages;
@@ -447,6 +474,14 @@ static bool send_sync(MigOutgoing *o, OutResult *res)
 {
     g_autoptr(GByteArray) b = g_byte_array_new();
 
+    if (o->multifd) {
+        Error *err = NULL;
+
+        if (!multifd_send_sync(o->multifd, o->iteration, &err)) {
+            *res = step_failed(o, err);
+            return false;
+        }
+    }
     wire_sync_encode(b, o->iteration, &error_abort);
     return write_or_fail(o, b, 0, res);
 }
@@ -457,6 +492,28 @@ static bool sync_dirty(MigOutgoing *o, OutResult *res)
 
     if (!dirty_tracker_sync(o->tracker, &err)) {
         error_prepend(&err, "Dirty page tracking failed: ");
+        *res = step_failed(o, err);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Hands the next batch of dirty pages to a multifd channel; *@len is
+ * its page bytes, 0 at the end of the pass.
+ */
+static bool send_batch_multifd(MigOutgoing *o, size_t *len, OutResult *res)
+{
+    bool legacy_zero =
+        o->cfg->zero_page_detection == ZERO_PAGE_DETECTION_LEGACY;
+    Error *err = NULL;
+    unsigned n = ram_saver_next_batch(&o->rs, o->batch, MULTIFD_BATCH_PAGES,
+                                      legacy_zero);
+
+    *len = n * (size_t)GUEST_PAGE_SIZE;
+    if (n && !multifd_send_batch(o->multifd, &o->batch, &err)) {
+        error_prepend(&err, "Migration to '%s' failed: ",
+                      mig_stream_name(o->stream));
         *res = step_failed(o, err);
         return false;
     }
@@ -494,22 +551,32 @@ static bool send_pages(MigOutgoing *o, MigRateLimit *rl, Progress *pg,
             }
             continue;
         }
-        g_byte_array_set_size(b, 0);
-        /* The pages go from guest memory to the socket: no copy. */
-        if (!ram_saver_next_record_iov(&o->rs, b, iov, &niov,
-                                       RAM_SAVE_BATCH_PAGES)) {
-            *pass_done = true;
-            return true;
-        }
-        for (size_t i = 0; i < niov; i++) {
-            len += iov[i].iov_len;
-        }
-        if (mig_stream_writev(o->stream, iov, niov, 0, &err) !=
-            MIG_STREAM_OK) {
-            error_prepend(&err, "Migration to '%s' failed: ",
-                          mig_stream_name(o->stream));
-            *res = step_failed(o, err);
-            return false;
+        if (o->multifd) {
+            if (!send_batch_multifd(o, &len, res)) {
+                return false;
+            }
+            if (!len) {
+                *pass_done = true;
+                return true;
+            }
+        } else {
+            g_byte_array_set_size(b, 0);
+            /* The pages go from guest memory to the socket: no copy. */
+            if (!ram_saver_next_record_iov(&o->rs, b, iov, &niov,
+                                           RAM_SAVE_BATCH_PAGES)) {
+                *pass_done = true;
+                return true;
+            }
+            for (size_t i = 0; i < niov; i++) {
+                len += iov[i].iov_len;
+            }
+            if (mig_stream_writev(o->stream, iov, niov, 0, &err) !=
+                MIG_STREAM_OK) {
+                error_prepend(&err, "Migration to '%s' failed: ",
+                              mig_stream_name(o->stream));
+                *res = step_failed(o, err);
+                return false;
+            }
         }
         if (rl) {
             mig_rate_limit_account(rl, len);
@@ -557,7 +624,7 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
     MigThrottle throttle;
     MigRateLimit rl;
     gint64 period_start = g_get_monotonic_time();
-    uint64_t period_bytes = mig_stream_bytes_written(o->stream);
+    uint64_t period_bytes = bytes_sent(o);
     uint64_t period_dirtied = 0;
     Error *err = NULL;
 
@@ -594,7 +661,7 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         pending = dirty_tracker_dirty_pages(o->tracker) * GUEST_PAGE_SIZE;
         bw = p.avail_switchover_bandwidth ? p.avail_switchover_bandwidth :
              mig_bandwidth_estimate(&pg->bw, now,
-                                    mig_stream_bytes_written(o->stream));
+                                    bytes_sent(o));
         report_expected_downtime(pending, bw);
         publish_stats(o, pg);
         /* Before the pass ends, only a sync can tell whether we could
@@ -613,7 +680,7 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         report_expected_downtime(pending, bw);
 
         if (now - period_start >= MIG_THROTTLE_PERIOD_US) {
-            uint64_t sent = mig_stream_bytes_written(o->stream) -
+            uint64_t sent = bytes_sent(o) -
                             period_bytes;
 
             pg->dirty_pages_rate = period_dirtied / GUEST_PAGE_SIZE *
@@ -628,7 +695,7 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
                 }
             }
             period_start = now;
-            period_bytes = mig_stream_bytes_written(o->stream);
+            period_bytes = bytes_sent(o);
             period_dirtied = 0;
         }
         publish_stats(o, pg);
@@ -753,6 +820,10 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
         return false;
     }
     g_assert(pass_done && dirty_tracker_dirty_pages(o->tracker) == 0);
+    if (o->multifd && !multifd_send_end(o->multifd, &err)) {
+        *res = step_failed(o, err);
+        return false;
+    }
 
     mig_call_in_main(save_devices_main, o);
     if (o->devices_err) {
@@ -781,6 +852,39 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
 
 /* ---- The migration thread ---- */
 
+/* The multifd channels, after ACCEPT (protocol section 5.2). */
+static bool open_multifd(MigOutgoing *o, OutResult *res)
+{
+    Error *err = NULL;
+    MultifdSend *m = multifd_send_new(o->addr, o->cfg, o->hello->session_id,
+                                      &o->rs, &err);
+
+    if (!m) {
+        *res = step_failed(o, err);
+        return false;
+    }
+    o->batch = g_new(RamPageBatch, 1);
+    g_mutex_lock(&o->lock);
+    o->multifd = m;
+    g_mutex_unlock(&o->lock);
+    /* A cancel that came while connecting missed the channels. */
+    if (cancelled(o)) {
+        multifd_send_wake(m);
+    }
+    return true;
+}
+
+static void close_multifd(MigOutgoing *o)
+{
+    MultifdSend *m;
+
+    g_mutex_lock(&o->lock);
+    m = g_steal_pointer(&o->multifd);
+    g_mutex_unlock(&o->lock);
+    multifd_send_free(m);
+    g_clear_pointer(&o->batch, g_free);
+}
+
 static OutResult run(MigOutgoing *o)
 {
     OutResult res = OUT_FAILED;
@@ -797,11 +901,14 @@ static OutResult run(MigOutgoing *o)
         o->rp_thread = g_thread_new("mig/return-path", rp_thread_fn, o);
         g_mutex_unlock(&o->lock);
     }
+    if (o->cfg->multifd && !open_multifd(o, &res)) {
+        return res;
+    }
     if (!mig_status_change(MIGRATION_STATUS_SETUP, MIGRATION_STATUS_ACTIVE)) {
         return step_failed(o, NULL);
     }
     mig_bandwidth_init(&pg.bw, g_get_monotonic_time(),
-                       mig_stream_bytes_written(o->stream));
+                       bytes_sent(o));
     if (!precopy(o, &pg, &res) || !complete(o, &pg, &res)) {
         return res;
     }
@@ -918,6 +1025,7 @@ static gpointer migration_thread_fn(gpointer opaque)
     if (o->result != OUT_COMPLETED) {
         send_error(o);
     }
+    close_multifd(o);
     /* Ends the return path's read; then nobody else uses the stream. */
     mig_stream_wake(o->stream);
     g_mutex_lock(&o->lock);
@@ -1052,7 +1160,7 @@ static void cancel(MigOutgoing *o)
                           MIGRATION_STATUS_CANCELLED);
         return;
     }
-    mig_stream_wake(o->stream);
+    wake_streams(o);
     g_mutex_lock(&o->lock);
     g_cond_broadcast(&o->cond);
     g_mutex_unlock(&o->lock);

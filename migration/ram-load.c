@@ -10,12 +10,6 @@
 
 #include "util/cutils.h"
 
-static int add_block(RAMBlock *block, void *opaque)
-{
-    g_ptr_array_add(opaque, block);
-    return 0;
-}
-
 void ram_loader_init(RamLoader *rl, GPtrArray *blocks)
 {
     memset(rl, 0, sizeof(*rl));
@@ -24,9 +18,8 @@ void ram_loader_init(RamLoader *rl, GPtrArray *blocks)
 
 void ram_loader_init_guest(RamLoader *rl)
 {
-    g_autoptr(GPtrArray) blocks = g_ptr_array_new();
+    g_autoptr(GPtrArray) blocks = ram_guest_blocks();
 
-    ram_block_foreach(add_block, blocks);
     ram_loader_init(rl, blocks);
 }
 
@@ -189,16 +182,17 @@ RamLoadResult ram_loader_load_from(RamLoader *rl, MigStream *s,
             error_prepend(errp, "RAM_PAGES: ");
             return RAM_LOAD_INVALID;
         }
-        if (mig_stream_read_record_into(s, rec, rec->len, NULL, 0, deadline,
-                                        errp) != MIG_STREAM_OK) {
-            return RAM_LOAD_IO_ERROR;
-        }
         rl->normal_pages += n;
         for (uint32_t i = 0; i < p.h.count; i++) {
             if (p.kinds[i] != WIRE_PAGE_NORMAL) {
                 load_zero_page(rl, b->host + wire_ram_pages_offset(&p, i),
                                p.h.page_size);
             }
+        }
+        /* Only the padding is left (@p is stale after this read). */
+        if (mig_stream_read_record_into(s, rec, rec->len, NULL, 0, deadline,
+                                        errp) != MIG_STREAM_OK) {
+            return RAM_LOAD_IO_ERROR;
         }
         return RAM_LOAD_OK;
     }

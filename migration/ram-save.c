@@ -13,19 +13,12 @@ bool ram_page_is_zero(const uint8_t *p)
     return p[0] == 0 && memcmp(p, p + 1, GUEST_PAGE_SIZE - 1) == 0;
 }
 
-static int add_block(RAMBlock *block, void *opaque)
-{
-    g_ptr_array_add(opaque, block);
-    return 0;
-}
-
 void ram_saver_init(RamSaver *rs, DirtyTracker *tracker, bool detect_zero)
 {
     memset(rs, 0, sizeof(*rs));
     rs->tracker = tracker;
     rs->detect_zero = detect_zero;
-    rs->blocks = g_ptr_array_new();
-    ram_block_foreach(add_block, rs->blocks);
+    rs->blocks = ram_guest_blocks();
 }
 
 void ram_saver_destroy(RamSaver *rs)
@@ -39,23 +32,13 @@ void ram_saver_rewind(RamSaver *rs)
     rs->page = 0;
 }
 
-unsigned ram_saver_next_record_iov(RamSaver *rs, GByteArray *out,
-                                   struct iovec *iov, size_t *niov,
-                                   unsigned max_pages)
+unsigned ram_saver_next_batch(RamSaver *rs, RamPageBatch *batch,
+                              unsigned max_pages, bool detect_zero)
 {
-    static const uint8_t zeroes[WIRE_ALIGN];
-    uint64_t offsets[WIRE_RAM_PAGES_MAX];
-    uint8_t kinds[WIRE_RAM_PAGES_MAX];
-
     max_pages = MIN(max_pages, WIRE_RAM_PAGES_MAX);
     while (rs->block < rs->blocks->len) {
         RAMBlock *b = g_ptr_array_index(rs->blocks, rs->block);
         uint64_t npages = b->size / GUEST_PAGE_SIZE;
-        WireRamPagesHeader h = {
-            .block = rs->block,
-            .page_size = GUEST_PAGE_SIZE,
-        };
-        size_t start, pad, n_iov = 1;
         unsigned n = 0;
 
         while (n < max_pages) {
@@ -67,12 +50,12 @@ unsigned ram_saver_next_record_iov(RamSaver *rs, GByteArray *out,
                 break;
             }
             /* Clear, then read: a racing write is dirty again.  The
-             * read is the kernel's, when the caller writes @iov. */
+             * read is whoever sends the batch's. */
             dirty_tracker_test_and_clear(rs->tracker, b, page);
-            offsets[n] = page * GUEST_PAGE_SIZE;
-            kinds[n] = rs->detect_zero &&
-                       ram_page_is_zero(b->host + offsets[n])
-                       ? WIRE_PAGE_ZERO : WIRE_PAGE_NORMAL;
+            batch->offsets[n] = page * GUEST_PAGE_SIZE;
+            batch->kinds[n] = detect_zero &&
+                              ram_page_is_zero(b->host + batch->offsets[n])
+                              ? WIRE_PAGE_ZERO : WIRE_PAGE_NORMAL;
             n++;
             rs->page = page + 1;
         }
@@ -81,36 +64,75 @@ unsigned ram_saver_next_record_iov(RamSaver *rs, GByteArray *out,
             rs->page = 0;
             continue;
         }
-        h.count = n;
-        h.packet = rs->next_packet++;
-        wire_ram_pages_begin(out, &h, offsets, kinds, &start, &error_abort);
-        for (unsigned i = 0; i < n; i++) {
-            if (kinds[i] == WIRE_PAGE_NORMAL) {
-                iov[n_iov].iov_base = b->host + offsets[i];
-                iov[n_iov].iov_len = GUEST_PAGE_SIZE;
-                n_iov++;
-                rs->normal_pages++;
-            } else {
-                rs->zero_pages++;
-            }
-        }
+        batch->block = b;
+        batch->block_index = rs->block;
+        batch->count = n;
         rs->pages += n;
-        wire_record_end_external(out, start,
-                                 (n_iov - 1) * (size_t)GUEST_PAGE_SIZE,
-                                 &pad, &error_abort);
-        /* @out no longer grows: pointers into it stay valid. */
-        iov[0].iov_base = out->data + start;
-        iov[0].iov_len = out->len - start;
-        if (pad) {
-            iov[n_iov].iov_base = (void *)zeroes;
-            iov[n_iov].iov_len = pad;
-            n_iov++;
-        }
-        *niov = n_iov;
         return n;
     }
-    *niov = 0;
+    batch->count = 0;
     return 0;
+}
+
+void ram_saver_count_batch(RamSaver *rs, const RamPageBatch *batch)
+{
+    for (unsigned i = 0; i < batch->count; i++) {
+        if (batch->kinds[i] == WIRE_PAGE_NORMAL) {
+            __atomic_fetch_add(&rs->normal_pages, 1, __ATOMIC_RELAXED);
+        } else {
+            __atomic_fetch_add(&rs->zero_pages, 1, __ATOMIC_RELAXED);
+        }
+    }
+}
+
+size_t ram_batch_record_iov(const RamPageBatch *batch, uint64_t packet,
+                            GByteArray *out, struct iovec *iov)
+{
+    static const uint8_t zeroes[WIRE_ALIGN];
+    WireRamPagesHeader h = {
+        .block = batch->block_index,
+        .count = batch->count,
+        .page_size = GUEST_PAGE_SIZE,
+        .packet = packet,
+    };
+    size_t start, pad, n_iov = 1;
+
+    wire_ram_pages_begin(out, &h, batch->offsets, batch->kinds, &start,
+                         &error_abort);
+    for (unsigned i = 0; i < batch->count; i++) {
+        if (batch->kinds[i] == WIRE_PAGE_NORMAL) {
+            iov[n_iov].iov_base = batch->block->host + batch->offsets[i];
+            iov[n_iov].iov_len = GUEST_PAGE_SIZE;
+            n_iov++;
+        }
+    }
+    wire_record_end_external(out, start,
+                             (n_iov - 1) * (size_t)GUEST_PAGE_SIZE,
+                             &pad, &error_abort);
+    /* @out no longer grows: pointers into it stay valid. */
+    iov[0].iov_base = out->data + start;
+    iov[0].iov_len = out->len - start;
+    if (pad) {
+        iov[n_iov].iov_base = (void *)zeroes;
+        iov[n_iov].iov_len = pad;
+        n_iov++;
+    }
+    return n_iov;
+}
+
+unsigned ram_saver_next_record_iov(RamSaver *rs, GByteArray *out,
+                                   struct iovec *iov, size_t *niov,
+                                   unsigned max_pages)
+{
+    RamPageBatch batch;
+
+    if (!ram_saver_next_batch(rs, &batch, max_pages, rs->detect_zero)) {
+        *niov = 0;
+        return 0;
+    }
+    ram_saver_count_batch(rs, &batch);
+    *niov = ram_batch_record_iov(&batch, rs->next_packet++, out, iov);
+    return batch.count;
 }
 
 unsigned ram_saver_next_record(RamSaver *rs, GByteArray *out,

@@ -325,6 +325,16 @@ int ram_block_foreach(RAMBlockIterFunc *fn, void *opaque)
     return 0;
 }
 
+GPtrArray *ram_guest_blocks(void)
+{
+    GPtrArray *blocks = g_ptr_array_new();
+
+    for (guint i = 0; guest_blocks && i < guest_blocks->len; i++) {
+        g_ptr_array_add(blocks, g_ptr_array_index(guest_blocks, i));
+    }
+    return blocks;
+}
+
 uint64_t ram_guest_size(void)
 {
     RAMBlock *last;

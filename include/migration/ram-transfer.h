@@ -9,8 +9,10 @@
  * Saving follows the dirty tracker's contract (migration/dirty-tracker.h):
  * a page's dirty bit is cleared before the page is read, so a write
  * racing with the read is reported again by the next sync.  Zero pages
- * become ZERO markers unless zero-page-detection is "none" ("multifd"
- * detects them here too, as multifd channels do not exist yet).
+ * become ZERO markers unless zero-page-detection is "none".  Without
+ * multifd the migration thread looks for them, whatever the mode; with
+ * multifd, "legacy" looks here and "multifd" in the channel threads
+ * (migration/multifd.h).
  *
  * Loading checks everything against the layout before touching memory:
  * the block index, each offset, and that every page lies within its
@@ -53,6 +55,18 @@ typedef struct RamSaver {
     uint64_t pages;             /* zero + normal */
 } RamSaver;
 
+/*
+ * Dirty pages of one block, their dirty bits already cleared: what a
+ * multifd channel is handed to send.
+ */
+typedef struct RamPageBatch {
+    RAMBlock *block;
+    uint32_t block_index;       /* in HELLO's list */
+    unsigned count;
+    uint64_t offsets[WIRE_RAM_PAGES_MAX];   /* bytes into the block */
+    uint8_t kinds[WIRE_RAM_PAGES_MAX];      /* WIRE_PAGE_* */
+} RamPageBatch;
+
 /* Saves every registered block, tracked by @tracker. */
 void ram_saver_init(RamSaver *rs, DirtyTracker *tracker, bool detect_zero);
 void ram_saver_destroy(RamSaver *rs);
@@ -88,6 +102,25 @@ unsigned ram_saver_next_record_iov(RamSaver *rs, GByteArray *out,
 typedef bool RamDecompressFunc(void *opaque, const void *data, size_t len,
                                const struct iovec *pages, size_t n,
                                Error **errp);
+
+/*
+ * Takes up to @max_pages dirty pages (from where the pass has got to,
+ * within one block) into @batch, clearing their dirty bits; with
+ * @detect_zero their kinds say which are zero, else all are NORMAL (the
+ * sender may look again).  Returns the count: 0 at the end of the pass.
+ * The zero/normal totals are not counted: ram_saver_count_batch() does
+ * that once the kinds are final (any thread).
+ */
+unsigned ram_saver_next_batch(RamSaver *rs, RamPageBatch *batch,
+                              unsigned max_pages, bool detect_zero);
+void ram_saver_count_batch(RamSaver *rs, const RamPageBatch *batch);
+/*
+ * The RAM_PAGES record of @batch numbered @packet, as
+ * ram_saver_next_record_iov() builds it: its start appended to @out,
+ * @iov (room for count + 2) filled; returns the entry count.
+ */
+size_t ram_batch_record_iov(const RamPageBatch *batch, uint64_t packet,
+                            GByteArray *out, struct iovec *iov);
 
 typedef struct RamLoader {
     GPtrArray *blocks;          /* RAMBlock *, by HELLO index (borrowed) */

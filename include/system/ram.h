@@ -84,6 +84,10 @@ RAMBlock *ram_block_find(const char *idstr);
 typedef int RAMBlockIterFunc(RAMBlock *block, void *opaque);
 int ram_block_foreach(RAMBlockIterFunc *fn, void *opaque);
 
+/* The registered blocks in guest order, as a new array of borrowed
+ * pointers. */
+GPtrArray *ram_guest_blocks(void);
+
 /* Total size of guest RAM. */
 uint64_t ram_guest_size(void);
 

@@ -127,7 +127,7 @@ class RejectionTest(MigrationTestCase):
 
     def test_host_lacks_a_feature(self):
         cases = [('userfaultfd', {'postcopy-ram': True}, 'postcopy-ram'),
-                 ('zstd', {'multifd-compression': 'zstd'},
+                 ('zstd', {'multifd': True, 'multifd-compression': 'zstd'},
                   'multifd-compression')]
         for lacks, cfg, option in cases:
             with self.subTest(lacks=lacks):
@@ -173,10 +173,11 @@ class RejectionTest(MigrationTestCase):
         with src_vm(*BUSY) as src:
             before = src.cmd('query-migrate-config')
             with self.assertRaises(QMPError) as ctx:
-                src.cmd('migrate', uri='tcp:127.0.0.1:1',
-                        config={'multifd': True})
+                src.cmd('migrate', uri='file:' + os.path.join(
+                            src.tmpdir, 'never-written'),
+                        config={'mapped-ram': True})
             self.assertEqual(ctx.exception.desc,
-                             "Option 'multifd' is not supported by this "
+                             "Option 'mapped-ram' is not supported by this "
                              "vmig's migration engine yet")
             self.assertEqual(info(src), {})
             # Refused: the configuration in effect is what it was.

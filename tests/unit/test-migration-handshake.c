@@ -177,14 +177,14 @@ START_TEST(test_effective_config_refused)
     sent.has_return_path = false;
 
     /* Valid, but not built yet. */
-    sent.has_multifd = true;
-    sent.multifd = true;
-    check_reject(handshake_effective_config(&sent, local, "tcp:h:1", &host,
+    sent.has_mapped_ram = true;
+    sent.mapped_ram = true;
+    check_reject(handshake_effective_config(&sent, local, "file:/x", &host,
                                             &eff),
-                 "IncompatibleConfig", "multifd",
-                 "Option 'multifd' is not supported by this vmig's "
+                 "IncompatibleConfig", "mapped-ram",
+                 "Option 'mapped-ram' is not supported by this vmig's "
                  "migration engine yet");
-    sent.has_multifd = false;
+    sent.has_mapped_ram = false;
 
     /* A local option set here counts too. */
     g_free(local->tls_creds);

@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Multifd: 1, 2, 4 and 8 channels, every compression method and
+zero-page detection mode, with a guest that keeps dirtying memory;
+channels that connect in any order; a stranger connecting with a wrong
+session id while a migration runs; a destination that dies in the
+middle.  Every successful case ends with equal digests."""
+
+import os
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vmig_harness  # noqa: E402
+from migration_helpers import (FINAL, STREAM_HEADER,  # noqa: E402
+                               MigrationTestCase, dst_vm, info, listen_uri,
+                               record, src_vm, wait_status)
+from vmig_harness import wait_for  # noqa: E402
+
+MiB = 1 << 20
+REC_CHANNEL_HEADER = 4
+ROLE_MULTIFD = 1
+# Text-like content, so compression has something to do, and zero pages
+# left untouched, so zero-page detection does too.
+DIRTY = ['-workload', 'rate=8M,pattern=random,content=text,seed=11']
+
+
+def multifd(channels, **extra):
+    cfg = {'multifd': True, 'multifd-channels': channels}
+    cfg.update(extra)
+    return cfg
+
+
+class MultifdTest(MigrationTestCase):
+
+    def run_multifd(self, cfg, mem='64M', src_args=(), dst_args=()):
+        with dst_vm(*dst_args, mem=mem, incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*(DIRTY + list(src_args)), mem=mem) as src:
+            result = self.migrate(src, listen_uri(dst), config=cfg)
+            self.assert_completed(src, dst, result)
+            self.assert_no_crash(src, dst)
+            return result, info(dst), dst.cmd('query-migrate-config')
+
+    def test_channel_counts(self):
+        for n in (1, 2, 4, 8):
+            with self.subTest(channels=n):
+                result, dinfo, dcfg = self.run_multifd(multifd(n))
+                # The destination was told nothing but its URI.
+                self.assertTrue(dcfg['multifd'])
+                self.assertEqual(dcfg['multifd-channels'], n)
+                self.assertGreater(result['ram']['normal'], 0)
+                # Every channel carried pages, on both ends alike.
+                for side in (result, dinfo):
+                    m = side['multifd']
+                    self.assertEqual(m['channels'], n)
+                    self.assertEqual(len(m['channel-bytes']), n)
+                    self.assertTrue(all(b > 0 for b in m['channel-bytes']),
+                                    m)
+                self.assertEqual(result['multifd']['channel-bytes'],
+                                 dinfo['multifd']['channel-bytes'])
+                self.assertEqual(result['multifd']['packets'],
+                                 dinfo['multifd']['packets'])
+                self.assertNotIn('compression-ratio', result['multifd'])
+
+    def test_compression(self):
+        for method, level in (('none', None), ('zlib', 'multifd-zlib-level'),
+                              ('zstd', 'multifd-zstd-level')):
+            with self.subTest(method=method):
+                cfg = multifd(4, **{'multifd-compression': method})
+                if level:
+                    cfg[level] = 3
+                result, _, dcfg = self.run_multifd(cfg)
+                self.assertEqual(dcfg['multifd-compression'], method)
+                if method != 'none':
+                    # Text compresses: fewer bytes than the pages moved.
+                    self.assertLess(result['ram']['transferred'],
+                                    result['ram']['normal-bytes'])
+                    m = result['multifd']
+                    self.assertGreater(m['compression-ratio'], 1.5, m)
+                    self.assertAlmostEqual(
+                        m['compression-ratio'],
+                        m['uncompressed-bytes'] / m['compressed-bytes'])
+
+    def test_zero_page_detection(self):
+        for mode in ('none', 'legacy', 'multifd'):
+            with self.subTest(mode=mode):
+                result, _, _ = self.run_multifd(
+                    multifd(2, **{'zero-page-detection': mode}))
+                if mode == 'none':
+                    self.assertEqual(result['ram']['duplicate'], 0)
+                else:
+                    self.assertGreater(result['ram']['duplicate'], 0)
+
+    def test_bandwidth_limited_many_passes(self):
+        # A slow link: several passes, each ending with a SYNC barrier
+        # on every channel while the guest rewrites pages sent before.
+        cfg = multifd(4, **{'max-bandwidth': 16 * MiB,
+                            'downtime-limit': 300})
+        result, dinfo, _ = self.run_multifd(cfg, mem='32M')
+        self.assertGreater(result['ram']['iteration'], 1)
+
+    def test_stranger_with_wrong_session_is_refused(self):
+        with dst_vm(mem='128M', incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*DIRTY, mem='128M') as src:
+            uri = listen_uri(dst)
+            host, port = uri[len('tcp:'):].rsplit(':', 1)
+            cfg = multifd(2, **{'max-bandwidth': 32 * MiB})
+            src.cmd('migrate', uri=uri, config=cfg)
+            wait_status(src, 'active')
+            # A channel header for a session that does not exist.
+            body = (b'\x42' * 16 + ROLE_MULTIFD.to_bytes(4, 'big') +
+                    (0).to_bytes(4, 'big'))
+            with socket.create_connection((host, int(port))) as s:
+                s.sendall(STREAM_HEADER + record(REC_CHANNEL_HEADER, body))
+                s.settimeout(30)
+                # The destination closes it without a word.
+                self.assertEqual(s.recv(100), b'')
+            # And one that sends garbage.
+            with socket.create_connection((host, int(port))) as s:
+                s.sendall(b'GET / HTTP/1.0\r\n\r\n')
+                s.settimeout(30)
+                self.assertEqual(s.recv(100), b'')
+            src.cmd('migrate-set-config', max_bandwidth=0)
+            result = wait_status(src, FINAL)
+            self.assert_completed(src, dst, result)
+            log = dst.stderr_text()
+            self.assertIn('extra channel of an unknown session', log)
+            self.assertEqual(log.count('closing connection'), 2, log)
+            self.assert_no_crash(src, dst)
+
+    def test_destination_killed_mid_transfer(self):
+        with dst_vm(mem='128M', incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*DIRTY, mem='128M') as src:
+            before = src.cmd('x-query-workload')['writes']
+            cfg = multifd(4, **{'max-bandwidth': 16 * MiB})
+            src.cmd('migrate', uri=listen_uri(dst), config=cfg)
+            wait_for(lambda: info(src).get('ram', {}).get('transferred', 0)
+                     > 4 * MiB, what='some pages sent')
+            dst.kill()
+            result = wait_status(src, FINAL)
+            self.assertEqual(result['status'], 'failed', result)
+            self.assertIn('error-desc', result)
+            self.assert_source_runs(src)
+            self.assertGreater(src.cmd('x-query-workload')['writes'],
+                               before)
+            self.assert_no_crash(src)
+
+
+class OutOfOrderTest(MigrationTestCase):
+    """The channels connect through a relay that holds each new
+    connection back and lets them through in reverse order, the main
+    channel first (it must be: the others open after ACCEPT)."""
+
+    def test_reverse_order(self):
+        with dst_vm(mem='64M', incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*DIRTY, mem='64M') as src:
+            target = listen_uri(dst)[len('tcp:'):].rsplit(':', 1)
+            relay = ReorderingRelay((target[0], int(target[1])), hold=4)
+            try:
+                result = self.migrate(src, 'tcp:127.0.0.1:%d' % relay.port,
+                                      config=multifd(4))
+                self.assert_completed(src, dst, result)
+                # Main first, then the four channels, last to first.
+                self.assertEqual(relay.order, [0, 4, 3, 2, 1])
+            finally:
+                relay.close()
+            self.assert_no_crash(src, dst)
+
+
+class ReorderingRelay:
+    """Forwards TCP connections to @target.  The first passes at once;
+    the next @hold are accepted and held until all have arrived, then
+    connected to the target in reverse order of arrival."""
+
+    def __init__(self, target, hold):
+        self.target = target
+        self.hold = hold
+        self.order = []
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(('127.0.0.1', 0))
+        self.srv.listen(16)
+        self.port = self.srv.getsockname()[1]
+        self.socks = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _pipe(self, a, b):
+        try:
+            while True:
+                data = a.recv(1 << 20)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def _connect(self, index, client):
+        up = socket.create_connection(self.target)
+        self.socks += [client, up]
+        self.order.append(index)
+        for a, b in ((client, up), (up, client)):
+            threading.Thread(target=self._pipe, args=(a, b),
+                             daemon=True).start()
+
+    def _run(self):
+        try:
+            client, _ = self.srv.accept()
+            self._connect(0, client)
+            held = []
+            for i in range(self.hold):
+                client, _ = self.srv.accept()
+                held.append((i + 1, client))
+            # Every channel is waiting for its turn now.
+            time.sleep(0.2)
+            for i, client in reversed(held):
+                self._connect(i, client)
+                time.sleep(0.05)
+        except OSError:
+            pass
+
+    def close(self):
+        self.srv.close()
+        for s in self.socks:
+            s.close()
+
+
+if __name__ == '__main__':
+    vmig_harness.main()
