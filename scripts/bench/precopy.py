@@ -22,120 +22,16 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 
-GiB = 1 << 30
-MiB = 1 << 20
-PAGE = 4096
+from benchlib import (GiB, MiB, PAGE, TIMEOUT, Machine, QmpError,
+                      loopback_once, machine_description, mem_available,
+                      on_free_port, parse_size, size_name, wait_migration)
+
 VCPUS = 2
-TIMEOUT = 600
-
-
-class QmpError(Exception):
-    pass
-
-
-class Qmp:
-    """A minimal blocking QMP client over a unix socket."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(path)
-        self.file = self.sock.makefile('rb')
-        self._read()                    # greeting
-        self.cmd('qmp_capabilities')
-
-    def _read(self):
-        line = self.file.readline()
-        if not line:
-            raise QmpError('vmig closed the connection')
-        return json.loads(line)
-
-    def cmd(self, name, **args):
-        req = {'execute': name}
-        if args:
-            req['arguments'] = args
-        self.sock.sendall(json.dumps(req).encode() + b'\n')
-        while True:
-            msg = self._read()
-            if 'event' in msg:
-                continue
-            if 'error' in msg:
-                raise QmpError('%s: %s' % (name, msg['error']['desc']))
-            return msg['return']
-
-    def close(self):
-        self.file.close()
-        self.sock.close()
-
-
-class Machine:
-    """A vmig process and its QMP connection."""
-
-    def __init__(self, build, tmpdir, name, args):
-        self.name = name
-        self.sock = os.path.join(tmpdir, name + '.sock')
-        self.log_path = os.path.join(tmpdir, name + '.log')
-        self.log = open(self.log_path, 'wb')
-        self.proc = subprocess.Popen(
-            [os.path.join(build, 'vmig'), '-name', name,
-             '-qmp', 'unix:%s,server=on,wait=off' % self.sock] + args,
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
-        self.qmp = None
-        deadline = time.monotonic() + 30
-        # The monitor answers once start-up is over (-incoming listening
-        # included); a vmig that fails to start exits instead.
-        while self.qmp is None:
-            if self.proc.poll() is not None:
-                raise RuntimeError('%s exited: %s' % (name, self.log_text()))
-            if time.monotonic() > deadline:
-                raise RuntimeError('%s: no monitor' % name)
-            try:
-                self.qmp = Qmp(self.sock)
-            except (OSError, QmpError):
-                time.sleep(0.05)
-
-    def log_text(self):
-        with open(self.log_path, 'rb') as f:
-            return f.read().decode(errors='replace').strip()
-
-    def cmd(self, name, **args):
-        return self.qmp.cmd(name, **args)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            try:
-                self.qmp.cmd('quit')
-            except (OSError, QmpError):
-                pass
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.qmp:
-            self.qmp.close()
-        self.log.close()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def parse_size(text):
-    units = {'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40}
-    text = text.strip().upper().rstrip('B').rstrip('I')
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(text)
 
 
 def config_value(text):
@@ -149,11 +45,6 @@ def config_value(text):
         return parse_size(text)
     except ValueError:
         return text
-
-
-def size_name(size):
-    return '%d GiB' % (size // GiB) if size % GiB == 0 \
-        else '%d MiB' % (size // MiB)
 
 
 def fill_ram(src, size):
@@ -172,20 +63,13 @@ def fill_ram(src, size):
 
 
 def start_destination(build, tmpdir, size, prealloc):
-    # free_port() and vmig's bind race with other programs: retry.
-    for attempt in range(5):
-        port = free_port()
-        try:
-            dst = Machine(build, tmpdir, 'dst',
-                          ['-m', str(size // MiB), '-smp', str(VCPUS), '-S',
-                           '-incoming', 'tcp:127.0.0.1:%d' % port] +
-                          # As libvirt's immediate allocation: the first
-                          # touch of each page is not the link's cost.
-                          (['-mem-prealloc'] if prealloc else []))
-            return dst, port
-        except RuntimeError:
-            if attempt == 4:
-                raise
+    return on_free_port(lambda port: Machine(
+        os.path.join(build, 'vmig'), tmpdir, 'dst',
+        ['-m', str(size // MiB), '-smp', str(VCPUS), '-S',
+         '-incoming', 'tcp:127.0.0.1:%d' % port] +
+        # As libvirt's immediate allocation: the first touch of each
+        # page is not the link's cost.
+        (['-mem-prealloc'] if prealloc else [])))
 
 
 def migrate_once(build, size, config, verify, prealloc):
@@ -194,7 +78,7 @@ def migrate_once(build, size, config, verify, prealloc):
     tmpdir = tempfile.mkdtemp(prefix='vmig-bench-')
     machines = []
     try:
-        src = Machine(build, tmpdir, 'src',
+        src = Machine(os.path.join(build, 'vmig'), tmpdir, 'src',
                       ['-m', str(size // MiB), '-smp', str(VCPUS),
                        '-workload', 'rate=64G,pattern=sequential,'
                        'content=random,seed=7'])
@@ -204,14 +88,7 @@ def migrate_once(build, size, config, verify, prealloc):
         machines.append(dst)
 
         src.cmd('migrate', uri='tcp:127.0.0.1:%d' % port, config=config)
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            info = src.cmd('query-migrate')
-            if info.get('status') in ('completed', 'failed', 'cancelled'):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError('migration did not end')
-            time.sleep(0.02)
+        info = wait_migration(src)
         if info['status'] != 'completed':
             raise RuntimeError('migration %s: %s'
                                % (info['status'], info.get('error-desc')))
@@ -225,65 +102,6 @@ def migrate_once(build, size, config, verify, prealloc):
         for m in reversed(machines):
             m.stop()
         shutil.rmtree(tmpdir, ignore_errors=True)
-
-
-def loopback_once(nbytes, chunk=4 * MiB):
-    """Seconds to send @nbytes from one process to another through
-    127.0.0.1 TCP, in @chunk writes (as vmig's stream does, in one
-    connection)."""
-    with socket.socket() as srv:
-        srv.bind(('127.0.0.1', 0))
-        srv.listen(1)
-        pid = os.fork()
-        if pid == 0:
-            try:
-                with socket.create_connection(srv.getsockname()) as c:
-                    data = memoryview(os.urandom(chunk))
-                    left = nbytes
-                    while left > 0:
-                        n = min(left, chunk)
-                        c.sendall(data[:n])
-                        left -= n
-            finally:
-                os._exit(0)
-        conn, _ = srv.accept()
-        buf = bytearray(chunk)
-        got = 0
-        start = time.monotonic()
-        with conn:
-            while True:
-                n = conn.recv_into(buf)
-                if not n:
-                    break
-                got += n
-        elapsed = time.monotonic() - start
-        os.waitpid(pid, 0)
-    if got != nbytes:
-        raise RuntimeError('loopback lost bytes: %d of %d' % (got, nbytes))
-    return elapsed
-
-
-def mem_available():
-    with open('/proc/meminfo') as f:
-        for line in f:
-            if line.startswith('MemAvailable:'):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def machine_description():
-    cpu = platform.processor() or '?'
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    cpu = line.split(':', 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return '%d CPUs (%s), %.1f GiB RAM, Linux %s' % (
-        os.cpu_count(), cpu, os.sysconf('SC_PAGE_SIZE') *
-        os.sysconf('SC_PHYS_PAGES') / GiB, platform.release())
 
 
 def bench(args):
