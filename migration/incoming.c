@@ -23,6 +23,7 @@
  * its answer the destination waits for the real migration.
  */
 #include <string.h>
+#include <sys/stat.h>
 
 #include "io/channel-address.h"
 #include "io/net-listener.h"
@@ -31,6 +32,7 @@
 #include "migration/device-transfer.h"
 #include "migration/engine.h"
 #include "migration/handshake.h"
+#include "migration/mapped-ram.h"
 #include "migration/migration.h"
 #include "migration/multifd.h"
 #include "migration/ram-transfer.h"
@@ -184,7 +186,7 @@ static void check_hello_main(void *opaque)
                                       ms && ms->has_uuid ? ms->uuid : NULL,
                                       &c->version, &c->effective);
     /* Before ACCEPT goes out: the channels may connect right after. */
-    if (!c->reject && c->effective->multifd &&
+    if (!c->reject && c->effective->multifd && !c->effective->mapped_ram &&
         !(c->hello->flags & WIRE_HELLO_DRY_RUN)) {
         g_autoptr(GPtrArray) blocks = ram_guest_blocks();
 
@@ -369,6 +371,10 @@ static bool handle_record(IncomingConn *c, const WireRecord *rec, bool *end)
 
     switch (rec->type) {
     case WIRE_REC_RAM_PAGES:
+        if (c->effective->mapped_ram) {
+            error_setg(&err, "RAM_PAGES in a mapped-ram stream");
+            return protocol_error(c, err);
+        }
         if (c->multifd) {
             error_setg(&err, "RAM_PAGES on the main channel of a multifd "
                        "migration");
@@ -425,6 +431,62 @@ static bool handle_record(IncomingConn *c, const WireRecord *rec, bool *end)
     }
 }
 
+/* mapped-ram: one MAPPED_RAM_BLOCK and its regions per block, first. */
+static bool load_mapped_ram(IncomingConn *c)
+{
+    g_autoptr(GPtrArray) blocks = ram_guest_blocks();
+    int fd = qio_channel_get_fd(mig_stream_channel(c->stream));
+    uint64_t base = c->inc->addr->u.file.offset;
+    unsigned threads = c->effective->multifd ?
+                       c->effective->multifd_channels : 1;
+    struct stat st;
+    Error *err = NULL;
+
+    if (fstat(fd, &st) < 0) {
+        error_setg_errno(&err, errno, "Cannot stat '%s'",
+                         mig_stream_name(c->stream));
+        return conn_fail(c, WIRE_ERR_GENERIC, err);
+    }
+    for (guint i = 0; i < blocks->len; i++) {
+        uint64_t at = mig_stream_read_offset(c->stream);
+        WireMappedRamBlock mb;
+        WireRecord rec;
+        MigStreamResult r = mig_stream_read_record(c->stream, &rec, 0, &err);
+
+        if (r == MIG_STREAM_EOF) {
+            error_setg(&err, "Migration stream '%s' ended before the "
+                       "mapped-ram regions of RAM block %u",
+                       mig_stream_name(c->stream), i);
+        }
+        if (r != MIG_STREAM_OK) {
+            return conn_fail(c, WIRE_ERR_PROTOCOL, err);
+        }
+        if (!wire_record_expect(&rec, WIRE_REC_MAPPED_RAM_BLOCK, &err) ||
+            !wire_mapped_ram_block_decode(rec.body, rec.len, &mb, &err)) {
+            return protocol_error(c, err);
+        }
+        if (mb.block != i || mb.bitmap_offset < at + rec.size ||
+            base + mb.next_offset > (uint64_t)st.st_size) {
+            error_setg(&err, "MAPPED_RAM_BLOCK at offset %" G_GUINT64_FORMAT
+                       ": block %u where block %u was due, or regions "
+                       "outside the file (%" G_GUINT64_FORMAT " bytes): %s",
+                       at, mb.block, i, (uint64_t)st.st_size,
+                       base + mb.next_offset > (uint64_t)st.st_size
+                       ? "the file is truncated" : "misplaced");
+            return protocol_error(c, err);
+        }
+        if (!mapped_ram_load_block(fd, base, st.st_size, &mb,
+                                   g_ptr_array_index(blocks, i), threads,
+                                   &c->ram.normal_pages,
+                                   &c->ram.zero_pages, &err) ||
+            !mig_stream_seek_read(c->stream, mb.next_offset, base, &err)) {
+            return protocol_error(c, err);
+        }
+        publish_stats(c);
+    }
+    return true;
+}
+
 static bool load(IncomingConn *c)
 {
     bool end = false;
@@ -433,6 +495,9 @@ static bool load(IncomingConn *c)
     c->devices = device_load_set_new(c->hello);
     ram_loader_init_guest(&c->ram);
     c->ram_ready = true;
+    if (c->effective->mapped_ram && !load_mapped_ram(c)) {
+        return false;
+    }
     while (!end) {
         Error *err = NULL;
         WireRecord rec;

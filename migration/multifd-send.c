@@ -15,6 +15,7 @@
 #include "io/channel-address.h"
 #include "migration/engine.h"
 #include "migration/multifd.h"
+#include "migration/mapped-ram.h"
 #include "migration/multifd-compress.h"
 
 typedef enum SendOrder {
@@ -50,6 +51,7 @@ struct MultifdSend {
     bool detect_zero;           /* zero-page-detection "multifd" */
     bool compression;
     RamSaver *rs;
+    MappedRamWriter *file;      /* mapped-ram: pages go there, no sockets */
     Error *error;               /* the first failure */
     bool woken;
     uint64_t packets;           /* atomic */
@@ -156,6 +158,9 @@ static bool send_batch(SendChannel *c, RamPageBatch *batch, Error **errp)
     }
     ram_saver_count_batch(c->m->rs, batch);
     __atomic_fetch_add(&c->m->packets, 1, __ATOMIC_RELAXED);
+    if (c->m->file) {
+        return mapped_ram_write_batch(c->m->file, batch, errp);
+    }
     if (c->compressor && !send_compressed(c, batch, packet, &sent, errp)) {
         return false;
     }
@@ -172,6 +177,10 @@ static bool send_batch(SendChannel *c, RamPageBatch *batch, Error **errp)
 static bool carry_out(SendChannel *c, SendOrder order, uint64_t iteration,
                       Error **errp)
 {
+    /* In a file the pages' places order them: no SYNC, no END. */
+    if (c->m->file && order != ORDER_BATCH) {
+        return true;
+    }
     switch (order) {
     case ORDER_BATCH:
         return send_batch(c, c->batch, errp);
@@ -278,10 +287,8 @@ static int compression_level(const MigrationConfig *cfg)
     }
 }
 
-MultifdSend *multifd_send_new(const MigrationAddress *addr,
-                              const MigrationConfig *cfg,
-                              const uint8_t *session_id, RamSaver *rs,
-                              Error **errp)
+static MultifdSend *pool_new(const MigrationConfig *cfg, RamSaver *rs,
+                             Error **errp)
 {
     MultifdSend *m = g_new0(MultifdSend, 1);
     unsigned n = cfg->multifd_channels;
@@ -292,6 +299,7 @@ MultifdSend *multifd_send_new(const MigrationAddress *addr,
     m->detect_zero =
         cfg->zero_page_detection == ZERO_PAGE_DETECTION_MULTIFD;
     m->compression = cfg->multifd_compression != MULTIFD_COMPRESSION_NONE;
+    m->n = n;
     m->ch = g_new0(SendChannel, n);
     for (unsigned i = 0; i < n; i++) {
         SendChannel *c = &m->ch[i];
@@ -300,33 +308,61 @@ MultifdSend *multifd_send_new(const MigrationAddress *addr,
         c->index = i;
         c->batch = g_new(RamPageBatch, 1);
         c->buf = g_byte_array_new();
-        if (cfg->multifd_compression != MULTIFD_COMPRESSION_NONE) {
+        if (m->compression) {
             c->compressor = multifd_compressor_new(
                 cfg->multifd_compression, compression_level(cfg), errp);
             if (!c->compressor) {
-                goto fail;
+                multifd_send_free(m);
+                return NULL;
             }
         }
     }
-    /* All connections first: no thread runs before all are there. */
-    for (unsigned i = 0; i < n; i++) {
-        m->ch[i].stream = open_channel(addr, session_id, i, errp);
-        if (!m->ch[i].stream) {
-            error_prepend(errp, "Opening multifd channel %u failed: ", i);
-            goto fail;
-        }
-        m->n = i + 1;
-    }
-    for (unsigned i = 0; i < n; i++) {
+    return m;
+}
+
+static void start_threads(MultifdSend *m)
+{
+    for (unsigned i = 0; i < m->n; i++) {
         m->ch[i].thread = g_thread_new("mig/multifd-send", channel_thread_fn,
                                        &m->ch[i]);
     }
-    return m;
+}
 
-fail:
-    m->n = n;
-    multifd_send_free(m);
-    return NULL;
+MultifdSend *multifd_send_new(const MigrationAddress *addr,
+                              const MigrationConfig *cfg,
+                              const uint8_t *session_id, RamSaver *rs,
+                              Error **errp)
+{
+    MultifdSend *m = pool_new(cfg, rs, errp);
+
+    if (!m) {
+        return NULL;
+    }
+    /* All connections first: no thread runs before all are there. */
+    for (unsigned i = 0; i < m->n; i++) {
+        m->ch[i].stream = open_channel(addr, session_id, i, errp);
+        if (!m->ch[i].stream) {
+            error_prepend(errp, "Opening multifd channel %u failed: ", i);
+            multifd_send_free(m);
+            return NULL;
+        }
+    }
+    start_threads(m);
+    return m;
+}
+
+MultifdSend *multifd_send_new_mapped(const MigrationConfig *cfg,
+                                     RamSaver *rs, MappedRamWriter *file,
+                                     Error **errp)
+{
+    MultifdSend *m = pool_new(cfg, rs, errp);
+
+    if (!m) {
+        return NULL;
+    }
+    m->file = file;
+    start_threads(m);
+    return m;
 }
 
 /* ---- The migration thread's side ---- */
@@ -424,6 +460,9 @@ uint64_t multifd_send_bytes(MultifdSend *m)
 {
     uint64_t sum = 0;
 
+    if (m->file) {
+        return 0;           /* counted by the mapped-ram writer */
+    }
     for (unsigned i = 0; i < m->n; i++) {
         if (m->ch[i].stream) {
             sum += mig_stream_bytes_written(m->ch[i].stream);

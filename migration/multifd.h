@@ -49,6 +49,14 @@ MultifdSend *multifd_send_new(const MigrationAddress *addr,
                               const uint8_t *session_id, RamSaver *rs,
                               Error **errp);
 /*
+ * mapped-ram with multifd: cfg's multifd-channels threads writing pages
+ * into @file (borrowed), no connections.
+ */
+typedef struct MappedRamWriter MappedRamWriter;
+MultifdSend *multifd_send_new_mapped(const MigrationConfig *cfg,
+                                     RamSaver *rs, MappedRamWriter *file,
+                                     Error **errp);
+/*
  * Hands *@batch to the next idle channel, waiting for one, and gives
  * back an empty batch in its place.  False (errp set) once a channel
  * failed or multifd_send_wake() was called.

@@ -35,6 +35,7 @@
 #include "migration/dirty-tracker.h"
 #include "migration/engine.h"
 #include "migration/handshake.h"
+#include "migration/mapped-ram.h"
 #include "migration/migration.h"
 #include "migration/multifd.h"
 #include "migration/precopy-policy.h"
@@ -107,7 +108,8 @@ typedef struct MigOutgoing {
     DirtyTracker *tracker;
     RamSaver rs;
     bool rs_ready;
-    RamPageBatch *batch;        /* multifd: the one being filled */
+    RamPageBatch *batch;        /* multifd, mapped-ram: being filled */
+    MappedRamWriter *mapped;    /* mapped-ram: the file's pages */
     uint64_t iteration;
     bool throttled;
 } MigOutgoing;
@@ -167,7 +169,8 @@ static void wake_streams(MigOutgoing *o)
 static uint64_t bytes_sent(MigOutgoing *o)
 {
     return mig_stream_bytes_written(o->stream) +
-           (o->multifd ? multifd_send_bytes(o->multifd) : 0);
+           (o->multifd ? multifd_send_bytes(o->multifd) : 0) +
+           (o->mapped ? mapped_ram_bytes_written(o->mapped) : 0);
 }
 
 /* ---- The return path ---- */
@@ -482,6 +485,9 @@ static bool send_sync(MigOutgoing *o, OutResult *res)
             return false;
         }
     }
+    if (o->mapped) {
+        return true;    /* the file's record stream has no SYNC */
+    }
     wire_sync_encode(b, o->iteration, &error_abort);
     return write_or_fail(o, b, 0, res);
 }
@@ -504,14 +510,23 @@ static bool sync_dirty(MigOutgoing *o, OutResult *res)
  */
 static bool send_batch_multifd(MigOutgoing *o, size_t *len, OutResult *res)
 {
-    bool legacy_zero =
-        o->cfg->zero_page_detection == ZERO_PAGE_DETECTION_LEGACY;
+    /* Without channels this thread looks for zero pages itself. */
+    bool here_zero = o->multifd ?
+        o->cfg->zero_page_detection == ZERO_PAGE_DETECTION_LEGACY :
+        o->cfg->zero_page_detection != ZERO_PAGE_DETECTION_NONE;
     Error *err = NULL;
     unsigned n = ram_saver_next_batch(&o->rs, o->batch, MULTIFD_BATCH_PAGES,
-                                      legacy_zero);
+                                      here_zero);
+    bool ok = true;
 
     *len = n * (size_t)GUEST_PAGE_SIZE;
-    if (n && !multifd_send_batch(o->multifd, &o->batch, &err)) {
+    if (n && o->multifd) {
+        ok = multifd_send_batch(o->multifd, &o->batch, &err);
+    } else if (n) {
+        ram_saver_count_batch(&o->rs, o->batch);
+        ok = mapped_ram_write_batch(o->mapped, o->batch, &err);
+    }
+    if (!ok) {
         error_prepend(&err, "Migration to '%s' failed: ",
                       mig_stream_name(o->stream));
         *res = step_failed(o, err);
@@ -551,7 +566,7 @@ static bool send_pages(MigOutgoing *o, MigRateLimit *rl, Progress *pg,
             }
             continue;
         }
-        if (o->multifd) {
+        if (o->multifd || o->mapped) {
             if (!send_batch_multifd(o, &len, res)) {
                 return false;
             }
@@ -824,6 +839,13 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
         *res = step_failed(o, err);
         return false;
     }
+    /* The bitmaps, then the records go on after the pages. */
+    if (o->mapped && !mapped_ram_writer_finish(o->mapped, &err)) {
+        error_prepend(&err, "Migration to '%s' failed: ",
+                      mig_stream_name(o->stream));
+        *res = step_failed(o, err);
+        return false;
+    }
 
     mig_call_in_main(save_devices_main, o);
     if (o->devices_err) {
@@ -874,6 +896,38 @@ static bool open_multifd(MigOutgoing *o, OutResult *res)
     return true;
 }
 
+/* mapped-ram: the block records now, the pages in place later. */
+static bool open_mapped_ram(MigOutgoing *o, OutResult *res)
+{
+    g_autoptr(GPtrArray) blocks = ram_guest_blocks();
+    int fd = qio_channel_get_fd(mig_stream_channel(o->stream));
+    Error *err = NULL;
+
+    o->mapped = mapped_ram_writer_new(fd, o->addr->u.file.offset,
+                                      mig_stream_bytes_written(o->stream),
+                                      blocks, &err);
+    if (!o->mapped) {
+        error_prepend(&err, "Migration to '%s' failed: ",
+                      mig_stream_name(o->stream));
+        *res = step_failed(o, err);
+        return false;
+    }
+    o->batch = g_new(RamPageBatch, 1);
+    if (o->cfg->multifd) {
+        MultifdSend *m = multifd_send_new_mapped(o->cfg, &o->rs, o->mapped,
+                                                 &err);
+
+        if (!m) {
+            *res = step_failed(o, err);
+            return false;
+        }
+        g_mutex_lock(&o->lock);
+        o->multifd = m;
+        g_mutex_unlock(&o->lock);
+    }
+    return true;
+}
+
 static void close_multifd(MigOutgoing *o)
 {
     MultifdSend *m;
@@ -883,6 +937,7 @@ static void close_multifd(MigOutgoing *o)
     g_mutex_unlock(&o->lock);
     multifd_send_free(m);
     g_clear_pointer(&o->batch, g_free);
+    g_clear_pointer(&o->mapped, mapped_ram_writer_free);
 }
 
 static OutResult run(MigOutgoing *o)
@@ -901,7 +956,8 @@ static OutResult run(MigOutgoing *o)
         o->rp_thread = g_thread_new("mig/return-path", rp_thread_fn, o);
         g_mutex_unlock(&o->lock);
     }
-    if (o->cfg->multifd && !open_multifd(o, &res)) {
+    if (o->cfg->mapped_ram ? !open_mapped_ram(o, &res) :
+        o->cfg->multifd && !open_multifd(o, &res)) {
         return res;
     }
     if (!mig_status_change(MIGRATION_STATUS_SETUP, MIGRATION_STATUS_ACTIVE)) {

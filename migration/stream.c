@@ -101,6 +101,28 @@ uint64_t mig_stream_bytes_read(MigStream *s)
     return __atomic_load_n(&s->bytes_in, __ATOMIC_RELAXED);
 }
 
+uint64_t mig_stream_read_offset(MigStream *s)
+{
+    return s->bytes_in - (s->end - s->start) + s->last_record;
+}
+
+bool mig_stream_seek_read(MigStream *s, uint64_t offset, uint64_t base,
+                          Error **errp)
+{
+    int fd = qio_channel_get_fd(s->ioc);
+
+    if (fd < 0 || lseek(fd, (off_t)(base + offset), SEEK_SET) < 0) {
+        error_setg_errno(errp, fd < 0 ? ESPIPE : errno, "Cannot seek to "
+                         "offset %" G_GUINT64_FORMAT " of '%s'", base + offset,
+                         mig_stream_name(s));
+        return false;
+    }
+    s->start = s->end = 0;
+    s->last_record = 0;
+    __atomic_store_n(&s->bytes_in, offset, __ATOMIC_RELAXED);
+    return true;
+}
+
 static void error_woken(MigStream *s, Error **errp)
 {
     error_setg(errp, "I/O on '%s' was interrupted", mig_stream_name(s));

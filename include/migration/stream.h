@@ -135,6 +135,17 @@ bool mig_stream_sleep_until(MigStream *s, gint64 until);
 uint64_t mig_stream_bytes_written(MigStream *s);
 uint64_t mig_stream_bytes_read(MigStream *s);
 
+/*
+ * Reading a seekable stream (a file) out of order, as mapped-ram does:
+ * mig_stream_read_offset() is where the next record starts, in bytes
+ * from the start of the stream; mig_stream_seek_read() drops what is
+ * buffered and goes on reading at stream offset @offset, the stream
+ * starting at file offset @base.
+ */
+uint64_t mig_stream_read_offset(MigStream *s);
+bool mig_stream_seek_read(MigStream *s, uint64_t offset, uint64_t base,
+                          Error **errp);
+
 /* Closes the channel, reporting a close error (a command's exit status,
  * a file's failed flush).  Only when no other thread uses the stream. */
 bool mig_stream_close(MigStream *s, Error **errp);

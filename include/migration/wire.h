@@ -541,6 +541,36 @@ static inline uint64_t wire_ram_pages_offset(const WireRamPages *p,
     return wire_load_u64(p->offsets + 8 * (size_t)i);
 }
 
+/* ---- MAPPED_RAM_BLOCK ------------------------------------------------- */
+
+/* Where a mapped-ram file puts its regions: every bitmap and page region
+ * starts at a multiple of this from the start of the stream. */
+#define WIRE_MAPPED_RAM_ALIGN (1u << 20)
+
+/*
+ * The place of one RAM block's pages in a mapped-ram file.  Offsets
+ * count from the start of the stream.  Page i of the block lives at
+ * pages_offset + i * page_size; bit i of the bitmap (byte i / 8, least
+ * significant bit first) says it was written, a clear bit means zero.
+ */
+typedef struct WireMappedRamBlock {
+    uint32_t block;             /* index in HELLO's RAM blocks */
+    uint32_t page_size;
+    uint64_t bitmap_offset;
+    uint64_t bitmap_len;        /* ceil(pages_len / page_size / 8) */
+    uint64_t pages_offset;
+    uint64_t pages_len;         /* the block's size */
+    uint64_t next_offset;       /* where the record stream goes on */
+} WireMappedRamBlock;
+
+bool wire_mapped_ram_block_encode(const WireMappedRamBlock *mb,
+                                  GByteArray *out, Error **errp);
+/* Checks the layout rules (alignment, sizes, order, no overflow); the
+ * caller checks the block against the machine and the offsets against
+ * where the record was and the file's size. */
+bool wire_mapped_ram_block_decode(const uint8_t *body, size_t len,
+                                  WireMappedRamBlock *out, Error **errp);
+
 /* ---- DEVICE_STATE ----------------------------------------------------- */
 
 enum {

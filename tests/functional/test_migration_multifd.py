@@ -147,6 +147,83 @@ class MultifdTest(MigrationTestCase):
             self.assert_no_crash(src)
 
 
+class MappedRamTest(MigrationTestCase):
+    """mapped-ram: every page at its own place in the file, written in
+    place pass after pass (by several threads with multifd) and read
+    back in parallel."""
+
+    def save_restore(self, cfg, offset=0, passes=1):
+        with src_vm(*DIRTY, mem='64M') as src:
+            path = os.path.join(src.tmpdir, 'state')
+            uri = 'file:%s%s' % (path, ',offset=%d' % offset if offset
+                                 else '')
+            if offset:
+                with open(path, 'wb') as f:
+                    f.write(b'\x5a' * offset)
+            cfg = dict(cfg, **{'mapped-ram': True,
+                               'max-bandwidth': 64 * MiB,
+                               'downtime-limit': 1})
+            self.assertEqual(src.cmd('migrate', uri=uri, config=cfg), {})
+            wait_for(lambda: info(src).get('ram', {}).get('iteration', 0)
+                     > passes, what='%d passes' % passes)
+            src.cmd('migrate-set-config', downtime_limit=60000,
+                    max_bandwidth=0)
+            result = wait_status(src, FINAL)
+            self.assertEqual(result['status'], 'completed', result)
+            # Pages have fixed places: the file is at least guest-sized
+            # however many passes rewrote them.
+            self.assertGreaterEqual(os.path.getsize(path), 64 * MiB)
+            if offset:
+                with open(path, 'rb') as f:
+                    self.assertEqual(f.read(offset), b'\x5a' * offset)
+            with dst_vm(mem='64M', incoming=uri) as dst:
+                self.assert_completed(src, dst, result)
+                dinfo = info(dst)
+                self.assertEqual(dinfo['ram']['normal'] +
+                                 dinfo['ram']['duplicate'], 16384)
+            self.assert_no_crash(src)
+            return path, result
+
+    def test_single_thread(self):
+        self.save_restore({}, passes=2)
+
+    def test_multifd_threads(self):
+        for n in (2, 4):
+            with self.subTest(channels=n):
+                self.save_restore(multifd(n), passes=2)
+
+    def test_offset(self):
+        self.save_restore(multifd(2), offset=12345)
+
+    def test_truncated(self):
+        with src_vm(*DIRTY, mem='32M') as src:
+            path = os.path.join(src.tmpdir, 'state')
+            result = self.migrate(src, 'file:' + path,
+                                  config={'mapped-ram': True})
+            self.assertEqual(result['status'], 'completed', result)
+            size = os.path.getsize(path)
+            for keep in (size - 100, 2 * MiB, 200):
+                with self.subTest(keep=keep):
+                    with open(path, 'r+b') as f:
+                        f.truncate(keep)
+                    status, out = vmig_harness.run_vmig(
+                        ['-m', '32M', '-incoming', 'file:' + path])
+                    self.assertEqual(status, 1, out)
+                    self.assertIn('incoming migration failed', out)
+                    self.assertNotIn('Sanitizer', out)
+
+    def test_compression_refused(self):
+        with src_vm(mem='32M') as src:
+            with self.assertRaises(vmig_harness.QMPError) as ctx:
+                src.cmd('migrate', uri='file:' + os.path.join(src.tmpdir,
+                                                              'x'),
+                        config=multifd(2, **{'mapped-ram': True,
+                                             'multifd-compression':
+                                             'zstd'}))
+            self.assertIn('mapped-ram', ctx.exception.desc)
+            self.assertIn('multifd-compression', ctx.exception.desc)
+
+
 class OutOfOrderTest(MigrationTestCase):
     """The channels connect through a relay that holds each new
     connection back and lets them through in reverse order, the main
