@@ -56,7 +56,7 @@ WireHello *handshake_hello_new(const MigrationConfig *cfg, uint32_t flags,
         return NULL;
     }
     /* A file is written in one version; a live peer may pick any. */
-    if (flags & WIRE_HELLO_UNIDIRECTIONAL) {
+    if (flags & WIRE_HELLO_ONE_VERSION) {
         h->min_version = h->max_version = WIRE_VERSION_MAX;
     }
     h->flags = flags;
@@ -338,6 +338,13 @@ WireReject *handshake_check_hello(const WireHello *hello,
                                      migration_host_support(), &eff);
     if (rej) {
         return rej;
+    }
+    /* The source of such a stream cannot wait for an ack (section 7). */
+    if ((hello->flags & WIRE_HELLO_REPLY_OPTIONAL) && eff->switchover_ack) {
+        return wire_reject_new(WIRE_ERR_INCOMPATIBLE_CONFIG,
+                               "switchover-ack", "switchover-ack needs an "
+                               "answer, which a REPLY_OPTIONAL stream may "
+                               "not get");
     }
     layout = handshake_local_layout();
     rej = handshake_check_layout(hello, layout);

@@ -245,6 +245,9 @@ static bool read_hello(IncomingConn *c, gint64 deadline, unsigned timeout)
     }
     if (c->hello->flags & WIRE_HELLO_UNIDIRECTIONAL) {
         c->answer = false;
+    } else if (c->file && (c->hello->flags & WIRE_HELLO_REPLY_OPTIONAL)) {
+        /* Saved by a one-way exec: its source waited for no answer. */
+        c->answer = false;
     } else if (c->file) {
         error_setg(&err, "HELLO: the stream in '%s' is not marked "
                    "UNIDIRECTIONAL, but a file cannot carry the answer it "
@@ -276,6 +279,15 @@ static bool answer_hello(IncomingConn *c, gint64 deadline)
         if (!wire_accept_encode(a, b, &err)) {
             return conn_fail(c, WIRE_ERR_GENERIC, err);
         }
+    }
+    if (c->hello && (c->hello->flags & WIRE_HELLO_REPLY_OPTIONAL)) {
+        /* Best effort: the command may not read it ("-incoming exec:cat
+         * FILE" of a one-way stream), and the source does not wait. */
+        if (mig_stream_write(c->stream, b->data, b->len, deadline, NULL) !=
+            MIG_STREAM_OK) {
+            c->answer = false;
+        }
+        return true;
     }
     return send_bytes(c, b, deadline);
 }
@@ -409,6 +421,18 @@ static bool handle_record(IncomingConn *c, const WireRecord *rec, bool *end)
             return conn_fail(c, WIRE_ERR_GENERIC, err);
         }
         *end = true;
+        return true;
+    case WIRE_REC_ONE_WAY:
+        if (!(c->hello->flags & WIRE_HELLO_REPLY_OPTIONAL)) {
+            error_setg(&err, "ONE_WAY after a HELLO without "
+                       "REPLY_OPTIONAL");
+            return protocol_error(c, err);
+        }
+        if (!wire_empty_decode(rec->type, rec->body, rec->len, &err)) {
+            return protocol_error(c, err);
+        }
+        /* The source waits for nothing more: SHUTDOWN included. */
+        c->answer = false;
         return true;
     case WIRE_REC_ERROR: {
         g_autoptr(WireReject) e = NULL;

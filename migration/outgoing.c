@@ -12,7 +12,9 @@
  *     completion.
  *   - the return-path thread, on bidirectional transports once ACCEPT has
  *     arrived: reads SHUTDOWN, SWITCHOVER_ACK and ERROR from the
- *     destination while the migration thread sends.
+ *     destination while the migration thread sends.  On exec: it also
+ *     reads the answer to HELLO, which the migration thread does not
+ *     wait for (REPLY_OPTIONAL, protocol section 7).
  *
  * Cancel and failure: migrate_cancel sets the status to "cancelling",
  * flags the migration and wakes the stream (include/migration/stream.h),
@@ -30,6 +32,7 @@
 #include <string.h>
 
 #include "io/channel-address.h"
+#include "io/channel-command.h"
 #include "migration/config.h"
 #include "migration/device-transfer.h"
 #include "migration/dirty-tracker.h"
@@ -69,6 +72,7 @@ typedef struct MigOutgoing {
     MigrationAddress *addr;
     bool dry_run;
     bool unidirectional;        /* file: nothing comes back */
+    bool reply_optional;        /* exec: an answer may or may not come */
     MigrationConfig *cfg;       /* full; its fixed options hold throughout */
     WireHello *hello;
 
@@ -92,6 +96,8 @@ typedef struct MigOutgoing {
     bool rp_switchover_ack;
     char *rp_error;             /* the return path's reason to fail */
     MultifdSend *multifd;       /* the channels, if multifd is on */
+    bool rp_answered;           /* REPLY_OPTIONAL: ACCEPT arrived */
+    bool rp_one_way;            /* ONE_WAY sent: no answer expected */
 
     /* The VM, as the migration found and left it (migration thread and
      * its calls into the main thread, one at a time). */
@@ -250,11 +256,15 @@ static bool rp_handle(MigOutgoing *o, const WireRecord *rec)
     return false;
 }
 
+static bool rp_answer(MigOutgoing *o);
+
 static gpointer rp_thread_fn(gpointer opaque)
 {
     MigOutgoing *o = opaque;
+    /* exec: first the answer that handshake() did not wait for. */
+    bool answered = !o->reply_optional || rp_answer(o);
 
-    for (;;) {
+    while (answered) {
         Error *err = NULL;
         WireRecord rec;
         MigStreamResult r = mig_stream_read_record(o->stream, &rec, 0, &err);
@@ -269,7 +279,8 @@ static gpointer rp_thread_fn(gpointer opaque)
             bool done;
 
             g_mutex_lock(&o->lock);
-            done = o->rp_shutdown;
+            /* After ONE_WAY the destination owes us nothing. */
+            done = o->rp_shutdown || o->rp_one_way;
             g_mutex_unlock(&o->lock);
             if (!done) {
                 rp_fail(o, g_strdup_printf("The destination closed the "
@@ -337,16 +348,85 @@ static bool write_or_fail(MigOutgoing *o, const GByteArray *b,
 
 /* ---- Handshake ---- */
 
-static bool handshake(MigOutgoing *o, OutResult *res)
+typedef enum Answer {
+    ANSWER_ACCEPTED,
+    ANSWER_NONE,            /* the stream ended before its first byte */
+    ANSWER_FAILED,          /* errp set */
+} Answer;
+
+/*
+ * Reads and judges the answer to HELLO, waiting until @deadline (0: no
+ * limit; @timeout_ms is for the message).  *@decoded is set once a
+ * well-formed ACCEPT is in: the destination then waits for data and is
+ * told with ERROR why none comes, of class *@cls.
+ */
+static Answer read_answer(MigOutgoing *o, gint64 deadline,
+                          unsigned timeout_ms, bool *decoded,
+                          const char **cls, Error **errp)
 {
-    g_autoptr(GByteArray) b = g_byte_array_new();
     g_autoptr(WireAccept) acc = NULL;
-    unsigned timeout = mig_handshake_timeout_ms();
-    gint64 deadline = o->unidirectional ? 0 : mig_deadline_after_ms(timeout);
     const char *name = mig_stream_name(o->stream);
     Error *err = NULL;
     MigStreamResult r;
     WireRecord rec;
+
+    r = mig_stream_read_header(o->stream, deadline, &err);
+    if (r == MIG_STREAM_EOF) {
+        return ANSWER_NONE;
+    }
+    if (r == MIG_STREAM_OK) {
+        /* Only the answer may come now, not even a NOP before it. */
+        r = mig_stream_read_record(o->stream, &rec, deadline, &err);
+    }
+    switch (r) {
+    case MIG_STREAM_OK:
+        break;
+    case MIG_STREAM_EOF:
+        error_setg(errp, "The destination '%s' closed the connection "
+                   "without answering the handshake", name);
+        return ANSWER_FAILED;
+    case MIG_STREAM_TIMEOUT:
+        error_free(err);
+        error_setg(errp, "The destination '%s' did not answer the "
+                   "handshake within %u ms", name, timeout_ms);
+        return ANSWER_FAILED;
+    default:
+        goto fail;
+    }
+
+    if (rec.type == WIRE_REC_REJECT) {
+        g_autoptr(WireReject) rej = NULL;
+        g_autofree char *desc = NULL;
+
+        if (!wire_reject_decode(rec.type, rec.body, rec.len, &rej, &err)) {
+            goto fail;
+        }
+        desc = handshake_reject_describe(rej);
+        error_setg(errp, "%s", desc);
+        return ANSWER_FAILED;
+    }
+    if (!wire_record_expect(&rec, WIRE_REC_ACCEPT, &err) ||
+        !wire_accept_decode(rec.body, rec.len, &acc, &err)) {
+        goto fail;
+    }
+    *decoded = true;
+    if (!handshake_check_accept(o->hello, acc, cls, &err)) {
+        goto fail;
+    }
+    return ANSWER_ACCEPTED;
+
+fail:
+    error_prepend(&err, "Handshake with '%s' failed: ", name);
+    error_propagate(errp, err);
+    return ANSWER_FAILED;
+}
+
+static bool handshake(MigOutgoing *o, OutResult *res)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    unsigned timeout = mig_handshake_timeout_ms();
+    gint64 deadline = o->unidirectional ? 0 : mig_deadline_after_ms(timeout);
+    Error *err = NULL;
 
     wire_stream_header_encode(b);
     if (!wire_hello_encode(o->hello, b, &err)) {
@@ -356,61 +436,64 @@ static bool handshake(MigOutgoing *o, OutResult *res)
     if (!write_or_fail(o, b, deadline, res)) {
         return false;
     }
-    if (o->unidirectional) {
+    if (o->unidirectional || o->reply_optional) {
+        /* exec: the return path takes the answer if one comes. */
         return true;
     }
-
-    r = mig_stream_read_header(o->stream, deadline, &err);
-    if (r == MIG_STREAM_OK) {
-        /* Only the answer may come now, not even a NOP before it. */
-        r = mig_stream_read_record(o->stream, &rec, deadline, &err);
-    }
-    switch (r) {
-    case MIG_STREAM_OK:
-        break;
-    case MIG_STREAM_EOF:
+    /* After ACCEPT the destination waits for data (handshake_done). */
+    switch (read_answer(o, deadline, timeout, &o->handshake_done,
+                        &o->error_class, &err)) {
+    case ANSWER_ACCEPTED:
+        return true;
+    case ANSWER_NONE:
         error_setg(&err, "The destination '%s' closed the connection "
-                   "without answering the handshake", name);
-        goto fail;
-    case MIG_STREAM_TIMEOUT:
-        error_free(err);
-        err = NULL;
-        error_setg(&err, "The destination '%s' did not answer the "
-                   "handshake within %u ms", name, timeout);
-        goto fail;
-    default:
-        error_prepend(&err, "Handshake with '%s' failed: ", name);
-        goto fail;
+                   "without answering the handshake",
+                   mig_stream_name(o->stream));
+        break;
+    case ANSWER_FAILED:
+        break;
     }
-
-    if (rec.type == WIRE_REC_REJECT) {
-        g_autoptr(WireReject) rej = NULL;
-        g_autofree char *desc = NULL;
-
-        if (!wire_reject_decode(rec.type, rec.body, rec.len, &rej, &err)) {
-            error_prepend(&err, "Handshake with '%s' failed: ", name);
-            goto fail;
-        }
-        desc = handshake_reject_describe(rej);
-        error_setg(&err, "%s", desc);
-        goto fail;
-    }
-    if (!wire_record_expect(&rec, WIRE_REC_ACCEPT, &err) ||
-        !wire_accept_decode(rec.body, rec.len, &acc, &err)) {
-        error_prepend(&err, "Handshake with '%s' failed: ", name);
-        goto fail;
-    }
-    /* The destination now waits for data: from here on it is told
-     * with ERROR why none comes. */
-    o->handshake_done = true;
-    if (!handshake_check_accept(o->hello, acc, &o->error_class, &err)) {
-        error_prepend(&err, "Handshake with '%s' failed: ", name);
-        goto fail;
-    }
-    return true;
-
-fail:
     *res = step_failed(o, err);
+    return false;
+}
+
+/*
+ * REPLY_OPTIONAL, in the return-path thread: the answer handshake() did
+ * not wait for.  False when the return path is over: the answer failed
+ * (rp_fail()), or none came because the command only consumes the
+ * stream, which is not a failure (complete() then sends ONE_WAY).
+ */
+static bool rp_answer(MigOutgoing *o)
+{
+    const char *cls = NULL;
+    bool decoded = false, ignore;
+    Error *err = NULL;
+
+    switch (read_answer(o, 0, 0, &decoded, &cls, &err)) {
+    case ANSWER_ACCEPTED:
+        g_mutex_lock(&o->lock);
+        o->rp_answered = true;
+        g_cond_broadcast(&o->cond);
+        g_mutex_unlock(&o->lock);
+        return true;
+    case ANSWER_NONE:
+        return false;
+    case ANSWER_FAILED:
+        break;
+    }
+    g_mutex_lock(&o->lock);
+    /* An ACCEPT after ONE_WAY is ignored: that destination may have
+     * loaded the VM already (protocol section 7.1). */
+    ignore = decoded && o->rp_one_way;
+    if (decoded && !ignore && !o->rp_error) {
+        o->error_class = cls;
+    }
+    g_mutex_unlock(&o->lock);
+    /* Woken: the migration thread is ending it, not the destination. */
+    if (!ignore && !mig_stream_is_woken(o->stream)) {
+        rp_fail(o, g_strdup(error_get_pretty(err)));
+    }
+    error_free(err);
     return false;
 }
 
@@ -806,9 +889,69 @@ static bool wait_confirmation(MigOutgoing *o, OutResult *res)
     return true;
 }
 
+/*
+ * REPLY_OPTIONAL, before END: without an answer so far the source waits
+ * for none, and says so with ONE_WAY.  True then.
+ */
+static bool commit_one_way(MigOutgoing *o)
+{
+    bool one_way;
+
+    if (!o->reply_optional) {
+        return false;
+    }
+    g_mutex_lock(&o->lock);
+    one_way = o->rp_one_way = !o->rp_answered;
+    g_mutex_unlock(&o->lock);
+    return one_way;
+}
+
+/*
+ * After ONE_WAY and END: ends the command's input, waits for the return
+ * path to see its output end (an answer may still be on its way, and
+ * the stream must not be closed under that thread), then closes.  As
+ * for a file, what closing says is the verdict: the command's exit
+ * status.
+ */
+static bool finish_one_way(MigOutgoing *o, OutResult *res)
+{
+    gint64 until = mig_deadline_after_ms(QIO_CHANNEL_COMMAND_EXIT_TIMEOUT_MS);
+    Error *err = NULL;
+    bool failed;
+
+    if (!qio_channel_shutdown(mig_stream_channel(o->stream),
+                              QIO_CHANNEL_SHUTDOWN_WRITE, &err)) {
+        *res = step_failed(o, err);
+        return false;
+    }
+    g_mutex_lock(&o->lock);
+    while (!o->rp_done && !o->rp_error && !cancelled(o) &&
+           g_cond_wait_until(&o->cond, &o->lock, until)) {
+    }
+    if (!o->rp_done) {
+        /* Output still open: close() reaps, or kills, the command. */
+        mig_stream_wake(o->stream);
+        while (!o->rp_done) {
+            g_cond_wait(&o->cond, &o->lock);
+        }
+    }
+    failed = o->rp_error;
+    g_mutex_unlock(&o->lock);
+    if (failed || cancelled(o)) {
+        *res = step_failed(o, NULL);
+        return false;
+    }
+    if (!mig_stream_close(o->stream, &err)) {
+        *res = step_failed(o, err);
+        return false;
+    }
+    return true;
+}
+
 static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
 {
     g_autoptr(GByteArray) b = g_byte_array_new();
+    bool one_way;
     bool pass_done;
     Error *err = NULL;
 
@@ -853,6 +996,10 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
         return false;
     }
     g_byte_array_append(b, o->devices->data, o->devices->len);
+    one_way = commit_one_way(o);
+    if (one_way) {
+        wire_empty_encode(b, WIRE_REC_ONE_WAY, &error_abort);
+    }
     wire_empty_encode(b, WIRE_REC_END, &error_abort);
     if (!write_or_fail(o, b, 0, res)) {
         return false;
@@ -863,6 +1010,10 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
         /* A file's last write errors surface at close. */
         if (!mig_stream_close(o->stream, &err)) {
             *res = step_failed(o, err);
+            return false;
+        }
+    } else if (one_way) {
+        if (!finish_one_way(o, res)) {
             return false;
         }
     } else if (!wait_confirmation(o, res)) {
@@ -1019,7 +1170,8 @@ static void send_error(MigOutgoing *o)
     g_autoptr(GByteArray) b = g_byte_array_new();
     g_autoptr(WireReject) e = NULL;
 
-    if (!o->handshake_done || o->unidirectional) {
+    /* REPLY_OPTIONAL: the destination, if any, may be waiting. */
+    if ((!o->handshake_done && !o->reply_optional) || o->unidirectional) {
         return;
     }
     if (o->result == OUT_CANCELLED) {
@@ -1143,7 +1295,12 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     const MigrationConfig *cfg = migration_config_current();
     MachineState *ms = current_machine;
     bool unidirectional = addr->transport == MIGRATION_ADDRESS_TYPE_FILE;
+    /* An exec: command may only consume the stream ("cat > FILE"), so
+     * the answer is not waited for, unless it is needed. */
+    bool reply_optional = addr->transport == MIGRATION_ADDRESS_TYPE_EXEC &&
+                          !dry_run && !cfg->switchover_ack;
     uint32_t flags = (unidirectional ? WIRE_HELLO_UNIDIRECTIONAL : 0) |
+                     (reply_optional ? WIRE_HELLO_REPLY_OPTIONAL : 0) |
                      (dry_run ? WIRE_HELLO_DRY_RUN : 0);
     const char *bad = mig_unsupported_option(cfg);
     WireHello *hello;
@@ -1179,6 +1336,7 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     o->addr = QAPI_CLONE(MigrationAddress, addr);
     o->dry_run = dry_run;
     o->unidirectional = unidirectional;
+    o->reply_optional = reply_optional;
     o->cfg = migration_config_clone(cfg);
     o->hello = hello;
     cur = o;

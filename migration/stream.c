@@ -577,7 +577,9 @@ MigStreamResult mig_stream_read_record_into(MigStream *s, WireRecord *rec,
     }
     g_assert(skip <= rec->len && want == rec->len - skip);
     g_assert(buffered(s) >= WIRE_RECORD_HEADER_SIZE + skip);
-    memcpy(cur, iov, niov * sizeof(*iov));
+    if (niov) {
+        memcpy(cur, iov, niov * sizeof(*iov));
+    }
     rec->body = NULL;
     s->start += WIRE_RECORD_HEADER_SIZE + skip;
     done = WIRE_RECORD_HEADER_SIZE + skip;

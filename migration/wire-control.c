@@ -51,7 +51,8 @@ bool wire_sync_decode(const uint8_t *body, size_t len, uint64_t *iteration,
 static bool is_empty_type(uint32_t type)
 {
     return type == WIRE_REC_END || type == WIRE_REC_POSTCOPY_LISTEN ||
-           type == WIRE_REC_POSTCOPY_RUN || type == WIRE_REC_SWITCHOVER_ACK;
+           type == WIRE_REC_POSTCOPY_RUN || type == WIRE_REC_SWITCHOVER_ACK ||
+           type == WIRE_REC_ONE_WAY;
 }
 
 bool wire_empty_encode(GByteArray *out, uint32_t type, Error **errp)

@@ -153,18 +153,28 @@ static bool decode_header(WireReader *r, WireHello *h, const char **cls,
                    h->flags & WIRE_FLAGS_CRITICAL & ~WIRE_HELLO_KNOWN_FLAGS);
         return false;
     }
-    if (h->flags & WIRE_HELLO_UNIDIRECTIONAL) {
+    if ((h->flags & WIRE_HELLO_UNIDIRECTIONAL) &&
+        (h->flags & WIRE_HELLO_REPLY_OPTIONAL)) {
+        /* "Nothing comes back" and "an answer may come back". */
+        error_setg(errp, "flags 0x%08x: UNIDIRECTIONAL and REPLY_OPTIONAL "
+                   "contradict each other", h->flags);
+        return false;
+    }
+    if (h->flags & WIRE_HELLO_ONE_VERSION) {
+        bool uni = h->flags & WIRE_HELLO_UNIDIRECTIONAL;
+        const char *what = uni ? "UNIDIRECTIONAL" : "REPLY_OPTIONAL";
+
         /* Both need an answer, which a one-way stream cannot carry. */
         if (h->flags & (WIRE_HELLO_DRY_RUN | WIRE_HELLO_RESUME)) {
             error_setg(errp, "flags 0x%08x: DRY_RUN and RESUME need a "
-                       "reply, UNIDIRECTIONAL has none", h->flags);
+                       "reply, %s %s none", h->flags, what,
+                       uni ? "has" : "may have");
             return false;
         }
         /* Nobody picks a version for a file: it is written in one. */
         if (h->min_version != h->max_version) {
-            error_setg(errp, "a unidirectional stream must offer one "
-                       "version, not %u..%u", h->min_version,
-                       h->max_version);
+            error_setg(errp, "a %s stream must offer one version, not "
+                       "%u..%u", what, h->min_version, h->max_version);
             return false;
         }
     }

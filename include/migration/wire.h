@@ -96,6 +96,10 @@ typedef enum WireRecordType {
     WIRE_REC_POSTCOPY_LISTEN = 0x14,
     WIRE_REC_POSTCOPY_RUN = 0x15,
     WIRE_REC_MAPPED_RAM_BLOCK = 0x16,
+    /* Before END, after a REPLY_OPTIONAL HELLO that had no answer yet:
+     * the source waits for nothing, so the destination sends nothing
+     * more (no SHUTDOWN). */
+    WIRE_REC_ONE_WAY = 0x17,
     /* destination -> source (return path) */
     WIRE_REC_SWITCHOVER_ACK = 0x20,
     WIRE_REC_PAGE_REQUEST = 0x21,
@@ -335,15 +339,24 @@ bool wire_reject_decode(uint32_t type, const uint8_t *body, size_t len,
 /* ---- HELLO ------------------------------------------------------------ */
 
 enum {
-    /* No reverse direction (file, exec writing a pipe): no ACCEPT. */
+    /* No reverse direction (file): no ACCEPT. */
     WIRE_HELLO_UNIDIRECTIONAL = 1u << 0,
     /* Check everything, answer ACCEPT or REJECT, send no state. */
     WIRE_HELLO_DRY_RUN = 1u << 1,
     /* Reconnect to the paused postcopy session of session_id. */
     WIRE_HELLO_RESUME = 1u << 2,
+    /* Advisory: the answer may never come (exec: of a command that
+     * may only consume the stream), so the source does not wait for
+     * it; ONE_WAY says, before END, when none had come.  One version
+     * offered, as for UNIDIRECTIONAL. */
+    WIRE_HELLO_REPLY_OPTIONAL = 1u << 16,
 };
 #define WIRE_HELLO_KNOWN_FLAGS (WIRE_HELLO_UNIDIRECTIONAL | \
-                                WIRE_HELLO_DRY_RUN | WIRE_HELLO_RESUME)
+                                WIRE_HELLO_DRY_RUN | WIRE_HELLO_RESUME | \
+                                WIRE_HELLO_REPLY_OPTIONAL)
+/* Flags whose stream is written in one version, picked by nobody. */
+#define WIRE_HELLO_ONE_VERSION (WIRE_HELLO_UNIDIRECTIONAL | \
+                                WIRE_HELLO_REPLY_OPTIONAL)
 
 typedef struct WireRamBlock {
     char *id;

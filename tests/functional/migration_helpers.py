@@ -8,6 +8,7 @@ The proof of a migration is x-query-vm-digest: the source is stopped
 workload (or are paused with -S), so both digests are stable.
 """
 
+import contextlib
 import json
 import os
 import socket
@@ -26,7 +27,8 @@ FINAL = ('completed', 'failed', 'cancelled')
 MAGIC = b'\x89VMIG\r\n\x1a'
 STREAM_HEADER = MAGIC + struct.pack('>II', 2, 0)
 REC_HELLO, REC_ACCEPT, REC_REJECT = 1, 2, 3
-REC_END, REC_SHUTDOWN, REC_ERROR = 0x13, 0x24, 0x25
+REC_END, REC_ONE_WAY, REC_SHUTDOWN, REC_ERROR = 0x13, 0x17, 0x24, 0x25
+HELLO_REPLY_OPTIONAL = 1 << 16
 
 
 def src_vm(*args, name='src', mem='32M', **kw):
@@ -36,6 +38,28 @@ def src_vm(*args, name='src', mem='32M', **kw):
 def dst_vm(*args, name='dst', mem='32M', incoming=None, **kw):
     extra = ['-incoming', incoming] if incoming else []
     return Vmig(name=name, args=['-m', mem] + extra + list(args), **kw)
+
+
+@contextlib.contextmanager
+def environment(**values):
+    """Sets environment variables for the vmig processes launched
+    inside."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def launched(vm, **env):
+    """Launches @vm with the environment variables @env set."""
+    with environment(**env):
+        return vm.launch()
 
 
 def info(vm):

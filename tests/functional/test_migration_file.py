@@ -12,7 +12,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
-from migration_helpers import (BUSY, REC_HELLO, STREAM_HEADER,  # noqa: E402
+from migration_helpers import (BUSY, HELLO_REPLY_OPTIONAL,  # noqa: E402
+                               REC_HELLO, REC_ONE_WAY, STREAM_HEADER,
                                MigrationTestCase, dst_vm, hello_body,
                                info, record, src_vm, wait_status,
                                warm_up)
@@ -124,6 +125,23 @@ class FileMigrationTest(MigrationTestCase):
                     blocks=blocks, devices=devices)))
             self.assertIn('not marked UNIDIRECTIONAL',
                           self.load_fails('file:' + path))
+            # ONE_WAY belongs to a REPLY_OPTIONAL stream only.
+            with open(path, 'wb') as f:
+                f.write(STREAM_HEADER + record(REC_HELLO, hello_body(
+                    flags=1, blocks=blocks, devices=devices)) +
+                    record(REC_ONE_WAY, b''))
+            self.assertIn('ONE_WAY after a HELLO without REPLY_OPTIONAL',
+                          self.load_fails('file:' + path))
+            # Whose source cannot wait for a switchover ack (through a
+            # command: a file refuses the return path it needs first).
+            with open(path, 'wb') as f:
+                f.write(STREAM_HEADER + record(REC_HELLO, hello_body(
+                    flags=HELLO_REPLY_OPTIONAL,
+                    config={'switchover-ack': True, 'return-path': True},
+                    blocks=blocks, devices=devices)))
+            out = self.load_fails('exec:cat ' + path)
+            self.assertIn("option 'switchover-ack'): switchover-ack needs "
+                          "an answer", out)
 
     def test_failed_load_can_be_retried(self):
         with src_vm(*BUSY) as src:

@@ -6,7 +6,6 @@ dry runs, garbage and silence from either side, and handshake timeouts.
 Every refusal ends with the reason on both sides, the destination's
 option named, the source's guest running, and no crash."""
 
-import contextlib
 import json
 import os
 import socket
@@ -19,36 +18,15 @@ from migration_helpers import (BUSY, FINAL, MAGIC, REC_ACCEPT,  # noqa: E402
                                REC_ERROR, REC_HELLO, REC_REJECT,
                                STREAM_HEADER,
                                MigrationTestCase, StreamReader, accept_body,
-                               dst_vm, hello_body, info, listen_uri,
-                               parse_hello, parse_reject, record, src_vm,
-                               wait_status)
+                               dst_vm, hello_body, info, launched,
+                               listen_uri, parse_hello, parse_reject, record,
+                               src_vm, wait_status)
 from vmig_harness import QMPError, wait_for  # noqa: E402
 
 UUID_A = '6f1c3a1e-8d0b-4d59-9a4e-2f8a7c1d0b01'
 UUID_B = '6f1c3a1e-8d0b-4d59-9a4e-2f8a7c1d0b02'
 LAYOUT = {'blocks': [('pc.ram', 32 << 20, 4096)],
           'devices': [('counter', 1, 1), ('log', 2, 1)]}
-
-
-@contextlib.contextmanager
-def environment(**values):
-    """Sets environment variables for the vmig processes launched
-    inside."""
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def launched(vm, **env):
-    with environment(**env):
-        return vm.launch()
 
 
 class Peer:
@@ -175,9 +153,10 @@ class RejectionTest(MigrationTestCase):
             with self.assertRaises(QMPError) as ctx:
                 src.cmd('migrate', uri='file:' + os.path.join(
                             src.tmpdir, 'never-written'),
-                        config={'mapped-ram': True})
+                        config={'mapped-ram': True, 'multifd': True,
+                                'direct-io': True})
             self.assertEqual(ctx.exception.desc,
-                             "Option 'mapped-ram' is not supported by this "
+                             "Option 'direct-io' is not supported by this "
                              "vmig's migration engine yet")
             self.assertEqual(info(src), {})
             # Refused: the configuration in effect is what it was.

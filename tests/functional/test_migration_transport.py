@@ -1,20 +1,25 @@
 #!/usr/bin/env python3
 """Live migration end to end over every transport: tcp (IPv4 and IPv6),
 unix, fd: (a socket pair passed to both ends with getfd), exec: (on both
-ends, and a destination reading a file through a command), the
-structured channels form, and a migrated VM migrating on.  The source
+ends, a destination reading a file through a command, and a source whose
+command only consumes the stream: cat or gzip into a file, protocol
+section 7), the structured channels form, and a migrated VM migrating
+on.  The source
 guest writes memory throughout; each test proves with x-query-vm-digest
 that the destination holds exactly the source's state."""
 
 import os
 import socket
+import struct
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
-from migration_helpers import (BUSY, RELAY, MigrationTestCase,  # noqa: E402
-                               digest, dst_vm, have_ipv6, info,
+from migration_helpers import (BUSY, FINAL, HELLO_REPLY_OPTIONAL,  # noqa
+                               REC_END, REC_HELLO, REC_ONE_WAY, RELAY,
+                               STREAM_HEADER, MigrationTestCase, digest,
+                               dst_vm, have_ipv6, info, launched,
                                listen_uri, src_vm, wait_status)
 
 
@@ -141,6 +146,86 @@ class ExecTransportTest(MigrationTestCase):
             self.assertIn('exec:exit 3', result['error-desc'])
             self.assert_source_runs(src)
 
+
+def records(data):
+    """The (type, body) records of a whole v2 stream after its header."""
+    pos, out = 16, []
+    while pos < len(data):
+        rtype, length = struct.unpack_from('>II', data, pos)
+        out.append((rtype, data[pos + 8:pos + 8 + length]))
+        pos += 8 + length + (-length % 8)
+    return out
+
+
+class ExecOneWayTest(MigrationTestCase):
+    """exec: of a command that never answers: the source does not wait
+    for the handshake's answer (REPLY_OPTIONAL), says ONE_WAY before END,
+    and completes when the command exits 0, as file: does when closing
+    succeeds."""
+
+    def source(self, workload=BUSY):
+        # An answer that never comes could only end with this timeout,
+        # far beyond the harness's waits: completing at all proves that
+        # the source did not wait for it.
+        return launched(src_vm(*workload),
+                        VMIG_TEST_HANDSHAKE_TIMEOUT_MS='600000')
+
+    def save(self, src, cmd):
+        """Migrates the running, writing guest @src to exec:@cmd."""
+        result = self.migrate(src, 'exec:' + cmd)
+        self.assertEqual(result['status'], 'completed', result)
+        self.assertNotIn('error-desc', result)
+        self.assertEqual(src.cmd('query-status')['status'], 'postmigrate')
+        self.assertGreater(result['ram']['normal'], 0)
+
+    def load(self, src, incoming):
+        with dst_vm(incoming=incoming) as dst:
+            dinfo = wait_status(dst, FINAL)
+            self.assertEqual(dinfo['status'], 'completed', dinfo)
+            self.assertEqual(dst.cmd('query-status')['status'], 'running')
+            self.assertEqual(digest(src), digest(dst))
+            dst.shutdown()
+            self.assert_no_crash(dst)
+
+    def test_cat_into_a_file(self):
+        with self.source() as src:
+            path = os.path.join(src.tmpdir, 'state')
+            self.save(src, 'cat > ' + path)
+            with open(path, 'rb') as f:
+                data = f.read()
+            # Self-describing: the HELLO says an answer was optional, the
+            # stream that none came.
+            self.assertEqual(data[:16], STREAM_HEADER)
+            recs = records(data)
+            self.assertEqual(recs[0][0], REC_HELLO)
+            min_v, max_v, flags = struct.unpack_from('>III', recs[0][1])
+            self.assertEqual(min_v, max_v)
+            self.assertEqual(flags, HELLO_REPLY_OPTIONAL)
+            self.assertEqual([r[0] for r in recs[-2:]],
+                             [REC_ONE_WAY, REC_END])
+            self.load(src, 'file:' + path)
+            self.load(src, 'exec:cat ' + path)
+            self.assert_no_crash(src)
+
+    def test_gzip(self):
+        # Still writing, but slower than the fastest gzip compresses.
+        slower = ['-workload', 'rate=8M,pattern=random,content=text,seed=5']
+        with self.source(slower) as src:
+            path = os.path.join(src.tmpdir, 'state.gz')
+            self.save(src, 'gzip -1 -c > ' + path)
+            with open(path, 'rb') as f:
+                self.assertEqual(f.read(2), b'\x1f\x8b')
+            self.load(src, 'exec:gzip -dc ' + path)
+
+    def test_command_fails(self):
+        cmd = 'cat > /nonexistent/dir/state'
+        with self.source() as src:
+            result = self.migrate(src, 'exec:' + cmd)
+            self.assertEqual(result['status'], 'failed', result)
+            self.assertIn("Command '%s' exited with status" % cmd,
+                          result['error-desc'])
+            self.assert_source_runs(src)
+            self.assert_no_crash(src)
 
 if __name__ == '__main__':
     vmig_harness.main()

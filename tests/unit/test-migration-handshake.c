@@ -177,14 +177,15 @@ START_TEST(test_effective_config_refused)
     sent.has_return_path = false;
 
     /* Valid, but not built yet. */
-    sent.has_mapped_ram = true;
-    sent.mapped_ram = true;
+    sent.has_mapped_ram = sent.mapped_ram = true;
+    sent.has_multifd = sent.multifd = true;
+    sent.has_direct_io = sent.direct_io = true;
     check_reject(handshake_effective_config(&sent, local, "file:/x", &host,
                                             &eff),
-                 "IncompatibleConfig", "mapped-ram",
-                 "Option 'mapped-ram' is not supported by this vmig's "
+                 "IncompatibleConfig", "direct-io",
+                 "Option 'direct-io' is not supported by this vmig's "
                  "migration engine yet");
-    sent.has_mapped_ram = false;
+    sent.has_mapped_ram = sent.has_multifd = sent.has_direct_io = false;
 
     /* A local option set here counts too. */
     g_free(local->tls_creds);

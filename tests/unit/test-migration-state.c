@@ -206,7 +206,9 @@ START_TEST(test_unsupported_options)
     cfg->multifd = true;
     ck_assert_ptr_null(mig_unsupported_option(cfg));
     cfg->mapped_ram = true;
-    ck_assert_str_eq(mig_unsupported_option(cfg), "mapped-ram");
+    ck_assert_ptr_null(mig_unsupported_option(cfg));
+    cfg->direct_io = true;
+    ck_assert_str_eq(mig_unsupported_option(cfg), "direct-io");
 }
 END_TEST
 

@@ -512,6 +512,35 @@ START_TEST(test_hello_minimal)
 }
 END_TEST
 
+/* The exec: form: an advisory flag, one version, kept on decoding. */
+START_TEST(test_hello_reply_optional)
+{
+    g_autoptr(WireHello) h = wire_hello_new();
+    g_autoptr(WireHello) back = NULL;
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    Error *err = NULL;
+    WireRecord rec;
+
+    ck_assert_uint_eq(WIRE_HELLO_REPLY_OPTIONAL & WIRE_FLAGS_CRITICAL, 0);
+    ck_assert(wire_session_id_generate(h->session_id, &error_abort));
+    h->flags = WIRE_HELLO_REPLY_OPTIONAL;
+    /* The encoder runs the decoder's checks: two versions are refused. */
+    h->min_version = 2;
+    h->max_version = 3;
+    ck_assert(!wire_hello_encode(h, b, &err));
+    check_error(&err, "must offer one version");
+    g_byte_array_set_size(b, 0);
+    h->max_version = 2;
+    ck_assert(wire_hello_encode(h, b, &error_abort));
+    rec = decode_one(b);
+    ck_assert(wire_hello_decode(rec.body, rec.len, &back, NULL,
+                                &error_abort));
+    ck_assert_uint_eq(back->flags, WIRE_HELLO_REPLY_OPTIONAL);
+    ck_assert_uint_eq(back->min_version, 2);
+    ck_assert_uint_eq(back->max_version, 2);
+}
+END_TEST
+
 /* A HELLO body up to (and including) the config. */
 static void hello_prefix(GByteArray *b, uint32_t min, uint32_t max,
                          uint32_t flags, const char *config)
@@ -558,6 +587,23 @@ static void hello_fails(const GByteArray *b, const char *cls,
     check_error(&err, needle);
 }
 
+/* Flags of streams that may be one-way, refused with these offers. */
+static const struct {
+    uint32_t max;
+    uint32_t flags;
+    const char *needle;
+} one_way_flags[] = {
+    { 2, WIRE_HELLO_UNIDIRECTIONAL | WIRE_HELLO_RESUME, "need a reply" },
+    { 3, WIRE_HELLO_UNIDIRECTIONAL, "must offer one version, not 2..3" },
+    { 3, WIRE_HELLO_REPLY_OPTIONAL,
+      "a REPLY_OPTIONAL stream must offer one version, not 2..3" },
+    { 2, WIRE_HELLO_REPLY_OPTIONAL | WIRE_HELLO_DRY_RUN,
+      "DRY_RUN and RESUME need a reply, REPLY_OPTIONAL may have none" },
+    { 2, WIRE_HELLO_REPLY_OPTIONAL | WIRE_HELLO_RESUME, "need a reply" },
+    { 2, WIRE_HELLO_REPLY_OPTIONAL | WIRE_HELLO_UNIDIRECTIONAL,
+      "UNIDIRECTIONAL and REPLY_OPTIONAL contradict each other" },
+};
+
 START_TEST(test_hello_header_errors)
 {
     g_autoptr(GByteArray) b = g_byte_array_new();
@@ -575,13 +621,15 @@ START_TEST(test_hello_header_errors)
     hello_prefix(b, 2, 2, 1u << 7, "{}");
     hello_fails(b, WIRE_ERR_UNSUPPORTED_FEATURE, "",
                 "HELLO: unknown critical flags 0x00000080");
-    RESET();
-    hello_prefix(b, 2, 2, WIRE_HELLO_UNIDIRECTIONAL | WIRE_HELLO_RESUME,
-                 "{}");
-    hello_fails(b, WIRE_ERR_PROTOCOL, "", "need a reply");
-    RESET();
-    hello_prefix(b, 2, 3, WIRE_HELLO_UNIDIRECTIONAL, "{}");
-    hello_fails(b, WIRE_ERR_PROTOCOL, "", "must offer one version, not 2..3");
+    /* Streams that may be one-way: one version, no request for a reply;
+     * REPLY_OPTIONAL follows the rules of UNIDIRECTIONAL and contradicts
+     * it. */
+    for (size_t i = 0; i < G_N_ELEMENTS(one_way_flags); i++) {
+        RESET();
+        hello_prefix(b, 2, one_way_flags[i].max, one_way_flags[i].flags,
+                     "{}");
+        hello_fails(b, WIRE_ERR_PROTOCOL, "", one_way_flags[i].needle);
+    }
     RESET();
     hello_prefix(b, 2, 2, 0, "{}");
     memset(b->data + 12, 0, WIRE_SESSION_ID_LEN);
@@ -1305,7 +1353,7 @@ START_TEST(test_small_records)
 {
     static const uint32_t empty[] = {
         WIRE_REC_END, WIRE_REC_POSTCOPY_LISTEN, WIRE_REC_POSTCOPY_RUN,
-        WIRE_REC_SWITCHOVER_ACK,
+        WIRE_REC_SWITCHOVER_ACK, WIRE_REC_ONE_WAY,
     };
     g_autoptr(GByteArray) b = g_byte_array_new();
     WirePageRequest req = { 3, 1ull << 40, 8192 }, rback;
@@ -1444,6 +1492,7 @@ int main(void)
     suite_add_tcase(s, config);
     tcase_add_test(handshake, test_hello_round_trip);
     tcase_add_test(handshake, test_hello_minimal);
+    tcase_add_test(handshake, test_hello_reply_optional);
     tcase_add_test(handshake, test_hello_header_errors);
     tcase_add_test(handshake, test_hello_layout_errors);
     tcase_add_test(handshake, test_hello_extensions);
