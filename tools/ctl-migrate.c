@@ -81,19 +81,27 @@ static void nap(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* Runs @command without arguments; false (and says why) on any error. */
-static bool simple_command(Ctl *ctl, const char *command, json_t **ret)
+/* Runs @command without arguments; false on any error, said on stderr
+ * when @report. */
+static bool run_command(Ctl *ctl, const char *command, json_t **ret,
+                        bool report)
 {
     Error *err = NULL;
     json_t *rsp = qmp_client_execute(ctl->client, command, NULL, &err);
 
     if (!rsp) {
-        error_report_err(err);
+        if (report) {
+            error_report_err(err);
+        } else {
+            error_free(err);
+        }
         return false;
     }
     json_t *error = json_object_get(rsp, "error");
     if (error) {
-        ctl_print_error(error);
+        if (report) {
+            ctl_print_error(error);
+        }
         json_decref(rsp);
         return false;
     }
@@ -102,6 +110,11 @@ static bool simple_command(Ctl *ctl, const char *command, json_t **ret)
     }
     json_decref(rsp);
     return true;
+}
+
+static bool simple_command(Ctl *ctl, const char *command, json_t **ret)
+{
+    return run_command(ctl, command, ret, true);
 }
 
 typedef struct Screen {
@@ -152,6 +165,10 @@ static int watch(Ctl *ctl, const WatchOpts *opts)
     gint64 start = g_get_monotonic_time();
     gint64 prev_time = 0;
     int64_t prev_sent = -1;
+    /* query-migrate-config, asked once multifd shows up: query-migrate
+     * gives the compression ratio but not the method. */
+    json_t *config = NULL;
+    bool config_asked = false;
     int handled = 0;
     struct sigaction sa = { .sa_handler = on_sigint }, old_sa;
     int status = EXIT_FAILED;
@@ -198,6 +215,14 @@ static int watch(Ctl *ctl, const WatchOpts *opts)
         }
         ctl_mig_info_parse(ret, &info);
         json_decref(ret);
+        if (info.has_multifd && !ctl->raw && !config_asked) {
+            /* Only a name to show: a vmig that cannot say goes on
+             * without it, and a lost connection is the next poll's
+             * to report. */
+            config_asked = true;
+            run_command(ctl, "query-migrate-config", &config, false);
+        }
+        ctl_mig_info_set_config(&info, config);
 
         if (!info.status || !strcmp(info.status, "none")) {
             bool may_wait = opts->wait_start ||
@@ -250,6 +275,7 @@ static int watch(Ctl *ctl, const WatchOpts *opts)
         nap(opts->interval_ms);
     }
     sigaction(SIGINT, &old_sa, NULL);
+    json_decref(config);
     return status;
 }
 

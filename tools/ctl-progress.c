@@ -24,6 +24,34 @@ static bool get_int(json_t *obj, const char *key, int64_t *out)
     return true;
 }
 
+static void parse_multifd(json_t *obj, CtlMultifd *m)
+{
+    json_t *list = json_object_get(obj, "channel-bytes");
+    json_t *v;
+
+    get_int(obj, "channels", &m->channels);
+    get_int(obj, "packets", &m->packets);
+    if (json_is_array(list)) {
+        m->n_channel_bytes = json_array_size(list);
+        m->channel_bytes = g_new0(int64_t, m->n_channel_bytes);
+        for (size_t i = 0; i < m->n_channel_bytes; i++) {
+            v = json_array_get(list, i);
+            if (json_is_integer(v)) {
+                m->channel_bytes[i] = json_integer_value(v);
+            }
+        }
+    }
+    /* Both or neither: a before without an after says nothing. */
+    m->has_compression =
+        get_int(obj, "uncompressed-bytes", &m->uncompressed_bytes) &&
+        get_int(obj, "compressed-bytes", &m->compressed_bytes);
+    v = json_object_get(obj, "compression-ratio");
+    if (m->has_compression && json_is_number(v)) {
+        m->has_ratio = true;
+        m->ratio = json_number_value(v);
+    }
+}
+
 bool ctl_mig_info_parse(json_t *ret, CtlMigInfo *info)
 {
     json_t *ram, *v;
@@ -62,6 +90,11 @@ bool ctl_mig_info_parse(json_t *ret, CtlMigInfo *info)
             info->mbps = json_number_value(v);
         }
     }
+    v = json_object_get(ret, "multifd");
+    if (json_is_object(v)) {
+        info->has_multifd = true;
+        parse_multifd(v, &info->multifd);
+    }
     return true;
 }
 
@@ -69,7 +102,19 @@ void ctl_mig_info_clear(CtlMigInfo *info)
 {
     g_free(info->status);
     g_free(info->error_desc);
+    g_free(info->multifd.channel_bytes);
+    g_free(info->compression);
     memset(info, 0, sizeof(*info));
+}
+
+void ctl_mig_info_set_config(CtlMigInfo *info, json_t *config)
+{
+    json_t *v = json_object_get(config, "multifd-compression");
+
+    g_clear_pointer(&info->compression, g_free);
+    if (json_is_string(v) && strcmp(json_string_value(v), "none")) {
+        info->compression = g_strdup(json_string_value(v));
+    }
 }
 
 bool ctl_mig_status_is_final(const char *status)
@@ -117,6 +162,11 @@ char *ctl_fmt_clock(int64_t ms)
     return g_strdup_printf("%02d:%02d", (int)(s / 60), (int)(s % 60));
 }
 
+char *ctl_fmt_ratio(double ratio)
+{
+    return g_strdup_printf("%.1fx", ratio);
+}
+
 /* Share of guest RAM not waiting to be sent, in [0, 1]. */
 static double done_fraction(const CtlMigInfo *info)
 {
@@ -133,6 +183,34 @@ static double done_fraction(const CtlMigInfo *info)
 static int64_t iterations(const CtlMigInfo *info)
 {
     return info->iteration > 0 ? info->iteration : info->dirty_sync_count;
+}
+
+/*
+ * "zstd 3.1x", "zstd" (nothing compressed yet) or "3.1x" (method not
+ * known); NULL when there is nothing to say.  The method only when the
+ * figures say the pages are compressed: the configuration may have
+ * changed since.
+ */
+static char *compression_brief(const CtlMigInfo *info)
+{
+    const CtlMultifd *m = &info->multifd;
+    g_autofree char *ratio = m->has_ratio ? ctl_fmt_ratio(m->ratio) : NULL;
+    const char *method = m->has_compression ? info->compression : NULL;
+
+    if (method && ratio) {
+        return g_strdup_printf("%s %s", method, ratio);
+    }
+    return g_strdup(method ? method : ratio);
+}
+
+/* " | 4 ch, zstd 3.1x" */
+static void append_multifd_brief(GString *s, const CtlMigInfo *info)
+{
+    g_autofree char *comp = compression_brief(info);
+
+    g_string_append_printf(s, " | %" PRId64 " ch%s%s",
+                           info->multifd.channels, comp ? ", " : "",
+                           comp ? comp : "");
 }
 
 /* Everything after the bar, each part starting with " | ". */
@@ -167,6 +245,7 @@ char *ctl_mig_progress_line(const CtlMigInfo *info, double rate,
                                            info->total_time : elapsed_ms);
     GString *head = g_string_new(NULL);
     g_autoptr(GString) tail = g_string_new(NULL);
+    g_autoptr(GString) extra = g_string_new(NULL);
     bool bar = info->has_ram && info->total > 0;
     double done = done_fraction(info);
     int bar_width = BAR_WIDTH;
@@ -182,6 +261,16 @@ char *ctl_mig_progress_line(const CtlMigInfo *info, double rate,
         g_string_append_printf(tail, " %3d%%", pct);
     }
     append_details(tail, info, rate);
+    if (info->has_multifd) {
+        append_multifd_brief(extra, info);
+    }
+
+    /* The multifd part comes whole or not at all: cut, "zstd 1" would
+     * read as a ratio of 1 when it is 12.5x.  It goes after the bar. */
+    if (width > 0 && head->len + tail->len + extra->len > (gsize)width) {
+        g_string_truncate(extra, 0);
+    }
+    g_string_append_len(tail, extra->str, extra->len);
 
     if (bar && width > 0) {
         /* " [" + bar + "]" takes bar_width + 3 columns. */
@@ -209,6 +298,52 @@ char *ctl_mig_progress_line(const CtlMigInfo *info, double rate,
 static void append_ms(GString *s, const char *label, int64_t ms)
 {
     g_string_append_printf(s, "  %-13s%" PRId64 " ms\n", label, ms);
+}
+
+static const char *plural(int64_t n)
+{
+    return n == 1 ? "" : "s";
+}
+
+/*
+ *   multifd      3 channels, 1200 packets
+ *   channel 0    10.0 MiB (33.4%)
+ *   ...
+ *   compression  zlib 3.1x: 30.0 MiB -> 9.7 MiB
+ */
+static void append_multifd_summary(GString *s, const CtlMigInfo *info)
+{
+    const CtlMultifd *m = &info->multifd;
+    double sum = 0;
+
+    g_string_append_printf(s, "  %-13s%" PRId64 " channel%s, %" PRId64
+                           " packet%s\n", "multifd", m->channels,
+                           plural(m->channels), m->packets,
+                           plural(m->packets));
+    for (size_t i = 0; i < m->n_channel_bytes; i++) {
+        sum += m->channel_bytes[i];
+    }
+    for (size_t i = 0; i < m->n_channel_bytes; i++) {
+        g_autofree char *label = g_strdup_printf("channel %zu", i);
+        g_autofree char *bytes = ctl_fmt_bytes(m->channel_bytes[i]);
+
+        g_string_append_printf(s, "  %-13s%s", label, bytes);
+        /* No share of nothing: a channel that never connected. */
+        if (sum > 0) {
+            g_string_append_printf(s, " (%.1f%%)",
+                                   m->channel_bytes[i] * 100.0 / sum);
+        }
+        g_string_append_c(s, '\n');
+    }
+    if (m->has_compression) {
+        g_autofree char *comp = compression_brief(info);
+        g_autofree char *before = ctl_fmt_bytes(m->uncompressed_bytes);
+        g_autofree char *after = ctl_fmt_bytes(m->compressed_bytes);
+
+        g_string_append_printf(s, "  %-13s%s%s%s -> %s\n", "compression",
+                               comp ? comp : "", comp ? ": " : "",
+                               before, after);
+    }
 }
 
 char *ctl_mig_summary(const CtlMigInfo *info)
@@ -256,6 +391,9 @@ char *ctl_mig_summary(const CtlMigInfo *info)
             g_string_append_printf(s, "  %-13s%s average\n", "throughput",
                                    avg);
         }
+    }
+    if (info->has_multifd) {
+        append_multifd_summary(s, info);
     }
     return g_string_free(s, FALSE);
 }

@@ -11,6 +11,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* MigrationMultifdStats (qapi/migration.json): what the channels carried. */
+typedef struct CtlMultifd {
+    int64_t channels;
+    int64_t *channel_bytes;     /* by channel index */
+    size_t n_channel_bytes;
+    int64_t packets;
+    bool has_compression;       /* uncompressed- and compressed-bytes */
+    int64_t uncompressed_bytes;
+    int64_t compressed_bytes;
+    bool has_ratio;
+    double ratio;               /* compression-ratio */
+} CtlMultifd;
+
 /* The members of MigrationInfo (qapi/migration.json) vmig-ctl shows. */
 typedef struct CtlMigInfo {
     char *status;               /* NULL when absent (no migration yet) */
@@ -30,12 +43,21 @@ typedef struct CtlMigInfo {
     int64_t throttle;           /* cpu-throttle-percentage */
     bool dry_run;
     char *error_desc;
+    bool has_multifd;
+    CtlMultifd multifd;
+    /* multifd-compression of the configuration in effect: query-migrate
+     * does not name the method.  NULL: unknown, or "none". */
+    char *compression;
 } CtlMigInfo;
 
 /* Fills @info from a query-migrate "return" value; false if @ret is not
  * an object.  Missing or mistyped members are left absent / zero. */
 bool ctl_mig_info_parse(json_t *ret, CtlMigInfo *info);
 void ctl_mig_info_clear(CtlMigInfo *info);
+
+/* Takes the compression method from @config, a query-migrate-config
+ * "return" value (NULL or anything else: unknown). */
+void ctl_mig_info_set_config(CtlMigInfo *info, json_t *config);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CtlMigInfo, ctl_mig_info_clear)
 
 /* Whether @status (NULL: none) is one a migration ends in. */
@@ -50,19 +72,26 @@ char *ctl_fmt_rate(double bytes_per_sec);
 /* Milliseconds as "mm:ss", or "h:mm:ss" from one hour up. */
 char *ctl_fmt_clock(int64_t ms);
 
+/* A compression ratio as "3.1x". */
+char *ctl_fmt_ratio(double ratio);
+
 /*
  * One progress line, without a newline:
  *   00:04 active [#########-----------]  45% | 230.1 MiB sent,
  *   281.9 MiB left | 128.0 MiB/s | iter 2 | exp. downtime 45 ms | ...
+ * ending, with multifd, in " | 4 ch, zstd 3.1x" (channels, compression
+ * method and ratio).
  * @rate is the throughput to show (bytes/s; < 0: unknown), @elapsed_ms
  * the time to show when @info has no total-time.  @width > 0 fits the
- * line into that many columns (the bar shrinks first, then the line is
- * cut); 0 means no limit.
+ * line into that many columns (the bar shrinks first, then the multifd
+ * part goes, whole, then the line is cut); 0 means no limit.
  */
 char *ctl_mig_progress_line(const CtlMigInfo *info, double rate,
                             int64_t elapsed_ms, int width);
 
-/* The summary printed once the migration has ended (lines end in \n). */
+/* The summary printed once the migration has ended (lines end in \n);
+ * with multifd, the bytes of each channel, the packets and what
+ * compression made of the pages. */
 char *ctl_mig_summary(const CtlMigInfo *info);
 
 #endif

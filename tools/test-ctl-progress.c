@@ -243,6 +243,190 @@ START_TEST(test_summary_failed)
 }
 END_TEST
 
+/* Four channels, zstd: 40 MiB of pages became 12.5 MiB. */
+static const char multifd_json[] =
+    "{\"status\": \"active\", \"total-time\": 4200, "
+    "\"ram\": {\"transferred\": 241172480, \"remaining\": 268435456, "
+    "\"total\": 536870912, \"iteration\": 2}, "
+    "\"multifd\": {\"channels\": 4, \"channel-bytes\": "
+    "[4194304, 3145728, 3145728, 2621440], \"packets\": 321, "
+    "\"uncompressed-bytes\": 41943040, \"compressed-bytes\": 13107200, "
+    "\"compression-ratio\": 3.2}}";
+
+/* A query-migrate-config answer naming @method. */
+static json_t *config_with(const char *method)
+{
+    return json_pack("{s:b, s:s}", "multifd", 1, "multifd-compression",
+                     method);
+}
+
+START_TEST(test_parse_multifd)
+{
+    g_auto(CtlMigInfo) info = { 0 };
+    json_t *config;
+
+    parse(multifd_json, &info);
+    ck_assert(info.has_multifd);
+    ck_assert_int_eq(info.multifd.channels, 4);
+    ck_assert_uint_eq(info.multifd.n_channel_bytes, 4);
+    ck_assert_int_eq(info.multifd.channel_bytes[0], 4194304);
+    ck_assert_int_eq(info.multifd.channel_bytes[3], 2621440);
+    ck_assert_int_eq(info.multifd.packets, 321);
+    ck_assert(info.multifd.has_compression);
+    ck_assert_int_eq(info.multifd.uncompressed_bytes, 41943040);
+    ck_assert_int_eq(info.multifd.compressed_bytes, 13107200);
+    ck_assert(info.multifd.has_ratio && info.multifd.ratio == 3.2);
+    ck_assert_ptr_null(info.compression);
+
+    /* The method comes from the configuration; "none" names nothing. */
+    config = config_with("zstd");
+    ctl_mig_info_set_config(&info, config);
+    ck_assert_str_eq(info.compression, "zstd");
+    json_decref(config);
+    config = config_with("none");
+    ctl_mig_info_set_config(&info, config);
+    ck_assert_ptr_null(info.compression);
+    json_decref(config);
+    ctl_mig_info_set_config(&info, NULL);
+    ck_assert_ptr_null(info.compression);
+    ctl_mig_info_clear(&info);
+
+    /* Without compression; a mistyped channel entry counts 0, half of
+     * the compression figures is none, and a ratio alone is ignored. */
+    parse("{\"status\": \"active\", \"multifd\": {\"channels\": 2, "
+          "\"channel-bytes\": [7, \"x\"], \"packets\": 1, "
+          "\"uncompressed-bytes\": 10, \"compression-ratio\": 2.0}}",
+          &info);
+    ck_assert(info.has_multifd);
+    ck_assert_uint_eq(info.multifd.n_channel_bytes, 2);
+    ck_assert_int_eq(info.multifd.channel_bytes[0], 7);
+    ck_assert_int_eq(info.multifd.channel_bytes[1], 0);
+    ck_assert(!info.multifd.has_compression && !info.multifd.has_ratio);
+    ctl_mig_info_clear(&info);
+
+    parse("{\"status\": \"active\", \"multifd\": []}", &info);
+    ck_assert(!info.has_multifd);
+    ctl_mig_info_clear(&info);
+    parse(active_json, &info);
+    ck_assert(!info.has_multifd);
+}
+END_TEST
+
+START_TEST(test_line_multifd)
+{
+    g_auto(CtlMigInfo) info = { 0 };
+    json_t *zstd = config_with("zstd");
+
+    parse(multifd_json, &info);
+    str_is(ctl_mig_progress_line(&info, -1, 0, 0),
+           "00:04 active [##########----------]  50% | 230.0 MiB sent, "
+           "256.0 MiB left | iter 2 | 4 ch, 3.2x");
+    ctl_mig_info_set_config(&info, zstd);
+    str_is(ctl_mig_progress_line(&info, -1, 0, 0),
+           "00:04 active [##########----------]  50% | 230.0 MiB sent, "
+           "256.0 MiB left | iter 2 | 4 ch, zstd 3.2x");
+    ctl_mig_info_clear(&info);
+
+    /* Compressing, nothing compressed yet: the method only. */
+    parse("{\"status\": \"active\", \"total-time\": 0, \"multifd\": "
+          "{\"channels\": 2, \"channel-bytes\": [0, 0], \"packets\": 0, "
+          "\"uncompressed-bytes\": 0, \"compressed-bytes\": 0}}", &info);
+    ctl_mig_info_set_config(&info, zstd);
+    str_is(ctl_mig_progress_line(&info, -1, 0, 0),
+           "00:00 active | 2 ch, zstd");
+    ctl_mig_info_clear(&info);
+
+    /* No compression figures: a method in the configuration is not
+     * what these pages went through. */
+    parse("{\"status\": \"active\", \"total-time\": 0, \"multifd\": "
+          "{\"channels\": 1, \"channel-bytes\": [5], \"packets\": 1}}",
+          &info);
+    ctl_mig_info_set_config(&info, zstd);
+    str_is(ctl_mig_progress_line(&info, -1, 0, 0), "00:00 active | 1 ch");
+    json_decref(zstd);
+}
+END_TEST
+
+START_TEST(test_line_multifd_width)
+{
+    g_auto(CtlMigInfo) info = { 0 };
+    g_autofree char *full = NULL;
+    json_t *zstd = config_with("zstd");
+    char *line;
+
+    parse(multifd_json, &info);
+    ctl_mig_info_set_config(&info, zstd);
+    json_decref(zstd);
+    full = ctl_mig_progress_line(&info, 128.0 * MiB, 0, 0);
+    ck_assert_msg(g_str_has_suffix(full, " | 4 ch, zstd 3.2x"), "%s", full);
+
+    /* The bar shrinks before the multifd part goes. */
+    line = ctl_mig_progress_line(&info, 128.0 * MiB, 0, strlen(full) - 10);
+    ck_assert_msg(strstr(line, " [#####-----]  50% |"), "%s", line);
+    ck_assert_msg(g_str_has_suffix(line, " | 4 ch, zstd 3.2x"), "%s", line);
+    g_free(line);
+
+    /* Just room for it without a bar (the bar takes 23 columns). */
+    line = ctl_mig_progress_line(&info, 128.0 * MiB, 0, strlen(full) - 23);
+    ck_assert_msg(g_str_has_prefix(line, "00:04 active  50% |"), "%s", line);
+    ck_assert_msg(g_str_has_suffix(line, " | 4 ch, zstd 3.2x"), "%s", line);
+    g_free(line);
+
+    /* One column less: it goes whole, never cut to "zstd 3.", and the
+     * bar has its room back. */
+    line = ctl_mig_progress_line(&info, 128.0 * MiB, 0, strlen(full) - 24);
+    ck_assert_msg(!strstr(line, " ch"), "%s", line);
+    ck_assert_msg(strstr(line, " [#######-------]  50% |"), "%s", line);
+    ck_assert_msg(g_str_has_suffix(line, " | iter 2"), "%s", line);
+    g_free(line);
+}
+END_TEST
+
+START_TEST(test_summary_multifd)
+{
+    g_auto(CtlMigInfo) info = { 0 };
+    json_t *zlib = config_with("zlib");
+
+    parse("{\"status\": \"completed\", \"total-time\": 2000, "
+          "\"multifd\": {\"channels\": 3, \"channel-bytes\": "
+          "[2097152, 1048576, 1048576], \"packets\": 1, "
+          "\"uncompressed-bytes\": 12582912, \"compressed-bytes\": 4194304, "
+          "\"compression-ratio\": 3.0}}", &info);
+    ctl_mig_info_set_config(&info, zlib);
+    json_decref(zlib);
+    str_is(ctl_mig_summary(&info),
+           "Migration completed\n"
+           "  total time   2.00 s\n"
+           "  multifd      3 channels, 1 packet\n"
+           "  channel 0    2.0 MiB (50.0%)\n"
+           "  channel 1    1.0 MiB (25.0%)\n"
+           "  channel 2    1.0 MiB (25.0%)\n"
+           "  compression  zlib 3.0x: 12.0 MiB -> 4.0 MiB\n");
+    ctl_mig_info_clear(&info);
+
+    /* A destination whose channels never connected: no shares of
+     * nothing; no compression line without compression. */
+    parse("{\"status\": \"failed\", \"multifd\": {\"channels\": 2, "
+          "\"channel-bytes\": [0, 0], \"packets\": 0}}", &info);
+    str_is(ctl_mig_summary(&info),
+           "Migration failed\n"
+           "  multifd      2 channels, 0 packets\n"
+           "  channel 0    0 B\n"
+           "  channel 1    0 B\n");
+    ctl_mig_info_clear(&info);
+
+    /* Compressed, method unknown, nothing compressed yet. */
+    parse("{\"status\": \"cancelled\", \"multifd\": {\"channels\": 1, "
+          "\"channel-bytes\": [0], \"packets\": 0, "
+          "\"uncompressed-bytes\": 0, \"compressed-bytes\": 0}}", &info);
+    str_is(ctl_mig_summary(&info),
+           "Migration cancelled\n"
+           "  multifd      1 channel, 0 packets\n"
+           "  channel 0    0 B\n"
+           "  compression  0 B -> 0 B\n");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ctl-progress");
@@ -259,6 +443,10 @@ int main(void)
     tcase_add_test(tc, test_line_edges);
     tcase_add_test(tc, test_summary);
     tcase_add_test(tc, test_summary_failed);
+    tcase_add_test(tc, test_parse_multifd);
+    tcase_add_test(tc, test_line_multifd);
+    tcase_add_test(tc, test_line_multifd_width);
+    tcase_add_test(tc, test_summary_multifd);
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);

@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import select
 import shutil
 import signal
@@ -222,13 +223,14 @@ class FakeMonitor:
     display be tested in every state, without timing luck."""
 
     def __init__(self, infos, schema=None, migrate_error=None,
-                 on_cancel=None):
+                 on_cancel=None, config=None):
         self.tmpdir = tempfile.mkdtemp(prefix='vmig-fake-')
         self.path = os.path.join(self.tmpdir, 'qmp.sock')
         self.infos = list(infos)
         self.schema = schema or []
         self.migrate_error = migrate_error
         self.on_cancel = on_cancel      # the answers after migrate_cancel
+        self.config = config or {}      # query-migrate-config's answer
         self.requests = []
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(self.path)
@@ -242,6 +244,8 @@ class FakeMonitor:
                     else self.infos[0]}
         if name == 'query-qmp-schema':
             return {'return': self.schema}
+        if name == 'query-migrate-config':
+            return {'return': self.config}
         if name == 'migrate_cancel' and self.on_cancel:
             self.infos = list(self.on_cancel)
         if name == 'migrate' and self.migrate_error:
@@ -287,8 +291,9 @@ class VmigCtlMigrateFakeTest(unittest.TestCase):
             cls.schema = vm.cmd('query-qmp-schema')
             vm.shutdown()
 
-    def run_ctl(self, infos, *args, migrate_error=None, opts=()):
-        fake = FakeMonitor(infos, self.schema, migrate_error)
+    def run_ctl(self, infos, *args, migrate_error=None, opts=(),
+                config=None):
+        fake = FakeMonitor(infos, self.schema, migrate_error, config=config)
         try:
             result = ctl(*opts, fake.path, *args)
         finally:
@@ -337,6 +342,53 @@ class VmigCtlMigrateFakeTest(unittest.TestCase):
             '  transferred  96.0 MiB (guest RAM 64.0 MiB)',
             '  iterations   3 (dirty syncs 3)',
             '  throughput   48.0 MiB/s average'])
+        # No multifd figures: nothing about them, not even asked.
+        self.assertNotIn(' ch', out)
+        self.assertEqual(fake.sent('query-migrate-config'), [])
+
+    def test_multifd_progress_and_summary(self):
+        def mfd(sent, packets, before, after):
+            figures = {'channels': 3, 'packets': packets,
+                       'channel-bytes': [sent // 2, sent // 4, sent // 4],
+                       'uncompressed-bytes': before,
+                       'compressed-bytes': after}
+            if after:
+                figures['compression-ratio'] = before / after
+            return figures
+        status, out, err, fake = self.run_ctl(
+            [mig_info('setup', total_time=1),
+             mig_info('active', 0, 64 * MiB, total_time=10,
+                      multifd=mfd(0, 0, 0, 0)),
+             mig_info('active', 16 * MiB, 48 * MiB, total_time=500,
+                      multifd=mfd(16 * MiB, 40, 40 * MiB, 16 * MiB)),
+             mig_info('completed', 32 * MiB, 0, total_time=1000,
+                      multifd=mfd(32 * MiB, 80, 96 * MiB, 32 * MiB))],
+            'migrate', 'tcp:127.0.0.1:4444', 'multifd=on',
+            'multifd-channels=3', 'multifd-compression=zlib',
+            '--interval=0.01',
+            config={'multifd': True, 'multifd-compression': 'zlib'})
+        self.assertEqual((status, err), (0, ''))
+        lines = out.splitlines()
+        self.assertEqual(lines[0], '00:00 setup')
+        # Nothing compressed yet: the method, no ratio.
+        self.assertTrue(lines[1].endswith(' | iter 1 | 3 ch, zlib'),
+                        lines[1])
+        self.assertTrue(lines[2].endswith(' | iter 1 | 3 ch, zlib 2.5x'),
+                        lines[2])
+        self.assertTrue(lines[3].startswith('00:01 completed ['), lines[3])
+        self.assertEqual(lines[4:], [
+            'Migration completed',
+            '  total time   1.00 s',
+            '  transferred  32.0 MiB (guest RAM 64.0 MiB)',
+            '  iterations   1 (dirty syncs 1)',
+            '  throughput   32.0 MiB/s average',
+            '  multifd      3 channels, 80 packets',
+            '  channel 0    16.0 MiB (50.0%)',
+            '  channel 1    8.0 MiB (25.0%)',
+            '  channel 2    8.0 MiB (25.0%)',
+            '  compression  zlib 3.0x: 96.0 MiB -> 32.0 MiB'])
+        # The method is asked once, when multifd first shows up.
+        self.assertEqual(fake.sent('query-migrate-config'), [None])
 
     def test_failed(self):
         status, out, err, _ = self.run_ctl(
@@ -582,6 +634,10 @@ class VmigCtlMigrationTest(unittest.TestCase):
                     self.assertTrue(line.startswith('  ' + label), line)
                 self.assertIn('(guest RAM 32.0 MiB)', lines[-3])
                 self.assertRegex(lines[-2], r'^  iterations   [1-9]')
+                # Without multifd, no multifd figures anywhere.
+                self.assertNotIn(' ch', out)
+                self.assertNotIn('multifd', out)
+                self.assertNotIn('compression', out)
                 # What arrived is what left (both are paused now).
                 self.assertEqual(src.cmd('query-status')['status'],
                                  'postmigrate')
@@ -596,6 +652,56 @@ class VmigCtlMigrationTest(unittest.TestCase):
                     status, out, err = ctl(vm.qmp_path, 'watch-migration')
                     self.assertEqual((status, err), (0, ''))
                     self.assertIn('Migration completed\n', out)
+                dst.shutdown()
+            src.shutdown()
+
+    def test_migrate_multifd(self):
+        with Vmig(name='src', args=self.MACHINE + [
+                '-workload', 'rate=8M,pattern=random,content=text,seed=5'
+        ]) as src:
+            dst, port = start_destination(self.MACHINE + ['-S'])
+            with dst:
+                status, out, err = ctl(src.qmp_path, 'migrate',
+                                       'tcp:127.0.0.1:%d' % port,
+                                       'multifd=on', 'multifd-channels=3',
+                                       'multifd-compression=zlib',
+                                       'max-bandwidth=0', '--interval=0.05',
+                                       timeout=60)
+                self.assertEqual((status, err), (0, ''), out)
+                lines = out.splitlines()
+                # The last poll's line, the summary, its multifd part.
+                self.assertRegex(lines[-12], r'^\d\d:\d\d completed .* \| '
+                                 r'3 ch, zlib [0-9.]+x$')
+                self.assertEqual(lines[-11], 'Migration completed')
+                self.assertTrue(lines[-6].startswith('  throughput'))
+                summary = lines[-5:-1]
+                self.assertRegex(summary[0], r'^  multifd      3 channels, '
+                                 r'[1-9][0-9]* packets$')
+                # Every channel carried something, and the shares add up.
+                shares = 0
+                for i, line in enumerate(summary[1:]):
+                    m = re.match(r'^  channel %d    ([0-9.]+) (B|KiB|MiB) '
+                                 r'\(([0-9.]+)%%\)$' % i, line)
+                    self.assertTrue(m, line)
+                    self.assertGreater(float(m.group(1)), 0, line)
+                    shares += float(m.group(3))
+                self.assertAlmostEqual(shares, 100, delta=0.2)
+                m = re.match(r'^  compression  zlib ([0-9.]+)x: '
+                             r'[0-9.]+ (B|KiB|MiB) -> [0-9.]+ (B|KiB|MiB)$',
+                             lines[-1])
+                self.assertTrue(m, lines[-1])
+                # Text pages: zlib shrinks them.
+                self.assertGreater(float(m.group(1)), 1)
+                self.assertEqual(src.cmd('query-status')['status'],
+                                 'postmigrate')
+                self.assertEqual(src.cmd('x-query-vm-digest'),
+                                 dst.cmd('x-query-vm-digest'))
+                # The destination's side: the same channels and packets.
+                status, out, err = ctl(dst.qmp_path, 'watch-migration')
+                self.assertEqual((status, err), (0, ''))
+                dst_lines = out.splitlines()
+                self.assertEqual(dst_lines[-5:-1], summary)
+                self.assertRegex(dst_lines[-1], r'^  compression  zlib ')
                 dst.shutdown()
             src.shutdown()
 
