@@ -4,6 +4,9 @@
 #include "io/channel-socket.h"
 
 #include <errno.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,6 +36,106 @@ static ssize_t socket_writev(QIOChannel *ioc, const struct iovec *iov,
 {
     return qio_fd_writev(to_socket(ioc)->fd, true, iov, niov, ioc->name,
                          errp);
+}
+
+static bool socket_enable_zero_copy(QIOChannel *ioc, Error **errp)
+{
+    if (!socket_set_zero_copy(to_socket(ioc)->fd)) {
+        error_setg_errno(errp, errno, "Channel '%s' does not support "
+                         "zero-copy send", ioc->name);
+        return false;
+    }
+    return true;
+}
+
+static ssize_t socket_writev_zero_copy(QIOChannel *ioc,
+                                       const struct iovec *iov,
+                                       size_t niov, Error **errp)
+{
+    return qio_fd_sendmsg(to_socket(ioc)->fd, iov, niov, MSG_ZEROCOPY,
+                          ioc->name, errp);
+}
+
+/*
+ * Counts the completions in one message of the error queue; false with
+ * errp set if it reports something else (a failed send).
+ */
+static bool count_completions(QIOChannel *ioc, struct msghdr *msg,
+                              Error **errp)
+{
+    if (msg->msg_flags & MSG_CTRUNC) {
+        error_setg(errp, "A zero-copy completion of '%s' was cut short",
+                   ioc->name);
+        return false;
+    }
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c;
+         c = CMSG_NXTHDR(msg, c)) {
+        struct sock_extended_err ee;
+
+        if (!(c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) &&
+            !(c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+            continue;
+        }
+        memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+        if (ee.ee_origin != SO_EE_ORIGIN_ZEROCOPY || ee.ee_errno) {
+            error_setg(errp, "'%s' reported an error instead of a "
+                       "zero-copy completion: %s (origin %u)", ioc->name,
+                       g_strerror(ee.ee_errno), ee.ee_origin);
+            return false;
+        }
+        /* The sends numbered ee_info..ee_data (32 bits, wrapping). */
+        qio_channel_zero_copy_completed(
+            ioc, (uint64_t)(uint32_t)(ee.ee_data - ee.ee_info) + 1,
+            ee.ee_code & SO_EE_CODE_ZEROCOPY_COPIED);
+    }
+    return true;
+}
+
+static bool socket_zero_copy_reap(QIOChannel *ioc, Error **errp)
+{
+    int fd = to_socket(ioc)->fd;
+    bool any = false;
+    int err = 0;
+    socklen_t len = sizeof(err);
+
+    for (;;) {
+        /* One extended error and the address it came from. */
+        union {
+            char buf[CMSG_SPACE(sizeof(struct sock_extended_err) +
+                                sizeof(struct sockaddr_in6))];
+            struct cmsghdr align;
+        } control;
+        struct msghdr msg = {
+            .msg_control = &control,
+            .msg_controllen = sizeof(control),
+        };
+        ssize_t n = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            break;
+        }
+        if (n < 0) {
+            error_setg_errno(errp, errno, "Failed to read the zero-copy "
+                             "completions of '%s'", ioc->name);
+            return false;
+        }
+        if (!count_completions(ioc, &msg, errp)) {
+            return false;
+        }
+        any = true;
+    }
+    /* POLLERR without completions is the socket's own error (a reset):
+     * what was sent will never complete, so say so now. */
+    if (!any && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+        err) {
+        error_setg_errno(errp, err, "Zero-copy send on '%s' failed",
+                         ioc->name);
+        return false;
+    }
+    return true;
 }
 
 static bool socket_set_blocking(QIOChannel *ioc, bool blocking,
@@ -75,6 +178,9 @@ static const QIOChannelClass socket_class = {
     .shutdown = socket_shutdown,
     .close = socket_close,
     .get_fd = socket_get_fd_of,
+    .enable_zero_copy = socket_enable_zero_copy,
+    .writev_zero_copy = socket_writev_zero_copy,
+    .zero_copy_reap = socket_zero_copy_reap,
 };
 
 QIOChannel *qio_channel_socket_new_fd(int fd, const char *name,

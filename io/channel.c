@@ -95,6 +95,104 @@ ssize_t qio_channel_writev(QIOChannel *ioc, const struct iovec *iov,
     return ioc->klass->writev(ioc, iov, MIN(niov, (size_t)IOV_MAX), errp);
 }
 
+bool qio_channel_enable_zero_copy(QIOChannel *ioc, Error **errp)
+{
+    if (!check_open(ioc, errp)) {
+        return false;
+    }
+    if (ioc->zero_copy) {
+        return true;
+    }
+    if (!ioc->klass->enable_zero_copy) {
+        error_setg(errp, "Channel '%s' does not support zero-copy send "
+                   "(a %s channel)", ioc->name, ioc->klass->kind);
+        return false;
+    }
+    ioc->zero_copy = ioc->klass->enable_zero_copy(ioc, errp);
+    return ioc->zero_copy;
+}
+
+bool qio_channel_zero_copy_enabled(const QIOChannel *ioc)
+{
+    return ioc->zero_copy;
+}
+
+static bool check_zero_copy(QIOChannel *ioc, Error **errp)
+{
+    if (!check_open(ioc, errp)) {
+        return false;
+    }
+    if (!ioc->zero_copy) {
+        error_setg(errp, "Zero-copy send is not enabled on '%s'",
+                   ioc->name);
+        return false;
+    }
+    return true;
+}
+
+ssize_t qio_channel_writev_zero_copy(QIOChannel *ioc,
+                                     const struct iovec *iov, size_t niov,
+                                     Error **errp)
+{
+    ssize_t n;
+
+    if (!check_zero_copy(ioc, errp)) {
+        return -1;
+    }
+    if (iov_is_empty(iov, niov)) {
+        return 0;
+    }
+    n = ioc->klass->writev_zero_copy(ioc, iov, MIN(niov, (size_t)IOV_MAX),
+                                     errp);
+    /* The kernel numbers every call that sent something, and only
+     * those: one that failed gives its number back. */
+    if (n > 0) {
+        __atomic_add_fetch(&ioc->zc.sent, 1, __ATOMIC_RELAXED);
+    }
+    return n;
+}
+
+void qio_channel_zero_copy_completed(QIOChannel *ioc, uint64_t n,
+                                     bool copied)
+{
+    __atomic_add_fetch(&ioc->zc.completed, n, __ATOMIC_RELAXED);
+    if (copied) {
+        __atomic_add_fetch(&ioc->zc.copied, n, __ATOMIC_RELAXED);
+    }
+}
+
+void qio_channel_zero_copy_stats(QIOChannel *ioc,
+                                 QIOChannelZeroCopyStats *stats)
+{
+    stats->sent = __atomic_load_n(&ioc->zc.sent, __ATOMIC_RELAXED);
+    stats->completed = __atomic_load_n(&ioc->zc.completed,
+                                       __ATOMIC_RELAXED);
+    stats->copied = __atomic_load_n(&ioc->zc.copied, __ATOMIC_RELAXED);
+}
+
+static bool zero_copy_done(QIOChannel *ioc)
+{
+    QIOChannelZeroCopyStats st;
+
+    qio_channel_zero_copy_stats(ioc, &st);
+    return st.completed >= st.sent;
+}
+
+int qio_channel_zero_copy_reap(QIOChannel *ioc, Error **errp)
+{
+    if (!check_zero_copy(ioc, errp)) {
+        return -1;
+    }
+    /* Nothing outstanding, nothing to read: no system call. */
+    if (zero_copy_done(ioc)) {
+        return 1;
+    }
+    if (!ioc->klass->zero_copy_reap(ioc, errp)) {
+        return -1;
+    }
+    return zero_copy_done(ioc) ? 1 : 0;
+}
+
 ssize_t qio_channel_read(QIOChannel *ioc, void *buf, size_t len,
                          Error **errp)
 {

@@ -32,8 +32,22 @@ ssize_t qio_fd_readv(int fd, const struct iovec *iov, size_t niov,
     return n;
 }
 
-ssize_t qio_fd_writev(int fd, bool is_socket, const struct iovec *iov,
-                      size_t niov, const char *name, Error **errp)
+/* What a write's result @n (errno @err when < 0) means for the caller. */
+static ssize_t write_result(ssize_t n, int err, const char *name,
+                            Error **errp)
+{
+    if (n >= 0) {
+        return n;
+    }
+    if (would_block(err)) {
+        return QIO_CHANNEL_ERR_BLOCK;
+    }
+    error_setg_errno(errp, err, "Failed to write to '%s'", name);
+    return -1;
+}
+
+ssize_t qio_fd_sendmsg(int fd, const struct iovec *iov, size_t niov,
+                       int flags, const char *name, Error **errp)
 {
     struct msghdr msg = {
         .msg_iov = (struct iovec *)iov,
@@ -42,17 +56,28 @@ ssize_t qio_fd_writev(int fd, bool is_socket, const struct iovec *iov,
     ssize_t n;
 
     do {
-        n = is_socket ? sendmsg(fd, &msg, MSG_NOSIGNAL)
-                      : writev(fd, iov, niov);
+        n = sendmsg(fd, &msg, MSG_NOSIGNAL | flags);
     } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        if (would_block(errno)) {
-            return QIO_CHANNEL_ERR_BLOCK;
-        }
-        error_setg_errno(errp, errno, "Failed to write to '%s'", name);
-        return -1;
+    /* With MSG_ZEROCOPY, ENOBUFS means the socket's option memory is
+     * taken by sends not yet completed: a condition, not a failure. */
+    if (n < 0 && errno == ENOBUFS && (flags & MSG_ZEROCOPY)) {
+        return QIO_CHANNEL_ERR_NOBUFS;
     }
-    return n;
+    return write_result(n, errno, name, errp);
+}
+
+ssize_t qio_fd_writev(int fd, bool is_socket, const struct iovec *iov,
+                      size_t niov, const char *name, Error **errp)
+{
+    ssize_t n;
+
+    if (is_socket) {
+        return qio_fd_sendmsg(fd, iov, niov, 0, name, errp);
+    }
+    do {
+        n = writev(fd, iov, niov);
+    } while (n < 0 && errno == EINTR);
+    return write_result(n, errno, name, errp);
 }
 
 bool qio_fd_set_blocking(int fd, bool blocking, const char *name,

@@ -19,6 +19,11 @@ ssize_t qio_fd_readv(int fd, const struct iovec *iov, size_t niov,
 ssize_t qio_fd_writev(int fd, bool is_socket, const struct iovec *iov,
                       size_t niov, const char *name, Error **errp);
 
+/* One sendmsg(MSG_NOSIGNAL | @flags).  With MSG_ZEROCOPY in @flags,
+ * ENOBUFS returns QIO_CHANNEL_ERR_NOBUFS (see io/channel.h). */
+ssize_t qio_fd_sendmsg(int fd, const struct iovec *iov, size_t niov,
+                       int flags, const char *name, Error **errp);
+
 /* Sets or clears O_NONBLOCK. */
 bool qio_fd_set_blocking(int fd, bool blocking, const char *name,
                          Error **errp);

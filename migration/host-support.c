@@ -17,10 +17,7 @@
 #include <glib.h>
 
 #include "migration/migration.h"
-
-#ifndef SO_ZEROCOPY
-#define SO_ZEROCOPY 60
-#endif
+#include "util/sockets.h"
 
 /* Returns the UFFDIO_API features, or -1 when userfaultfd is missing. */
 static long long probe_userfaultfd(void)
@@ -40,16 +37,16 @@ static long long probe_userfaultfd(void)
     return features;
 }
 
+/* A TCP socket, as zero-copy-send sends over TCP. */
 static bool probe_zero_copy(void)
 {
-    int one = 1;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     bool ok;
 
     if (fd < 0) {
         return false;
     }
-    ok = setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)) == 0;
+    ok = socket_set_zero_copy(fd);
     close(fd);
     return ok;
 }

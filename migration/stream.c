@@ -5,6 +5,7 @@
 #include "migration/stream.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -146,11 +147,14 @@ static int poll_timeout(gint64 deadline)
 
 /*
  * Waits for @events on the channel (fd < 0: returns at once), the
- * wake-up (unless @ignore_wake) or @deadline.
+ * wake-up (unless @ignore_wake) or @deadline.  *@revents (if not NULL)
+ * gets what the channel reported.  Zero-copy completions make the
+ * descriptor poll POLLERR until read, so they are read here, by
+ * whichever thread waits: otherwise every wait would return at once.
  */
-static MigStreamResult wait_ready(MigStream *s, short events,
-                                  gint64 deadline, bool ignore_wake,
-                                  Error **errp)
+static MigStreamResult wait_ready_ev(MigStream *s, short events,
+                                     gint64 deadline, bool ignore_wake,
+                                     short *revents, Error **errp)
 {
     int fd = qio_channel_get_fd(s->ioc);
 
@@ -183,12 +187,27 @@ static MigStreamResult wait_ready(MigStream *s, short events,
                        mig_stream_name(s));
             return MIG_STREAM_TIMEOUT;
         }
+        if ((pfd[0].revents & POLLERR) &&
+            qio_channel_zero_copy_enabled(s->ioc) &&
+            qio_channel_zero_copy_reap(s->ioc, errp) < 0) {
+            return MIG_STREAM_ERROR;
+        }
+        if (revents) {
+            *revents = pfd[0].revents;
+        }
         if (!ignore_wake && pfd[1].revents) {
             continue;       /* reported at the top */
         }
         /* Ready, or hung up / failed: the next call says which. */
         return MIG_STREAM_OK;
     }
+}
+
+static MigStreamResult wait_ready(MigStream *s, short events,
+                                  gint64 deadline, bool ignore_wake,
+                                  Error **errp)
+{
+    return wait_ready_ev(s, events, deadline, ignore_wake, NULL, errp);
 }
 
 /* Drops the first @n bytes of @iov[*@idx..@niov). */
@@ -210,13 +229,55 @@ static void iov_advance(struct iovec *iov, size_t niov, size_t *idx,
     }
 }
 
-/* Writes all of @iov, which it consumes. */
+/* Waits until every zero-copy send so far has completed. */
+static MigStreamResult wait_zero_copy(MigStream *s, gint64 deadline,
+                                      Error **errp)
+{
+    for (;;) {
+        QIOChannelZeroCopyStats before, after;
+        short revents = 0;
+        MigStreamResult r;
+        int done;
+
+        if (mig_stream_is_woken(s)) {
+            error_woken(s, errp);
+            return MIG_STREAM_WOKEN;
+        }
+        done = qio_channel_zero_copy_reap(s->ioc, errp);
+        if (done < 0) {
+            return MIG_STREAM_ERROR;
+        }
+        if (done) {
+            return MIG_STREAM_OK;
+        }
+        qio_channel_zero_copy_stats(s->ioc, &before);
+        /* Events 0: only POLLERR (completions) and hang-ups wake us. */
+        r = wait_ready_ev(s, 0, deadline, false, &revents, errp);
+        if (r != MIG_STREAM_OK) {
+            return r;
+        }
+        qio_channel_zero_copy_stats(s->ioc, &after);
+        /* A hang-up stays reported: without progress we would spin. */
+        if ((revents & (POLLHUP | POLLNVAL)) &&
+            after.completed == before.completed) {
+            error_setg(errp, "'%s' hung up with %" PRIu64 " zero-copy "
+                       "sends not completed", mig_stream_name(s),
+                       after.sent - after.completed);
+            return MIG_STREAM_ERROR;
+        }
+    }
+}
+
+/* Writes all of @iov, which it consumes; with @zero_copy, as zero-copy
+ * sends. */
 static MigStreamResult do_writev(MigStream *s, struct iovec *iov,
                                  size_t niov, gint64 deadline,
-                                 bool ignore_wake, Error **errp)
+                                 bool ignore_wake, bool zero_copy,
+                                 Error **errp)
 {
     size_t idx = 0;
     bool done = false;
+    bool flushed = false;   /* ENOBUFS was answered by a full flush */
 
     iov_advance(iov, niov, &idx, 0);
     while (idx < niov) {
@@ -229,7 +290,10 @@ static MigStreamResult do_writev(MigStream *s, struct iovec *iov,
             r = MIG_STREAM_WOKEN;
             goto fail;
         }
-        n = qio_channel_writev(s->ioc, iov + idx, niov - idx, &err);
+        n = zero_copy
+            ? qio_channel_writev_zero_copy(s->ioc, iov + idx, niov - idx,
+                                           &err)
+            : qio_channel_writev(s->ioc, iov + idx, niov - idx, &err);
         if (n == QIO_CHANNEL_ERR_BLOCK) {
             r = wait_ready(s, POLLOUT, deadline, ignore_wake, errp);
             if (r != MIG_STREAM_OK) {
@@ -237,12 +301,30 @@ static MigStreamResult do_writev(MigStream *s, struct iovec *iov,
             }
             continue;
         }
+        if (n == QIO_CHANNEL_ERR_NOBUFS && !flushed) {
+            /* The kernel's memory for uncompleted sends is full: once
+             * they all completed, there is room again. */
+            r = wait_zero_copy(s, deadline, errp);
+            if (r != MIG_STREAM_OK) {
+                goto fail;
+            }
+            flushed = true;
+            continue;
+        }
+        if (n == QIO_CHANNEL_ERR_NOBUFS) {
+            error_setg(errp, "Failed to write to '%s': no buffer space for "
+                       "a zero-copy send with none outstanding (is "
+                       "net.core.optmem_max too small?)", mig_stream_name(s));
+            r = MIG_STREAM_ERROR;
+            goto fail;
+        }
         if (n < 0) {
             error_propagate(errp, err);
             r = MIG_STREAM_ERROR;
             goto fail;
         }
         done |= n > 0;
+        flushed = false;
         iov_advance(iov, niov, &idx, n);
         __atomic_add_fetch(&s->bytes_out, (guint64)n, __ATOMIC_RELAXED);
         continue;
@@ -262,20 +344,29 @@ static MigStreamResult do_write(MigStream *s, const uint8_t *buf,
 {
     struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 
-    return do_writev(s, &iov, 1, deadline, ignore_wake, errp);
+    return do_writev(s, &iov, 1, deadline, ignore_wake, false, errp);
 }
 
-MigStreamResult mig_stream_writev(MigStream *s, const struct iovec *iov,
-                                  size_t niov, gint64 deadline,
-                                  Error **errp)
+static bool check_not_torn(MigStream *s, Error **errp)
+{
+    if (mig_stream_is_torn(s)) {
+        error_setg(errp, "'%s' broke off in the middle of a record",
+                   mig_stream_name(s));
+        return false;
+    }
+    return true;
+}
+
+/* do_writev() of a copy of @iov, as the caller's stays untouched. */
+static MigStreamResult writev_copy(MigStream *s, const struct iovec *iov,
+                                   size_t niov, gint64 deadline,
+                                   bool zero_copy, Error **errp)
 {
     struct iovec small[128];
     g_autofree struct iovec *big = NULL;
     struct iovec *cur = small;
 
-    if (mig_stream_is_torn(s)) {
-        error_setg(errp, "'%s' broke off in the middle of a record",
-                   mig_stream_name(s));
+    if (!check_not_torn(s, errp)) {
         return MIG_STREAM_ERROR;
     }
     if (niov > G_N_ELEMENTS(small)) {
@@ -284,15 +375,39 @@ MigStreamResult mig_stream_writev(MigStream *s, const struct iovec *iov,
     if (niov) {
         memcpy(cur, iov, niov * sizeof(*iov));
     }
-    return do_writev(s, cur, niov, deadline, false, errp);
+    return do_writev(s, cur, niov, deadline, false, zero_copy, errp);
+}
+
+MigStreamResult mig_stream_writev(MigStream *s, const struct iovec *iov,
+                                  size_t niov, gint64 deadline,
+                                  Error **errp)
+{
+    return writev_copy(s, iov, niov, deadline, false, errp);
+}
+
+bool mig_stream_enable_zerocopy(MigStream *s, Error **errp)
+{
+    return qio_channel_enable_zero_copy(s->ioc, errp);
+}
+
+MigStreamResult mig_stream_writev_zerocopy(MigStream *s,
+                                           const struct iovec *iov,
+                                           size_t niov, gint64 deadline,
+                                           Error **errp)
+{
+    return writev_copy(s, iov, niov, deadline, true, errp);
+}
+
+MigStreamResult mig_stream_flush_zerocopy(MigStream *s, gint64 deadline,
+                                          Error **errp)
+{
+    return wait_zero_copy(s, deadline, errp);
 }
 
 MigStreamResult mig_stream_write(MigStream *s, const void *buf, size_t len,
                                  gint64 deadline, Error **errp)
 {
-    if (mig_stream_is_torn(s)) {
-        error_setg(errp, "'%s' broke off in the middle of a record",
-                   mig_stream_name(s));
+    if (!check_not_torn(s, errp)) {
         return MIG_STREAM_ERROR;
     }
     return do_write(s, buf, len, deadline, false, errp);
@@ -302,9 +417,7 @@ MigStreamResult mig_stream_write_last(MigStream *s, const void *buf,
                                       size_t len, gint64 deadline,
                                       Error **errp)
 {
-    if (mig_stream_is_torn(s)) {
-        error_setg(errp, "'%s' broke off in the middle of a record",
-                   mig_stream_name(s));
+    if (!check_not_torn(s, errp)) {
         return MIG_STREAM_ERROR;
     }
     return do_write(s, buf, len, deadline, true, errp);

@@ -298,6 +298,13 @@ bool socket_set_nonblock(int fd, bool on)
     return fcntl(fd, F_SETFL, flags) == 0;
 }
 
+bool socket_set_zero_copy(int fd)
+{
+    int one = 1;
+
+    return setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)) == 0;
+}
+
 /* Closes @fd keeping errno, for error paths that report it. */
 static void close_keep_errno(int fd)
 {

@@ -34,6 +34,15 @@ typedef struct QIOChannelClass {
      * whose readiness differs from its fd's (TLS with buffered data)
      * provides its own. */
     GSource *(*create_watch)(QIOChannel *ioc, GIOCondition cond);
+    /* Zero-copy send (io/channel.h); NULL: not supported.  The core
+     * checks that it was enabled and counts the sends.
+     * enable_zero_copy is called once.  zero_copy_reap reads what
+     * completions have arrived without blocking and reports them with
+     * qio_channel_zero_copy_completed(). */
+    bool (*enable_zero_copy)(QIOChannel *ioc, Error **errp);
+    ssize_t (*writev_zero_copy)(QIOChannel *ioc, const struct iovec *iov,
+                                size_t niov, Error **errp);
+    bool (*zero_copy_reap)(QIOChannel *ioc, Error **errp);
     /* Frees the implementation's members; called after close.  May be
      * NULL. */
     void (*finalize)(QIOChannel *ioc);
@@ -44,11 +53,18 @@ struct QIOChannel {
     gint refcount;
     char *name;
     bool closed;
+    bool zero_copy;                 /* enable_zero_copy succeeded */
+    QIOChannelZeroCopyStats zc;     /* atomic: see io/channel.h */
 };
 
 /* Sets up @ioc with one reference. */
 void qio_channel_init(QIOChannel *ioc, const QIOChannelClass *klass,
                       const char *name);
+
+/* @n more zero-copy sends completed, all copied by the kernel if
+ * @copied. */
+void qio_channel_zero_copy_completed(QIOChannel *ioc, uint64_t n,
+                                     bool copied);
 
 /* A watch on @fd standing for @ioc (reference taken), firing on @cond,
  * hang-up and error. */

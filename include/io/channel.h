@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -37,6 +38,11 @@ typedef struct QIOChannel QIOChannel;
 /* Returned by the partial calls of a non-blocking channel that is not
  * ready; distinct from -1, which is an error with errp set. */
 #define QIO_CHANNEL_ERR_BLOCK (-2)
+
+/* Returned by qio_channel_writev_zero_copy() only: the kernel holds as
+ * many uncompleted zero-copy sends as it allows (ENOBUFS).  Wait for
+ * completions (qio_channel_zero_copy_reap()) and try again. */
+#define QIO_CHANNEL_ERR_NOBUFS (-3)
 
 typedef enum QIOChannelShutdown {
     QIO_CHANNEL_SHUTDOWN_READ = 1 << 0,
@@ -98,6 +104,61 @@ int qio_channel_readv_all_eof(QIOChannel *ioc, const struct iovec *iov,
                               size_t niov, Error **errp);
 int qio_channel_read_all_eof(QIOChannel *ioc, void *buf, size_t len,
                              Error **errp);
+
+/*
+ * Zero-copy send (Linux MSG_ZEROCOPY; TCP socket channels only).
+ *
+ * After qio_channel_enable_zero_copy(), qio_channel_writev_zero_copy()
+ * is a partial write like qio_channel_writev() whose data the kernel
+ * takes from the caller's pages instead of copying them: it may still
+ * read them after the call returned.  Every call that sent at least one
+ * byte is one "zero-copy send", whatever its length; the kernel reports
+ * each as complete, after which it no longer reads that call's buffers.
+ * Until then the caller must neither change nor reuse them: what gets
+ * sent would be their contents at some later moment.  (Freeing them is
+ * safe for memory, the kernel holds the pages, but not for the data.)
+ *
+ * Completions queue on the socket and make its descriptor poll POLLERR
+ * (G_IO_ERR) while unread; qio_channel_zero_copy_reap() reads them
+ * without blocking.  To wait for all of them, poll qio_channel_get_fd()
+ * for POLLERR (events 0: POLLERR is always reported) and reap again, as
+ * include/migration/stream.h does with its wake-up.
+ *
+ * The kernel may copy after all (loopback, a device without
+ * scatter-gather): the send still completes as usual and is counted in
+ * QIOChannelZeroCopyStats.copied.
+ *
+ * Threads: writes from one thread; reaping from any (the counters are
+ * atomic), so a reader of the same channel may reap too.
+ */
+typedef struct QIOChannelZeroCopyStats {
+    uint64_t sent;          /* zero-copy sends so far */
+    uint64_t completed;     /* of them, reported complete */
+    uint64_t copied;        /* of those, where the kernel copied anyway */
+} QIOChannelZeroCopyStats;
+
+/* Fails where the channel cannot ("Channel 'unix:/x.sock' does not
+ * support zero-copy send: Operation not supported").  Idempotent. */
+bool qio_channel_enable_zero_copy(QIOChannel *ioc, Error **errp);
+bool qio_channel_zero_copy_enabled(const QIOChannel *ioc);
+
+/* Returns as qio_channel_writev(), or QIO_CHANNEL_ERR_NOBUFS.  Fails
+ * unless zero copy was enabled. */
+ssize_t qio_channel_writev_zero_copy(QIOChannel *ioc,
+                                     const struct iovec *iov, size_t niov,
+                                     Error **errp);
+
+/*
+ * Reads the completions that arrived, never blocking.  Returns 1 when
+ * every zero-copy send so far has completed, 0 when some have not, -1
+ * with errp set when reading them failed or the socket reported an
+ * error instead (a reset connection: its sends will never complete).
+ */
+int qio_channel_zero_copy_reap(QIOChannel *ioc, Error **errp);
+
+/* The counters; all 0 on a channel that never sent with zero copy. */
+void qio_channel_zero_copy_stats(QIOChannel *ioc,
+                                 QIOChannelZeroCopyStats *stats);
 
 bool qio_channel_set_blocking(QIOChannel *ioc, bool blocking, Error **errp);
 

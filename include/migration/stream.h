@@ -79,6 +79,42 @@ MigStreamResult mig_stream_writev(MigStream *s, const struct iovec *iov,
                                   size_t niov, gint64 deadline,
                                   Error **errp);
 /*
+ * Zero-copy send (io/channel.h explains MSG_ZEROCOPY), for the multifd
+ * sender threads with zero-copy-send.
+ *
+ * mig_stream_enable_zerocopy() fails, naming the channel, where the
+ * channel cannot (not a TCP socket, or the kernel lacks SO_ZEROCOPY:
+ * migration_host_support() tells beforehand).  Once enabled, the other
+ * writes and the reads work as before.
+ *
+ * mig_stream_writev_zerocopy() is mig_stream_writev() (deadline,
+ * wake-up, torn stream, byte count) except that the kernel may still
+ * read the buffers after it returned.  The caller must not change,
+ * reuse or free them until a mig_stream_flush_zerocopy() that returned
+ * MIG_STREAM_OK; after any other result the stream is to be abandoned,
+ * and the buffers' later contents may or may not be what went out.
+ * When the kernel has no room for more uncompleted sends (ENOBUFS) the
+ * call waits for all earlier ones itself, within the same deadline, and
+ * sends on.
+ *
+ * mig_stream_flush_zerocopy() waits until every zero-copy send of the
+ * stream so far has completed.  Like every wait it fails with
+ * MIG_STREAM_WOKEN once the stream was woken (even with nothing left
+ * outstanding) and MIG_STREAM_TIMEOUT at @deadline; a reset connection,
+ * whose sends never complete, is MIG_STREAM_ERROR.
+ *
+ * How many sends there were, and how many the kernel copied after all:
+ * qio_channel_zero_copy_stats(mig_stream_channel(s), ...).
+ */
+bool mig_stream_enable_zerocopy(MigStream *s, Error **errp);
+MigStreamResult mig_stream_writev_zerocopy(MigStream *s,
+                                           const struct iovec *iov,
+                                           size_t niov, gint64 deadline,
+                                           Error **errp);
+MigStreamResult mig_stream_flush_zerocopy(MigStream *s, gint64 deadline,
+                                          Error **errp);
+
+/*
  * For a last record (ERROR) after the stream was woken: ignores the
  * wake-up, not the deadline, and sends nothing if the stream is torn.
  */

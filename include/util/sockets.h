@@ -59,6 +59,11 @@ SocketAddress *socket_local_address(int fd, Error **errp);
 /* Sets or clears O_NONBLOCK; false (with errno set) on failure. */
 bool socket_set_nonblock(int fd, bool on);
 
+/* Allows MSG_ZEROCOPY sends on @fd (SO_ZEROCOPY); false (with errno set)
+ * where the kernel or the socket's family refuses it: EOPNOTSUPP for a
+ * Unix socket, ENOPROTOOPT for a kernel without it. */
+bool socket_set_zero_copy(int fd);
+
 /*
  * Looks up the descriptor stored under @name and hands it over to the
  * caller.  Returns -1 with errp set (naming @name) if there is none.

@@ -17,6 +17,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "io/channel-file.h"
 #include "io/channel-socket.h"
 #include "io/net-listener.h"
 #include "qapi/clone.h"
@@ -409,6 +410,41 @@ START_TEST(test_listener_errors)
 }
 END_TEST
 
+/* Zero copy where there is none: Unix sockets, files.  (The TCP case
+ * is tests/unit/test-zero-copy.c, skipped on hosts without it.) */
+START_TEST(test_zero_copy_refused)
+{
+    g_autoptr(QIOChannel) a = NULL;
+    g_autoptr(QIOChannel) f = NULL;
+    QIOChannelZeroCopyStats st;
+    Error *err = NULL;
+    int sv[2];
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    a = qio_channel_socket_new_fd(sv[0], "unix:test", &error_abort);
+    ck_assert(!qio_channel_enable_zero_copy(a, &err));
+    check_error(&err, "Channel 'unix:test' does not support zero-copy "
+                "send: ");
+    ck_assert(!qio_channel_zero_copy_enabled(a));
+    /* Not enabled: the zero-copy calls say so rather than copy. */
+    ck_assert_int_eq(qio_channel_writev_zero_copy(
+                         a, &(struct iovec){ "x", 1 }, 1, &err), -1);
+    check_error(&err, "Zero-copy send is not enabled on 'unix:test'");
+    ck_assert_int_eq(qio_channel_zero_copy_reap(a, &err), -1);
+    check_error(&err, "Zero-copy send is not enabled on 'unix:test'");
+    qio_channel_zero_copy_stats(a, &st);
+    ck_assert_uint_eq(st.sent + st.completed + st.copied, 0);
+    /* The channel is as good as before. */
+    ck_assert(qio_channel_write_all(a, "y", 1, &error_abort));
+    close(sv[1]);
+
+    f = qio_channel_file_open_write("/dev/null", 0, &error_abort);
+    ck_assert(!qio_channel_enable_zero_copy(f, &err));
+    check_error(&err, "Channel 'file:/dev/null' does not support zero-copy "
+                "send (a file channel)");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("io-channel-socket");
@@ -427,6 +463,7 @@ int main(void)
     tcase_add_test(tc, test_listener_main_loop);
     tcase_add_test(tc, test_listener_free_in_handler);
     tcase_add_test(tc, test_listener_errors);
+    tcase_add_test(tc, test_zero_copy_refused);
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);

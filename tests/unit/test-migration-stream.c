@@ -473,6 +473,29 @@ START_TEST(test_file)
 }
 END_TEST
 
+/* Zero copy on a channel without it: every call names the channel. */
+START_TEST(test_zero_copy_unsupported)
+{
+    Error *err = NULL;
+    int peer;
+    g_autoptr(MigStream) s = pair(&peer);
+    struct iovec iov = { .iov_base = "data", .iov_len = 4 };
+
+    ck_assert(!mig_stream_enable_zerocopy(s, &err));
+    check_error(&err, "Channel 'test:pair' does not support zero-copy "
+                "send");
+    ck_assert_int_eq(mig_stream_writev_zerocopy(s, &iov, 1, 0, &err),
+                     MIG_STREAM_ERROR);
+    check_error(&err, "Zero-copy send is not enabled on 'test:pair'");
+    ck_assert(!mig_stream_is_torn(s));
+    ck_assert_int_eq(mig_stream_flush_zerocopy(s, 0, &err),
+                     MIG_STREAM_ERROR);
+    check_error(&err, "Zero-copy send is not enabled on 'test:pair'");
+    ck_assert_uint_eq(mig_stream_bytes_written(s), 0);
+    close(peer);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("migration-stream");
@@ -491,6 +514,7 @@ int main(void)
     tcase_add_test(tc, test_wake_write);
     tcase_add_test(tc, test_write_last_after_wake);
     tcase_add_test(tc, test_file);
+    tcase_add_test(tc, test_zero_copy_unsupported);
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
