@@ -421,7 +421,7 @@ const char *mig_unsupported_option(const MigrationConfig *cfg)
 {
     /* Each needs a stream form or channels this engine does not build. */
     static const char *const unsupported[] = {
-        "zero-copy-send", "direct-io", "background-snapshot", "tls-creds",
+        "direct-io", "background-snapshot", "tls-creds",
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(unsupported); i++) {

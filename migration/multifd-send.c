@@ -50,6 +50,7 @@ struct MultifdSend {
     unsigned next;              /* where the search for an idle one starts */
     bool detect_zero;           /* zero-page-detection "multifd" */
     bool compression;
+    bool zero_copy;             /* zero-copy-send: pages by MSG_ZEROCOPY */
     RamSaver *rs;
     MappedRamWriter *file;      /* mapped-ram: pages go there, no sockets */
     Error *error;               /* the first failure */
@@ -170,6 +171,17 @@ static bool send_batch(SendChannel *c, RamPageBatch *batch, Error **errp)
     /* Straight from guest memory to the socket. */
     g_byte_array_set_size(c->buf, 0);
     niov = ram_batch_record_iov(batch, packet, c->buf, iov);
+    if (c->m->zero_copy) {
+        /* The record's start is this channel's buffer, which the next
+         * batch rewrites: copied.  The pages are guest memory, there
+         * for the whole migration: the kernel reads them in place (a
+         * page the guest writes meanwhile is dirty again and goes in
+         * the next pass). */
+        return mig_stream_write(c->stream, iov[0].iov_base, iov[0].iov_len,
+                                0, errp) == MIG_STREAM_OK &&
+               mig_stream_writev_zerocopy(c->stream, iov + 1, niov - 1, 0,
+                                          errp) == MIG_STREAM_OK;
+    }
     return mig_stream_writev(c->stream, iov, niov, 0, errp) ==
            MIG_STREAM_OK;
 }
@@ -180,6 +192,13 @@ static bool carry_out(SendChannel *c, SendOrder order, uint64_t iteration,
     /* In a file the pages' places order them: no SYNC, no END. */
     if (c->m->file && order != ORDER_BATCH) {
         return true;
+    }
+    /* Every zero-copy send of the pass done before its SYNC (and all of
+     * them before END): the outstanding sends stay bounded and none is
+     * left when the channel closes. */
+    if (c->m->zero_copy && order != ORDER_BATCH &&
+        mig_stream_flush_zerocopy(c->stream, 0, errp) != MIG_STREAM_OK) {
+        return false;
     }
     switch (order) {
     case ORDER_BATCH:
@@ -241,7 +260,7 @@ static gpointer channel_thread_fn(gpointer opaque)
 
 static MigStream *open_channel(const MigrationAddress *addr,
                                const uint8_t *session_id, unsigned index,
-                               Error **errp)
+                               bool zero_copy, Error **errp)
 {
     g_autoptr(GByteArray) b = g_byte_array_new();
     WireChannelHeader ch = {
@@ -261,6 +280,10 @@ static MigStream *open_channel(const MigrationAddress *addr,
     s = mig_stream_new(ioc, errp);
     qio_channel_unref(ioc);
     if (!s) {
+        return NULL;
+    }
+    if (zero_copy && !mig_stream_enable_zerocopy(s, errp)) {
+        mig_stream_free(s);
         return NULL;
     }
     memcpy(ch.session_id, session_id, WIRE_SESSION_ID_LEN);
@@ -299,6 +322,7 @@ static MultifdSend *pool_new(const MigrationConfig *cfg, RamSaver *rs,
     m->detect_zero =
         cfg->zero_page_detection == ZERO_PAGE_DETECTION_MULTIFD;
     m->compression = cfg->multifd_compression != MULTIFD_COMPRESSION_NONE;
+    m->zero_copy = cfg->zero_copy_send;
     m->n = n;
     m->ch = g_new0(SendChannel, n);
     for (unsigned i = 0; i < n; i++) {
@@ -340,7 +364,8 @@ MultifdSend *multifd_send_new(const MigrationAddress *addr,
     }
     /* All connections first: no thread runs before all are there. */
     for (unsigned i = 0; i < m->n; i++) {
-        m->ch[i].stream = open_channel(addr, session_id, i, errp);
+        m->ch[i].stream = open_channel(addr, session_id, i, m->zero_copy,
+                                       errp);
         if (!m->ch[i].stream) {
             error_prepend(errp, "Opening multifd channel %u failed: ", i);
             multifd_send_free(m);

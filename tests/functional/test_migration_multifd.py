@@ -92,6 +92,26 @@ class MultifdTest(MigrationTestCase):
                 else:
                     self.assertGreater(result['ram']['duplicate'], 0)
 
+    def test_zero_copy_send(self):
+        result, _, dcfg = self.run_multifd(
+            multifd(2, **{'zero-copy-send': True}))
+        # Only the source sends: the option stays on its side's meaning.
+        self.assertTrue(dcfg['zero-copy-send'])
+        self.assertGreater(result['ram']['normal'], 0)
+
+    def test_zero_copy_send_needs_tcp(self):
+        with dst_vm(mem='32M', incoming='defer') as dst, \
+                src_vm(*DIRTY, mem='32M') as src:
+            path = os.path.join(dst.tmpdir, 'zc.sock')
+            dst.cmd('migrate-incoming', uri='unix:' + path)
+            result = self.migrate(src, 'unix:' + path, config=multifd(
+                2, **{'zero-copy-send': True}))
+            self.assertEqual(result['status'], 'failed', result)
+            self.assertIn('does not support zero-copy send',
+                          result['error-desc'])
+            self.assert_source_runs(src)
+            self.assert_no_crash(src, dst)
+
     def test_bandwidth_limited_many_passes(self):
         # A slow link: several passes, each ending with a SYNC barrier
         # on every channel while the guest rewrites pages sent before.
