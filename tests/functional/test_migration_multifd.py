@@ -265,6 +265,119 @@ class OutOfOrderTest(MigrationTestCase):
             self.assert_no_crash(src, dst)
 
 
+class ImpostorTest(MigrationTestCase):
+    """A relay that reads the session id from the source's HELLO and
+    connects a channel of its own before the real ones: the session id
+    is right, so this is the source's session gone wrong, and the
+    migration fails with the reason; the source guest keeps running."""
+
+    def run_impostor(self, index):
+        with dst_vm(mem='64M', incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*DIRTY, mem='64M') as src:
+            target = listen_uri(dst)[len('tcp:'):].rsplit(':', 1)
+            relay = InjectingRelay((target[0], int(target[1])), index)
+            try:
+                result = self.migrate(src, 'tcp:127.0.0.1:%d' % relay.port,
+                                      config=multifd(2))
+            finally:
+                relay.close()
+            self.assertEqual(result['status'], 'failed', result)
+            self.assert_source_runs(src)
+            dst.wait_exit()
+            self.assert_no_crash(src, dst)
+            return result['error-desc'], dst.stderr_text()
+
+    def test_duplicate_index(self):
+        desc, log = self.run_impostor(0)
+        self.assertIn('multifd channel 0 connected twice', log)
+        self.assertIn('multifd channel 0 connected twice', desc)
+
+    def test_index_out_of_range(self):
+        desc, log = self.run_impostor(7)
+        self.assertIn('multifd channel index 7 out of range (2 expected)',
+                      log)
+
+
+class InjectingRelay:
+    """Forwards TCP connections to @target; once the first one's HELLO
+    has shown the session id, connects a CHANNEL_HEADER of its own with
+    @index first."""
+
+    def __init__(self, target, index):
+        self.target = target
+        self.index = index
+        self.srv = socket.socket()
+        self.srv.bind(('127.0.0.1', 0))
+        self.srv.listen(16)
+        self.port = self.srv.getsockname()[1]
+        self.socks = []
+        self.hello = b''
+        self.session = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _pipe(self, a, b, role=None):
+        seen = b''
+        try:
+            while True:
+                data = a.recv(1 << 20)
+                if not data:
+                    break
+                if role == 'hello' and len(seen) < 52:
+                    # Stream header (16), record header (8), versions
+                    # and flags (12), then the session id.
+                    seen += data
+                    self.hello = seen[36:52]
+                elif role == 'answer' and not self.session.is_set():
+                    # The destination answered: it waits for channels.
+                    self._inject(self.hello)
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def _inject(self, session):
+        body = (session + ROLE_MULTIFD.to_bytes(4, 'big') +
+                self.index.to_bytes(4, 'big'))
+        imp = socket.create_connection(self.target)
+        imp.sendall(STREAM_HEADER + record(REC_CHANNEL_HEADER, body))
+        self.socks.append(imp)
+        self.session.set()
+
+    def _forward(self, client, first):
+        up = socket.create_connection(self.target)
+        self.socks += [client, up]
+        threading.Thread(target=self._pipe,
+                         args=(client, up, 'hello' if first else None),
+                         daemon=True).start()
+        threading.Thread(target=self._pipe,
+                         args=(up, client, 'answer' if first else None),
+                         daemon=True).start()
+
+    def _run(self):
+        try:
+            first = True
+            while True:
+                client, _ = self.srv.accept()
+                if not first:
+                    # The impostor is bound before any real channel.
+                    self.session.wait(10)
+                    time.sleep(0.2)
+                self._forward(client, first)
+                first = False
+        except OSError:
+            pass
+
+    def close(self):
+        self.srv.close()
+        for s in self.socks:
+            s.close()
+
+
 class ReorderingRelay:
     """Forwards TCP connections to @target.  The first passes at once;
     the next @hold are accepted and held until all have arrived, then
