@@ -298,110 +298,36 @@ class ImpostorTest(MigrationTestCase):
                       log)
 
 
-class InjectingRelay:
-    """Forwards TCP connections to @target; once the first one's HELLO
-    has shown the session id, connects a CHANNEL_HEADER of its own with
-    @index first."""
+class Relay:
+    """Forwards TCP connections to @target, each in two piping threads;
+    subclasses decide when (run()) and may watch the bytes (seen())."""
 
-    def __init__(self, target, index):
+    def __init__(self, target):
         self.target = target
-        self.index = index
-        self.srv = socket.socket()
-        self.srv.bind(('127.0.0.1', 0))
-        self.srv.listen(16)
-        self.port = self.srv.getsockname()[1]
         self.socks = []
-        self.hello = b''
-        self.session = threading.Event()
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _pipe(self, a, b, role=None):
-        seen = b''
-        try:
-            while True:
-                data = a.recv(1 << 20)
-                if not data:
-                    break
-                if role == 'hello' and len(seen) < 52:
-                    # Stream header (16), record header (8), versions
-                    # and flags (12), then the session id.
-                    seen += data
-                    self.hello = seen[36:52]
-                elif role == 'answer' and not self.session.is_set():
-                    # The destination answered: it waits for channels.
-                    self._inject(self.hello)
-                b.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def _inject(self, session):
-        body = (session + ROLE_MULTIFD.to_bytes(4, 'big') +
-                self.index.to_bytes(4, 'big'))
-        imp = socket.create_connection(self.target)
-        imp.sendall(STREAM_HEADER + record(REC_CHANNEL_HEADER, body))
-        self.socks.append(imp)
-        self.session.set()
-
-    def _forward(self, client, first):
-        up = socket.create_connection(self.target)
-        self.socks += [client, up]
-        threading.Thread(target=self._pipe,
-                         args=(client, up, 'hello' if first else None),
-                         daemon=True).start()
-        threading.Thread(target=self._pipe,
-                         args=(up, client, 'answer' if first else None),
-                         daemon=True).start()
-
-    def _run(self):
-        try:
-            first = True
-            while True:
-                client, _ = self.srv.accept()
-                if not first:
-                    # The impostor is bound before any real channel.
-                    self.session.wait(10)
-                    time.sleep(0.2)
-                self._forward(client, first)
-                first = False
-        except OSError:
-            pass
-
-    def close(self):
-        self.srv.close()
-        for s in self.socks:
-            s.close()
-
-
-class ReorderingRelay:
-    """Forwards TCP connections to @target.  The first passes at once;
-    the next @hold are accepted and held until all have arrived, then
-    connected to the target in reverse order of arrival."""
-
-    def __init__(self, target, hold):
-        self.target = target
-        self.hold = hold
-        self.order = []
         self.srv = socket.socket()
         self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.srv.bind(('127.0.0.1', 0))
         self.srv.listen(16)
         self.port = self.srv.getsockname()[1]
-        self.socks = []
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+        threading.Thread(target=self._run, daemon=True).start()
 
-    def _pipe(self, a, b):
+    def _run(self):
+        try:
+            self.run()
+        except OSError:
+            pass
+
+    def seen(self, conn, towards_target, data):
+        pass
+
+    def _pipe(self, conn, a, b, towards_target):
         try:
             while True:
                 data = a.recv(1 << 20)
                 if not data:
                     break
+                self.seen(conn, towards_target, data)
                 b.sendall(data)
         except OSError:
             pass
@@ -412,34 +338,81 @@ class ReorderingRelay:
                 except OSError:
                     pass
 
-    def _connect(self, index, client):
+    def forward(self, conn, client):
         up = socket.create_connection(self.target)
         self.socks += [client, up]
-        self.order.append(index)
-        for a, b in ((client, up), (up, client)):
-            threading.Thread(target=self._pipe, args=(a, b),
+        for a, b, towards in ((client, up, True), (up, client, False)):
+            threading.Thread(target=self._pipe, args=(conn, a, b, towards),
                              daemon=True).start()
-
-    def _run(self):
-        try:
-            client, _ = self.srv.accept()
-            self._connect(0, client)
-            held = []
-            for i in range(self.hold):
-                client, _ = self.srv.accept()
-                held.append((i + 1, client))
-            # Every channel is waiting for its turn now.
-            time.sleep(0.2)
-            for i, client in reversed(held):
-                self._connect(i, client)
-                time.sleep(0.05)
-        except OSError:
-            pass
 
     def close(self):
         self.srv.close()
         for s in self.socks:
             s.close()
+
+
+class InjectingRelay(Relay):
+    """Once the destination has answered the first connection's HELLO,
+    connects a CHANNEL_HEADER of its own for that session with @index,
+    and only then lets the source's channels through."""
+
+    def __init__(self, target, index):
+        self.index = index
+        self.hello = b''
+        self.injected = threading.Event()
+        super().__init__(target)
+
+    def seen(self, conn, towards_target, data):
+        if conn != 0:
+            return
+        if towards_target and len(self.hello) < 52:
+            # Stream header (16), record header (8), versions and flags
+            # (12), then the session id.
+            self.hello += data
+        elif not towards_target and not self.injected.is_set():
+            body = (self.hello[36:52] + ROLE_MULTIFD.to_bytes(4, 'big') +
+                    self.index.to_bytes(4, 'big'))
+            imp = socket.create_connection(self.target)
+            imp.sendall(STREAM_HEADER + record(REC_CHANNEL_HEADER, body))
+            self.socks.append(imp)
+            self.injected.set()
+
+    def run(self):
+        conn = 0
+        while True:
+            client, _ = self.srv.accept()
+            if conn:
+                # The impostor binds before any real channel.
+                self.injected.wait(10)
+                time.sleep(0.2)
+            self.forward(conn, client)
+            conn += 1
+
+
+class ReorderingRelay(Relay):
+    """The first connection passes at once; the next @hold are accepted
+    and held until all have arrived, then connected to the target in
+    reverse order of arrival."""
+
+    def __init__(self, target, hold):
+        self.hold = hold
+        self.order = []
+        super().__init__(target)
+
+    def run(self):
+        client, _ = self.srv.accept()
+        self.order.append(0)
+        self.forward(0, client)
+        held = []
+        for i in range(self.hold):
+            client, _ = self.srv.accept()
+            held.append((i + 1, client))
+        # Every channel is waiting for its turn now.
+        time.sleep(0.2)
+        for i, client in reversed(held):
+            self.order.append(i)
+            self.forward(i, client)
+            time.sleep(0.05)
 
 
 if __name__ == '__main__':
