@@ -113,7 +113,7 @@ RamLoadResult ram_loader_load_from(RamLoader *rl, MigStream *s,
                                    Error **errp)
 {
     struct iovec iov[WIRE_RAM_PAGES_MAX];
-    size_t head, n = 0;
+    size_t head, n = 0, n_normal = 0;
     WireRamPages p;
     RAMBlock *b;
 
@@ -139,9 +139,10 @@ RamLoadResult ram_loader_load_from(RamLoader *rl, MigStream *s,
      * read them into place. */
     for (uint32_t i = 0; i < p.h.count; i++) {
         if (p.kinds[i] == WIRE_PAGE_NORMAL) {
-            iov[n].iov_base = b->host + wire_ram_pages_offset(&p, i);
-            iov[n].iov_len = p.h.page_size;
-            n++;
+            n = ram_iov_append(iov, n, b->host +
+                               wire_ram_pages_offset(&p, i),
+                               p.h.page_size);
+            n_normal++;
         }
     }
     /* @p's offsets and kinds point into the stream's buffer, which the
@@ -160,7 +161,7 @@ RamLoadResult ram_loader_load_from(RamLoader *rl, MigStream *s,
                                         errp) != MIG_STREAM_OK) {
             return RAM_LOAD_IO_ERROR;
         }
-        rl->normal_pages += n;
+        rl->normal_pages += n_normal;
         for (size_t i = 0; i < n_zero; i++) {
             uint8_t *host = b->host + zero_off[i];
 

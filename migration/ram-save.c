@@ -6,11 +6,26 @@
 
 #include <string.h>
 
+#include "migration/precopy-policy.h"
+
 bool ram_page_is_zero(const uint8_t *p)
 {
     /* Equal to itself shifted by one byte and starting with 0: all 0.
      * memcmp() is faster than any loop we would write. */
     return p[0] == 0 && memcmp(p, p + 1, GUEST_PAGE_SIZE - 1) == 0;
+}
+
+unsigned ram_save_batch_pages(uint64_t rate)
+{
+    /* An eighth of a window's allowance: a record overshoots a window
+     * by little, and the next windows soon pay it off. */
+    uint64_t pages = rate / (G_USEC_PER_SEC / MIG_RATE_WINDOW_US) / 8 /
+                     GUEST_PAGE_SIZE;
+
+    if (rate == 0) {
+        return RAM_SAVE_BATCH_MAX_PAGES;
+    }
+    return CLAMP(pages, RAM_SAVE_BATCH_PAGES, RAM_SAVE_BATCH_MAX_PAGES);
 }
 
 static int add_block(RAMBlock *block, void *opaque)
@@ -56,7 +71,7 @@ unsigned ram_saver_next_record_iov(RamSaver *rs, GByteArray *out,
             .page_size = GUEST_PAGE_SIZE,
         };
         size_t start, pad, n_iov = 1;
-        unsigned n = 0;
+        unsigned n = 0, n_normal = 0;
 
         while (n < max_pages) {
             uint64_t page = dirty_tracker_next_dirty(rs->tracker, b,
@@ -85,17 +100,19 @@ unsigned ram_saver_next_record_iov(RamSaver *rs, GByteArray *out,
         wire_ram_pages_begin(out, &h, offsets, kinds, &start, &error_abort);
         for (unsigned i = 0; i < n; i++) {
             if (kinds[i] == WIRE_PAGE_NORMAL) {
-                iov[n_iov].iov_base = b->host + offsets[i];
-                iov[n_iov].iov_len = GUEST_PAGE_SIZE;
-                n_iov++;
-                rs->normal_pages++;
+                /* iov[0] is the record's start: never merged into. */
+                n_iov = 1 + ram_iov_append(iov + 1, n_iov - 1,
+                                           b->host + offsets[i],
+                                           GUEST_PAGE_SIZE);
+                n_normal++;
             } else {
                 rs->zero_pages++;
             }
         }
+        rs->normal_pages += n_normal;
         rs->pages += n;
         wire_record_end_external(out, start,
-                                 (n_iov - 1) * (size_t)GUEST_PAGE_SIZE,
+                                 n_normal * (size_t)GUEST_PAGE_SIZE,
                                  &pad, &error_abort);
         /* @out no longer grows: pointers into it stay valid. */
         iov[0].iov_base = out->data + start;
