@@ -627,7 +627,7 @@ static bool send_pages(MigOutgoing *o, MigRateLimit *rl, Progress *pg,
                        OutResult *res)
 {
     g_autoptr(GByteArray) b = g_byte_array_new();
-    struct iovec iov[RAM_SAVE_BATCH_PAGES + 2];
+    struct iovec iov[RAM_SAVE_BATCH_MAX_PAGES + 2];
 
     *pass_done = false;
     for (;;) {
@@ -661,7 +661,7 @@ static bool send_pages(MigOutgoing *o, MigRateLimit *rl, Progress *pg,
             g_byte_array_set_size(b, 0);
             /* The pages go from guest memory to the socket: no copy. */
             if (!ram_saver_next_record_iov(&o->rs, b, iov, &niov,
-                                           RAM_SAVE_BATCH_PAGES)) {
+                                           ram_save_batch_pages(rate))) {
                 *pass_done = true;
                 return true;
             }

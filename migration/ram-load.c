@@ -74,7 +74,8 @@ static RAMBlock *check_pages(RamLoader *rl, const WireRamPages *p,
     return b;
 }
 
-/* The normal pages of @p, in @b's memory, as @iov (room for count). */
+/* The normal pages of @p, in @b's memory, as @iov (room for count);
+ * pages adjacent in memory share an entry. */
 static size_t normal_pages_iov(const WireRamPages *p, RAMBlock *b,
                                struct iovec *iov)
 {
@@ -82,9 +83,8 @@ static size_t normal_pages_iov(const WireRamPages *p, RAMBlock *b,
 
     for (uint32_t i = 0; i < p->h.count; i++) {
         if (p->kinds[i] == WIRE_PAGE_NORMAL) {
-            iov[n].iov_base = b->host + wire_ram_pages_offset(p, i);
-            iov[n].iov_len = p->h.page_size;
-            n++;
+            n = ram_iov_append(iov, n, b->host + wire_ram_pages_offset(p, i),
+                               p->h.page_size);
         }
     }
     return n;
@@ -126,11 +126,11 @@ bool ram_loader_load(RamLoader *rl, const uint8_t *body, size_t len,
         const uint8_t *data = p.data;
 
         for (size_t i = 0; i < n; i++) {
-            memcpy(iov[i].iov_base, data, p.h.page_size);
-            data += p.h.page_size;
+            memcpy(iov[i].iov_base, data, iov[i].iov_len);
+            data += iov[i].iov_len;
         }
     }
-    rl->normal_pages += n;
+    rl->normal_pages += p.n_normal;
     for (uint32_t i = 0; i < p.h.count; i++) {
         if (p.kinds[i] != WIRE_PAGE_NORMAL) {
             load_zero_page(rl, b->host + wire_ram_pages_offset(&p, i),
@@ -182,7 +182,7 @@ RamLoadResult ram_loader_load_from(RamLoader *rl, MigStream *s,
             error_prepend(errp, "RAM_PAGES: ");
             return RAM_LOAD_INVALID;
         }
-        rl->normal_pages += n;
+        rl->normal_pages += p.n_normal;
         for (uint32_t i = 0; i < p.h.count; i++) {
             if (p.kinds[i] != WIRE_PAGE_NORMAL) {
                 load_zero_page(rl, b->host + wire_ram_pages_offset(&p, i),
@@ -204,6 +204,7 @@ RamLoadResult ram_loader_load_from(RamLoader *rl, MigStream *s,
         uint64_t zero_off[WIRE_RAM_PAGES_MAX];
         size_t n_zero = 0;
         uint32_t page_size = p.h.page_size;
+        uint32_t n_normal = p.n_normal;
 
         for (uint32_t i = 0; i < p.h.count; i++) {
             if (p.kinds[i] != WIRE_PAGE_NORMAL) {
@@ -214,7 +215,7 @@ RamLoadResult ram_loader_load_from(RamLoader *rl, MigStream *s,
                                         errp) != MIG_STREAM_OK) {
             return RAM_LOAD_IO_ERROR;
         }
-        rl->normal_pages += n;
+        rl->normal_pages += n_normal;
         for (size_t i = 0; i < n_zero; i++) {
             load_zero_page(rl, b->host + zero_off[i], page_size);
         }

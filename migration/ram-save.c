@@ -6,11 +6,26 @@
 
 #include <string.h>
 
+#include "migration/precopy-policy.h"
+
 bool ram_page_is_zero(const uint8_t *p)
 {
     /* Equal to itself shifted by one byte and starting with 0: all 0.
      * memcmp() is faster than any loop we would write. */
     return p[0] == 0 && memcmp(p, p + 1, GUEST_PAGE_SIZE - 1) == 0;
+}
+
+unsigned ram_save_batch_pages(uint64_t rate)
+{
+    /* An eighth of a window's allowance: a record overshoots a window
+     * by little, and the next windows soon pay it off. */
+    uint64_t pages = rate / (G_USEC_PER_SEC / MIG_RATE_WINDOW_US) / 8 /
+                     GUEST_PAGE_SIZE;
+
+    if (rate == 0) {
+        return RAM_SAVE_BATCH_MAX_PAGES;
+    }
+    return CLAMP(pages, RAM_SAVE_BATCH_PAGES, RAM_SAVE_BATCH_MAX_PAGES);
 }
 
 void ram_saver_init(RamSaver *rs, DirtyTracker *tracker, bool detect_zero)
@@ -95,19 +110,20 @@ size_t ram_batch_record_iov(const RamPageBatch *batch, uint64_t packet,
         .page_size = GUEST_PAGE_SIZE,
         .packet = packet,
     };
-    size_t start, pad, n_iov = 1;
+    size_t start, pad, n_iov = 1, n_normal = 0;
 
     wire_ram_pages_begin(out, &h, batch->offsets, batch->kinds, &start,
                          &error_abort);
     for (unsigned i = 0; i < batch->count; i++) {
         if (batch->kinds[i] == WIRE_PAGE_NORMAL) {
-            iov[n_iov].iov_base = batch->block->host + batch->offsets[i];
-            iov[n_iov].iov_len = GUEST_PAGE_SIZE;
-            n_iov++;
+            /* iov[0] is the record's start: never merged into. */
+            n_iov = 1 + ram_iov_append(iov + 1, n_iov - 1,
+                                       batch->block->host +
+                                       batch->offsets[i], GUEST_PAGE_SIZE);
+            n_normal++;
         }
     }
-    wire_record_end_external(out, start,
-                             (n_iov - 1) * (size_t)GUEST_PAGE_SIZE,
+    wire_record_end_external(out, start, n_normal * (size_t)GUEST_PAGE_SIZE,
                              &pad, &error_abort);
     /* @out no longer grows: pointers into it stay valid. */
     iov[0].iov_base = out->data + start;

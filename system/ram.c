@@ -54,6 +54,54 @@ static bool check_size(uint64_t size, uint64_t page_size, Error **errp)
     return true;
 }
 
+/* The size of a transparent huge page (a PMD), or 0 if THP is absent. */
+static uint64_t thp_size(void)
+{
+    g_autofree char *text = NULL;
+
+    if (!g_file_get_contents("/sys/kernel/mm/transparent_hugepage/"
+                             "hpage_pmd_size", &text, NULL, NULL)) {
+        return 0;
+    }
+    return g_ascii_strtoull(text, NULL, 10);
+}
+
+/*
+ * Private anonymous memory, aligned to a huge page and marked for
+ * transparent huge pages (as QEMU does): most hosts enable THP only on
+ * madvise().  Huge pages make the page tables 512 times smaller, which
+ * is what migration walks to write-protect guest RAM for dirty tracking,
+ * and save TLB misses when it copies the RAM to and from the socket.  A
+ * guest write to a write-protected huge page splits it, so dirty pages
+ * are still tracked one guest page at a time.
+ */
+static void *map_anon_private(uint64_t size)
+{
+    uint64_t huge = thp_size();
+    uint8_t *raw, *host;
+    uint64_t head;
+
+    if (!huge || (huge & (huge - 1)) || size < huge) {
+        return mmap(NULL, size, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    }
+    /* Over-allocate by a huge page, then trim both ends to alignment. */
+    raw = mmap(NULL, size + huge, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (raw == MAP_FAILED) {
+        return MAP_FAILED;
+    }
+    host = (uint8_t *)(((uintptr_t)raw + huge - 1) & ~(uintptr_t)(huge - 1));
+    head = host - raw;
+    if (head) {
+        munmap(raw, head);
+    }
+    munmap(host + size, huge - head);
+    /* Only a hint: without THP the memory works the same. */
+    madvise(host, size, MADV_HUGEPAGE);
+    return host;
+}
+
 /* Maps @fd (or anonymous memory if -1) and wraps it in a block, which takes
  * ownership of @fd; on failure @fd is left to the caller. */
 static RAMBlock *block_new(const char *idstr, int fd, uint64_t size,
@@ -65,7 +113,9 @@ static RAMBlock *block_new(const char *idstr, int fd, uint64_t size,
     if (fd < 0) {
         flags |= MAP_ANONYMOUS;
     }
-    host = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0);
+    host = fd < 0 && !share
+           ? map_anon_private(size)
+           : mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0);
     if (host == MAP_FAILED) {
         g_autofree char *sz = size_to_str(size);
         error_setg_errno(errp, errno, "cannot map %s of memory", sz);

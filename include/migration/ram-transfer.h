@@ -33,10 +33,40 @@
 #include "qapi/error.h"
 #include "system/ram.h"
 
-/* Pages per RAM_PAGES record the source builds: 256 KiB of data, few
- * enough system calls, small enough for bandwidth limiting in 100 ms
- * windows to be smooth at a few MiB/s. */
+/*
+ * Pages per RAM_PAGES record the source builds.  With a bandwidth limit
+ * (max-bandwidth), records stay a small part of a 100 ms window's
+ * allowance, so that limiting is smooth: RAM_SAVE_BATCH_PAGES (256 KiB)
+ * at a few MiB/s.  Without one, and at high limits, they grow up to
+ * RAM_SAVE_BATCH_MAX_PAGES (4 MiB): each record is one sendmsg() on the
+ * source and about one readv() into place on the destination, and
+ * larger ones cut those calls and their TCP overhead (docs/benchmarks.md).
+ */
 #define RAM_SAVE_BATCH_PAGES 64
+#define RAM_SAVE_BATCH_MAX_PAGES WIRE_RAM_PAGES_MAX
+
+/* The pages per record for a bandwidth limit of @rate bytes/s (0: no
+ * limit), between RAM_SAVE_BATCH_PAGES and RAM_SAVE_BATCH_MAX_PAGES. */
+unsigned ram_save_batch_pages(uint64_t rate);
+
+/*
+ * Appends @len bytes at @base to the @n entries of @iov, as a new entry
+ * or, when they start where the last entry ends, by growing it: a run
+ * of adjacent guest pages is one entry, so the kernel walks fewer.
+ * Returns the new entry count.
+ */
+static inline size_t ram_iov_append(struct iovec *iov, size_t n, void *base,
+                                    size_t len)
+{
+    if (n && (uint8_t *)iov[n - 1].iov_base + iov[n - 1].iov_len ==
+             (uint8_t *)base) {
+        iov[n - 1].iov_len += len;
+        return n;
+    }
+    iov[n].iov_base = base;
+    iov[n].iov_len = len;
+    return n + 1;
+}
 
 /* Whether the GUEST_PAGE_SIZE bytes at @p are all zero. */
 bool ram_page_is_zero(const uint8_t *p);
@@ -86,8 +116,9 @@ unsigned ram_saver_next_record(RamSaver *rs, GByteArray *out,
  * The same record without copying the pages: appends only its start
  * (record header, RAM_PAGES header, offsets, kinds) to @out and fills
  * @iov (room for MIN(@max_pages, WIRE_RAM_PAGES_MAX) + 2 entries) with
- * that start, the normal pages in guest memory, then any padding;
- * *@niov is the entry count (0 with 0 returned).  The entries are valid
+ * that start, the normal pages in guest memory (one entry per run of
+ * adjacent pages), then any padding; *@niov is the entry count (0 with
+ * 0 returned).  The entries are valid
  * until @out changes.  The pages' dirty bits are already clear, so
  * writing them later (writev) is reading them after the clear.
  */

@@ -46,7 +46,8 @@ typedef struct RAMBlock {
     bool registered;    /* part of guest RAM */
 } RAMBlock;
 
-/* Anonymous memory. */
+/* Anonymous memory; private memory is aligned to, and asks for,
+ * transparent huge pages (see system/ram.c). */
 RAMBlock *ram_block_new_anon(const char *idstr, uint64_t size, bool share,
                              Error **errp);
 /*

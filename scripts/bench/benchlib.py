@@ -6,6 +6,7 @@ Python standard library only.
 """
 
 import json
+import mmap
 import os
 import platform
 import socket
@@ -162,32 +163,62 @@ def size_name(size):
         else '%d MiB' % (size // MiB)
 
 
-def loopback_once(nbytes, chunk=4 * MiB):
+def memory_buffer(nbytes, pattern):
+    """@nbytes of anonymous memory, every page written with @pattern
+    (repeated) so that all of it is allocated, with transparent huge
+    pages requested as vmig does for guest RAM."""
+    buf = mmap.mmap(-1, nbytes)
+    try:
+        buf.madvise(mmap.MADV_HUGEPAGE)
+    except (AttributeError, OSError):
+        pass
+    for off in range(0, nbytes, len(pattern)):
+        n = min(len(pattern), nbytes - off)
+        buf[off:off + n] = pattern[:n]
+    return buf
+
+
+def loopback_once(nbytes, chunk=4 * MiB, memory=False):
     """Seconds to send @nbytes from one process to another through
     127.0.0.1 TCP, in @chunk writes (as vmig's stream does, in one
-    connection)."""
+    connection).  By default the sender sends one cache-hot @chunk
+    again and again and the receiver reads into one @chunk buffer; with
+    @memory, the sender sends from an @nbytes buffer and the receiver
+    reads into another, both allocated and written before the clock
+    starts: what a migration does with guest RAM."""
     with socket.socket() as srv:
         srv.bind(('127.0.0.1', 0))
         srv.listen(1)
         pid = os.fork()
         if pid == 0:
             try:
+                data = memoryview(os.urandom(chunk))
+                if memory:
+                    data = memoryview(memory_buffer(nbytes, data))
                 with socket.create_connection(srv.getsockname()) as c:
-                    data = memoryview(os.urandom(chunk))
-                    left = nbytes
-                    while left > 0:
-                        n = min(left, chunk)
-                        c.sendall(data[:n])
-                        left -= n
+                    off = 0
+                    while off < nbytes:
+                        n = min(nbytes - off, chunk)
+                        c.sendall(data[off:off + n] if memory
+                                  else data[:n])
+                        off += n
             finally:
                 os._exit(0)
+        if memory:
+            buf = memoryview(memory_buffer(nbytes, b'\x01' * chunk))
+        else:
+            buf = memoryview(bytearray(chunk))
         conn, _ = srv.accept()
-        buf = bytearray(chunk)
         got = 0
         start = time.monotonic()
         with conn:
             while True:
-                n = conn.recv_into(buf)
+                if memory:
+                    # One byte more than is due, to see any excess.
+                    n = conn.recv_into(buf[got:got + chunk]) \
+                        if got < nbytes else len(conn.recv(1))
+                else:
+                    n = conn.recv_into(buf)
                 if not n:
                     break
                 got += n

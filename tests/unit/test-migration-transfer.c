@@ -15,6 +15,7 @@
 
 #include "io/channel-socket.h"
 #include "migration/device-transfer.h"
+#include "migration/precopy-policy.h"
 #include "migration/ram-transfer.h"
 #include "migration/vmstate.h"
 #include "system/ram.h"
@@ -247,6 +248,7 @@ static void stream_pair(MigStream **w, MigStream **r)
 typedef struct Sender {
     RamSaver *rs;
     MigStream *s;
+    unsigned batch;             /* pages per record */
     unsigned records;
     uint64_t bytes;
 } Sender;
@@ -256,13 +258,13 @@ static gpointer send_all(gpointer opaque)
 {
     Sender *snd = opaque;
     g_autoptr(GByteArray) b = g_byte_array_new();
-    struct iovec iov[RAM_SAVE_BATCH_PAGES + 2];
+    struct iovec iov[RAM_SAVE_BATCH_MAX_PAGES + 2];
     size_t niov;
 
     for (;;) {
         g_byte_array_set_size(b, 0);
         if (!ram_saver_next_record_iov(snd->rs, b, iov, &niov,
-                                       RAM_SAVE_BATCH_PAGES)) {
+                                       snd->batch)) {
             break;
         }
         for (size_t i = 0; i < niov; i++) {
@@ -304,18 +306,23 @@ static unsigned receive_all(RamLoader *rl, MigStream *s)
     }
 }
 
-START_TEST(test_ram_round_trip_stream)
+/* Every page through a socket in records of @batch pages. */
+static void round_trip_stream(unsigned batch)
 {
     g_autoptr(GPtrArray) blocks = dst_blocks();
     DirtyTracker *t = dirty_tracker_start(&error_abort);
     MigStream *w, *r;
     RamSaver rs;
     RamLoader rl;
-    Sender snd = { .rs = &rs };
+    Sender snd = { .rs = &rs, .batch = batch };
     GThread *th;
 
     for (uint64_t p = 0; p < 256; p += 3) {
         memset(src[0]->host + p * PAGE, (int)(p % 255) + 1, PAGE);
+    }
+    /* A run of adjacent pages, across record boundaries at 64. */
+    for (uint64_t p = 10; p < 110; p++) {
+        memset(src[1]->host + p * PAGE, (int)p, PAGE);
     }
     src[1]->host[259 * PAGE + 7] = 0x5a;
     memset(dst[0]->host + 1 * PAGE, 0xee, PAGE);
@@ -329,9 +336,9 @@ START_TEST(test_ram_round_trip_stream)
     th = g_thread_new("send", send_all, &snd);
     ck_assert_uint_eq(receive_all(&rl, r), snd.records);
     g_thread_join(th);
-    ck_assert_uint_eq(snd.records, 256 / RAM_SAVE_BATCH_PAGES +
-                                   (260 + RAM_SAVE_BATCH_PAGES - 1) /
-                                   RAM_SAVE_BATCH_PAGES);
+    /* No record spans two blocks. */
+    ck_assert_uint_eq(snd.records, (256 + batch - 1) / batch +
+                                   (260 + batch - 1) / batch);
     /* Every byte counted, and the same as the records' size. */
     ck_assert_uint_eq(mig_stream_bytes_written(w), snd.bytes + 8);
     ck_assert_uint_eq(mig_stream_bytes_read(r), snd.bytes + 8);
@@ -345,6 +352,85 @@ START_TEST(test_ram_round_trip_stream)
     dirty_tracker_stop(t);
     mig_stream_free(w);
     mig_stream_free(r);
+}
+
+START_TEST(test_ram_round_trip_stream)
+{
+    round_trip_stream(RAM_SAVE_BATCH_PAGES);
+}
+END_TEST
+
+START_TEST(test_ram_round_trip_stream_max_batch)
+{
+    round_trip_stream(RAM_SAVE_BATCH_MAX_PAGES);
+}
+END_TEST
+
+/* Adjacent normal pages are one iovec entry; a zero page ends a run. */
+START_TEST(test_ram_iov_runs)
+{
+    DirtyTracker *t = dirty_tracker_start(&error_abort);
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    struct iovec iov[RAM_SAVE_BATCH_MAX_PAGES + 2];
+    WireRecord rec;
+    RamSaver rs;
+    size_t niov, data = 0;
+
+    memset(src[0]->host, 1, 3 * PAGE);
+    memset(src[0]->host + 4 * PAGE, 2, 2 * PAGE);
+    ram_saver_init(&rs, t, true);
+    dirty_tracker_set_all(t);
+    ck_assert_uint_eq(ram_saver_next_record_iov(&rs, b, iov, &niov,
+                                                RAM_SAVE_BATCH_MAX_PAGES),
+                      256);
+    ck_assert_uint_ge(niov, 3);
+    ck_assert_ptr_eq(iov[1].iov_base, src[0]->host);
+    ck_assert_uint_eq(iov[1].iov_len, 3 * PAGE);
+    ck_assert_ptr_eq(iov[2].iov_base, src[0]->host + 4 * PAGE);
+    ck_assert_uint_eq(iov[2].iov_len, 2 * PAGE);
+    /* Then only the padding, outside guest memory. */
+    for (size_t i = 3; i < niov; i++) {
+        ck_assert((uint8_t *)iov[i].iov_base < src[0]->host ||
+                  (uint8_t *)iov[i].iov_base >= src[0]->host + 1 * MiB);
+        ck_assert_uint_lt(iov[i].iov_len, PAGE);
+    }
+    for (size_t i = 1; i < niov; i++) {
+        data += iov[i].iov_len;
+    }
+    ck_assert_int_eq(wire_record_header_decode(b->data, b->len, &rec,
+                                               &error_abort), WIRE_OK);
+    ck_assert_uint_eq(b->len + data, rec.size);
+    ck_assert_uint_eq(rs.normal_pages, 5);
+    ck_assert_uint_eq(rs.zero_pages, 251);
+    ram_saver_destroy(&rs);
+    dirty_tracker_stop(t);
+}
+END_TEST
+
+/* Small records under a low limit, up to the largest without one. */
+START_TEST(test_ram_batch_pages)
+{
+    unsigned last = 0;
+
+    ck_assert_uint_eq(ram_save_batch_pages(0), RAM_SAVE_BATCH_MAX_PAGES);
+    ck_assert_uint_eq(ram_save_batch_pages(1), RAM_SAVE_BATCH_PAGES);
+    ck_assert_uint_eq(ram_save_batch_pages(8 * MiB), RAM_SAVE_BATCH_PAGES);
+    ck_assert_uint_eq(ram_save_batch_pages(10ull * 1024 * MiB),
+                      RAM_SAVE_BATCH_MAX_PAGES);
+    for (uint64_t rate = MiB; rate <= 4096ull * MiB; rate *= 2) {
+        unsigned pages = ram_save_batch_pages(rate);
+
+        ck_assert_uint_ge(pages, last);
+        ck_assert_uint_ge(pages, RAM_SAVE_BATCH_PAGES);
+        ck_assert_uint_le(pages, RAM_SAVE_BATCH_MAX_PAGES);
+        /* Above the minimum, a record is a small part of a window. */
+        if (pages > RAM_SAVE_BATCH_PAGES) {
+            ck_assert_uint_le((uint64_t)pages * PAGE,
+                              rate / (G_USEC_PER_SEC / MIG_RATE_WINDOW_US) /
+                              4);
+        }
+        last = pages;
+    }
 }
 END_TEST
 
@@ -656,6 +742,9 @@ int main(void)
     tcase_add_test(tr, test_ram_without_zero_detection);
     tcase_add_test(tr, test_ram_load_bounds);
     tcase_add_test(tr, test_ram_round_trip_stream);
+    tcase_add_test(tr, test_ram_round_trip_stream_max_batch);
+    tcase_add_test(tr, test_ram_iov_runs);
+    tcase_add_test(tr, test_ram_batch_pages);
     tcase_add_test(tr, test_ram_iov_matches_record);
     tcase_add_test(tr, test_ram_load_stream_errors);
     suite_add_tcase(s, tr);
