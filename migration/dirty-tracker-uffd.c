@@ -27,6 +27,7 @@
 #include <linux/userfaultfd.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -218,6 +219,14 @@ DirtyUffd *dirty_uffd_open(RAMBlock *const *blocks, unsigned nblocks,
         goto fail;
     }
     for (unsigned i = 0; i < nblocks; i++) {
+        /* Map the pages of a file or shared memory before tracking
+         * starts: once registered for write protection, every first
+         * touch of a shmem page is a fault of its own (no fault-around),
+         * which made the first pass three times slower.  Advisory: a
+         * kernel without MADV_POPULATE_READ just takes the faults. */
+        if (blocks[i]->fd >= 0 || blocks[i]->shared) {
+            madvise(blocks[i]->host, blocks[i]->size, MADV_POPULATE_READ);
+        }
         if (!register_block(u, blocks[i], errp)) {
             goto fail;
         }

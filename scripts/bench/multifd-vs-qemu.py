@@ -300,6 +300,9 @@ def migrate_once(tool, args, tmp, content, content_sha, scenario):
                 file_sha256(dst_ram, args.size) != content_sha:
             raise RuntimeError("the destination's RAM differs from the "
                                "content")
+        if not info.get('total-time'):
+            raise RuntimeError('query-migrate reported no total-time: %s'
+                               % info)
         return {'time': info['total-time'] / 1000,
                 'cpu': cpu,
                 'wire': wire,
@@ -363,6 +366,10 @@ def bench(args, tmp):
                                        shas[kind], scenario)
                     if 'error' in run:
                         print('  failed: %s' % run['error'],
+                              file=sys.stderr, flush=True)
+                    else:
+                        print('  %.3f s, %.2f CPU s' % (run['time'],
+                                                        run['cpu']),
                               file=sys.stderr, flush=True)
                     results.setdefault((kind, scenario, name), []).append(run)
             limits['loopback'].append(loopback_rate(args.size))
