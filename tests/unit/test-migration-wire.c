@@ -1181,6 +1181,79 @@ static void ram_fails(uint32_t count, uint32_t page_size, uint32_t flags,
     check_error(&err, needle);
 }
 
+static void mapped_fails(const WireMappedRamBlock *mb, const char *needle)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    WireMappedRamBlock out;
+    Error *err = NULL;
+
+    /* The encoder refuses what the decoder would. */
+    ck_assert(!wire_mapped_ram_block_encode(mb, b, &err));
+    check_error(&err, needle);
+    /* And the decoder, given those bytes anyway. */
+    wire_put_u32(b, mb->block);
+    wire_put_u32(b, mb->page_size);
+    wire_put_u64(b, mb->bitmap_offset);
+    wire_put_u64(b, mb->bitmap_len);
+    wire_put_u64(b, mb->pages_offset);
+    wire_put_u64(b, mb->pages_len);
+    wire_put_u64(b, mb->next_offset);
+    ck_assert(!wire_mapped_ram_block_decode(b->data, b->len, &out, &err));
+    check_error(&err, needle);
+}
+
+START_TEST(test_mapped_ram_block)
+{
+    const WireMappedRamBlock good = {
+        .block = 1, .page_size = 4096,
+        .bitmap_offset = 1 << 20, .bitmap_len = 32,     /* 256 pages */
+        .pages_offset = 2 << 20, .pages_len = 1 << 20,
+        .next_offset = 3 << 20,
+    };
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    WireMappedRamBlock mb = good, out;
+    WireRecord rec;
+    Error *err = NULL;
+
+    ck_assert(wire_mapped_ram_block_encode(&good, b, &error_abort));
+    ck_assert_uint_eq(b->len, 8 + 48);
+    ck_assert_int_eq(wire_record_decode(b->data, b->len, &rec, &error_abort),
+                     WIRE_OK);
+    ck_assert_uint_eq(rec.type, WIRE_REC_MAPPED_RAM_BLOCK);
+    ck_assert(wire_mapped_ram_block_decode(rec.body, rec.len, &out,
+                                           &error_abort));
+    ck_assert_mem_eq(&out, &good, sizeof(out));
+    /* Truncated and over-long bodies. */
+    ck_assert(!wire_mapped_ram_block_decode(rec.body, 40, &out, &err));
+    check_error(&err, "MAPPED_RAM_BLOCK: truncated");
+
+    mb.page_size = 3000;
+    mapped_fails(&mb, "page size 3000 is not a power of two");
+    mb = good;
+    mb.pages_len = 4096 * 3 + 1;
+    mapped_fails(&mb, "pages length 12289 is not a positive multiple");
+    mb = good;
+    mb.bitmap_len = 31;
+    mapped_fails(&mb, "bitmap length 31 for 256 pages (32 expected)");
+    mb = good;
+    mb.pages_offset += 4096;
+    mapped_fails(&mb, "is not a multiple of 1048576");
+    /* A lying layout: pages overlapping the bitmap, or the next record
+     * inside the pages, or offsets that wrap around. */
+    mb = good;
+    mb.pages_offset = mb.bitmap_offset;
+    mapped_fails(&mb, "regions out of order or overlapping");
+    mb = good;
+    mb.next_offset = mb.pages_offset + 4096;
+    mapped_fails(&mb, "regions out of order or overlapping");
+    mb = good;
+    mb.pages_offset = UINT64_MAX - (UINT64_MAX % (1 << 20)) - (1 << 20);
+    mb.pages_len = 1ull << 40;
+    mb.bitmap_len = (mb.pages_len / 4096 + 7) / 8;
+    mapped_fails(&mb, "regions out of order or overlapping");
+}
+END_TEST
+
 START_TEST(test_ram_pages_errors)
 {
     g_autoptr(GByteArray) t = g_byte_array_new();
@@ -1506,6 +1579,7 @@ int main(void)
     suite_add_tcase(s, channels);
     tcase_add_test(data, test_ram_pages);
     tcase_add_test(data, test_ram_pages_errors);
+    tcase_add_test(data, test_mapped_ram_block);
     tcase_add_test(data, test_device_state);
     tcase_add_test(data, test_small_records);
     suite_add_tcase(s, data);
