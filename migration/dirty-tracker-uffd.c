@@ -198,7 +198,7 @@ static void discard_range(void *opaque, uint64_t offset, uint64_t len)
 }
 
 DirtyUffd *dirty_uffd_open(RAMBlock *const *blocks, unsigned nblocks,
-                           Error **errp)
+                           bool protect, Error **errp)
 {
     DirtyUffd *u = g_new0(DirtyUffd, 1);
 
@@ -232,7 +232,7 @@ DirtyUffd *dirty_uffd_open(RAMBlock *const *blocks, unsigned nblocks,
         }
         u->nregistered++;
     }
-    for (unsigned i = 0; i < nblocks; i++) {
+    for (unsigned i = 0; protect && i < nblocks; i++) {
         if (!wp_range(u, blocks[i], true, errp)) {
             goto fail;
         }
@@ -246,7 +246,11 @@ DirtyUffd *dirty_uffd_open(RAMBlock *const *blocks, unsigned nblocks,
      * protection began is the caller's first pass anyway.
      */
     for (unsigned i = 0; i < nblocks; i++) {
-        if (!dirty_uffd_collect(u, i, discard_range, NULL, errp)) {
+        /* Unprotected, a probe of one page is proof enough. */
+        uint64_t len = protect ? blocks[i]->size
+                               : MIN(blocks[i]->size, GUEST_PAGE_SIZE);
+
+        if (!dirty_uffd_collect(u, i, len, discard_range, NULL, errp)) {
             goto fail;
         }
     }
@@ -257,12 +261,30 @@ fail:
     return NULL;
 }
 
-bool dirty_uffd_collect(DirtyUffd *u, unsigned index, DirtyRangeFunc *fn,
-                        void *opaque, Error **errp)
+bool dirty_uffd_arm(DirtyUffd *u, unsigned index, uint64_t offset,
+                    uint64_t len, Error **errp)
+{
+    RAMBlock *block = u->blocks[index];
+    struct uffdio_writeprotect wp = {
+        .range = { .start = (uintptr_t)block->host + offset, .len = len },
+        .mode = UFFDIO_WRITEPROTECT_MODE_WP,
+    };
+
+    g_assert(index < u->nregistered && offset + len <= block->size);
+    if (ioctl(u->uffd, UFFDIO_WRITEPROTECT, &wp) < 0) {
+        error_setg_errno(errp, errno, "RAM block '%s': UFFDIO_WRITEPROTECT "
+                         "failed", block->idstr);
+        return false;
+    }
+    return true;
+}
+
+bool dirty_uffd_collect(DirtyUffd *u, unsigned index, uint64_t len,
+                        DirtyRangeFunc *fn, void *opaque, Error **errp)
 {
     RAMBlock *block = u->blocks[index];
     uint64_t host = (uintptr_t)block->host;
-    uint64_t pos = host, end = host + block->size;
+    uint64_t pos = host, end = host + MIN(len, block->size);
 
     g_assert(index < u->nregistered);
     while (pos < end) {

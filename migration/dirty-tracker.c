@@ -13,6 +13,10 @@
 #include <unistd.h>
 
 #define WORD_BITS 64
+/* What dirty_tracker_test_and_clear() protects at a time in a tracker
+ * started with every page dirty: few system calls, little ahead of the
+ * pass. */
+#define ARM_CHUNK_PAGES (4u << 20 >> 12)
 
 typedef struct TrackedBlock {
     RAMBlock *block;
@@ -20,6 +24,8 @@ typedef struct TrackedBlock {
     uint64_t pages;
     uint64_t *bitmap;       /* bit n: page n is dirty */
     uint64_t dirty;         /* bits set in bitmap */
+    uint64_t armed;         /* pages [0, armed) are tracked (see
+                             * dirty_tracker_start_all_dirty()) */
 } TrackedBlock;
 
 struct DirtyTracker {
@@ -30,6 +36,7 @@ struct DirtyTracker {
     char *fallback_reason;
     uint64_t syncs;
     uint64_t last_sync_pages;
+    Error *arm_error;       /* protection failed: the next sync fails */
 };
 
 static DirtyTracker *active;
@@ -247,6 +254,7 @@ static int add_block(RAMBlock *block, void *opaque)
     };
 
     tb.bitmap = g_new0(uint64_t, words_for(tb.pages));
+    tb.armed = tb.pages;
     g_array_append_val(blocks, tb);
     return 0;
 }
@@ -258,6 +266,7 @@ static void tracker_free(DirtyTracker *t)
     }
     g_free(t->blocks);
     g_free(t->fallback_reason);
+    error_free(t->arm_error);
     g_free(t);
 }
 
@@ -266,7 +275,29 @@ DirtyTracker *dirty_tracker_start(Error **errp)
     return dirty_tracker_start_mode(DIRTY_TRACKER_AUTO, errp);
 }
 
+static DirtyTracker *start(DirtyTrackerMode mode, bool protect,
+                           Error **errp);
+
 DirtyTracker *dirty_tracker_start_mode(DirtyTrackerMode mode, Error **errp)
+{
+    return start(mode, true, errp);
+}
+
+DirtyTracker *dirty_tracker_start_all_dirty(Error **errp)
+{
+    DirtyTracker *t = start(DIRTY_TRACKER_AUTO, false, errp);
+
+    if (t) {
+        dirty_tracker_set_all(t);
+        for (unsigned i = 0; t->uffd && i < t->nblocks; i++) {
+            t->blocks[i].armed = 0;
+        }
+    }
+    return t;
+}
+
+static DirtyTracker *start(DirtyTrackerMode mode, bool protect,
+                           Error **errp)
 {
     DirtyTracker *t;
     GArray *blocks;
@@ -292,7 +323,7 @@ DirtyTracker *dirty_tracker_start_mode(DirtyTrackerMode mode, Error **errp)
         for (unsigned i = 0; i < t->nblocks; i++) {
             rb[i] = t->blocks[i].block;
         }
-        t->uffd = dirty_uffd_open(rb, t->nblocks, &err);
+        t->uffd = dirty_uffd_open(rb, t->nblocks, protect, &err);
         if (!t->uffd) {
             if (mode == DIRTY_TRACKER_KERNEL) {
                 error_setg(errp, "cannot track dirty pages with "
@@ -351,8 +382,14 @@ bool dirty_tracker_sync(DirtyTracker *t, Error **errp)
         if (t->uffd) {
             UffdSyncCtx ctx = { t, tb };
 
-            if (!dirty_uffd_collect(t->uffd, i, uffd_range_dirty, &ctx,
-                                    errp)) {
+            if (t->arm_error) {
+                error_propagate(errp, error_copy(t->arm_error));
+                return false;
+            }
+            /* Pages past @armed are dirty and unprotected: nothing to
+             * learn there, and scanning would protect them early. */
+            if (!dirty_uffd_collect(t->uffd, i, tb->armed * GUEST_PAGE_SIZE,
+                                    uffd_range_dirty, &ctx, errp)) {
                 return false;
             }
         } else {
@@ -418,6 +455,24 @@ bool dirty_tracker_is_dirty(const DirtyTracker *t, const RAMBlock *block,
     return tb->bitmap[page / WORD_BITS] & (1ull << (page % WORD_BITS));
 }
 
+/* Protects @tb up to past @page: the prefix grows, never a hole. */
+static void arm(DirtyTracker *t, TrackedBlock *tb, uint64_t page)
+{
+    uint64_t end = MIN(tb->pages, MAX(page + 1, tb->armed + ARM_CHUNK_PAGES));
+    Error *err = NULL;
+
+    if (!dirty_uffd_arm(t->uffd, tb - t->blocks, tb->armed * GUEST_PAGE_SIZE,
+                        (end - tb->armed) * GUEST_PAGE_SIZE, &err)) {
+        /* Nothing past here is tracked: say so at the next sync. */
+        if (!t->arm_error) {
+            t->arm_error = err;
+        } else {
+            error_free(err);
+        }
+    }
+    tb->armed = end;
+}
+
 bool dirty_tracker_test_and_clear(DirtyTracker *t, const RAMBlock *block,
                                   uint64_t page)
 {
@@ -427,6 +482,9 @@ bool dirty_tracker_test_and_clear(DirtyTracker *t, const RAMBlock *block,
 
     if (!(*w & mask)) {
         return false;
+    }
+    if (page >= tb->armed) {
+        arm(t, tb, page);
     }
     *w &= ~mask;
     tb->dirty--;

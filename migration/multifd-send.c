@@ -92,6 +92,10 @@ static bool write_record(SendChannel *c, const GByteArray *b, Error **errp)
            MIG_STREAM_OK;
 }
 
+/* Pages of a batch compressed first to see whether the rest is worth
+ * compressing: less than 1/16 saved on them sends the batch raw. */
+#define SAMPLE_PAGES 4
+
 /* RAM_PAGES with the normal pages compressed; *@sent false when they
  * did not shrink (the caller sends them as they are). */
 static bool send_compressed(SendChannel *c, RamPageBatch *batch,
@@ -121,10 +125,24 @@ static bool send_compressed(SendChannel *c, RamPageBatch *batch,
     if (!n) {
         return true;
     }
+    /* A sample first: compressing a whole batch of random bytes only
+     * to send it raw costs zlib ten times the time the sending takes. */
+    if (n > SAMPLE_PAGES) {
+        if (!multifd_compress(c->compressor, pages, SAMPLE_PAGES, data,
+                              &compressed, errp)) {
+            return false;
+        }
+        if (!compressed || data->len > SAMPLE_PAGES * GUEST_PAGE_SIZE /
+                                       16 * 15) {
+            compressed = false;
+            goto raw;
+        }
+    }
     if (!multifd_compress(c->compressor, pages, n, data, &compressed,
                           errp)) {
         return false;
     }
+raw:
     __atomic_fetch_add(&m->uncompressed, n * (uint64_t)GUEST_PAGE_SIZE,
                        __ATOMIC_RELAXED);
     if (!compressed) {

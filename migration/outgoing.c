@@ -726,7 +726,8 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
     uint64_t period_dirtied = 0;
     Error *err = NULL;
 
-    o->tracker = dirty_tracker_start(&err);
+    /* The destination has nothing yet: the first pass sends it all. */
+    o->tracker = dirty_tracker_start_all_dirty(&err);
     if (!o->tracker) {
         error_prepend(&err, "Cannot track dirty pages: ");
         *res = step_failed(o, err);
@@ -735,8 +736,6 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
     ram_saver_init(&o->rs, o->tracker,
                    o->cfg->zero_page_detection != ZERO_PAGE_DETECTION_NONE);
     o->rs_ready = true;
-    /* The destination has nothing yet: the first pass sends it all. */
-    dirty_tracker_set_all(o->tracker);
     mig_throttle_init(&throttle);
     mig_rate_limit_init(&rl, period_start);
     o->iteration = 1;

@@ -77,6 +77,18 @@ typedef struct DirtyTracker DirtyTracker;
 
 /* Starts tracking all guest RAM with DIRTY_TRACKER_AUTO. */
 DirtyTracker *dirty_tracker_start(Error **errp);
+/*
+ * For a first pass that sends everything: dirty_tracker_start() and
+ * dirty_tracker_set_all() in one, without write-protecting all guest RAM
+ * up front.  The kernel backend protects a page only when
+ * dirty_tracker_test_and_clear() first clears it (with the next few MiB
+ * of the block), so the cost of protection is spread over the first pass
+ * (and overlaps the sending of pages already read).  A page not
+ * protected yet is dirty anyway, so nothing written to it can be lost:
+ * it is read only after its clear protected it.  Syncs scan only the
+ * protected part of each block.
+ */
+DirtyTracker *dirty_tracker_start_all_dirty(Error **errp);
 /* Starts tracking with the backend @mode asks for.  Fails if another
  * tracker is active, or if @mode (or VMIG_DIRTY_TRACKER for AUTO) asks for
  * the kernel backend and the kernel refuses. */
@@ -163,13 +175,18 @@ static inline void dirty_tracker_note_write(uint64_t guest_offset,
 typedef struct DirtyUffd DirtyUffd;
 /* Bytes [@offset, @offset + @len) of a block were written. */
 typedef void DirtyRangeFunc(void *opaque, uint64_t offset, uint64_t len);
-/* Registers and write-protects @blocks; on failure @errp says why the
- * kernel cannot track them and nothing is left registered. */
+/* Registers @blocks and, with @protect, write-protects them; on
+ * failure @errp says why the kernel cannot track them and nothing is
+ * left registered. */
 DirtyUffd *dirty_uffd_open(RAMBlock *const *blocks, unsigned nblocks,
-                           Error **errp);
-/* Reports the written ranges of block @index and re-protects them. */
-bool dirty_uffd_collect(DirtyUffd *u, unsigned index, DirtyRangeFunc *fn,
-                        void *opaque, Error **errp);
+                           bool protect, Error **errp);
+/* Write-protects bytes [@offset, @offset + @len) of block @index. */
+bool dirty_uffd_arm(DirtyUffd *u, unsigned index, uint64_t offset,
+                    uint64_t len, Error **errp);
+/* Reports the written ranges in the first @len bytes of block @index
+ * and re-protects them. */
+bool dirty_uffd_collect(DirtyUffd *u, unsigned index, uint64_t len,
+                        DirtyRangeFunc *fn, void *opaque, Error **errp);
 void dirty_uffd_close(DirtyUffd *u);
 
 #endif

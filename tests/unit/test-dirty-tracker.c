@@ -635,6 +635,38 @@ START_TEST(test_set_all_and_restart)
 }
 END_TEST
 
+/* The first pass's tracker: every page dirty, protection as pages are
+ * taken; what is written after a page was taken is reported, whichever
+ * backend runs. */
+START_TEST(test_start_all_dirty)
+{
+    DirtyTracker *t = dirty_tracker_start_all_dirty(&error_abort);
+    uint64_t want[3];
+
+    ck_assert_uint_eq(dirty_tracker_dirty_pages(t), total_pages);
+    /* Written before it was taken: dirty already, and a sync changes
+     * nothing. */
+    write_page(blocks[0], 900, 3);
+    ck_assert(dirty_tracker_sync(t, &error_abort));
+    ck_assert_uint_eq(dirty_tracker_dirty_pages(t), total_pages);
+    {
+        g_autoptr(GArray) got = take_dirty(t);
+        ck_assert_uint_eq(got->len, total_pages);
+    }
+    sync_expect(t, NULL, 0);
+    /* Taken (so protected), then written: reported, in every block. */
+    write_page(blocks[0], 900, 4);
+    write_page(blocks[1], 99, 4);
+    blocks[2]->host[5 * GUEST_PAGE_SIZE] = 9;
+    dirty_tracker_note_write(blocks[2]->offset + 5 * GUEST_PAGE_SIZE, 1);
+    want[0] = gpn(blocks[0], 900);
+    want[1] = gpn(blocks[1], 99);
+    want[2] = gpn(blocks[2], 5);
+    sync_expect(t, want, 3);
+    dirty_tracker_stop(t);
+}
+END_TEST
+
 START_TEST(test_start_errors)
 {
     Error *err = NULL;
@@ -742,6 +774,7 @@ int main(void)
     tcase_add_test(tc, test_kernel_sees_raw_writes);
     tcase_add_loop_test(tc, test_concurrent_writes, 0, N_BACKENDS);
     tcase_add_loop_test(tc, test_set_all_and_restart, 0, N_BACKENDS);
+    tcase_add_test(tc, test_start_all_dirty);
     tcase_add_test(tc, test_start_errors);
     tcase_add_test(tc, test_env_selects_backend);
     tcase_add_loop_test(tc, test_no_ram, 0, N_BACKENDS);
