@@ -63,7 +63,8 @@ void mig_info_set_downtime(int64_t ms);
 void mig_info_set_expected_downtime(int64_t ms);
 /* Reports cpu-throttle-percentage (auto-converge is on). */
 void mig_info_report_throttle(bool on);
-/* The migration ended (total-time stops). */
+/* The migration ended (total-time stops; later calls change nothing
+ * until the next mig_info_start()). */
 void mig_info_end(void);
 
 /* The figures of MigrationStats, as the engine counts them. */

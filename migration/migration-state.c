@@ -167,7 +167,11 @@ void mig_info_report_throttle(bool on)
 void mig_info_end(void)
 {
     g_mutex_lock(&info.lock);
-    info.end_time = g_get_monotonic_time();
+    /* The first end counts: a migration is over when the destination
+     * has it, not once the source has cleaned up. */
+    if (!info.end_time) {
+        info.end_time = g_get_monotonic_time();
+    }
     info.has_expected_downtime = false;
     g_mutex_unlock(&info.lock);
 }

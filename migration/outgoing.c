@@ -1019,6 +1019,8 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
         return false;
     }
     mig_info_set_downtime((g_get_monotonic_time() - o->stop_time) / 1000);
+    /* Done: what follows (tracking stopped, channels closed) is cleanup. */
+    mig_info_end();
     return true;
 }
 
