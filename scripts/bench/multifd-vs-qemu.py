@@ -337,8 +337,11 @@ def memcpy_rate(nbytes=256 * MiB, runs=5):
     return nbytes / best / GiB
 
 
-def loopback_rate(nbytes):
-    return nbytes / loopback_once(nbytes) / GiB
+def loopback_rate(nbytes, memory=False):
+    """GiB/s of one 127.0.0.1 TCP connection: from one cache-hot buffer,
+    or with @memory from and into buffers as large as the guest (what a
+    migration does: the pages are in no cache)."""
+    return nbytes / loopback_once(nbytes, memory=memory) / GiB
 
 
 # ---- the run -----------------------------------------------------------
@@ -346,7 +349,7 @@ def loopback_rate(nbytes):
 def bench(args, tmp):
     tools = {'vmig': Vmig(args), 'qemu': Qemu(args)}
     results = {}                # (content, scenario, tool) -> [run]
-    limits = {'loopback': [], 'memcpy': []}
+    limits = {'loopback': [], 'loopback-mem': [], 'memcpy': []}
     content = os.path.join(tmp, 'content.ram')
     shas = {}
     for kind in args.contents:
@@ -373,6 +376,7 @@ def bench(args, tmp):
                               file=sys.stderr, flush=True)
                     results.setdefault((kind, scenario, name), []).append(run)
             limits['loopback'].append(loopback_rate(args.size))
+            limits['loopback-mem'].append(loopback_rate(args.size, True))
             limits['memcpy'].append(memcpy_rate())
         os.unlink(content)
     return results, limits, shas
@@ -416,6 +420,7 @@ def qemu_version(qemu):
 
 def markdown(args, results, limits, date):
     loop = statistics.median(limits['loopback'])
+    loop_mem = statistics.median(limits['loopback-mem'])
     mcpy = statistics.median(limits['memcpy'])
     out = [
         '# vmig and QEMU migrating the same guest RAM',
@@ -450,8 +455,11 @@ def markdown(args, results, limits, date):
            'in a network namespace of the benchmark\'s own'),
         '',
         'Limits measured in the same run (median of %d): loopback TCP '
-        '%.2f GiB/s (one connection), memcpy %.2f GiB/s (one thread, '
-        '256 MiB buffers).' % (len(limits['loopback']), loop, mcpy),
+        '%.2f GiB/s (one connection, one cache-hot 4 MiB buffer), '
+        '%.2f GiB/s memory to memory (one connection, from and into '
+        'buffers of the guest\'s size), memcpy %.2f GiB/s (one thread, '
+        '256 MiB buffers).' % (len(limits['loopback']), loop, loop_mem,
+                               mcpy),
     ]
     failures = {}               # (tool, error) -> [(kind, scenario, n)]
     for kind in args.contents:
@@ -516,6 +524,7 @@ def plot(args, results, limits, path, key, ylabel, title, with_limits):
     import matplotlib.pyplot as plt
 
     loop = statistics.median(limits['loopback'])
+    loop_mem = statistics.median(limits['loopback-mem'])
     mcpy = statistics.median(limits['memcpy'])
     colors = {'vmig': '#1f77b4', 'qemu': '#ff7f0e'}
     width = 0.38
@@ -528,8 +537,8 @@ def plot(args, results, limits, path, key, ylabel, title, with_limits):
                 med, _ = summarize(results.get((kind, scenario, name), []),
                                    args.size)
                 values[kind, scenario, name] = med[key] if med else None
-    top = max([v for v in values.values() if v] + [loop if with_limits
-                                                     else 0] + [1e-9])
+    top = max([v for v in values.values() if v] +
+              [max(loop, loop_mem) if with_limits else 0] + [1e-9])
     for ax, kind in zip(axes[0], args.contents):
         xs = range(len(args.scenarios))
         for i, name in enumerate(args.tools):
@@ -549,6 +558,10 @@ def plot(args, results, limits, path, key, ylabel, title, with_limits):
             ax.text(len(args.scenarios) - 0.5, loop,
                     'loopback TCP %.2f' % loop, ha='right', va='bottom',
                     fontsize=8, color='gray')
+            ax.axhline(loop_mem, color='green', linestyle='-.',
+                       linewidth=1)
+            ax.text(-0.5, loop_mem, 'memory to memory %.2f' % loop_mem,
+                    ha='left', va='bottom', fontsize=8, color='green')
             # memcpy is usually far above the bars: drawn only if it
             # fits, otherwise named at the top.
             if mcpy <= top * 1.3:
