@@ -124,8 +124,9 @@ static bool conn_fail(IncomingConn *c, const char *cls, Error *err)
         err = NULL;
         error_setg(&err, "The destination vmig is quitting");
     }
-    if (c->multifd) {
-        /* A failed channel woke the main stream: its reason is the one. */
+    if (c->multifd && !c->peer_failed) {
+        /* A failed channel woke the main stream: its reason is the one
+         * (unless the source said why itself). */
         Error *channel_err = multifd_recv_error(c->multifd);
 
         if (channel_err) {

@@ -52,7 +52,13 @@ struct MultifdRecv {
     uint64_t sync_generation;
 };
 
-static void fail(MultifdRecv *m, Error *err)
+/*
+ * The session fails with @err.  With @wake_main the incoming thread is
+ * stopped too; without, it learns of it from the main channel, which
+ * then carries the reason (a source that gives up sends ERROR on main
+ * and closes its channels: which arrives first here is chance).
+ */
+static void fail_session(MultifdRecv *m, Error *err, bool wake_main)
 {
     bool first;
 
@@ -65,11 +71,18 @@ static void fail(MultifdRecv *m, Error *err)
     }
     g_cond_broadcast(&m->cond);
     g_mutex_unlock(&m->lock);
-    /* The incoming thread and the other channels stop too. */
+    /* The other channels stop too. */
     if (first) {
-        mig_stream_wake(m->main);
+        if (wake_main) {
+            mig_stream_wake(m->main);
+        }
         multifd_recv_wake(m);
     }
+}
+
+static void fail(MultifdRecv *m, Error *err)
+{
+    fail_session(m, err, true);
 }
 
 static bool stopped_locked(MultifdRecv *m)
@@ -180,8 +193,9 @@ static bool wait_barrier(RecvConn *c, uint64_t iteration, Error **errp)
     return ok;
 }
 
-/* Reads the channel's records until END; false with @errp set. */
-static bool receive(RecvConn *c, Error **errp)
+/* Reads the channel's records until END; false with @errp set, and
+ * *@eof when the source closed the channel between records. */
+static bool receive(RecvConn *c, bool *eof, Error **errp)
 {
     for (;;) {
         WireRecord rec;
@@ -201,6 +215,7 @@ static bool receive(RecvConn *c, Error **errp)
         }
         if (r == MIG_STREAM_EOF) {
             error_setg(errp, "the stream ended before END");
+            *eof = true;
             return false;
         }
         if (r != MIG_STREAM_OK) {
@@ -234,6 +249,7 @@ static gpointer conn_thread_fn(gpointer opaque)
     RecvConn *c = opaque;
     MultifdRecv *m = c->m;
     Error *err = NULL;
+    bool eof = false;
 
     switch (introduce(c, &err)) {
     case INTRO_STRANGER:
@@ -262,9 +278,9 @@ static gpointer conn_thread_fn(gpointer opaque)
         c->loader.decompress = decompress;
         c->loader.decompress_opaque = c->decompressor;
     }
-    if (!receive(c, &err)) {
+    if (!receive(c, &eof, &err)) {
         error_prepend(&err, "multifd channel %u: ", c->index);
-        fail(m, err);
+        fail_session(m, err, !eof);
         return NULL;
     }
     g_mutex_lock(&m->lock);

@@ -112,6 +112,30 @@ class MultifdTest(MigrationTestCase):
             self.assert_source_runs(src)
             self.assert_no_crash(src, dst)
 
+    def test_cancel_then_retry(self):
+        # Cancelled while the channels send; the destination, told not
+        # to exit, takes the next attempt, with fresh channels.
+        with dst_vm(mem='64M', incoming='defer') as dst, \
+                src_vm(*DIRTY, mem='64M') as src:
+            dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0',
+                    exit_on_error=False)
+            uri = listen_uri(dst)
+            src.cmd('migrate', uri=uri, config=multifd(
+                4, **{'max-bandwidth': 4 * MiB}))
+            wait_status(dst, 'active')
+            wait_for(lambda: info(src).get('multifd', {}).get('packets', 0)
+                     > 0, what='multifd packets')
+            src.cmd('migrate_cancel')
+            result = wait_status(src, FINAL)
+            self.assertEqual(result['status'], 'cancelled', result)
+            self.assert_source_runs(src)
+            self.assertIn('cancelled', wait_status(dst, 'failed')
+                          ['error-desc'])
+            result = self.migrate(src, uri, config=multifd(2))
+            self.assert_completed(src, dst, result)
+            self.assertEqual(info(dst)['multifd']['channels'], 2)
+            self.assert_no_crash(src, dst)
+
     def test_bandwidth_limited_many_passes(self):
         # A slow link: several passes, each ending with a SYNC barrier
         # on every channel while the guest rewrites pages sent before.
