@@ -7,16 +7,17 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
-/* Longest run of pages one pwritev()/preadv() moves: the iovec limit. */
+/* Longest run of pages one pwrite()/pread() moves: 1 MiB, so loading
+ * threads take turns on the file often. */
 #define MAX_RUN 256
 
 typedef struct MappedBlock {
     RAMBlock *block;
     WireMappedRamBlock layout;
     uint64_t *bitmap;           /* bit per page, set = written; atomic */
+    char *what;                 /* "pages of RAM block 'x'", for errors */
 } MappedBlock;
 
 struct MappedRamWriter {
@@ -57,6 +58,30 @@ static bool pwrite_all(int fd, const void *buf, size_t len, uint64_t off,
     return true;
 }
 
+static bool pread_all(int fd, void *buf, size_t len, uint64_t off,
+                      const char *what, Error **errp)
+{
+    uint8_t *p = buf;
+
+    while (len) {
+        ssize_t n = pread(fd, p, len, off);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            error_setg_errno(errp, n < 0 ? errno : EIO,
+                             "Reading %s at offset %" PRIu64 " failed%s",
+                             what, off, n == 0 ? ": the file ends there" : "");
+            return false;
+        }
+        p += n;
+        len -= n;
+        off += n;
+    }
+    return true;
+}
+
 MappedRamWriter *mapped_ram_writer_new(int fd, uint64_t base, uint64_t pos,
                                        GPtrArray *blocks, Error **errp)
 {
@@ -73,6 +98,8 @@ MappedRamWriter *mapped_ram_writer_new(int fd, uint64_t base, uint64_t pos,
         uint64_t pages;
 
         mb->block = g_ptr_array_index(blocks, i);
+        mb->what = g_strdup_printf("pages of RAM block '%s'",
+                                   mb->block->idstr);
         pages = mb->block->size / GUEST_PAGE_SIZE;
         l->block = i;
         l->page_size = GUEST_PAGE_SIZE;
@@ -109,45 +136,16 @@ static void mark(MappedBlock *mb, uint64_t page, bool written)
     }
 }
 
-/* pwritev() of @n pages from guest memory, starting at page @first. */
+/* @n consecutive pages from page @first: contiguous in guest memory
+ * and in the file, so one pwrite(). */
 static bool write_run(MappedRamWriter *w, MappedBlock *mb, uint64_t first,
                       unsigned n, Error **errp)
 {
-    struct iovec iov[MAX_RUN];
-    uint64_t off = w->base + mb->layout.pages_offset +
-                   first * GUEST_PAGE_SIZE;
-    size_t left = (size_t)n * GUEST_PAGE_SIZE;
-    unsigned idx = 0;
-
-    for (unsigned i = 0; i < n; i++) {
-        iov[i].iov_base = mb->block->host + (first + i) * GUEST_PAGE_SIZE;
-        iov[i].iov_len = GUEST_PAGE_SIZE;
-    }
-    while (left) {
-        ssize_t k = pwritev(w->fd, iov + idx, n - idx, off);
-
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k <= 0) {
-            error_setg_errno(errp, k < 0 ? errno : ENOSPC,
-                             "Writing pages of RAM block '%s' at offset %"
-                             PRIu64 " failed", mb->block->idstr, off);
-            return false;
-        }
-        off += k;
-        left -= k;
-        /* A short write: go on from where it stopped. */
-        while (k > 0 && idx < n) {
-            size_t take = MIN((size_t)k, iov[idx].iov_len);
-
-            iov[idx].iov_base = (uint8_t *)iov[idx].iov_base + take;
-            iov[idx].iov_len -= take;
-            k -= take;
-            if (!iov[idx].iov_len) {
-                idx++;
-            }
-        }
+    if (!pwrite_all(w->fd, mb->block->host + first * GUEST_PAGE_SIZE,
+                    (size_t)n * GUEST_PAGE_SIZE,
+                    w->base + mb->layout.pages_offset +
+                    first * GUEST_PAGE_SIZE, mb->what, errp)) {
+        return false;
     }
     __atomic_fetch_add(&w->bytes, (uint64_t)n * GUEST_PAGE_SIZE,
                        __ATOMIC_RELAXED);
@@ -224,6 +222,7 @@ void mapped_ram_writer_free(MappedRamWriter *w)
     }
     for (guint i = 0; i < w->n; i++) {
         g_free(w->blocks[i].bitmap);
+        g_free(w->blocks[i].what);
     }
     g_free(w->blocks);
     g_free(w);
@@ -236,6 +235,7 @@ typedef struct LoadPart {
     uint64_t pages_at;          /* file offset of page 0 */
     const uint8_t *bitmap;
     RAMBlock *block;
+    const char *what;           /* "pages of RAM block 'x'", for errors */
     uint64_t first, end;        /* pages [first, end) */
     uint64_t normal, zero;
     Error *err;
@@ -246,33 +246,12 @@ static bool page_written(const uint8_t *bitmap, uint64_t page)
     return bitmap[page / 8] & (1u << (page % 8));
 }
 
-static bool range_is_zero(const uint8_t *p, size_t len)
-{
-    return p[0] == 0 && memcmp(p, p + 1, len - 1) == 0;
-}
-
 static bool read_run(LoadPart *lp, uint64_t first, uint64_t n)
 {
-    uint8_t *dst = lp->block->host + first * GUEST_PAGE_SIZE;
-    uint64_t off = lp->pages_at + first * GUEST_PAGE_SIZE;
-    size_t left = n * GUEST_PAGE_SIZE;
-
-    while (left) {
-        ssize_t k = pread(lp->fd, dst, left, off);
-
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k <= 0) {
-            error_setg_errno(&lp->err, k < 0 ? errno : EIO,
-                             "Reading pages of RAM block '%s' at offset %"
-                             PRIu64 " failed%s", lp->block->idstr, off,
-                             k == 0 ? ": the file ends there" : "");
-            return false;
-        }
-        dst += k;
-        off += k;
-        left -= k;
+    if (!pread_all(lp->fd, lp->block->host + first * GUEST_PAGE_SIZE,
+                   n * GUEST_PAGE_SIZE, lp->pages_at + first * GUEST_PAGE_SIZE,
+                   lp->what, &lp->err)) {
+        return false;
     }
     lp->normal += n;
     return true;
@@ -290,7 +269,7 @@ static gpointer load_part(gpointer opaque)
             uint8_t *host = lp->block->host + p * GUEST_PAGE_SIZE;
 
             /* A fresh page reads as zero without being allocated. */
-            if (!range_is_zero(host, GUEST_PAGE_SIZE)) {
+            if (!ram_page_is_zero(host)) {
                 memset(host, 0, GUEST_PAGE_SIZE);
             }
             lp->zero++;
@@ -309,30 +288,6 @@ static gpointer load_part(gpointer opaque)
     return NULL;
 }
 
-static bool pread_all(int fd, void *buf, size_t len, uint64_t off,
-                      Error **errp)
-{
-    uint8_t *p = buf;
-
-    while (len) {
-        ssize_t k = pread(fd, p, len, off);
-
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k <= 0) {
-            error_setg_errno(errp, k < 0 ? errno : EIO, "Reading the "
-                             "mapped-ram bitmap at offset %" PRIu64
-                             " failed", off);
-            return false;
-        }
-        p += k;
-        len -= k;
-        off += k;
-    }
-    return true;
-}
-
 bool mapped_ram_load_block(int fd, uint64_t base, uint64_t file_size,
                            const WireMappedRamBlock *mb, RAMBlock *block,
                            unsigned threads, uint64_t *normal_pages,
@@ -342,6 +297,8 @@ bool mapped_ram_load_block(int fd, uint64_t base, uint64_t file_size,
     g_autofree uint8_t *bitmap = NULL;
     g_autofree LoadPart *parts = NULL;
     g_autofree GThread **tids = NULL;
+    g_autofree char *what = g_strdup_printf("pages of RAM block '%s'",
+                                            block->idstr);
     bool ok = true;
 
     if (mb->page_size != GUEST_PAGE_SIZE || mb->pages_len != block->size) {
@@ -361,7 +318,7 @@ bool mapped_ram_load_block(int fd, uint64_t base, uint64_t file_size,
     }
     bitmap = g_malloc(mb->bitmap_len);
     if (!pread_all(fd, bitmap, mb->bitmap_len, base + mb->bitmap_offset,
-                   errp)) {
+                   "the mapped-ram bitmap", errp)) {
         return false;
     }
     /* Bits past the last page are never set by a writer. */
@@ -381,6 +338,7 @@ bool mapped_ram_load_block(int fd, uint64_t base, uint64_t file_size,
         lp->pages_at = base + mb->pages_offset;
         lp->bitmap = bitmap;
         lp->block = block;
+        lp->what = what;
         lp->first = pages * t / threads;
         lp->end = pages * (t + 1) / threads;
         tids[t] = threads == 1 ? NULL :

@@ -1026,6 +1026,25 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
 
 /* ---- The migration thread ---- */
 
+/* Makes the channel threads @m (NULL: they failed to start, @err says
+ * why) the ones cancel and the return path wake. */
+static bool publish_multifd(MigOutgoing *o, MultifdSend *m, Error *err,
+                            OutResult *res)
+{
+    if (!m) {
+        *res = step_failed(o, err);
+        return false;
+    }
+    g_mutex_lock(&o->lock);
+    o->multifd = m;
+    g_mutex_unlock(&o->lock);
+    /* A cancel that came while they started missed them. */
+    if (cancelled(o)) {
+        multifd_send_wake(m);
+    }
+    return true;
+}
+
 /* The multifd channels, after ACCEPT (protocol section 5.2). */
 static bool open_multifd(MigOutgoing *o, OutResult *res)
 {
@@ -1033,19 +1052,8 @@ static bool open_multifd(MigOutgoing *o, OutResult *res)
     MultifdSend *m = multifd_send_new(o->addr, o->cfg, o->hello->session_id,
                                       &o->rs, &err);
 
-    if (!m) {
-        *res = step_failed(o, err);
-        return false;
-    }
     o->batch = g_new(RamPageBatch, 1);
-    g_mutex_lock(&o->lock);
-    o->multifd = m;
-    g_mutex_unlock(&o->lock);
-    /* A cancel that came while connecting missed the channels. */
-    if (cancelled(o)) {
-        multifd_send_wake(m);
-    }
-    return true;
+    return publish_multifd(o, m, err, res);
 }
 
 /* mapped-ram: the block records now, the pages in place later. */
@@ -1069,13 +1077,7 @@ static bool open_mapped_ram(MigOutgoing *o, OutResult *res)
         MultifdSend *m = multifd_send_new_mapped(o->cfg, &o->rs, o->mapped,
                                                  &err);
 
-        if (!m) {
-            *res = step_failed(o, err);
-            return false;
-        }
-        g_mutex_lock(&o->lock);
-        o->multifd = m;
-        g_mutex_unlock(&o->lock);
+        return publish_multifd(o, m, err, res);
     }
     return true;
 }
