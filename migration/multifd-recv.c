@@ -456,10 +456,16 @@ void multifd_recv_free(MultifdRecv *m)
     multifd_recv_wake(m);
     /* No new connection comes: offers happen in the main thread, and
      * the caller is done with this session there. */
+    /* Every thread first: one that is failing still walks the others'
+     * connections to wake them. */
     for (guint i = 0; i < m->conns->len; i++) {
         RecvConn *c = g_ptr_array_index(m->conns, i);
 
         g_thread_join(c->thread);
+    }
+    for (guint i = 0; i < m->conns->len; i++) {
+        RecvConn *c = g_ptr_array_index(m->conns, i);
+
         if (c->bound) {
             ram_loader_destroy(&c->loader);
         }
