@@ -1,124 +1,29 @@
 /*
- * The migration subsystem's configuration state: the start-up and the
- * in-effect configuration (see include/migration/migration.h).
+ * vmig is exiting: the one place that stops both ends of the engine
+ * (see include/migration/migration.h).
  */
 #include "migration/migration.h"
 
-#include "migration/config.h"
-#include "migration/transport.h"
+#include "migration/engine/engine.h"
 
-typedef struct MigrationConfigState {
-    MigrationConfig *startup;
-    MigrationConfig *current;
-    bool incoming_expected;
-} MigrationConfigState;
+/* Longest wait for the engine's threads at exit. */
+#define SHUTDOWN_WAIT_US (10 * G_USEC_PER_SEC)
 
-static MigrationConfigState *state(void)
+void migration_shutdown(void)
 {
-    static MigrationConfigState s;
+    gint64 deadline = g_get_monotonic_time() + SHUTDOWN_WAIT_US;
 
-    if (!s.startup) {
-        s.startup = migration_config_new_default();
-        s.current = migration_config_new_default();
+    mig_outgoing_shutdown_begin();
+    mig_incoming_shutdown_begin();
+    /* The threads may need the main loop to finish (run-state changes,
+     * their clean-up), so keep running it while waiting. */
+    while (!(mig_outgoing_idle() && mig_incoming_idle())) {
+        if (g_get_monotonic_time() > deadline) {
+            warn_report("migration: giving up waiting for the migration "
+                        "threads to stop");
+            return;
+        }
+        g_main_context_iteration(NULL, FALSE);
+        g_usleep(1000);
     }
-    return &s;
-}
-
-const MigrationConfig *migration_config_current(void)
-{
-    return state()->current;
-}
-
-const MigrationConfig *migration_config_startup(void)
-{
-    return state()->startup;
-}
-
-/* migration_is_running() is the engine's (migration/migration-state.c). */
-
-static MigrationConfigEnv set_env(void)
-{
-    MigrationConfigEnv env = {
-        .context = migration_is_running() ? MIGRATION_CONFIG_RUNTIME
-                                          : MIGRATION_CONFIG_SET,
-    };
-    return env;
-}
-
-bool migration_set_config(const MigrationConfig *change, Error **errp)
-{
-    MigrationConfigEnv env = set_env();
-
-    if (!migration_config_apply(state()->current, change, &env, errp)) {
-        return false;
-    }
-    /* A running migration re-reads max-bandwidth, downtime-limit... */
-    migration_engine_config_changed();
-    return true;
-}
-
-bool migration_global_set(const char *key, const char *value, Error **errp)
-{
-    const QAPIMemberInfo *m = migration_config_find_option(key);
-    g_autoptr(MigrationConfig) change = g_new0(MigrationConfig, 1);
-    MigrationConfigEnv env;
-    json_t *json;
-    bool ok;
-
-    if (!m) {
-        error_setg(errp, "Migration has no option '%s'", key);
-        return false;
-    }
-    json = json_string(value);
-    ok = qapi_member_from_json(m, change, json, true, errp);
-    json_decref(json);
-    if (!ok) {
-        return false;
-    }
-    /*
-     * -global is read at start-up, before any monitor can change the
-     * configuration in effect, so both start equal and stay equal here.
-     */
-    env = set_env();
-    if (!migration_config_apply(state()->startup, change, &env, errp)) {
-        return false;
-    }
-    migration_config_replace(state()->startup);
-    return true;
-}
-
-MigrationConfig *migration_config_for_migration(const MigrationConfig *given)
-{
-    MigrationConfig *cfg;
-
-    if (!given) {
-        return migration_config_clone(state()->current);
-    }
-    cfg = migration_config_clone(state()->startup);
-    migration_config_merge(cfg, given);
-    return cfg;
-}
-
-void migration_config_replace(const MigrationConfig *cfg)
-{
-    MigrationConfigState *s = state();
-
-    qapi_free_MigrationConfig(s->current);
-    s->current = migration_config_clone(cfg);
-    migration_engine_config_changed();
-}
-
-bool migration_incoming_expected(void)
-{
-    return state()->incoming_expected;
-}
-
-void migration_set_incoming_expected(void)
-{
-    state()->incoming_expected = true;
-}
-
-void migration_clear_incoming_expected(void)
-{
-    state()->incoming_expected = false;
 }

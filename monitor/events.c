@@ -1,6 +1,7 @@
 /*
- * QMP events: qapi_event_emit() is what the generated qapi_event_send_*()
- * functions call.  It stamps the event and sends it to every QMP client
+ * QMP events: monitor_event_emit() is the emitter the generated
+ * qapi_event_send_*() functions reach through qapi_event_emit()
+ * (include/qapi/event-hook.h).  It stamps the event and sends it to every QMP client
  * that has completed capabilities negotiation.
  *
  * Any thread may emit (the migration thread will).  Monitors belong to the
@@ -11,6 +12,7 @@
  */
 #include "monitor-internal.h"
 
+#include "qapi/event-hook.h"
 #include "qapi/qapi-events.h"
 
 static GThread *main_thread;
@@ -77,7 +79,7 @@ static gboolean drain_queue_cb(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-void qapi_event_emit(QAPIEvent event, json_t *data)
+static void monitor_event_emit(QAPIEvent event, json_t *data)
 {
     json_t *msg = event_message(event, data);
 
@@ -105,6 +107,7 @@ void qapi_event_emit(QAPIEvent event, json_t *data)
 void monitor_events_init(void)
 {
     main_thread = g_thread_self();
+    qapi_event_set_emitter(monitor_event_emit);
 }
 
 void monitor_events_cleanup(void)
@@ -113,6 +116,7 @@ void monitor_events_cleanup(void)
      * refuse more: nothing would ever send it. */
     drain_queue();
 
+    qapi_event_set_emitter(NULL);
     g_mutex_lock(&queue_lock);
     shut_down = true;
     if (drain_source) {

@@ -7,7 +7,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "migration/vmstate.h"
+#include "system/vmstate.h"
 #include "qapi/qapi-commands.h"
 #include "system/cpus.h"
 #include "system/dev-counter.h"

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "migration/migration.h"
-#include "migration/transport.h"
 #include "monitor/monitor.h"
 #include "qapi/error.h"
 #include "system/cmdline.h"

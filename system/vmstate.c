@@ -2,7 +2,7 @@
  * Device state registry and the little-endian state encoding: see
  * include/migration/vmstate.h.
  */
-#include "migration/vmstate.h"
+#include "system/vmstate.h"
 
 #include <string.h>
 

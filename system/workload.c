@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "migration/dirty-tracker.h"
+#include "system/dirty-log.h"
 #include "system/ram.h"
 #include "util/cutils.h"
 

@@ -69,6 +69,16 @@ typedef struct MigrationHostSupport {
     bool has[MIGRATION_HOST__MAX];
 } MigrationHostSupport;
 
+/*
+ * What this host provides that some options need (userfaultfd, zstd,
+ * ...), probed once
+ * (migration/config/host-support.c).  For tests, the environment variable
+ * VMIG_TEST_HOST_LACKS (comma-separated feature names as in
+ * migration_host_feature_names, e.g. "zstd,userfaultfd") hides
+ * features, so a destination that lacks one can be simulated.
+ */
+const MigrationHostSupport *migration_host_support(void);
+
 /* Everything about the use that the checks need besides the config. */
 typedef struct MigrationConfigEnv {
     MigrationConfigContext context;

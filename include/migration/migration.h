@@ -61,18 +61,6 @@ MigrationConfig *migration_config_for_migration(const MigrationConfig *given);
  */
 void migration_config_replace(const MigrationConfig *cfg);
 
-/* Whether an outgoing or incoming migration is in progress. */
-bool migration_is_running(void);
-
-/*
- * What this host provides that some options need (userfaultfd, zstd,
- * ...), probed once.  For tests, the environment variable
- * VMIG_TEST_HOST_LACKS (comma-separated feature names as in
- * migration_host_feature_names, e.g. "zstd,userfaultfd") hides
- * features, so a destination that lacks one can be simulated.
- */
-const MigrationHostSupport *migration_host_support(void);
-
 /* The value of "-incoming" is handled by the incoming side: */
 
 /*
@@ -92,5 +80,14 @@ void migration_set_incoming_expected(void);
 /* The incoming migration completed: this VM now runs its own state and
  * may migrate out (called by the engine). */
 void migration_clear_incoming_expected(void);
+
+/* ---- Exit ---- */
+
+/*
+ * vmig is exiting (system/main.c, after the main loop): cancels what
+ * runs, waits for the engine's threads while running the main loop,
+ * and puts a VM the migration stopped back in its state.
+ */
+void migration_shutdown(void);
 
 #endif

@@ -3,7 +3,8 @@
  * and HMP (line-based, for humans).
  *
  * Everything here runs in the main thread on the default GLib main context
- * (no monitor threads), except qapi_event_emit() which any thread may call.
+ * (no monitor threads), except event emission (qapi_event_send_*()),
+ * which any thread may do.
  *
  * Start-up order, as system/main.c does it:
  *

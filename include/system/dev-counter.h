@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "migration/vmstate.h"
+#include "system/vmstate.h"
 
 #define COUNTER_DEVICE_ID "counter"
 

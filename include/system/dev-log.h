@@ -15,7 +15,7 @@
 
 #include <stdbool.h>
 
-#include "migration/vmstate.h"
+#include "system/vmstate.h"
 #include "qapi/qapi-types.h"
 
 #define LOG_DEVICE_ID "log"

@@ -6,7 +6,7 @@
 The chapter (vmig-config-doc's output) is compared with its sources, read
 independently of vmig-config-doc: the MigrationConfig members and their
 features from the schema (through scripts/qapi), and the defaults and
-rule tables from migration/config-rules.c.  Every option must have its
+rule tables from migration/config/config-rules.c.  Every option must have its
 row and its legacy-form row, and every rule, limit and host need must be
 listed, so a new option or rule can't be left out of the chapter.
 """
@@ -79,7 +79,7 @@ NEED_RE = re.compile(r'\{\s*"([^"]+)",\s*(NULL|"([^"]+)"),\s*MIGRATION_HOST_')
 
 
 def load_tables(srcdir):
-    with open(os.path.join(srcdir, 'migration', 'config-rules.c')) as f:
+    with open(os.path.join(srcdir, 'migration', 'config', 'config-rules.c')) as f:
         src = f.read()
     # Only the table bodies: the macro definitions look like entries.
     def table(name):

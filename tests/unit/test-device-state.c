@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "migration/vmstate.h"
+#include "system/vmstate.h"
 #include "system/dev-counter.h"
 #include "system/dev-log.h"
 

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "migration/dirty-tracker.h"
+#include "system/dirty-log.h"
 #include "system/ram.h"
 #include "system/workload.h"
 

@@ -13,9 +13,9 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
-#include "io/channel-address.h"
+#include "migration/transport/channel-open.h"
 #include "io/net-listener.h"
-#include "migration/address.h"
+#include "migration/transport/address.h"
 #include "util/sockets.h"
 
 static MigrationAddress *parse(const char *uri)

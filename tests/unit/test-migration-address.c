@@ -11,7 +11,7 @@
 
 #include <glib.h>
 
-#include "migration/address.h"
+#include "migration/transport/address.h"
 #include "qapi/qapi-types.h"
 
 /* Parses @uri, checks its canonical form is @canonical and that the

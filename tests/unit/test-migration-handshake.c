@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "migration/config.h"
-#include "migration/handshake.h"
-#include "migration/migration.h"
-#include "migration/vmstate.h"
+#include "migration/engine/handshake.h"
+#include "migration/config-validate.h"
+#include "system/vmstate.h"
 #include "system/ram.h"
 
 #define MiB (1024 * 1024)

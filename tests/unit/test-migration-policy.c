@@ -10,7 +10,7 @@
 
 #include <glib.h>
 
-#include "migration/precopy-policy.h"
+#include "migration/ram/precopy-policy.h"
 
 #define MS 1000
 #define S (1000 * MS)

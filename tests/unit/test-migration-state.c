@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "migration/config.h"
-#include "migration/engine.h"
+#include "migration/engine/engine.h"
 #include "migration/migration.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-visit.h"

@@ -17,7 +17,7 @@
 
 #include "io/channel-file.h"
 #include "io/channel-socket.h"
-#include "migration/stream.h"
+#include "migration/transport/stream.h"
 
 /* A stream over one end of a socket pair; *@peer is the other end. */
 static MigStream *pair(int *peer)

@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "io/channel-socket.h"
-#include "migration/device-transfer.h"
-#include "migration/precopy-policy.h"
-#include "migration/ram-transfer.h"
-#include "migration/vmstate.h"
+#include "migration/devices/devices.h"
+#include "migration/ram/precopy-policy.h"
+#include "migration/ram/ram.h"
+#include "system/vmstate.h"
 #include "system/ram.h"
 
 #define MiB (1024 * 1024)

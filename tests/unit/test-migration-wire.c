@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "migration/config.h"
-#include "migration/wire.h"
+#include "migration/wire/wire.h"
 
 static const uint8_t session[WIRE_SESSION_ID_LEN] = {
     0x5e, 0x55, 0x10, 0x4e, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,

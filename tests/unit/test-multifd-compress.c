@@ -16,7 +16,7 @@
 #include <glib.h>
 #include <zstd.h>
 
-#include "migration/multifd-compress.h"
+#include "migration/multifd/compress.h"
 #include "system/ram.h"
 
 #define PAGE GUEST_PAGE_SIZE

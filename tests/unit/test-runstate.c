@@ -11,14 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/monitor.h"
 #include "qapi/qapi-commands.h"
 #include "system/runstate.h"
-
-static void setup(void)
-{
-    monitor_init_globals();
-}
 
 START_TEST(test_table)
 {
@@ -199,7 +193,6 @@ int main(void)
 
     /* Each test runs in its own process (check's fork mode), so each
      * starts in "prelaunch". */
-    tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, test_table);
     tcase_add_test_raise_signal(tc, test_illegal_aborts, SIGABRT);
     tcase_add_test(tc, test_start_stop);

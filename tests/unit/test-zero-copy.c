@@ -22,8 +22,8 @@
 
 #include "io/channel-socket.h"
 #include "io/net-listener.h"
-#include "migration/migration.h"
-#include "migration/stream.h"
+#include "migration/config-validate.h"
+#include "migration/transport/stream.h"
 #include "util/sockets.h"
 
 #define TOTAL (4 * 1024 * 1024 + 1000)

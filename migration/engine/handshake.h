@@ -1,0 +1,92 @@
+/*
+ * The v2 handshake's decisions (docs/devel/migration-protocol.md, 5.1):
+ * what HELLO says about this machine, how a destination judges a HELLO,
+ * and how a source judges the ACCEPT it gets back.
+ *
+ * The checks are split so each can be tested alone; the ones that take
+ * their facts as arguments (layouts, configurations, UUIDs) are pure.
+ * The destination runs them in the protocol's order: version, config,
+ * layout, UUID, resume; the first failure is the REJECT.
+ */
+#ifndef VMIG_MIGRATION_HANDSHAKE_H
+#define VMIG_MIGRATION_HANDSHAKE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "migration/config-validate.h"
+#include "migration/wire/wire.h"
+#include "qapi/error.h"
+
+/* "vmig 0.1.0": the implementation string of HELLO and ACCEPT. */
+const char *handshake_implementation(void);
+
+/*
+ * This machine's layout as a HELLO without configuration: its RAM
+ * blocks in guest order, and its devices in registration order with,
+ * as version and min_version, the newest and oldest state versions it
+ * can save and load.  Main thread (the device registry).
+ */
+WireHello *handshake_local_layout(void);
+
+/*
+ * The source's HELLO: this machine's layout, @cfg, @flags, a new
+ * session id and @vm_uuid (NULL: none).  Main thread.
+ */
+WireHello *handshake_hello_new(const MigrationConfig *cfg, uint32_t flags,
+                               const uint8_t *vm_uuid, Error **errp);
+
+/* LayoutMismatch if @src's layout cannot load into @local's, else NULL. */
+WireReject *handshake_check_layout(const WireHello *src,
+                                   const WireHello *local);
+
+/*
+ * The configuration the destination would run with: the options @sent
+ * carries, the destination's defaults for the others, and the local
+ * options (TLS credentials and names, cpr-exec-command) from @local
+ * (full).  Validated as an incoming migration on @uri with @host; an
+ * option the engine cannot honour is refused too.  Returns the REJECT
+ * (IncompatibleConfig, naming the option) or NULL and *@effective.
+ */
+WireReject *handshake_effective_config(const MigrationConfig *sent,
+                                       const MigrationConfig *local,
+                                       const char *uri,
+                                       const MigrationHostSupport *host,
+                                       MigrationConfig **effective);
+
+/* UuidMismatch unless @src equals @local (all zero: no UUID). */
+WireReject *handshake_check_uuid(const uint8_t *src, const uint8_t *local);
+
+/*
+ * All of the destination's checks of a decoded HELLO, in order.  @local
+ * is the destination's configuration in effect, @uri the address it
+ * receives on, @vm_uuid its UUID (NULL: none).  Returns the REJECT, or
+ * NULL with the chosen *@version and *@effective.  Main thread.
+ */
+WireReject *handshake_check_hello(const WireHello *hello,
+                                  const MigrationConfig *local,
+                                  const char *uri, const uint8_t *vm_uuid,
+                                  uint32_t *version,
+                                  MigrationConfig **effective);
+
+/* The ACCEPT answering @hello. */
+WireAccept *handshake_accept_new(const WireHello *hello, uint32_t version,
+                                 const MigrationConfig *effective);
+
+/*
+ * The source's checks of the ACCEPT to its @hello: a version it offered,
+ * its session id echoed, and every option it sent unchanged.  On
+ * failure *@cls (if not NULL) is the class of the ERROR to send:
+ * ProtocolError, or IncompatibleConfig for a changed option.
+ */
+bool handshake_check_accept(const WireHello *hello, const WireAccept *acc,
+                            const char **cls, Error **errp);
+
+/* The source's error-desc for a REJECT: the destination's reason, with
+ * its class and option. */
+char *handshake_reject_describe(const WireReject *rej);
+
+/* "1b4e28ba-2fa1-11d2-883f-0016d3cca427", or "none" if all zero. */
+char *handshake_uuid_str(const uint8_t *uuid);
+
+#endif

@@ -1,0 +1,847 @@
+/*
+ * The destination side of a migration: listening (or opening the one
+ * channel of fd:, exec: and file:), the handshake's checks, and loading
+ * the stream into guest RAM and devices.
+ *
+ * Threads:
+ *   - main thread: migrate-incoming / -incoming
+ *     (migration_incoming_start()), the listener's accept callback, and
+ *     what the incoming thread asks of it through mig_call_in_main():
+ *     judging the HELLO (configuration, device registry), making the
+ *     received configuration the one in effect, loading the devices,
+ *     starting the VM, and what follows a failure (exit, or wait for the
+ *     next source).
+ *   - one incoming thread per connection: reads and checks every record,
+ *     writes the answer and the return-path records, and puts pages
+ *     straight into guest RAM (the vCPUs are parked in "inmigrate").
+ *
+ * One connection is served at a time; another one arriving meanwhile is
+ * closed at once.  With exit-on-error (the default) a failure ends vmig
+ * with exit status 1 after printing the reason; without, a listening
+ * destination takes the next connection and the others can be started
+ * again with migrate-incoming.  A dry run changes nothing here: after
+ * its answer the destination waits for the real migration.
+ */
+#include <string.h>
+#include <sys/stat.h>
+
+#include "migration/transport/channel-open.h"
+#include "io/net-listener.h"
+#include "migration/transport/address.h"
+#include "migration/config.h"
+#include "migration/devices/devices.h"
+#include "migration/engine/engine.h"
+#include "migration/engine/handshake.h"
+#include "migration/ram/mapped-ram.h"
+#include "migration/multifd/multifd.h"
+#include "migration/ram/ram.h"
+#include "migration/transport/stream.h"
+#include "qapi/clone.h"
+#include "qapi/qapi-visit.h"
+#include "system/machine.h"
+#include "system/runstate.h"
+
+typedef struct MigIncoming {
+    MigrationAddress *addr;
+    char *uri;
+    bool exit_on_error;
+    MigrationConfig *local_cfg; /* this end's options (main thread) */
+    const MigIncomingHooks *hooks;
+    QIONetListener *listener;   /* tcp:, unix:; NULL for the others */
+    bool busy;                  /* a connection is being served */
+} MigIncoming;
+
+typedef enum InResult {
+    IN_COMPLETED,
+    IN_DRY_RUN,
+    IN_FAILED,
+} InResult;
+
+typedef struct IncomingConn {
+    MigIncoming *inc;
+    MigStream *stream;
+    bool file;                  /* nothing can be sent back */
+    GThread *thread;
+
+    WireHello *hello;
+    bool answer;                /* HELLO wants ACCEPT/REJECT */
+    bool accepted;              /* data follows: failures get ERROR */
+    bool peer_failed;           /* the source sent ERROR: no reply */
+    uint32_t version;
+    MigrationConfig *effective;
+    WireReject *reject;
+    DeviceLoadSet *devices;
+    RamLoader ram;
+    bool ram_ready;
+    /* Set and cleared in the main thread, which offers it connections. */
+    MultifdRecv *multifd;
+    uint64_t last_sync;
+
+    InResult result;
+    Error *error;
+    const char *error_class;    /* for ERROR after the handshake */
+} IncomingConn;
+
+static MigIncoming *inc;
+static IncomingConn *serving;       /* main thread */
+static unsigned threads_alive;      /* not reaped yet (main thread) */
+/* Main thread writes, the incoming thread reads: atomic. */
+static gint shutting_down;
+
+static void incoming_free(MigIncoming *i)
+{
+    if (!i) {
+        return;
+    }
+    if (i->listener) {
+        qio_net_listener_free(i->listener);
+        mig_info_set_listen_address(NULL);
+    }
+    qapi_free_MigrationAddress(i->addr);
+    qapi_free_MigrationConfig(i->local_cfg);
+    g_free(i->uri);
+    g_free(i);
+}
+
+static void conn_free(IncomingConn *c)
+{
+    mig_stream_free(c->stream);
+    wire_hello_free(c->hello);
+    qapi_free_MigrationConfig(c->effective);
+    wire_reject_free(c->reject);
+    device_load_set_free(c->devices);
+    if (c->ram_ready) {
+        ram_loader_destroy(&c->ram);
+    }
+    error_free(c->error);
+    g_free(c);
+}
+
+static bool conn_fail(IncomingConn *c, const char *cls, Error *err)
+{
+    /* Woken because vmig quits: say so, not "interrupted". */
+    if (g_atomic_int_get(&shutting_down) && mig_stream_is_woken(c->stream)) {
+        error_free(err);
+        err = NULL;
+        error_setg(&err, "The destination vmig is quitting");
+    }
+    if (c->multifd && !c->peer_failed) {
+        /* A failed channel woke the main stream: its reason is the one
+         * (unless the source said why itself). */
+        Error *channel_err = multifd_recv_error(c->multifd);
+
+        if (channel_err) {
+            error_free(err);
+            err = channel_err;
+        }
+    }
+    if (c->error) {
+        error_free(err);
+    } else {
+        c->error = err;
+        c->error_class = cls;
+    }
+    c->result = IN_FAILED;
+    return false;
+}
+
+/* ---- Writing ---- */
+
+static bool send_bytes(IncomingConn *c, GByteArray *b, gint64 deadline)
+{
+    Error *err = NULL;
+
+    if (mig_stream_write(c->stream, b->data, b->len, deadline, &err) !=
+        MIG_STREAM_OK) {
+        error_prepend(&err, "Answering the source failed: ");
+        return conn_fail(c, WIRE_ERR_GENERIC, err);
+    }
+    return true;
+}
+
+/* Tells a source that is waiting for data why none will come. */
+static void send_error(IncomingConn *c)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autoptr(WireReject) e = NULL;
+
+    if (!c->accepted || !c->answer || c->peer_failed || !c->error) {
+        return;
+    }
+    e = wire_reject_new(c->error_class ? c->error_class : WIRE_ERR_GENERIC,
+                        NULL, "%s", error_get_pretty(c->error));
+    if (wire_reject_encode(e, WIRE_REC_ERROR, b, NULL)) {
+        mig_stream_write_last(c->stream, b->data, b->len,
+                              mig_deadline_after_ms(1000), NULL);
+    }
+}
+
+/* ---- The handshake ---- */
+
+static void check_hello_main(void *opaque)
+{
+    IncomingConn *c = opaque;
+    MachineState *ms = current_machine;
+
+    c->reject = handshake_check_hello(c->hello, c->inc->local_cfg,
+                                      c->inc->uri,
+                                      ms && ms->has_uuid ? ms->uuid : NULL,
+                                      &c->version, &c->effective);
+    /* Before ACCEPT goes out: the channels may connect right after. */
+    if (!c->reject && c->effective->multifd && !c->effective->mapped_ram &&
+        !(c->hello->flags & WIRE_HELLO_DRY_RUN)) {
+        g_autoptr(GPtrArray) blocks = ram_guest_blocks();
+
+        c->multifd = multifd_recv_new(c->hello->session_id, c->effective,
+                                      blocks, c->stream);
+    }
+}
+
+/* Reads the stream header and the first record, which must be HELLO. */
+static bool read_hello(IncomingConn *c, gint64 deadline, unsigned timeout)
+{
+    const char *name = mig_stream_name(c->stream);
+    Error *err = NULL;
+    MigStreamResult r;
+    WireRecord rec;
+
+    r = mig_stream_read_header(c->stream, deadline, &err);
+    if (r == MIG_STREAM_OK) {
+        /* Not even a NOP may come first (section 3). */
+        r = mig_stream_read_record(c->stream, &rec, deadline, &err);
+    }
+    switch (r) {
+    case MIG_STREAM_OK:
+        break;
+    case MIG_STREAM_EOF:
+        error_setg(&err, "'%s' ended before a HELLO arrived", name);
+        return conn_fail(c, WIRE_ERR_PROTOCOL, err);
+    case MIG_STREAM_TIMEOUT:
+        error_free(err);
+        err = NULL;
+        error_setg(&err, "No HELLO from '%s' within %u ms", name, timeout);
+        return conn_fail(c, WIRE_ERR_PROTOCOL, err);
+    default:
+        /* Not the protocol (bad magic...): no answer (section 9). */
+        return conn_fail(c, WIRE_ERR_PROTOCOL, err);
+    }
+
+    if (rec.type == WIRE_REC_CHANNEL_HEADER) {
+        error_setg(&err, "'%s' opened a secondary channel, but no "
+                   "migration session is waiting for one", name);
+        return conn_fail(c, WIRE_ERR_PROTOCOL, err);
+    }
+    /* Whoever wrote a valid stream header gets a REJECT for the rest. */
+    c->answer = !c->file;
+    if (rec.type != WIRE_REC_HELLO) {
+        wire_record_expect(&rec, WIRE_REC_HELLO, &err);
+        c->reject = wire_reject_new(WIRE_ERR_PROTOCOL, NULL, "%s",
+                                    error_get_pretty(err));
+        error_free(err);
+        return true;
+    }
+    if (!wire_hello_decode(rec.body, rec.len, &c->hello, &c->reject,
+                           &err)) {
+        error_free(err);
+        return true;
+    }
+    if (c->hello->flags & WIRE_HELLO_UNIDIRECTIONAL) {
+        c->answer = false;
+    } else if (c->file && (c->hello->flags & WIRE_HELLO_REPLY_OPTIONAL)) {
+        /* Saved by a one-way exec: its source waited for no answer. */
+        c->answer = false;
+    } else if (c->file) {
+        error_setg(&err, "HELLO: the stream in '%s' is not marked "
+                   "UNIDIRECTIONAL, but a file cannot carry the answer it "
+                   "waits for", name);
+        return conn_fail(c, WIRE_ERR_PROTOCOL, err);
+    }
+    mig_call_in_main(check_hello_main, c);
+    return true;
+}
+
+/* Writes ACCEPT or REJECT (when the source waits for one). */
+static bool answer_hello(IncomingConn *c, gint64 deadline)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+
+    if (!c->answer) {
+        return true;
+    }
+    wire_stream_header_encode(b);
+    if (c->reject) {
+        if (!wire_reject_encode(c->reject, WIRE_REC_REJECT, b, NULL)) {
+            return true;    /* cannot happen: the fields were checked */
+        }
+    } else {
+        g_autoptr(WireAccept) a = handshake_accept_new(c->hello, c->version,
+                                                       c->effective);
+        Error *err = NULL;
+
+        if (!wire_accept_encode(a, b, &err)) {
+            return conn_fail(c, WIRE_ERR_GENERIC, err);
+        }
+    }
+    if (c->hello && (c->hello->flags & WIRE_HELLO_REPLY_OPTIONAL)) {
+        /* Best effort: the command may not read it ("-incoming exec:cat
+         * FILE" of a one-way stream), and the source does not wait. */
+        if (mig_stream_write(c->stream, b->data, b->len, deadline, NULL) !=
+            MIG_STREAM_OK) {
+            c->answer = false;
+        }
+        return true;
+    }
+    return send_bytes(c, b, deadline);
+}
+
+static bool handshake(IncomingConn *c)
+{
+    unsigned timeout = mig_handshake_timeout_ms();
+    gint64 deadline = mig_deadline_after_ms(timeout);
+    Error *err = NULL;
+
+    if (!read_hello(c, deadline, timeout) || !answer_hello(c, deadline)) {
+        return false;
+    }
+    if (c->reject) {
+        error_setg(&err, "Refused the incoming migration (%s%s%s%s): %s",
+                   c->reject->error_class,
+                   c->reject->option[0] ? ", option '" : "",
+                   c->reject->option, c->reject->option[0] ? "'" : "",
+                   c->reject->message);
+        return conn_fail(c, c->reject->error_class, err);
+    }
+    return true;
+}
+
+/* ---- Loading ---- */
+
+static void accept_main(void *opaque)
+{
+    IncomingConn *c = opaque;
+
+    /* The source's options (and this end's local ones) now rule. */
+    c->inc->hooks->config_adopted(c->effective);
+}
+
+static bool protocol_error(IncomingConn *c, Error *err)
+{
+    return conn_fail(c, WIRE_ERR_PROTOCOL, err);
+}
+
+static void publish_stats(IncomingConn *c)
+{
+    MigRamStats st = {
+        .transferred = mig_stream_bytes_read(c->stream) +
+                       (c->multifd ? multifd_recv_bytes(c->multifd) : 0),
+        .total = ram_guest_size(),
+        .duplicate = c->ram.zero_pages,
+        .normal = c->ram.normal_pages,
+        .normal_bytes = c->ram.normal_pages * GUEST_PAGE_SIZE,
+        .page_size = GUEST_PAGE_SIZE,
+        .iteration = c->last_sync + 1,
+    };
+
+    mig_info_set_ram(&st);
+    if (c->multifd) {
+        MigMultifdStats ms;
+
+        multifd_recv_stats(c->multifd, &ms);
+        mig_info_set_multifd(&ms);
+    }
+}
+
+static bool handle_sync(IncomingConn *c, const WireRecord *rec)
+{
+    Error *err = NULL;
+    uint64_t n;
+
+    if (!wire_sync_decode(rec->body, rec->len, &n, &err)) {
+        return protocol_error(c, err);
+    }
+    if (n <= c->last_sync) {
+        error_setg(&err, "SYNC: iteration %" G_GUINT64_FORMAT " after "
+                   "iteration %" G_GUINT64_FORMAT, n, c->last_sync);
+        return protocol_error(c, err);
+    }
+    /* Nothing here needs time to get ready: ack after the first pass. */
+    if (c->last_sync == 0 && c->effective->switchover_ack && c->answer) {
+        g_autoptr(GByteArray) b = g_byte_array_new();
+
+        wire_empty_encode(b, WIRE_REC_SWITCHOVER_ACK, &error_abort);
+        if (!send_bytes(c, b, 0)) {
+            return false;
+        }
+    }
+    c->last_sync = n;
+    publish_stats(c);
+    return true;
+}
+
+/* One record; *@end set at END. */
+static bool handle_record(IncomingConn *c, const WireRecord *rec, bool *end)
+{
+    Error *err = NULL;
+
+    switch (rec->type) {
+    case WIRE_REC_RAM_PAGES:
+        if (c->effective->mapped_ram) {
+            error_setg(&err, "RAM_PAGES in a mapped-ram stream");
+            return protocol_error(c, err);
+        }
+        if (c->multifd) {
+            error_setg(&err, "RAM_PAGES on the main channel of a multifd "
+                       "migration");
+            return protocol_error(c, err);
+        }
+        if (device_load_set_started(c->devices)) {
+            error_setg(&err, "RAM_PAGES after DEVICE_STATE");
+            return protocol_error(c, err);
+        }
+        if (!ram_loader_load(&c->ram, rec->body, rec->len, &err)) {
+            return protocol_error(c, err);
+        }
+        return true;
+    case WIRE_REC_SYNC:
+        if (device_load_set_started(c->devices)) {
+            error_setg(&err, "SYNC after DEVICE_STATE");
+            return protocol_error(c, err);
+        }
+        return handle_sync(c, rec);
+    case WIRE_REC_DEVICE_STATE:
+        if (!device_load_set_add(c->devices, rec->body, rec->len, &err)) {
+            return protocol_error(c, err);
+        }
+        return true;
+    case WIRE_REC_END:
+        if (!wire_empty_decode(rec->type, rec->body, rec->len, &err) ||
+            !device_load_set_complete(c->devices, &err)) {
+            return protocol_error(c, err);
+        }
+        /* The stream is complete once every channel is. */
+        if (c->multifd && !multifd_recv_wait_end(c->multifd, &err)) {
+            return conn_fail(c, WIRE_ERR_GENERIC, err);
+        }
+        *end = true;
+        return true;
+    case WIRE_REC_ONE_WAY:
+        if (!(c->hello->flags & WIRE_HELLO_REPLY_OPTIONAL)) {
+            error_setg(&err, "ONE_WAY after a HELLO without "
+                       "REPLY_OPTIONAL");
+            return protocol_error(c, err);
+        }
+        if (!wire_empty_decode(rec->type, rec->body, rec->len, &err)) {
+            return protocol_error(c, err);
+        }
+        /* The source waits for nothing more: SHUTDOWN included. */
+        c->answer = false;
+        return true;
+    case WIRE_REC_ERROR: {
+        g_autoptr(WireReject) e = NULL;
+
+        if (!wire_reject_decode(rec->type, rec->body, rec->len, &e, &err)) {
+            return protocol_error(c, err);
+        }
+        c->peer_failed = true;
+        error_setg(&err, "The source aborted the migration (%s): %s",
+                   e->error_class, e->message);
+        return conn_fail(c, WIRE_ERR_GENERIC, err);
+    }
+    default:
+        if (wire_record_skip_unknown(rec->type, &err)) {
+            return true;
+        }
+        return conn_fail(c, wire_record_type_known(rec->type)
+                            ? WIRE_ERR_PROTOCOL
+                            : WIRE_ERR_UNSUPPORTED_FEATURE, err);
+    }
+}
+
+/* mapped-ram: one MAPPED_RAM_BLOCK and its regions per block, first. */
+static bool load_mapped_ram(IncomingConn *c)
+{
+    g_autoptr(GPtrArray) blocks = ram_guest_blocks();
+    int fd = qio_channel_get_fd(mig_stream_channel(c->stream));
+    uint64_t base = c->inc->addr->u.file.offset;
+    unsigned threads = c->effective->multifd ?
+                       c->effective->multifd_channels : 1;
+    struct stat st;
+    Error *err = NULL;
+
+    if (fstat(fd, &st) < 0) {
+        error_setg_errno(&err, errno, "Cannot stat '%s'",
+                         mig_stream_name(c->stream));
+        return conn_fail(c, WIRE_ERR_GENERIC, err);
+    }
+    for (guint i = 0; i < blocks->len; i++) {
+        uint64_t at = mig_stream_read_offset(c->stream);
+        WireMappedRamBlock mb;
+        WireRecord rec;
+        MigStreamResult r = mig_stream_read_record(c->stream, &rec, 0, &err);
+
+        if (r == MIG_STREAM_EOF) {
+            error_setg(&err, "Migration stream '%s' ended before the "
+                       "mapped-ram regions of RAM block %u",
+                       mig_stream_name(c->stream), i);
+        }
+        if (r != MIG_STREAM_OK) {
+            return conn_fail(c, WIRE_ERR_PROTOCOL, err);
+        }
+        if (!wire_record_expect(&rec, WIRE_REC_MAPPED_RAM_BLOCK, &err) ||
+            !wire_mapped_ram_block_decode(rec.body, rec.len, &mb, &err)) {
+            return protocol_error(c, err);
+        }
+        if (mb.block != i || mb.bitmap_offset < at + rec.size ||
+            base + mb.next_offset > (uint64_t)st.st_size) {
+            error_setg(&err, "MAPPED_RAM_BLOCK at offset %" G_GUINT64_FORMAT
+                       ": block %u where block %u was due, or regions "
+                       "outside the file (%" G_GUINT64_FORMAT " bytes): %s",
+                       at, mb.block, i, (uint64_t)st.st_size,
+                       base + mb.next_offset > (uint64_t)st.st_size
+                       ? "the file is truncated" : "misplaced");
+            return protocol_error(c, err);
+        }
+        if (!mapped_ram_load_block(fd, base, st.st_size, &mb,
+                                   g_ptr_array_index(blocks, i), threads,
+                                   &c->ram.normal_pages,
+                                   &c->ram.zero_pages, &err) ||
+            !mig_stream_seek_read(c->stream, mb.next_offset, base, &err)) {
+            return protocol_error(c, err);
+        }
+        publish_stats(c);
+    }
+    return true;
+}
+
+static bool load(IncomingConn *c)
+{
+    bool end = false;
+    guint n = 0;
+
+    c->devices = device_load_set_new(c->hello);
+    ram_loader_init_guest(&c->ram);
+    c->ram_ready = true;
+    if (c->effective->mapped_ram && !load_mapped_ram(c)) {
+        return false;
+    }
+    while (!end) {
+        Error *err = NULL;
+        WireRecord rec;
+        MigStreamResult r;
+
+        r = mig_stream_read_record_header(c->stream, &rec, 0, &err);
+        if (r == MIG_STREAM_OK && rec.type == WIRE_REC_RAM_PAGES &&
+            !device_load_set_started(c->devices) && !c->multifd) {
+            /* The pages straight into guest RAM. */
+            switch (ram_loader_load_from(&c->ram, c->stream, &rec, 0,
+                                         &err)) {
+            case RAM_LOAD_OK:
+                break;
+            case RAM_LOAD_INVALID:
+                return protocol_error(c, err);
+            case RAM_LOAD_IO_ERROR:
+                return conn_fail(c, WIRE_ERR_GENERIC, err);
+            }
+            if (++n % 64 == 0) {
+                publish_stats(c);
+            }
+            continue;
+        }
+        if (r == MIG_STREAM_OK) {
+            r = mig_stream_read_record(c->stream, &rec, 0, &err);
+        }
+        switch (r) {
+        case MIG_STREAM_OK:
+            break;
+        case MIG_STREAM_EOF:
+            error_setg(&err, "Migration stream '%s' ended before END",
+                       mig_stream_name(c->stream));
+            return conn_fail(c, WIRE_ERR_PROTOCOL, err);
+        default:
+            return conn_fail(c, WIRE_ERR_GENERIC, err);
+        }
+        if (!handle_record(c, &rec, &end)) {
+            return false;
+        }
+        /* Often enough for query-migrate, rarely enough to be free. */
+        if (++n % 64 == 0) {
+            publish_stats(c);
+        }
+    }
+    publish_stats(c);
+    return true;
+}
+
+static void load_devices_main(void *opaque)
+{
+    IncomingConn *c = opaque;
+    Error *err = NULL;
+
+    if (!device_load_set_apply(c->devices, &err)) {
+        error_prepend(&err, "Loading the device state failed: ");
+        conn_fail(c, WIRE_ERR_GENERIC, err);
+    }
+}
+
+static InResult run(IncomingConn *c)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    bool dry_run;
+
+    if (!handshake(c)) {
+        /* A refused dry run got the answer it asked for. */
+        dry_run = c->reject && c->hello &&
+                  (c->hello->flags & WIRE_HELLO_DRY_RUN);
+        return dry_run ? IN_DRY_RUN : IN_FAILED;
+    }
+    if (c->hello->flags & WIRE_HELLO_DRY_RUN) {
+        return IN_DRY_RUN;
+    }
+    c->accepted = true;
+    mig_call_in_main(accept_main, c);
+    if (c->multifd) {
+        Error *err = NULL;
+
+        if (!multifd_recv_wait_bound(c->multifd, mig_deadline_after_ms(
+                                         mig_handshake_timeout_ms()),
+                                     &err)) {
+            conn_fail(c, WIRE_ERR_GENERIC, err);
+            return IN_FAILED;
+        }
+    }
+    if (!mig_status_change(MIGRATION_STATUS_SETUP, MIGRATION_STATUS_ACTIVE)) {
+        Error *err = NULL;
+
+        error_setg(&err, "The incoming migration was stopped");
+        conn_fail(c, WIRE_ERR_GENERIC, err);
+        return IN_FAILED;
+    }
+    if (!load(c)) {
+        return IN_FAILED;
+    }
+    mig_call_in_main(load_devices_main, c);
+    if (c->error) {
+        return IN_FAILED;
+    }
+    if (c->answer) {
+        wire_shutdown_encode(b, 0, &error_abort);
+        /* Without it the source resumes the VM: then so must not we. */
+        if (!send_bytes(c, b, 0)) {
+            return IN_FAILED;
+        }
+    }
+    return IN_COMPLETED;
+}
+
+/* ---- After a connection ---- */
+
+static void accept_conn(QIONetListener *l, QIOChannel *ioc, gpointer opaque);
+
+static void finish_main(void *opaque)
+{
+    IncomingConn *c = opaque;
+    MigIncoming *i = c->inc;
+
+    serving = NULL;
+    i->busy = false;
+    mig_info_end();
+    switch (c->result) {
+    case IN_COMPLETED:
+        /* The VM is this host's now: start it unless -S or stop. */
+        if (runstate_get_autostart()) {
+            vm_start();
+        } else {
+            runstate_set(RUN_STATE_PAUSED);
+        }
+        i->hooks->completed();
+        mig_status_finish(MIGRATION_STATUS_COMPLETED);
+        incoming_free(i);
+        inc = NULL;
+        return;
+    case IN_DRY_RUN:
+        mig_info_set_dry_run(true);
+        if (c->reject) {
+            mig_info_set_error(error_get_pretty(c->error));
+            mig_status_finish(MIGRATION_STATUS_FAILED);
+        } else {
+            mig_status_finish(MIGRATION_STATUS_COMPLETED);
+        }
+        break;
+    case IN_FAILED:
+        mig_info_set_error(c->error ? error_get_pretty(c->error)
+                                    : "The incoming migration failed");
+        mig_status_finish(MIGRATION_STATUS_FAILED);
+        if (g_atomic_int_get(&shutting_down)) {
+            break;
+        }
+        if (i->exit_on_error) {
+            error_report("incoming migration failed: %s",
+                         c->error ? error_get_pretty(c->error) : "?");
+            shutdown_request(SHUTDOWN_CAUSE_HOST_ERROR);
+            return;
+        }
+        break;
+    }
+    /* Wait for the next source: a listener goes on listening; the
+     * others can be started again with migrate-incoming. */
+    if (!i->listener) {
+        incoming_free(i);
+        inc = NULL;
+    }
+}
+
+static gboolean reap(gpointer opaque)
+{
+    IncomingConn *c = opaque;
+
+    g_thread_join(c->thread);
+    threads_alive--;
+    conn_free(c);
+    return G_SOURCE_REMOVE;
+}
+
+/* No more connections go to the channels: they end (main thread). */
+static void multifd_end_main(void *opaque)
+{
+    IncomingConn *c = opaque;
+
+    multifd_recv_free(g_steal_pointer(&c->multifd));
+}
+
+static gpointer incoming_thread_fn(gpointer opaque)
+{
+    IncomingConn *c = opaque;
+
+    c->result = run(c);
+    if (c->result == IN_FAILED) {
+        send_error(c);
+    }
+    if (c->multifd) {
+        mig_call_in_main(multifd_end_main, c);
+    }
+    mig_stream_close(c->stream, NULL);
+    mig_call_in_main(finish_main, c);
+    g_idle_add(reap, c);
+    return NULL;
+}
+
+/* Starts serving @ioc (main thread; takes the reference). */
+static void serve(MigIncoming *i, QIOChannel *ioc)
+{
+    const MigrationConfig *cfg = i->local_cfg;
+    IncomingConn *c;
+    Error *err = NULL;
+
+    c = g_new0(IncomingConn, 1);
+    c->inc = i;
+    c->file = i->addr->transport == MIGRATION_ADDRESS_TYPE_FILE;
+    c->stream = mig_stream_new(ioc, &err);
+    qio_channel_unref(ioc);
+    i->busy = true;
+    serving = c;
+    mig_params_update(cfg);
+    mig_info_start(MIG_DIR_INCOMING, cfg->events, false);
+    if (!c->stream) {
+        c->result = IN_FAILED;
+        c->error = err;
+        finish_main(c);
+        conn_free(c);
+        return;
+    }
+    threads_alive++;
+    c->thread = g_thread_new("mig/incoming", incoming_thread_fn, c);
+}
+
+static void accept_conn(QIONetListener *l, QIOChannel *ioc, gpointer opaque)
+{
+    MigIncoming *i = opaque;
+
+    if (serving && serving->multifd && !g_atomic_int_get(&shutting_down)) {
+        /* Maybe one of its channels: the connection's first record
+         * tells. */
+        multifd_recv_offer(serving->multifd, ioc);
+        return;
+    }
+    if (i->busy || g_atomic_int_get(&shutting_down)) {
+        warn_report("incoming migration: closing connection '%s': a "
+                    "migration is in progress already",
+                    qio_channel_get_name(ioc));
+        qio_channel_unref(ioc);
+        return;
+    }
+    serve(i, ioc);
+}
+
+bool migration_incoming_start(const MigrationAddress *addr,
+                              bool exit_on_error, const MigrationConfig *cfg,
+                              const MigIncomingHooks *hooks, Error **errp)
+{
+    MigIncoming *i;
+
+    if (inc) {
+        error_setg(errp, "The incoming migration has already been started");
+        return false;
+    }
+    if (g_atomic_int_get(&shutting_down)) {
+        error_setg(errp, "vmig is shutting down");
+        return false;
+    }
+    i = g_new0(MigIncoming, 1);
+    i->addr = QAPI_CLONE(MigrationAddress, addr);
+    i->uri = migration_address_to_string(addr);
+    i->exit_on_error = exit_on_error;
+    i->local_cfg = migration_config_clone(cfg);
+    i->hooks = hooks;
+    if (qio_channel_address_listens(addr)) {
+        i->listener = qio_net_listener_new(&addr->u.socket, errp);
+        if (!i->listener) {
+            incoming_free(i);
+            return false;
+        }
+        mig_info_set_listen_address(
+            qio_net_listener_get_address(i->listener));
+        qio_net_listener_set_handler(i->listener, accept_conn, i, NULL);
+        inc = i;
+    } else {
+        QIOChannel *ioc = qio_channel_open_incoming(addr, errp);
+
+        if (!ioc) {
+            incoming_free(i);
+            return false;
+        }
+        /* Served now, so query-migrate shows it before we return. */
+        inc = i;
+        serve(i, ioc);
+    }
+    return true;
+}
+
+void mig_incoming_config_changed(const MigrationConfig *cfg)
+{
+    /* Only a destination still waiting for its source uses it. */
+    if (inc) {
+        qapi_free_MigrationConfig(inc->local_cfg);
+        inc->local_cfg = migration_config_clone(cfg);
+    }
+}
+
+bool migration_incoming_started(void)
+{
+    return inc != NULL;
+}
+
+void mig_incoming_shutdown_begin(void)
+{
+    g_atomic_int_set(&shutting_down, 1);
+    if (serving) {
+        mig_stream_wake(serving->stream);
+    }
+    if (inc && inc->listener) {
+        qio_net_listener_close(inc->listener);
+    }
+}
+
+bool mig_incoming_idle(void)
+{
+    return threads_alive == 0;
+}

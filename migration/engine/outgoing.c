@@ -1,0 +1,1419 @@
+/*
+ * The source side of a migration: precopy over one main channel
+ * (docs/devel/migration-protocol.md, section 6.12).
+ *
+ * Threads:
+ *   - main thread: migrate (migration_outgoing_start()), the callback
+ *     that gets the opened channel, migrate_cancel, migrate-continue, and
+ *     everything the migration thread asks of it through
+ *     mig_call_in_main(): stopping the VM, saving the devices, the final
+ *     run-state change and status.  It also joins the threads (reap()).
+ *   - the migration thread: handshake, precopy passes, switchover,
+ *     completion.
+ *   - the return-path thread, on bidirectional transports once ACCEPT has
+ *     arrived: reads SHUTDOWN, SWITCHOVER_ACK and ERROR from the
+ *     destination while the migration thread sends.  On exec: it also
+ *     reads the answer to HELLO, which the migration thread does not
+ *     wait for (REPLY_OPTIONAL, protocol section 7).
+ *
+ * Cancel and failure: migrate_cancel sets the status to "cancelling",
+ * flags the migration and wakes the stream (include/migration/stream.h),
+ * which makes every wait of both threads return at once.  While the
+ * channel is still being opened there is no thread yet: the migration is
+ * "cancelled" at once and the channel, when it comes, is closed unused.
+ * A failure seen by the return-path thread (the destination's ERROR, its
+ * end of stream) wakes the stream the same way.  However the migration
+ * ends, the migration thread stops dirty tracking and throttling, tells
+ * the destination with ERROR when it can, closes the channel and then,
+ * in the main thread, puts the VM back in the run state it had if the
+ * migration stopped it, before the final status is set: a client that
+ * sees "failed" or "cancelled" finds the guest running again.
+ */
+#include <string.h>
+
+#include "migration/transport/channel-open.h"
+#include "io/channel-command.h"
+#include "migration/config.h"
+#include "migration/devices/devices.h"
+#include "system/dirty-log.h"
+#include "migration/engine/engine.h"
+#include "migration/engine/handshake.h"
+#include "migration/ram/mapped-ram.h"
+#include "migration/multifd/multifd.h"
+#include "migration/ram/precopy-policy.h"
+#include "migration/ram/ram.h"
+#include "migration/transport/stream.h"
+#include "qapi/clone.h"
+#include "qapi/qapi-commands.h"
+#include "qapi/qapi-events.h"
+#include "qapi/qapi-visit.h"
+#include "system/cpus.h"
+#include "system/machine.h"
+#include "system/runstate.h"
+
+/* Longest slice of sending between two looks at the options and the
+ * switchover test (QEMU iterates at the same pace). */
+#define SEND_SLICE_US (50 * 1000)
+/* How long the final ERROR to the destination may take. */
+#define LAST_WORD_MS 1000
+/* How long a failing migration waits for the return path's reason. */
+#define RP_REASON_WAIT_US (1000 * 1000)
+
+typedef enum OutResult {
+    OUT_COMPLETED,
+    OUT_FAILED,
+    OUT_CANCELLED,
+} OutResult;
+
+typedef struct MigOutgoing {
+    /* Set before the migration thread starts, read-only after. */
+    MigrationAddress *addr;
+    bool dry_run;
+    bool unidirectional;        /* file: nothing comes back */
+    bool reply_optional;        /* exec: an answer may or may not come */
+    MigrationConfig *cfg;       /* full; its fixed options hold throughout */
+    WireHello *hello;
+
+    /* Main thread only. */
+    bool connecting;            /* the channel is being opened */
+    bool abandoned;             /* cancelled meanwhile: drop the channel */
+    GThread *thread;
+
+    MigStream *stream;
+    gint cancel;                /* migrate_cancel, atomic */
+    bool handshake_done;        /* migration thread */
+
+    /* Under lock; cond is broadcast on every change. */
+    GMutex lock;
+    GCond cond;
+    bool continue_requested;    /* migrate-continue */
+    GThread *rp_thread;
+    bool rp_done;
+    bool rp_shutdown;           /* SHUTDOWN arrived */
+    uint32_t rp_status;
+    bool rp_switchover_ack;
+    char *rp_error;             /* the return path's reason to fail */
+    MultifdSend *multifd;       /* the channels, if multifd is on */
+    bool rp_answered;           /* REPLY_OPTIONAL: ACCEPT arrived */
+    bool rp_one_way;            /* ONE_WAY sent: no answer expected */
+
+    /* The VM, as the migration found and left it (migration thread and
+     * its calls into the main thread, one at a time). */
+    bool vm_stopped;
+    RunState vm_old_state;
+    gint64 stop_time;
+    OutResult result;
+    Error *error;
+    const char *error_class;    /* for the ERROR record: WIRE_ERR_* */
+    GByteArray *devices;        /* saved state, as DEVICE_STATE records */
+    Error *devices_err;
+
+    /* Precopy (migration thread). */
+    DirtyTracker *tracker;
+    RamSaver rs;
+    bool rs_ready;
+    RamPageBatch *batch;        /* multifd, mapped-ram: being filled */
+    MappedRamWriter *mapped;    /* mapped-ram: the file's pages */
+    uint64_t iteration;
+    bool throttled;
+} MigOutgoing;
+
+/* The migration in progress, or the last one until it is reaped. */
+static MigOutgoing *cur;
+/* Migration threads not reaped yet (main thread). */
+static unsigned threads_alive;
+static bool shutting_down;
+
+static void outgoing_free(MigOutgoing *o)
+{
+    qapi_free_MigrationAddress(o->addr);
+    qapi_free_MigrationConfig(o->cfg);
+    wire_hello_free(o->hello);
+    mig_stream_free(o->stream);
+    g_free(o->rp_error);
+    error_free(o->error);
+    if (o->devices) {
+        g_byte_array_unref(o->devices);
+    }
+    error_free(o->devices_err);
+    g_mutex_clear(&o->lock);
+    g_cond_clear(&o->cond);
+    if (cur == o) {
+        cur = NULL;
+    }
+    g_free(o);
+}
+
+static bool cancelled(MigOutgoing *o)
+{
+    return g_atomic_int_get(&o->cancel);
+}
+
+static void record_error(MigOutgoing *o, Error *err)
+{
+    if (o->error) {
+        error_free(err);
+    } else {
+        o->error = err;
+    }
+}
+
+/* Any thread: every wait of the migration (its channels too) ends. */
+static void wake_streams(MigOutgoing *o)
+{
+    g_mutex_lock(&o->lock);
+    if (o->multifd) {
+        multifd_send_wake(o->multifd);
+    }
+    g_mutex_unlock(&o->lock);
+    mig_stream_wake(o->stream);
+}
+
+/* What the source has written on all its channels. */
+static uint64_t bytes_sent(MigOutgoing *o)
+{
+    return mig_stream_bytes_written(o->stream) +
+           (o->multifd ? multifd_send_bytes(o->multifd) : 0) +
+           (o->mapped ? mapped_ram_bytes_written(o->mapped) : 0);
+}
+
+/* ---- The return path ---- */
+
+static void rp_fail(MigOutgoing *o, char *reason)
+{
+    g_mutex_lock(&o->lock);
+    if (!o->rp_error) {
+        o->rp_error = reason;
+    } else {
+        g_free(reason);
+    }
+    g_cond_broadcast(&o->cond);
+    g_mutex_unlock(&o->lock);
+    /* The migration thread may be blocked sending: stop it. */
+    wake_streams(o);
+}
+
+/* Handles one record; false once the return path is done. */
+static bool rp_handle(MigOutgoing *o, const WireRecord *rec)
+{
+    Error *err = NULL;
+
+    switch (rec->type) {
+    case WIRE_REC_SHUTDOWN: {
+        uint32_t status;
+
+        if (!wire_shutdown_decode(rec->body, rec->len, &status, &err)) {
+            break;
+        }
+        g_mutex_lock(&o->lock);
+        o->rp_shutdown = true;
+        o->rp_status = status;
+        g_cond_broadcast(&o->cond);
+        g_mutex_unlock(&o->lock);
+        return true;
+    }
+    case WIRE_REC_SWITCHOVER_ACK:
+        if (!o->cfg->switchover_ack) {
+            error_setg(&err, "SWITCHOVER_ACK, but switchover-ack is off");
+            break;
+        }
+        if (!wire_empty_decode(rec->type, rec->body, rec->len, &err)) {
+            break;
+        }
+        g_mutex_lock(&o->lock);
+        o->rp_switchover_ack = true;
+        g_cond_broadcast(&o->cond);
+        g_mutex_unlock(&o->lock);
+        return true;
+    case WIRE_REC_ERROR: {
+        g_autoptr(WireReject) e = NULL;
+
+        if (!wire_reject_decode(rec->type, rec->body, rec->len, &e, &err)) {
+            break;
+        }
+        rp_fail(o, g_strdup_printf("The destination failed (%s): %s",
+                                   e->error_class, e->message));
+        return false;
+    }
+    default:
+        if (wire_record_skip_unknown(rec->type, &err)) {
+            return true;
+        }
+        break;
+    }
+    /* Misplaced or malformed: the destination's bug (section 9). */
+    g_mutex_lock(&o->lock);
+    if (!o->rp_error) {
+        o->error_class = WIRE_ERR_PROTOCOL;
+    }
+    g_mutex_unlock(&o->lock);
+    rp_fail(o, g_strdup_printf("Return path from '%s': %s",
+                               mig_stream_name(o->stream),
+                               error_get_pretty(err)));
+    error_free(err);
+    return false;
+}
+
+static bool rp_answer(MigOutgoing *o);
+
+static gpointer rp_thread_fn(gpointer opaque)
+{
+    MigOutgoing *o = opaque;
+    /* exec: first the answer that handshake() did not wait for. */
+    bool answered = !o->reply_optional || rp_answer(o);
+
+    while (answered) {
+        Error *err = NULL;
+        WireRecord rec;
+        MigStreamResult r = mig_stream_read_record(o->stream, &rec, 0, &err);
+
+        if (r == MIG_STREAM_OK) {
+            if (rp_handle(o, &rec)) {
+                continue;
+            }
+            break;
+        }
+        if (r == MIG_STREAM_EOF) {
+            bool done;
+
+            g_mutex_lock(&o->lock);
+            /* After ONE_WAY the destination owes us nothing. */
+            done = o->rp_shutdown || o->rp_one_way;
+            g_mutex_unlock(&o->lock);
+            if (!done) {
+                rp_fail(o, g_strdup_printf("The destination closed the "
+                                           "connection '%s'",
+                                           mig_stream_name(o->stream)));
+            }
+        } else if (r != MIG_STREAM_WOKEN) {
+            rp_fail(o, g_strdup_printf("The connection to the destination "
+                                       "failed: %s", error_get_pretty(err)));
+        }
+        error_free(err);
+        break;
+    }
+    g_mutex_lock(&o->lock);
+    o->rp_done = true;
+    g_cond_broadcast(&o->cond);
+    g_mutex_unlock(&o->lock);
+    return NULL;
+}
+
+/* ---- Failure paths ---- */
+
+/*
+ * What a failed step means: cancelled if migrate_cancel asked for it;
+ * else failed, preferably for the destination's reason, which the return
+ * path may be about to read (its ERROR often arrives just as our write
+ * fails).
+ */
+static OutResult step_failed(MigOutgoing *o, Error *err)
+{
+    gint64 until = g_get_monotonic_time() + RP_REASON_WAIT_US;
+
+    if (cancelled(o)) {
+        error_free(err);
+        return OUT_CANCELLED;
+    }
+    g_mutex_lock(&o->lock);
+    while (o->rp_thread && !o->rp_done && !o->rp_error &&
+           g_cond_wait_until(&o->cond, &o->lock, until)) {
+    }
+    if (o->rp_error) {
+        error_free(err);
+        err = NULL;
+        error_setg(&err, "%s", o->rp_error);
+    }
+    g_mutex_unlock(&o->lock);
+    record_error(o, err);
+    return cancelled(o) ? OUT_CANCELLED : OUT_FAILED;
+}
+
+static bool write_or_fail(MigOutgoing *o, const GByteArray *b,
+                          gint64 deadline, OutResult *res)
+{
+    Error *err = NULL;
+
+    if (mig_stream_write(o->stream, b->data, b->len, deadline, &err) ==
+        MIG_STREAM_OK) {
+        return true;
+    }
+    error_prepend(&err, "Migration to '%s' failed: ",
+                  mig_stream_name(o->stream));
+    *res = step_failed(o, err);
+    return false;
+}
+
+/* ---- Handshake ---- */
+
+typedef enum Answer {
+    ANSWER_ACCEPTED,
+    ANSWER_NONE,            /* the stream ended before its first byte */
+    ANSWER_FAILED,          /* errp set */
+} Answer;
+
+/*
+ * Reads and judges the answer to HELLO, waiting until @deadline (0: no
+ * limit; @timeout_ms is for the message).  *@decoded is set once a
+ * well-formed ACCEPT is in: the destination then waits for data and is
+ * told with ERROR why none comes, of class *@cls.
+ */
+static Answer read_answer(MigOutgoing *o, gint64 deadline,
+                          unsigned timeout_ms, bool *decoded,
+                          const char **cls, Error **errp)
+{
+    g_autoptr(WireAccept) acc = NULL;
+    const char *name = mig_stream_name(o->stream);
+    Error *err = NULL;
+    MigStreamResult r;
+    WireRecord rec;
+
+    r = mig_stream_read_header(o->stream, deadline, &err);
+    if (r == MIG_STREAM_EOF) {
+        return ANSWER_NONE;
+    }
+    if (r == MIG_STREAM_OK) {
+        /* Only the answer may come now, not even a NOP before it. */
+        r = mig_stream_read_record(o->stream, &rec, deadline, &err);
+    }
+    switch (r) {
+    case MIG_STREAM_OK:
+        break;
+    case MIG_STREAM_EOF:
+        error_setg(errp, "The destination '%s' closed the connection "
+                   "without answering the handshake", name);
+        return ANSWER_FAILED;
+    case MIG_STREAM_TIMEOUT:
+        error_free(err);
+        error_setg(errp, "The destination '%s' did not answer the "
+                   "handshake within %u ms", name, timeout_ms);
+        return ANSWER_FAILED;
+    default:
+        goto fail;
+    }
+
+    if (rec.type == WIRE_REC_REJECT) {
+        g_autoptr(WireReject) rej = NULL;
+        g_autofree char *desc = NULL;
+
+        if (!wire_reject_decode(rec.type, rec.body, rec.len, &rej, &err)) {
+            goto fail;
+        }
+        desc = handshake_reject_describe(rej);
+        error_setg(errp, "%s", desc);
+        return ANSWER_FAILED;
+    }
+    if (!wire_record_expect(&rec, WIRE_REC_ACCEPT, &err) ||
+        !wire_accept_decode(rec.body, rec.len, &acc, &err)) {
+        goto fail;
+    }
+    *decoded = true;
+    if (!handshake_check_accept(o->hello, acc, cls, &err)) {
+        goto fail;
+    }
+    return ANSWER_ACCEPTED;
+
+fail:
+    error_prepend(&err, "Handshake with '%s' failed: ", name);
+    error_propagate(errp, err);
+    return ANSWER_FAILED;
+}
+
+static bool handshake(MigOutgoing *o, OutResult *res)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    unsigned timeout = mig_handshake_timeout_ms();
+    gint64 deadline = o->unidirectional ? 0 : mig_deadline_after_ms(timeout);
+    Error *err = NULL;
+
+    wire_stream_header_encode(b);
+    if (!wire_hello_encode(o->hello, b, &err)) {
+        *res = step_failed(o, err);
+        return false;
+    }
+    if (!write_or_fail(o, b, deadline, res)) {
+        return false;
+    }
+    if (o->unidirectional || o->reply_optional) {
+        /* exec: the return path takes the answer if one comes. */
+        return true;
+    }
+    /* After ACCEPT the destination waits for data (handshake_done). */
+    switch (read_answer(o, deadline, timeout, &o->handshake_done,
+                        &o->error_class, &err)) {
+    case ANSWER_ACCEPTED:
+        return true;
+    case ANSWER_NONE:
+        error_setg(&err, "The destination '%s' closed the connection "
+                   "without answering the handshake",
+                   mig_stream_name(o->stream));
+        break;
+    case ANSWER_FAILED:
+        break;
+    }
+    *res = step_failed(o, err);
+    return false;
+}
+
+/*
+ * REPLY_OPTIONAL, in the return-path thread: the answer handshake() did
+ * not wait for.  False when the return path is over: the answer failed
+ * (rp_fail()), or none came because the command only consumes the
+ * stream, which is not a failure (complete() then sends ONE_WAY).
+ */
+static bool rp_answer(MigOutgoing *o)
+{
+    const char *cls = NULL;
+    bool decoded = false, ignore;
+    Error *err = NULL;
+
+    switch (read_answer(o, 0, 0, &decoded, &cls, &err)) {
+    case ANSWER_ACCEPTED:
+        g_mutex_lock(&o->lock);
+        o->rp_answered = true;
+        g_cond_broadcast(&o->cond);
+        g_mutex_unlock(&o->lock);
+        return true;
+    case ANSWER_NONE:
+        return false;
+    case ANSWER_FAILED:
+        break;
+    }
+    g_mutex_lock(&o->lock);
+    /* An ACCEPT after ONE_WAY is ignored: that destination may have
+     * loaded the VM already (protocol section 7.1). */
+    ignore = decoded && o->rp_one_way;
+    if (decoded && !ignore && !o->rp_error) {
+        o->error_class = cls;
+    }
+    g_mutex_unlock(&o->lock);
+    /* Woken: the migration thread is ending it, not the destination. */
+    if (!ignore && !mig_stream_is_woken(o->stream)) {
+        rp_fail(o, g_strdup(error_get_pretty(err)));
+    }
+    error_free(err);
+    return false;
+}
+
+/* ---- Statistics ---- */
+
+typedef struct Progress {
+    MigBandwidth bw;
+    uint64_t period_pages;      /* pages sent at the bandwidth period start */
+    uint64_t pages_per_second;
+    uint64_t dirty_pages_rate;
+} Progress;
+
+static void publish_stats(MigOutgoing *o, const Progress *pg)
+{
+    MigRamStats st = {
+        .transferred = bytes_sent(o),
+        .remaining = o->tracker ? dirty_tracker_dirty_pages(o->tracker) *
+                                  GUEST_PAGE_SIZE : 0,
+        .total = ram_guest_size(),
+        .duplicate = o->rs.zero_pages,
+        .normal = o->rs.normal_pages,
+        .normal_bytes = o->rs.normal_pages * GUEST_PAGE_SIZE,
+        .dirty_pages_rate = pg->dirty_pages_rate,
+        .mbps = pg->bw.bytes_per_sec * 8 / 1e6,
+        .dirty_sync_count = o->tracker ?
+                            dirty_tracker_sync_count(o->tracker) : 0,
+        .page_size = GUEST_PAGE_SIZE,
+        .pages_per_second = pg->pages_per_second,
+        .iteration = o->iteration,
+    };
+
+    mig_info_set_ram(&st);
+    if (o->multifd) {
+        MigMultifdStats ms;
+
+        multifd_send_stats(o->multifd, &ms);
+        mig_info_set_multifd(&ms);
+    }
+}
+
+static void measure(MigOutgoing *o, Progress *pg, gint64 now)
+{
+    int64_t start = pg->bw.period_start;
+
+    if (mig_bandwidth_update(&pg->bw, now,
+                             bytes_sent(o))) {
+        pg->pages_per_second = (o->rs.pages - pg->period_pages) *
+                               G_USEC_PER_SEC / MAX(now - start, 1);
+        pg->period_pages = o->rs.pages;
+    }
+}
+
+/* ---- Precopy ---- */
+
+static void pass_event(MigOutgoing *o)
+{
+    if (o->cfg->events) {
+        qapi_event_send_migration_pass(o->iteration);
+    }
+}
+
+/* SYNC for the pass that just ended. */
+static bool send_sync(MigOutgoing *o, OutResult *res)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+
+    if (o->multifd) {
+        Error *err = NULL;
+
+        if (!multifd_send_sync(o->multifd, o->iteration, &err)) {
+            *res = step_failed(o, err);
+            return false;
+        }
+    }
+    if (o->mapped) {
+        return true;    /* the file's record stream has no SYNC */
+    }
+    wire_sync_encode(b, o->iteration, &error_abort);
+    return write_or_fail(o, b, 0, res);
+}
+
+static bool sync_dirty(MigOutgoing *o, OutResult *res)
+{
+    Error *err = NULL;
+
+    if (!dirty_tracker_sync(o->tracker, &err)) {
+        error_prepend(&err, "Dirty page tracking failed: ");
+        *res = step_failed(o, err);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Hands the next batch of dirty pages to a multifd channel; *@len is
+ * its page bytes, 0 at the end of the pass.
+ */
+static bool send_batch_multifd(MigOutgoing *o, size_t *len, OutResult *res)
+{
+    /* Without channels this thread looks for zero pages itself. */
+    bool here_zero = o->multifd ?
+        o->cfg->zero_page_detection == ZERO_PAGE_DETECTION_LEGACY :
+        o->cfg->zero_page_detection != ZERO_PAGE_DETECTION_NONE;
+    Error *err = NULL;
+    unsigned n = ram_saver_next_batch(&o->rs, o->batch, MULTIFD_BATCH_PAGES,
+                                      here_zero);
+    bool ok = true;
+
+    *len = n * (size_t)GUEST_PAGE_SIZE;
+    if (n && o->multifd) {
+        ok = multifd_send_batch(o->multifd, &o->batch, &err);
+    } else if (n) {
+        ram_saver_count_batch(&o->rs, o->batch);
+        ok = mapped_ram_write_batch(o->mapped, o->batch, &err);
+    }
+    if (!ok) {
+        error_prepend(&err, "Migration to '%s' failed: ",
+                      mig_stream_name(o->stream));
+        *res = step_failed(o, err);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Sends dirty pages until the pass ends or @until (0: no limit), at
+ * @rate bytes/s (0: unlimited).  *@pass_done tells which.
+ */
+static bool send_pages(MigOutgoing *o, MigRateLimit *rl, Progress *pg,
+                       gint64 until, uint64_t rate, bool *pass_done,
+                       OutResult *res)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    struct iovec iov[RAM_SAVE_BATCH_MAX_PAGES + 2];
+
+    *pass_done = false;
+    for (;;) {
+        gint64 now = g_get_monotonic_time();
+        gint64 wait;
+        size_t niov, len = 0;
+        Error *err = NULL;
+
+        if (until && now >= until) {
+            return true;
+        }
+        wait = rl ? mig_rate_limit_wait_until(rl, now, rate) : 0;
+        if (wait) {
+            if (!mig_stream_sleep_until(o->stream, wait)) {
+                error_setg(&err, "Migration to '%s' was interrupted",
+                           mig_stream_name(o->stream));
+                *res = step_failed(o, err);
+                return false;
+            }
+            continue;
+        }
+        if (o->multifd || o->mapped) {
+            if (!send_batch_multifd(o, &len, res)) {
+                return false;
+            }
+            if (!len) {
+                *pass_done = true;
+                return true;
+            }
+        } else {
+            g_byte_array_set_size(b, 0);
+            /* The pages go from guest memory to the socket: no copy. */
+            if (!ram_saver_next_record_iov(&o->rs, b, iov, &niov,
+                                           ram_save_batch_pages(rate))) {
+                *pass_done = true;
+                return true;
+            }
+            for (size_t i = 0; i < niov; i++) {
+                len += iov[i].iov_len;
+            }
+            if (mig_stream_writev(o->stream, iov, niov, 0, &err) !=
+                MIG_STREAM_OK) {
+                error_prepend(&err, "Migration to '%s' failed: ",
+                              mig_stream_name(o->stream));
+                *res = step_failed(o, err);
+                return false;
+            }
+        }
+        if (rl) {
+            mig_rate_limit_account(rl, len);
+        }
+        measure(o, pg, g_get_monotonic_time());
+    }
+}
+
+static bool switchover_acked(MigOutgoing *o)
+{
+    bool acked;
+
+    if (!o->cfg->switchover_ack) {
+        return true;
+    }
+    g_mutex_lock(&o->lock);
+    acked = o->rp_switchover_ack;
+    g_mutex_unlock(&o->lock);
+    return acked;
+}
+
+/* Not reported until the bandwidth is known. */
+static void report_expected_downtime(uint64_t pending, double bw)
+{
+    int64_t ms = mig_expected_downtime_ms(pending, bw);
+
+    mig_info_set_expected_downtime(ms == INT64_MAX ? -1 : ms);
+}
+
+static void wait_switchover_ack(MigOutgoing *o, gint64 until)
+{
+    g_mutex_lock(&o->lock);
+    while (!o->rp_switchover_ack && !o->rp_error && !cancelled(o) &&
+           g_cond_wait_until(&o->cond, &o->lock, until)) {
+    }
+    g_mutex_unlock(&o->lock);
+}
+
+/*
+ * Passes over guest memory until what is left fits in downtime-limit.
+ * Returns true when it is time to switch over.
+ */
+static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
+{
+    MigThrottle throttle;
+    MigRateLimit rl;
+    gint64 period_start = g_get_monotonic_time();
+    uint64_t period_bytes = bytes_sent(o);
+    uint64_t period_dirtied = 0;
+    Error *err = NULL;
+
+    /* The destination has nothing yet: the first pass sends it all. */
+    o->tracker = dirty_tracker_start_all_dirty(&err);
+    if (!o->tracker) {
+        error_prepend(&err, "Cannot track dirty pages: ");
+        *res = step_failed(o, err);
+        return false;
+    }
+    ram_saver_init(&o->rs, o->tracker,
+                   o->cfg->zero_page_detection != ZERO_PAGE_DETECTION_NONE);
+    o->rs_ready = true;
+    mig_throttle_init(&throttle);
+    mig_rate_limit_init(&rl, period_start);
+    o->iteration = 1;
+    pass_event(o);
+
+    for (;;) {
+        MigParams p;
+        bool pass_done;
+        uint64_t pending;
+        double bw;
+        gint64 now;
+
+        mig_params_get(&p);
+        if (!send_pages(o, &rl, pg, g_get_monotonic_time() + SEND_SLICE_US,
+                        p.max_bandwidth, &pass_done, res)) {
+            return false;
+        }
+        now = g_get_monotonic_time();
+        measure(o, pg, now);
+        pending = dirty_tracker_dirty_pages(o->tracker) * GUEST_PAGE_SIZE;
+        bw = p.avail_switchover_bandwidth ? p.avail_switchover_bandwidth :
+             mig_bandwidth_estimate(&pg->bw, now,
+                                    bytes_sent(o));
+        report_expected_downtime(pending, bw);
+        publish_stats(o, pg);
+        /* Before the pass ends, only a sync can tell whether we could
+         * finish now (QEMU's estimate, then exact check). */
+        if (!pass_done && !mig_should_switchover(pending, bw,
+                                                 p.downtime_limit)) {
+            continue;
+        }
+
+        if (!sync_dirty(o, res) || !send_sync(o, res)) {
+            return false;
+        }
+        period_dirtied += dirty_tracker_last_sync_pages(o->tracker) *
+                          GUEST_PAGE_SIZE;
+        pending = dirty_tracker_dirty_pages(o->tracker) * GUEST_PAGE_SIZE;
+        report_expected_downtime(pending, bw);
+
+        if (now - period_start >= MIG_THROTTLE_PERIOD_US) {
+            uint64_t sent = bytes_sent(o) -
+                            period_bytes;
+
+            pg->dirty_pages_rate = period_dirtied / GUEST_PAGE_SIZE *
+                                   G_USEC_PER_SEC / (now - period_start);
+            if (o->cfg->auto_converge) {
+                int pct = mig_throttle_period(&throttle, &p.throttle,
+                                              period_dirtied, sent);
+
+                if (pct && pct != cpu_throttle_get_percentage()) {
+                    cpu_throttle_set(pct);
+                    o->throttled = true;
+                }
+            }
+            period_start = now;
+            period_bytes = bytes_sent(o);
+            period_dirtied = 0;
+        }
+        publish_stats(o, pg);
+
+        if (mig_should_switchover(pending, bw, p.downtime_limit)) {
+            if (switchover_acked(o)) {
+                return true;
+            }
+            /* Ready but for the destination: wait for its ack a while
+             * rather than spin through empty passes. */
+            wait_switchover_ack(o, now + SEND_SLICE_US);
+        }
+        o->iteration++;
+        ram_saver_rewind(&o->rs);
+        pass_event(o);
+    }
+}
+
+/* ---- Switchover ---- */
+
+static void stop_vm_main(void *opaque)
+{
+    MigOutgoing *o = opaque;
+
+    o->vm_old_state = runstate_get();
+    o->stop_time = g_get_monotonic_time();
+    /* From paused too: finish-migrate says the state is on its way. */
+    vm_stop_force_state(RUN_STATE_FINISH_MIGRATE);
+    o->vm_stopped = true;
+}
+
+static void save_devices_main(void *opaque)
+{
+    MigOutgoing *o = opaque;
+
+    o->devices = g_byte_array_new();
+    if (!device_save_all(o->devices, &o->devices_err)) {
+        error_prepend(&o->devices_err, "Saving the device state failed: ");
+    }
+}
+
+/* pause-before-switchover: waits in pre-switchover for migrate-continue. */
+static bool pause_before_switchover(MigOutgoing *o, OutResult *res)
+{
+    bool failed;
+
+    if (!mig_status_change(MIGRATION_STATUS_ACTIVE,
+                           MIGRATION_STATUS_PRE_SWITCHOVER)) {
+        *res = step_failed(o, NULL);
+        return false;
+    }
+    g_mutex_lock(&o->lock);
+    while (!o->continue_requested && !cancelled(o) && !o->rp_error) {
+        g_cond_wait(&o->cond, &o->lock);
+    }
+    failed = o->rp_error;
+    g_mutex_unlock(&o->lock);
+    if (failed || cancelled(o) ||
+        !mig_status_change(MIGRATION_STATUS_PRE_SWITCHOVER,
+                           MIGRATION_STATUS_DEVICE)) {
+        *res = step_failed(o, NULL);
+        return false;
+    }
+    return true;
+}
+
+/* Waits for the destination's SHUTDOWN. */
+static bool wait_confirmation(MigOutgoing *o, OutResult *res)
+{
+    Error *err = NULL;
+    bool shut;
+    uint32_t status;
+
+    g_mutex_lock(&o->lock);
+    while (!o->rp_shutdown && !o->rp_error && !o->rp_done &&
+           !cancelled(o)) {
+        g_cond_wait(&o->cond, &o->lock);
+    }
+    shut = o->rp_shutdown;
+    status = o->rp_status;
+    g_mutex_unlock(&o->lock);
+    if (!shut) {
+        error_setg(&err, "The destination did not confirm the migration");
+        *res = step_failed(o, err);
+        return false;
+    }
+    if (status != 0) {
+        error_setg(&err, "The destination failed to take over the VM "
+                   "(SHUTDOWN status %u)", status);
+        *res = step_failed(o, err);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * REPLY_OPTIONAL, before END: without an answer so far the source waits
+ * for none, and says so with ONE_WAY.  True then.
+ */
+static bool commit_one_way(MigOutgoing *o)
+{
+    bool one_way;
+
+    if (!o->reply_optional) {
+        return false;
+    }
+    g_mutex_lock(&o->lock);
+    one_way = o->rp_one_way = !o->rp_answered;
+    g_mutex_unlock(&o->lock);
+    return one_way;
+}
+
+/*
+ * After ONE_WAY and END: ends the command's input, waits for the return
+ * path to see its output end (an answer may still be on its way, and
+ * the stream must not be closed under that thread), then closes.  As
+ * for a file, what closing says is the verdict: the command's exit
+ * status.
+ */
+static bool finish_one_way(MigOutgoing *o, OutResult *res)
+{
+    gint64 until = mig_deadline_after_ms(QIO_CHANNEL_COMMAND_EXIT_TIMEOUT_MS);
+    Error *err = NULL;
+    bool failed;
+
+    if (!qio_channel_shutdown(mig_stream_channel(o->stream),
+                              QIO_CHANNEL_SHUTDOWN_WRITE, &err)) {
+        *res = step_failed(o, err);
+        return false;
+    }
+    g_mutex_lock(&o->lock);
+    while (!o->rp_done && !o->rp_error && !cancelled(o) &&
+           g_cond_wait_until(&o->cond, &o->lock, until)) {
+    }
+    if (!o->rp_done) {
+        /* Output still open: close() reaps, or kills, the command. */
+        mig_stream_wake(o->stream);
+        while (!o->rp_done) {
+            g_cond_wait(&o->cond, &o->lock);
+        }
+    }
+    failed = o->rp_error;
+    g_mutex_unlock(&o->lock);
+    if (failed || cancelled(o)) {
+        *res = step_failed(o, NULL);
+        return false;
+    }
+    if (!mig_stream_close(o->stream, &err)) {
+        *res = step_failed(o, err);
+        return false;
+    }
+    return true;
+}
+
+static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    bool one_way;
+    bool pass_done;
+    Error *err = NULL;
+
+    mig_call_in_main(stop_vm_main, o);
+    if (o->cfg->pause_before_switchover) {
+        if (!pause_before_switchover(o, res)) {
+            return false;
+        }
+    } else if (!mig_status_change(MIGRATION_STATUS_ACTIVE,
+                                  MIGRATION_STATUS_DEVICE)) {
+        *res = step_failed(o, NULL);
+        return false;
+    }
+
+    /* The vCPUs are parked: this sync finds the last writes. */
+    if (!sync_dirty(o, res)) {
+        return false;
+    }
+    ram_saver_rewind(&o->rs);
+    o->iteration++;
+    /* Unlimited: the VM is stopped, every millisecond counts. */
+    if (!send_pages(o, NULL, pg, 0, 0, &pass_done, res) ||
+        !send_sync(o, res)) {
+        return false;
+    }
+    g_assert(pass_done && dirty_tracker_dirty_pages(o->tracker) == 0);
+    if (o->multifd && !multifd_send_end(o->multifd, &err)) {
+        *res = step_failed(o, err);
+        return false;
+    }
+    /* The bitmaps, then the records go on after the pages. */
+    if (o->mapped && !mapped_ram_writer_finish(o->mapped, &err)) {
+        error_prepend(&err, "Migration to '%s' failed: ",
+                      mig_stream_name(o->stream));
+        *res = step_failed(o, err);
+        return false;
+    }
+
+    mig_call_in_main(save_devices_main, o);
+    if (o->devices_err) {
+        *res = step_failed(o, g_steal_pointer(&o->devices_err));
+        return false;
+    }
+    g_byte_array_append(b, o->devices->data, o->devices->len);
+    one_way = commit_one_way(o);
+    if (one_way) {
+        wire_empty_encode(b, WIRE_REC_ONE_WAY, &error_abort);
+    }
+    wire_empty_encode(b, WIRE_REC_END, &error_abort);
+    if (!write_or_fail(o, b, 0, res)) {
+        return false;
+    }
+    publish_stats(o, pg);
+
+    if (o->unidirectional) {
+        /* A file's last write errors surface at close. */
+        if (!mig_stream_close(o->stream, &err)) {
+            *res = step_failed(o, err);
+            return false;
+        }
+    } else if (one_way) {
+        if (!finish_one_way(o, res)) {
+            return false;
+        }
+    } else if (!wait_confirmation(o, res)) {
+        return false;
+    }
+    mig_info_set_downtime((g_get_monotonic_time() - o->stop_time) / 1000);
+    /* Done: what follows (tracking stopped, channels closed) is cleanup. */
+    mig_info_end();
+    return true;
+}
+
+/* ---- The migration thread ---- */
+
+/* Makes the channel threads @m (NULL: they failed to start, @err says
+ * why) the ones cancel and the return path wake. */
+static bool publish_multifd(MigOutgoing *o, MultifdSend *m, Error *err,
+                            OutResult *res)
+{
+    if (!m) {
+        *res = step_failed(o, err);
+        return false;
+    }
+    g_mutex_lock(&o->lock);
+    o->multifd = m;
+    g_mutex_unlock(&o->lock);
+    /* A cancel that came while they started missed them. */
+    if (cancelled(o)) {
+        multifd_send_wake(m);
+    }
+    return true;
+}
+
+/* The multifd channels, after ACCEPT (protocol section 5.2). */
+static bool open_multifd(MigOutgoing *o, OutResult *res)
+{
+    Error *err = NULL;
+    MultifdSend *m = multifd_send_new(o->addr, o->cfg, o->hello->session_id,
+                                      &o->rs, &err);
+
+    o->batch = g_new(RamPageBatch, 1);
+    return publish_multifd(o, m, err, res);
+}
+
+/* mapped-ram: the block records now, the pages in place later. */
+static bool open_mapped_ram(MigOutgoing *o, OutResult *res)
+{
+    g_autoptr(GPtrArray) blocks = ram_guest_blocks();
+    int fd = qio_channel_get_fd(mig_stream_channel(o->stream));
+    Error *err = NULL;
+
+    o->mapped = mapped_ram_writer_new(fd, o->addr->u.file.offset,
+                                      mig_stream_bytes_written(o->stream),
+                                      blocks, &err);
+    if (!o->mapped) {
+        error_prepend(&err, "Migration to '%s' failed: ",
+                      mig_stream_name(o->stream));
+        *res = step_failed(o, err);
+        return false;
+    }
+    o->batch = g_new(RamPageBatch, 1);
+    if (o->cfg->multifd) {
+        MultifdSend *m = multifd_send_new_mapped(o->cfg, &o->rs, o->mapped,
+                                                 &err);
+
+        return publish_multifd(o, m, err, res);
+    }
+    return true;
+}
+
+static void close_multifd(MigOutgoing *o)
+{
+    MultifdSend *m;
+
+    g_mutex_lock(&o->lock);
+    m = g_steal_pointer(&o->multifd);
+    g_mutex_unlock(&o->lock);
+    multifd_send_free(m);
+    g_clear_pointer(&o->batch, g_free);
+    g_clear_pointer(&o->mapped, mapped_ram_writer_free);
+}
+
+static OutResult run(MigOutgoing *o)
+{
+    OutResult res = OUT_FAILED;
+    Progress pg = { 0 };
+
+    if (!handshake(o, &res)) {
+        return res;
+    }
+    if (o->dry_run) {
+        return OUT_COMPLETED;
+    }
+    if (!o->unidirectional) {
+        g_mutex_lock(&o->lock);
+        o->rp_thread = g_thread_new("mig/return-path", rp_thread_fn, o);
+        g_mutex_unlock(&o->lock);
+    }
+    if (o->cfg->mapped_ram ? !open_mapped_ram(o, &res) :
+        o->cfg->multifd && !open_multifd(o, &res)) {
+        return res;
+    }
+    if (!mig_status_change(MIGRATION_STATUS_SETUP, MIGRATION_STATUS_ACTIVE)) {
+        return step_failed(o, NULL);
+    }
+    mig_bandwidth_init(&pg.bw, g_get_monotonic_time(),
+                       bytes_sent(o));
+    if (!precopy(o, &pg, &res) || !complete(o, &pg, &res)) {
+        return res;
+    }
+    return OUT_COMPLETED;
+}
+
+static void finish_main(void *opaque)
+{
+    MigOutgoing *o = opaque;
+
+    if (o->vm_stopped) {
+        if (o->result == OUT_COMPLETED) {
+            runstate_set(RUN_STATE_POSTMIGRATE);
+        } else if (o->vm_old_state == RUN_STATE_RUNNING) {
+            vm_start();
+        } else if (runstate_is_legal(RUN_STATE_FINISH_MIGRATE,
+                                     o->vm_old_state)) {
+            runstate_set(o->vm_old_state);
+        } else {
+            runstate_set(RUN_STATE_PAUSED);
+        }
+    }
+    mig_info_end();
+    switch (o->result) {
+    case OUT_COMPLETED:
+        mig_status_finish(MIGRATION_STATUS_COMPLETED);
+        break;
+    case OUT_CANCELLED:
+        mig_status_finish(MIGRATION_STATUS_CANCELLED);
+        break;
+    case OUT_FAILED:
+        mig_info_set_error(o->error ? error_get_pretty(o->error)
+                                    : "The migration failed");
+        mig_status_finish(MIGRATION_STATUS_FAILED);
+        break;
+    }
+}
+
+static gboolean reap(gpointer opaque)
+{
+    MigOutgoing *o = opaque;
+
+    g_thread_join(o->thread);
+    threads_alive--;
+    outgoing_free(o);
+    return G_SOURCE_REMOVE;
+}
+
+/* Tells the destination why, if the stream can still carry a record. */
+static void send_error(MigOutgoing *o)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autoptr(WireReject) e = NULL;
+
+    /* REPLY_OPTIONAL: the destination, if any, may be waiting. */
+    if ((!o->handshake_done && !o->reply_optional) || o->unidirectional) {
+        return;
+    }
+    if (o->result == OUT_CANCELLED) {
+        e = wire_reject_new(WIRE_ERR_GENERIC, NULL, "the source cancelled "
+                            "the migration");
+    } else {
+        e = wire_reject_new(o->error_class ? o->error_class
+                                           : WIRE_ERR_GENERIC, NULL,
+                            "the source failed: %s",
+                            o->error ? error_get_pretty(o->error) : "?");
+    }
+    if (wire_reject_encode(e, WIRE_REC_ERROR, b, NULL)) {
+        mig_stream_write_last(o->stream, b->data, b->len,
+                              mig_deadline_after_ms(LAST_WORD_MS), NULL);
+    }
+}
+
+/*
+ * Closes the channel.  After a failure, what closing reports (say, the
+ * exit status of an exec: command) often explains it: add it.
+ */
+static void close_stream(MigOutgoing *o)
+{
+    Error *err = NULL;
+
+    if (mig_stream_close(o->stream, &err) || o->result != OUT_FAILED) {
+        error_free(err);
+        return;
+    }
+    if (o->error) {
+        Error *both = NULL;
+
+        error_setg(&both, "%s (%s)", error_get_pretty(o->error),
+                   error_get_pretty(err));
+        error_free(o->error);
+        error_free(err);
+        o->error = both;
+    } else {
+        o->error = err;
+    }
+}
+
+static gpointer migration_thread_fn(gpointer opaque)
+{
+    MigOutgoing *o = opaque;
+    GThread *rp;
+
+    o->result = run(o);
+
+    if (o->rs_ready) {
+        ram_saver_destroy(&o->rs);
+    }
+    if (o->tracker) {
+        dirty_tracker_stop(g_steal_pointer(&o->tracker));
+    }
+    if (o->throttled) {
+        cpu_throttle_stop();
+    }
+    if (o->result != OUT_COMPLETED) {
+        send_error(o);
+    }
+    close_multifd(o);
+    /* Ends the return path's read; then nobody else uses the stream. */
+    mig_stream_wake(o->stream);
+    g_mutex_lock(&o->lock);
+    rp = o->rp_thread;
+    g_mutex_unlock(&o->lock);
+    if (rp) {
+        g_thread_join(rp);
+    }
+    close_stream(o);
+
+    mig_call_in_main(finish_main, o);
+    g_idle_add(reap, o);
+    return NULL;
+}
+
+/* ---- Starting ---- */
+
+/* A migration that ends before its thread starts (main thread). */
+static void fail_early(MigOutgoing *o, Error *err)
+{
+    mig_info_end();
+    mig_info_set_error(error_get_pretty(err));
+    mig_status_finish(MIGRATION_STATUS_FAILED);
+    error_free(err);
+    outgoing_free(o);
+}
+
+static void connected(QIOChannel *ioc, Error *err, gpointer opaque)
+{
+    MigOutgoing *o = opaque;
+
+    o->connecting = false;
+    if (o->abandoned) {
+        /* Cancelled (and reported) while connecting. */
+        if (ioc) {
+            qio_channel_unref(ioc);
+        }
+        error_free(err);
+        outgoing_free(o);
+        return;
+    }
+    if (!ioc) {
+        fail_early(o, err);
+        return;
+    }
+    o->stream = mig_stream_new(ioc, &err);
+    qio_channel_unref(ioc);
+    if (!o->stream) {
+        fail_early(o, err);
+        return;
+    }
+    threads_alive++;
+    o->thread = g_thread_new("migration", migration_thread_fn, o);
+}
+
+bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
+                              bool dry_run, const MigrationConfig *cfg,
+                              Error **errp)
+{
+    MachineState *ms = current_machine;
+    bool unidirectional = addr->transport == MIGRATION_ADDRESS_TYPE_FILE;
+    /* An exec: command may only consume the stream ("cat > FILE"), so
+     * the answer is not waited for, unless it is needed. */
+    bool reply_optional = addr->transport == MIGRATION_ADDRESS_TYPE_EXEC &&
+                          !dry_run && !cfg->switchover_ack;
+    uint32_t flags = (unidirectional ? WIRE_HELLO_UNIDIRECTIONAL : 0) |
+                     (reply_optional ? WIRE_HELLO_REPLY_OPTIONAL : 0) |
+                     (dry_run ? WIRE_HELLO_DRY_RUN : 0);
+    const char *bad = mig_unsupported_option(cfg);
+    WireHello *hello;
+    MigOutgoing *o;
+
+    if (shutting_down) {
+        error_setg(errp, "vmig is shutting down");
+        return false;
+    }
+    if (resume) {
+        error_setg(errp, "There is no paused postcopy migration to resume");
+        return false;
+    }
+    if (bad) {
+        error_setg(errp, "Option '%s' is not supported by this vmig's "
+                   "migration engine yet", bad);
+        return false;
+    }
+    if (dry_run && unidirectional) {
+        error_setg(errp, "A dry run needs a destination that answers, "
+                   "which a file: migration does not have");
+        return false;
+    }
+    hello = handshake_hello_new(cfg, flags,
+                                ms && ms->has_uuid ? ms->uuid : NULL, errp);
+    if (!hello) {
+        return false;
+    }
+
+    o = g_new0(MigOutgoing, 1);
+    g_mutex_init(&o->lock);
+    g_cond_init(&o->cond);
+    o->addr = QAPI_CLONE(MigrationAddress, addr);
+    o->dry_run = dry_run;
+    o->unidirectional = unidirectional;
+    o->reply_optional = reply_optional;
+    o->cfg = migration_config_clone(cfg);
+    o->hello = hello;
+    cur = o;
+
+    mig_params_update(cfg);
+    mig_info_start(MIG_DIR_OUTGOING, cfg->events, dry_run);
+    mig_info_report_throttle(cfg->auto_converge);
+    /* Connecting can take long (an unreachable host): not here. */
+    o->connecting = true;
+    qio_channel_open_outgoing_async(addr, connected, o, NULL);
+    return true;
+}
+
+/* ---- Commands ---- */
+
+static void cancel(MigOutgoing *o)
+{
+    for (;;) {
+        MigrationStatus st = mig_status();
+
+        if (!mig_status_is_running(st) || st == MIGRATION_STATUS_CANCELLING) {
+            return;
+        }
+        if (mig_status_change(st, MIGRATION_STATUS_CANCELLING)) {
+            break;
+        }
+    }
+    g_atomic_int_set(&o->cancel, 1);
+    if (o->connecting) {
+        /* No thread yet: done now; connected() drops the channel. */
+        o->abandoned = true;
+        cur = NULL;
+        mig_info_end();
+        mig_status_change(MIGRATION_STATUS_CANCELLING,
+                          MIGRATION_STATUS_CANCELLED);
+        return;
+    }
+    wake_streams(o);
+    g_mutex_lock(&o->lock);
+    g_cond_broadcast(&o->cond);
+    g_mutex_unlock(&o->lock);
+}
+
+void qmp_migrate_cancel(Error **errp)
+{
+    /* Only the source's migration: cur is NULL on a destination. */
+    if (cur && !cur->abandoned) {
+        cancel(cur);
+    }
+}
+
+void qmp_migrate_continue(MigrationStatus state, Error **errp)
+{
+    MigrationStatus st = mig_status();
+
+    if (state != MIGRATION_STATUS_PRE_SWITCHOVER || !cur || st != state) {
+        error_setg(errp, "The migration is not paused in state '%s': its "
+                   "status is '%s'", MigrationStatus_str(state),
+                   MigrationStatus_str(st));
+        return;
+    }
+    g_mutex_lock(&cur->lock);
+    cur->continue_requested = true;
+    g_cond_broadcast(&cur->cond);
+    g_mutex_unlock(&cur->lock);
+}
+
+void mig_outgoing_shutdown_begin(void)
+{
+    shutting_down = true;
+    if (cur && !cur->abandoned) {
+        cancel(cur);
+    }
+}
+
+bool mig_outgoing_idle(void)
+{
+    return threads_alive == 0;
+}

@@ -1,0 +1,483 @@
+/*
+ * Multifd, the destination's side: binding the connections that arrive
+ * after ACCEPT to the session, one receiver thread per channel, and the
+ * SYNC barrier.  See migration/multifd.h.
+ *
+ * A connection offered while a session runs gets a thread at once,
+ * which reads its stream header and first record (at most 48 bytes,
+ * within the handshake timeout) and binds it with the WireChannelSet
+ * rules: a stranger (wrong session id) is closed with a warning and the
+ * migration never hears of it; a broken channel of this session (bad
+ * role or index, a second channel with an index already bound) fails
+ * the migration.  A bound channel's thread then becomes its receiver.
+ *
+ * The barrier: a receiver that reads SYNC n waits until every channel
+ * has read SYNC n.  A page re-sent in pass n+1 on another channel is
+ * therefore never written before its pass-n copy.
+ */
+#include <string.h>
+
+#include "migration/multifd/multifd.h"
+#include "migration/multifd/compress.h"
+
+typedef struct RecvConn {
+    struct MultifdRecv *m;
+    MigStream *stream;
+    GThread *thread;
+    bool bound;
+    uint32_t index;
+    RamLoader loader;
+    MultifdDecompressor *decompressor;
+    uint64_t last_sync;
+} RecvConn;
+
+struct MultifdRecv {
+    MigStream *main;
+    GPtrArray *blocks;
+    MultiFDCompression method;
+
+    GMutex lock;
+    GCond cond;
+    WireChannelSet *set;
+    unsigned n;                 /* channels expected */
+    GPtrArray *conns;           /* RecvConn *, every connection offered */
+    RecvConn **by_index;        /* bound ones */
+    unsigned n_ended;
+    Error *error;
+    bool woken;
+    /* The barrier. */
+    unsigned sync_arrived;
+    uint64_t sync_iteration;
+    uint64_t sync_generation;
+};
+
+/*
+ * The session fails with @err.  With @wake_main the incoming thread is
+ * stopped too; without, it learns of it from the main channel, which
+ * then carries the reason (a source that gives up sends ERROR on main
+ * and closes its channels: which arrives first here is chance).
+ */
+static void fail_session(MultifdRecv *m, Error *err, bool wake_main)
+{
+    bool first;
+
+    g_mutex_lock(&m->lock);
+    first = !m->error;
+    if (first) {
+        m->error = err;
+    } else {
+        error_free(err);
+    }
+    g_cond_broadcast(&m->cond);
+    g_mutex_unlock(&m->lock);
+    /* The other channels stop too. */
+    if (first) {
+        if (wake_main) {
+            mig_stream_wake(m->main);
+        }
+        multifd_recv_wake(m);
+    }
+}
+
+static void fail(MultifdRecv *m, Error *err)
+{
+    fail_session(m, err, true);
+}
+
+static bool stopped_locked(MultifdRecv *m)
+{
+    return m->error || m->woken;
+}
+
+static bool decompress(void *opaque, const void *data, size_t len,
+                       const struct iovec *pages, size_t n, Error **errp)
+{
+    return multifd_decompress(opaque, data, len, pages, n, errp);
+}
+
+/* ---- Binding ---- */
+
+typedef enum Introduction {
+    INTRO_BOUND,
+    INTRO_STRANGER,     /* closed, the migration goes on */
+    INTRO_FAILED,       /* the migration fails */
+} Introduction;
+
+static Introduction introduce(RecvConn *c, Error **errp)
+{
+    MultifdRecv *m = c->m;
+    gint64 deadline = mig_deadline_after_ms(mig_handshake_timeout_ms());
+    WireChannelHeader ch;
+    MigStreamResult r;
+    WireRecord rec;
+    WireBindResult bind;
+
+    r = mig_stream_read_header(c->stream, deadline, errp);
+    if (r == MIG_STREAM_OK) {
+        r = mig_stream_read_record(c->stream, &rec, deadline, errp);
+    }
+    if (r == MIG_STREAM_EOF) {
+        error_setg(errp, "it closed before introducing itself");
+        return INTRO_STRANGER;
+    }
+    if (r != MIG_STREAM_OK) {
+        return INTRO_STRANGER;
+    }
+    if (rec.type == WIRE_REC_HELLO) {
+        error_setg(errp, "it sent a HELLO, but a migration is in progress "
+                   "already");
+        return INTRO_STRANGER;
+    }
+    if (!wire_record_expect(&rec, WIRE_REC_CHANNEL_HEADER, errp) ||
+        !wire_channel_header_decode(rec.body, rec.len, &ch, errp)) {
+        return INTRO_STRANGER;
+    }
+    g_mutex_lock(&m->lock);
+    bind = wire_channel_bind(m->set, &ch, errp);
+    if (bind == WIRE_BIND_OK) {
+        c->bound = true;
+        c->index = ch.index;
+        m->by_index[ch.index] = c;
+        g_cond_broadcast(&m->cond);
+    }
+    g_mutex_unlock(&m->lock);
+    switch (bind) {
+    case WIRE_BIND_OK:
+        return INTRO_BOUND;
+    case WIRE_BIND_FOREIGN:
+        return INTRO_STRANGER;
+    default:
+        return INTRO_FAILED;
+    }
+}
+
+/* ---- Receiving ---- */
+
+static bool wait_barrier(RecvConn *c, uint64_t iteration, Error **errp)
+{
+    MultifdRecv *m = c->m;
+    uint64_t generation;
+    bool ok = true;
+
+    if (iteration <= c->last_sync) {
+        error_setg(errp, "SYNC: iteration %" G_GUINT64_FORMAT " after "
+                   "iteration %" G_GUINT64_FORMAT, iteration, c->last_sync);
+        return false;
+    }
+    c->last_sync = iteration;
+    g_mutex_lock(&m->lock);
+    if (m->sync_arrived && iteration != m->sync_iteration) {
+        error_setg(errp, "SYNC: iteration %" G_GUINT64_FORMAT " while the "
+                   "other channels are at iteration %" G_GUINT64_FORMAT,
+                   iteration, m->sync_iteration);
+        g_mutex_unlock(&m->lock);
+        return false;
+    }
+    m->sync_iteration = iteration;
+    generation = m->sync_generation;
+    if (++m->sync_arrived == m->n) {
+        m->sync_arrived = 0;
+        m->sync_generation++;
+        g_cond_broadcast(&m->cond);
+    }
+    while (m->sync_generation == generation && !stopped_locked(m)) {
+        g_cond_wait(&m->cond, &m->lock);
+    }
+    if (m->sync_generation == generation) {
+        ok = false;
+        error_setg(errp, "stopped at the SYNC of iteration %"
+                   G_GUINT64_FORMAT, iteration);
+    }
+    g_mutex_unlock(&m->lock);
+    return ok;
+}
+
+/* Reads the channel's records until END; false with @errp set, and
+ * *@eof when the source closed the channel between records. */
+static bool receive(RecvConn *c, bool *eof, Error **errp)
+{
+    for (;;) {
+        WireRecord rec;
+        MigStreamResult r;
+        uint64_t iteration;
+
+        r = mig_stream_read_record_header(c->stream, &rec, 0, errp);
+        if (r == MIG_STREAM_OK && rec.type == WIRE_REC_RAM_PAGES) {
+            if (ram_loader_load_from(&c->loader, c->stream, &rec, 0,
+                                     errp) != RAM_LOAD_OK) {
+                return false;
+            }
+            continue;
+        }
+        if (r == MIG_STREAM_OK) {
+            r = mig_stream_read_record(c->stream, &rec, 0, errp);
+        }
+        if (r == MIG_STREAM_EOF) {
+            error_setg(errp, "the stream ended before END");
+            *eof = true;
+            return false;
+        }
+        if (r != MIG_STREAM_OK) {
+            return false;
+        }
+        switch (rec.type) {
+        case WIRE_REC_SYNC:
+            if (!wire_sync_decode(rec.body, rec.len, &iteration, errp) ||
+                !wait_barrier(c, iteration, errp)) {
+                return false;
+            }
+            break;
+        case WIRE_REC_END:
+            return wire_empty_decode(rec.type, rec.body, rec.len, errp);
+        default:
+            if (!wire_record_skip_unknown(rec.type, errp)) {
+                if (wire_record_type_known(rec.type)) {
+                    error_free(*errp);
+                    *errp = NULL;
+                    error_setg(errp, "record type 0x%08x is not allowed "
+                               "on a multifd channel", rec.type);
+                }
+                return false;
+            }
+        }
+    }
+}
+
+static gpointer conn_thread_fn(gpointer opaque)
+{
+    RecvConn *c = opaque;
+    MultifdRecv *m = c->m;
+    Error *err = NULL;
+    bool eof = false;
+
+    switch (introduce(c, &err)) {
+    case INTRO_STRANGER:
+        warn_report("incoming migration: closing connection '%s': %s",
+                    mig_stream_name(c->stream),
+                    err ? error_get_pretty(err) : "not a channel of the "
+                    "migration in progress");
+        error_free(err);
+        mig_stream_close(c->stream, NULL);
+        return NULL;
+    case INTRO_FAILED:
+        error_prepend(&err, "Multifd connection '%s': ",
+                      mig_stream_name(c->stream));
+        fail(m, err);
+        return NULL;
+    case INTRO_BOUND:
+        break;
+    }
+    ram_loader_init(&c->loader, m->blocks);
+    if (m->method != MULTIFD_COMPRESSION_NONE) {
+        c->decompressor = multifd_decompressor_new(m->method, &err);
+        if (!c->decompressor) {
+            fail(m, err);
+            return NULL;
+        }
+        c->loader.decompress = decompress;
+        c->loader.decompress_opaque = c->decompressor;
+    }
+    if (!receive(c, &eof, &err)) {
+        error_prepend(&err, "multifd channel %u: ", c->index);
+        fail_session(m, err, !eof);
+        return NULL;
+    }
+    g_mutex_lock(&m->lock);
+    m->n_ended++;
+    g_cond_broadcast(&m->cond);
+    g_mutex_unlock(&m->lock);
+    return NULL;
+}
+
+/* ---- The session ---- */
+
+MultifdRecv *multifd_recv_new(const uint8_t *session_id,
+                              const MigrationConfig *effective,
+                              GPtrArray *blocks, MigStream *main)
+{
+    MultifdRecv *m = g_new0(MultifdRecv, 1);
+
+    g_mutex_init(&m->lock);
+    g_cond_init(&m->cond);
+    m->main = main;
+    m->blocks = g_ptr_array_ref(blocks);
+    m->method = effective->multifd_compression;
+    m->n = effective->multifd_channels;
+    m->set = wire_channel_set_new(session_id, m->n, 0);
+    m->conns = g_ptr_array_new();
+    m->by_index = g_new0(RecvConn *, m->n);
+    return m;
+}
+
+void multifd_recv_offer(MultifdRecv *m, QIOChannel *ioc)
+{
+    RecvConn *c = g_new0(RecvConn, 1);
+    Error *err = NULL;
+
+    c->m = m;
+    c->stream = mig_stream_new(ioc, &err);
+    qio_channel_unref(ioc);
+    if (!c->stream) {
+        warn_report("incoming migration: %s", error_get_pretty(err));
+        error_free(err);
+        g_free(c);
+        return;
+    }
+    g_mutex_lock(&m->lock);
+    g_ptr_array_add(m->conns, c);
+    if (m->woken) {
+        mig_stream_wake(c->stream);
+    }
+    c->thread = g_thread_new("mig/multifd-recv", conn_thread_fn, c);
+    g_mutex_unlock(&m->lock);
+}
+
+static bool wait_for(MultifdRecv *m, bool (*done)(MultifdRecv *m),
+                     gint64 deadline, const char *what, Error **errp)
+{
+    bool ok;
+
+    g_mutex_lock(&m->lock);
+    while (!done(m) && !stopped_locked(m)) {
+        if (deadline) {
+            if (!g_cond_wait_until(&m->cond, &m->lock, deadline)) {
+                break;
+            }
+        } else {
+            g_cond_wait(&m->cond, &m->lock);
+        }
+    }
+    ok = done(m) && !m->error;
+    if (!ok) {
+        if (m->error) {
+            error_propagate(errp, error_copy(m->error));
+        } else if (m->woken) {
+            error_setg(errp, "The multifd channels were stopped");
+        } else {
+            error_setg(errp, "%s", what);
+        }
+    }
+    g_mutex_unlock(&m->lock);
+    return ok;
+}
+
+static bool all_bound(MultifdRecv *m)
+{
+    return wire_channel_set_complete(m->set);
+}
+
+static bool all_ended(MultifdRecv *m)
+{
+    return m->n_ended == m->n;
+}
+
+bool multifd_recv_wait_bound(MultifdRecv *m, gint64 deadline, Error **errp)
+{
+    g_autofree char *what = g_strdup_printf(
+        "Not all %u multifd channels connected within %u ms", m->n,
+        mig_handshake_timeout_ms());
+
+    /* g_cond_wait_until() takes the monotonic clock, as deadlines are. */
+    return wait_for(m, all_bound, deadline, what, errp);
+}
+
+bool multifd_recv_wait_end(MultifdRecv *m, Error **errp)
+{
+    return wait_for(m, all_ended, 0, "", errp);
+}
+
+Error *multifd_recv_error(MultifdRecv *m)
+{
+    Error *err;
+
+    g_mutex_lock(&m->lock);
+    err = m->error ? error_copy(m->error) : NULL;
+    g_mutex_unlock(&m->lock);
+    return err;
+}
+
+void multifd_recv_wake(MultifdRecv *m)
+{
+    g_mutex_lock(&m->lock);
+    m->woken = true;
+    for (guint i = 0; i < m->conns->len; i++) {
+        RecvConn *c = g_ptr_array_index(m->conns, i);
+
+        mig_stream_wake(c->stream);
+    }
+    g_cond_broadcast(&m->cond);
+    g_mutex_unlock(&m->lock);
+}
+
+uint64_t multifd_recv_bytes(MultifdRecv *m)
+{
+    uint64_t sum = 0;
+
+    g_mutex_lock(&m->lock);
+    for (unsigned i = 0; i < m->n; i++) {
+        if (m->by_index[i]) {
+            sum += mig_stream_bytes_read(m->by_index[i]->stream);
+        }
+    }
+    g_mutex_unlock(&m->lock);
+    return sum;
+}
+
+void multifd_recv_stats(MultifdRecv *m, MigMultifdStats *st)
+{
+    memset(st, 0, sizeof(*st));
+    g_mutex_lock(&m->lock);
+    st->channels = m->n;
+    st->compression = m->method != MULTIFD_COMPRESSION_NONE;
+    for (unsigned i = 0; i < m->n && i < G_N_ELEMENTS(st->bytes); i++) {
+        RecvConn *c = m->by_index[i];
+
+        if (!c) {
+            continue;
+        }
+        st->bytes[i] = mig_stream_bytes_read(c->stream);
+        st->packets += c->loader.next_packet;
+        if (c->decompressor) {
+            st->compressed_bytes +=
+                multifd_decompressor_bytes_in(c->decompressor);
+            st->uncompressed_bytes +=
+                multifd_decompressor_bytes_out(c->decompressor);
+        }
+    }
+    g_mutex_unlock(&m->lock);
+}
+
+void multifd_recv_free(MultifdRecv *m)
+{
+    if (!m) {
+        return;
+    }
+    multifd_recv_wake(m);
+    /* No new connection comes: offers happen in the main thread, and
+     * the caller is done with this session there. */
+    /* Every thread first: one that is failing still walks the others'
+     * connections to wake them. */
+    for (guint i = 0; i < m->conns->len; i++) {
+        RecvConn *c = g_ptr_array_index(m->conns, i);
+
+        g_thread_join(c->thread);
+    }
+    for (guint i = 0; i < m->conns->len; i++) {
+        RecvConn *c = g_ptr_array_index(m->conns, i);
+
+        if (c->bound) {
+            ram_loader_destroy(&c->loader);
+        }
+        multifd_decompressor_free(c->decompressor);
+        mig_stream_free(c->stream);
+        g_free(c);
+    }
+    g_ptr_array_unref(m->conns);
+    g_ptr_array_unref(m->blocks);
+    wire_channel_set_free(m->set);
+    g_free(m->by_index);
+    error_free(m->error);
+    g_mutex_clear(&m->lock);
+    g_cond_clear(&m->cond);
+    g_free(m);
+}

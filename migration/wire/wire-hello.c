@@ -1,0 +1,411 @@
+/*
+ * HELLO: the source's opening record on the main channel (and the header
+ * of a file stream): versions, flags, session, configuration and the
+ * machine's layout.
+ */
+#include "migration/wire/wire.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "migration/config.h"
+
+/* Smallest encoding of one element, to refuse a lying count before
+ * looping over it: a one-byte id plus the fixed fields. */
+#define RAM_BLOCK_MIN_SIZE (2 + 1 + 8 + 8)
+#define DEVICE_MIN_SIZE (2 + 1 + 4 + 4)
+
+static void ram_block_free(gpointer p)
+{
+    WireRamBlock *b = p;
+
+    g_free(b->id);
+    g_free(b);
+}
+
+static void device_free(gpointer p)
+{
+    WireDevice *d = p;
+
+    g_free(d->id);
+    g_free(d);
+}
+
+WireHello *wire_hello_new(void)
+{
+    WireHello *h = g_new0(WireHello, 1);
+
+    h->min_version = WIRE_VERSION_MIN;
+    h->max_version = WIRE_VERSION_MAX;
+    h->implementation = g_strdup("");
+    h->config = g_new0(MigrationConfig, 1);
+    h->ram_blocks = g_ptr_array_new_with_free_func(ram_block_free);
+    h->devices = g_ptr_array_new_with_free_func(device_free);
+    h->ignored_options = g_ptr_array_new_with_free_func(g_free);
+    return h;
+}
+
+void wire_hello_free(WireHello *h)
+{
+    if (h) {
+        g_free(h->implementation);
+        qapi_free_MigrationConfig(h->config);
+        g_ptr_array_unref(h->ram_blocks);
+        g_ptr_array_unref(h->devices);
+        g_ptr_array_unref(h->ignored_options);
+        g_free(h);
+    }
+}
+
+void wire_hello_add_ram_block(WireHello *h, const char *id, uint64_t size,
+                              uint64_t page_size)
+{
+    WireRamBlock *b = g_new0(WireRamBlock, 1);
+
+    b->id = g_strdup(id);
+    b->size = size;
+    b->page_size = page_size;
+    g_ptr_array_add(h->ram_blocks, b);
+}
+
+void wire_hello_add_device(WireHello *h, const char *id, uint32_t version,
+                           uint32_t min_version)
+{
+    WireDevice *d = g_new0(WireDevice, 1);
+
+    d->id = g_strdup(id);
+    d->version = version;
+    d->min_version = min_version;
+    g_ptr_array_add(h->devices, d);
+}
+
+bool wire_session_id_generate(uint8_t id[WIRE_SESSION_ID_LEN], Error **errp)
+{
+    size_t got = 0;
+
+    while (got < WIRE_SESSION_ID_LEN) {
+        ssize_t n = getrandom(id + got, WIRE_SESSION_ID_LEN - got, 0);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            error_setg_errno(errp, errno, "cannot make a session id");
+            return false;
+        }
+        got += n;
+    }
+    return true;
+}
+
+/* ---- Decoding ---- */
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool is_pow2(uint64_t v)
+{
+    return v && !(v & (v - 1));
+}
+
+/* Refuses a count above @max or one the bytes left cannot hold. */
+static bool check_count(WireReader *r, const char *what, uint32_t n,
+                        uint32_t max, size_t min_size, Error **errp)
+{
+    if (n > max) {
+        error_setg(errp, "%s count %u exceeds %u", what, n, max);
+        return false;
+    }
+    if ((uint64_t)n * min_size > wire_reader_left(r)) {
+        error_setg(errp, "%s count %u does not fit in the %zu bytes left",
+                   what, n, wire_reader_left(r));
+        return false;
+    }
+    return true;
+}
+
+static bool decode_header(WireReader *r, WireHello *h, const char **cls,
+                          Error **errp)
+{
+    const uint8_t *p;
+
+    if (!wire_get_u32(r, "min version", &h->min_version, errp) ||
+        !wire_get_u32(r, "max version", &h->max_version, errp) ||
+        !wire_get_u32(r, "flags", &h->flags, errp)) {
+        return false;
+    }
+    if (h->min_version < 2 || h->min_version > h->max_version) {
+        error_setg(errp, "invalid version range %u..%u", h->min_version,
+                   h->max_version);
+        return false;
+    }
+    if (h->flags & WIRE_FLAGS_CRITICAL & ~WIRE_HELLO_KNOWN_FLAGS) {
+        *cls = WIRE_ERR_UNSUPPORTED_FEATURE;
+        error_setg(errp, "unknown critical flags 0x%08x",
+                   h->flags & WIRE_FLAGS_CRITICAL & ~WIRE_HELLO_KNOWN_FLAGS);
+        return false;
+    }
+    if ((h->flags & WIRE_HELLO_UNIDIRECTIONAL) &&
+        (h->flags & WIRE_HELLO_REPLY_OPTIONAL)) {
+        /* "Nothing comes back" and "an answer may come back". */
+        error_setg(errp, "flags 0x%08x: UNIDIRECTIONAL and REPLY_OPTIONAL "
+                   "contradict each other", h->flags);
+        return false;
+    }
+    if (h->flags & WIRE_HELLO_ONE_VERSION) {
+        bool uni = h->flags & WIRE_HELLO_UNIDIRECTIONAL;
+        const char *what = uni ? "UNIDIRECTIONAL" : "REPLY_OPTIONAL";
+
+        /* Both need an answer, which a one-way stream cannot carry. */
+        if (h->flags & (WIRE_HELLO_DRY_RUN | WIRE_HELLO_RESUME)) {
+            error_setg(errp, "flags 0x%08x: DRY_RUN and RESUME need a "
+                       "reply, %s %s none", h->flags, what,
+                       uni ? "has" : "may have");
+            return false;
+        }
+        /* Nobody picks a version for a file: it is written in one. */
+        if (h->min_version != h->max_version) {
+            error_setg(errp, "a %s stream must offer one version, not "
+                       "%u..%u", what, h->min_version, h->max_version);
+            return false;
+        }
+    }
+    if (!wire_get_bytes(r, "session id", WIRE_SESSION_ID_LEN, &p, errp)) {
+        return false;
+    }
+    if (all_zero(p, WIRE_SESSION_ID_LEN)) {
+        error_setg(errp, "session id is all zero");
+        return false;
+    }
+    memcpy(h->session_id, p, WIRE_SESSION_ID_LEN);
+    if (!wire_get_bytes(r, "VM UUID", WIRE_UUID_LEN, &p, errp)) {
+        return false;
+    }
+    memcpy(h->vm_uuid, p, WIRE_UUID_LEN);
+    g_free(h->implementation);
+    h->implementation = NULL;
+    return wire_get_str(r, "implementation", WIRE_IMPL_MAX, false,
+                        &h->implementation, errp);
+}
+
+static bool decode_config(WireReader *r, WireHello *h, const char **cls,
+                          char **option, Error **errp)
+{
+    const uint8_t *json;
+    uint32_t len;
+    MigrationConfig *cfg;
+
+    if (!wire_get_blob(r, "config", WIRE_CONFIG_MAX, &json, &len, errp)) {
+        return false;
+    }
+    if (!wire_config_from_json(json, len, &cfg, h->ignored_options, option,
+                               errp)) {
+        if (*option) {
+            *cls = WIRE_ERR_INCOMPATIBLE_CONFIG;
+        }
+        return false;
+    }
+    qapi_free_MigrationConfig(h->config);
+    h->config = cfg;
+    return true;
+}
+
+static bool decode_ram_block(WireReader *r, WireHello *h, GHashTable *ids,
+                             Error **errp)
+{
+    g_autofree char *id = NULL;
+    uint64_t size, page_size;
+
+    if (!wire_get_str(r, "id", WIRE_ID_MAX, true, &id, errp) ||
+        !wire_get_u64(r, "size", &size, errp) ||
+        !wire_get_u64(r, "page size", &page_size, errp)) {
+        return false;
+    }
+    if (!is_pow2(page_size) || page_size < WIRE_PAGE_SIZE_MIN ||
+        page_size > WIRE_BLOCK_PAGE_SIZE_MAX) {
+        error_setg(errp, "page size %" G_GUINT64_FORMAT " is not a power "
+                   "of two from %u to %llu", page_size, WIRE_PAGE_SIZE_MIN,
+                   WIRE_BLOCK_PAGE_SIZE_MAX);
+        return false;
+    }
+    if (size == 0 || size % page_size) {
+        error_setg(errp, "size %" G_GUINT64_FORMAT " is not a positive "
+                   "multiple of the page size %" G_GUINT64_FORMAT, size,
+                   page_size);
+        return false;
+    }
+    if (!g_hash_table_add(ids, g_strdup(id))) {
+        error_setg(errp, "id '%s' is used twice", id);
+        return false;
+    }
+    wire_hello_add_ram_block(h, id, size, page_size);
+    return true;
+}
+
+static bool decode_device(WireReader *r, WireHello *h, GHashTable *ids,
+                          Error **errp)
+{
+    g_autofree char *id = NULL;
+    uint32_t version, min_version;
+
+    if (!wire_get_str(r, "id", WIRE_ID_MAX, true, &id, errp) ||
+        !wire_get_u32(r, "version", &version, errp) ||
+        !wire_get_u32(r, "min version", &min_version, errp)) {
+        return false;
+    }
+    if (min_version < 1 || min_version > version) {
+        error_setg(errp, "'%s': invalid versions: min version %u, "
+                   "version %u", id, min_version, version);
+        return false;
+    }
+    if (!g_hash_table_add(ids, g_strdup(id))) {
+        error_setg(errp, "id '%s' is used twice", id);
+        return false;
+    }
+    wire_hello_add_device(h, id, version, min_version);
+    return true;
+}
+
+static bool decode_layout(WireReader *r, WireHello *h, Error **errp)
+{
+    g_autoptr(GHashTable) block_ids =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GHashTable) dev_ids =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    uint32_t n;
+
+    if (!wire_get_u32(r, "RAM block count", &n, errp) ||
+        !check_count(r, "RAM block", n, WIRE_RAM_BLOCKS_MAX,
+                     RAM_BLOCK_MIN_SIZE, errp)) {
+        return false;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (!decode_ram_block(r, h, block_ids, errp)) {
+            error_prepend(errp, "RAM block %u: ", i);
+            return false;
+        }
+    }
+    if (!wire_get_u32(r, "device count", &n, errp) ||
+        !check_count(r, "device", n, WIRE_DEVICES_MAX, DEVICE_MIN_SIZE,
+                     errp)) {
+        return false;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (!decode_device(r, h, dev_ids, errp)) {
+            error_prepend(errp, "device %u: ", i);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool wire_hello_decode(const uint8_t *body, size_t len, WireHello **out,
+                       WireReject **reject, Error **errp)
+{
+    g_autoptr(WireHello) h = wire_hello_new();
+    const char *cls = WIRE_ERR_PROTOCOL;
+    g_autofree char *option = NULL;
+    Error *err = NULL;
+    bool unsupported = false;
+    WireReader r;
+
+    wire_reader_init(&r, body, len);
+    if (!decode_header(&r, h, &cls, &err) ||
+        !decode_config(&r, h, &cls, &option, &err) ||
+        !decode_layout(&r, h, &err)) {
+        goto fail;
+    }
+    if (!wire_extensions_decode(&r, &unsupported, &err)) {
+        if (unsupported) {
+            cls = WIRE_ERR_UNSUPPORTED_FEATURE;
+        }
+        goto fail;
+    }
+    *out = g_steal_pointer(&h);
+    return true;
+
+fail:
+    error_prepend(&err, "HELLO: ");
+    if (reject) {
+        *reject = wire_reject_new(cls, option, "%s", error_get_pretty(err));
+    }
+    error_propagate(errp, err);
+    return false;
+}
+
+/* ---- Encoding ---- */
+
+static bool encode_layout(const WireHello *h, GByteArray *out, Error **errp)
+{
+    if (h->ram_blocks->len > WIRE_RAM_BLOCKS_MAX ||
+        h->devices->len > WIRE_DEVICES_MAX) {
+        error_setg(errp, "%u RAM blocks and %u devices exceed the limits "
+                   "(%u, %u)", h->ram_blocks->len, h->devices->len,
+                   WIRE_RAM_BLOCKS_MAX, WIRE_DEVICES_MAX);
+        return false;
+    }
+    wire_put_u32(out, h->ram_blocks->len);
+    for (guint i = 0; i < h->ram_blocks->len; i++) {
+        const WireRamBlock *b = g_ptr_array_index(h->ram_blocks, i);
+
+        if (!wire_put_str(out, "id", b->id, WIRE_ID_MAX, errp)) {
+            error_prepend(errp, "RAM block %u: ", i);
+            return false;
+        }
+        wire_put_u64(out, b->size);
+        wire_put_u64(out, b->page_size);
+    }
+    wire_put_u32(out, h->devices->len);
+    for (guint i = 0; i < h->devices->len; i++) {
+        const WireDevice *d = g_ptr_array_index(h->devices, i);
+
+        if (!wire_put_str(out, "id", d->id, WIRE_ID_MAX, errp)) {
+            error_prepend(errp, "device %u: ", i);
+            return false;
+        }
+        wire_put_u32(out, d->version);
+        wire_put_u32(out, d->min_version);
+    }
+    return true;
+}
+
+bool wire_hello_encode(const WireHello *h, GByteArray *out, Error **errp)
+{
+    size_t start = wire_record_begin(out, WIRE_REC_HELLO);
+    g_autofree char *json = NULL;
+    g_autoptr(WireHello) check = NULL;
+    size_t json_len;
+
+    wire_put_u32(out, h->min_version);
+    wire_put_u32(out, h->max_version);
+    wire_put_u32(out, h->flags);
+    wire_put_bytes(out, h->session_id, WIRE_SESSION_ID_LEN);
+    wire_put_bytes(out, h->vm_uuid, WIRE_UUID_LEN);
+    json = wire_config_to_json(h->config, &json_len);
+    if (!wire_put_str(out, "implementation", h->implementation,
+                      WIRE_IMPL_MAX, errp) ||
+        !wire_put_blob(out, "config", json, json_len, WIRE_CONFIG_MAX,
+                       errp) ||
+        !encode_layout(h, out, errp)) {
+        error_prepend(errp, "HELLO: ");
+        goto fail;
+    }
+    if (!wire_hello_decode(out->data + start + WIRE_RECORD_HEADER_SIZE,
+                           out->len - start - WIRE_RECORD_HEADER_SIZE,
+                           &check, NULL, errp)) {
+        goto fail;
+    }
+    return wire_record_end(out, start, errp);
+
+fail:
+    g_byte_array_set_size(out, start);
+    return false;
+}
