@@ -25,16 +25,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "migration/transport/channel-open.h"
-#include "io/net-listener.h"
 #include "migration/transport/address.h"
 #include "migration/config.h"
 #include "migration/devices/devices.h"
 #include "migration/engine/engine.h"
 #include "migration/engine/handshake.h"
+#include "migration/engine/session.h"
 #include "migration/ram/mapped-ram.h"
 #include "migration/multifd/multifd.h"
 #include "migration/ram/ram.h"
+#include "migration/transport/router.h"
 #include "migration/transport/stream.h"
 #include "qapi/clone.h"
 #include "qapi/qapi-visit.h"
@@ -47,8 +47,11 @@ typedef struct MigIncoming {
     bool exit_on_error;
     MigrationConfig *local_cfg; /* this end's options (main thread) */
     const MigIncomingHooks *hooks;
-    QIONetListener *listener;   /* tcp:, unix:; NULL for the others */
+    MigRouter *router;          /* its connections */
     bool busy;                  /* a connection is being served */
+    /* The session of the connection being served: a connection refers
+     * to it, and it may outlive one (postcopy recovery). */
+    MigSession *session;
 } MigIncoming;
 
 typedef enum InResult {
@@ -68,13 +71,12 @@ typedef struct IncomingConn {
     bool accepted;              /* data follows: failures get ERROR */
     bool peer_failed;           /* the source sent ERROR: no reply */
     uint32_t version;
-    MigrationConfig *effective;
+    MigrationConfig *effective; /* the handshake's result */
     WireReject *reject;
     DeviceLoadSet *devices;
-    RamLoader ram;
-    bool ram_ready;
-    /* Set and cleared in the main thread, which offers it connections. */
-    MultifdRecv *multifd;
+    /* Set once accepted (main thread), ended by session_end_main(). */
+    MigSession *session;
+    MultifdRecv *multifd;       /* session->multifd_recv, or NULL */
     uint64_t last_sync;
 
     InResult result;
@@ -93,10 +95,11 @@ static void incoming_free(MigIncoming *i)
     if (!i) {
         return;
     }
-    if (i->listener) {
-        qio_net_listener_free(i->listener);
+    if (i->router && mig_router_listens(i->router)) {
         mig_info_set_listen_address(NULL);
     }
+    mig_router_free(i->router);
+    g_assert(!i->session);
     qapi_free_MigrationAddress(i->addr);
     qapi_free_MigrationConfig(i->local_cfg);
     g_free(i->uri);
@@ -110,9 +113,6 @@ static void conn_free(IncomingConn *c)
     qapi_free_MigrationConfig(c->effective);
     wire_reject_free(c->reject);
     device_load_set_free(c->devices);
-    if (c->ram_ready) {
-        ram_loader_destroy(&c->ram);
-    }
     error_free(c->error);
     g_free(c);
 }
@@ -187,13 +187,20 @@ static void check_hello_main(void *opaque)
                                       c->inc->uri,
                                       ms && ms->has_uuid ? ms->uuid : NULL,
                                       &c->version, &c->effective);
+    if (c->reject || (c->hello->flags & WIRE_HELLO_DRY_RUN)) {
+        return;
+    }
+    c->session = mig_session_new(c->hello->session_id, c->effective);
+    c->inc->session = c->session;
     /* Before ACCEPT goes out: the channels may connect right after. */
-    if (!c->reject && c->effective->multifd && !c->effective->mapped_ram &&
-        !(c->hello->flags & WIRE_HELLO_DRY_RUN)) {
+    if (c->effective->multifd && !c->effective->mapped_ram) {
         g_autoptr(GPtrArray) blocks = ram_guest_blocks();
 
-        c->multifd = multifd_recv_new(c->hello->session_id, c->effective,
-                                      blocks, c->stream);
+        c->multifd = multifd_recv_new(c->effective, blocks, c->stream);
+        mig_session_expect_multifd(c->session, c->effective->multifd_channels,
+                                   c->multifd);
+        mig_router_add_session(c->inc->router, c->session->id,
+                               mig_session_bind_channel, c->session);
     }
 }
 
@@ -335,9 +342,10 @@ static void publish_stats(IncomingConn *c)
         .transferred = mig_stream_bytes_read(c->stream) +
                        (c->multifd ? multifd_recv_bytes(c->multifd) : 0),
         .total = ram_guest_size(),
-        .duplicate = c->ram.zero_pages,
-        .normal = c->ram.normal_pages,
-        .normal_bytes = c->ram.normal_pages * GUEST_PAGE_SIZE,
+        .duplicate = c->session->ram_loader.zero_pages,
+        .normal = c->session->ram_loader.normal_pages,
+        .normal_bytes = c->session->ram_loader.normal_pages *
+                        GUEST_PAGE_SIZE,
         .page_size = GUEST_PAGE_SIZE,
         .iteration = c->last_sync + 1,
     };
@@ -398,7 +406,8 @@ static bool handle_record(IncomingConn *c, const WireRecord *rec, bool *end)
             error_setg(&err, "RAM_PAGES after DEVICE_STATE");
             return protocol_error(c, err);
         }
-        if (!ram_loader_load(&c->ram, rec->body, rec->len, &err)) {
+        if (!ram_loader_load(&c->session->ram_loader, rec->body, rec->len,
+                             &err)) {
             return protocol_error(c, err);
         }
         return true;
@@ -503,8 +512,9 @@ static bool load_mapped_ram(IncomingConn *c)
         }
         if (!mapped_ram_load_block(fd, base, st.st_size, &mb,
                                    g_ptr_array_index(blocks, i), threads,
-                                   &c->ram.normal_pages,
-                                   &c->ram.zero_pages, &err) ||
+                                   &c->session->ram_loader.normal_pages,
+                                   &c->session->ram_loader.zero_pages,
+                                   &err) ||
             !mig_stream_seek_read(c->stream, mb.next_offset, base, &err)) {
             return protocol_error(c, err);
         }
@@ -519,8 +529,8 @@ static bool load(IncomingConn *c)
     guint n = 0;
 
     c->devices = device_load_set_new(c->hello);
-    ram_loader_init_guest(&c->ram);
-    c->ram_ready = true;
+    ram_loader_init_guest(&c->session->ram_loader);
+    c->session->ram_loader_ready = true;
     if (c->effective->mapped_ram && !load_mapped_ram(c)) {
         return false;
     }
@@ -533,8 +543,8 @@ static bool load(IncomingConn *c)
         if (r == MIG_STREAM_OK && rec.type == WIRE_REC_RAM_PAGES &&
             !device_load_set_started(c->devices) && !c->multifd) {
             /* The pages straight into guest RAM. */
-            switch (ram_loader_load_from(&c->ram, c->stream, &rec, 0,
-                                         &err)) {
+            switch (ram_loader_load_from(&c->session->ram_loader, c->stream,
+                                         &rec, 0, &err)) {
             case RAM_LOAD_OK:
                 break;
             case RAM_LOAD_INVALID:
@@ -635,8 +645,6 @@ static InResult run(IncomingConn *c)
 
 /* ---- After a connection ---- */
 
-static void accept_conn(QIONetListener *l, QIOChannel *ioc, gpointer opaque);
-
 static void finish_main(void *opaque)
 {
     IncomingConn *c = opaque;
@@ -684,7 +692,7 @@ static void finish_main(void *opaque)
     }
     /* Wait for the next source: a listener goes on listening; the
      * others can be started again with migrate-incoming. */
-    if (!i->listener) {
+    if (!mig_router_listens(i->router)) {
         incoming_free(i);
         inc = NULL;
     }
@@ -700,12 +708,18 @@ static gboolean reap(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-/* No more connections go to the channels: they end (main thread). */
-static void multifd_end_main(void *opaque)
+/* The session ends with its connection (no recovery in precopy): no
+ * more channels are bound to it, and its channels end (main thread). */
+static void session_end_main(void *opaque)
 {
     IncomingConn *c = opaque;
 
-    multifd_recv_free(g_steal_pointer(&c->multifd));
+    if (c->multifd) {
+        mig_router_remove_session(c->inc->router, c->session->id);
+    }
+    c->multifd = NULL;
+    c->inc->session = NULL;
+    mig_session_free(g_steal_pointer(&c->session));
 }
 
 static gpointer incoming_thread_fn(gpointer opaque)
@@ -716,8 +730,8 @@ static gpointer incoming_thread_fn(gpointer opaque)
     if (c->result == IN_FAILED) {
         send_error(c);
     }
-    if (c->multifd) {
-        mig_call_in_main(multifd_end_main, c);
+    if (c->session) {
+        mig_call_in_main(session_end_main, c);
     }
     mig_stream_close(c->stream, NULL);
     mig_call_in_main(finish_main, c);
@@ -725,51 +739,28 @@ static gpointer incoming_thread_fn(gpointer opaque)
     return NULL;
 }
 
-/* Starts serving @ioc (main thread; takes the reference). */
-static void serve(MigIncoming *i, QIOChannel *ioc)
+/* The router's main handler: starts serving @s (main thread; takes
+ * it), unless a connection is being served already. */
+static bool serve(void *opaque, MigStream *s)
 {
+    MigIncoming *i = opaque;
     const MigrationConfig *cfg = i->local_cfg;
     IncomingConn *c;
-    Error *err = NULL;
 
+    if (i->busy || g_atomic_int_get(&shutting_down)) {
+        return false;
+    }
     c = g_new0(IncomingConn, 1);
     c->inc = i;
     c->file = i->addr->transport == MIGRATION_ADDRESS_TYPE_FILE;
-    c->stream = mig_stream_new(ioc, &err);
-    qio_channel_unref(ioc);
+    c->stream = s;
     i->busy = true;
     serving = c;
     mig_params_update(cfg);
     mig_info_start(MIG_DIR_INCOMING, cfg->events, false);
-    if (!c->stream) {
-        c->result = IN_FAILED;
-        c->error = err;
-        finish_main(c);
-        conn_free(c);
-        return;
-    }
     threads_alive++;
     c->thread = g_thread_new("mig/incoming", incoming_thread_fn, c);
-}
-
-static void accept_conn(QIONetListener *l, QIOChannel *ioc, gpointer opaque)
-{
-    MigIncoming *i = opaque;
-
-    if (serving && serving->multifd && !g_atomic_int_get(&shutting_down)) {
-        /* Maybe one of its channels: the connection's first record
-         * tells. */
-        multifd_recv_offer(serving->multifd, ioc);
-        return;
-    }
-    if (i->busy || g_atomic_int_get(&shutting_down)) {
-        warn_report("incoming migration: closing connection '%s': a "
-                    "migration is in progress already",
-                    qio_channel_get_name(ioc));
-        qio_channel_unref(ioc);
-        return;
-    }
-    serve(i, ioc);
+    return true;
 }
 
 bool migration_incoming_start(const MigrationAddress *addr,
@@ -792,26 +783,17 @@ bool migration_incoming_start(const MigrationAddress *addr,
     i->exit_on_error = exit_on_error;
     i->local_cfg = migration_config_clone(cfg);
     i->hooks = hooks;
-    if (qio_channel_address_listens(addr)) {
-        i->listener = qio_net_listener_new(&addr->u.socket, errp);
-        if (!i->listener) {
-            incoming_free(i);
-            return false;
-        }
-        mig_info_set_listen_address(
-            qio_net_listener_get_address(i->listener));
-        qio_net_listener_set_handler(i->listener, accept_conn, i, NULL);
-        inc = i;
-    } else {
-        QIOChannel *ioc = qio_channel_open_incoming(addr, errp);
-
-        if (!ioc) {
-            incoming_free(i);
-            return false;
-        }
-        /* Served now, so query-migrate shows it before we return. */
-        inc = i;
-        serve(i, ioc);
+    /* Set first: without a listener the one channel is served (and
+     * query-migrate shows it) before mig_router_new() returns. */
+    inc = i;
+    i->router = mig_router_new(addr, serve, i, errp);
+    if (!i->router) {
+        inc = NULL;
+        incoming_free(i);
+        return false;
+    }
+    if (mig_router_listens(i->router)) {
+        mig_info_set_listen_address(mig_router_listen_address(i->router));
     }
     return true;
 }
@@ -836,8 +818,8 @@ void mig_incoming_shutdown_begin(void)
     if (serving) {
         mig_stream_wake(serving->stream);
     }
-    if (inc && inc->listener) {
-        qio_net_listener_close(inc->listener);
+    if (inc && inc->router) {
+        mig_router_close(inc->router);
     }
 }
 

@@ -1262,33 +1262,28 @@ static void fail_early(MigOutgoing *o, Error *err)
     outgoing_free(o);
 }
 
-static void connected(QIOChannel *ioc, Error *err, gpointer opaque)
+static void connected(MigStream *s, Error *err, gpointer opaque)
 {
     MigOutgoing *o = opaque;
 
     o->connecting = false;
     if (o->abandoned) {
         /* Cancelled (and reported) while connecting. */
-        if (ioc) {
-            qio_channel_unref(ioc);
-        }
+        mig_stream_free(s);
         error_free(err);
         outgoing_free(o);
         return;
     }
-    if (!ioc) {
+    if (!s) {
         fail_early(o, err);
         return;
     }
-    o->stream = mig_stream_new(ioc, &err);
-    qio_channel_unref(ioc);
-    if (!o->stream) {
-        fail_early(o, err);
-        return;
-    }
+    o->stream = s;
     threads_alive++;
     o->thread = g_thread_new("migration", migration_thread_fn, o);
 }
+
+static const MigChannelSpec main_channel = { .role = MIG_CHANNEL_MAIN };
 
 bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
                               bool dry_run, const MigrationConfig *cfg,
@@ -1347,7 +1342,7 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     mig_info_report_throttle(cfg->auto_converge);
     /* Connecting can take long (an unreachable host): not here. */
     o->connecting = true;
-    qio_channel_open_outgoing_async(addr, connected, o, NULL);
+    mig_channel_open_async(addr, &main_channel, connected, o);
     return true;
 }
 

@@ -1,15 +1,10 @@
 /*
- * Multifd, the destination's side: binding the connections that arrive
- * after ACCEPT to the session, one receiver thread per channel, and the
- * SYNC barrier.  See migration/multifd.h.
+ * Multifd, the destination's side: one receiver thread per channel, and
+ * the SYNC barrier.  See migration/multifd/multifd.h.
  *
- * A connection offered while a session runs gets a thread at once,
- * which reads its stream header and first record (at most 48 bytes,
- * within the handshake timeout) and binds it with the WireChannelSet
- * rules: a stranger (wrong session id) is closed with a warning and the
- * migration never hears of it; a broken channel of this session (bad
- * role or index, a second channel with an index already bound) fails
- * the migration.  A bound channel's thread then becomes its receiver.
+ * The channels arrive bound: the router (migration/transport/router.c)
+ * read each connection's CHANNEL_HEADER and the session
+ * (migration/engine/session.c) checked its role and index.
  *
  * The barrier: a receiver that reads SYNC n waits until every channel
  * has read SYNC n.  A page re-sent in pass n+1 on another channel is
@@ -38,10 +33,10 @@ struct MultifdRecv {
 
     GMutex lock;
     GCond cond;
-    WireChannelSet *set;
     unsigned n;                 /* channels expected */
-    GPtrArray *conns;           /* RecvConn *, every connection offered */
-    RecvConn **by_index;        /* bound ones */
+    unsigned n_bound;
+    GPtrArray *conns;           /* RecvConn *, every channel added */
+    RecvConn **by_index;
     unsigned n_ended;
     Error *error;
     bool woken;
@@ -93,62 +88,6 @@ static bool decompress(void *opaque, const void *data, size_t len,
                        const struct iovec *pages, size_t n, Error **errp)
 {
     return multifd_decompress(opaque, data, len, pages, n, errp);
-}
-
-/* ---- Binding ---- */
-
-typedef enum Introduction {
-    INTRO_BOUND,
-    INTRO_STRANGER,     /* closed, the migration goes on */
-    INTRO_FAILED,       /* the migration fails */
-} Introduction;
-
-static Introduction introduce(RecvConn *c, Error **errp)
-{
-    MultifdRecv *m = c->m;
-    gint64 deadline = mig_deadline_after_ms(mig_handshake_timeout_ms());
-    WireChannelHeader ch;
-    MigStreamResult r;
-    WireRecord rec;
-    WireBindResult bind;
-
-    r = mig_stream_read_header(c->stream, deadline, errp);
-    if (r == MIG_STREAM_OK) {
-        r = mig_stream_read_record(c->stream, &rec, deadline, errp);
-    }
-    if (r == MIG_STREAM_EOF) {
-        error_setg(errp, "it closed before introducing itself");
-        return INTRO_STRANGER;
-    }
-    if (r != MIG_STREAM_OK) {
-        return INTRO_STRANGER;
-    }
-    if (rec.type == WIRE_REC_HELLO) {
-        error_setg(errp, "it sent a HELLO, but a migration is in progress "
-                   "already");
-        return INTRO_STRANGER;
-    }
-    if (!wire_record_expect(&rec, WIRE_REC_CHANNEL_HEADER, errp) ||
-        !wire_channel_header_decode(rec.body, rec.len, &ch, errp)) {
-        return INTRO_STRANGER;
-    }
-    g_mutex_lock(&m->lock);
-    bind = wire_channel_bind(m->set, &ch, errp);
-    if (bind == WIRE_BIND_OK) {
-        c->bound = true;
-        c->index = ch.index;
-        m->by_index[ch.index] = c;
-        g_cond_broadcast(&m->cond);
-    }
-    g_mutex_unlock(&m->lock);
-    switch (bind) {
-    case WIRE_BIND_OK:
-        return INTRO_BOUND;
-    case WIRE_BIND_FOREIGN:
-        return INTRO_STRANGER;
-    default:
-        return INTRO_FAILED;
-    }
 }
 
 /* ---- Receiving ---- */
@@ -250,23 +189,6 @@ static gpointer conn_thread_fn(gpointer opaque)
     Error *err = NULL;
     bool eof = false;
 
-    switch (introduce(c, &err)) {
-    case INTRO_STRANGER:
-        warn_report("incoming migration: closing connection '%s': %s",
-                    mig_stream_name(c->stream),
-                    err ? error_get_pretty(err) : "not a channel of the "
-                    "migration in progress");
-        error_free(err);
-        mig_stream_close(c->stream, NULL);
-        return NULL;
-    case INTRO_FAILED:
-        error_prepend(&err, "Multifd connection '%s': ",
-                      mig_stream_name(c->stream));
-        fail(m, err);
-        return NULL;
-    case INTRO_BOUND:
-        break;
-    }
     ram_loader_init(&c->loader, m->blocks);
     if (m->method != MULTIFD_COMPRESSION_NONE) {
         c->decompressor = multifd_decompressor_new(m->method, &err);
@@ -291,8 +213,7 @@ static gpointer conn_thread_fn(gpointer opaque)
 
 /* ---- The session ---- */
 
-MultifdRecv *multifd_recv_new(const uint8_t *session_id,
-                              const MigrationConfig *effective,
+MultifdRecv *multifd_recv_new(const MigrationConfig *effective,
                               GPtrArray *blocks, MigStream *main)
 {
     MultifdRecv *m = g_new0(MultifdRecv, 1);
@@ -303,33 +224,37 @@ MultifdRecv *multifd_recv_new(const uint8_t *session_id,
     m->blocks = g_ptr_array_ref(blocks);
     m->method = effective->multifd_compression;
     m->n = effective->multifd_channels;
-    m->set = wire_channel_set_new(session_id, m->n, 0);
     m->conns = g_ptr_array_new();
     m->by_index = g_new0(RecvConn *, m->n);
     return m;
 }
 
-void multifd_recv_offer(MultifdRecv *m, QIOChannel *ioc)
+void multifd_recv_add_channel(MultifdRecv *m, uint32_t index,
+                              MigStream *stream)
 {
     RecvConn *c = g_new0(RecvConn, 1);
-    Error *err = NULL;
 
+    g_assert(index < m->n);
     c->m = m;
-    c->stream = mig_stream_new(ioc, &err);
-    qio_channel_unref(ioc);
-    if (!c->stream) {
-        warn_report("incoming migration: %s", error_get_pretty(err));
-        error_free(err);
-        g_free(c);
-        return;
-    }
+    c->stream = stream;
+    c->index = index;
+    c->bound = true;
     g_mutex_lock(&m->lock);
+    g_assert(!m->by_index[index]);
     g_ptr_array_add(m->conns, c);
+    m->by_index[index] = c;
+    m->n_bound++;
     if (m->woken) {
         mig_stream_wake(c->stream);
     }
     c->thread = g_thread_new("mig/multifd-recv", conn_thread_fn, c);
+    g_cond_broadcast(&m->cond);
     g_mutex_unlock(&m->lock);
+}
+
+void multifd_recv_fail(MultifdRecv *m, Error *err)
+{
+    fail(m, err);
 }
 
 static bool wait_for(MultifdRecv *m, bool (*done)(MultifdRecv *m),
@@ -363,7 +288,7 @@ static bool wait_for(MultifdRecv *m, bool (*done)(MultifdRecv *m),
 
 static bool all_bound(MultifdRecv *m)
 {
-    return wire_channel_set_complete(m->set);
+    return m->n_bound == m->n;
 }
 
 static bool all_ended(MultifdRecv *m)
@@ -453,8 +378,7 @@ void multifd_recv_free(MultifdRecv *m)
         return;
     }
     multifd_recv_wake(m);
-    /* No new connection comes: offers happen in the main thread, and
-     * the caller is done with this session there. */
+    /* No new channel comes: the session left the router first. */
     /* Every thread first: one that is failing still walks the others'
      * connections to wake them. */
     for (guint i = 0; i < m->conns->len; i++) {
@@ -474,7 +398,6 @@ void multifd_recv_free(MultifdRecv *m)
     }
     g_ptr_array_unref(m->conns);
     g_ptr_array_unref(m->blocks);
-    wire_channel_set_free(m->set);
     g_free(m->by_index);
     error_free(m->error);
     g_mutex_clear(&m->lock);

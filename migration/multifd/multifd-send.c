@@ -275,46 +275,6 @@ static gpointer channel_thread_fn(gpointer opaque)
 
 /* ---- Opening ---- */
 
-static MigStream *open_channel(const MigrationAddress *addr,
-                               const uint8_t *session_id, unsigned index,
-                               bool zero_copy, Error **errp)
-{
-    g_autoptr(GByteArray) b = g_byte_array_new();
-    WireChannelHeader ch = {
-        .role = WIRE_CHANNEL_MULTIFD,
-        .index = index,
-    };
-    QIOChannel *ioc = qio_channel_open_outgoing(addr, errp);
-    g_autofree char *name = NULL;
-    MigStream *s;
-
-    if (!ioc) {
-        return NULL;
-    }
-    name = g_strdup_printf("%s (multifd %u)", qio_channel_get_name(ioc),
-                           index);
-    qio_channel_set_name(ioc, name);
-    s = mig_stream_new(ioc, errp);
-    qio_channel_unref(ioc);
-    if (!s) {
-        return NULL;
-    }
-    if (zero_copy && !mig_stream_enable_zerocopy(s, errp)) {
-        mig_stream_free(s);
-        return NULL;
-    }
-    memcpy(ch.session_id, session_id, WIRE_SESSION_ID_LEN);
-    wire_stream_header_encode(b);
-    wire_channel_header_encode(&ch, b, &error_abort);
-    if (mig_stream_write(s, b->data, b->len,
-                         mig_deadline_after_ms(mig_handshake_timeout_ms()),
-                         errp) != MIG_STREAM_OK) {
-        mig_stream_free(s);
-        return NULL;
-    }
-    return s;
-}
-
 static int compression_level(const MigrationConfig *cfg)
 {
     switch (cfg->multifd_compression) {
@@ -381,8 +341,14 @@ MultifdSend *multifd_send_new(const MigrationAddress *addr,
     }
     /* All connections first: no thread runs before all are there. */
     for (unsigned i = 0; i < m->n; i++) {
-        m->ch[i].stream = open_channel(addr, session_id, i, m->zero_copy,
-                                       errp);
+        MigChannelSpec spec = {
+            .role = WIRE_CHANNEL_MULTIFD,
+            .index = i,
+            .zero_copy = m->zero_copy,
+        };
+
+        memcpy(spec.session_id, session_id, WIRE_SESSION_ID_LEN);
+        m->ch[i].stream = mig_channel_open(addr, &spec, errp);
         if (!m->ch[i].stream) {
             error_prepend(errp, "Opening multifd channel %u failed: ", i);
             multifd_send_free(m);

@@ -89,21 +89,21 @@ void multifd_send_free(MultifdSend *m);
 typedef struct MultifdRecv MultifdRecv;
 
 /*
- * The receiving side of the session @session_id with @effective's
- * channels and compression, loading into @blocks (HELLO order).  A
- * failure of any channel wakes @main so that the incoming thread stops
- * too.
+ * The receiving side of a session with @effective's channels and
+ * compression, loading into @blocks (HELLO order).  A failure of any
+ * channel wakes @main so that the incoming thread stops too.
  */
-MultifdRecv *multifd_recv_new(const uint8_t *session_id,
-                              const MigrationConfig *effective,
+MultifdRecv *multifd_recv_new(const MigrationConfig *effective,
                               GPtrArray *blocks, MigStream *main);
 /*
- * Main thread: a connection that arrived while this session runs; its
- * first record decides (in a thread of its own) whether it is one of
- * our channels, a stranger (closed, nothing else happens) or a broken
- * channel of ours (the migration fails).  Takes the reference.
+ * Any thread: channel @index (checked by the session: in range, not
+ * bound yet) arrived as @stream (taken); its receiver starts.
  */
-void multifd_recv_offer(MultifdRecv *m, QIOChannel *ioc);
+void multifd_recv_add_channel(MultifdRecv *m, uint32_t index,
+                              MigStream *stream);
+/* Any thread: the session fails with @err (taken): every channel and
+ * the main stream stop. */
+void multifd_recv_fail(MultifdRecv *m, Error *err);
 /* Waits until every channel has bound (false, errp set: deadline,
  * failure or wake). */
 bool multifd_recv_wait_bound(MultifdRecv *m, gint64 deadline, Error **errp);

@@ -1,7 +1,9 @@
 /*
- * Opening the channel of a MigrationAddress: see io/channel-address.h.
+ * Opening the channels of a migration: see channel-open.h.
  */
 #include "migration/transport/channel-open.h"
+
+#include <string.h>
 
 #include <gio/gio.h>
 
@@ -32,8 +34,8 @@ static QIOChannel *open_exec(const MigrationAddress *addr, Error **errp)
     return qio_channel_command_new(argv, name, errp);
 }
 
-QIOChannel *qio_channel_open_outgoing(const MigrationAddress *addr,
-                                      Error **errp)
+QIOChannel *mig_channel_connect(const MigrationAddress *addr,
+                                Error **errp)
 {
     if (!migration_address_check(addr, errp)) {
         return NULL;
@@ -52,19 +54,19 @@ QIOChannel *qio_channel_open_outgoing(const MigrationAddress *addr,
     }
 }
 
-bool qio_channel_address_listens(const MigrationAddress *addr)
+bool mig_channel_listens(const MigrationAddress *addr)
 {
     return addr->transport == MIGRATION_ADDRESS_TYPE_SOCKET &&
            addr->u.socket.type != SOCKET_ADDRESS_TYPE_FD;
 }
 
-QIOChannel *qio_channel_open_incoming(const MigrationAddress *addr,
+QIOChannel *mig_channel_open_incoming(const MigrationAddress *addr,
                                       Error **errp)
 {
     if (!migration_address_check(addr, errp)) {
         return NULL;
     }
-    if (qio_channel_address_listens(addr)) {
+    if (mig_channel_listens(addr)) {
         g_autofree char *uri = migration_address_to_string(addr);
 
         error_setg(errp, "'%s' is listened on, not opened", uri);
@@ -88,7 +90,7 @@ typedef struct OpenJob {
     MigrationAddress *addr;
     QIOChannel *ioc;
     Error *err;
-    QIOChannelOpenFunc *func;
+    MigChannelConnectFunc *func;
     gpointer opaque;
     GDestroyNotify notify;
 } OpenJob;
@@ -106,7 +108,7 @@ static void open_in_thread(GTask *task, gpointer source, gpointer data,
 {
     OpenJob *job = data;
 
-    job->ioc = qio_channel_open_outgoing(job->addr, &job->err);
+    job->ioc = mig_channel_connect(job->addr, &job->err);
     g_task_return_boolean(task, TRUE);
 }
 
@@ -133,10 +135,9 @@ static gboolean open_idle_done(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-void qio_channel_open_outgoing_async(const MigrationAddress *addr,
-                                     QIOChannelOpenFunc *func,
-                                     gpointer opaque,
-                                     GDestroyNotify notify)
+void mig_channel_connect_async(const MigrationAddress *addr,
+                               MigChannelConnectFunc *func, gpointer opaque,
+                               GDestroyNotify notify)
 {
     OpenJob *job = g_new0(OpenJob, 1);
     GSource *idle;
@@ -153,8 +154,8 @@ void qio_channel_open_outgoing_async(const MigrationAddress *addr,
      * command runs in this thread.  The callback still comes later, as
      * promised, from an idle source.
      */
-    if (!qio_channel_address_listens(job->addr)) {
-        job->ioc = qio_channel_open_outgoing(job->addr, &job->err);
+    if (!mig_channel_listens(job->addr)) {
+        job->ioc = mig_channel_connect(job->addr, &job->err);
         idle = g_idle_source_new();
         g_source_set_callback(idle, open_idle_done, job, NULL);
         g_source_attach(idle, g_main_context_get_thread_default());
@@ -166,4 +167,89 @@ void qio_channel_open_outgoing_async(const MigrationAddress *addr,
     g_task_set_task_data(task, job, NULL);
     g_task_run_in_thread(task, open_in_thread);
     g_object_unref(task);
+}
+
+/* ---- The source's channels ---- */
+
+/*
+ * Makes @ioc (taken) the channel @spec describes: named after its role,
+ * a stream, and for an extra channel introduced to the destination.
+ * TLS, when it comes, wraps @ioc here, before the first byte.
+ */
+static MigStream *channel_setup(QIOChannel *ioc, const MigChannelSpec *spec,
+                                Error **errp)
+{
+    g_autoptr(GByteArray) b = NULL;
+    WireChannelHeader ch = {
+        .role = spec->role,
+        .index = spec->index,
+    };
+    MigStream *s;
+
+    if (spec->role != MIG_CHANNEL_MAIN) {
+        g_autofree char *name = g_strdup_printf(
+            "%s (%s %u)", qio_channel_get_name(ioc),
+            wire_channel_role_name(spec->role), spec->index);
+
+        qio_channel_set_name(ioc, name);
+    }
+    s = mig_stream_new(ioc, errp);
+    qio_channel_unref(ioc);
+    if (!s) {
+        return NULL;
+    }
+    if (spec->zero_copy && !mig_stream_enable_zerocopy(s, errp)) {
+        mig_stream_free(s);
+        return NULL;
+    }
+    if (spec->role == MIG_CHANNEL_MAIN) {
+        return s;
+    }
+    b = g_byte_array_new();
+    memcpy(ch.session_id, spec->session_id, WIRE_SESSION_ID_LEN);
+    wire_stream_header_encode(b);
+    wire_channel_header_encode(&ch, b, &error_abort);
+    if (mig_stream_write(s, b->data, b->len,
+                         mig_deadline_after_ms(mig_handshake_timeout_ms()),
+                         errp) != MIG_STREAM_OK) {
+        mig_stream_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+MigStream *mig_channel_open(const MigrationAddress *addr,
+                            const MigChannelSpec *spec, Error **errp)
+{
+    QIOChannel *ioc = mig_channel_connect(addr, errp);
+
+    return ioc ? channel_setup(ioc, spec, errp) : NULL;
+}
+
+typedef struct OpenAsync {
+    MigChannelSpec spec;
+    MigChannelOpenFunc *func;
+    gpointer opaque;
+} OpenAsync;
+
+static void open_async_connected(QIOChannel *ioc, Error *err,
+                                 gpointer opaque)
+{
+    OpenAsync *job = opaque;
+    MigStream *s = ioc ? channel_setup(ioc, &job->spec, &err) : NULL;
+
+    job->func(s, err, job->opaque);
+    g_free(job);
+}
+
+void mig_channel_open_async(const MigrationAddress *addr,
+                            const MigChannelSpec *spec,
+                            MigChannelOpenFunc *func, gpointer opaque)
+{
+    OpenAsync *job = g_new0(OpenAsync, 1);
+
+    job->spec = *spec;
+    job->func = func;
+    job->opaque = opaque;
+    mig_channel_connect_async(addr, open_async_connected, job, NULL);
 }

@@ -1,8 +1,15 @@
 /*
- * Opening the channel a MigrationAddress describes: what the source
- * connects to, and what a destination reads from when there is nothing
- * to listen on.  Channels are named by the address's canonical URI
- * (migration_address_to_string()).
+ * Opening the channels of a migration.  The source opens every channel
+ * it uses, main, multifd and (later) postcopy preempt, through
+ * mig_channel_open() or mig_channel_open_async(): the one place where a
+ * source's channel comes to be, so that whatever must wrap a channel
+ * before its first byte (TLS) is done once, here.  The destination's
+ * side is migration/transport/router.c.
+ *
+ * Underneath, what a MigrationAddress means: what the source connects
+ * to, and what a destination reads from when there is nothing to listen
+ * on.  Channels are named by the address's canonical URI
+ * (migration_address_to_string()), plus their role for extra channels.
  *
  *                 outgoing (source)        incoming (destination)
  *   socket inet   connect                  qio_net_listener_new()
@@ -14,32 +21,75 @@
  *
  * fd: is a connected stream on both sides, as in QEMU.
  */
-#ifndef VMIG_IO_CHANNEL_ADDRESS_H
-#define VMIG_IO_CHANNEL_ADDRESS_H
+#ifndef VMIG_MIGRATION_CHANNEL_OPEN_H
+#define VMIG_MIGRATION_CHANNEL_OPEN_H
 
 #include "io/channel.h"
+#include "migration/transport/stream.h"
+#include "migration/wire/wire.h"
 #include "qapi/qapi-types.h"
 
-/* Blocks until connected (or the command started, the file opened). */
-QIOChannel *qio_channel_open_outgoing(const MigrationAddress *addr,
-                                      Error **errp);
+/* ---- The source's channels ---- */
+
+/* Which channel of a session: the main one, or an extra one. */
+typedef struct MigChannelSpec {
+    /* 0 for the main channel, else a WireChannelRole. */
+    uint32_t role;
+    /* Extra channels: the session they belong to and their index. */
+    uint8_t session_id[WIRE_SESSION_ID_LEN];
+    uint32_t index;
+    /* Send with MSG_ZEROCOPY (tcp only; the caller validated it). */
+    bool zero_copy;
+} MigChannelSpec;
+
+#define MIG_CHANNEL_MAIN 0
+
+/*
+ * Opens the channel @spec describes to @addr, blocking: connects, names
+ * it after its role ("tcp:h:p (multifd 2)"), makes it a stream and, for
+ * an extra channel, introduces it with the stream header and
+ * CHANNEL_HEADER, within the handshake timeout.  The main channel's
+ * first bytes are the handshake's (migration/engine/handshake.c).
+ */
+MigStream *mig_channel_open(const MigrationAddress *addr,
+                            const MigChannelSpec *spec, Error **errp);
+
+/* Gets the result of mig_channel_open_async(): exactly one of @s and
+ * @err is set, and the callee owns it. */
+typedef void MigChannelOpenFunc(MigStream *s, Error *err, gpointer opaque);
+
+/*
+ * mig_channel_open() for the main thread: @func runs later, never from
+ * within this call, in the calling thread's main context (see
+ * mig_channel_connect_async()).
+ */
+void mig_channel_open_async(const MigrationAddress *addr,
+                            const MigChannelSpec *spec,
+                            MigChannelOpenFunc *func, gpointer opaque);
+
+/* ---- What an address means ---- */
+
+/* Blocks until connected (or the command started, the file opened);
+ * a bare channel (mig_channel_open() is what a migration uses). */
+QIOChannel *mig_channel_connect(const MigrationAddress *addr,
+                                Error **errp);
 
 /* Whether the destination side of @addr listens (inet and unix
  * sockets) rather than opening one channel directly. */
-bool qio_channel_address_listens(const MigrationAddress *addr);
+bool mig_channel_listens(const MigrationAddress *addr);
 
 /* The destination side for addresses that do not listen; refuses the
  * others (use io/net-listener.h). */
-QIOChannel *qio_channel_open_incoming(const MigrationAddress *addr,
+QIOChannel *mig_channel_open_incoming(const MigrationAddress *addr,
                                       Error **errp);
 
-/* Gets the result of qio_channel_open_outgoing_async(): exactly one of
+/* Gets the result of mig_channel_connect_async(): exactly one of
  * @ioc and @err is set, and the callee owns it. */
-typedef void QIOChannelOpenFunc(QIOChannel *ioc, Error *err,
-                                gpointer opaque);
+typedef void MigChannelConnectFunc(QIOChannel *ioc, Error *err,
+                                   gpointer opaque);
 
 /*
- * qio_channel_open_outgoing() that does not block the main loop: inet
+ * mig_channel_connect() that does not block the main loop: inet
  * and unix sockets connect in a thread of their own (an unreachable
  * host takes minutes to fail); the others open at once, fd: names are
  * looked up in the calling thread's monitor.  @func runs later, never
@@ -47,9 +97,8 @@ typedef void QIOChannelOpenFunc(QIOChannel *ioc, Error *err,
  * calling thread; then @notify, if not NULL, on @opaque.  @addr is
  * copied.
  */
-void qio_channel_open_outgoing_async(const MigrationAddress *addr,
-                                     QIOChannelOpenFunc *func,
-                                     gpointer opaque,
-                                     GDestroyNotify notify);
+void mig_channel_connect_async(const MigrationAddress *addr,
+                               MigChannelConnectFunc *func, gpointer opaque,
+                               GDestroyNotify notify);
 
 #endif

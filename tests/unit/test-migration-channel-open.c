@@ -1,5 +1,5 @@
 /*
- * Unit tests for io/channel-address.c: opening the channels of parsed
+ * Unit tests for migration/transport/channel-open.c: opening the channels of parsed
  * migration URIs on both sides, synchronously and from the main loop.
  */
 #include <check.h>
@@ -42,13 +42,13 @@ START_TEST(test_file)
     g_autoptr(QIOChannel) in = NULL;
     char buf[8] = "";
 
-    ck_assert(!qio_channel_address_listens(addr));
-    out = qio_channel_open_outgoing(addr, &error_abort);
+    ck_assert(!mig_channel_listens(addr));
+    out = mig_channel_connect(addr, &error_abort);
     ck_assert_str_eq(qio_channel_get_name(out), uri);
     ck_assert(qio_channel_write_all(out, "stream", 6, &error_abort));
     ck_assert(qio_channel_close(out, &error_abort));
 
-    in = qio_channel_open_incoming(addr, &error_abort);
+    in = mig_channel_open_incoming(addr, &error_abort);
     ck_assert(qio_channel_read_all(in, buf, 6, &error_abort));
     ck_assert_str_eq(buf, "stream");
     ck_assert_int_eq(qio_channel_read(in, buf, 1, &error_abort), 0);
@@ -73,19 +73,19 @@ START_TEST(test_exec)
     Error *err = NULL;
     char buf[8] = "";
 
-    out = qio_channel_open_outgoing(out_addr, &error_abort);
+    out = mig_channel_connect(out_addr, &error_abort);
     ck_assert_str_eq(qio_channel_get_name(out), save);
     ck_assert(qio_channel_write_all(out, "through", 7, &error_abort));
     /* Close waits for the command: the file is complete afterwards. */
     ck_assert(qio_channel_close(out, &error_abort));
 
-    in = qio_channel_open_incoming(in_addr, &error_abort);
+    in = mig_channel_open_incoming(in_addr, &error_abort);
     ck_assert(qio_channel_read_all(in, buf, 7, &error_abort));
     ck_assert_str_eq(buf, "through");
     ck_assert_int_eq(qio_channel_read(in, buf, 1, &error_abort), 0);
     ck_assert(qio_channel_close(in, &error_abort));
 
-    fails = qio_channel_open_outgoing(bad, &error_abort);
+    fails = mig_channel_connect(bad, &error_abort);
     ck_assert(!qio_channel_close(fails, &err));
     check_error(&err, "Command 'exit 7' exited with status 7");
     g_unlink(path);
@@ -104,12 +104,12 @@ START_TEST(test_socket)
     Error *err = NULL;
     char c = 0;
 
-    ck_assert(qio_channel_address_listens(addr));
-    ck_assert_ptr_null(qio_channel_open_incoming(addr, &err));
+    ck_assert(mig_channel_listens(addr));
+    ck_assert_ptr_null(mig_channel_open_incoming(addr, &err));
     check_error(&err, "is listened on, not opened");
 
     l = qio_net_listener_new(&addr->u.socket, &error_abort);
-    out = qio_channel_open_outgoing(addr, &error_abort);
+    out = mig_channel_connect(addr, &error_abort);
     ck_assert_str_eq(qio_channel_get_name(out), uri);
     in = qio_net_listener_accept(l, &error_abort);
     ck_assert(qio_channel_write_all(out, "m", 1, &error_abort));
@@ -132,8 +132,8 @@ START_TEST(test_fd_incoming)
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     uri = g_strdup_printf("fd:%d", sv[0]);
     addr = parse(uri);
-    ck_assert(!qio_channel_address_listens(addr));
-    in = qio_channel_open_incoming(addr, &error_abort);
+    ck_assert(!mig_channel_listens(addr));
+    in = mig_channel_open_incoming(addr, &error_abort);
     ck_assert_int_eq(write(sv[1], "abc", 3), 3);
     ck_assert(qio_channel_read_all(in, buf, 3, &error_abort));
     ck_assert_int_eq(memcmp(buf, "abc", 3), 0);
@@ -146,9 +146,9 @@ START_TEST(test_rdma_refused)
     g_autoptr(MigrationAddress) addr = parse("rdma:127.0.0.1:4444");
     Error *err = NULL;
 
-    ck_assert_ptr_null(qio_channel_open_outgoing(addr, &err));
+    ck_assert_ptr_null(mig_channel_connect(addr, &err));
     check_error(&err, "Migration transport 'rdma' is not implemented");
-    ck_assert_ptr_null(qio_channel_open_incoming(addr, &err));
+    ck_assert_ptr_null(mig_channel_open_incoming(addr, &err));
     check_error(&err, "Migration transport 'rdma' is not implemented");
 }
 END_TEST
@@ -198,7 +198,7 @@ START_TEST(test_async)
     Opened o = { 0 };
     char c = 0;
 
-    qio_channel_open_outgoing_async(addr, on_opened, &o, on_notify);
+    mig_channel_connect_async(addr, on_opened, &o, on_notify);
     /* Never from within the call. */
     ck_assert(!o.done);
     wait_opened(&o);
@@ -223,13 +223,13 @@ START_TEST(test_async_errors)
     Opened o = { 0 };
 
     qio_net_listener_free(l);
-    qio_channel_open_outgoing_async(refused, on_opened, &o, on_notify);
+    mig_channel_connect_async(refused, on_opened, &o, on_notify);
     wait_opened(&o);
     check_error(&o.err, "Connection refused");
 
     /* Refused at once, but still reported from the main loop. */
     memset(&o, 0, sizeof(o));
-    qio_channel_open_outgoing_async(rdma, on_opened, &o, on_notify);
+    mig_channel_connect_async(rdma, on_opened, &o, on_notify);
     ck_assert(!o.done);
     wait_opened(&o);
     check_error(&o.err, "not implemented");
@@ -246,7 +246,7 @@ START_TEST(test_async_file)
     g_autofree char *data = NULL;
     Opened o = { 0 };
 
-    qio_channel_open_outgoing_async(addr, on_opened, &o, on_notify);
+    mig_channel_connect_async(addr, on_opened, &o, on_notify);
     ck_assert(!o.done);
     wait_opened(&o);
     ck_assert(qio_channel_write_all(o.ioc, "ok", 2, &error_abort));
