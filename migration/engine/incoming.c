@@ -54,6 +54,28 @@ typedef struct MigIncoming {
     MigSession *session;
 } MigIncoming;
 
+/*
+ * How far a connection has come (its incoming thread; the main thread
+ * reads it only in calls that thread waits for).
+ *
+ *   HELLO --judged, answered--> ACCEPTED --extra channels bound-->
+ *     |   (REJECT, or a dry run: ends)       CHANNELS
+ *     |                                        |
+ *     +-- failure: the source gets no ERROR    v
+ *                             LOADING --END--> DEVICES --SHUTDOWN sent--> DONE
+ *
+ * From ACCEPTED on the source sends data, so a failure is answered with
+ * ERROR (unless the source failed first).
+ */
+typedef enum InPhase {
+    IN_HELLO,
+    IN_ACCEPTED,
+    IN_CHANNELS,
+    IN_LOADING,
+    IN_DEVICES,
+    IN_DONE,
+} InPhase;
+
 typedef enum InResult {
     IN_COMPLETED,
     IN_DRY_RUN,
@@ -68,7 +90,7 @@ typedef struct IncomingConn {
 
     WireHello *hello;
     bool answer;                /* HELLO wants ACCEPT/REJECT */
-    bool accepted;              /* data follows: failures get ERROR */
+    InPhase phase;
     bool peer_failed;           /* the source sent ERROR: no reply */
     uint32_t version;
     MigrationConfig *effective; /* the handshake's result */
@@ -165,7 +187,8 @@ static void send_error(IncomingConn *c)
     g_autoptr(GByteArray) b = g_byte_array_new();
     g_autoptr(WireReject) e = NULL;
 
-    if (!c->accepted || !c->answer || c->peer_failed || !c->error) {
+    if (c->phase < IN_ACCEPTED || !c->answer || c->peer_failed ||
+        !c->error) {
         return;
     }
     e = wire_reject_new(c->error_class ? c->error_class : WIRE_ERR_GENERIC,
@@ -607,8 +630,9 @@ static InResult run(IncomingConn *c)
     if (c->hello->flags & WIRE_HELLO_DRY_RUN) {
         return IN_DRY_RUN;
     }
-    c->accepted = true;
+    c->phase = IN_ACCEPTED;
     mig_call_in_main(accept_main, c);
+    c->phase = IN_CHANNELS;
     if (c->multifd) {
         Error *err = NULL;
 
@@ -626,9 +650,11 @@ static InResult run(IncomingConn *c)
         conn_fail(c, WIRE_ERR_GENERIC, err);
         return IN_FAILED;
     }
+    c->phase = IN_LOADING;
     if (!load(c)) {
         return IN_FAILED;
     }
+    c->phase = IN_DEVICES;
     mig_call_in_main(load_devices_main, c);
     if (c->error) {
         return IN_FAILED;
@@ -640,6 +666,7 @@ static InResult run(IncomingConn *c)
             return IN_FAILED;
         }
     }
+    c->phase = IN_DONE;
     return IN_COMPLETED;
 }
 

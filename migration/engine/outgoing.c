@@ -38,6 +38,7 @@
 #include "system/dirty-log.h"
 #include "migration/engine/engine.h"
 #include "migration/engine/handshake.h"
+#include "migration/engine/session.h"
 #include "migration/ram/mapped-ram.h"
 #include "migration/multifd/multifd.h"
 #include "migration/ram/precopy-policy.h"
@@ -65,41 +66,82 @@ typedef enum OutResult {
     OUT_CANCELLED,
 } OutResult;
 
+/*
+ * How far the source has come.  Set by the main thread until the
+ * migration thread starts, then by the migration thread (and read by
+ * its calls into the main thread, which it waits for).
+ *
+ *   CONNECTING --channel open--> HANDSHAKE --well-formed ACCEPT-->
+ *       |                            |  (or REPLY_OPTIONAL / file:
+ *       | migrate_cancel             |   no answer awaited)
+ *       v                            v
+ *   ABANDONED                    ACCEPTED --channels, active-->
+ *   (the channel is          PRECOPY --converged: VM stopped-->
+ *    closed when it comes)   SWITCHOVER --END sent--> CONFIRMING
+ *                                --SHUTDOWN 0 / file closed--> DONE
+ *
+ * A failure or cancel can end any phase from HANDSHAKE on; the phase
+ * then says what must be undone: from ACCEPTED the destination waits
+ * for data and is told why none comes (ERROR), from SWITCHOVER the VM
+ * was stopped by us and is resumed.  A dry run ends after the
+ * handshake.
+ */
+typedef enum OutPhase {
+    OUT_CONNECTING,
+    OUT_ABANDONED,
+    OUT_HANDSHAKE,
+    OUT_ACCEPTED,
+    OUT_PRECOPY,
+    OUT_SWITCHOVER,
+    OUT_CONFIRMING,
+    OUT_DONE,
+} OutPhase;
+
+/*
+ * What the return path has learnt (under lock).  It starts AWAITING
+ * an answer only with REPLY_OPTIONAL (exec:, protocol section 7.1).
+ *
+ *   AWAITING_ANSWER --ACCEPT--> OPEN --SHUTDOWN--> CONFIRMED
+ *         |
+ *         +--(no answer before END: the source sends ONE_WAY)--> ONE_WAY
+ */
+typedef enum RpState {
+    RP_AWAITING_ANSWER,
+    RP_OPEN,
+    RP_ONE_WAY,         /* the destination owes us nothing more */
+    RP_CONFIRMED,       /* SHUTDOWN arrived (rp_status) */
+} RpState;
+
 typedef struct MigOutgoing {
     /* Set before the migration thread starts, read-only after. */
     MigrationAddress *addr;
     bool dry_run;
     bool unidirectional;        /* file: nothing comes back */
     bool reply_optional;        /* exec: an answer may or may not come */
-    MigrationConfig *cfg;       /* full; its fixed options hold throughout */
     WireHello *hello;
+    /* The session: its id, configuration (full; its fixed options hold
+     * throughout), RAM saver and multifd channels. */
+    MigSession *session;
 
-    /* Main thread only. */
-    bool connecting;            /* the channel is being opened */
-    bool abandoned;             /* cancelled meanwhile: drop the channel */
-    GThread *thread;
+    OutPhase phase;
+    GThread *thread;            /* main thread only */
 
     MigStream *stream;
     gint cancel;                /* migrate_cancel, atomic */
-    bool handshake_done;        /* migration thread */
 
     /* Under lock; cond is broadcast on every change. */
     GMutex lock;
     GCond cond;
     bool continue_requested;    /* migrate-continue */
     GThread *rp_thread;
-    bool rp_done;
-    bool rp_shutdown;           /* SHUTDOWN arrived */
+    RpState rp_state;
+    bool rp_done;               /* the return-path thread has ended */
     uint32_t rp_status;
     bool rp_switchover_ack;
     char *rp_error;             /* the return path's reason to fail */
-    MultifdSend *multifd;       /* the channels, if multifd is on */
-    bool rp_answered;           /* REPLY_OPTIONAL: ACCEPT arrived */
-    bool rp_one_way;            /* ONE_WAY sent: no answer expected */
 
     /* The VM, as the migration found and left it (migration thread and
      * its calls into the main thread, one at a time). */
-    bool vm_stopped;
     RunState vm_old_state;
     gint64 stop_time;
     OutResult result;
@@ -110,8 +152,6 @@ typedef struct MigOutgoing {
 
     /* Precopy (migration thread). */
     DirtyTracker *tracker;
-    RamSaver rs;
-    bool rs_ready;
     RamPageBatch *batch;        /* multifd, mapped-ram: being filled */
     MappedRamWriter *mapped;    /* mapped-ram: the file's pages */
     uint64_t iteration;
@@ -127,7 +167,7 @@ static bool shutting_down;
 static void outgoing_free(MigOutgoing *o)
 {
     qapi_free_MigrationAddress(o->addr);
-    qapi_free_MigrationConfig(o->cfg);
+    mig_session_free(o->session);
     wire_hello_free(o->hello);
     mig_stream_free(o->stream);
     g_free(o->rp_error);
@@ -162,8 +202,8 @@ static void record_error(MigOutgoing *o, Error *err)
 static void wake_streams(MigOutgoing *o)
 {
     g_mutex_lock(&o->lock);
-    if (o->multifd) {
-        multifd_send_wake(o->multifd);
+    if (o->session->multifd_send) {
+        multifd_send_wake(o->session->multifd_send);
     }
     g_mutex_unlock(&o->lock);
     mig_stream_wake(o->stream);
@@ -173,7 +213,7 @@ static void wake_streams(MigOutgoing *o)
 static uint64_t bytes_sent(MigOutgoing *o)
 {
     return mig_stream_bytes_written(o->stream) +
-           (o->multifd ? multifd_send_bytes(o->multifd) : 0) +
+           (o->session->multifd_send ? multifd_send_bytes(o->session->multifd_send) : 0) +
            (o->mapped ? mapped_ram_bytes_written(o->mapped) : 0);
 }
 
@@ -206,14 +246,14 @@ static bool rp_handle(MigOutgoing *o, const WireRecord *rec)
             break;
         }
         g_mutex_lock(&o->lock);
-        o->rp_shutdown = true;
+        o->rp_state = RP_CONFIRMED;
         o->rp_status = status;
         g_cond_broadcast(&o->cond);
         g_mutex_unlock(&o->lock);
         return true;
     }
     case WIRE_REC_SWITCHOVER_ACK:
-        if (!o->cfg->switchover_ack) {
+        if (!o->session->cfg->switchover_ack) {
             error_setg(&err, "SWITCHOVER_ACK, but switchover-ack is off");
             break;
         }
@@ -278,7 +318,7 @@ static gpointer rp_thread_fn(gpointer opaque)
 
             g_mutex_lock(&o->lock);
             /* After ONE_WAY the destination owes us nothing. */
-            done = o->rp_shutdown || o->rp_one_way;
+            done = o->rp_state == RP_CONFIRMED || o->rp_state == RP_ONE_WAY;
             g_mutex_unlock(&o->lock);
             if (!done) {
                 rp_fail(o, g_strdup_printf("The destination closed the "
@@ -424,8 +464,11 @@ static bool handshake(MigOutgoing *o, OutResult *res)
     g_autoptr(GByteArray) b = g_byte_array_new();
     unsigned timeout = mig_handshake_timeout_ms();
     gint64 deadline = o->unidirectional ? 0 : mig_deadline_after_ms(timeout);
+    bool accept_decoded = false;
     Error *err = NULL;
+    Answer answer;
 
+    o->phase = OUT_HANDSHAKE;
     wire_stream_header_encode(b);
     if (!wire_hello_encode(o->hello, b, &err)) {
         *res = step_failed(o, err);
@@ -438,9 +481,13 @@ static bool handshake(MigOutgoing *o, OutResult *res)
         /* exec: the return path takes the answer if one comes. */
         return true;
     }
-    /* After ACCEPT the destination waits for data (handshake_done). */
-    switch (read_answer(o, deadline, timeout, &o->handshake_done,
-                        &o->error_class, &err)) {
+    /* After a well-formed ACCEPT the destination waits for data. */
+    answer = read_answer(o, deadline, timeout, &accept_decoded,
+                         &o->error_class, &err);
+    if (accept_decoded) {
+        o->phase = OUT_ACCEPTED;
+    }
+    switch (answer) {
     case ANSWER_ACCEPTED:
         return true;
     case ANSWER_NONE:
@@ -470,7 +517,9 @@ static bool rp_answer(MigOutgoing *o)
     switch (read_answer(o, 0, 0, &decoded, &cls, &err)) {
     case ANSWER_ACCEPTED:
         g_mutex_lock(&o->lock);
-        o->rp_answered = true;
+        if (o->rp_state == RP_AWAITING_ANSWER) {
+            o->rp_state = RP_OPEN;
+        }
         g_cond_broadcast(&o->cond);
         g_mutex_unlock(&o->lock);
         return true;
@@ -482,7 +531,7 @@ static bool rp_answer(MigOutgoing *o)
     g_mutex_lock(&o->lock);
     /* An ACCEPT after ONE_WAY is ignored: that destination may have
      * loaded the VM already (protocol section 7.1). */
-    ignore = decoded && o->rp_one_way;
+    ignore = decoded && o->rp_state == RP_ONE_WAY;
     if (decoded && !ignore && !o->rp_error) {
         o->error_class = cls;
     }
@@ -511,9 +560,9 @@ static void publish_stats(MigOutgoing *o, const Progress *pg)
         .remaining = o->tracker ? dirty_tracker_dirty_pages(o->tracker) *
                                   GUEST_PAGE_SIZE : 0,
         .total = ram_guest_size(),
-        .duplicate = o->rs.zero_pages,
-        .normal = o->rs.normal_pages,
-        .normal_bytes = o->rs.normal_pages * GUEST_PAGE_SIZE,
+        .duplicate = o->session->ram_saver.zero_pages,
+        .normal = o->session->ram_saver.normal_pages,
+        .normal_bytes = o->session->ram_saver.normal_pages * GUEST_PAGE_SIZE,
         .dirty_pages_rate = pg->dirty_pages_rate,
         .mbps = pg->bw.bytes_per_sec * 8 / 1e6,
         .dirty_sync_count = o->tracker ?
@@ -524,10 +573,10 @@ static void publish_stats(MigOutgoing *o, const Progress *pg)
     };
 
     mig_info_set_ram(&st);
-    if (o->multifd) {
+    if (o->session->multifd_send) {
         MigMultifdStats ms;
 
-        multifd_send_stats(o->multifd, &ms);
+        multifd_send_stats(o->session->multifd_send, &ms);
         mig_info_set_multifd(&ms);
     }
 }
@@ -538,9 +587,9 @@ static void measure(MigOutgoing *o, Progress *pg, gint64 now)
 
     if (mig_bandwidth_update(&pg->bw, now,
                              bytes_sent(o))) {
-        pg->pages_per_second = (o->rs.pages - pg->period_pages) *
+        pg->pages_per_second = (o->session->ram_saver.pages - pg->period_pages) *
                                G_USEC_PER_SEC / MAX(now - start, 1);
-        pg->period_pages = o->rs.pages;
+        pg->period_pages = o->session->ram_saver.pages;
     }
 }
 
@@ -548,7 +597,7 @@ static void measure(MigOutgoing *o, Progress *pg, gint64 now)
 
 static void pass_event(MigOutgoing *o)
 {
-    if (o->cfg->events) {
+    if (o->session->cfg->events) {
         qapi_event_send_migration_pass(o->iteration);
     }
 }
@@ -558,10 +607,10 @@ static bool send_sync(MigOutgoing *o, OutResult *res)
 {
     g_autoptr(GByteArray) b = g_byte_array_new();
 
-    if (o->multifd) {
+    if (o->session->multifd_send) {
         Error *err = NULL;
 
-        if (!multifd_send_sync(o->multifd, o->iteration, &err)) {
+        if (!multifd_send_sync(o->session->multifd_send, o->iteration, &err)) {
             *res = step_failed(o, err);
             return false;
         }
@@ -592,19 +641,19 @@ static bool sync_dirty(MigOutgoing *o, OutResult *res)
 static bool send_batch_multifd(MigOutgoing *o, size_t *len, OutResult *res)
 {
     /* Without channels this thread looks for zero pages itself. */
-    bool here_zero = o->multifd ?
-        o->cfg->zero_page_detection == ZERO_PAGE_DETECTION_LEGACY :
-        o->cfg->zero_page_detection != ZERO_PAGE_DETECTION_NONE;
+    bool here_zero = o->session->multifd_send ?
+        o->session->cfg->zero_page_detection == ZERO_PAGE_DETECTION_LEGACY :
+        o->session->cfg->zero_page_detection != ZERO_PAGE_DETECTION_NONE;
     Error *err = NULL;
-    unsigned n = ram_saver_next_batch(&o->rs, o->batch, MULTIFD_BATCH_PAGES,
+    unsigned n = ram_saver_next_batch(&o->session->ram_saver, o->batch, MULTIFD_BATCH_PAGES,
                                       here_zero);
     bool ok = true;
 
     *len = n * (size_t)GUEST_PAGE_SIZE;
-    if (n && o->multifd) {
-        ok = multifd_send_batch(o->multifd, &o->batch, &err);
+    if (n && o->session->multifd_send) {
+        ok = multifd_send_batch(o->session->multifd_send, &o->batch, &err);
     } else if (n) {
-        ram_saver_count_batch(&o->rs, o->batch);
+        ram_saver_count_batch(&o->session->ram_saver, o->batch);
         ok = mapped_ram_write_batch(o->mapped, o->batch, &err);
     }
     if (!ok) {
@@ -647,7 +696,7 @@ static bool send_pages(MigOutgoing *o, MigRateLimit *rl, Progress *pg,
             }
             continue;
         }
-        if (o->multifd || o->mapped) {
+        if (o->session->multifd_send || o->mapped) {
             if (!send_batch_multifd(o, &len, res)) {
                 return false;
             }
@@ -658,7 +707,7 @@ static bool send_pages(MigOutgoing *o, MigRateLimit *rl, Progress *pg,
         } else {
             g_byte_array_set_size(b, 0);
             /* The pages go from guest memory to the socket: no copy. */
-            if (!ram_saver_next_record_iov(&o->rs, b, iov, &niov,
+            if (!ram_saver_next_record_iov(&o->session->ram_saver, b, iov, &niov,
                                            ram_save_batch_pages(rate))) {
                 *pass_done = true;
                 return true;
@@ -685,7 +734,7 @@ static bool switchover_acked(MigOutgoing *o)
 {
     bool acked;
 
-    if (!o->cfg->switchover_ack) {
+    if (!o->session->cfg->switchover_ack) {
         return true;
     }
     g_mutex_lock(&o->lock);
@@ -731,9 +780,9 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         *res = step_failed(o, err);
         return false;
     }
-    ram_saver_init(&o->rs, o->tracker,
-                   o->cfg->zero_page_detection != ZERO_PAGE_DETECTION_NONE);
-    o->rs_ready = true;
+    ram_saver_init(&o->session->ram_saver, o->tracker,
+                   o->session->cfg->zero_page_detection != ZERO_PAGE_DETECTION_NONE);
+    o->session->ram_saver_ready = true;
     mig_throttle_init(&throttle);
     mig_rate_limit_init(&rl, period_start);
     o->iteration = 1;
@@ -780,7 +829,7 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
 
             pg->dirty_pages_rate = period_dirtied / GUEST_PAGE_SIZE *
                                    G_USEC_PER_SEC / (now - period_start);
-            if (o->cfg->auto_converge) {
+            if (o->session->cfg->auto_converge) {
                 int pct = mig_throttle_period(&throttle, &p.throttle,
                                               period_dirtied, sent);
 
@@ -804,7 +853,7 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
             wait_switchover_ack(o, now + SEND_SLICE_US);
         }
         o->iteration++;
-        ram_saver_rewind(&o->rs);
+        ram_saver_rewind(&o->session->ram_saver);
         pass_event(o);
     }
 }
@@ -819,7 +868,7 @@ static void stop_vm_main(void *opaque)
     o->stop_time = g_get_monotonic_time();
     /* From paused too: finish-migrate says the state is on its way. */
     vm_stop_force_state(RUN_STATE_FINISH_MIGRATE);
-    o->vm_stopped = true;
+    o->phase = OUT_SWITCHOVER;
 }
 
 static void save_devices_main(void *opaque)
@@ -865,11 +914,11 @@ static bool wait_confirmation(MigOutgoing *o, OutResult *res)
     uint32_t status;
 
     g_mutex_lock(&o->lock);
-    while (!o->rp_shutdown && !o->rp_error && !o->rp_done &&
+    while (o->rp_state != RP_CONFIRMED && !o->rp_error && !o->rp_done &&
            !cancelled(o)) {
         g_cond_wait(&o->cond, &o->lock);
     }
-    shut = o->rp_shutdown;
+    shut = o->rp_state == RP_CONFIRMED;
     status = o->rp_status;
     g_mutex_unlock(&o->lock);
     if (!shut) {
@@ -898,7 +947,10 @@ static bool commit_one_way(MigOutgoing *o)
         return false;
     }
     g_mutex_lock(&o->lock);
-    one_way = o->rp_one_way = !o->rp_answered;
+    one_way = o->rp_state == RP_AWAITING_ANSWER;
+    if (one_way) {
+        o->rp_state = RP_ONE_WAY;
+    }
     g_mutex_unlock(&o->lock);
     return one_way;
 }
@@ -953,7 +1005,7 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
     Error *err = NULL;
 
     mig_call_in_main(stop_vm_main, o);
-    if (o->cfg->pause_before_switchover) {
+    if (o->session->cfg->pause_before_switchover) {
         if (!pause_before_switchover(o, res)) {
             return false;
         }
@@ -967,7 +1019,7 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
     if (!sync_dirty(o, res)) {
         return false;
     }
-    ram_saver_rewind(&o->rs);
+    ram_saver_rewind(&o->session->ram_saver);
     o->iteration++;
     /* Unlimited: the VM is stopped, every millisecond counts. */
     if (!send_pages(o, NULL, pg, 0, 0, &pass_done, res) ||
@@ -975,7 +1027,7 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
         return false;
     }
     g_assert(pass_done && dirty_tracker_dirty_pages(o->tracker) == 0);
-    if (o->multifd && !multifd_send_end(o->multifd, &err)) {
+    if (o->session->multifd_send && !multifd_send_end(o->session->multifd_send, &err)) {
         *res = step_failed(o, err);
         return false;
     }
@@ -1003,6 +1055,7 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
     }
     publish_stats(o, pg);
 
+    o->phase = OUT_CONFIRMING;
     if (o->unidirectional) {
         /* A file's last write errors surface at close. */
         if (!mig_stream_close(o->stream, &err)) {
@@ -1017,6 +1070,7 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
         return false;
     }
     mig_info_set_downtime((g_get_monotonic_time() - o->stop_time) / 1000);
+    o->phase = OUT_DONE;
     /* Done: what follows (tracking stopped, channels closed) is cleanup. */
     mig_info_end();
     return true;
@@ -1034,7 +1088,7 @@ static bool publish_multifd(MigOutgoing *o, MultifdSend *m, Error *err,
         return false;
     }
     g_mutex_lock(&o->lock);
-    o->multifd = m;
+    o->session->multifd_send = m;
     g_mutex_unlock(&o->lock);
     /* A cancel that came while they started missed them. */
     if (cancelled(o)) {
@@ -1047,8 +1101,8 @@ static bool publish_multifd(MigOutgoing *o, MultifdSend *m, Error *err,
 static bool open_multifd(MigOutgoing *o, OutResult *res)
 {
     Error *err = NULL;
-    MultifdSend *m = multifd_send_new(o->addr, o->cfg, o->hello->session_id,
-                                      &o->rs, &err);
+    MultifdSend *m = multifd_send_new(o->addr, o->session->cfg, o->hello->session_id,
+                                      &o->session->ram_saver, &err);
 
     o->batch = g_new(RamPageBatch, 1);
     return publish_multifd(o, m, err, res);
@@ -1071,8 +1125,8 @@ static bool open_mapped_ram(MigOutgoing *o, OutResult *res)
         return false;
     }
     o->batch = g_new(RamPageBatch, 1);
-    if (o->cfg->multifd) {
-        MultifdSend *m = multifd_send_new_mapped(o->cfg, &o->rs, o->mapped,
+    if (o->session->cfg->multifd) {
+        MultifdSend *m = multifd_send_new_mapped(o->session->cfg, &o->session->ram_saver, o->mapped,
                                                  &err);
 
         return publish_multifd(o, m, err, res);
@@ -1085,7 +1139,7 @@ static void close_multifd(MigOutgoing *o)
     MultifdSend *m;
 
     g_mutex_lock(&o->lock);
-    m = g_steal_pointer(&o->multifd);
+    m = g_steal_pointer(&o->session->multifd_send);
     g_mutex_unlock(&o->lock);
     multifd_send_free(m);
     g_clear_pointer(&o->batch, g_free);
@@ -1103,18 +1157,24 @@ static OutResult run(MigOutgoing *o)
     if (o->dry_run) {
         return OUT_COMPLETED;
     }
+    if (o->unidirectional || o->reply_optional) {
+        /* Nothing to wait for, or nothing we wait for: the destination
+         * (if any) takes data from now on. */
+        o->phase = OUT_ACCEPTED;
+    }
     if (!o->unidirectional) {
         g_mutex_lock(&o->lock);
         o->rp_thread = g_thread_new("mig/return-path", rp_thread_fn, o);
         g_mutex_unlock(&o->lock);
     }
-    if (o->cfg->mapped_ram ? !open_mapped_ram(o, &res) :
-        o->cfg->multifd && !open_multifd(o, &res)) {
+    if (o->session->cfg->mapped_ram ? !open_mapped_ram(o, &res) :
+        o->session->cfg->multifd && !open_multifd(o, &res)) {
         return res;
     }
     if (!mig_status_change(MIGRATION_STATUS_SETUP, MIGRATION_STATUS_ACTIVE)) {
         return step_failed(o, NULL);
     }
+    o->phase = OUT_PRECOPY;
     mig_bandwidth_init(&pg.bw, g_get_monotonic_time(),
                        bytes_sent(o));
     if (!precopy(o, &pg, &res) || !complete(o, &pg, &res)) {
@@ -1127,7 +1187,7 @@ static void finish_main(void *opaque)
 {
     MigOutgoing *o = opaque;
 
-    if (o->vm_stopped) {
+    if (o->phase >= OUT_SWITCHOVER) {
         if (o->result == OUT_COMPLETED) {
             runstate_set(RUN_STATE_POSTMIGRATE);
         } else if (o->vm_old_state == RUN_STATE_RUNNING) {
@@ -1172,7 +1232,7 @@ static void send_error(MigOutgoing *o)
     g_autoptr(WireReject) e = NULL;
 
     /* REPLY_OPTIONAL: the destination, if any, may be waiting. */
-    if ((!o->handshake_done && !o->reply_optional) || o->unidirectional) {
+    if (o->phase < OUT_ACCEPTED || o->unidirectional) {
         return;
     }
     if (o->result == OUT_CANCELLED) {
@@ -1222,8 +1282,9 @@ static gpointer migration_thread_fn(gpointer opaque)
 
     o->result = run(o);
 
-    if (o->rs_ready) {
-        ram_saver_destroy(&o->rs);
+    if (o->session->ram_saver_ready) {
+        ram_saver_destroy(&o->session->ram_saver);
+        o->session->ram_saver_ready = false;
     }
     if (o->tracker) {
         dirty_tracker_stop(g_steal_pointer(&o->tracker));
@@ -1266,8 +1327,7 @@ static void connected(MigStream *s, Error *err, gpointer opaque)
 {
     MigOutgoing *o = opaque;
 
-    o->connecting = false;
-    if (o->abandoned) {
+    if (o->phase == OUT_ABANDONED) {
         /* Cancelled (and reported) while connecting. */
         mig_stream_free(s);
         error_free(err);
@@ -1333,7 +1393,8 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     o->dry_run = dry_run;
     o->unidirectional = unidirectional;
     o->reply_optional = reply_optional;
-    o->cfg = migration_config_clone(cfg);
+    o->rp_state = reply_optional ? RP_AWAITING_ANSWER : RP_OPEN;
+    o->session = mig_session_new(hello->session_id, cfg);
     o->hello = hello;
     cur = o;
 
@@ -1341,7 +1402,7 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     mig_info_start(MIG_DIR_OUTGOING, cfg->events, dry_run);
     mig_info_report_throttle(cfg->auto_converge);
     /* Connecting can take long (an unreachable host): not here. */
-    o->connecting = true;
+    o->phase = OUT_CONNECTING;
     mig_channel_open_async(addr, &main_channel, connected, o);
     return true;
 }
@@ -1361,9 +1422,9 @@ static void cancel(MigOutgoing *o)
         }
     }
     g_atomic_int_set(&o->cancel, 1);
-    if (o->connecting) {
+    if (o->phase == OUT_CONNECTING) {
         /* No thread yet: done now; connected() drops the channel. */
-        o->abandoned = true;
+        o->phase = OUT_ABANDONED;
         cur = NULL;
         mig_info_end();
         mig_status_change(MIGRATION_STATUS_CANCELLING,
@@ -1379,7 +1440,7 @@ static void cancel(MigOutgoing *o)
 void qmp_migrate_cancel(Error **errp)
 {
     /* Only the source's migration: cur is NULL on a destination. */
-    if (cur && !cur->abandoned) {
+    if (cur && cur->phase != OUT_ABANDONED) {
         cancel(cur);
     }
 }
@@ -1403,7 +1464,7 @@ void qmp_migrate_continue(MigrationStatus state, Error **errp)
 void mig_outgoing_shutdown_begin(void)
 {
     shutting_down = true;
-    if (cur && !cur->abandoned) {
+    if (cur && cur->phase != OUT_ABANDONED) {
         cancel(cur);
     }
 }
