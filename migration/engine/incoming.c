@@ -409,84 +409,144 @@ static bool handle_sync(IncomingConn *c, const WireRecord *rec)
     return true;
 }
 
+/* ---- The records of the load, and where each is legal ---- */
+
+/* Where the main channel's load is: its records are legal in some. */
+typedef enum LoadStage {
+    LOAD_RAM = 1 << 0,          /* pages and passes */
+    LOAD_DEVICES = 1 << 1,      /* from the first DEVICE_STATE on */
+} LoadStage;
+
+/* Handles one record; *@end set at END. */
+typedef bool RecordHandler(IncomingConn *c, const WireRecord *rec,
+                           bool *end);
+
+static bool handle_ram_pages(IncomingConn *c, const WireRecord *rec,
+                             bool *end)
+{
+    Error *err = NULL;
+
+    if (c->effective->mapped_ram) {
+        error_setg(&err, "RAM_PAGES in a mapped-ram stream");
+        return protocol_error(c, err);
+    }
+    if (c->multifd) {
+        error_setg(&err, "RAM_PAGES on the main channel of a multifd "
+                   "migration");
+        return protocol_error(c, err);
+    }
+    if (!ram_loader_load(&c->session->ram_loader, rec->body, rec->len,
+                         &err)) {
+        return protocol_error(c, err);
+    }
+    return true;
+}
+
+static bool handle_sync_record(IncomingConn *c, const WireRecord *rec,
+                               bool *end)
+{
+    return handle_sync(c, rec);
+}
+
+static bool handle_device_state(IncomingConn *c, const WireRecord *rec,
+                                bool *end)
+{
+    Error *err = NULL;
+
+    if (!device_load_set_add(c->devices, rec->body, rec->len, &err)) {
+        return protocol_error(c, err);
+    }
+    return true;
+}
+
+static bool handle_end(IncomingConn *c, const WireRecord *rec, bool *end)
+{
+    Error *err = NULL;
+
+    if (!wire_empty_decode(rec->type, rec->body, rec->len, &err) ||
+        !device_load_set_complete(c->devices, &err)) {
+        return protocol_error(c, err);
+    }
+    /* The stream is complete once every channel is. */
+    if (c->multifd && !multifd_recv_wait_end(c->multifd, &err)) {
+        return conn_fail(c, WIRE_ERR_GENERIC, err);
+    }
+    *end = true;
+    return true;
+}
+
+static bool handle_one_way(IncomingConn *c, const WireRecord *rec,
+                           bool *end)
+{
+    Error *err = NULL;
+
+    if (!(c->hello->flags & WIRE_HELLO_REPLY_OPTIONAL)) {
+        error_setg(&err, "ONE_WAY after a HELLO without REPLY_OPTIONAL");
+        return protocol_error(c, err);
+    }
+    if (!wire_empty_decode(rec->type, rec->body, rec->len, &err)) {
+        return protocol_error(c, err);
+    }
+    /* The source waits for nothing more: SHUTDOWN included. */
+    c->answer = false;
+    return true;
+}
+
+static bool handle_error(IncomingConn *c, const WireRecord *rec, bool *end)
+{
+    g_autoptr(WireReject) e = NULL;
+    Error *err = NULL;
+
+    if (!wire_reject_decode(rec->type, rec->body, rec->len, &e, &err)) {
+        return protocol_error(c, err);
+    }
+    c->peer_failed = true;
+    error_setg(&err, "The source aborted the migration (%s): %s",
+               e->error_class, e->message);
+    return conn_fail(c, WIRE_ERR_GENERIC, err);
+}
+
+/* The records the main channel may carry after the handshake. */
+static const struct {
+    uint32_t type;
+    RecordHandler *handle;
+    unsigned legal;             /* LoadStage bits */
+} main_records[] = {
+    { WIRE_REC_RAM_PAGES, handle_ram_pages, LOAD_RAM },
+    { WIRE_REC_SYNC, handle_sync_record, LOAD_RAM },
+    { WIRE_REC_DEVICE_STATE, handle_device_state, LOAD_RAM | LOAD_DEVICES },
+    { WIRE_REC_END, handle_end, LOAD_RAM | LOAD_DEVICES },
+    { WIRE_REC_ONE_WAY, handle_one_way, LOAD_RAM | LOAD_DEVICES },
+    { WIRE_REC_ERROR, handle_error, LOAD_RAM | LOAD_DEVICES },
+};
+
+static LoadStage load_stage(IncomingConn *c)
+{
+    return device_load_set_started(c->devices) ? LOAD_DEVICES : LOAD_RAM;
+}
+
 /* One record; *@end set at END. */
 static bool handle_record(IncomingConn *c, const WireRecord *rec, bool *end)
 {
     Error *err = NULL;
 
-    switch (rec->type) {
-    case WIRE_REC_RAM_PAGES:
-        if (c->effective->mapped_ram) {
-            error_setg(&err, "RAM_PAGES in a mapped-ram stream");
+    for (size_t i = 0; i < G_N_ELEMENTS(main_records); i++) {
+        if (main_records[i].type != rec->type) {
+            continue;
+        }
+        if (!(main_records[i].legal & load_stage(c))) {
+            error_setg(&err, "%s after DEVICE_STATE",
+                       wire_record_type_name(rec->type));
             return protocol_error(c, err);
         }
-        if (c->multifd) {
-            error_setg(&err, "RAM_PAGES on the main channel of a multifd "
-                       "migration");
-            return protocol_error(c, err);
-        }
-        if (device_load_set_started(c->devices)) {
-            error_setg(&err, "RAM_PAGES after DEVICE_STATE");
-            return protocol_error(c, err);
-        }
-        if (!ram_loader_load(&c->session->ram_loader, rec->body, rec->len,
-                             &err)) {
-            return protocol_error(c, err);
-        }
-        return true;
-    case WIRE_REC_SYNC:
-        if (device_load_set_started(c->devices)) {
-            error_setg(&err, "SYNC after DEVICE_STATE");
-            return protocol_error(c, err);
-        }
-        return handle_sync(c, rec);
-    case WIRE_REC_DEVICE_STATE:
-        if (!device_load_set_add(c->devices, rec->body, rec->len, &err)) {
-            return protocol_error(c, err);
-        }
-        return true;
-    case WIRE_REC_END:
-        if (!wire_empty_decode(rec->type, rec->body, rec->len, &err) ||
-            !device_load_set_complete(c->devices, &err)) {
-            return protocol_error(c, err);
-        }
-        /* The stream is complete once every channel is. */
-        if (c->multifd && !multifd_recv_wait_end(c->multifd, &err)) {
-            return conn_fail(c, WIRE_ERR_GENERIC, err);
-        }
-        *end = true;
-        return true;
-    case WIRE_REC_ONE_WAY:
-        if (!(c->hello->flags & WIRE_HELLO_REPLY_OPTIONAL)) {
-            error_setg(&err, "ONE_WAY after a HELLO without "
-                       "REPLY_OPTIONAL");
-            return protocol_error(c, err);
-        }
-        if (!wire_empty_decode(rec->type, rec->body, rec->len, &err)) {
-            return protocol_error(c, err);
-        }
-        /* The source waits for nothing more: SHUTDOWN included. */
-        c->answer = false;
-        return true;
-    case WIRE_REC_ERROR: {
-        g_autoptr(WireReject) e = NULL;
-
-        if (!wire_reject_decode(rec->type, rec->body, rec->len, &e, &err)) {
-            return protocol_error(c, err);
-        }
-        c->peer_failed = true;
-        error_setg(&err, "The source aborted the migration (%s): %s",
-                   e->error_class, e->message);
-        return conn_fail(c, WIRE_ERR_GENERIC, err);
+        return main_records[i].handle(c, rec, end);
     }
-    default:
-        if (wire_record_skip_unknown(rec->type, &err)) {
-            return true;
-        }
-        return conn_fail(c, wire_record_type_known(rec->type)
-                            ? WIRE_ERR_PROTOCOL
-                            : WIRE_ERR_UNSUPPORTED_FEATURE, err);
+    if (wire_record_skip_unknown(rec->type, &err)) {
+        return true;
     }
+    return conn_fail(c, wire_record_type_known(rec->type)
+                        ? WIRE_ERR_PROTOCOL
+                        : WIRE_ERR_UNSUPPORTED_FEATURE, err);
 }
 
 /* mapped-ram: one MAPPED_RAM_BLOCK and its regions per block, first. */

@@ -213,7 +213,8 @@ static void wake_streams(MigOutgoing *o)
 static uint64_t bytes_sent(MigOutgoing *o)
 {
     return mig_stream_bytes_written(o->stream) +
-           (o->session->multifd_send ? multifd_send_bytes(o->session->multifd_send) : 0) +
+           (o->session->multifd_send ?
+            multifd_send_bytes(o->session->multifd_send) : 0) +
            (o->mapped ? mapped_ram_bytes_written(o->mapped) : 0);
 }
 
@@ -587,7 +588,8 @@ static void measure(MigOutgoing *o, Progress *pg, gint64 now)
 
     if (mig_bandwidth_update(&pg->bw, now,
                              bytes_sent(o))) {
-        pg->pages_per_second = (o->session->ram_saver.pages - pg->period_pages) *
+        pg->pages_per_second = (o->session->ram_saver.pages -
+                                pg->period_pages) *
                                G_USEC_PER_SEC / MAX(now - start, 1);
         pg->period_pages = o->session->ram_saver.pages;
     }
@@ -645,8 +647,8 @@ static bool send_batch_multifd(MigOutgoing *o, size_t *len, OutResult *res)
         o->session->cfg->zero_page_detection == ZERO_PAGE_DETECTION_LEGACY :
         o->session->cfg->zero_page_detection != ZERO_PAGE_DETECTION_NONE;
     Error *err = NULL;
-    unsigned n = ram_saver_next_batch(&o->session->ram_saver, o->batch, MULTIFD_BATCH_PAGES,
-                                      here_zero);
+    unsigned n = ram_saver_next_batch(&o->session->ram_saver, o->batch,
+                                      MULTIFD_BATCH_PAGES, here_zero);
     bool ok = true;
 
     *len = n * (size_t)GUEST_PAGE_SIZE;
@@ -707,7 +709,8 @@ static bool send_pages(MigOutgoing *o, MigRateLimit *rl, Progress *pg,
         } else {
             g_byte_array_set_size(b, 0);
             /* The pages go from guest memory to the socket: no copy. */
-            if (!ram_saver_next_record_iov(&o->session->ram_saver, b, iov, &niov,
+            if (!ram_saver_next_record_iov(&o->session->ram_saver, b, iov,
+                                           &niov,
                                            ram_save_batch_pages(rate))) {
                 *pass_done = true;
                 return true;
@@ -760,17 +763,9 @@ static void wait_switchover_ack(MigOutgoing *o, gint64 until)
     g_mutex_unlock(&o->lock);
 }
 
-/*
- * Passes over guest memory until what is left fits in downtime-limit.
- * Returns true when it is time to switch over.
- */
-static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
+/* Dirty tracking with every page dirty, and the RAM saver over it. */
+static bool start_tracking(MigOutgoing *o, OutResult *res)
 {
-    MigThrottle throttle;
-    MigRateLimit rl;
-    gint64 period_start = g_get_monotonic_time();
-    uint64_t period_bytes = bytes_sent(o);
-    uint64_t period_dirtied = 0;
     Error *err = NULL;
 
     /* The destination has nothing yet: the first pass sends it all. */
@@ -781,10 +776,68 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         return false;
     }
     ram_saver_init(&o->session->ram_saver, o->tracker,
-                   o->session->cfg->zero_page_detection != ZERO_PAGE_DETECTION_NONE);
+                   o->session->cfg->zero_page_detection !=
+                   ZERO_PAGE_DETECTION_NONE);
     o->session->ram_saver_ready = true;
-    mig_throttle_init(&throttle);
-    mig_rate_limit_init(&rl, period_start);
+    return true;
+}
+
+/* A throttling period: how much was sent and dirtied since it began. */
+typedef struct ThrottlePeriod {
+    MigThrottle throttle;
+    gint64 start;
+    uint64_t bytes;             /* bytes_sent() at its start */
+    uint64_t dirtied;           /* bytes the syncs found written */
+} ThrottlePeriod;
+
+/*
+ * After a sync at @now: once a period is over, the dirty rate for
+ * query-migrate and, with auto-converge, the vCPU throttle (QEMU's
+ * rule), and a new period.
+ */
+static void end_throttle_period(MigOutgoing *o, ThrottlePeriod *tp,
+                                Progress *pg, const MigParams *p,
+                                gint64 now)
+{
+    uint64_t sent;
+
+    if (now - tp->start < MIG_THROTTLE_PERIOD_US) {
+        return;
+    }
+    sent = bytes_sent(o) - tp->bytes;
+    pg->dirty_pages_rate = tp->dirtied / GUEST_PAGE_SIZE *
+                           G_USEC_PER_SEC / (now - tp->start);
+    if (o->session->cfg->auto_converge) {
+        int pct = mig_throttle_period(&tp->throttle, &p->throttle,
+                                      tp->dirtied, sent);
+
+        if (pct && pct != cpu_throttle_get_percentage()) {
+            cpu_throttle_set(pct);
+            o->throttled = true;
+        }
+    }
+    tp->start = now;
+    tp->bytes = bytes_sent(o);
+    tp->dirtied = 0;
+}
+
+/*
+ * Passes over guest memory until what is left fits in downtime-limit.
+ * Returns true when it is time to switch over.
+ */
+static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
+{
+    ThrottlePeriod tp = {
+        .start = g_get_monotonic_time(),
+        .bytes = bytes_sent(o),
+    };
+    MigRateLimit rl;
+
+    if (!start_tracking(o, res)) {
+        return false;
+    }
+    mig_throttle_init(&tp.throttle);
+    mig_rate_limit_init(&rl, tp.start);
     o->iteration = 1;
     pass_event(o);
 
@@ -818,30 +871,11 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         if (!sync_dirty(o, res) || !send_sync(o, res)) {
             return false;
         }
-        period_dirtied += dirty_tracker_last_sync_pages(o->tracker) *
-                          GUEST_PAGE_SIZE;
+        tp.dirtied += dirty_tracker_last_sync_pages(o->tracker) *
+                      GUEST_PAGE_SIZE;
         pending = dirty_tracker_dirty_pages(o->tracker) * GUEST_PAGE_SIZE;
         report_expected_downtime(pending, bw);
-
-        if (now - period_start >= MIG_THROTTLE_PERIOD_US) {
-            uint64_t sent = bytes_sent(o) -
-                            period_bytes;
-
-            pg->dirty_pages_rate = period_dirtied / GUEST_PAGE_SIZE *
-                                   G_USEC_PER_SEC / (now - period_start);
-            if (o->session->cfg->auto_converge) {
-                int pct = mig_throttle_period(&throttle, &p.throttle,
-                                              period_dirtied, sent);
-
-                if (pct && pct != cpu_throttle_get_percentage()) {
-                    cpu_throttle_set(pct);
-                    o->throttled = true;
-                }
-            }
-            period_start = now;
-            period_bytes = bytes_sent(o);
-            period_dirtied = 0;
-        }
+        end_throttle_period(o, &tp, pg, &p, now);
         publish_stats(o, pg);
 
         if (mig_should_switchover(pending, bw, p.downtime_limit)) {
@@ -1027,7 +1061,8 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
         return false;
     }
     g_assert(pass_done && dirty_tracker_dirty_pages(o->tracker) == 0);
-    if (o->session->multifd_send && !multifd_send_end(o->session->multifd_send, &err)) {
+    if (o->session->multifd_send &&
+        !multifd_send_end(o->session->multifd_send, &err)) {
         *res = step_failed(o, err);
         return false;
     }
@@ -1101,7 +1136,8 @@ static bool publish_multifd(MigOutgoing *o, MultifdSend *m, Error *err,
 static bool open_multifd(MigOutgoing *o, OutResult *res)
 {
     Error *err = NULL;
-    MultifdSend *m = multifd_send_new(o->addr, o->session->cfg, o->hello->session_id,
+    MultifdSend *m = multifd_send_new(o->addr, o->session->cfg,
+                                      o->session->id,
                                       &o->session->ram_saver, &err);
 
     o->batch = g_new(RamPageBatch, 1);
@@ -1126,8 +1162,9 @@ static bool open_mapped_ram(MigOutgoing *o, OutResult *res)
     }
     o->batch = g_new(RamPageBatch, 1);
     if (o->session->cfg->multifd) {
-        MultifdSend *m = multifd_send_new_mapped(o->session->cfg, &o->session->ram_saver, o->mapped,
-                                                 &err);
+        MultifdSend *m = multifd_send_new_mapped(o->session->cfg,
+                                                 &o->session->ram_saver,
+                                                 o->mapped, &err);
 
         return publish_multifd(o, m, err, res);
     }
