@@ -24,7 +24,10 @@
 
 #include "qapi/error.h"
 
-/* Installed headers may predate these (fixed ABI, Linux 6.7). */
+/* Installed headers may predate these (fixed ABI, Linux 6.1 to 6.8). */
+#ifndef UFFD_FEATURE_WP_HUGETLBFS_SHMEM
+#define UFFD_FEATURE_WP_HUGETLBFS_SHMEM (1 << 12)
+#endif
 #ifndef UFFD_FEATURE_WP_UNPOPULATED
 #define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
 #endif
