@@ -1,7 +1,7 @@
 /*
- * The kernel backend of the dirty tracker: userfaultfd write protection in
+ * The dirty log's kernel backend: userfaultfd write protection in
  * asynchronous mode, read and re-armed with the PAGEMAP_SCAN ioctl.
- * See include/migration/dirty-tracker.h.
+ * See include/system/dirty-log.h.
  *
  * What this relies on (the kernel's admin-guide/mm/userfaultfd.rst and
  * pagemap.rst):
@@ -19,33 +19,20 @@
  *     no write falls between "reported" and "protected again"; it stops
  *     early when the output vector is full and says where in walk_end.
  */
-#include "system/dirty-log.h"
+#include "system/dirty-log-uffd.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <linux/userfaultfd.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-/* The installed headers may predate the async-WP and PAGEMAP_SCAN uAPI
- * (Linux 6.7); the values are fixed ABI. */
-#ifndef UFFD_FEATURE_WP_HUGETLBFS_SHMEM
-#define UFFD_FEATURE_WP_HUGETLBFS_SHMEM (1 << 12)
-#endif
-#ifndef UFFD_FEATURE_WP_UNPOPULATED
-#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
-#endif
-#ifndef UFFD_FEATURE_WP_ASYNC
-#define UFFD_FEATURE_WP_ASYNC (1 << 15)
-#endif
-#ifndef USERFAULTFD_IOC_NEW
-#define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
-#endif
+#include "util/userfaultfd.h"
 
+/* The installed headers may predate the PAGEMAP_SCAN uAPI (Linux 6.7);
+ * the values are fixed ABI. */
 #ifndef PAGEMAP_SCAN
 #define PAGE_IS_WRITTEN (1 << 1)
 #define PM_SCAN_WP_MATCHING (1 << 0)
@@ -86,73 +73,6 @@ struct DirtyUffd {
     unsigned nregistered;   /* blocks[0..nregistered) are registered */
     struct page_region *vec;
 };
-
-/* A userfaultfd that also sees writes made by the kernel on our behalf
- * (no UFFD_USER_MODE_ONLY): a syscall writing guest RAM dirties it too. */
-static int uffd_new(Error **errp)
-{
-    int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-    int sys_errno, dev;
-
-    if (fd >= 0) {
-        return fd;
-    }
-    /* Refused by vm.unprivileged_userfaultfd, seccomp...: the device is
-     * governed by its file permissions instead. */
-    sys_errno = errno;
-    dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-    if (dev >= 0) {
-        fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
-        if (fd < 0) {
-            error_setg_errno(errp, errno, "/dev/userfaultfd refused a new "
-                             "userfaultfd");
-        }
-        close(dev);
-        return fd;
-    }
-    error_setg(errp, "userfaultfd() failed: %s; /dev/userfaultfd: %s",
-               g_strerror(sys_errno), g_strerror(errno));
-    return -1;
-}
-
-/* A userfaultfd in async write-protect mode.  UFFDIO_API works once per
- * fd and fails on any unknown feature, so ask a throwaway fd first. */
-static int uffd_open_async_wp(Error **errp)
-{
-    struct uffdio_api api = { .api = UFFD_API };
-    uint64_t want;
-    int fd = uffd_new(errp);
-
-    if (fd < 0) {
-        return -1;
-    }
-    if (ioctl(fd, UFFDIO_API, &api) < 0) {
-        error_setg_errno(errp, errno, "UFFDIO_API failed");
-        close(fd);
-        return -1;
-    }
-    close(fd);
-    if (!(api.features & UFFD_FEATURE_WP_ASYNC)) {
-        error_setg(errp, "the kernel lacks UFFD_FEATURE_WP_ASYNC");
-        return -1;
-    }
-    want = api.features & (UFFD_FEATURE_WP_ASYNC |
-                           UFFD_FEATURE_WP_UNPOPULATED |
-                           UFFD_FEATURE_WP_HUGETLBFS_SHMEM);
-
-    fd = uffd_new(errp);
-    if (fd < 0) {
-        return -1;
-    }
-    api = (struct uffdio_api){ .api = UFFD_API, .features = want };
-    if (ioctl(fd, UFFDIO_API, &api) < 0) {
-        error_setg_errno(errp, errno, "UFFDIO_API with async write "
-                         "protection failed");
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
 
 static bool wp_range(DirtyUffd *u, RAMBlock *block, bool protect,
                      Error **errp)
@@ -208,7 +128,8 @@ static void map_pages(RAMBlock *block)
     }
 }
 
-static void discard_range(void *opaque, uint64_t offset, uint64_t len)
+static void discard_range(void *opaque, RAMBlock *block, uint64_t offset,
+                          uint64_t len)
 {
 }
 
@@ -224,7 +145,11 @@ DirtyUffd *dirty_uffd_open(RAMBlock *const *blocks, unsigned nblocks,
     }
     u->nblocks = nblocks;
     u->vec = g_new(struct page_region, SCAN_VEC_LEN);
-    u->uffd = uffd_open_async_wp(errp);
+    /* No UFFD_USER_MODE_ONLY: a syscall writing guest RAM for us (a
+     * read() into it) dirties it too. */
+    u->uffd = userfaultfd_open(O_NONBLOCK, UFFD_FEATURE_WP_ASYNC,
+                               UFFD_FEATURE_WP_UNPOPULATED |
+                               UFFD_FEATURE_WP_HUGETLBFS_SHMEM, NULL, errp);
     if (u->uffd < 0) {
         goto fail;
     }
@@ -234,11 +159,10 @@ DirtyUffd *dirty_uffd_open(RAMBlock *const *blocks, unsigned nblocks,
         goto fail;
     }
     for (unsigned i = 0; i < nblocks; i++) {
-        /* Map the pages of a file or shared memory before tracking
+        /* Map the pages of a file or shared memory before logging
          * starts: once registered for write protection, every first
          * touch of a shmem page is a fault of its own (no fault-around),
-         * which made the first pass three times slower.  Advisory: a
-         * kernel without MADV_POPULATE_READ just takes the faults. */
+         * which made the first pass three times slower. */
         if (blocks[i]->fd >= 0 || blocks[i]->shared) {
             map_pages(blocks[i]);
         }
@@ -295,7 +219,7 @@ bool dirty_uffd_arm(DirtyUffd *u, unsigned index, uint64_t offset,
 }
 
 bool dirty_uffd_collect(DirtyUffd *u, unsigned index, uint64_t len,
-                        DirtyRangeFunc *fn, void *opaque, Error **errp)
+                        DirtyLogRangeFunc *fn, void *opaque, Error **errp)
 {
     RAMBlock *block = u->blocks[index];
     uint64_t host = (uintptr_t)block->host;
@@ -326,7 +250,7 @@ bool dirty_uffd_collect(DirtyUffd *u, unsigned index, uint64_t len,
             return false;
         }
         for (long i = 0; i < n; i++) {
-            fn(opaque, u->vec[i].start - host,
+            fn(opaque, block, u->vec[i].start - host,
                u->vec[i].end - u->vec[i].start);
         }
         if (arg.walk_end <= pos || arg.walk_end > end) {
@@ -350,7 +274,7 @@ void dirty_uffd_close(DirtyUffd *u)
             .start = (uintptr_t)block->host, .len = block->size,
         };
 
-        /* Unprotect first so no protected pte outlives the tracker and
+        /* Unprotect first so no protected pte outlives the log and
          * costs the guest a fault per page later. */
         wp_range(u, block, false, NULL);
         ioctl(u->uffd, UFFDIO_UNREGISTER, &range);

@@ -1,7 +1,7 @@
 /*
- * Dirty page tracking: the tracker, its per-block bitmaps and the software
- * dirty log.  The kernel backend is in dirty-tracker-uffd.c.
- * See include/migration/dirty-tracker.h.
+ * The dirty log of guest RAM: the log, its blocks and armed prefixes, and
+ * the software log.  The kernel backend is in dirty-log-uffd.c.
+ * See include/system/dirty-log.h.
  */
 #include "system/dirty-log.h"
 
@@ -12,73 +12,44 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "system/dirty-log-uffd.h"
+
 #define WORD_BITS 64
-/* What dirty_tracker_test_and_clear() protects at a time in a tracker
- * started with every page dirty: few system calls, little ahead of the
- * pass. */
+/* What dirty_log_arm() arms at a time: few system calls, little ahead of
+ * its caller. */
 #define ARM_CHUNK_PAGES (4u << 20 >> 12)
 
-typedef struct TrackedBlock {
+typedef struct LoggedBlock {
     RAMBlock *block;
     uint64_t first_page;    /* guest page number of the block's page 0 */
     uint64_t pages;
-    uint64_t *bitmap;       /* bit n: page n is dirty */
-    uint64_t dirty;         /* bits set in bitmap */
-    uint64_t armed;         /* pages [0, armed) are tracked (see
-                             * dirty_tracker_start_all_dirty()) */
-} TrackedBlock;
+    uint64_t armed;         /* pages [0, armed) are logged */
+} LoggedBlock;
 
-struct DirtyTracker {
-    TrackedBlock *blocks;
+struct DirtyLog {
+    LoggedBlock *blocks;
     unsigned nblocks;
     DirtyUffd *uffd;        /* the kernel backend, or NULL */
-    DirtySoftLog *log;      /* the software log, or NULL */
+    DirtySoftLog *soft;     /* the software log, or NULL */
     char *fallback_reason;
-    uint64_t syncs;
-    uint64_t last_sync_pages;
-    Error *arm_error;       /* protection failed: the next sync fails */
+    Error *arm_error;       /* arming failed: the next sync fails */
 };
 
-static DirtyTracker *active;
-
-/* Bitmaps */
+static DirtyLog *active;
 
 static uint64_t words_for(uint64_t bits)
 {
     return (bits + WORD_BITS - 1) / WORD_BITS;
 }
 
-/* Sets bit @page; returns whether it was clear. */
-static bool tb_set(TrackedBlock *tb, uint64_t page)
+static LoggedBlock *find_block(const DirtyLog *log, const RAMBlock *block)
 {
-    uint64_t mask = 1ull << (page % WORD_BITS);
-    uint64_t *w = &tb->bitmap[page / WORD_BITS];
-
-    if (*w & mask) {
-        return false;
-    }
-    *w |= mask;
-    tb->dirty++;
-    return true;
-}
-
-static TrackedBlock *find_block(const DirtyTracker *t, const RAMBlock *block)
-{
-    for (unsigned i = 0; i < t->nblocks; i++) {
-        if (t->blocks[i].block == block) {
-            return &t->blocks[i];
+    for (unsigned i = 0; i < log->nblocks; i++) {
+        if (log->blocks[i].block == block) {
+            return &log->blocks[i];
         }
     }
-    g_error("RAM block '%s' is not tracked", block->idstr);
-}
-
-static TrackedBlock *find_page(const DirtyTracker *t, const RAMBlock *block,
-                               uint64_t page)
-{
-    TrackedBlock *tb = find_block(t, block);
-
-    g_assert(page < tb->pages);
-    return tb;
+    g_error("RAM block '%s' is not logged", block->idstr);
 }
 
 /* The software log */
@@ -137,7 +108,7 @@ void dirty_soft_log_mark(DirtySoftLog *log, uint64_t guest_offset,
     }
 }
 
-static void soft_log_start(DirtyTracker *t)
+static void soft_log_start(DirtyLog *dl)
 {
     uint64_t pages = ram_guest_size() / GUEST_PAGE_SIZE;
     DirtySoftLog *log = soft_log_storage;
@@ -153,8 +124,8 @@ static void soft_log_start(DirtyTracker *t)
         log->capacity = pages;
         soft_log_storage = log;
     } else {
-        /* A late writer of the previous tracker may still set bits: that
-         * only adds dirty pages, but use atomics for the race. */
+        /* A late writer of the previous log may still set bits: that
+         * only adds written pages, but use atomics for the race. */
         for (uint64_t i = 0; i < words_for(log->capacity); i++) {
             __atomic_store_n(&log->bits[i], 0, __ATOMIC_RELAXED);
         }
@@ -165,20 +136,23 @@ static void soft_log_start(DirtyTracker *t)
          * write racing with start missing the caller's first read. */
         syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
     }
-    t->log = log;
+    dl->soft = log;
 }
 
-static void soft_log_stop(DirtyTracker *t)
+static void soft_log_stop(DirtyLog *dl)
 {
     __atomic_store_n(&dirty_soft_log, NULL, __ATOMIC_RELEASE);
-    t->log = NULL;
+    dl->soft = NULL;
 }
 
-/* Moves the log bits of @tb's pages into its bitmap. */
-static void soft_log_collect(DirtyTracker *t, TrackedBlock *tb)
+/* Takes the log bits of @lb's pages and reports them, a run of adjacent
+ * pages at a time. */
+static void soft_log_collect(DirtyLog *dl, LoggedBlock *lb,
+                             DirtyLogRangeFunc *fn, void *opaque)
 {
-    DirtySoftLog *log = t->log;
-    uint64_t first = tb->first_page, end = first + tb->pages;
+    DirtySoftLog *log = dl->soft;
+    uint64_t first = lb->first_page, end = first + lb->pages;
+    uint64_t run = 0, run_len = 0;      /* pages of the block */
 
     for (uint64_t w = first / WORD_BITS; w * WORD_BITS < end; w++) {
         uint64_t lo = w * WORD_BITS, mask = ~0ull, got;
@@ -196,48 +170,41 @@ static void soft_log_collect(DirtyTracker *t, TrackedBlock *tb)
         got = __atomic_fetch_and(&log->bits[w], ~mask, __ATOMIC_ACQUIRE) &
               mask;
         while (got) {
-            tb_set(tb, lo + __builtin_ctzll(got) - first);
-            t->last_sync_pages++;
+            uint64_t page = lo + __builtin_ctzll(got) - first;
+
+            if (run_len && page == run + run_len) {
+                run_len++;
+            } else {
+                if (run_len) {
+                    fn(opaque, lb->block, run * GUEST_PAGE_SIZE,
+                       run_len * GUEST_PAGE_SIZE);
+                }
+                run = page;
+                run_len = 1;
+            }
             got &= got - 1;
         }
     }
-}
-
-/* The kernel backend */
-
-typedef struct UffdSyncCtx {
-    DirtyTracker *t;
-    TrackedBlock *tb;
-} UffdSyncCtx;
-
-static void uffd_range_dirty(void *opaque, uint64_t offset, uint64_t len)
-{
-    UffdSyncCtx *ctx = opaque;
-    DirtyTracker *t = ctx->t;
-    TrackedBlock *tb = ctx->tb;
-    uint64_t end = MIN((offset + len + GUEST_PAGE_SIZE - 1) /
-                       GUEST_PAGE_SIZE, tb->pages);
-
-    for (uint64_t page = offset / GUEST_PAGE_SIZE; page < end; page++) {
-        tb_set(tb, page);
-        t->last_sync_pages++;
+    if (run_len) {
+        fn(opaque, lb->block, run * GUEST_PAGE_SIZE,
+           run_len * GUEST_PAGE_SIZE);
     }
 }
 
-/* The tracker */
+/* The log */
 
-static bool mode_from_env(DirtyTrackerMode *mode, Error **errp)
+static bool mode_from_env(DirtyLogMode *mode, Error **errp)
 {
-    const char *env = getenv("VMIG_DIRTY_TRACKER");
+    const char *env = getenv("VMIG_DIRTY_LOG");
 
     if (!env || !*env || !strcmp(env, "auto")) {
-        *mode = DIRTY_TRACKER_AUTO;
+        *mode = DIRTY_LOG_AUTO;
     } else if (!strcmp(env, "kernel")) {
-        *mode = DIRTY_TRACKER_KERNEL;
+        *mode = DIRTY_LOG_KERNEL;
     } else if (!strcmp(env, "soft")) {
-        *mode = DIRTY_TRACKER_SOFT;
+        *mode = DIRTY_LOG_SOFT;
     } else {
-        error_setg(errp, "VMIG_DIRTY_TRACKER: invalid value '%s' (expected "
+        error_setg(errp, "VMIG_DIRTY_LOG: invalid value '%s' (expected "
                    "auto, kernel or soft)", env);
         return false;
     }
@@ -247,271 +214,159 @@ static bool mode_from_env(DirtyTrackerMode *mode, Error **errp)
 static int add_block(RAMBlock *block, void *opaque)
 {
     GArray *blocks = opaque;
-    TrackedBlock tb = {
+    LoggedBlock lb = {
         .block = block,
         .first_page = block->offset / GUEST_PAGE_SIZE,
         .pages = block->size / GUEST_PAGE_SIZE,
     };
 
-    tb.bitmap = g_new0(uint64_t, words_for(tb.pages));
-    tb.armed = tb.pages;
-    g_array_append_val(blocks, tb);
+    lb.armed = lb.pages;
+    g_array_append_val(blocks, lb);
     return 0;
 }
 
-static void tracker_free(DirtyTracker *t)
+static void log_free(DirtyLog *log)
 {
-    for (unsigned i = 0; i < t->nblocks; i++) {
-        g_free(t->blocks[i].bitmap);
+    g_free(log->blocks);
+    g_free(log->fallback_reason);
+    error_free(log->arm_error);
+    g_free(log);
+}
+
+static DirtyLog *start(DirtyLogMode mode, bool arm_all, Error **errp)
+{
+    DirtyLog *log;
+    GArray *blocks;
+
+    if (active) {
+        error_setg(errp, "dirty page logging is already active");
+        return NULL;
     }
-    g_free(t->blocks);
-    g_free(t->fallback_reason);
-    error_free(t->arm_error);
-    g_free(t);
+    if (mode == DIRTY_LOG_AUTO && !mode_from_env(&mode, errp)) {
+        return NULL;
+    }
+
+    log = g_new0(DirtyLog, 1);
+    blocks = g_array_new(FALSE, FALSE, sizeof(LoggedBlock));
+    ram_block_foreach(add_block, blocks);
+    log->nblocks = blocks->len;
+    log->blocks = (LoggedBlock *)g_array_free(blocks, FALSE);
+
+    if (mode != DIRTY_LOG_SOFT) {
+        g_autofree RAMBlock **rb = g_new(RAMBlock *, log->nblocks);
+        Error *err = NULL;
+
+        for (unsigned i = 0; i < log->nblocks; i++) {
+            rb[i] = log->blocks[i].block;
+        }
+        log->uffd = dirty_uffd_open(rb, log->nblocks, arm_all, &err);
+        if (!log->uffd) {
+            if (mode == DIRTY_LOG_KERNEL) {
+                error_setg(errp, "cannot log dirty pages with "
+                           "userfaultfd: %s", error_get_pretty(err));
+                error_free(err);
+                log_free(log);
+                return NULL;
+            }
+            log->fallback_reason = g_strdup(error_get_pretty(err));
+            error_free(err);
+        }
+    }
+    if (log->uffd) {
+        for (unsigned i = 0; !arm_all && i < log->nblocks; i++) {
+            log->blocks[i].armed = 0;
+        }
+    } else {
+        /* The hook logs every page anyway: all armed. */
+        soft_log_start(log);
+    }
+    active = log;
+    return log;
 }
 
-DirtyTracker *dirty_tracker_start(Error **errp)
-{
-    return dirty_tracker_start_mode(DIRTY_TRACKER_AUTO, errp);
-}
-
-static DirtyTracker *start(DirtyTrackerMode mode, bool protect,
-                           Error **errp);
-
-DirtyTracker *dirty_tracker_start_mode(DirtyTrackerMode mode, Error **errp)
+DirtyLog *dirty_log_start(DirtyLogMode mode, Error **errp)
 {
     return start(mode, true, errp);
 }
 
-DirtyTracker *dirty_tracker_start_all_dirty(Error **errp)
+DirtyLog *dirty_log_start_unarmed(DirtyLogMode mode, Error **errp)
 {
-    DirtyTracker *t = start(DIRTY_TRACKER_AUTO, false, errp);
-
-    if (t) {
-        dirty_tracker_set_all(t);
-        for (unsigned i = 0; t->uffd && i < t->nblocks; i++) {
-            t->blocks[i].armed = 0;
-        }
-    }
-    return t;
+    return start(mode, false, errp);
 }
 
-static DirtyTracker *start(DirtyTrackerMode mode, bool protect,
-                           Error **errp)
+void dirty_log_stop(DirtyLog *log)
 {
-    DirtyTracker *t;
-    GArray *blocks;
-
-    if (active) {
-        error_setg(errp, "dirty page tracking is already active");
-        return NULL;
-    }
-    if (mode == DIRTY_TRACKER_AUTO && !mode_from_env(&mode, errp)) {
-        return NULL;
-    }
-
-    t = g_new0(DirtyTracker, 1);
-    blocks = g_array_new(FALSE, FALSE, sizeof(TrackedBlock));
-    ram_block_foreach(add_block, blocks);
-    t->nblocks = blocks->len;
-    t->blocks = (TrackedBlock *)g_array_free(blocks, FALSE);
-
-    if (mode != DIRTY_TRACKER_SOFT) {
-        g_autofree RAMBlock **rb = g_new(RAMBlock *, t->nblocks);
-        Error *err = NULL;
-
-        for (unsigned i = 0; i < t->nblocks; i++) {
-            rb[i] = t->blocks[i].block;
-        }
-        t->uffd = dirty_uffd_open(rb, t->nblocks, protect, &err);
-        if (!t->uffd) {
-            if (mode == DIRTY_TRACKER_KERNEL) {
-                error_setg(errp, "cannot track dirty pages with "
-                           "userfaultfd: %s", error_get_pretty(err));
-                error_free(err);
-                tracker_free(t);
-                return NULL;
-            }
-            t->fallback_reason = g_strdup(error_get_pretty(err));
-            error_free(err);
-        }
-    }
-    if (!t->uffd) {
-        soft_log_start(t);
-    }
-    active = t;
-    return t;
-}
-
-void dirty_tracker_stop(DirtyTracker *t)
-{
-    if (!t) {
+    if (!log) {
         return;
     }
-    g_assert(t == active);
-    if (t->uffd) {
-        dirty_uffd_close(t->uffd);
+    g_assert(log == active);
+    if (log->uffd) {
+        dirty_uffd_close(log->uffd);
     } else {
-        soft_log_stop(t);
+        soft_log_stop(log);
     }
     active = NULL;
-    tracker_free(t);
+    log_free(log);
 }
 
-DirtyTracker *dirty_tracker_active(void)
+DirtyLog *dirty_log_active(void)
 {
     return active;
 }
 
-const char *dirty_tracker_backend(const DirtyTracker *t)
+const char *dirty_log_backend(const DirtyLog *log)
 {
-    return t->uffd ? DIRTY_TRACKER_UFFD_NAME : DIRTY_TRACKER_SOFT_NAME;
+    return log->uffd ? DIRTY_LOG_UFFD_NAME : DIRTY_LOG_SOFT_NAME;
 }
 
-const char *dirty_tracker_fallback_reason(const DirtyTracker *t)
+const char *dirty_log_fallback_reason(const DirtyLog *log)
 {
-    return t->fallback_reason;
+    return log->fallback_reason;
 }
 
-bool dirty_tracker_sync(DirtyTracker *t, Error **errp)
+uint64_t dirty_log_arm(DirtyLog *log, const RAMBlock *block, uint64_t offset)
 {
-    t->last_sync_pages = 0;
-    for (unsigned i = 0; i < t->nblocks; i++) {
-        TrackedBlock *tb = &t->blocks[i];
-
-        if (t->uffd) {
-            UffdSyncCtx ctx = { t, tb };
-
-            if (t->arm_error) {
-                error_propagate(errp, error_copy(t->arm_error));
-                return false;
-            }
-            /* Pages past @armed are dirty and unprotected: nothing to
-             * learn there, and scanning would protect them early. */
-            if (!dirty_uffd_collect(t->uffd, i, tb->armed * GUEST_PAGE_SIZE,
-                                    uffd_range_dirty, &ctx, errp)) {
-                return false;
-            }
-        } else {
-            soft_log_collect(t, tb);
-        }
-    }
-    t->syncs++;
-    return true;
-}
-
-uint64_t dirty_tracker_dirty_pages(const DirtyTracker *t)
-{
-    uint64_t n = 0;
-
-    for (unsigned i = 0; i < t->nblocks; i++) {
-        n += t->blocks[i].dirty;
-    }
-    return n;
-}
-
-uint64_t dirty_tracker_block_dirty_pages(const DirtyTracker *t,
-                                         const RAMBlock *block)
-{
-    return find_block(t, block)->dirty;
-}
-
-uint64_t dirty_tracker_sync_count(const DirtyTracker *t)
-{
-    return t->syncs;
-}
-
-uint64_t dirty_tracker_last_sync_pages(const DirtyTracker *t)
-{
-    return t->last_sync_pages;
-}
-
-uint64_t dirty_tracker_next_dirty(const DirtyTracker *t,
-                                  const RAMBlock *block, uint64_t page)
-{
-    TrackedBlock *tb = find_block(t, block);
-    uint64_t w, word;
-
-    if (page >= tb->pages) {
-        return tb->pages;
-    }
-    w = page / WORD_BITS;
-    word = tb->bitmap[w] & (~0ull << (page % WORD_BITS));
-    while (!word) {
-        if (++w >= words_for(tb->pages)) {
-            return tb->pages;
-        }
-        word = tb->bitmap[w];
-    }
-    /* Bits past the last page are never set. */
-    return w * WORD_BITS + __builtin_ctzll(word);
-}
-
-bool dirty_tracker_is_dirty(const DirtyTracker *t, const RAMBlock *block,
-                            uint64_t page)
-{
-    TrackedBlock *tb = find_page(t, block, page);
-
-    return tb->bitmap[page / WORD_BITS] & (1ull << (page % WORD_BITS));
-}
-
-/* Protects @tb up to past @page: the prefix grows, never a hole. */
-static void arm(DirtyTracker *t, TrackedBlock *tb, uint64_t page)
-{
-    uint64_t end = MIN(tb->pages, MAX(page + 1, tb->armed + ARM_CHUNK_PAGES));
+    LoggedBlock *lb = find_block(log, block);
+    uint64_t page = offset / GUEST_PAGE_SIZE, end;
     Error *err = NULL;
 
-    if (!dirty_uffd_arm(t->uffd, tb - t->blocks, tb->armed * GUEST_PAGE_SIZE,
-                        (end - tb->armed) * GUEST_PAGE_SIZE, &err)) {
-        /* Nothing past here is tracked: say so at the next sync. */
-        if (!t->arm_error) {
-            t->arm_error = err;
+    g_assert(page < lb->pages);
+    if (page < lb->armed) {
+        return lb->armed * GUEST_PAGE_SIZE;
+    }
+    /* The prefix grows, never a hole. */
+    end = MIN(lb->pages, MAX(page + 1, lb->armed + ARM_CHUNK_PAGES));
+    if (!dirty_uffd_arm(log->uffd, lb - log->blocks,
+                        lb->armed * GUEST_PAGE_SIZE,
+                        (end - lb->armed) * GUEST_PAGE_SIZE, &err)) {
+        /* Nothing past here is logged: say so at the next sync. */
+        if (!log->arm_error) {
+            log->arm_error = err;
         } else {
             error_free(err);
         }
     }
-    tb->armed = end;
+    lb->armed = end;
+    return end * GUEST_PAGE_SIZE;
 }
 
-bool dirty_tracker_test_and_clear(DirtyTracker *t, const RAMBlock *block,
-                                  uint64_t page)
+bool dirty_log_sync(DirtyLog *log, DirtyLogRangeFunc *fn, void *opaque,
+                    Error **errp)
 {
-    TrackedBlock *tb = find_page(t, block, page);
-    uint64_t mask = 1ull << (page % WORD_BITS);
-    uint64_t *w = &tb->bitmap[page / WORD_BITS];
-
-    if (!(*w & mask)) {
+    if (log->arm_error) {
+        error_propagate(errp, error_copy(log->arm_error));
         return false;
     }
-    if (page >= tb->armed) {
-        arm(t, tb, page);
+    for (unsigned i = 0; i < log->nblocks; i++) {
+        LoggedBlock *lb = &log->blocks[i];
+
+        if (!log->uffd) {
+            soft_log_collect(log, lb, fn, opaque);
+        } else if (!dirty_uffd_collect(log->uffd, i,
+                                       lb->armed * GUEST_PAGE_SIZE,
+                                       fn, opaque, errp)) {
+            return false;
+        }
     }
-    *w &= ~mask;
-    tb->dirty--;
     return true;
-}
-
-void dirty_tracker_set_dirty(DirtyTracker *t, const RAMBlock *block,
-                             uint64_t page)
-{
-    tb_set(find_page(t, block, page), page);
-}
-
-void dirty_tracker_set_all(DirtyTracker *t)
-{
-    for (unsigned i = 0; i < t->nblocks; i++) {
-        TrackedBlock *tb = &t->blocks[i];
-        uint64_t words = words_for(tb->pages);
-
-        if (!words) {
-            continue;
-        }
-        memset(tb->bitmap, 0xff, words * sizeof(uint64_t));
-        /* Keep bits past the last page clear: next_dirty relies on it. */
-        if (tb->pages % WORD_BITS) {
-            tb->bitmap[words - 1] = ~0ull >> (WORD_BITS - tb->pages %
-                                              WORD_BITS);
-        }
-        tb->dirty = tb->pages;
-    }
 }

@@ -188,9 +188,9 @@ uint64_t workload_gen_step(WorkloadGen *g)
     default:
         g_assert_not_reached();
     }
-    /* Dirty tracking hook: the software dirty log (migration/
-     * dirty-tracker.c) learns of the write here, after the stores. */
-    dirty_tracker_note_write(offset, GUEST_PAGE_SIZE);
+    /* The software dirty log (system/dirty-log.c) learns of the write
+     * here, after the stores. */
+    dirty_log_note_write(offset, GUEST_PAGE_SIZE);
     g->writes++;
     return offset;
 }

@@ -4,38 +4,17 @@
  * and snapshot contexts, so an option the host cannot serve is refused
  * before a migration starts (or, on a destination, in the handshake).
  */
-#include <errno.h>
 #include <fcntl.h>
-#include <linux/userfaultfd.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <glib.h>
 
 #include "migration/config-validate.h"
 #include "util/sockets.h"
-
-/* Returns the UFFDIO_API features, or -1 when userfaultfd is missing. */
-static long long probe_userfaultfd(void)
-{
-    struct uffdio_api api = { .api = UFFD_API };
-    int fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-    long long features = -1;
-
-    if (fd < 0) {
-        return -1;
-    }
-    /* Ask for nothing: the kernel answers with everything it offers. */
-    if (ioctl(fd, UFFDIO_API, &api) == 0) {
-        features = (long long)api.features;
-    }
-    close(fd);
-    return features;
-}
+#include "util/userfaultfd.h"
 
 /* A TCP socket, as zero-copy-send sends over TCP. */
 static bool probe_zero_copy(void)
@@ -92,12 +71,15 @@ const MigrationHostSupport *migration_host_support(void)
     static MigrationHostSupport support;
 
     if (g_once_init_enter(&once)) {
-        long long uffd = probe_userfaultfd();
+        uint64_t uffd_features = 0;
+        /* The way the dirty log and postcopy open it, so the validator
+         * never says "no userfaultfd" while they can use one. */
+        bool uffd = userfaultfd_features(&uffd_features, NULL);
         const char *lacks = getenv("VMIG_TEST_HOST_LACKS");
 
-        support.has[MIGRATION_HOST_USERFAULTFD] = uffd >= 0;
+        support.has[MIGRATION_HOST_USERFAULTFD] = uffd;
         support.has[MIGRATION_HOST_USERFAULTFD_WP] =
-            uffd >= 0 && (uffd & UFFD_FEATURE_PAGEFAULT_FLAG_WP);
+            uffd && (uffd_features & UFFD_FEATURE_PAGEFAULT_FLAG_WP);
         support.has[MIGRATION_HOST_ZERO_COPY] = probe_zero_copy();
         support.has[MIGRATION_HOST_DIRECT_IO] = probe_direct_io();
         /* Linked in (meson.build requires both libraries). */

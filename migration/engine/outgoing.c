@@ -35,7 +35,7 @@
 #include "io/channel-command.h"
 #include "migration/config.h"
 #include "migration/devices/devices.h"
-#include "system/dirty-log.h"
+#include "migration/ram/dirty-bitmap.h"
 #include "migration/engine/engine.h"
 #include "migration/engine/handshake.h"
 #include "migration/engine/session.h"
@@ -151,7 +151,7 @@ typedef struct MigOutgoing {
     Error *devices_err;
 
     /* Precopy (migration thread). */
-    DirtyTracker *tracker;
+    DirtyBitmap *bitmap;
     RamPageBatch *batch;        /* multifd, mapped-ram: being filled */
     MappedRamWriter *mapped;    /* mapped-ram: the file's pages */
     uint64_t iteration;
@@ -558,16 +558,16 @@ static void publish_stats(MigOutgoing *o, const Progress *pg)
 {
     MigRamStats st = {
         .transferred = bytes_sent(o),
-        .remaining = o->tracker ? dirty_tracker_dirty_pages(o->tracker) *
-                                  GUEST_PAGE_SIZE : 0,
+        .remaining = o->bitmap ? dirty_bitmap_dirty_pages(o->bitmap) *
+                                 GUEST_PAGE_SIZE : 0,
         .total = ram_guest_size(),
         .duplicate = o->session->ram_saver.zero_pages,
         .normal = o->session->ram_saver.normal_pages,
         .normal_bytes = o->session->ram_saver.normal_pages * GUEST_PAGE_SIZE,
         .dirty_pages_rate = pg->dirty_pages_rate,
         .mbps = pg->bw.bytes_per_sec * 8 / 1e6,
-        .dirty_sync_count = o->tracker ?
-                            dirty_tracker_sync_count(o->tracker) : 0,
+        .dirty_sync_count = o->bitmap ?
+                            dirty_bitmap_sync_count(o->bitmap) : 0,
         .page_size = GUEST_PAGE_SIZE,
         .pages_per_second = pg->pages_per_second,
         .iteration = o->iteration,
@@ -628,7 +628,7 @@ static bool sync_dirty(MigOutgoing *o, OutResult *res)
 {
     Error *err = NULL;
 
-    if (!dirty_tracker_sync(o->tracker, &err)) {
+    if (!dirty_bitmap_sync(o->bitmap, &err)) {
         error_prepend(&err, "Dirty page tracking failed: ");
         *res = step_failed(o, err);
         return false;
@@ -769,13 +769,13 @@ static bool start_tracking(MigOutgoing *o, OutResult *res)
     Error *err = NULL;
 
     /* The destination has nothing yet: the first pass sends it all. */
-    o->tracker = dirty_tracker_start_all_dirty(&err);
-    if (!o->tracker) {
+    o->bitmap = dirty_bitmap_start_all_dirty(DIRTY_LOG_AUTO, &err);
+    if (!o->bitmap) {
         error_prepend(&err, "Cannot track dirty pages: ");
         *res = step_failed(o, err);
         return false;
     }
-    ram_saver_init(&o->session->ram_saver, o->tracker,
+    ram_saver_init(&o->session->ram_saver, o->bitmap,
                    o->session->cfg->zero_page_detection !=
                    ZERO_PAGE_DETECTION_NONE);
     o->session->ram_saver_ready = true;
@@ -855,7 +855,7 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         }
         now = g_get_monotonic_time();
         measure(o, pg, now);
-        pending = dirty_tracker_dirty_pages(o->tracker) * GUEST_PAGE_SIZE;
+        pending = dirty_bitmap_dirty_pages(o->bitmap) * GUEST_PAGE_SIZE;
         bw = p.avail_switchover_bandwidth ? p.avail_switchover_bandwidth :
              mig_bandwidth_estimate(&pg->bw, now,
                                     bytes_sent(o));
@@ -871,9 +871,9 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         if (!sync_dirty(o, res) || !send_sync(o, res)) {
             return false;
         }
-        tp.dirtied += dirty_tracker_last_sync_pages(o->tracker) *
+        tp.dirtied += dirty_bitmap_last_sync_pages(o->bitmap) *
                       GUEST_PAGE_SIZE;
-        pending = dirty_tracker_dirty_pages(o->tracker) * GUEST_PAGE_SIZE;
+        pending = dirty_bitmap_dirty_pages(o->bitmap) * GUEST_PAGE_SIZE;
         report_expected_downtime(pending, bw);
         end_throttle_period(o, &tp, pg, &p, now);
         publish_stats(o, pg);
@@ -1060,7 +1060,7 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
         !send_sync(o, res)) {
         return false;
     }
-    g_assert(pass_done && dirty_tracker_dirty_pages(o->tracker) == 0);
+    g_assert(pass_done && dirty_bitmap_dirty_pages(o->bitmap) == 0);
     if (o->session->multifd_send &&
         !multifd_send_end(o->session->multifd_send, &err)) {
         *res = step_failed(o, err);
@@ -1323,8 +1323,8 @@ static gpointer migration_thread_fn(gpointer opaque)
         ram_saver_destroy(&o->session->ram_saver);
         o->session->ram_saver_ready = false;
     }
-    if (o->tracker) {
-        dirty_tracker_stop(g_steal_pointer(&o->tracker));
+    if (o->bitmap) {
+        dirty_bitmap_stop(g_steal_pointer(&o->bitmap));
     }
     if (o->throttled) {
         cpu_throttle_stop();

@@ -28,10 +28,10 @@ unsigned ram_save_batch_pages(uint64_t rate)
     return CLAMP(pages, RAM_SAVE_BATCH_PAGES, RAM_SAVE_BATCH_MAX_PAGES);
 }
 
-void ram_saver_init(RamSaver *rs, DirtyTracker *tracker, bool detect_zero)
+void ram_saver_init(RamSaver *rs, DirtyBitmap *bitmap, bool detect_zero)
 {
     memset(rs, 0, sizeof(*rs));
-    rs->tracker = tracker;
+    rs->bitmap = bitmap;
     rs->detect_zero = detect_zero;
     rs->blocks = ram_guest_blocks();
 }
@@ -57,8 +57,8 @@ unsigned ram_saver_next_batch(RamSaver *rs, RamPageBatch *batch,
         unsigned n = 0;
 
         while (n < max_pages) {
-            uint64_t page = dirty_tracker_next_dirty(rs->tracker, b,
-                                                     rs->page);
+            uint64_t page = dirty_bitmap_next_dirty(rs->bitmap, b,
+                                                    rs->page);
 
             if (page >= npages) {
                 rs->page = npages;
@@ -66,7 +66,7 @@ unsigned ram_saver_next_batch(RamSaver *rs, RamPageBatch *batch,
             }
             /* Clear, then read: a racing write is dirty again.  The
              * read is whoever sends the batch's. */
-            dirty_tracker_test_and_clear(rs->tracker, b, page);
+            dirty_bitmap_test_and_clear(rs->bitmap, b, page);
             batch->offsets[n] = page * GUEST_PAGE_SIZE;
             batch->kinds[n] = detect_zero &&
                               ram_page_is_zero(b->host + batch->offsets[n])

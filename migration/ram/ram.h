@@ -6,7 +6,7 @@
  * Blocks are named by their index in HELLO's list, which is guest order
  * on both ends (the handshake made sure the layouts are equal).
  *
- * Saving follows the dirty tracker's contract (migration/dirty-tracker.h):
+ * Saving follows the dirty bitmap's contract (migration/ram/dirty-bitmap.h):
  * a page's dirty bit is cleared before the page is read, so a write
  * racing with the read is reported again by the next sync.  Zero pages
  * become ZERO markers unless zero-page-detection is "none".  Without
@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "system/dirty-log.h"
+#include "migration/ram/dirty-bitmap.h"
 #include "migration/transport/stream.h"
 #include "migration/wire/wire.h"
 #include "qapi/error.h"
@@ -72,7 +72,7 @@ static inline size_t ram_iov_append(struct iovec *iov, size_t n, void *base,
 bool ram_page_is_zero(const uint8_t *p);
 
 typedef struct RamSaver {
-    DirtyTracker *tracker;
+    DirtyBitmap *bitmap;
     uint64_t next_packet;       /* of the next RAM_PAGES record built */
     GPtrArray *blocks;          /* RAMBlock *, in guest order (borrowed) */
     bool detect_zero;
@@ -97,8 +97,8 @@ typedef struct RamPageBatch {
     uint8_t kinds[WIRE_RAM_PAGES_MAX];      /* WIRE_PAGE_* */
 } RamPageBatch;
 
-/* Saves every registered block, tracked by @tracker. */
-void ram_saver_init(RamSaver *rs, DirtyTracker *tracker, bool detect_zero);
+/* Saves every registered block, the dirty pages of @bitmap. */
+void ram_saver_init(RamSaver *rs, DirtyBitmap *bitmap, bool detect_zero);
 void ram_saver_destroy(RamSaver *rs);
 
 /* Starts a new pass at the first block (after a sync). */

@@ -34,7 +34,6 @@ static void setup(void)
     dst[1] = ram_block_new_anon("b", 260 * PAGE, false, &error_abort);
     ck_assert(ram_block_register(src[0], &error_abort));
     ck_assert(ram_block_register(src[1], &error_abort));
-    setenv("VMIG_DIRTY_TRACKER", "soft", 1);
 }
 
 static void teardown(void)
@@ -79,7 +78,7 @@ static unsigned transfer(RamSaver *rs, RamLoader *rl)
 START_TEST(test_ram_round_trip)
 {
     g_autoptr(GPtrArray) blocks = dst_blocks();
-    DirtyTracker *t = dirty_tracker_start(&error_abort);
+    DirtyBitmap *t = dirty_bitmap_start(DIRTY_LOG_SOFT, &error_abort);
     RamSaver rs;
     RamLoader rl;
     unsigned records;
@@ -93,7 +92,7 @@ START_TEST(test_ram_round_trip)
 
     ram_saver_init(&rs, t, true);
     ram_loader_init(&rl, blocks);
-    dirty_tracker_set_all(t);
+    dirty_bitmap_set_all(t);
     records = transfer(&rs, &rl);
     /* Records never span blocks. */
     ck_assert_uint_eq(records, 256 / RAM_SAVE_BATCH_PAGES +
@@ -105,14 +104,14 @@ START_TEST(test_ram_round_trip)
     ck_assert_uint_eq(rl.normal_pages, rs.normal_pages);
     ck_assert_int_eq(memcmp(src[0]->host, dst[0]->host, 1 * MiB), 0);
     ck_assert_int_eq(memcmp(src[1]->host, dst[1]->host, 260 * PAGE), 0);
-    ck_assert_uint_eq(dirty_tracker_dirty_pages(t), 0);
+    ck_assert_uint_eq(dirty_bitmap_dirty_pages(t), 0);
 
     /* Nothing dirty: the next pass is empty; then only what changed. */
     ram_saver_rewind(&rs);
     ck_assert_uint_eq(transfer(&rs, &rl), 0);
     src[1]->host[3 * PAGE] = 1;
-    dirty_tracker_note_write(src[1]->offset + 3 * PAGE, PAGE);
-    ck_assert(dirty_tracker_sync(t, &error_abort));
+    dirty_log_note_write(src[1]->offset + 3 * PAGE, PAGE);
+    ck_assert(dirty_bitmap_sync(t, &error_abort));
     ram_saver_rewind(&rs);
     ck_assert_uint_eq(transfer(&rs, &rl), 1);
     ck_assert_uint_eq(rs.pages, 256 + 260 + 1);
@@ -120,26 +119,26 @@ START_TEST(test_ram_round_trip)
 
     ram_saver_destroy(&rs);
     ram_loader_destroy(&rl);
-    dirty_tracker_stop(t);
+    dirty_bitmap_stop(t);
 }
 END_TEST
 
 START_TEST(test_ram_without_zero_detection)
 {
     g_autoptr(GPtrArray) blocks = dst_blocks();
-    DirtyTracker *t = dirty_tracker_start(&error_abort);
+    DirtyBitmap *t = dirty_bitmap_start(DIRTY_LOG_SOFT, &error_abort);
     RamSaver rs;
     RamLoader rl;
 
     ram_saver_init(&rs, t, false);
     ram_loader_init(&rl, blocks);
-    dirty_tracker_set_all(t);
+    dirty_bitmap_set_all(t);
     transfer(&rs, &rl);
     ck_assert_uint_eq(rs.zero_pages, 0);
     ck_assert_uint_eq(rs.normal_pages, 256 + 260);
     ram_saver_destroy(&rs);
     ram_loader_destroy(&rl);
-    dirty_tracker_stop(t);
+    dirty_bitmap_stop(t);
 }
 END_TEST
 
@@ -310,7 +309,7 @@ static unsigned receive_all(RamLoader *rl, MigStream *s)
 static void round_trip_stream(unsigned batch)
 {
     g_autoptr(GPtrArray) blocks = dst_blocks();
-    DirtyTracker *t = dirty_tracker_start(&error_abort);
+    DirtyBitmap *t = dirty_bitmap_start(DIRTY_LOG_SOFT, &error_abort);
     MigStream *w, *r;
     RamSaver rs;
     RamLoader rl;
@@ -332,7 +331,7 @@ static void round_trip_stream(unsigned batch)
     snd.s = w;
     ram_saver_init(&rs, t, true);
     ram_loader_init(&rl, blocks);
-    dirty_tracker_set_all(t);
+    dirty_bitmap_set_all(t);
     th = g_thread_new("send", send_all, &snd);
     ck_assert_uint_eq(receive_all(&rl, r), snd.records);
     g_thread_join(th);
@@ -349,7 +348,7 @@ static void round_trip_stream(unsigned batch)
 
     ram_saver_destroy(&rs);
     ram_loader_destroy(&rl);
-    dirty_tracker_stop(t);
+    dirty_bitmap_stop(t);
     mig_stream_free(w);
     mig_stream_free(r);
 }
@@ -369,7 +368,7 @@ END_TEST
 /* Adjacent normal pages are one iovec entry; a zero page ends a run. */
 START_TEST(test_ram_iov_runs)
 {
-    DirtyTracker *t = dirty_tracker_start(&error_abort);
+    DirtyBitmap *t = dirty_bitmap_start(DIRTY_LOG_SOFT, &error_abort);
     g_autoptr(GByteArray) b = g_byte_array_new();
     struct iovec iov[RAM_SAVE_BATCH_MAX_PAGES + 2];
     WireRecord rec;
@@ -379,7 +378,7 @@ START_TEST(test_ram_iov_runs)
     memset(src[0]->host, 1, 3 * PAGE);
     memset(src[0]->host + 4 * PAGE, 2, 2 * PAGE);
     ram_saver_init(&rs, t, true);
-    dirty_tracker_set_all(t);
+    dirty_bitmap_set_all(t);
     ck_assert_uint_eq(ram_saver_next_record_iov(&rs, b, iov, &niov,
                                                 RAM_SAVE_BATCH_MAX_PAGES),
                       256);
@@ -403,7 +402,7 @@ START_TEST(test_ram_iov_runs)
     ck_assert_uint_eq(rs.normal_pages, 5);
     ck_assert_uint_eq(rs.zero_pages, 251);
     ram_saver_destroy(&rs);
-    dirty_tracker_stop(t);
+    dirty_bitmap_stop(t);
 }
 END_TEST
 
@@ -437,7 +436,7 @@ END_TEST
 /* The same records as ram_saver_next_record() builds. */
 START_TEST(test_ram_iov_matches_record)
 {
-    DirtyTracker *t = dirty_tracker_start(&error_abort);
+    DirtyBitmap *t = dirty_bitmap_start(DIRTY_LOG_SOFT, &error_abort);
     g_autoptr(GByteArray) a = g_byte_array_new();
     g_autoptr(GByteArray) b = g_byte_array_new();
     struct iovec iov[RAM_SAVE_BATCH_PAGES + 2];
@@ -452,11 +451,11 @@ START_TEST(test_ram_iov_matches_record)
     for (;;) {
         unsigned n1, n2;
 
-        dirty_tracker_set_all(t);
+        dirty_bitmap_set_all(t);
         g_byte_array_set_size(a, 0);
         g_byte_array_set_size(b, 0);
         n1 = ram_saver_next_record(&rs1, a, RAM_SAVE_BATCH_PAGES);
-        dirty_tracker_set_all(t);
+        dirty_bitmap_set_all(t);
         n2 = ram_saver_next_record_iov(&rs2, b, iov, &niov,
                                        RAM_SAVE_BATCH_PAGES);
         ck_assert_uint_eq(n1, n2);
@@ -474,7 +473,7 @@ START_TEST(test_ram_iov_matches_record)
     }
     ram_saver_destroy(&rs1);
     ram_saver_destroy(&rs2);
-    dirty_tracker_stop(t);
+    dirty_bitmap_stop(t);
 }
 END_TEST
 
