@@ -36,6 +36,7 @@
 #include "migration/migration.h"
 #include "migration/multifd.h"
 #include "migration/ram-transfer.h"
+#include "migration/ram-xbzrle.h"
 #include "migration/stream.h"
 #include "migration/transport.h"
 #include "qapi/clone.h"
@@ -398,6 +399,21 @@ static bool handle_record(IncomingConn *c, const WireRecord *rec, bool *end)
             return protocol_error(c, err);
         }
         if (!ram_loader_load(&c->ram, rec->body, rec->len, &err)) {
+            return protocol_error(c, err);
+        }
+        return true;
+    case WIRE_REC_RAM_XBZRLE:
+        /* Only a source that read "xbzrle" in our ACCEPT sends it, and
+         * only with xbzrle on, which keeps it to the main channel. */
+        if (!c->effective->xbzrle) {
+            error_setg(&err, "RAM_XBZRLE, but xbzrle is off");
+            return protocol_error(c, err);
+        }
+        if (device_load_set_started(c->devices)) {
+            error_setg(&err, "RAM_XBZRLE after DEVICE_STATE");
+            return protocol_error(c, err);
+        }
+        if (!ram_loader_load_xbzrle(&c->ram, rec->body, rec->len, &err)) {
             return protocol_error(c, err);
         }
         return true;

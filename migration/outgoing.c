@@ -43,6 +43,7 @@
 #include "migration/multifd.h"
 #include "migration/precopy-policy.h"
 #include "migration/ram-transfer.h"
+#include "migration/ram-xbzrle.h"
 #include "migration/stream.h"
 #include "migration/transport.h"
 #include "qapi/clone.h"
@@ -52,6 +53,7 @@
 #include "system/cpus.h"
 #include "system/machine.h"
 #include "system/runstate.h"
+#include "util/cutils.h"
 
 /* Longest slice of sending between two looks at the options and the
  * switchover test (QEMU iterates at the same pace). */
@@ -84,6 +86,8 @@ typedef struct MigOutgoing {
     MigStream *stream;
     gint cancel;                /* migrate_cancel, atomic */
     bool handshake_done;        /* migration thread */
+    /* ACCEPT listed "xbzrle": the destination reads RAM_XBZRLE. */
+    bool peer_xbzrle;
 
     /* Under lock; cond is broadcast on every change. */
     GMutex lock;
@@ -114,6 +118,7 @@ typedef struct MigOutgoing {
     DirtyTracker *tracker;
     RamSaver rs;
     bool rs_ready;
+    XbzrleSaver *xbzrle;        /* xbzrle on and usable */
     RamPageBatch *batch;        /* multifd, mapped-ram: being filled */
     MappedRamWriter *mapped;    /* mapped-ram: the file's pages */
     uint64_t iteration;
@@ -413,6 +418,11 @@ static Answer read_answer(MigOutgoing *o, gint64 deadline,
     if (!handshake_check_accept(o->hello, acc, cls, &err)) {
         goto fail;
     }
+    /* With REPLY_OPTIONAL the return path reads this while pages flow
+     * already: start_xbzrle() goes by the configuration then. */
+    if (!o->reply_optional) {
+        o->peer_xbzrle = wire_accept_has_feature(acc, "xbzrle");
+    }
     return ANSWER_ACCEPTED;
 
 fail:
@@ -532,6 +542,22 @@ static void publish_stats(MigOutgoing *o, const Progress *pg)
         multifd_send_stats(o->multifd, &ms);
         mig_info_set_multifd(&ms);
     }
+    if (o->cfg->xbzrle) {
+        MigXbzrleStats xs = { .cache_size = o->cfg->xbzrle_cache_size };
+
+        if (o->xbzrle) {
+            xs = (MigXbzrleStats) {
+                .cache_size = o->xbzrle->cache_size,
+                .bytes = o->xbzrle->bytes,
+                .pages = o->xbzrle->pages,
+                .cache_miss = o->xbzrle->cache_miss,
+                .cache_miss_rate = o->xbzrle->cache_miss_rate,
+                .encoding_rate = o->xbzrle->encoding_rate,
+                .overflow = o->xbzrle->overflow,
+            };
+        }
+        mig_info_set_xbzrle(&xs);
+    }
 }
 
 static void measure(MigOutgoing *o, Progress *pg, gint64 now)
@@ -543,6 +569,9 @@ static void measure(MigOutgoing *o, Progress *pg, gint64 now)
         pg->pages_per_second = (o->rs.pages - pg->period_pages) *
                                G_USEC_PER_SEC / MAX(now - start, 1);
         pg->period_pages = o->rs.pages;
+        if (o->xbzrle) {
+            xbzrle_saver_period(o->xbzrle);
+        }
     }
 }
 
@@ -658,17 +687,27 @@ static bool send_pages(MigOutgoing *o, MigRateLimit *rl, Progress *pg,
                 return true;
             }
         } else {
+            unsigned n;
+
             g_byte_array_set_size(b, 0);
-            /* The pages go from guest memory to the socket: no copy. */
-            if (!ram_saver_next_record_iov(&o->rs, b, iov, &niov,
-                                           ram_save_batch_pages(rate))) {
+            /* The pages go from guest memory to the socket: no copy
+             * (with xbzrle, from the snapshots it compared). */
+            n = o->xbzrle ?
+                xbzrle_saver_next_record_iov(o->xbzrle, &o->rs,
+                                             o->iteration == 1, b, iov,
+                                             &niov,
+                                             ram_save_batch_pages(rate)) :
+                ram_saver_next_record_iov(&o->rs, b, iov, &niov,
+                                          ram_save_batch_pages(rate));
+            if (!n) {
                 *pass_done = true;
                 return true;
             }
             for (size_t i = 0; i < niov; i++) {
                 len += iov[i].iov_len;
             }
-            if (mig_stream_writev(o->stream, iov, niov, 0, &err) !=
+            /* No records: xbzrle found every page unchanged. */
+            if (niov && mig_stream_writev(o->stream, iov, niov, 0, &err) !=
                 MIG_STREAM_OK) {
                 error_prepend(&err, "Migration to '%s' failed: ",
                               mig_stream_name(o->stream));
@@ -714,6 +753,45 @@ static void wait_switchover_ack(MigOutgoing *o, gint64 until)
 }
 
 /*
+ * xbzrle's cache, on the main channel only (the validator keeps xbzrle
+ * away from multifd and mapped-ram), and only for a destination that
+ * said it reads RAM_XBZRLE.  An older one accepts xbzrle without
+ * knowing the record: it gets whole pages.  Without an answer to go by
+ * (file:, exec:) the configuration decides, and a reader too old for
+ * the record refuses it as an unknown mandatory record.
+ */
+static bool start_xbzrle(MigOutgoing *o, OutResult *res)
+{
+    Error *err = NULL;
+
+    if (!o->cfg->xbzrle || o->multifd || o->mapped ||
+        !(o->peer_xbzrle || o->unidirectional || o->reply_optional)) {
+        return true;
+    }
+    o->xbzrle = xbzrle_saver_new(o->cfg->xbzrle_cache_size, &err);
+    if (!o->xbzrle) {
+        error_prepend(&err, "Cannot set up xbzrle: ");
+        *res = step_failed(o, err);
+        return false;
+    }
+    return true;
+}
+
+/* xbzrle-cache-size changed while migrating: a new, empty cache. */
+static void resize_xbzrle(MigOutgoing *o, uint64_t size)
+{
+    Error *err = NULL;
+
+    if (o->xbzrle && !xbzrle_saver_resize(o->xbzrle, size, &err)) {
+        g_autofree char *kept = size_to_str(o->xbzrle->cache_size);
+
+        warn_report("migration: xbzrle keeps its cache of %s: %s", kept,
+                    error_get_pretty(err));
+        error_free(err);
+    }
+}
+
+/*
  * Passes over guest memory until what is left fits in downtime-limit.
  * Returns true when it is time to switch over.
  */
@@ -736,6 +814,9 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
     ram_saver_init(&o->rs, o->tracker,
                    o->cfg->zero_page_detection != ZERO_PAGE_DETECTION_NONE);
     o->rs_ready = true;
+    if (!start_xbzrle(o, res)) {
+        return false;
+    }
     mig_throttle_init(&throttle);
     mig_rate_limit_init(&rl, period_start);
     o->iteration = 1;
@@ -749,6 +830,7 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         gint64 now;
 
         mig_params_get(&p);
+        resize_xbzrle(o, p.xbzrle_cache_size);
         if (!send_pages(o, &rl, pg, g_get_monotonic_time() + SEND_SLICE_US,
                         p.max_bandwidth, &pass_done, res)) {
             return false;
@@ -1227,6 +1309,7 @@ static gpointer migration_thread_fn(gpointer opaque)
     if (o->rs_ready) {
         ram_saver_destroy(&o->rs);
     }
+    g_clear_pointer(&o->xbzrle, xbzrle_saver_free);
     if (o->tracker) {
         dirty_tracker_stop(g_steal_pointer(&o->tracker));
     }

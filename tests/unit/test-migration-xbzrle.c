@@ -1,7 +1,9 @@
 /*
  * Unit tests for XBZRLE: the codec (migration/xbzrle.c) on random, text
  * and sparse changes, its exact bytes, its output bound and every
- * refusal of a malformed delta; the page cache (migration/xbzrle-cache.c).
+ * refusal of a malformed delta; the page cache (migration/xbzrle-cache.c);
+ * and guest RAM through the source's cache and RAM_XBZRLE records into
+ * other memory over several passes (migration/ram-xbzrle.c).
  */
 #include <check.h>
 #include "tests/check-error.h"
@@ -9,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migration/ram-xbzrle.h"
 #include "migration/xbzrle-cache.h"
 #include "migration/xbzrle.h"
 #include "system/ram.h"
@@ -399,11 +402,354 @@ START_TEST(test_cache_hits_and_evictions)
 }
 END_TEST
 
+/* ---- Guest RAM through the cache and RAM_XBZRLE ---- */
+
+#define MiB (1024 * 1024)
+
+/* Guest RAM: two registered blocks; their copies are not registered. */
+static RAMBlock *src[2], *dst[2];
+static GPtrArray *dst_list;
+static DirtyTracker *tracker;
+
+static void setup(void)
+{
+    setenv("VMIG_DIRTY_TRACKER", "soft", 1);
+    src[0] = ram_block_new_anon("a", 1 * MiB, false, &error_abort);
+    src[1] = ram_block_new_anon("b", 260 * PAGE, false, &error_abort);
+    dst[0] = ram_block_new_anon("a", 1 * MiB, false, &error_abort);
+    dst[1] = ram_block_new_anon("b", 260 * PAGE, false, &error_abort);
+    ck_assert(ram_block_register(src[0], &error_abort));
+    ck_assert(ram_block_register(src[1], &error_abort));
+    dst_list = g_ptr_array_new();
+    g_ptr_array_add(dst_list, dst[0]);
+    g_ptr_array_add(dst_list, dst[1]);
+    tracker = dirty_tracker_start(&error_abort);
+}
+
+static void teardown(void)
+{
+    dirty_tracker_stop(tracker);
+    g_ptr_array_unref(dst_list);
+    for (int i = 1; i >= 0; i--) {
+        ram_block_unregister(src[i]);
+        ram_block_free(src[i]);
+        ram_block_free(dst[i]);
+    }
+}
+
+typedef struct Counts {
+    unsigned ram_pages, ram_xbzrle;     /* records */
+    uint64_t bytes;
+} Counts;
+
+/* One pass: every dirty page, record by record, into @rl. */
+static Counts pass(XbzrleSaver *x, RamSaver *rs, RamLoader *rl,
+                   bool first_pass)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    Counts n = { 0 };
+
+    ram_saver_rewind(rs);
+    while (xbzrle_saver_next_record(x, rs, first_pass, b, 64)) {
+        size_t pos = 0;
+
+        n.bytes += b->len;
+        while (pos < b->len) {
+            WireRecord rec;
+
+            ck_assert_int_eq(wire_record_decode(b->data + pos, b->len - pos,
+                                                &rec, &error_abort),
+                             WIRE_OK);
+            if (rec.type == WIRE_REC_RAM_PAGES) {
+                ck_assert(ram_loader_load(rl, rec.body, rec.len,
+                                          &error_abort));
+                n.ram_pages++;
+            } else {
+                ck_assert_uint_eq(rec.type, WIRE_REC_RAM_XBZRLE);
+                ck_assert(ram_loader_load_xbzrle(rl, rec.body, rec.len,
+                                                 &error_abort));
+                n.ram_xbzrle++;
+            }
+            pos += rec.size;
+        }
+        g_byte_array_set_size(b, 0);
+    }
+    return n;
+}
+
+static void write_guest(RAMBlock *blk, uint64_t off, const void *data,
+                        size_t len)
+{
+    memcpy(blk->host + off, data, len);
+    dirty_tracker_note_write(blk->offset + off, len);
+}
+
+static void assert_equal(void)
+{
+    ck_assert_int_eq(memcmp(src[0]->host, dst[0]->host, 1 * MiB), 0);
+    ck_assert_int_eq(memcmp(src[1]->host, dst[1]->host, 260 * PAGE), 0);
+}
+
+START_TEST(test_ram_passes)
+{
+    XbzrleSaver *x;
+    RamSaver rs;
+    RamLoader rl;
+    Counts n;
+    uint8_t page[PAGE];
+
+    /* Text in every page of block a but the first 16, a few bytes in b. */
+    for (uint64_t p = 16; p < 256; p++) {
+        g_autoptr(GRand) r = g_rand_new_with_seed(p);
+
+        fill_text(r, src[0]->host + p * PAGE, PAGE);
+    }
+    src[1]->host[259 * PAGE + 7] = 0x5a;
+    /* A destination page that is not zero: a ZERO marker must fix it. */
+    memset(dst[1]->host + 3 * PAGE, 0xee, PAGE);
+
+    x = xbzrle_saver_new(64 * MiB, &error_abort);
+    /* Never more than guest RAM (256 + 260 pages, rounded up). */
+    ck_assert_uint_eq(xbzrle_cache_slots(x->cache), 1024);
+    ram_saver_init(&rs, tracker, true);
+    ram_loader_init(&rl, dst_list);
+    dirty_tracker_set_all(tracker);
+
+    /* First pass: whole pages, the cache filled, nothing looked up. */
+    n = pass(x, &rs, &rl, true);
+    ck_assert_uint_eq(n.ram_xbzrle, 0);
+    ck_assert_uint_eq(rs.normal_pages, 240 + 1);
+    ck_assert_uint_eq(x->lookups, 0);
+    ck_assert_uint_eq(x->pages, 0);
+    assert_equal();
+
+    /* Second pass: a few bytes of a few pages change. */
+    ck_assert(dirty_tracker_sync(tracker, &error_abort));
+    for (uint64_t p = 20; p < 30; p++) {
+        /* Capitals: unlike every byte of the text they replace. */
+        write_guest(src[0], p * PAGE + 100, "CHANGED", 7);
+    }
+    write_guest(src[1], 259 * PAGE, "tail", 4);
+    /* Written with the same bytes: dirty, but unchanged. */
+    write_guest(src[0], 40 * PAGE, src[0]->host + 40 * PAGE, 64);
+    ck_assert(dirty_tracker_sync(tracker, &error_abort));
+    n = pass(x, &rs, &rl, false);
+    ck_assert_uint_eq(n.ram_pages, 0);
+    ck_assert_uint_eq(n.ram_xbzrle, 2);     /* one per block */
+    ck_assert_uint_eq(x->pages, 11);
+    ck_assert_uint_eq(x->unchanged, 1);
+    ck_assert_uint_eq(x->lookups, 12);
+    ck_assert_uint_eq(x->cache_miss, 0);
+    ck_assert_uint_eq(rl.xbzrle_pages, 11);
+    /* Deltas, not pages, went over. */
+    ck_assert_uint_lt(n.bytes, 2 * PAGE);
+    ck_assert_uint_eq(x->bytes, 10 * (1 + 1 + 7) + (1 + 1 + 4));
+    assert_equal();
+
+    /* Third: a whole page rewritten (overflow), a page zeroed, a zero
+     * page made non-zero, and a delta onto the zeroed page's copy. */
+    {
+        g_autoptr(GRand) r = g_rand_new_with_seed(99);
+
+        for (size_t i = 0; i < PAGE; i++) {
+            page[i] = (uint8_t)g_rand_int_range(r, 1, 256);
+        }
+    }
+    write_guest(src[0], 50 * PAGE, page, PAGE);
+    memset(page, 0, PAGE);
+    write_guest(src[0], 60 * PAGE, page, PAGE);
+    write_guest(src[0], 2 * PAGE + 8, "new", 3);
+    ck_assert(dirty_tracker_sync(tracker, &error_abort));
+    n = pass(x, &rs, &rl, false);
+    ck_assert_uint_eq(x->overflow, 1);
+    /* Page 2 was zero in the first pass, so never cached: a miss. */
+    ck_assert_uint_eq(x->cache_miss, 1);
+    ck_assert_uint_eq(n.ram_xbzrle, 0);
+    assert_equal();
+    write_guest(src[0], 60 * PAGE + 5, "x", 1);
+    write_guest(src[0], 2 * PAGE + 8, "old", 3);
+    ck_assert(dirty_tracker_sync(tracker, &error_abort));
+    n = pass(x, &rs, &rl, false);
+    ck_assert_uint_eq(n.ram_xbzrle, 1);
+    ck_assert_uint_eq(x->pages, 11 + 2);
+    assert_equal();
+
+    /* The rates of the period: all of it so far. */
+    xbzrle_saver_period(x);
+    ck_assert(x->cache_miss_rate > 0 && x->cache_miss_rate < 1);
+    ck_assert(x->encoding_rate > 100);
+    ram_saver_destroy(&rs);
+    ram_loader_destroy(&rl);
+    xbzrle_saver_free(x);
+}
+END_TEST
+
+/* A resize empties the cache: the next sends are whole, then deltas. */
+START_TEST(test_ram_resize)
+{
+    XbzrleSaver *x;
+    XbzrleCache *old;
+    RamSaver rs;
+    RamLoader rl;
+    Counts n;
+
+    for (uint64_t p = 0; p < 256; p++) {
+        memset(src[0]->host + p * PAGE, (int)p + 1, PAGE);
+    }
+    x = xbzrle_saver_new(4 * MiB, &error_abort);
+    ram_saver_init(&rs, tracker, true);
+    ram_loader_init(&rl, dst_list);
+    dirty_tracker_set_all(tracker);
+    pass(x, &rs, &rl, true);
+    ck_assert(dirty_tracker_sync(tracker, &error_abort));
+
+    /* The same size again: nothing happens. */
+    old = x->cache;
+    ck_assert(xbzrle_saver_resize(x, 4 * MiB, &error_abort));
+    ck_assert_ptr_eq(x->cache, old);
+    ck_assert(xbzrle_saver_resize(x, 16 * PAGE, &error_abort));
+    ck_assert_uint_eq(x->cache_size, 16 * PAGE);
+    ck_assert_uint_eq(xbzrle_cache_slots(x->cache), 16);
+
+    for (uint64_t p = 0; p < 16; p++) {
+        write_guest(src[0], p * PAGE, "v2", 2);
+    }
+    ck_assert(dirty_tracker_sync(tracker, &error_abort));
+    n = pass(x, &rs, &rl, false);
+    ck_assert_uint_eq(n.ram_xbzrle, 0);
+    ck_assert_uint_eq(x->cache_miss, 16);
+    assert_equal();
+    for (uint64_t p = 0; p < 16; p++) {
+        write_guest(src[0], p * PAGE, "v3", 2);
+    }
+    ck_assert(dirty_tracker_sync(tracker, &error_abort));
+    n = pass(x, &rs, &rl, false);
+    ck_assert_uint_eq(n.ram_xbzrle, 1);
+    ck_assert_uint_eq(x->pages, 16);
+    ck_assert_uint_eq(x->cache_miss, 16);
+    assert_equal();
+    /* Page 16 takes page 0's slot, so page 0 is a miss next time. */
+    write_guest(src[0], 16 * PAGE, "v4", 2);
+    ck_assert(dirty_tracker_sync(tracker, &error_abort));
+    pass(x, &rs, &rl, false);
+    ck_assert_uint_eq(x->cache_miss, 17);
+    write_guest(src[0], 0, "v5", 2);
+    ck_assert(dirty_tracker_sync(tracker, &error_abort));
+    pass(x, &rs, &rl, false);
+    ck_assert_uint_eq(x->cache_miss, 18);
+    ck_assert_uint_eq(x->pages, 16);
+    ck_assert_uint_eq(xbzrle_cache_evictions(x->cache), 2);
+    assert_equal();
+
+    /* Too small to hold a page: refused, the cache stays. */
+    {
+        Error *err = NULL;
+
+        old = x->cache;
+        ck_assert(!xbzrle_saver_resize(x, 100, &err));
+        check_error(&err, "cannot hold one page");
+        ck_assert_ptr_eq(x->cache, old);
+        ck_assert_uint_eq(x->cache_size, 16 * PAGE);
+    }
+    ram_saver_destroy(&rs);
+    ram_loader_destroy(&rl);
+    xbzrle_saver_free(x);
+}
+END_TEST
+
+/* The RAM_XBZRLE record in @b, without its header and padding. */
+static bool load_record(RamLoader *rl, GByteArray *b, Error **errp)
+{
+    WireRecord rec;
+
+    ck_assert_int_eq(wire_record_decode(b->data, b->len, &rec,
+                                        &error_abort), WIRE_OK);
+    ck_assert_uint_eq(rec.type, WIRE_REC_RAM_XBZRLE);
+    return ram_loader_load_xbzrle(rl, rec.body, rec.len, errp);
+}
+
+/* The destination checks every page and delta before changing any. */
+START_TEST(test_ram_load_refusals)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    WireRamPagesHeader h = { .block = 1, .count = 2, .page_size = PAGE };
+    uint64_t offsets[2] = { 0, 259 * PAGE };
+    uint32_t lengths[2] = { 3, 4 };
+    Error *err = NULL;
+    RamLoader rl;
+
+    ram_loader_init(&rl, dst_list);
+    memset(dst[1]->host, 0x11, PAGE);
+
+    /* A good record, to start with. */
+    ck_assert(wire_ram_xbzrle_encode(b, &h, offsets, lengths,
+                                     "\x00\x01" "a" "\xff\x1f\x01z", 7,
+                                     &error_abort));
+    ck_assert(load_record(&rl, b, &error_abort));
+    ck_assert_uint_eq(dst[1]->host[0], 'a');
+    ck_assert_uint_eq(dst[1]->host[1], 0x11);
+    ck_assert_uint_eq(dst[1]->host[260 * PAGE - 1], 'z');
+    ck_assert_uint_eq(rl.next_packet, 1);
+
+    /* A bad delta in the second page: the first is not applied either. */
+    g_byte_array_set_size(b, 0);
+    h.packet = 1;
+    ck_assert(wire_ram_xbzrle_encode(b, &h, offsets, lengths,
+                                     "\x00\x01" "b" "\xff\x1f\x02z", 7,
+                                     &error_abort));
+    ck_assert(!load_record(&rl, b, &err));
+    check_error(&err, "RAM_XBZRLE: page 1 (offset 0x103000 of 'b'): "
+                "non-zero run of 2 bytes at byte 2 runs past the end of "
+                "the page (1 bytes left)");
+    ck_assert_uint_eq(dst[1]->host[0], 'a');
+
+    /* A page past the block's end. */
+    g_byte_array_set_size(b, 0);
+    offsets[1] = 260 * PAGE;
+    ck_assert(wire_ram_xbzrle_encode(b, &h, offsets, lengths,
+                                     "\x00\x01" "b" "\xff\x1f\x01z", 7,
+                                     &error_abort));
+    ck_assert(!load_record(&rl, b, &err));
+    check_error(&err, "RAM_XBZRLE: page 1: 4096 bytes at offset 0x104000 "
+                "are beyond the end of RAM block 'b' (1.01 MiB)");
+    ck_assert_uint_eq(dst[1]->host[0], 'a');
+
+    /* A block that does not exist. */
+    g_byte_array_set_size(b, 0);
+    offsets[1] = 0;
+    h.block = 2;
+    ck_assert(wire_ram_xbzrle_encode(b, &h, offsets, lengths,
+                                     "\x00\x01" "b" "\xff\x1f\x01z", 7,
+                                     &error_abort));
+    ck_assert(!load_record(&rl, b, &err));
+    check_error(&err, "RAM_XBZRLE: block 2 does not exist: HELLO listed 2 "
+                "RAM blocks");
+
+    /* A repeated packet, shared with RAM_PAGES's numbering. */
+    g_byte_array_set_size(b, 0);
+    h.block = 1;
+    h.packet = 0;
+    ck_assert(wire_ram_xbzrle_encode(b, &h, offsets, lengths,
+                                     "\x00\x01" "b" "\xff\x1f\x01z", 7,
+                                     &error_abort));
+    ck_assert(!load_record(&rl, b, &err));
+    check_error(&err, "RAM_XBZRLE: packet 0 where packet 1 was due");
+    ck_assert_uint_eq(dst[1]->host[0], 'a');
+
+    /* The record's own form is the wire decoder's to refuse. */
+    ck_assert(!ram_loader_load_xbzrle(&rl, b->data + 8, 20, &err));
+    check_error(&err, "RAM_XBZRLE: truncated");
+    ck_assert_uint_eq(rl.xbzrle_pages, 2);
+    ram_loader_destroy(&rl);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("migration-xbzrle");
     TCase *codec = tcase_create("codec");
     TCase *cache = tcase_create("cache");
+    TCase *ram = tcase_create("ram");
     SRunner *sr;
 
     tcase_add_test(codec, test_codec_random_changes);
@@ -417,6 +763,11 @@ int main(void)
     tcase_add_test(cache, test_cache_sizes);
     tcase_add_test(cache, test_cache_hits_and_evictions);
     suite_add_tcase(s, cache);
+    tcase_add_checked_fixture(ram, setup, teardown);
+    tcase_add_test(ram, test_ram_passes);
+    tcase_add_test(ram, test_ram_resize);
+    tcase_add_test(ram, test_ram_load_refusals);
+    suite_add_tcase(s, ram);
 
     sr = srunner_create(s);
     return vmig_check_run(sr);
