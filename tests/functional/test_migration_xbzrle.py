@@ -78,7 +78,7 @@ class XbzrleTest(MigrationTestCase):
 
     def test_deltas(self):
         with dst_vm(incoming='tcp:127.0.0.1:0') as dst, \
-                src_vm(*SPARSE) as src:
+                src_vm(*SPARSE, hmp=True) as src:
             self.start(src, listen_uri(dst), XBZRLE)
             result = self.finish_after_deltas(src)
             self.assert_completed(src, dst, result)
@@ -93,6 +93,12 @@ class XbzrleTest(MigrationTestCase):
             # option from HELLO.
             self.assertNotIn('xbzrle-cache', info(dst))
             self.assertIs(dst.cmd('query-migrate-config')['xbzrle'], True)
+            # HMP's info migrate, in QEMU's words.
+            shown = dict(line.split(': ', 1) for line in
+                         src.hmp('info migrate').splitlines() if ': ' in line)
+            self.assertEqual(shown['cache size'], '%d bytes' % (64 * MiB))
+            self.assertEqual(shown['xbzrle pages'], '%d pages' % xc['pages'])
+            self.assertEqual(shown['xbzrle overflow'], str(xc['overflow']))
             with_xbzrle = result
 
         # The same guest without xbzrle, for comparison only: the whole
