@@ -496,7 +496,7 @@ START_TEST(test_ram_passes)
     RamSaver rs;
     RamLoader rl;
     Counts n;
-    uint8_t page[PAGE];
+    uint8_t page[PAGE], text20[8];
 
     /* Text in every page of block a but the first 16, a few bytes in b. */
     for (uint64_t p = 16; p < 256; p++) {
@@ -525,6 +525,7 @@ START_TEST(test_ram_passes)
 
     /* Second pass: a few bytes of a few pages change. */
     ck_assert(dirty_tracker_sync(tracker, &error_abort));
+    memcpy(text20, src[0]->host + 20 * PAGE + 100, sizeof(text20));
     for (uint64_t p = 20; p < 30; p++) {
         /* Capitals: unlike every byte of the text they replace. */
         write_guest(src[0], p * PAGE + 100, "CHANGED", 7);
@@ -566,12 +567,18 @@ START_TEST(test_ram_passes)
     ck_assert_uint_eq(x->cache_miss, 1);
     ck_assert_uint_eq(n.ram_xbzrle, 0);
     assert_equal();
+    /* Fourth: deltas against what each copy became: zeros, a miss's
+     * page, a delta's page put back as it was, an overflow's page. */
     write_guest(src[0], 60 * PAGE + 5, "x", 1);
     write_guest(src[0], 2 * PAGE + 8, "old", 3);
+    write_guest(src[0], 20 * PAGE + 100, text20, sizeof(text20));
+    write_guest(src[0], 50 * PAGE + 7, "\0", 1);
     ck_assert(dirty_tracker_sync(tracker, &error_abort));
     n = pass(x, &rs, &rl, false);
     ck_assert_uint_eq(n.ram_xbzrle, 1);
-    ck_assert_uint_eq(x->pages, 11 + 2);
+    ck_assert_uint_eq(n.ram_pages, 0);
+    ck_assert_uint_eq(x->pages, 11 + 4);
+    ck_assert_uint_eq(x->overflow, 1);
     assert_equal();
 
     /* The rates of the period: all of it so far. */
