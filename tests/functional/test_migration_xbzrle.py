@@ -20,9 +20,11 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
-from migration_helpers import (FINAL, MigrationTestCase,  # noqa: E402
-                               STREAM_HEADER, dst_vm, info, listen_uri,
-                               record, src_vm, wait_status, warm_up)
+from migration_helpers import (FINAL, REC_ERROR,  # noqa: E402
+                               REC_HELLO, STREAM_HEADER, MigrationTestCase,
+                               StreamReader, dst_vm, hello_body, info,
+                               listen_uri, parse_reject, record, src_vm,
+                               wait_status, warm_up)
 from vmig_harness import wait_for  # noqa: E402
 
 KiB, MiB = 1 << 10, 1 << 20
@@ -33,6 +35,32 @@ SPARSE = ['-workload',
 SLOW = {'max-bandwidth': 128 * KiB}
 XBZRLE = dict(SLOW, xbzrle=True)
 REC_ACCEPT, REC_RAM_PAGES, REC_RAM_XBZRLE = 2, 0x10, 0x18
+LAYOUT = {'blocks': [('pc.ram', 32 * MiB, PAGE)],
+          'devices': [('counter', 1, 1), ('log', 2, 1)]}
+
+
+def accept_features(body):
+    """(where the feature count is, the features, where they end) in an
+    ACCEPT body."""
+    pos = 8 + 16                                    # version, flags,
+    (n,) = struct.unpack_from('>H', body, pos)      # session id
+    pos += 2 + n                                    # implementation
+    (n,) = struct.unpack_from('>I', body, pos)
+    pos += 4 + n                                    # config
+    (count,) = struct.unpack_from('>I', body, pos)
+    feats, end = [], pos + 4
+    for _ in range(count):
+        (n,) = struct.unpack_from('>H', body, end)
+        feats.append(body[end + 2:end + 2 + n])
+        end += 2 + n
+    return pos, feats, end
+
+
+def ram_xbzrle(offset, delta, packet=0, block=0):
+    """A RAM_XBZRLE record of one page."""
+    return record(REC_RAM_XBZRLE,
+                  struct.pack('>IIIIQQI', block, 1, PAGE, 0, packet, offset,
+                              len(delta)) + delta)
 
 
 def xbzrle_stats(vm):
@@ -82,6 +110,7 @@ class XbzrleTest(MigrationTestCase):
             self.start(src, listen_uri(dst), XBZRLE)
             result = self.finish_after_deltas(src)
             self.assert_completed(src, dst, result)
+            self.assert_no_crash(src, dst)
             xc = self.assert_deltas(result)
             self.assertEqual(xc['cache-size'], 64 * MiB)
             self.assertGreaterEqual(xc['cache-miss'], 0)
@@ -108,6 +137,7 @@ class XbzrleTest(MigrationTestCase):
             self.start(src, listen_uri(dst), SLOW)
             without = self.finish_after_passes(src, 3)
             self.assert_completed(src, dst, without)
+            self.assert_no_crash(src, dst)
             self.assertNotIn('xbzrle-cache', without)
         note('with xbzrle: %d bytes in %d passes (%d pages as %d bytes of '
              'deltas); without: %d bytes in %d passes' %
@@ -131,6 +161,7 @@ class XbzrleTest(MigrationTestCase):
             result = self.finish(src, lambda i: i.get(
                 'xbzrle-cache', {}).get('cache-miss', 0) > 0)
             self.assert_completed(src, dst, result)
+            self.assert_no_crash(src, dst)
             xc = result['xbzrle-cache']
             self.assertEqual(xc['cache-size'], 64 * KiB)
             self.assertGreater(xc['cache-miss'], 0)
@@ -148,6 +179,7 @@ class XbzrleTest(MigrationTestCase):
             self.assert_deltas(result)
             with dst_vm(incoming='file:' + path) as dst:
                 self.assert_completed(src, dst, result)
+                self.assert_no_crash(src, dst)
 
     def relayed(self, strip):
         """A migration of three passes or more through a FeatureRelay;
@@ -160,6 +192,7 @@ class XbzrleTest(MigrationTestCase):
                 self.start(src, 'tcp:127.0.0.1:%d' % relay.port, XBZRLE)
                 result = self.finish_after_passes(src, 3)
                 self.assert_completed(src, dst, result)
+                self.assert_no_crash(src, dst)
             finally:
                 relay.close()
             self.assertIsNone(relay.error)
@@ -178,6 +211,69 @@ class XbzrleTest(MigrationTestCase):
         self.assertFalse(relay.stripped)
         self.assertGreater(relay.types.get(REC_RAM_XBZRLE, 0), 0)
         self.assert_deltas(result)
+
+
+class WireInputTest(MigrationTestCase):
+    """A source played by hand: what a destination makes of RAM_XBZRLE
+    records it must refuse.  Each refusal is precise, fails the
+    migration with ERROR, and changes nothing else."""
+
+    def source_sends(self, dst, config, data):
+        """HELLO with @config, then, after ACCEPT, @data: returns the
+        ACCEPT's features and the (class, option, message) of the
+        destination's ERROR."""
+        host, port = listen_uri(dst)[len('tcp:'):].rsplit(':', 1)
+        with socket.create_connection((host, int(port))) as conn:
+            conn.sendall(STREAM_HEADER + record(
+                REC_HELLO, hello_body(config=config, **LAYOUT)))
+            reader = StreamReader(conn)
+            reader.header()
+            rtype, body = reader.record()
+            self.assertEqual(rtype, REC_ACCEPT)
+            feats = accept_features(body)[1]
+            conn.sendall(data)
+            rtype, body = reader.record()
+            self.assertEqual(rtype, REC_ERROR)
+            error = parse_reject(body)
+        wait_status(dst, 'failed')
+        return feats, error
+
+    def test_refusals(self):
+        with dst_vm(incoming='defer') as dst:
+            dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0',
+                    exit_on_error=False)
+            good = ram_xbzrle(0, b'\x00\x01x')
+            cases = [
+                # xbzrle off: the record has no business here.
+                ({}, good, 'RAM_XBZRLE, but xbzrle is off'),
+                ({'xbzrle': True},
+                 ram_xbzrle(0, b'\xfa\x1f\x0ax'),
+                 "RAM_XBZRLE: page 0 (offset 0x0 of 'pc.ram'): non-zero "
+                 "run of 10 bytes at byte 2 runs past the end of the page "
+                 "(6 bytes left)"),
+                ({'xbzrle': True}, ram_xbzrle(0, b'\x05'),
+                 'zero run at byte 0 is not followed by a non-zero run: '
+                 'the delta is truncated'),
+                ({'xbzrle': True}, ram_xbzrle(32 * MiB, b'\x00\x01x'),
+                 "RAM_XBZRLE: page 0: 4096 bytes at offset 0x2000000 are "
+                 "beyond the end of RAM block 'pc.ram'"),
+                ({'xbzrle': True}, ram_xbzrle(0, b'\x00\x01x', packet=3),
+                 'RAM_XBZRLE: packet 3 where packet 0 was due'),
+                # A length that lies about the bytes that follow.
+                ({'xbzrle': True},
+                 record(REC_RAM_XBZRLE, struct.pack(
+                     '>IIIIQQI', 0, 1, PAGE, 0, 0, 0, 200) + b'\x00\x01x'),
+                 'RAM_XBZRLE: the delta lengths add up to 200 bytes, but 3 '
+                 'bytes of deltas follow'),
+            ]
+            for config, data, want in cases:
+                feats, (cls, _, message) = self.source_sends(dst, config,
+                                                             data)
+                self.assertIn(b'xbzrle', feats)
+                self.assertEqual(cls, 'ProtocolError')
+                self.assertIn(want, message)
+                self.assertIn(want, info(dst)['error-desc'])
+            self.assert_no_crash(dst)
 
 
 class FeatureRelay:
@@ -275,17 +371,7 @@ class FeatureRelay:
             out = yield out
 
     def _strip(self, body):
-        pos = 8 + 16                                    # version, flags,
-        (n,) = struct.unpack_from('>H', body, pos)      # session id
-        pos += 2 + n                                    # implementation
-        (n,) = struct.unpack_from('>I', body, pos)
-        pos += 4 + n                                    # config
-        (count,) = struct.unpack_from('>I', body, pos)
-        feats, p = [], pos + 4
-        for _ in range(count):
-            (n,) = struct.unpack_from('>H', body, p)
-            feats.append(body[p + 2:p + 2 + n])
-            p += 2 + n
+        pos, feats, p = accept_features(body)
         kept = [f for f in feats if f != b'xbzrle']
         self.stripped = len(kept) < len(feats)
         return (body[:pos] + struct.pack('>I', len(kept)) +
