@@ -5,7 +5,8 @@ has.  A guest that rewrites a few bytes of a small hot set migrates with
 deltas and query-migrate's xbzrle-cache counting them; the cache resized
 while migrating starts empty (cache misses); a file keeps its deltas; a
 destination whose ACCEPT does not list "xbzrle" (an older vmig) gets
-whole pages.  Every migration ends with equal digests.
+whole pages.  Every migration ends with equal digests.  A source played
+by hand sends RAM_XBZRLE records a destination must refuse.
 
 Why the deltas are certain, without timing: at max-bandwidth 128 KiB/s
 the first pass (32 hot pages and the zero markers of the rest of 32 MiB)
