@@ -312,6 +312,22 @@ void hmp_info_migrate(Monitor *mon, const json_t *args)
         monitor_printf(mon, "dirty pages rate: %" PRId64 " pages\n",
                        ram->dirty_pages_rate);
     }
+    if (info->xbzrle_cache) {
+        const XBZRLECacheStats *x = info->xbzrle_cache;
+
+        monitor_printf(mon, "cache size: %" PRIu64 " bytes\n",
+                       x->cache_size);
+        monitor_printf(mon, "xbzrle transferred: %" PRId64 " kbytes\n",
+                       x->bytes >> 10);
+        monitor_printf(mon, "xbzrle pages: %" PRId64 " pages\n", x->pages);
+        monitor_printf(mon, "xbzrle cache miss: %" PRId64 " pages\n",
+                       x->cache_miss);
+        monitor_printf(mon, "xbzrle cache miss rate: %0.2f\n",
+                       x->cache_miss_rate);
+        monitor_printf(mon, "xbzrle encoding rate: %0.2f\n",
+                       x->encoding_rate);
+        monitor_printf(mon, "xbzrle overflow: %" PRId64 "\n", x->overflow);
+    }
 }
 
 void hmp_migrate_cancel(Monitor *mon, const json_t *args)

@@ -164,6 +164,21 @@ static void fill_random(WorkloadGen *g, uint8_t *page)
     }
 }
 
+/* A few bytes change, the rest of the page stays as it was. */
+static void fill_sparse(WorkloadGen *g, uint8_t *page)
+{
+    uint64_t word = rng_next(&g->rng);
+    size_t at = rng_below(&g->rng, GUEST_PAGE_SIZE / 8) * 8;
+    char head[64];
+    int n = snprintf(head, sizeof(head), "vcpu %u write %" PRIu64
+                     " seed %" PRIu64 "\n", g->cpu_index, g->writes,
+                     g->cfg.seed);
+
+    /* The header last: it always reads as in a text page. */
+    memcpy(page + at, &word, sizeof(word));
+    memcpy(page, head, MIN((size_t)n, sizeof(head) - 1));
+}
+
 uint64_t workload_gen_step(WorkloadGen *g)
 {
     uint64_t pages = ram_guest_size() / GUEST_PAGE_SIZE;
@@ -184,6 +199,9 @@ uint64_t workload_gen_step(WorkloadGen *g)
         break;
     case WORKLOAD_CONTENT_RANDOM:
         fill_random(g, page);
+        break;
+    case WORKLOAD_CONTENT_SPARSE:
+        fill_sparse(g, page);
         break;
     default:
         g_assert_not_reached();

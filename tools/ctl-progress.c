@@ -95,6 +95,15 @@ bool ctl_mig_info_parse(json_t *ret, CtlMigInfo *info)
         info->has_multifd = true;
         parse_multifd(v, &info->multifd);
     }
+    v = json_object_get(ret, "xbzrle-cache");
+    if (json_is_object(v)) {
+        info->has_xbzrle = true;
+        get_int(v, "cache-size", &info->xbzrle.cache_size);
+        get_int(v, "pages", &info->xbzrle.pages);
+        get_int(v, "bytes", &info->xbzrle.bytes);
+        get_int(v, "cache-miss", &info->xbzrle.cache_miss);
+        get_int(v, "overflow", &info->xbzrle.overflow);
+    }
     return true;
 }
 
@@ -346,6 +355,23 @@ static void append_multifd_summary(GString *s, const CtlMigInfo *info)
     }
 }
 
+/*
+ *   xbzrle       1200 pages as 1.2 MiB of deltas, 35 cache misses,
+ *                3 overflows (cache 64.0 MiB)
+ */
+static void append_xbzrle_summary(GString *s, const CtlXbzrle *x)
+{
+    g_autofree char *bytes = ctl_fmt_bytes(x->bytes);
+    g_autofree char *size = ctl_fmt_bytes(x->cache_size);
+
+    g_string_append_printf(s, "  %-13s%" PRId64 " page%s as %s of deltas, %"
+                           PRId64 " cache miss%s,\n", "xbzrle", x->pages,
+                           plural(x->pages), bytes, x->cache_miss,
+                           x->cache_miss == 1 ? "" : "es");
+    g_string_append_printf(s, "  %-13s%" PRId64 " overflow%s (cache %s)\n",
+                           "", x->overflow, plural(x->overflow), size);
+}
+
 char *ctl_mig_summary(const CtlMigInfo *info)
 {
     GString *s = g_string_new(NULL);
@@ -394,6 +420,9 @@ char *ctl_mig_summary(const CtlMigInfo *info)
     }
     if (info->has_multifd) {
         append_multifd_summary(s, info);
+    }
+    if (info->has_xbzrle) {
+        append_xbzrle_summary(s, &info->xbzrle);
     }
     return g_string_free(s, FALSE);
 }

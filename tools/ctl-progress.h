@@ -24,6 +24,15 @@ typedef struct CtlMultifd {
     double ratio;               /* compression-ratio */
 } CtlMultifd;
 
+/* XBZRLECacheStats (qapi/migration.json): what xbzrle sent. */
+typedef struct CtlXbzrle {
+    int64_t cache_size;
+    int64_t pages;              /* sent as deltas */
+    int64_t bytes;              /* of the deltas */
+    int64_t cache_miss;
+    int64_t overflow;
+} CtlXbzrle;
+
 /* The members of MigrationInfo (qapi/migration.json) vmig-ctl shows. */
 typedef struct CtlMigInfo {
     char *status;               /* NULL when absent (no migration yet) */
@@ -45,6 +54,8 @@ typedef struct CtlMigInfo {
     char *error_desc;
     bool has_multifd;
     CtlMultifd multifd;
+    bool has_xbzrle;
+    CtlXbzrle xbzrle;
     /* multifd-compression of the configuration in effect: query-migrate
      * does not name the method.  NULL: unknown, or "none". */
     char *compression;

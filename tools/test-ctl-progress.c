@@ -427,6 +427,34 @@ START_TEST(test_summary_multifd)
 }
 END_TEST
 
+START_TEST(test_summary_xbzrle)
+{
+    g_auto(CtlMigInfo) info = { 0 };
+
+    parse("{\"status\": \"completed\", \"xbzrle-cache\": {"
+          "\"cache-size\": 67108864, \"bytes\": 1258291, \"pages\": 1200, "
+          "\"cache-miss\": 35, \"cache-miss-rate\": 0.02, "
+          "\"encoding-rate\": 3.9, \"overflow\": 3}}", &info);
+    ck_assert(info.has_xbzrle);
+    ck_assert_int_eq(info.xbzrle.cache_size, 64 * MiB);
+    str_is(ctl_mig_summary(&info),
+           "Migration completed\n"
+           "  xbzrle       1200 pages as 1.2 MiB of deltas, 35 cache "
+           "misses,\n"
+           "               3 overflows (cache 64.0 MiB)\n");
+    ctl_mig_info_clear(&info);
+
+    parse("{\"status\": \"active\", \"xbzrle-cache\": {"
+          "\"cache-size\": 4096, \"bytes\": 10, \"pages\": 1, "
+          "\"cache-miss\": 1, \"cache-miss-rate\": 1, "
+          "\"encoding-rate\": 0, \"overflow\": 1}}", &info);
+    str_is(ctl_mig_summary(&info),
+           "Migration active\n"
+           "  xbzrle       1 page as 10 B of deltas, 1 cache miss,\n"
+           "               1 overflow (cache 4.0 KiB)\n");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ctl-progress");
@@ -447,6 +475,7 @@ int main(void)
     tcase_add_test(tc, test_line_multifd);
     tcase_add_test(tc, test_line_multifd_width);
     tcase_add_test(tc, test_summary_multifd);
+    tcase_add_test(tc, test_summary_xbzrle);
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);

@@ -135,6 +135,20 @@ void mig_info_set_ram(const MigRamStats *ram);
 
 void mig_info_set_multifd(const MigMultifdStats *st);
 
+/* What xbzrle did, for query-migrate's "xbzrle-cache" (QEMU's figures;
+ * the rates are those of the last measuring period). */
+typedef struct MigXbzrleStats {
+    uint64_t cache_size;
+    uint64_t bytes;
+    uint64_t pages;
+    uint64_t cache_miss;
+    double cache_miss_rate;
+    double encoding_rate;
+    uint64_t overflow;
+} MigXbzrleStats;
+
+void mig_info_set_xbzrle(const MigXbzrleStats *st);
+
 /* Destination: the addresses listened on (NULL: none), for
  * query-migrate's socket-address. */
 void mig_info_set_listen_address(const SocketAddress *addr);
@@ -145,6 +159,7 @@ typedef struct MigParams {
     uint64_t max_bandwidth;             /* bytes/s, 0 unlimited */
     uint64_t avail_switchover_bandwidth;
     uint64_t downtime_limit;            /* ms */
+    uint64_t xbzrle_cache_size;         /* bytes */
     MigThrottleParams throttle;
 } MigParams;
 

@@ -397,6 +397,8 @@ WireAccept *handshake_accept_new(const WireHello *hello, uint32_t version,
     /* Protocol features this engine implements. */
     wire_accept_add_feature(a, "switchover-ack");
     wire_accept_add_feature(a, "multifd");
+    /* Without it the source sends no RAM_XBZRLE: pages go whole. */
+    wire_accept_add_feature(a, "xbzrle");
     return a;
 }
 

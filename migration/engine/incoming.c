@@ -34,6 +34,7 @@
 #include "migration/ram/mapped-ram.h"
 #include "migration/multifd/multifd.h"
 #include "migration/ram/ram.h"
+#include "migration/ram/ram-xbzrle.h"
 #include "migration/transport/router.h"
 #include "migration/transport/stream.h"
 #include "qapi/clone.h"
@@ -442,6 +443,24 @@ static bool handle_ram_pages(IncomingConn *c, const WireRecord *rec,
     return true;
 }
 
+static bool handle_ram_xbzrle(IncomingConn *c, const WireRecord *rec,
+                              bool *end)
+{
+    Error *err = NULL;
+
+    /* Only a source that read "xbzrle" in our ACCEPT sends it, and only
+     * with xbzrle on, which keeps it to the main channel. */
+    if (!c->effective->xbzrle) {
+        error_setg(&err, "RAM_XBZRLE, but xbzrle is off");
+        return protocol_error(c, err);
+    }
+    if (!ram_loader_load_xbzrle(&c->session->ram_loader, rec->body,
+                                rec->len, &err)) {
+        return protocol_error(c, err);
+    }
+    return true;
+}
+
 static bool handle_sync_record(IncomingConn *c, const WireRecord *rec,
                                bool *end)
 {
@@ -513,6 +532,7 @@ static const struct {
     unsigned legal;             /* LoadStage bits */
 } main_records[] = {
     { WIRE_REC_RAM_PAGES, handle_ram_pages, LOAD_RAM },
+    { WIRE_REC_RAM_XBZRLE, handle_ram_xbzrle, LOAD_RAM },
     { WIRE_REC_SYNC, handle_sync_record, LOAD_RAM },
     { WIRE_REC_DEVICE_STATE, handle_device_state, LOAD_RAM | LOAD_DEVICES },
     { WIRE_REC_END, handle_end, LOAD_RAM | LOAD_DEVICES },

@@ -43,6 +43,7 @@
 #include "migration/multifd/multifd.h"
 #include "migration/ram/precopy-policy.h"
 #include "migration/ram/ram.h"
+#include "migration/ram/ram-xbzrle.h"
 #include "migration/transport/stream.h"
 #include "qapi/clone.h"
 #include "qapi/qapi-commands.h"
@@ -51,6 +52,7 @@
 #include "system/cpus.h"
 #include "system/machine.h"
 #include "system/runstate.h"
+#include "util/cutils.h"
 
 /* Longest slice of sending between two looks at the options and the
  * switchover test (QEMU iterates at the same pace). */
@@ -128,6 +130,8 @@ typedef struct MigOutgoing {
 
     MigStream *stream;
     gint cancel;                /* migrate_cancel, atomic */
+    /* ACCEPT listed "xbzrle": the destination reads RAM_XBZRLE. */
+    bool peer_xbzrle;
 
     /* Under lock; cond is broadcast on every change. */
     GMutex lock;
@@ -152,6 +156,7 @@ typedef struct MigOutgoing {
 
     /* Precopy (migration thread). */
     DirtyBitmap *bitmap;
+    XbzrleSaver *xbzrle;        /* xbzrle on and usable */
     RamPageBatch *batch;        /* multifd, mapped-ram: being filled */
     MappedRamWriter *mapped;    /* mapped-ram: the file's pages */
     uint64_t iteration;
@@ -452,6 +457,11 @@ static Answer read_answer(MigOutgoing *o, gint64 deadline,
     if (!handshake_check_accept(o->hello, acc, cls, &err)) {
         goto fail;
     }
+    /* With REPLY_OPTIONAL the return path reads this while pages flow
+     * already: start_xbzrle() goes by the configuration then. */
+    if (!o->reply_optional) {
+        o->peer_xbzrle = wire_accept_has_feature(acc, "xbzrle");
+    }
     return ANSWER_ACCEPTED;
 
 fail:
@@ -580,6 +590,24 @@ static void publish_stats(MigOutgoing *o, const Progress *pg)
         multifd_send_stats(o->session->multifd_send, &ms);
         mig_info_set_multifd(&ms);
     }
+    if (o->session->cfg->xbzrle) {
+        MigXbzrleStats xs = {
+            .cache_size = o->session->cfg->xbzrle_cache_size,
+        };
+
+        if (o->xbzrle) {
+            xs = (MigXbzrleStats) {
+                .cache_size = o->xbzrle->cache_size,
+                .bytes = o->xbzrle->bytes,
+                .pages = o->xbzrle->pages,
+                .cache_miss = o->xbzrle->cache_miss,
+                .cache_miss_rate = o->xbzrle->cache_miss_rate,
+                .encoding_rate = o->xbzrle->encoding_rate,
+                .overflow = o->xbzrle->overflow,
+            };
+        }
+        mig_info_set_xbzrle(&xs);
+    }
 }
 
 static void measure(MigOutgoing *o, Progress *pg, gint64 now)
@@ -592,6 +620,9 @@ static void measure(MigOutgoing *o, Progress *pg, gint64 now)
                                 pg->period_pages) *
                                G_USEC_PER_SEC / MAX(now - start, 1);
         pg->period_pages = o->session->ram_saver.pages;
+        if (o->xbzrle) {
+            xbzrle_saver_period(o->xbzrle);
+        }
     }
 }
 
@@ -707,18 +738,28 @@ static bool send_pages(MigOutgoing *o, MigRateLimit *rl, Progress *pg,
                 return true;
             }
         } else {
+            RamSaver *rs = &o->session->ram_saver;
+            unsigned n;
+
             g_byte_array_set_size(b, 0);
-            /* The pages go from guest memory to the socket: no copy. */
-            if (!ram_saver_next_record_iov(&o->session->ram_saver, b, iov,
-                                           &niov,
-                                           ram_save_batch_pages(rate))) {
+            /* The pages go from guest memory to the socket: no copy
+             * (with xbzrle, from the snapshots it compared). */
+            n = o->xbzrle ?
+                xbzrle_saver_next_record_iov(o->xbzrle, rs,
+                                             o->iteration == 1, b, iov,
+                                             &niov,
+                                             ram_save_batch_pages(rate)) :
+                ram_saver_next_record_iov(rs, b, iov, &niov,
+                                          ram_save_batch_pages(rate));
+            if (!n) {
                 *pass_done = true;
                 return true;
             }
             for (size_t i = 0; i < niov; i++) {
                 len += iov[i].iov_len;
             }
-            if (mig_stream_writev(o->stream, iov, niov, 0, &err) !=
+            /* No records: xbzrle found every page unchanged. */
+            if (niov && mig_stream_writev(o->stream, iov, niov, 0, &err) !=
                 MIG_STREAM_OK) {
                 error_prepend(&err, "Migration to '%s' failed: ",
                               mig_stream_name(o->stream));
@@ -822,6 +863,45 @@ static void end_throttle_period(MigOutgoing *o, ThrottlePeriod *tp,
 }
 
 /*
+ * xbzrle's cache, on the main channel only (the validator keeps xbzrle
+ * away from multifd and mapped-ram), and only for a destination that
+ * said it reads RAM_XBZRLE.  An older one accepts xbzrle without
+ * knowing the record: it gets whole pages.  Without an answer to go by
+ * (file:, exec:) the configuration decides, and a reader too old for
+ * the record refuses it as an unknown mandatory record.
+ */
+static bool start_xbzrle(MigOutgoing *o, OutResult *res)
+{
+    Error *err = NULL;
+
+    if (!o->session->cfg->xbzrle || o->session->multifd_send || o->mapped ||
+        !(o->peer_xbzrle || o->unidirectional || o->reply_optional)) {
+        return true;
+    }
+    o->xbzrle = xbzrle_saver_new(o->session->cfg->xbzrle_cache_size, &err);
+    if (!o->xbzrle) {
+        error_prepend(&err, "Cannot set up xbzrle: ");
+        *res = step_failed(o, err);
+        return false;
+    }
+    return true;
+}
+
+/* xbzrle-cache-size changed while migrating: a new, empty cache. */
+static void resize_xbzrle(MigOutgoing *o, uint64_t size)
+{
+    Error *err = NULL;
+
+    if (o->xbzrle && !xbzrle_saver_resize(o->xbzrle, size, &err)) {
+        g_autofree char *kept = size_to_str(o->xbzrle->cache_size);
+
+        warn_report("migration: xbzrle keeps its cache of %s: %s", kept,
+                    error_get_pretty(err));
+        error_free(err);
+    }
+}
+
+/*
  * Passes over guest memory until what is left fits in downtime-limit.
  * Returns true when it is time to switch over.
  */
@@ -833,7 +913,7 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
     };
     MigRateLimit rl;
 
-    if (!start_tracking(o, res)) {
+    if (!start_tracking(o, res) || !start_xbzrle(o, res)) {
         return false;
     }
     mig_throttle_init(&tp.throttle);
@@ -849,6 +929,7 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         gint64 now;
 
         mig_params_get(&p);
+        resize_xbzrle(o, p.xbzrle_cache_size);
         if (!send_pages(o, &rl, pg, g_get_monotonic_time() + SEND_SLICE_US,
                         p.max_bandwidth, &pass_done, res)) {
             return false;
@@ -1323,6 +1404,7 @@ static gpointer migration_thread_fn(gpointer opaque)
         ram_saver_destroy(&o->session->ram_saver);
         o->session->ram_saver_ready = false;
     }
+    g_clear_pointer(&o->xbzrle, xbzrle_saver_free);
     if (o->bitmap) {
         dirty_bitmap_stop(g_steal_pointer(&o->bitmap));
     }

@@ -35,6 +35,8 @@ typedef struct MigInfoState {
     MigRamStats ram;
     bool has_multifd;
     MigMultifdStats multifd;
+    bool has_xbzrle;
+    MigXbzrleStats xbzrle;
     SocketAddress *listen_addr;
 } MigInfoState;
 
@@ -56,6 +58,7 @@ void mig_info_start(MigDirection dir, bool events, bool dry_run)
     info.has_ram = false;
     memset(&info.ram, 0, sizeof(info.ram));
     info.has_multifd = false;
+    info.has_xbzrle = false;
     g_mutex_unlock(&info.lock);
     g_atomic_int_set(&info.status, MIGRATION_STATUS_SETUP);
     if (events) {
@@ -190,6 +193,28 @@ void mig_info_set_multifd(const MigMultifdStats *st)
     g_mutex_unlock(&info.lock);
 }
 
+void mig_info_set_xbzrle(const MigXbzrleStats *st)
+{
+    g_mutex_lock(&info.lock);
+    info.has_xbzrle = true;
+    info.xbzrle = *st;
+    g_mutex_unlock(&info.lock);
+}
+
+static XBZRLECacheStats *xbzrle_to_qapi(const MigXbzrleStats *x)
+{
+    XBZRLECacheStats *st = g_new0(XBZRLECacheStats, 1);
+
+    st->cache_size = x->cache_size;
+    st->bytes = x->bytes;
+    st->pages = x->pages;
+    st->cache_miss = x->cache_miss;
+    st->cache_miss_rate = x->cache_miss_rate;
+    st->encoding_rate = x->encoding_rate;
+    st->overflow = x->overflow;
+    return st;
+}
+
 static MigrationMultifdStats *multifd_to_qapi(const MigMultifdStats *m)
 {
     MigrationMultifdStats *st = g_new0(MigrationMultifdStats, 1);
@@ -289,6 +314,9 @@ MigrationInfo *qmp_query_migrate(Error **errp)
         if (info.has_multifd) {
             mi->multifd = multifd_to_qapi(&info.multifd);
         }
+        if (info.has_xbzrle) {
+            mi->xbzrle_cache = xbzrle_to_qapi(&info.xbzrle);
+        }
         if (info.error_desc && st == MIGRATION_STATUS_FAILED) {
             mi->error_desc = g_strdup(info.error_desc);
         }
@@ -313,6 +341,7 @@ void mig_params_update(const MigrationConfig *cfg)
         .max_bandwidth = cfg->max_bandwidth,
         .avail_switchover_bandwidth = cfg->avail_switchover_bandwidth,
         .downtime_limit = cfg->downtime_limit,
+        .xbzrle_cache_size = cfg->xbzrle_cache_size,
         .throttle = {
             .trigger_threshold = cfg->throttle_trigger_threshold,
             .initial = cfg->cpu_throttle_initial,

@@ -161,6 +161,7 @@ typedef struct RamLoader {
     uint64_t next_packet;       /* the packet number due next */
     uint64_t zero_pages;
     uint64_t normal_pages;
+    uint64_t xbzrle_pages;      /* applied deltas (migration/ram-xbzrle.h) */
 } RamLoader;
 
 /* Loads into @blocks (RAMBlock *, HELLO order; borrowed). */

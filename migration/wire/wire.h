@@ -100,6 +100,9 @@ typedef enum WireRecordType {
      * the source waits for nothing, so the destination sends nothing
      * more (no SHUTDOWN). */
     WIRE_REC_ONE_WAY = 0x17,
+    /* Pages as XBZRLE deltas: sent only with xbzrle on and, when an
+     * answer comes, a destination whose ACCEPT lists "xbzrle". */
+    WIRE_REC_RAM_XBZRLE = 0x18,
     /* destination -> source (return path) */
     WIRE_REC_SWITCHOVER_ACK = 0x20,
     WIRE_REC_PAGE_REQUEST = 0x21,
@@ -552,6 +555,48 @@ static inline uint64_t wire_ram_pages_offset(const WireRamPages *p,
                                              uint32_t i)
 {
     return wire_load_u64(p->offsets + 8 * (size_t)i);
+}
+
+/* ---- RAM_XBZRLE -------------------------------------------------------- */
+
+/*
+ * Pages of one RAM block as XBZRLE deltas (migration/xbzrle.h) against
+ * the copy the destination already holds.  The header is RAM_PAGES's,
+ * with no flags defined, and the packet number counts in the same
+ * sequence as the channel's RAM_PAGES.  Then @count offsets, @count
+ * delta lengths (each 1..page_size-1: an unchanged page is not sent, and
+ * a delta as large as the page is sent whole in RAM_PAGES instead) and
+ * the deltas, back to back; the body ends with the last delta.
+ */
+bool wire_ram_xbzrle_encode(GByteArray *out, const WireRamPagesHeader *h,
+                            const uint64_t *offsets,
+                            const uint32_t *lengths, const void *data,
+                            size_t data_len, Error **errp);
+
+/* A decoded RAM_XBZRLE record: a view into its body.  The decoder has
+ * checked the lengths against the page size and that they add up to
+ * data_len, not the deltas themselves. */
+typedef struct WireRamXbzrle {
+    WireRamPagesHeader h;
+    const uint8_t *offsets;     /* count big-endian u64 */
+    const uint8_t *lengths;     /* count big-endian u32 */
+    const uint8_t *data;        /* the deltas, in order */
+    size_t data_len;
+} WireRamXbzrle;
+
+bool wire_ram_xbzrle_decode(const uint8_t *body, size_t len,
+                            WireRamXbzrle *out, Error **errp);
+
+static inline uint64_t wire_ram_xbzrle_offset(const WireRamXbzrle *x,
+                                              uint32_t i)
+{
+    return wire_load_u64(x->offsets + 8 * (size_t)i);
+}
+
+static inline uint32_t wire_ram_xbzrle_length(const WireRamXbzrle *x,
+                                              uint32_t i)
+{
+    return wire_load_u32(x->lengths + 4 * (size_t)i);
 }
 
 /* ---- MAPPED_RAM_BLOCK ------------------------------------------------- */

@@ -1319,6 +1319,207 @@ START_TEST(test_ram_pages_errors)
 }
 END_TEST
 
+/* ---- RAM_XBZRLE ---- */
+
+static bool xbzrle_decode_fn(const uint8_t *body, size_t len, Error **errp)
+{
+    WireRamXbzrle x;
+
+    return wire_ram_xbzrle_decode(body, len, &x, errp);
+}
+
+START_TEST(test_ram_xbzrle)
+{
+    static const uint64_t offsets[] = { 0, 4096, 1ull << 33 };
+    static const uint32_t lengths[] = { 3, 5, 1 };
+    WireRamPagesHeader h = { .block = 2, .count = 3, .page_size = 4096,
+                             .packet = 7 };
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    WireRamXbzrle x;
+    WireRecord rec;
+
+    ck_assert(wire_ram_xbzrle_encode(b, &h, offsets, lengths, "abcdefghi",
+                                     9, &error_abort));
+    rec = decode_one(b);
+    ck_assert_uint_eq(rec.type, WIRE_REC_RAM_XBZRLE);
+    /* Header, offsets, lengths, the deltas: no padding before them. */
+    ck_assert_uint_eq(rec.len, 24 + 3 * 8 + 3 * 4 + 9);
+    ck_assert_uint_eq(wire_load_u32(rec.body), 2);
+    ck_assert(wire_load_u64(rec.body + 16) == 7);
+    ck_assert(wire_load_u64(rec.body + 24 + 16) == 1ull << 33);
+    ck_assert_uint_eq(wire_load_u32(rec.body + 48 + 4), 5);
+    ck_assert_int_eq(memcmp(rec.body + 60, "abcdefghi", 9), 0);
+    ck_assert(wire_ram_xbzrle_decode(rec.body, rec.len, &x, &error_abort));
+    ck_assert_uint_eq(x.h.block, 2);
+    ck_assert_uint_eq(x.h.count, 3);
+    ck_assert_uint_eq(x.h.page_size, 4096);
+    ck_assert_uint_eq(x.h.flags, 0);
+    ck_assert(x.h.packet == 7);
+    for (uint32_t i = 0; i < 3; i++) {
+        ck_assert(wire_ram_xbzrle_offset(&x, i) == offsets[i]);
+        ck_assert_uint_eq(wire_ram_xbzrle_length(&x, i), lengths[i]);
+    }
+    ck_assert_uint_eq(x.data_len, 9);
+    ck_assert_ptr_eq(x.data, rec.body + 60);
+    check_truncations(b, xbzrle_decode_fn, "RAM_XBZRLE: ");
+
+    /* Mandatory, any size up to the record limit. */
+    ck_assert_str_eq(wire_record_type_name(WIRE_REC_RAM_XBZRLE),
+                     "RAM_XBZRLE");
+    ck_assert(!wire_record_type_is_optional(WIRE_REC_RAM_XBZRLE));
+    ck_assert_uint_eq(wire_record_max_len(WIRE_REC_RAM_XBZRLE),
+                      WIRE_RECORD_MAX);
+    {
+        uint8_t head[8];
+        Error *err = NULL;
+
+        memcpy(head, "\0\0\0\x18\x01\0\0\x01", 8);
+        ck_assert_int_eq(wire_record_decode(head, 8, &rec, &err),
+                         WIRE_ERROR);
+        check_error(&err, "RAM_XBZRLE: body length 16777217 exceeds "
+                    "16777216");
+    }
+}
+END_TEST
+
+/* Decoding a RAM_XBZRLE body with this header and @tail must fail. */
+static void xbzrle_fails(uint32_t count, uint32_t page_size, uint32_t flags,
+                         const GByteArray *tail, const char *needle)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autofree uint8_t *copy = NULL;
+    WireRamXbzrle x;
+    Error *err = NULL;
+
+    wire_put_u32(b, 0);
+    wire_put_u32(b, count);
+    wire_put_u32(b, page_size);
+    wire_put_u32(b, flags);
+    wire_put_u64(b, 0);         /* packet */
+    if (tail) {
+        wire_put_bytes(b, tail->data, tail->len);
+    }
+    copy = g_memdup2(b->data, b->len);
+    ck_assert(!wire_ram_xbzrle_decode(copy, b->len, &x, &err));
+    check_error(&err, needle);
+}
+
+/* A one-page tail: @offset, @length, then @n bytes of delta. */
+static GByteArray *xbzrle_tail(uint64_t offset, uint32_t length, size_t n)
+{
+    GByteArray *t = g_byte_array_new();
+
+    wire_put_u64(t, offset);
+    wire_put_u32(t, length);
+    for (size_t i = 0; i < n; i++) {
+        wire_put_u8(t, 'd');
+    }
+    return t;
+}
+
+START_TEST(test_ram_xbzrle_errors)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    WireRamPagesHeader h = { .count = 1, .page_size = 4096 };
+    uint64_t off = 4096;
+    uint32_t len = 3;
+    Error *err = NULL;
+
+    xbzrle_fails(0, 4096, 0, NULL,
+                 "RAM_XBZRLE: page count 0 is not 1 to 1024");
+    xbzrle_fails(1025, 4096, 0, NULL, "page count 1025 is not 1 to 1024");
+    xbzrle_fails(1, 3000, 0, NULL, "page size 3000 is not a power of two");
+    xbzrle_fails(1, 256, 0, NULL, "page size 256 is not");
+    xbzrle_fails(1, 8u << 20, 0, NULL, "page size 8388608 is not");
+    /* No flags are defined, COMPRESSED included. */
+    xbzrle_fails(1, 4096, 1, NULL, "RAM_XBZRLE: unknown flags 0x00000001");
+    /* Lying counts: 1000 pages with a body for none; lengths cut off. */
+    xbzrle_fails(1000, 4096, 0, NULL,
+                 "RAM_XBZRLE: truncated: need 8000 bytes for offsets, 0 "
+                 "left");
+    {
+        /* Two offsets, then one length and its delta. */
+        g_autoptr(GByteArray) t = g_byte_array_new();
+
+        wire_put_u64(t, 0);
+        wire_put_u64(t, 4096);
+        wire_put_u32(t, 3);
+        wire_put_bytes(t, "abc", 3);
+        xbzrle_fails(2, 4096, 0, t, "RAM_XBZRLE: truncated: need 8 bytes "
+                     "for lengths, 7 left");
+    }
+    {
+        g_autoptr(GByteArray) t = xbzrle_tail(100, 3, 3);
+
+        xbzrle_fails(1, 4096, 0, t, "RAM_XBZRLE: page 0: offset 0x64 is "
+                     "not a multiple of the page size 4096");
+    }
+    {
+        g_autoptr(GByteArray) t = xbzrle_tail(0, 0, 0);
+
+        xbzrle_fails(1, 4096, 0, t, "RAM_XBZRLE: page 0: empty delta (an "
+                     "unchanged page is not sent)");
+    }
+    {
+        g_autoptr(GByteArray) t = xbzrle_tail(0, 4096, 4096);
+
+        xbzrle_fails(1, 4096, 0, t, "RAM_XBZRLE: page 0: a delta of 4096 "
+                     "bytes is not smaller than the page (4096 bytes)");
+    }
+    {
+        /* A length far beyond the body is refused by the page size. */
+        g_autoptr(GByteArray) t = xbzrle_tail(0, UINT32_MAX, 5);
+
+        xbzrle_fails(1, 4096, 0, t, "a delta of 4294967295 bytes is not "
+                     "smaller than the page");
+    }
+    {
+        /* Lengths adding up to more, or less, than the deltas there. */
+        g_autoptr(GByteArray) t = xbzrle_tail(0, 10, 5);
+
+        xbzrle_fails(1, 4096, 0, t, "RAM_XBZRLE: the delta lengths add up "
+                     "to 10 bytes, but 5 bytes of deltas follow");
+        g_byte_array_set_size(t, 0);
+        g_byte_array_unref(t);
+        t = xbzrle_tail(0, 3, 5);
+        xbzrle_fails(1, 4096, 0, t, "the delta lengths add up to 3 bytes, "
+                     "but 5 bytes of deltas follow");
+    }
+
+    /* Encoding refuses the same, and what would not fit a record. */
+    off = 100;
+    ck_assert(!wire_ram_xbzrle_encode(b, &h, &off, &len, "abc", 3, &err));
+    check_error(&err, "RAM_XBZRLE: page 0: offset 0x64 is not a multiple");
+    off = 0;
+    len = 0;
+    ck_assert(!wire_ram_xbzrle_encode(b, &h, &off, &len, "", 0, &err));
+    check_error(&err, "RAM_XBZRLE: page 0: empty delta");
+    len = 3;
+    ck_assert(!wire_ram_xbzrle_encode(b, &h, &off, &len, "ab", 2, &err));
+    check_error(&err, "RAM_XBZRLE: the delta lengths add up to 3 bytes, "
+                "not 2");
+    h.flags = WIRE_RAM_PAGES_COMPRESSED;
+    ck_assert(!wire_ram_xbzrle_encode(b, &h, &off, &len, "abc", 3, &err));
+    check_error(&err, "RAM_XBZRLE: unknown flags 0x00000001");
+    {
+        uint64_t offs[5];
+        uint32_t lens[5];
+        WireRamPagesHeader big = { .count = 5, .page_size = 4u << 20 };
+
+        for (int i = 0; i < 5; i++) {
+            offs[i] = (uint64_t)i << 22;
+            lens[i] = (4u << 20) - 1;
+        }
+        /* Refused before the (absent) data is read. */
+        ck_assert(!wire_ram_xbzrle_encode(b, &big, offs, lens, "",
+                                          5 * (size_t)lens[0], &err));
+        check_error(&err, "RAM_XBZRLE: 20971515 bytes of deltas exceed the "
+                    "record size limit 16777216");
+    }
+    ck_assert_uint_eq(b->len, 0);
+}
+END_TEST
+
 /* ---- DEVICE_STATE ---- */
 
 static bool device_decode_fn(const uint8_t *body, size_t len, Error **errp)
@@ -1579,6 +1780,8 @@ int main(void)
     suite_add_tcase(s, channels);
     tcase_add_test(data, test_ram_pages);
     tcase_add_test(data, test_ram_pages_errors);
+    tcase_add_test(data, test_ram_xbzrle);
+    tcase_add_test(data, test_ram_xbzrle_errors);
     tcase_add_test(data, test_mapped_ram_block);
     tcase_add_test(data, test_device_state);
     tcase_add_test(data, test_small_records);

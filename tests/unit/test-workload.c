@@ -274,6 +274,35 @@ START_TEST(test_contents)
     }
     ck_assert_uint_gt(distinct, 200);
 
+    /* sparse: the header and one 8-byte word change, the rest stays
+     * (every write on page 0: a hot set of one page) */
+    {
+        uint8_t before[GUEST_PAGE_SIZE];
+        unsigned changed = 0, kept = 0;
+
+        memset(page, 0x2e, GUEST_PAGE_SIZE);
+        cfg.content = WORKLOAD_CONTENT_SPARSE;
+        cfg.pattern = WORKLOAD_PATTERN_HOTSET;
+        cfg.hotset = GUEST_PAGE_SIZE;
+        workload_gen_init(&g, &cfg, 0, 1);
+        workload_gen_step(&g);
+        ck_assert(strncmp((char *)page, "vcpu 0 write 0 seed 9\n", 22) == 0);
+        for (unsigned i = 64; i < GUEST_PAGE_SIZE; i++) {
+            kept += page[i] == 0x2e;
+        }
+        ck_assert_uint_ge(kept, GUEST_PAGE_SIZE - 64 - 8);
+        memcpy(before, page, GUEST_PAGE_SIZE);
+        workload_gen_step(&g);
+        ck_assert(strncmp((char *)page, "vcpu 0 write 1 seed 9\n", 22) == 0);
+        for (unsigned i = 0; i < GUEST_PAGE_SIZE; i++) {
+            changed += page[i] != before[i];
+        }
+        /* The write count's digit, and up to 8 bytes of the word. */
+        ck_assert_uint_ge(changed, 1);
+        ck_assert_uint_le(changed, 1 + 8 + 8);
+        cfg.pattern = WORKLOAD_PATTERN_SEQUENTIAL;
+    }
+
     /* zero: the page is zero again */
     cfg.content = WORKLOAD_CONTENT_ZERO;
     workload_gen_init(&g, &cfg, 0, 1);
