@@ -139,12 +139,4 @@ bool mig_outgoing_idle(void);
 void mig_incoming_shutdown_begin(void);
 bool mig_incoming_idle(void);
 
-/*
- * Engine limitations: options of the configuration that this engine
- * cannot honour yet (their transport or stream form is not built), so a
- * migration using one is refused rather than silently run without it.
- * Returns the first such option's name, or NULL.
- */
-const char *mig_unsupported_option(const MigrationConfig *cfg);
-
 #endif

@@ -240,7 +240,6 @@ WireReject *handshake_effective_config(const MigrationConfig *sent,
         .host = host,
     };
     Error *err = NULL;
-    const char *bad;
 
     /* Absent options take this end's defaults, not its settings (5.3). */
     migration_config_merge(eff, sent);
@@ -261,12 +260,6 @@ WireReject *handshake_effective_config(const MigrationConfig *sent,
 
         error_free(err);
         return rej;
-    }
-    bad = mig_unsupported_option(eff);
-    if (bad) {
-        return wire_reject_new(WIRE_ERR_INCOMPATIBLE_CONFIG, bad,
-                               "Option '%s' is not supported by this vmig's "
-                               "migration engine yet", bad);
     }
     *effective = g_steal_pointer(&eff);
     return NULL;

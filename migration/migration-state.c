@@ -419,26 +419,6 @@ unsigned mig_handshake_timeout_ms(void)
     return WIRE_HANDSHAKE_TIMEOUT_MS;
 }
 
-/* ---- Engine limitations ---- */
-
-const char *mig_unsupported_option(const MigrationConfig *cfg)
-{
-    /* Each needs a stream form or channels this engine does not build. */
-    static const char *const unsupported[] = {
-        "direct-io", "background-snapshot", "tls-creds",
-    };
-
-    for (size_t i = 0; i < G_N_ELEMENTS(unsupported); i++) {
-        const QAPIMemberInfo *m = migration_config_find_option(
-            unsupported[i]);
-
-        if (migration_config_option_is_on(m, cfg)) {
-            return unsupported[i];
-        }
-    }
-    return NULL;
-}
-
 /* ---- vmig's exit ---- */
 
 /* Longest wait for the engine's threads at exit. */

@@ -1305,7 +1305,6 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     uint32_t flags = (unidirectional ? WIRE_HELLO_UNIDIRECTIONAL : 0) |
                      (reply_optional ? WIRE_HELLO_REPLY_OPTIONAL : 0) |
                      (dry_run ? WIRE_HELLO_DRY_RUN : 0);
-    const char *bad = mig_unsupported_option(cfg);
     WireHello *hello;
     MigOutgoing *o;
 
@@ -1315,11 +1314,6 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     }
     if (resume) {
         error_setg(errp, "There is no paused postcopy migration to resume");
-        return false;
-    }
-    if (bad) {
-        error_setg(errp, "Option '%s' is not supported by this vmig's "
-                   "migration engine yet", bad);
         return false;
     }
     if (dry_run && unidirectional) {

@@ -117,11 +117,9 @@ START_TEST(test_effective_config)
     g_autoptr(MigrationConfig) sent = g_new0(MigrationConfig, 1);
     g_autoptr(MigrationConfig) eff = NULL;
 
-    /* Local options come from here; the others from the source, or
-     * this end's defaults, never its settings. */
+    /* Options come from the source, or this end's defaults, never its
+     * settings (local options aside: below). */
     local->downtime_limit = 999;
-    g_free(local->tls_hostname);
-    local->tls_hostname = g_strdup("dst.example");
     sent->has_max_bandwidth = true;
     sent->max_bandwidth = 12345;
     sent->has_events = true;
@@ -132,9 +130,20 @@ START_TEST(test_effective_config)
     ck_assert_uint_eq(eff->max_bandwidth, 12345);
     ck_assert(eff->events);
     ck_assert_uint_eq(eff->downtime_limit, 300);
-    ck_assert_str_eq(eff->tls_hostname, "dst.example");
     ck_assert(migration_config_option_is_on(
         migration_config_find_option("max-bandwidth"), eff));
+    qapi_free_MigrationConfig(g_steal_pointer(&eff));
+
+    /* A local option comes from here, and is validated here: TLS is
+     * refused until it is built. */
+    g_free(local->tls_hostname);
+    local->tls_hostname = g_strdup("dst.example");
+    check_reject(handshake_effective_config(sent, local, "tcp:127.0.0.1:1",
+                                            &host, &eff),
+                 "IncompatibleConfig", "tls-hostname",
+                 "Option 'tls-hostname' is not supported by this vmig yet: "
+                 "value 'dst.example' given");
+    ck_assert_ptr_null(eff);
 }
 END_TEST
 
@@ -146,26 +155,27 @@ START_TEST(test_effective_config_refused)
     MigrationConfig sent = { 0 };
 
     /* The host lacks what an option needs. */
-    host.has[MIGRATION_HOST_USERFAULTFD] = false;
-    sent.has_postcopy_ram = true;
-    sent.postcopy_ram = true;
+    host.has[MIGRATION_HOST_ZSTD] = false;
+    sent.has_multifd = sent.multifd = true;
+    sent.has_multifd_compression = true;
+    sent.multifd_compression = MULTIFD_COMPRESSION_ZSTD;
     check_reject(handshake_effective_config(&sent, local, "tcp:h:1", &host,
                                             &eff),
-                 "IncompatibleConfig", "postcopy-ram",
-                 "Option 'postcopy-ram' cannot be enabled: this host does "
-                 "not support userfaultfd");
+                 "IncompatibleConfig", "multifd-compression",
+                 "Option 'multifd-compression' value 'zstd' cannot be used: "
+                 "this host does not support zstd");
     ck_assert_ptr_null(eff);
     host = all_host();
+    sent.has_multifd = sent.has_multifd_compression = false;
 
     /* A rule between options names the first of them. */
-    sent.has_postcopy_ram = false;
-    sent.has_postcopy_preempt = true;
-    sent.postcopy_preempt = true;
+    sent.has_switchover_ack = true;
+    sent.switchover_ack = true;
     check_reject(handshake_effective_config(&sent, local, "tcp:h:1", &host,
                                             &eff),
-                 "IncompatibleConfig", "postcopy-preempt",
-                 "requires 'postcopy-ram'");
-    sent.has_postcopy_preempt = false;
+                 "IncompatibleConfig", "switchover-ack",
+                 "requires 'return-path'");
+    sent.has_switchover_ack = false;
 
     /* A transport's limit. */
     sent.has_return_path = true;
@@ -176,15 +186,23 @@ START_TEST(test_effective_config_refused)
                  "Option 'return-path' cannot be used with URI 'file:/x'");
     sent.has_return_path = false;
 
-    /* Valid, but not built yet. */
+    /* Not built yet: the validator refuses it, before the rule that
+     * postcopy-preempt needs postcopy-ram. */
+    sent.has_postcopy_preempt = true;
+    sent.postcopy_preempt = true;
+    check_reject(handshake_effective_config(&sent, local, "tcp:h:1", &host,
+                                            &eff),
+                 "IncompatibleConfig", "postcopy-preempt",
+                 "Option 'postcopy-preempt' is not supported by this vmig "
+                 "yet");
+    sent.has_postcopy_preempt = false;
     sent.has_mapped_ram = sent.mapped_ram = true;
     sent.has_multifd = sent.multifd = true;
     sent.has_direct_io = sent.direct_io = true;
     check_reject(handshake_effective_config(&sent, local, "file:/x", &host,
                                             &eff),
                  "IncompatibleConfig", "direct-io",
-                 "Option 'direct-io' is not supported by this vmig's "
-                 "migration engine yet");
+                 "Option 'direct-io' is not supported by this vmig yet");
     sent.has_mapped_ram = sent.has_multifd = sent.has_direct_io = false;
 
     /* A local option set here counts too. */

@@ -191,27 +191,6 @@ START_TEST(test_handshake_timeout)
 }
 END_TEST
 
-START_TEST(test_unsupported_options)
-{
-    g_autoptr(MigrationConfig) cfg = migration_config_new_default();
-
-    ck_assert_ptr_null(mig_unsupported_option(cfg));
-    cfg->postcopy_ram = true;
-    cfg->xbzrle = true;
-    ck_assert_ptr_null(mig_unsupported_option(cfg));
-    g_free(cfg->tls_creds);
-    cfg->tls_creds = g_strdup("tls0");
-    ck_assert_str_eq(mig_unsupported_option(cfg), "tls-creds");
-    g_clear_pointer(&cfg->tls_creds, g_free);
-    cfg->multifd = true;
-    ck_assert_ptr_null(mig_unsupported_option(cfg));
-    cfg->mapped_ram = true;
-    ck_assert_ptr_null(mig_unsupported_option(cfg));
-    cfg->direct_io = true;
-    ck_assert_str_eq(mig_unsupported_option(cfg), "direct-io");
-}
-END_TEST
-
 int main(void)
 {
     Suite *s = suite_create("migration-state");
@@ -224,7 +203,6 @@ int main(void)
     tcase_add_test(tc, test_params);
     tcase_add_test(tc, test_call_in_main);
     tcase_add_test(tc, test_handshake_timeout);
-    tcase_add_test(tc, test_unsupported_options);
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
