@@ -62,14 +62,25 @@ static bool tb_set(TrackedBlock *tb, uint64_t page)
     return true;
 }
 
-static TrackedBlock *find_block(const DirtyTracker *t, const RAMBlock *block)
+static TrackedBlock *lookup_block(const DirtyTracker *t,
+                                  const RAMBlock *block)
 {
     for (unsigned i = 0; i < t->nblocks; i++) {
         if (t->blocks[i].block == block) {
             return &t->blocks[i];
         }
     }
-    g_error("RAM block '%s' is not tracked", block->idstr);
+    return NULL;
+}
+
+static TrackedBlock *find_block(const DirtyTracker *t, const RAMBlock *block)
+{
+    TrackedBlock *tb = lookup_block(t, block);
+
+    if (!tb) {
+        g_error("RAM block '%s' is not tracked", block->idstr);
+    }
+    return tb;
 }
 
 static TrackedBlock *find_page(const DirtyTracker *t, const RAMBlock *block,
@@ -244,18 +255,29 @@ static bool mode_from_env(DirtyTrackerMode *mode, Error **errp)
     return true;
 }
 
+typedef struct AddBlocks {
+    GArray *blocks;
+    const GPtrArray *skip;
+} AddBlocks;
+
 static int add_block(RAMBlock *block, void *opaque)
 {
-    GArray *blocks = opaque;
+    AddBlocks *add = opaque;
     TrackedBlock tb = {
         .block = block,
         .first_page = block->offset / GUEST_PAGE_SIZE,
         .pages = block->size / GUEST_PAGE_SIZE,
     };
 
+    guint i;
+
+    /* g_ptr_array_find() only reads, whatever its prototype says. */
+    if (add->skip && g_ptr_array_find((GPtrArray *)add->skip, block, &i)) {
+        return 0;
+    }
     tb.bitmap = g_new0(uint64_t, words_for(tb.pages));
     tb.armed = tb.pages;
-    g_array_append_val(blocks, tb);
+    g_array_append_val(add->blocks, tb);
     return 0;
 }
 
@@ -276,16 +298,22 @@ DirtyTracker *dirty_tracker_start(Error **errp)
 }
 
 static DirtyTracker *start(DirtyTrackerMode mode, bool protect,
-                           Error **errp);
+                           const GPtrArray *skip, Error **errp);
 
 DirtyTracker *dirty_tracker_start_mode(DirtyTrackerMode mode, Error **errp)
 {
-    return start(mode, true, errp);
+    return start(mode, true, NULL, errp);
 }
 
 DirtyTracker *dirty_tracker_start_all_dirty(Error **errp)
 {
-    DirtyTracker *t = start(DIRTY_TRACKER_AUTO, false, errp);
+    return dirty_tracker_start_all_dirty_except(NULL, errp);
+}
+
+DirtyTracker *dirty_tracker_start_all_dirty_except(const GPtrArray *skip,
+                                                   Error **errp)
+{
+    DirtyTracker *t = start(DIRTY_TRACKER_AUTO, false, skip, errp);
 
     if (t) {
         dirty_tracker_set_all(t);
@@ -297,10 +325,10 @@ DirtyTracker *dirty_tracker_start_all_dirty(Error **errp)
 }
 
 static DirtyTracker *start(DirtyTrackerMode mode, bool protect,
-                           Error **errp)
+                           const GPtrArray *skip, Error **errp)
 {
     DirtyTracker *t;
-    GArray *blocks;
+    AddBlocks add = { .skip = skip };
 
     if (active) {
         error_setg(errp, "dirty page tracking is already active");
@@ -311,10 +339,10 @@ static DirtyTracker *start(DirtyTrackerMode mode, bool protect,
     }
 
     t = g_new0(DirtyTracker, 1);
-    blocks = g_array_new(FALSE, FALSE, sizeof(TrackedBlock));
-    ram_block_foreach(add_block, blocks);
-    t->nblocks = blocks->len;
-    t->blocks = (TrackedBlock *)g_array_free(blocks, FALSE);
+    add.blocks = g_array_new(FALSE, FALSE, sizeof(TrackedBlock));
+    ram_block_foreach(add_block, &add);
+    t->nblocks = add.blocks->len;
+    t->blocks = (TrackedBlock *)g_array_free(add.blocks, FALSE);
 
     if (mode != DIRTY_TRACKER_SOFT) {
         g_autofree RAMBlock **rb = g_new(RAMBlock *, t->nblocks);
@@ -361,6 +389,11 @@ void dirty_tracker_stop(DirtyTracker *t)
 DirtyTracker *dirty_tracker_active(void)
 {
     return active;
+}
+
+bool dirty_tracker_tracks(const DirtyTracker *t, const RAMBlock *block)
+{
+    return lookup_block(t, block) != NULL;
 }
 
 const char *dirty_tracker_backend(const DirtyTracker *t)

@@ -189,7 +189,7 @@ static void check_hello_main(void *opaque)
     /* Before ACCEPT goes out: the channels may connect right after. */
     if (!c->reject && c->effective->multifd && !c->effective->mapped_ram &&
         !(c->hello->flags & WIRE_HELLO_DRY_RUN)) {
-        g_autoptr(GPtrArray) blocks = ram_guest_blocks();
+        g_autoptr(GPtrArray) blocks = handshake_blocks_sent(c->hello);
 
         c->multifd = multifd_recv_new(c->hello->session_id, c->effective,
                                       blocks, c->stream);
@@ -459,7 +459,7 @@ static bool handle_record(IncomingConn *c, const WireRecord *rec, bool *end)
 /* mapped-ram: one MAPPED_RAM_BLOCK and its regions per block, first. */
 static bool load_mapped_ram(IncomingConn *c)
 {
-    g_autoptr(GPtrArray) blocks = ram_guest_blocks();
+    g_autoptr(GPtrArray) blocks = handshake_blocks_sent(c->hello);
     int fd = qio_channel_get_fd(mig_stream_channel(c->stream));
     uint64_t base = c->inc->addr->u.file.offset;
     unsigned threads = c->effective->multifd ?
@@ -500,10 +500,12 @@ static bool load_mapped_ram(IncomingConn *c)
                        ? "the file is truncated" : "misplaced");
             return protocol_error(c, err);
         }
-        if (!mapped_ram_load_block(fd, base, st.st_size, &mb,
-                                   g_ptr_array_index(blocks, i), threads,
-                                   &c->ram.normal_pages,
-                                   &c->ram.zero_pages, &err) ||
+        /* A block not sent is left alone: loading would zero it. */
+        if ((g_ptr_array_index(blocks, i) &&
+             !mapped_ram_load_block(fd, base, st.st_size, &mb,
+                                    g_ptr_array_index(blocks, i), threads,
+                                    &c->ram.normal_pages,
+                                    &c->ram.zero_pages, &err)) ||
             !mig_stream_seek_read(c->stream, mb.next_offset, base, &err)) {
             return protocol_error(c, err);
         }
@@ -517,8 +519,10 @@ static bool load(IncomingConn *c)
     bool end = false;
     guint n = 0;
 
+    g_autoptr(GPtrArray) blocks = handshake_blocks_sent(c->hello);
+
     c->devices = device_load_set_new(c->hello);
-    ram_loader_init_guest(&c->ram);
+    ram_loader_init(&c->ram, blocks);
     c->ram_ready = true;
     if (c->effective->mapped_ram && !load_mapped_ram(c)) {
         return false;

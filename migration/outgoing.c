@@ -724,10 +724,19 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
     gint64 period_start = g_get_monotonic_time();
     uint64_t period_bytes = bytes_sent(o);
     uint64_t period_dirtied = 0;
+    g_autoptr(GPtrArray) all = ram_guest_blocks();
+    g_autoptr(GPtrArray) shared = g_ptr_array_new();
     Error *err = NULL;
 
+    /* x-ignore-shared: the destination maps these blocks itself. */
+    for (guint i = 0; i < o->hello->shared_blocks->len; i++) {
+        const WireSharedBlock *s = g_ptr_array_index(o->hello->shared_blocks,
+                                                     i);
+
+        g_ptr_array_add(shared, g_ptr_array_index(all, s->block));
+    }
     /* The destination has nothing yet: the first pass sends it all. */
-    o->tracker = dirty_tracker_start_all_dirty(&err);
+    o->tracker = dirty_tracker_start_all_dirty_except(shared, &err);
     if (!o->tracker) {
         error_prepend(&err, "Cannot track dirty pages: ");
         *res = step_failed(o, err);

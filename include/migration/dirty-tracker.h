@@ -57,6 +57,7 @@
 #ifndef VMIG_MIGRATION_DIRTY_TRACKER_H
 #define VMIG_MIGRATION_DIRTY_TRACKER_H
 
+#include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -89,6 +90,13 @@ DirtyTracker *dirty_tracker_start(Error **errp);
  * protected part of each block.
  */
 DirtyTracker *dirty_tracker_start_all_dirty(Error **errp);
+/*
+ * The same, leaving out the blocks in @skip (RAMBlock *; NULL: none):
+ * they are neither tracked nor write-protected (x-ignore-shared: blocks
+ * that are not migrated).
+ */
+DirtyTracker *dirty_tracker_start_all_dirty_except(const GPtrArray *skip,
+                                                   Error **errp);
 /* Starts tracking with the backend @mode asks for.  Fails if another
  * tracker is active, or if @mode (or VMIG_DIRTY_TRACKER for AUTO) asks for
  * the kernel backend and the kernel refuses. */
@@ -97,6 +105,9 @@ DirtyTracker *dirty_tracker_start_mode(DirtyTrackerMode mode, Error **errp);
 void dirty_tracker_stop(DirtyTracker *t);
 /* The active tracker, or NULL. */
 DirtyTracker *dirty_tracker_active(void);
+
+/* Whether @t tracks @block. */
+bool dirty_tracker_tracks(const DirtyTracker *t, const RAMBlock *block);
 
 /* DIRTY_TRACKER_UFFD_NAME or DIRTY_TRACKER_SOFT_NAME. */
 const char *dirty_tracker_backend(const DirtyTracker *t);

@@ -8,6 +8,8 @@
 #include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "migration/config.h"
 #include "migration/handshake.h"
@@ -109,6 +111,45 @@ static MigrationHostSupport all_host(void)
     }
     return h;
 }
+
+/* x-ignore-shared: the blocks the source does not send must be the
+ * destination's very files. */
+START_TEST(test_shared_blocks)
+{
+    g_autoptr(WireHello) local = layout();
+    g_autoptr(WireHello) src = layout();
+    WireSharedBlock *s;
+
+    /* Nothing left out: nothing to check, whatever the option says. */
+    ck_assert_ptr_null(handshake_check_shared(src, local, false));
+    ck_assert_ptr_null(handshake_check_shared(src, local, true));
+
+    wire_hello_add_shared_block(src, 1, "/dev/shm/extra", 0x2d, 77);
+    check_reject(handshake_check_shared(src, local, false),
+                 "IncompatibleConfig", "x-ignore-shared",
+                 "the source does not send 1 shared RAM block, but "
+                 "x-ignore-shared is off");
+    check_reject(handshake_check_shared(src, local, true),
+                 "LayoutMismatch", "x-ignore-shared",
+                 "RAM block 'extra' is not sent (x-ignore-shared): the "
+                 "source maps it shared from '/dev/shm/extra', but here it "
+                 "is not mapped shared from a file");
+    wire_hello_add_shared_block(local, 1, "/dev/shm/other", 0x2d, 78);
+    check_reject(handshake_check_shared(src, local, true),
+                 "LayoutMismatch", "x-ignore-shared",
+                 "RAM block 'extra' is not sent (x-ignore-shared): the "
+                 "source maps it shared from '/dev/shm/extra', but here it "
+                 "maps '/dev/shm/other', which is another file (device "
+                 "0x2d, inode 78; the source's: device 0x2d, inode 77)");
+    /* The identity decides, not the name (a link, another mount). */
+    s = g_ptr_array_index(local->shared_blocks, 0);
+    s->ino = 77;
+    ck_assert_ptr_null(handshake_check_shared(src, local, true));
+    /* A block shared here but sent anyway is simply loaded. */
+    wire_hello_add_shared_block(local, 0, "/dev/shm/pc", 0x2d, 5);
+    ck_assert_ptr_null(handshake_check_shared(src, local, true));
+}
+END_TEST
 
 START_TEST(test_effective_config)
 {
@@ -269,6 +310,71 @@ static void machine_teardown(void)
     ram_block_free(ram);
 }
 
+/* This machine's blocks mapped shared from a named file are what
+ * x-ignore-shared leaves out. */
+START_TEST(test_shared_blocks_of_this_machine)
+{
+    g_autoptr(MigrationConfig) cfg = migration_config_new_default();
+    g_autoptr(WireHello) h = NULL;
+    g_autoptr(MigrationConfig) eff = NULL;
+    g_autoptr(GPtrArray) sent = NULL;
+    g_autofree char *path = NULL;
+    g_autofree char *dir = g_dir_make_tmp("vmig-shared-XXXXXX", NULL);
+    RAMBlock *shm, *priv, *unnamed;
+    const WireSharedBlock *s;
+    uint32_t version;
+    struct stat st;
+    int fd = g_file_open_tmp("vmig-shared-XXXXXX", &path, NULL);
+
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_ptr_nonnull(dir);
+    shm = ram_block_new_file("shm", path, 2 * MiB, true, &error_abort);
+    /* The same file, but private: not shared with anyone. */
+    priv = ram_block_new_file("priv", path, 2 * MiB, false, &error_abort);
+    /* A directory: an unlinked file of its own, nobody else can map. */
+    unnamed = ram_block_new_file("unnamed", dir, 2 * MiB, true,
+                                 &error_abort);
+    ck_assert(ram_block_register(shm, &error_abort));
+    ck_assert(ram_block_register(priv, &error_abort));
+    ck_assert(ram_block_register(unnamed, &error_abort));
+
+    h = handshake_hello_new(cfg, 0, NULL, &error_abort);
+    ck_assert_uint_eq(h->shared_blocks->len, 0);
+    g_clear_pointer(&h, wire_hello_free);
+
+    cfg->x_ignore_shared = true;
+    h = handshake_hello_new(cfg, 0, NULL, &error_abort);
+    ck_assert_uint_eq(h->shared_blocks->len, 1);
+    s = g_ptr_array_index(h->shared_blocks, 0);
+    ck_assert_uint_eq(s->block, 1);         /* after pc.ram */
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_uint_eq(s->dev, st.st_dev);
+    ck_assert_uint_eq(s->ino, st.st_ino);
+    ck_assert(g_str_has_suffix(s->path, strrchr(path, '/')));
+
+    /* This machine maps the same file: it accepts its own HELLO, and
+     * loads into every block but that one. */
+    ck_assert_ptr_null(handshake_check_hello(h, cfg, "tcp:h:1", NULL,
+                                             &version, &eff));
+    sent = handshake_blocks_sent(h);
+    ck_assert_uint_eq(sent->len, 4);
+    ck_assert_ptr_eq(g_ptr_array_index(sent, 0), ram);
+    ck_assert_ptr_null(g_ptr_array_index(sent, 1));
+    ck_assert_ptr_eq(g_ptr_array_index(sent, 2), priv);
+    ck_assert_ptr_eq(g_ptr_array_index(sent, 3), unnamed);
+
+    ram_block_unregister(unnamed);
+    ram_block_unregister(priv);
+    ram_block_unregister(shm);
+    ram_block_free(unnamed);
+    ram_block_free(priv);
+    ram_block_free(shm);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_hello_and_destination_checks)
 {
     const uint8_t uuid[16] = { 1, 2, 3 };
@@ -413,6 +519,7 @@ int main(void)
     SRunner *sr;
 
     tcase_add_test(tc, test_layout);
+    tcase_add_test(tc, test_shared_blocks);
     tcase_add_test(tc, test_effective_config);
     tcase_add_test(tc, test_effective_config_refused);
     tcase_add_test(tc, test_uuid);
@@ -420,6 +527,7 @@ int main(void)
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(tm, machine_setup, machine_teardown);
     tcase_add_test(tm, test_hello_and_destination_checks);
+    tcase_add_test(tm, test_shared_blocks_of_this_machine);
     tcase_add_test(tm, test_check_accept);
     suite_add_tcase(s, tm);
 
