@@ -124,19 +124,24 @@ START_TEST(test_params)
     g_autoptr(MigrationConfig) cfg = migration_config_new_default();
     MigParams p;
 
+    /* Every runtime option the engine reads, at a value of its own. */
     cfg->max_bandwidth = 123;
     cfg->downtime_limit = 45;
+    cfg->avail_switchover_bandwidth = 67;
     cfg->cpu_throttle_initial = 30;
+    cfg->cpu_throttle_increment = 11;
+    cfg->throttle_trigger_threshold = 40;
+    cfg->max_cpu_throttle = 90;
     cfg->cpu_throttle_tailslow = true;
     mig_params_update(cfg);
     mig_params_get(&p);
     ck_assert_uint_eq(p.max_bandwidth, 123);
     ck_assert_uint_eq(p.downtime_limit, 45);
-    ck_assert_uint_eq(p.avail_switchover_bandwidth, 0);
+    ck_assert_uint_eq(p.avail_switchover_bandwidth, 67);
     ck_assert_uint_eq(p.throttle.initial, 30);
-    ck_assert_uint_eq(p.throttle.increment, 10);
-    ck_assert_uint_eq(p.throttle.trigger_threshold, 50);
-    ck_assert_uint_eq(p.throttle.max, 99);
+    ck_assert_uint_eq(p.throttle.increment, 11);
+    ck_assert_uint_eq(p.throttle.trigger_threshold, 40);
+    ck_assert_uint_eq(p.throttle.max, 90);
     ck_assert(p.throttle.tailslow);
     /* Every change of the configuration in effect reaches them. */
     cfg->downtime_limit = 46;
