@@ -102,6 +102,10 @@ void mig_info_set_multifd(const MigMultifdStats *st);
  * query-migrate's socket-address. */
 void mig_info_set_listen_address(const SocketAddress *addr);
 
+/* Destination: the options the source overrode, for query-migrate's
+ * overridden-config (copied; NULL: none). */
+void mig_info_set_overrides(const MigrationConfigOverrideList *list);
+
 /* ---- Runtime options ---- */
 
 typedef struct MigParams {

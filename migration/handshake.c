@@ -344,6 +344,32 @@ WireReject *handshake_effective_config(const MigrationConfig *sent,
     return NULL;
 }
 
+MigrationConfigOverrideList *handshake_overrides(const MigrationConfig *local,
+                                                const MigrationConfig *effective)
+{
+    MigrationConfigOverrideList *head = NULL, **tail = &head;
+
+    for (size_t i = 0; i < migration_config_n_options(); i++) {
+        const QAPIMemberInfo *m = migration_config_option(i);
+        MigrationConfigOverride *o;
+
+        /* An option left at its default was not asked for. */
+        if (wire_config_option_is_local(m->name) ||
+            migration_config_option_is_default(m, local) ||
+            migration_config_option_equal(m, local, effective)) {
+            continue;
+        }
+        o = g_new0(MigrationConfigOverride, 1);
+        o->option = g_strdup(m->name);
+        o->local = migration_config_option_value_str(m, local);
+        o->source = migration_config_option_value_str(m, effective);
+        *tail = g_new0(MigrationConfigOverrideList, 1);
+        (*tail)->value = o;
+        tail = &(*tail)->next;
+    }
+    return head;
+}
+
 /* ---- UUID ---- */
 
 static bool uuid_is_zero(const uint8_t *u)

@@ -186,6 +186,18 @@ static void check_hello_main(void *opaque)
                                       c->inc->uri,
                                       ms && ms->has_uuid ? ms->uuid : NULL,
                                       &c->version, &c->effective);
+    if (!c->reject) {
+        g_autoptr(MigrationConfigOverrideList) over = handshake_overrides(
+            migration_config_current(), c->effective);
+
+        /* What was asked for here and is not what happens: say so. */
+        for (MigrationConfigOverrideList *l = over; l; l = l->next) {
+            warn_report("incoming migration: option '%s' is %s as the "
+                        "source's configuration says, not %s as set here",
+                        l->value->option, l->value->source, l->value->local);
+        }
+        mig_info_set_overrides(over);
+    }
     /* Before ACCEPT goes out: the channels may connect right after. */
     if (!c->reject && c->effective->multifd && !c->effective->mapped_ram &&
         !(c->hello->flags & WIRE_HELLO_DRY_RUN)) {

@@ -38,6 +38,7 @@ typedef struct MigInfoState {
     bool has_multifd;
     MigMultifdStats multifd;
     SocketAddress *listen_addr;
+    MigrationConfigOverrideList *overrides;
 } MigInfoState;
 
 static MigInfoState info = { .status = MIGRATION_STATUS_NONE };
@@ -58,6 +59,7 @@ void mig_info_start(MigDirection dir, bool events, bool dry_run)
     info.has_ram = false;
     memset(&info.ram, 0, sizeof(info.ram));
     info.has_multifd = false;
+    g_clear_pointer(&info.overrides, qapi_free_MigrationConfigOverrideList);
     g_mutex_unlock(&info.lock);
     g_atomic_int_set(&info.status, MIGRATION_STATUS_SETUP);
     if (events) {
@@ -226,6 +228,14 @@ void mig_info_set_listen_address(const SocketAddress *addr)
     g_mutex_unlock(&info.lock);
 }
 
+void mig_info_set_overrides(const MigrationConfigOverrideList *list)
+{
+    g_mutex_lock(&info.lock);
+    qapi_free_MigrationConfigOverrideList(info.overrides);
+    info.overrides = QAPI_CLONE(MigrationConfigOverrideList, list);
+    g_mutex_unlock(&info.lock);
+}
+
 static MigrationStats *stats_to_qapi(const MigRamStats *r)
 {
     MigrationStats *st = g_new0(MigrationStats, 1);
@@ -298,6 +308,8 @@ MigrationInfo *qmp_query_migrate(Error **errp)
             mi->has_dry_run = true;
             mi->dry_run = true;
         }
+        mi->overridden_config = QAPI_CLONE(MigrationConfigOverrideList,
+                                           info.overrides);
     }
     g_mutex_unlock(&info.lock);
     return mi;

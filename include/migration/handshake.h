@@ -75,6 +75,15 @@ WireReject *handshake_effective_config(const MigrationConfig *sent,
                                        const MigrationHostSupport *host,
                                        MigrationConfig **effective);
 
+/*
+ * The options a destination had set in @local (to other than their
+ * default) that have another value in @effective, the configuration
+ * handshake_effective_config() made: what the source's configuration
+ * overrode.  Local options are never overridden.  NULL if none.
+ */
+MigrationConfigOverrideList *handshake_overrides(const MigrationConfig *local,
+                                                const MigrationConfig *effective);
+
 /* UuidMismatch unless @src equals @local (all zero: no UUID). */
 WireReject *handshake_check_uuid(const uint8_t *src, const uint8_t *local);
 

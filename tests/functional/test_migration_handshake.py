@@ -177,6 +177,48 @@ class RejectionTest(MigrationTestCase):
             self.assertEqual(info(src), {})
 
 
+class OverrideTest(MigrationTestCase):
+    """The source's configuration rules; a destination that had set an
+    option otherwise says so (stderr, query-migrate)."""
+
+    def test_destination_options_overridden(self):
+        with dst_vm(incoming='tcp:127.0.0.1:0,multifd=on,'
+                    'downtime-limit=500,zero-page-detection=legacy') as dst, \
+                src_vm(*BUSY) as src:
+            # The source sets max-bandwidth (the destination did not) and
+            # the same zero-page detection: neither is an override.
+            result = self.migrate(src, listen_uri(dst), config={
+                'max-bandwidth': 64 << 20, 'zero-page-detection': 'legacy'})
+            self.assert_completed(src, dst, result)
+            self.assertEqual(info(dst)['overridden-config'], [
+                {'option': 'multifd', 'local': 'true', 'source': 'false'},
+                {'option': 'downtime-limit', 'local': '500',
+                 'source': '300'}])
+            log = dst.stderr_text()
+            self.assertIn("incoming migration: option 'multifd' is false as "
+                          "the source's configuration says, not true as set "
+                          "here", log)
+            self.assertIn("option 'downtime-limit' is 300 as the source's "
+                          "configuration says, not 500 as set here", log)
+            self.assertEqual(log.count("incoming migration: option"), 2, log)
+            # The migration ran with the source's options.
+            cfg = dst.cmd('query-migrate-config')
+            self.assertIs(cfg['multifd'], False)
+            self.assertEqual(cfg['downtime-limit'], 300)
+            self.assertNotIn('multifd', info(dst))
+            self.assertNotIn('overridden-config', result)
+
+    def test_nothing_overridden(self):
+        with dst_vm(incoming='defer') as dst, src_vm(*BUSY) as src:
+            dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0',
+                    config={'downtime-limit': 500})
+            result = self.migrate(src, listen_uri(dst),
+                                  config={'downtime-limit': 500})
+            self.assert_completed(src, dst, result)
+            self.assertNotIn('overridden-config', info(dst))
+            self.assertNotIn("incoming migration: option", dst.stderr_text())
+
+
 class DryRunTest(MigrationTestCase):
 
     def test_compatible(self):

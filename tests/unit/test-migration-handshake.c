@@ -188,6 +188,34 @@ START_TEST(test_effective_config)
 }
 END_TEST
 
+/* What the destination had set and the migration does otherwise. */
+START_TEST(test_overrides)
+{
+    g_autoptr(MigrationConfig) local = migration_config_new_default();
+    g_autoptr(MigrationConfig) eff = migration_config_new_default();
+    g_autoptr(MigrationConfigOverrideList) list = NULL;
+
+    ck_assert_ptr_null(handshake_overrides(local, eff));
+    local->downtime_limit = 500;            /* overridden */
+    local->multifd = true;                  /* overridden */
+    local->multifd_channels = 4;            /* the same there: kept */
+    eff->multifd_channels = 4;
+    eff->max_bandwidth = 1;                 /* not set here: no override */
+    g_free(local->tls_hostname);            /* local: never overridden */
+    local->tls_hostname = g_strdup("dst.example");
+    list = handshake_overrides(local, eff);
+    ck_assert_ptr_nonnull(list);
+    ck_assert_str_eq(list->value->option, "multifd");
+    ck_assert_str_eq(list->value->local, "true");
+    ck_assert_str_eq(list->value->source, "false");
+    ck_assert_ptr_nonnull(list->next);
+    ck_assert_str_eq(list->next->value->option, "downtime-limit");
+    ck_assert_str_eq(list->next->value->local, "500");
+    ck_assert_str_eq(list->next->value->source, "300");
+    ck_assert_ptr_null(list->next->next);
+}
+END_TEST
+
 START_TEST(test_effective_config_refused)
 {
     MigrationHostSupport host = all_host();
@@ -522,6 +550,7 @@ int main(void)
     tcase_add_test(tc, test_shared_blocks);
     tcase_add_test(tc, test_effective_config);
     tcase_add_test(tc, test_effective_config_refused);
+    tcase_add_test(tc, test_overrides);
     tcase_add_test(tc, test_uuid);
     tcase_add_test(tc, test_reject_describe);
     suite_add_tcase(s, tc);
