@@ -211,17 +211,27 @@ static bool mode_from_env(DirtyLogMode *mode, Error **errp)
     return true;
 }
 
+typedef struct AddBlocks {
+    GArray *blocks;
+    const GPtrArray *skip;
+} AddBlocks;
+
 static int add_block(RAMBlock *block, void *opaque)
 {
-    GArray *blocks = opaque;
+    AddBlocks *add = opaque;
+    guint i;
     LoggedBlock lb = {
         .block = block,
         .first_page = block->offset / GUEST_PAGE_SIZE,
         .pages = block->size / GUEST_PAGE_SIZE,
     };
 
+    /* g_ptr_array_find() only reads, whatever its prototype says. */
+    if (add->skip && g_ptr_array_find((GPtrArray *)add->skip, block, &i)) {
+        return 0;
+    }
     lb.armed = lb.pages;
-    g_array_append_val(blocks, lb);
+    g_array_append_val(add->blocks, lb);
     return 0;
 }
 
@@ -233,10 +243,11 @@ static void log_free(DirtyLog *log)
     g_free(log);
 }
 
-static DirtyLog *start(DirtyLogMode mode, bool arm_all, Error **errp)
+static DirtyLog *start(DirtyLogMode mode, bool arm_all,
+                       const GPtrArray *skip, Error **errp)
 {
+    AddBlocks add = { .skip = skip };
     DirtyLog *log;
-    GArray *blocks;
 
     if (active) {
         error_setg(errp, "dirty page logging is already active");
@@ -247,10 +258,10 @@ static DirtyLog *start(DirtyLogMode mode, bool arm_all, Error **errp)
     }
 
     log = g_new0(DirtyLog, 1);
-    blocks = g_array_new(FALSE, FALSE, sizeof(LoggedBlock));
-    ram_block_foreach(add_block, blocks);
-    log->nblocks = blocks->len;
-    log->blocks = (LoggedBlock *)g_array_free(blocks, FALSE);
+    add.blocks = g_array_new(FALSE, FALSE, sizeof(LoggedBlock));
+    ram_block_foreach(add_block, &add);
+    log->nblocks = add.blocks->len;
+    log->blocks = (LoggedBlock *)g_array_free(add.blocks, FALSE);
 
     if (mode != DIRTY_LOG_SOFT) {
         g_autofree RAMBlock **rb = g_new(RAMBlock *, log->nblocks);
@@ -286,12 +297,23 @@ static DirtyLog *start(DirtyLogMode mode, bool arm_all, Error **errp)
 
 DirtyLog *dirty_log_start(DirtyLogMode mode, Error **errp)
 {
-    return start(mode, true, errp);
+    return start(mode, true, NULL, errp);
 }
 
-DirtyLog *dirty_log_start_unarmed(DirtyLogMode mode, Error **errp)
+DirtyLog *dirty_log_start_unarmed(DirtyLogMode mode, const GPtrArray *skip,
+                                  Error **errp)
 {
-    return start(mode, false, errp);
+    return start(mode, false, skip, errp);
+}
+
+bool dirty_log_logs(const DirtyLog *log, const RAMBlock *block)
+{
+    for (unsigned i = 0; i < log->nblocks; i++) {
+        if (log->blocks[i].block == block) {
+            return true;
+        }
+    }
+    return false;
 }
 
 void dirty_log_stop(DirtyLog *log)

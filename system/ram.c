@@ -292,6 +292,21 @@ fail:
     return NULL;
 }
 
+bool ram_block_shared_file(const RAMBlock *block, uint64_t *dev,
+                           uint64_t *ino)
+{
+    struct stat mapped, named;
+
+    if (!block->shared || block->fd < 0 || !block->mem_path ||
+        fstat(block->fd, &mapped) < 0 || stat(block->mem_path, &named) < 0 ||
+        mapped.st_dev != named.st_dev || mapped.st_ino != named.st_ino) {
+        return false;
+    }
+    *dev = mapped.st_dev;
+    *ino = mapped.st_ino;
+    return true;
+}
+
 void ram_block_free(RAMBlock *block)
 {
     if (!block) {

@@ -15,8 +15,10 @@
  *
  *   1. RUNTIME only: options without feature 'runtime' must not change.
  *   2. Each option: its range and value checks (migration_options[]),
- *      then: an option with feature 'unimplemented', or an enum value
- *      with it, is refused when on.
+ *      then: an option with feature 'not-yet' or 'unimplemented' is
+ *      refused unless at its default ("not supported by this vmig yet",
+ *      "not implemented by vmig"), an enum value with 'unimplemented'
+ *      is refused.  'no-effect' options are accepted.
  *   3. The rules between options (migration_rules[]).
  *   4. OUTGOING, INCOMING, SNAPSHOT: the limits of the transport (from
  *      the URI) and of snapshots (migration_limits[]).

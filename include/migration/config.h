@@ -70,6 +70,33 @@ extern const size_t migration_n_options;
  */
 bool migration_options_check(Error **errp);
 
+/*
+ * What vmig does with an option, from its member features in the schema
+ * (the one place this is written): at most one of 'not-yet',
+ * 'unimplemented' and 'no-effect' (migration_options_check() makes
+ * sure); none means the option works.
+ */
+typedef enum MigrationOptionStatus {
+    MIGRATION_OPTION_WORKS,
+    /* Planned: refused unless at its default, until its issue lands. */
+    MIGRATION_OPTION_NOT_YET,
+    /* Not planned: refused unless at its default. */
+    MIGRATION_OPTION_UNIMPLEMENTED,
+    /* Accepted; it acts on something a vmig machine does not have. */
+    MIGRATION_OPTION_NO_EFFECT,
+} MigrationOptionStatus;
+
+MigrationOptionStatus migration_option_status(const QAPIMemberInfo *m);
+
+/* Whether the validator refuses option @m at any value but its default. */
+static inline bool migration_option_is_refused(const QAPIMemberInfo *m)
+{
+    MigrationOptionStatus st = migration_option_status(m);
+
+    return st == MIGRATION_OPTION_NOT_YET ||
+           st == MIGRATION_OPTION_UNIMPLEMENTED;
+}
+
 /* Number of options (members of MigrationConfig). */
 static inline size_t migration_config_n_options(void)
 {
@@ -137,6 +164,14 @@ GPtrArray *migration_config_changed(const MigrationConfig *a,
  */
 bool migration_config_option_is_on(const QAPIMemberInfo *m,
                                    const MigrationConfig *cfg);
+
+/*
+ * Whether option @m has its default value in @cfg: absent, equal to the
+ * default, or, for an option absent by default, an empty list.  Unlike
+ * "off", this holds for a bool whose default is true only when it is.
+ */
+bool migration_config_option_is_default(const QAPIMemberInfo *m,
+                                        const MigrationConfig *cfg);
 
 /*
  * The value of option @m in @cfg as it appears in messages: true, 42,

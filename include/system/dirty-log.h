@@ -85,8 +85,13 @@ typedef struct DirtyLog DirtyLog;
  * another log is active, or if @mode (or VMIG_DIRTY_LOG for AUTO) asks
  * for the kernel backend and the kernel refuses. */
 DirtyLog *dirty_log_start(DirtyLogMode mode, Error **errp);
-/* The same with no page armed (see "Armed pages" above). */
-DirtyLog *dirty_log_start_unarmed(DirtyLogMode mode, Error **errp);
+/* The same with no page armed (see "Armed pages" above), leaving out
+ * the blocks in @skip (RAMBlock *; NULL: none): their writes are not
+ * logged (x-ignore-shared: blocks that are not migrated). */
+DirtyLog *dirty_log_start_unarmed(DirtyLogMode mode, const GPtrArray *skip,
+                                  Error **errp);
+/* Whether @log logs @block. */
+bool dirty_log_logs(const DirtyLog *log, const RAMBlock *block);
 /* Ends logging and frees @log; NULL is ignored. */
 void dirty_log_stop(DirtyLog *log);
 /* The active log, or NULL. */

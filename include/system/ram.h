@@ -70,6 +70,15 @@ void ram_block_free(RAMBlock *block);
  */
 bool ram_block_prealloc(RAMBlock *block, Error **errp);
 
+/*
+ * Whether @block is a shared mapping of a file that another process can
+ * map too, by name: memory-backend-file with share=on and a mem-path that
+ * still names the mapped file (not a directory, whose file is unlinked,
+ * nor a file replaced since).  Then *@dev and *@ino identify the file.
+ */
+bool ram_block_shared_file(const RAMBlock *block, uint64_t *dev,
+                           uint64_t *ino);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(RAMBlock, ram_block_free)
 
 /* Makes @block guest RAM, after the blocks registered before it. */

@@ -115,7 +115,6 @@ static void print_notes(GString *out, const QAPIMemberInfo *m)
         { QAPI_FEATURE_CAPABILITY, "former capability" },
         { QAPI_FEATURE_DEPRECATED, "**deprecated**" },
         { QAPI_FEATURE_UNSTABLE, "unstable" },
-        { QAPI_FEATURE_UNIMPLEMENTED, "**not implemented** (only off)" },
     };
     const char *sep = "";
 
@@ -126,6 +125,17 @@ static void print_notes(GString *out, const QAPIMemberInfo *m)
         }
     }
 }
+
+/* Every option has one of these (the docs test checks the words). */
+static const char *const status_text[] = {
+    [MIGRATION_OPTION_WORKS] = "works",
+    [MIGRATION_OPTION_NOT_YET] = "**refused for now**: not supported by "
+                                 "this vmig yet, only its default is "
+                                 "accepted",
+    [MIGRATION_OPTION_UNIMPLEMENTED] = "**not implemented**: only its "
+                                       "default is accepted",
+    [MIGRATION_OPTION_NO_EFFECT] = "accepted, **no effect here**",
+};
 
 /* "file: URIs, snapshots" for MIGRATION_WHERE_FILE | _SNAPSHOT. */
 static void print_where(GString *out, unsigned where)
@@ -351,7 +361,7 @@ int main(void)
         "and parameters keep their names.  One validator checks every "
         "configuration as a whole, whichever interface it comes from:\n\n"
         "- **set**: no migration is running; ranges, rules between "
-        "options, options vmig does not implement;\n"
+        "options, options vmig does not implement (yet);\n"
         "- **runtime**: a migration is running; in addition, only options "
         "marked *yes* under \"While migrating\" may change;\n"
         "- **outgoing**, **incoming**: a migration starts; in addition, "
@@ -362,10 +372,22 @@ int main(void)
         "An option is *on* when it is a bool that is true, a string that "
         "is not empty, a list that is not empty, or an enum or number "
         "that differs from its default.\n\n"
+        "Every option has a status (from the features of its member in "
+        "the schema):\n\n"
+        "- *works*: vmig does what the option says;\n"
+        "- *refused for now*: QEMU implements it and vmig plans to; until "
+        "then any value but the default is refused (\"not supported by "
+        "this vmig yet\");\n"
+        "- *not implemented*: vmig does not plan it (QEMU removed it, it "
+        "needs hardware vmig does not drive, or it tunes such an option); "
+        "any value but the default is refused;\n"
+        "- *no effect here*: it acts on what a vmig machine does not have "
+        "(block devices, network cards); any valid value is accepted and "
+        "changes nothing.\n\n"
         "## Options\n\n"
         "| Option | Type | Default | Valid values | While migrating | "
-        "Rules | Notes |\n"
-        "| --- | --- | --- | --- | --- | --- | --- |\n");
+        "Rules | Status | Notes |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (size_t i = 0; i < migration_config_n_options(); i++) {
         const QAPIMemberInfo *m = migration_config_option(i);
 
@@ -378,7 +400,8 @@ int main(void)
                                m->features & QAPI_FEATURE_RUNTIME ? "yes"
                                                                   : "no");
         print_rules_of(out, m->name);
-        g_string_append(out, " | ");
+        g_string_append_printf(out, " | %s | ",
+                               status_text[migration_option_status(m)]);
         print_notes(out, m);
         g_string_append(out, " |\n");
     }

@@ -7,9 +7,10 @@
  *
  * Where each kind of fact lives:
  *   - that an option exists, its type, and per-option flags (may change
- *     while migrating, was a QEMU capability, deprecated, not implemented
- *     by vmig): qapi/migration.json, as member features, which reach C
- *     through the generated MigrationConfig_info;
+ *     while migrating, was a QEMU capability, deprecated, and its status:
+ *     not implemented, not yet implemented, or of no effect in vmig):
+ *     qapi/migration.json, as member features, which reach C through the
+ *     generated MigrationConfig_info;
  *   - defaults, ranges, units, value checks: migration_options[] below,
  *     one entry per option in schema order.  QAPI has no syntax for
  *     defaults, and writing them in doc comments would make prose the

@@ -186,20 +186,25 @@ bool migration_option_validate(size_t i, const MigrationConfig *cfg,
         }
     }
 
-    if (!migration_config_option_is_on(m, cfg)) {
-        return true;            /* off is always accepted */
-    }
-    if (m->features & QAPI_FEATURE_UNIMPLEMENTED) {
-        if (m->kind == QAPI_MEMBER_KIND_BOOL) {
-            error_setg(errp, "Option '%s' is not implemented by vmig",
-                       m->name);
+    if (migration_option_is_refused(m) &&
+        !migration_config_option_is_default(m, cfg)) {
+        const char *why =
+            migration_option_status(m) == MIGRATION_OPTION_NOT_YET
+            ? "is not supported by this vmig yet"
+            : "is not implemented by vmig";
+
+        /* "Option 'x' is ..." says it all for a bool turned on. */
+        if (m->kind == QAPI_MEMBER_KIND_BOOL && qapi_member_get_bool(m, cfg)) {
+            error_setg(errp, "Option '%s' %s", m->name, why);
         } else {
             value = migration_config_option_value_str(m, cfg);
-            error_setg(errp, "Option '%s' is not implemented by vmig: "
-                       "value %s given, only its default is accepted",
-                       m->name, value);
+            error_setg(errp, "Option '%s' %s: value %s given, only its "
+                       "default is accepted", m->name, why, value);
         }
         return false;
+    }
+    if (!migration_config_option_is_on(m, cfg)) {
+        return true;            /* off is always accepted */
     }
     if (m->kind == QAPI_MEMBER_KIND_ENUM && m->enum_lookup->features) {
         int e = qapi_member_get_enum(m, cfg);

@@ -244,6 +244,14 @@ bool migration_options_check(Error **errp)
                        "description", m->name);
             return false;
         }
+        if (!!(m->features & QAPI_FEATURE_NOT_YET) +
+            !!(m->features & QAPI_FEATURE_UNIMPLEMENTED) +
+            !!(m->features & QAPI_FEATURE_NO_EFFECT) > 1) {
+            error_setg(errp, "option '%s' has more than one of the "
+                       "features 'not-yet', 'unimplemented' and "
+                       "'no-effect'", m->name);
+            return false;
+        }
         if (!set_default(i, cfg, errp)) {
             return false;
         }
@@ -259,6 +267,20 @@ bool migration_options_check(Error **errp)
         }
     }
     return true;
+}
+
+MigrationOptionStatus migration_option_status(const QAPIMemberInfo *m)
+{
+    if (m->features & QAPI_FEATURE_NOT_YET) {
+        return MIGRATION_OPTION_NOT_YET;
+    }
+    if (m->features & QAPI_FEATURE_UNIMPLEMENTED) {
+        return MIGRATION_OPTION_UNIMPLEMENTED;
+    }
+    if (m->features & QAPI_FEATURE_NO_EFFECT) {
+        return MIGRATION_OPTION_NO_EFFECT;
+    }
+    return MIGRATION_OPTION_WORKS;
 }
 
 /*
@@ -430,6 +452,20 @@ bool migration_config_option_is_on(const QAPIMemberInfo *m,
         return !migration_config_option_equal(m, cfg,
                                               migration_config_defaults());
     }
+}
+
+bool migration_config_option_is_default(const QAPIMemberInfo *m,
+                                        const MigrationConfig *cfg)
+{
+    if (!qapi_member_is_present(m, cfg)) {
+        return true;
+    }
+    /* Absent by default: an empty list is no different. */
+    if (member_is_pointer(m) && m->kind != QAPI_MEMBER_KIND_STR) {
+        return !migration_config_option_is_on(m, cfg);
+    }
+    return migration_config_option_equal(m, cfg,
+                                         migration_config_defaults());
 }
 
 char *migration_config_option_value_str(const QAPIMemberInfo *m,

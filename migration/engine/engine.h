@@ -153,6 +153,10 @@ void mig_info_set_xbzrle(const MigXbzrleStats *st);
  * query-migrate's socket-address. */
 void mig_info_set_listen_address(const SocketAddress *addr);
 
+/* Destination: the options the source overrode, for query-migrate's
+ * overridden-config (copied; NULL: none). */
+void mig_info_set_overrides(const MigrationConfigOverrideList *list);
+
 /* ---- Runtime options ---- */
 
 typedef struct MigParams {
@@ -188,13 +192,5 @@ void mig_incoming_shutdown_begin(void);
 bool mig_incoming_idle(void);
 /* incoming.c: a waiting destination's local options are now @cfg. */
 void mig_incoming_config_changed(const MigrationConfig *cfg);
-
-/*
- * Engine limitations: options of the configuration that this engine
- * cannot honour yet (their transport or stream form is not built), so a
- * migration using one is refused rather than silently run without it.
- * Returns the first such option's name, or NULL.
- */
-const char *mig_unsupported_option(const MigrationConfig *cfg);
 
 #endif

@@ -3,6 +3,7 @@
  */
 #include "migration/engine/handshake.h"
 
+#include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -26,8 +27,18 @@ const char *handshake_implementation(void)
 
 static int add_block(RAMBlock *block, void *opaque)
 {
-    wire_hello_add_ram_block(opaque, block->idstr, block->size,
+    WireHello *h = opaque;
+    uint64_t dev, ino;
+
+    wire_hello_add_ram_block(h, block->idstr, block->size,
                              block->page_size);
+    if (ram_block_shared_file(block, &dev, &ino)) {
+        /* The name as people know the file; the identity decides. */
+        g_autofree char *path = realpath(block->mem_path, NULL);
+
+        wire_hello_add_shared_block(h, h->ram_blocks->len - 1,
+                                    path ? path : block->mem_path, dev, ino);
+    }
     return 0;
 }
 
@@ -67,6 +78,10 @@ WireHello *handshake_hello_new(const MigrationConfig *cfg, uint32_t flags,
     h->implementation = g_strdup(handshake_implementation());
     qapi_free_MigrationConfig(h->config);
     h->config = migration_config_clone(cfg);
+    /* Without x-ignore-shared every block is sent. */
+    if (!cfg->x_ignore_shared) {
+        g_ptr_array_set_size(h->shared_blocks, 0);
+    }
     return g_steal_pointer(&h);
 }
 
@@ -191,6 +206,70 @@ WireReject *handshake_check_layout(const WireHello *src,
     return rej ? rej : check_devices(src, local);
 }
 
+static const WireSharedBlock *find_shared(const WireHello *h, uint32_t block)
+{
+    for (guint i = 0; i < h->shared_blocks->len; i++) {
+        const WireSharedBlock *s = g_ptr_array_index(h->shared_blocks, i);
+
+        if (s->block == block) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+WireReject *handshake_check_shared(const WireHello *src,
+                                   const WireHello *local,
+                                   bool ignore_shared)
+{
+    if (src->shared_blocks->len && !ignore_shared) {
+        return wire_reject_new(WIRE_ERR_INCOMPATIBLE_CONFIG,
+                               "x-ignore-shared", "the source does not send "
+                               "%u shared RAM block%s, but x-ignore-shared "
+                               "is off", src->shared_blocks->len,
+                               src->shared_blocks->len == 1 ? "" : "s");
+    }
+    for (guint i = 0; i < src->shared_blocks->len; i++) {
+        const WireSharedBlock *s = g_ptr_array_index(src->shared_blocks, i);
+        const WireSharedBlock *l = find_shared(local, s->block);
+        /* The layouts are equal (checked before): same index, same id. */
+        const WireRamBlock *b = g_ptr_array_index(local->ram_blocks,
+                                                  s->block);
+        g_autofree char *here = NULL;
+
+        if (!l) {
+            here = g_strdup("it is not mapped shared from a file");
+        } else if (l->dev != s->dev || l->ino != s->ino) {
+            here = g_strdup_printf("it maps '%s', which is another file "
+                                   "(device %#" PRIx64 ", inode %" PRIu64
+                                   "; the source's: device %#" PRIx64
+                                   ", inode %" PRIu64 ")", l->path, l->dev,
+                                   l->ino, s->dev, s->ino);
+        } else {
+            continue;
+        }
+        return wire_reject_new(WIRE_ERR_LAYOUT_MISMATCH, "x-ignore-shared",
+                               "RAM block '%s' is not sent (x-ignore-shared):"
+                               " the source maps it shared from '%s', but "
+                               "here %s", b->id, s->path, here);
+    }
+    return NULL;
+}
+
+GPtrArray *handshake_blocks_sent(const WireHello *hello)
+{
+    GPtrArray *blocks = ram_guest_blocks();
+
+    for (guint i = 0; i < hello->shared_blocks->len; i++) {
+        const WireSharedBlock *s = g_ptr_array_index(hello->shared_blocks,
+                                                     i);
+
+        g_assert(s->block < blocks->len);
+        g_ptr_array_index(blocks, s->block) = NULL;
+    }
+    return blocks;
+}
+
 /* ---- Configuration ---- */
 
 /*
@@ -240,7 +319,6 @@ WireReject *handshake_effective_config(const MigrationConfig *sent,
         .host = host,
     };
     Error *err = NULL;
-    const char *bad;
 
     /* Absent options take this end's defaults, not its settings (5.3). */
     migration_config_merge(eff, sent);
@@ -262,14 +340,34 @@ WireReject *handshake_effective_config(const MigrationConfig *sent,
         error_free(err);
         return rej;
     }
-    bad = mig_unsupported_option(eff);
-    if (bad) {
-        return wire_reject_new(WIRE_ERR_INCOMPATIBLE_CONFIG, bad,
-                               "Option '%s' is not supported by this vmig's "
-                               "migration engine yet", bad);
-    }
     *effective = g_steal_pointer(&eff);
     return NULL;
+}
+
+MigrationConfigOverrideList *handshake_overrides(const MigrationConfig *local,
+                                                const MigrationConfig *effective)
+{
+    MigrationConfigOverrideList *head = NULL, **tail = &head;
+
+    for (size_t i = 0; i < migration_config_n_options(); i++) {
+        const QAPIMemberInfo *m = migration_config_option(i);
+        MigrationConfigOverride *o;
+
+        /* An option left at its default was not asked for. */
+        if (wire_config_option_is_local(m->name) ||
+            migration_config_option_is_default(m, local) ||
+            migration_config_option_equal(m, local, effective)) {
+            continue;
+        }
+        o = g_new0(MigrationConfigOverride, 1);
+        o->option = g_strdup(m->name);
+        o->local = migration_config_option_value_str(m, local);
+        o->source = migration_config_option_value_str(m, effective);
+        *tail = g_new0(MigrationConfigOverrideList, 1);
+        (*tail)->value = o;
+        tail = &(*tail)->next;
+    }
+    return head;
 }
 
 /* ---- UUID ---- */
@@ -348,6 +446,9 @@ WireReject *handshake_check_hello(const WireHello *hello,
     }
     layout = handshake_local_layout();
     rej = handshake_check_layout(hello, layout);
+    if (!rej) {
+        rej = handshake_check_shared(hello, layout, eff->x_ignore_shared);
+    }
     if (rej) {
         return rej;
     }

@@ -6,7 +6,8 @@
  * The checks are split so each can be tested alone; the ones that take
  * their facts as arguments (layouts, configurations, UUIDs) are pure.
  * The destination runs them in the protocol's order: version, config,
- * layout, UUID, resume; the first failure is the REJECT.
+ * layout (shared blocks included), UUID, resume; the first failure is the
+ * REJECT.
  */
 #ifndef VMIG_MIGRATION_HANDSHAKE_H
 #define VMIG_MIGRATION_HANDSHAKE_H
@@ -23,15 +24,18 @@ const char *handshake_implementation(void);
 
 /*
  * This machine's layout as a HELLO without configuration: its RAM
- * blocks in guest order, and its devices in registration order with,
- * as version and min_version, the newest and oldest state versions it
- * can save and load.  Main thread (the device registry).
+ * blocks in guest order, each block mapped shared from a named file as
+ * a shared block, and its devices in registration order with, as
+ * version and min_version, the newest and oldest state versions it can
+ * save and load.  Main thread (the device registry).
  */
 WireHello *handshake_local_layout(void);
 
 /*
  * The source's HELLO: this machine's layout, @cfg, @flags, a new
- * session id and @vm_uuid (NULL: none).  Main thread.
+ * session id and @vm_uuid (NULL: none).  Its shared blocks, the ones
+ * the source will not send, are those of the layout with x-ignore-shared
+ * on, none without.  Main thread.
  */
 WireHello *handshake_hello_new(const MigrationConfig *cfg, uint32_t flags,
                                const uint8_t *vm_uuid, Error **errp);
@@ -41,18 +45,44 @@ WireReject *handshake_check_layout(const WireHello *src,
                                    const WireHello *local);
 
 /*
+ * x-ignore-shared, after handshake_check_layout(): every block @src will
+ * not send must be mapped here (@local) from the very file the source
+ * maps (device and inode), else LayoutMismatch naming the block.  A
+ * HELLO that leaves blocks out with @ignore_shared off (the effective
+ * x-ignore-shared) is IncompatibleConfig.
+ */
+WireReject *handshake_check_shared(const WireHello *src,
+                                   const WireHello *local,
+                                   bool ignore_shared);
+
+/*
+ * The guest's RAM blocks by HELLO index, NULL for the blocks @hello says
+ * are not sent: what the destination loads into.  Caller unrefs.
+ */
+GPtrArray *handshake_blocks_sent(const WireHello *hello);
+
+/*
  * The configuration the destination would run with: the options @sent
  * carries, the destination's defaults for the others, and the local
  * options (TLS credentials and names, cpr-exec-command) from @local
- * (full).  Validated as an incoming migration on @uri with @host; an
- * option the engine cannot honour is refused too.  Returns the REJECT
- * (IncompatibleConfig, naming the option) or NULL and *@effective.
+ * (full).  Validated as an incoming migration on @uri with @host.
+ * Returns the REJECT (IncompatibleConfig, naming the option) or NULL and
+ * *@effective.
  */
 WireReject *handshake_effective_config(const MigrationConfig *sent,
                                        const MigrationConfig *local,
                                        const char *uri,
                                        const MigrationHostSupport *host,
                                        MigrationConfig **effective);
+
+/*
+ * The options a destination had set in @local (to other than their
+ * default) that have another value in @effective, the configuration
+ * handshake_effective_config() made: what the source's configuration
+ * overrode.  Local options are never overridden.  NULL if none.
+ */
+MigrationConfigOverrideList *handshake_overrides(const MigrationConfig *local,
+                                                const MigrationConfig *effective);
 
 /* UuidMismatch unless @src equals @local (all zero: no UUID). */
 WireReject *handshake_check_uuid(const uint8_t *src, const uint8_t *local);

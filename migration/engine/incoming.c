@@ -211,6 +211,18 @@ static void check_hello_main(void *opaque)
                                       c->inc->uri,
                                       ms && ms->has_uuid ? ms->uuid : NULL,
                                       &c->version, &c->effective);
+    if (!c->reject) {
+        g_autoptr(MigrationConfigOverrideList) over = handshake_overrides(
+            c->inc->local_cfg, c->effective);
+
+        /* What was asked for here and is not what happens: say so. */
+        for (MigrationConfigOverrideList *l = over; l; l = l->next) {
+            warn_report("incoming migration: option '%s' is %s as the "
+                        "source's configuration says, not %s as set here",
+                        l->value->option, l->value->source, l->value->local);
+        }
+        mig_info_set_overrides(over);
+    }
     if (c->reject || (c->hello->flags & WIRE_HELLO_DRY_RUN)) {
         return;
     }
@@ -218,7 +230,7 @@ static void check_hello_main(void *opaque)
     c->inc->session = c->session;
     /* Before ACCEPT goes out: the channels may connect right after. */
     if (c->effective->multifd && !c->effective->mapped_ram) {
-        g_autoptr(GPtrArray) blocks = ram_guest_blocks();
+        g_autoptr(GPtrArray) blocks = handshake_blocks_sent(c->hello);
 
         c->multifd = multifd_recv_new(c->effective, blocks, c->stream);
         mig_session_expect_multifd(c->session, c->effective->multifd_channels,
@@ -572,7 +584,7 @@ static bool handle_record(IncomingConn *c, const WireRecord *rec, bool *end)
 /* mapped-ram: one MAPPED_RAM_BLOCK and its regions per block, first. */
 static bool load_mapped_ram(IncomingConn *c)
 {
-    g_autoptr(GPtrArray) blocks = ram_guest_blocks();
+    g_autoptr(GPtrArray) blocks = handshake_blocks_sent(c->hello);
     int fd = qio_channel_get_fd(mig_stream_channel(c->stream));
     uint64_t base = c->inc->addr->u.file.offset;
     unsigned threads = c->effective->multifd ?
@@ -613,11 +625,13 @@ static bool load_mapped_ram(IncomingConn *c)
                        ? "the file is truncated" : "misplaced");
             return protocol_error(c, err);
         }
-        if (!mapped_ram_load_block(fd, base, st.st_size, &mb,
-                                   g_ptr_array_index(blocks, i), threads,
-                                   &c->session->ram_loader.normal_pages,
-                                   &c->session->ram_loader.zero_pages,
-                                   &err) ||
+        /* A block not sent is left alone: loading would zero it. */
+        if ((g_ptr_array_index(blocks, i) &&
+             !mapped_ram_load_block(fd, base, st.st_size, &mb,
+                                    g_ptr_array_index(blocks, i), threads,
+                                    &c->session->ram_loader.normal_pages,
+                                    &c->session->ram_loader.zero_pages,
+                                    &err)) ||
             !mig_stream_seek_read(c->stream, mb.next_offset, base, &err)) {
             return protocol_error(c, err);
         }
@@ -628,11 +642,12 @@ static bool load_mapped_ram(IncomingConn *c)
 
 static bool load(IncomingConn *c)
 {
+    g_autoptr(GPtrArray) blocks = handshake_blocks_sent(c->hello);
     bool end = false;
     guint n = 0;
 
     c->devices = device_load_set_new(c->hello);
-    ram_loader_init_guest(&c->session->ram_loader);
+    ram_loader_init(&c->session->ram_loader, blocks);
     c->session->ram_loader_ready = true;
     if (c->effective->mapped_ram && !load_mapped_ram(c)) {
         return false;

@@ -807,10 +807,19 @@ static void wait_switchover_ack(MigOutgoing *o, gint64 until)
 /* Dirty tracking with every page dirty, and the RAM saver over it. */
 static bool start_tracking(MigOutgoing *o, OutResult *res)
 {
+    g_autoptr(GPtrArray) all = ram_guest_blocks();
+    g_autoptr(GPtrArray) shared = g_ptr_array_new();
     Error *err = NULL;
 
+    /* x-ignore-shared: the destination maps these blocks itself. */
+    for (guint i = 0; i < o->hello->shared_blocks->len; i++) {
+        const WireSharedBlock *s = g_ptr_array_index(o->hello->shared_blocks,
+                                                     i);
+
+        g_ptr_array_add(shared, g_ptr_array_index(all, s->block));
+    }
     /* The destination has nothing yet: the first pass sends it all. */
-    o->bitmap = dirty_bitmap_start_all_dirty(DIRTY_LOG_AUTO, &err);
+    o->bitmap = dirty_bitmap_start_all_dirty(DIRTY_LOG_AUTO, shared, &err);
     if (!o->bitmap) {
         error_prepend(&err, "Cannot track dirty pages: ");
         *res = step_failed(o, err);
@@ -1477,7 +1486,6 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     uint32_t flags = (unidirectional ? WIRE_HELLO_UNIDIRECTIONAL : 0) |
                      (reply_optional ? WIRE_HELLO_REPLY_OPTIONAL : 0) |
                      (dry_run ? WIRE_HELLO_DRY_RUN : 0);
-    const char *bad = mig_unsupported_option(cfg);
     WireHello *hello;
     MigOutgoing *o;
 
@@ -1487,11 +1495,6 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     }
     if (resume) {
         error_setg(errp, "There is no paused postcopy migration to resume");
-        return false;
-    }
-    if (bad) {
-        error_setg(errp, "Option '%s' is not supported by this vmig's "
-                   "migration engine yet", bad);
         return false;
     }
     if (dry_run && unidirectional) {

@@ -38,6 +38,7 @@ typedef struct MigInfoState {
     bool has_xbzrle;
     MigXbzrleStats xbzrle;
     SocketAddress *listen_addr;
+    MigrationConfigOverrideList *overrides;
 } MigInfoState;
 
 static MigInfoState info = { .status = MIGRATION_STATUS_NONE };
@@ -59,6 +60,7 @@ void mig_info_start(MigDirection dir, bool events, bool dry_run)
     memset(&info.ram, 0, sizeof(info.ram));
     info.has_multifd = false;
     info.has_xbzrle = false;
+    g_clear_pointer(&info.overrides, qapi_free_MigrationConfigOverrideList);
     g_mutex_unlock(&info.lock);
     g_atomic_int_set(&info.status, MIGRATION_STATUS_SETUP);
     if (events) {
@@ -249,6 +251,14 @@ void mig_info_set_listen_address(const SocketAddress *addr)
     g_mutex_unlock(&info.lock);
 }
 
+void mig_info_set_overrides(const MigrationConfigOverrideList *list)
+{
+    g_mutex_lock(&info.lock);
+    qapi_free_MigrationConfigOverrideList(info.overrides);
+    info.overrides = QAPI_CLONE(MigrationConfigOverrideList, list);
+    g_mutex_unlock(&info.lock);
+}
+
 static MigrationStats *stats_to_qapi(const MigRamStats *r)
 {
     MigrationStats *st = g_new0(MigrationStats, 1);
@@ -324,6 +334,8 @@ MigrationInfo *qmp_query_migrate(Error **errp)
             mi->has_dry_run = true;
             mi->dry_run = true;
         }
+        mi->overridden_config = QAPI_CLONE(MigrationConfigOverrideList,
+                                           info.overrides);
     }
     g_mutex_unlock(&info.lock);
     return mi;
@@ -434,25 +446,3 @@ void mig_call_in_main(MigMainFunc *fn, void *opaque)
     g_mutex_clear(&call.lock);
     g_cond_clear(&call.cond);
 }
-
-
-/* ---- Engine limitations ---- */
-
-const char *mig_unsupported_option(const MigrationConfig *cfg)
-{
-    /* Each needs a stream form or channels this engine does not build. */
-    static const char *const unsupported[] = {
-        "direct-io", "background-snapshot", "tls-creds",
-    };
-
-    for (size_t i = 0; i < G_N_ELEMENTS(unsupported); i++) {
-        const QAPIMemberInfo *m = migration_config_find_option(
-            unsupported[i]);
-
-        if (migration_config_option_is_on(m, cfg)) {
-            return unsupported[i];
-        }
-    }
-    return NULL;
-}
-

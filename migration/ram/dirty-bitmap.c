@@ -65,25 +65,35 @@ static BitmapBlock *find_page(const DirtyBitmap *bm, const RAMBlock *block,
     return bb;
 }
 
+typedef struct AddBlocks {
+    GArray *blocks;
+    DirtyLog *log;
+} AddBlocks;
+
 static int add_block(RAMBlock *block, void *opaque)
 {
-    GArray *blocks = opaque;
+    AddBlocks *add = opaque;
     BitmapBlock bb = {
         .block = block,
         .pages = block->size / GUEST_PAGE_SIZE,
     };
 
+    /* The blocks the log logs: the others are not migrated. */
+    if (!dirty_log_logs(add->log, block)) {
+        return 0;
+    }
     bb.bits = g_new0(uint64_t, words_for(bb.pages));
-    g_array_append_val(blocks, bb);
+    g_array_append_val(add->blocks, bb);
     return 0;
 }
 
-static DirtyBitmap *start(DirtyLogMode mode, bool all_dirty, Error **errp)
+static DirtyBitmap *start(DirtyLogMode mode, bool all_dirty,
+                          const GPtrArray *skip, Error **errp)
 {
-    DirtyLog *log = all_dirty ? dirty_log_start_unarmed(mode, errp)
+    DirtyLog *log = all_dirty ? dirty_log_start_unarmed(mode, skip, errp)
                               : dirty_log_start(mode, errp);
+    AddBlocks add = { .log = log };
     DirtyBitmap *bm;
-    GArray *blocks;
 
     if (!log) {
         return NULL;
@@ -91,10 +101,10 @@ static DirtyBitmap *start(DirtyLogMode mode, bool all_dirty, Error **errp)
     bm = g_new0(DirtyBitmap, 1);
     bm->log = log;
     /* The same blocks as the log's: guest RAM cannot change between. */
-    blocks = g_array_new(FALSE, FALSE, sizeof(BitmapBlock));
-    ram_block_foreach(add_block, blocks);
-    bm->nblocks = blocks->len;
-    bm->blocks = (BitmapBlock *)g_array_free(blocks, FALSE);
+    add.blocks = g_array_new(FALSE, FALSE, sizeof(BitmapBlock));
+    ram_block_foreach(add_block, &add);
+    bm->nblocks = add.blocks->len;
+    bm->blocks = (BitmapBlock *)g_array_free(add.blocks, FALSE);
     for (unsigned i = 0; !all_dirty && i < bm->nblocks; i++) {
         bm->blocks[i].armed = bm->blocks[i].pages;
     }
@@ -106,12 +116,24 @@ static DirtyBitmap *start(DirtyLogMode mode, bool all_dirty, Error **errp)
 
 DirtyBitmap *dirty_bitmap_start(DirtyLogMode mode, Error **errp)
 {
-    return start(mode, false, errp);
+    return start(mode, false, NULL, errp);
 }
 
-DirtyBitmap *dirty_bitmap_start_all_dirty(DirtyLogMode mode, Error **errp)
+DirtyBitmap *dirty_bitmap_start_all_dirty(DirtyLogMode mode,
+                                          const GPtrArray *skip,
+                                          Error **errp)
 {
-    return start(mode, true, errp);
+    return start(mode, true, skip, errp);
+}
+
+bool dirty_bitmap_tracks(const DirtyBitmap *bm, const RAMBlock *block)
+{
+    for (unsigned i = 0; i < bm->nblocks; i++) {
+        if (bm->blocks[i].block == block) {
+            return true;
+        }
+    }
+    return false;
 }
 
 void dirty_bitmap_stop(DirtyBitmap *bm)

@@ -40,8 +40,14 @@ typedef struct DirtyBitmap DirtyBitmap;
 /* Starts the dirty log with the backend @mode asks for, every bit clear;
  * fails as dirty_log_start() does. */
 DirtyBitmap *dirty_bitmap_start(DirtyLogMode mode, Error **errp);
-/* The same with every bit set, the log armed as pages are cleared. */
-DirtyBitmap *dirty_bitmap_start_all_dirty(DirtyLogMode mode, Error **errp);
+/* The same with every bit set, the log armed as pages are cleared, and
+ * the blocks in @skip (RAMBlock *; NULL: none) left out: they are
+ * neither logged nor in the bitmap (x-ignore-shared). */
+DirtyBitmap *dirty_bitmap_start_all_dirty(DirtyLogMode mode,
+                                          const GPtrArray *skip,
+                                          Error **errp);
+/* Whether @bm has @block (it is migrated). */
+bool dirty_bitmap_tracks(const DirtyBitmap *bm, const RAMBlock *block);
 /* Stops the log and frees @bm; NULL is ignored. */
 void dirty_bitmap_stop(DirtyBitmap *bm);
 /* The log (for its backend's name). */

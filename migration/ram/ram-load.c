@@ -51,6 +51,11 @@ static RAMBlock *check_pages(RamLoader *rl, const WireRamPages *p,
         return NULL;
     }
     b = g_ptr_array_index(rl->blocks, p->h.block);
+    if (!b) {
+        error_setg(errp, "RAM_PAGES: block %u is shared and not sent "
+                   "(x-ignore-shared), but pages of it came", p->h.block);
+        return NULL;
+    }
     /* All of them before any: a bad record changes nothing. */
     for (uint32_t i = 0; i < p->h.count; i++) {
         uint64_t off = wire_ram_pages_offset(p, i);

@@ -56,6 +56,13 @@ unsigned ram_saver_next_batch(RamSaver *rs, RamPageBatch *batch,
         uint64_t npages = b->size / GUEST_PAGE_SIZE;
         unsigned n = 0;
 
+        /* Not migrated (x-ignore-shared): the destination has it. */
+        if (!dirty_bitmap_tracks(rs->bitmap, b)) {
+            rs->block++;
+            rs->page = 0;
+            continue;
+        }
+
         while (n < max_pages) {
             uint64_t page = dirty_bitmap_next_dirty(rs->bitmap, b,
                                                     rs->page);

@@ -97,7 +97,8 @@ typedef struct RamPageBatch {
     uint8_t kinds[WIRE_RAM_PAGES_MAX];      /* WIRE_PAGE_* */
 } RamPageBatch;
 
-/* Saves every registered block, the dirty pages of @bitmap. */
+/* Saves the registered blocks @bitmap has, their dirty pages (the
+ * others are not migrated: x-ignore-shared). */
 void ram_saver_init(RamSaver *rs, DirtyBitmap *bitmap, bool detect_zero);
 void ram_saver_destroy(RamSaver *rs);
 
@@ -154,7 +155,9 @@ size_t ram_batch_record_iov(const RamPageBatch *batch, uint64_t packet,
                             GByteArray *out, struct iovec *iov);
 
 typedef struct RamLoader {
-    GPtrArray *blocks;          /* RAMBlock *, by HELLO index (borrowed) */
+    /* RAMBlock *, by HELLO index (borrowed); NULL for a block that is
+     * not sent (x-ignore-shared), whose pages are refused. */
+    GPtrArray *blocks;
     /* For COMPRESSED records; NULL refuses them (compression "none"). */
     RamDecompressFunc *decompress;
     void *decompress_opaque;

@@ -228,7 +228,9 @@ bool wire_reader_finish(WireReader *r, Error **errp)
     return true;
 }
 
-bool wire_extensions_decode(WireReader *r, bool *unsupported, Error **errp)
+bool wire_extensions_decode_with(WireReader *r, WireExtensionFunc *fn,
+                                 void *opaque, bool *unsupported,
+                                 Error **errp)
 {
     for (unsigned i = 0; wire_reader_left(r); i++) {
         g_autofree char *what = g_strdup_printf("extension %u", i);
@@ -236,13 +238,24 @@ bool wire_extensions_decode(WireReader *r, bool *unsupported, Error **errp)
         g_autofree char *dfield = g_strdup_printf("%s data", what);
         uint32_t type, len;
         const uint8_t *data;
+        bool handled = false;
 
         /* The body's own end is the only limit on an extension. */
         if (!wire_get_u32(r, tfield, &type, errp) ||
             !wire_get_blob(r, dfield, G_MAXUINT32, &data, &len, errp)) {
             return false;
         }
-        if (!wire_record_type_is_optional(type)) {
+        if (fn) {
+            WireReader d;
+
+            wire_reader_init(&d, data, len);
+            if (!fn(opaque, type, &d, &handled, errp) ||
+                (handled && !wire_reader_finish(&d, errp))) {
+                error_prepend(errp, "%s (0x%08x): ", what, type);
+                return false;
+            }
+        }
+        if (!handled && !wire_record_type_is_optional(type)) {
             error_setg(errp, "unknown mandatory extension 0x%08x", type);
             if (unsupported) {
                 *unsupported = true;
@@ -251,4 +264,17 @@ bool wire_extensions_decode(WireReader *r, bool *unsupported, Error **errp)
         }
     }
     return true;
+}
+
+bool wire_extensions_decode(WireReader *r, bool *unsupported, Error **errp)
+{
+    return wire_extensions_decode_with(r, NULL, NULL, unsupported, errp);
+}
+
+void wire_put_extension(GByteArray *out, uint32_t type,
+                        const GByteArray *data)
+{
+    wire_put_u32(out, type);
+    wire_put_u32(out, data->len);
+    wire_put_bytes(out, data->data, data->len);
 }

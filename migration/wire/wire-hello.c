@@ -32,6 +32,14 @@ static void device_free(gpointer p)
     g_free(d);
 }
 
+static void shared_block_free(gpointer p)
+{
+    WireSharedBlock *s = p;
+
+    g_free(s->path);
+    g_free(s);
+}
+
 WireHello *wire_hello_new(void)
 {
     WireHello *h = g_new0(WireHello, 1);
@@ -42,6 +50,7 @@ WireHello *wire_hello_new(void)
     h->config = g_new0(MigrationConfig, 1);
     h->ram_blocks = g_ptr_array_new_with_free_func(ram_block_free);
     h->devices = g_ptr_array_new_with_free_func(device_free);
+    h->shared_blocks = g_ptr_array_new_with_free_func(shared_block_free);
     h->ignored_options = g_ptr_array_new_with_free_func(g_free);
     return h;
 }
@@ -53,6 +62,7 @@ void wire_hello_free(WireHello *h)
         qapi_free_MigrationConfig(h->config);
         g_ptr_array_unref(h->ram_blocks);
         g_ptr_array_unref(h->devices);
+        g_ptr_array_unref(h->shared_blocks);
         g_ptr_array_unref(h->ignored_options);
         g_free(h);
     }
@@ -78,6 +88,19 @@ void wire_hello_add_device(WireHello *h, const char *id, uint32_t version,
     d->version = version;
     d->min_version = min_version;
     g_ptr_array_add(h->devices, d);
+}
+
+void wire_hello_add_shared_block(WireHello *h, uint32_t block,
+                                 const char *path, uint64_t dev,
+                                 uint64_t ino)
+{
+    WireSharedBlock *s = g_new0(WireSharedBlock, 1);
+
+    s->block = block;
+    s->path = g_strdup(path);
+    s->dev = dev;
+    s->ino = ino;
+    g_ptr_array_add(h->shared_blocks, s);
 }
 
 bool wire_session_id_generate(uint8_t id[WIRE_SESSION_ID_LEN], Error **errp)
@@ -307,6 +330,63 @@ static bool decode_layout(WireReader *r, WireHello *h, Error **errp)
     return true;
 }
 
+/* The smallest entry: block, a one-byte path, dev, ino. */
+#define SHARED_BLOCK_MIN_SIZE (4 + 2 + 1 + 8 + 8)
+
+/* SHARED_RAM: u32 count, then (u32 block, str path, u64 dev, u64 ino). */
+static bool decode_shared_ram(WireReader *r, WireHello *h, Error **errp)
+{
+    uint32_t n;
+
+    if (h->shared_blocks->len) {
+        error_setg(errp, "SHARED_RAM appears twice");
+        return false;
+    }
+    if (!wire_get_u32(r, "shared block count", &n, errp) ||
+        !check_count(r, "shared block", n, h->ram_blocks->len,
+                     SHARED_BLOCK_MIN_SIZE, errp)) {
+        return false;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        g_autofree char *path = NULL;
+        uint32_t block;
+        uint64_t dev, ino;
+
+        if (!wire_get_u32(r, "block", &block, errp) ||
+            !wire_get_str(r, "path", WIRE_PATH_MAX, true, &path, errp) ||
+            !wire_get_u64(r, "device", &dev, errp) ||
+            !wire_get_u64(r, "inode", &ino, errp)) {
+            error_prepend(errp, "shared block %u: ", i);
+            return false;
+        }
+        /* Increasing: each block at most once, and easy to check. */
+        if (block >= h->ram_blocks->len ||
+            (i && block <= ((WireSharedBlock *)g_ptr_array_index(
+                                h->shared_blocks, i - 1))->block)) {
+            error_setg(errp, "shared block %u: block %u is out of range or "
+                       "out of order (%u RAM blocks)", i, block,
+                       h->ram_blocks->len);
+            return false;
+        }
+        wire_hello_add_shared_block(h, block, path, dev, ino);
+    }
+    if (!n) {
+        error_setg(errp, "SHARED_RAM lists no block");
+        return false;
+    }
+    return true;
+}
+
+static bool decode_extension(void *opaque, uint32_t type, WireReader *data,
+                             bool *handled, Error **errp)
+{
+    if (type != WIRE_EXT_SHARED_RAM) {
+        return true;
+    }
+    *handled = true;
+    return decode_shared_ram(data, opaque, errp);
+}
+
 bool wire_hello_decode(const uint8_t *body, size_t len, WireHello **out,
                        WireReject **reject, Error **errp)
 {
@@ -323,7 +403,8 @@ bool wire_hello_decode(const uint8_t *body, size_t len, WireHello **out,
         !decode_layout(&r, h, &err)) {
         goto fail;
     }
-    if (!wire_extensions_decode(&r, &unsupported, &err)) {
+    if (!wire_extensions_decode_with(&r, decode_extension, h, &unsupported,
+                                     &err)) {
         if (unsupported) {
             cls = WIRE_ERR_UNSUPPORTED_FEATURE;
         }
@@ -377,6 +458,30 @@ static bool encode_layout(const WireHello *h, GByteArray *out, Error **errp)
     return true;
 }
 
+static bool encode_shared_ram(const WireHello *h, GByteArray *out,
+                              Error **errp)
+{
+    g_autoptr(GByteArray) data = g_byte_array_new();
+
+    if (!h->shared_blocks->len) {
+        return true;            /* no extension: every block is sent */
+    }
+    wire_put_u32(data, h->shared_blocks->len);
+    for (guint i = 0; i < h->shared_blocks->len; i++) {
+        const WireSharedBlock *s = g_ptr_array_index(h->shared_blocks, i);
+
+        wire_put_u32(data, s->block);
+        if (!wire_put_str(data, "path", s->path, WIRE_PATH_MAX, errp)) {
+            error_prepend(errp, "shared block %u: ", i);
+            return false;
+        }
+        wire_put_u64(data, s->dev);
+        wire_put_u64(data, s->ino);
+    }
+    wire_put_extension(out, WIRE_EXT_SHARED_RAM, data);
+    return true;
+}
+
 bool wire_hello_encode(const WireHello *h, GByteArray *out, Error **errp)
 {
     size_t start = wire_record_begin(out, WIRE_REC_HELLO);
@@ -394,7 +499,7 @@ bool wire_hello_encode(const WireHello *h, GByteArray *out, Error **errp)
                       WIRE_IMPL_MAX, errp) ||
         !wire_put_blob(out, "config", json, json_len, WIRE_CONFIG_MAX,
                        errp) ||
-        !encode_layout(h, out, errp)) {
+        !encode_layout(h, out, errp) || !encode_shared_ram(h, out, errp)) {
         error_prepend(errp, "HELLO: ");
         goto fail;
     }

@@ -75,6 +75,7 @@
 #define WIRE_PAGE_SIZE_MIN 512u
 #define WIRE_PAGE_SIZE_MAX (4u << 20)           /* RAM_PAGES page size */
 #define WIRE_BLOCK_PAGE_SIZE_MAX (1ull << 30)   /* a RAM block's pages */
+#define WIRE_PATH_MAX 4095u         /* file names (SHARED_RAM) */
 
 /* ---- Record types ---------------------------------------------------- */
 
@@ -280,14 +281,35 @@ bool wire_get_blob(WireReader *r, const char *field, size_t max,
 /* Fails if bytes are left. */
 bool wire_reader_finish(WireReader *r, Error **errp);
 
+/* Extension types (the optional bit as for records). */
+typedef enum WireExtensionType {
+    /* HELLO: the RAM blocks not sent (x-ignore-shared), section 6.1. */
+    WIRE_EXT_SHARED_RAM = 0x01,
+} WireExtensionType;
+
 /*
- * The extensions ending HELLO and ACCEPT: (u32 type, u32 length, data)
- * until the end of the body.  Version 2 defines none, so optional ones
- * are skipped and mandatory ones refused (then *unsupported, if not
- * NULL, is set: the body is well formed, this vmig is too old for it).
- * Consumes the rest of @r.
+ * The decoder of the extensions a record knows: sets *@handled and
+ * decodes @data (all of it) for a type it knows, leaves *@handled false
+ * for others.
  */
+typedef bool WireExtensionFunc(void *opaque, uint32_t type, WireReader *data,
+                               bool *handled, Error **errp);
+
+/*
+ * The extensions ending HELLO, ACCEPT, REJECT and ERROR: (u32 type, u32
+ * length, data) until the end of the body.  Those @fn (may be NULL)
+ * does not handle are skipped when optional and refused when mandatory
+ * (then *unsupported, if not NULL, is set: the body is well formed, this
+ * vmig is too old for it).  Consumes the rest of @r.
+ */
+bool wire_extensions_decode_with(WireReader *r, WireExtensionFunc *fn,
+                                 void *opaque, bool *unsupported,
+                                 Error **errp);
+/* For records with no extension defined. */
 bool wire_extensions_decode(WireReader *r, bool *unsupported, Error **errp);
+/* Appends one extension entry whose data is @data. */
+void wire_put_extension(GByteArray *out, uint32_t type,
+                        const GByteArray *data);
 
 /* ---- The configuration's wire form ------------------------------------ */
 
@@ -373,6 +395,16 @@ typedef struct WireDevice {
     uint32_t min_version;   /* the oldest its source could load */
 } WireDevice;
 
+/*
+ * A RAM block the source does not send because both ends map it from
+ * one shared file (x-ignore-shared): the file, as the source sees it.
+ */
+typedef struct WireSharedBlock {
+    uint32_t block;         /* index in HELLO's RAM blocks */
+    char *path;             /* its name (for people) */
+    uint64_t dev, ino;      /* its identity: st_dev, st_ino */
+} WireSharedBlock;
+
 typedef struct WireHello {
     uint32_t min_version, max_version;
     uint32_t flags;
@@ -382,6 +414,9 @@ typedef struct WireHello {
     MigrationConfig *config;
     GPtrArray *ram_blocks;              /* of WireRamBlock *, in order */
     GPtrArray *devices;                 /* of WireDevice *, in order */
+    /* Blocks not sent, by increasing index (extension SHARED_RAM, sent
+     * when not empty). */
+    GPtrArray *shared_blocks;           /* of WireSharedBlock * */
     /* Decoded only: unknown config members dropped because off. */
     GPtrArray *ignored_options;         /* of char * */
 } WireHello;
@@ -395,6 +430,9 @@ void wire_hello_add_ram_block(WireHello *h, const char *id, uint64_t size,
                               uint64_t page_size);
 void wire_hello_add_device(WireHello *h, const char *id, uint32_t version,
                            uint32_t min_version);
+void wire_hello_add_shared_block(WireHello *h, uint32_t block,
+                                 const char *path, uint64_t dev,
+                                 uint64_t ino);
 
 /* 16 bytes from the kernel's CSPRNG: the id is what lets an extra
  * channel join, so it must not be guessable. */

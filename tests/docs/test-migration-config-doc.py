@@ -7,8 +7,10 @@ The chapter (vmig-config-doc's output) is compared with its sources, read
 independently of vmig-config-doc: the MigrationConfig members and their
 features from the schema (through scripts/qapi), and the defaults and
 rule tables from migration/config/config-rules.c.  Every option must have its
-row and its legacy-form row, and every rule, limit and host need must be
-listed, so a new option or rule can't be left out of the chapter.
+row and its legacy-form row, with its status (works, refused for now, not
+implemented, no effect here) as the schema's features say, and every
+rule, limit and host need must be listed, so a new option or rule can't
+be left out of the chapter.
 """
 
 import json
@@ -102,6 +104,19 @@ def load_tables(srcdir):
     return options, rules, limits, needs
 
 
+# An option's status, from its member features (none: it works), as the
+# Status cell starts.
+STATUS = [('not-yet', '**refused for now**: not supported by this vmig yet'),
+          ('unimplemented', '**not implemented**'),
+          ('no-effect', 'accepted, **no effect here**'),
+          (None, 'works')]
+
+
+def expected_status(feats):
+    found = [text for feature, text in STATUS if feature in feats]
+    return found or ['works']
+
+
 # How config-doc.c words a rule in the rules table.
 RULE_VERBS = {
     'EXCLUDES': 'cannot be used together with',
@@ -122,10 +137,10 @@ def check_options(secs, config, type_name, options):
           '%d rows, %d members' % (len(rows), len(config.members)))
     for m in config.members:
         row = rows.get('`%s`' % m.name)
-        if not row or len(row) != 7:
+        if not row or len(row) != 8:
             check(False, 'option %s has a row' % m.name, 'row: %r' % row)
             continue
-        _, typ, default, valid, runtime, _, notes = row
+        _, typ, default, valid, runtime, _, status, notes = row
         feats = m.feature_names()
         problems = []
         if typ != '`%s`' % type_name(m.type):
@@ -149,10 +164,16 @@ def check_options(secs, config, type_name, options):
                          if '`%s`' % v.name not in valid]
         if runtime != ('yes' if 'runtime' in feats else 'no'):
             problems.append('while migrating: %s' % runtime)
+        wanted = expected_status(feats)
+        if len(wanted) != 1:
+            problems.append('features give more than one status: %s'
+                            % wanted)
+        elif not status.startswith(wanted[0]):
+            problems.append("status '%s', expected '%s'"
+                            % (status, wanted[0]))
         for feature, mark in [('capability', 'former capability'),
                               ('deprecated', '**deprecated**'),
-                              ('unstable', 'unstable'),
-                              ('unimplemented', 'not implemented')]:
+                              ('unstable', 'unstable')]:
             if (feature in feats) != (mark in notes):
                 problems.append("feature '%s' vs notes '%s'"
                                 % (feature, notes))
@@ -174,8 +195,8 @@ def check_rules(secs, option_rows, rules, limits, needs):
         check('`%s` %s `%s`' % (a, RULE_VERBS[kind], b) in firsts,
               name + ' is listed', 'not in: %s' % firsts)
         # Each option's row names the other option of its rules.
-        rule_a = option_rows.get('`%s`' % a, [''] * 7)[5]
-        rule_b = option_rows.get('`%s`' % b, [''] * 7)[5]
+        rule_a = option_rows.get('`%s`' % a, [''] * 8)[5]
+        rule_b = option_rows.get('`%s`' % b, [''] * 8)[5]
         check('`%s`' % b in rule_a and '`%s`' % a in rule_b,
               name + ' is in both options\' rows',
               '%s: %s\n%s: %s' % (a, rule_a, b, rule_b))
@@ -189,7 +210,7 @@ def check_rules(secs, option_rows, rules, limits, needs):
                  (unless is None or '`%s`' % unless in row[1])]
         check(found, 'limit on %s%s is listed'
               % (opt, ' unless ' + unless if unless else ''))
-        cell = option_rows.get('`%s`' % opt, [''] * 7)[5]
+        cell = option_rows.get('`%s`' % opt, [''] * 8)[5]
         check('not with' in cell, 'limit on %s is in its row' % opt, cell)
 
     need_rows = table_rows(secs.get('What the host must support', []))
@@ -199,7 +220,7 @@ def check_rules(secs, option_rows, rules, limits, needs):
     for opt, value in needs:
         first = '`%s`' % opt + (' = `%s`' % value if value else '')
         check(first in firsts, 'host need of %s is listed' % first)
-        cell = option_rows.get('`%s`' % opt, [''] * 7)[5]
+        cell = option_rows.get('`%s`' % opt, [''] * 8)[5]
         check('needs ' in cell, 'host need of %s is in its row' % first, cell)
 
 

@@ -79,13 +79,13 @@ class GlobalTest(CmdlineTestCase):
             self.assert_clean_exit(vm)
 
     def test_order_does_not_matter(self):
-        # postcopy-preempt needs postcopy-ram, given after it.
+        # switchover-ack needs return-path, given after it.
         with Vmig(args=['-m', '32M',
-                        '-global', 'migration.postcopy-preempt=on',
-                        '-global', 'migration.postcopy-ram=on']) as vm:
+                        '-global', 'migration.switchover-ack=on',
+                        '-global', 'migration.return-path=on']) as vm:
             cfg = vm.cmd('query-migrate-config')
-            self.assertIs(cfg['postcopy-preempt'], True)
-            self.assertIs(cfg['postcopy-ram'], True)
+            self.assertIs(cfg['switchover-ack'], True)
+            self.assertIs(cfg['return-path'], True)
             self.assert_clean_exit(vm)
 
     def test_bad_value_gives_the_validators_message(self):

@@ -104,7 +104,8 @@ class RejectionTest(MigrationTestCase):
                              dst.cmd('x-query-vm-digest')['ram'])
 
     def test_host_lacks_a_feature(self):
-        cases = [('userfaultfd', {'postcopy-ram': True}, 'postcopy-ram'),
+        cases = [('zlib', {'multifd': True, 'multifd-compression': 'zlib'},
+                  'multifd-compression'),
                  ('zstd', {'multifd': True, 'multifd-compression': 'zstd'},
                   'multifd-compression')]
         for lacks, cfg, option in cases:
@@ -157,7 +158,7 @@ class RejectionTest(MigrationTestCase):
                                 'direct-io': True})
             self.assertEqual(ctx.exception.desc,
                              "Option 'direct-io' is not supported by this "
-                             "vmig's migration engine yet")
+                             "vmig yet")
             self.assertEqual(info(src), {})
             # Refused: the configuration in effect is what it was.
             self.assertEqual(src.cmd('query-migrate-config'), before)
@@ -174,6 +175,48 @@ class RejectionTest(MigrationTestCase):
                     self.assertIn('uri', ctx.exception.desc)
                     self.assertIn('channels', ctx.exception.desc)
             self.assertEqual(info(src), {})
+
+
+class OverrideTest(MigrationTestCase):
+    """The source's configuration rules; a destination that had set an
+    option otherwise says so (stderr, query-migrate)."""
+
+    def test_destination_options_overridden(self):
+        with dst_vm(incoming='tcp:127.0.0.1:0,multifd=on,'
+                    'downtime-limit=500,zero-page-detection=legacy') as dst, \
+                src_vm(*BUSY) as src:
+            # The source sets max-bandwidth (the destination did not) and
+            # the same zero-page detection: neither is an override.
+            result = self.migrate(src, listen_uri(dst), config={
+                'max-bandwidth': 64 << 20, 'zero-page-detection': 'legacy'})
+            self.assert_completed(src, dst, result)
+            self.assertEqual(info(dst)['overridden-config'], [
+                {'option': 'multifd', 'local': 'true', 'source': 'false'},
+                {'option': 'downtime-limit', 'local': '500',
+                 'source': '300'}])
+            log = dst.stderr_text()
+            self.assertIn("incoming migration: option 'multifd' is false as "
+                          "the source's configuration says, not true as set "
+                          "here", log)
+            self.assertIn("option 'downtime-limit' is 300 as the source's "
+                          "configuration says, not 500 as set here", log)
+            self.assertEqual(log.count("incoming migration: option"), 2, log)
+            # The migration ran with the source's options.
+            cfg = dst.cmd('query-migrate-config')
+            self.assertIs(cfg['multifd'], False)
+            self.assertEqual(cfg['downtime-limit'], 300)
+            self.assertNotIn('multifd', info(dst))
+            self.assertNotIn('overridden-config', result)
+
+    def test_nothing_overridden(self):
+        with dst_vm(incoming='defer') as dst, src_vm(*BUSY) as src:
+            dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0',
+                    config={'downtime-limit': 500})
+            result = self.migrate(src, listen_uri(dst),
+                                  config={'downtime-limit': 500})
+            self.assert_completed(src, dst, result)
+            self.assertNotIn('overridden-config', info(dst))
+            self.assertNotIn("incoming migration: option", dst.stderr_text())
 
 
 class DryRunTest(MigrationTestCase):
@@ -349,6 +392,28 @@ class PeerTest(MigrationTestCase):
                 record(REC_HELLO, hello_body(**LAYOUT)))
             self.assertEqual(parse_reject(body),
                              ('ProtocolError', '', 'expected HELLO, got NOP'))
+            self.assert_no_crash(dst)
+
+    def test_option_not_built_yet(self):
+        # A source that sends an option vmig refuses (an older vmig, another
+        # implementation) gets the destination validator's precise REJECT.
+        with dst_vm(incoming='defer') as dst:
+            dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0',
+                    exit_on_error=False)
+            for config, option, value in [
+                    ({'postcopy-ram': True}, 'postcopy-ram', ''),
+                    ({'max-postcopy-bandwidth': 1000},
+                     'max-postcopy-bandwidth',
+                     ': value 1000 given, only its default is accepted')]:
+                with self.subTest(option=option):
+                    hello = hello_body(config=config, **LAYOUT)
+                    _, (rtype, body) = self.source_says(
+                        dst, STREAM_HEADER + record(REC_HELLO, hello))
+                    self.assertEqual(rtype, REC_REJECT)
+                    self.assertEqual(parse_reject(body), (
+                        'IncompatibleConfig', option,
+                        "Option '%s' is not supported by this vmig yet%s"
+                        % (option, value)))
             self.assert_no_crash(dst)
 
     def test_garbage_to_the_destination(self):

@@ -82,6 +82,16 @@ class MultifdTest(MigrationTestCase):
                         m['compression-ratio'],
                         m['uncompressed-bytes'] / m['compressed-bytes'])
 
+    def test_zlib_level_reaches_the_channels(self):
+        # Level 0 only stores: no batch shrinks, so each goes as it is
+        # (test_compression's level 3 compresses text well).
+        result, _, dcfg = self.run_multifd(multifd(
+            2, **{'multifd-compression': 'zlib', 'multifd-zlib-level': 0}))
+        self.assertEqual(dcfg['multifd-zlib-level'], 0)
+        m = result['multifd']
+        self.assertGreater(m['uncompressed-bytes'], 0, m)
+        self.assertEqual(m['compressed-bytes'], m['uncompressed-bytes'], m)
+
     def test_zero_page_detection(self):
         for mode in ('none', 'legacy', 'multifd'):
             with self.subTest(mode=mode):

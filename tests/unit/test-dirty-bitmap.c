@@ -208,7 +208,7 @@ END_TEST
 START_TEST(test_start_all_dirty)
 {
     Error *err = NULL;
-    DirtyBitmap *t = dirty_bitmap_start_all_dirty(backend_modes[_i], &err);
+    DirtyBitmap *t = dirty_bitmap_start_all_dirty(backend_modes[_i], NULL, &err);
     uint64_t want[3];
 
     if (dirty_fixture_skip(_i, err)) {
@@ -276,7 +276,7 @@ START_TEST(test_first_pass_arms_as_it_goes)
     DirtyBitmap *t;
 
     ck_assert(ram_block_register(big, &error_abort));
-    t = dirty_bitmap_start_all_dirty(backend_modes[_i], &err);
+    t = dirty_bitmap_start_all_dirty(backend_modes[_i], NULL, &err);
     if (dirty_fixture_skip(_i, err)) {
         goto out;
     }
@@ -310,7 +310,7 @@ START_TEST(test_first_pass_arms_as_it_goes)
 
     /* Taken out of order, far ahead of what is armed: armed all the
      * same. */
-    t = dirty_bitmap_start_all_dirty(backend_modes[_i], &error_abort);
+    t = dirty_bitmap_start_all_dirty(backend_modes[_i], NULL, &error_abort);
     ck_assert(dirty_bitmap_test_and_clear(t, big, pages - 1));
     write_page(big, pages - 1, 2);
     ck_assert(dirty_bitmap_sync(t, &error_abort));
@@ -334,7 +334,7 @@ START_TEST(test_log_busy)
                      "dirty page logging is already active");
     error_free(err);
     err = NULL;
-    ck_assert_ptr_null(dirty_bitmap_start_all_dirty(DIRTY_LOG_SOFT, &err));
+    ck_assert_ptr_null(dirty_bitmap_start_all_dirty(DIRTY_LOG_SOFT, NULL, &err));
     ck_assert_ptr_nonnull(err);
     error_free(err);
     ck_assert_ptr_eq(dirty_log_active(), log);

@@ -466,7 +466,7 @@ END_TEST
 START_TEST(test_unarmed)
 {
     Error *err = NULL;
-    DirtyLog *log = dirty_log_start_unarmed(backend_modes[_i], &err);
+    DirtyLog *log = dirty_log_start_unarmed(backend_modes[_i], NULL, &err);
     bool soft = _i == BACKEND_SOFT;
     uint64_t want[3], end;
 

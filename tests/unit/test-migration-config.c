@@ -183,7 +183,7 @@ static void set_on(MigrationConfig *cfg, const QAPIMemberInfo *m)
 static void set_off(MigrationConfig *cfg, const QAPIMemberInfo *m)
 {
     qapi_member_copy(m, cfg, migration_config_defaults());
-    ck_assert(!migration_config_option_is_on(m, cfg));
+    ck_assert(migration_config_option_is_default(m, cfg));
 }
 
 /* Turns @name on, and everything it requires (transitively). */
@@ -200,17 +200,63 @@ static void set_on_with_needs(MigrationConfig *cfg, const char *name)
     }
 }
 
-static bool has_unimplemented_on(const MigrationConfig *cfg)
+/* Whether @cfg sets an option the validator refuses (not-yet,
+ * unimplemented) to something but its default. */
+static bool has_refused_set(const MigrationConfig *cfg)
 {
     for (size_t i = 0; i < migration_config_n_options(); i++) {
         const QAPIMemberInfo *m = migration_config_option(i);
 
-        if ((m->features & QAPI_FEATURE_UNIMPLEMENTED) &&
-            migration_config_option_is_on(m, cfg)) {
+        if (migration_option_is_refused(m) &&
+            !migration_config_option_is_default(m, cfg)) {
             return true;
         }
     }
     return false;
+}
+
+/* Whether @v passes option @i's range and value checks (a refused
+ * option is refused after them). */
+static bool value_is_valid(size_t i, uint64_t v)
+{
+    const MigrationOptionInfo *o = &migration_options[i];
+
+    return (!o->has_range || (v >= o->min && v <= o->max)) &&
+           (!o->valid || o->valid(v));
+}
+
+/* Gives option @m a valid value other than its default (a bool whose
+ * default is on is turned off). */
+static void set_non_default(MigrationConfig *cfg, const QAPIMemberInfo *m)
+{
+    const MigrationConfig *defaults = migration_config_defaults();
+    size_t i = migration_config_option_index(m);
+
+    if (m->kind == QAPI_MEMBER_KIND_BOOL &&
+        qapi_member_get_bool(m, defaults)) {
+        put_json(cfg, m, json_false());
+    } else if ((m->kind == QAPI_MEMBER_KIND_UINT ||
+                m->kind == QAPI_MEMBER_KIND_SIZE) &&
+               !value_is_valid(i, qapi_member_get_uint(m, defaults) + 1)) {
+        put_uint(cfg, m, qapi_member_get_uint(m, defaults) - 1);
+    } else {
+        set_on(cfg, m);
+    }
+    ck_assert(!migration_config_option_is_default(m, cfg));
+}
+
+/* The text the validator refuses option @m with, by its status. */
+static const char *refusal_text(const QAPIMemberInfo *m)
+{
+    switch (migration_option_status(m)) {
+    case MIGRATION_OPTION_NOT_YET:
+        return "is not supported by this vmig yet";
+    case MIGRATION_OPTION_UNIMPLEMENTED:
+        return "is not implemented by vmig";
+    default:
+        ck_abort_msg("option '%s' is not refused", m->name);
+        return NULL;
+    }
 }
 
 static MigrationConfig *empty_config(void)
@@ -315,6 +361,20 @@ START_TEST(test_helpers)
     ck_assert(!migration_config_option_is_on(opt("max-bandwidth"), a));
     ck_assert(!migration_config_option_is_on(opt("xbzrle"), change));
 
+    /* "default" is not "off" for a bool that defaults to on. */
+    ck_assert(migration_config_option_is_default(opt("compress-wait-thread"),
+                                                 a));
+    ck_assert(migration_config_option_is_default(opt("xbzrle"), change));
+    put_json(a, opt("compress-wait-thread"), json_false());
+    ck_assert(!migration_config_option_is_default(opt("compress-wait-thread"),
+                                                  a));
+    put_json(a, opt("compress-wait-thread"), json_true());
+    put_json(a, opt("block-bitmap-mapping"), json_array());
+    ck_assert(migration_config_option_is_default(opt("block-bitmap-mapping"),
+                                                 a));
+    ck_assert(!migration_config_option_is_default(opt("multifd-compression"),
+                                                  a));
+
     /* Merge copies exactly what is present. */
     change->has_multifd_channels = true;
     change->multifd_channels = 8;
@@ -360,10 +420,10 @@ START_TEST(test_partial)
     Error *err = NULL;
 
     check_ok(migration_config_validate(cfg, NULL, &env_set, &err), &err);
-    cfg->has_postcopy_preempt = true;
-    cfg->postcopy_preempt = true;
+    cfg->has_switchover_ack = true;
+    cfg->switchover_ack = true;
     ck_assert(!migration_config_validate(cfg, NULL, &env_set, &err));
-    check_error_has(&err, "'postcopy-preempt'", "'postcopy-ram'", NULL);
+    check_error_has(&err, "'switchover-ack'", "'return-path'", NULL);
 }
 END_TEST
 
@@ -396,6 +456,15 @@ START_TEST(test_ranges)
 
             put_uint(cfg, m, good);
             if (o->valid && !o->valid(good)) {
+                continue;
+            }
+            if (migration_option_is_refused(m) &&
+                !migration_config_option_is_default(m, cfg)) {
+                g_autofree char *name = quoted(m->name);
+
+                /* In range, so refused for what it is. */
+                ck_assert(!migration_option_validate(i, cfg, &err));
+                check_error_has(&err, name, refusal_text(m), NULL);
                 continue;
             }
             check_ok(migration_option_validate(i, cfg, &err), &err);
@@ -454,9 +523,9 @@ START_TEST(test_value_checks)
 }
 END_TEST
 
-START_TEST(test_unimplemented)
+START_TEST(test_refused)
 {
-    int n_tested = 0;
+    int n_not_yet = 0, n_unimplemented = 0, n_no_effect = 0;
 
     for (size_t i = 0; i < migration_config_n_options(); i++) {
         const QAPIMemberInfo *m = migration_config_option(i);
@@ -464,19 +533,35 @@ START_TEST(test_unimplemented)
         g_autofree char *name = quoted(m->name);
         Error *err = NULL;
 
-        /* Off is accepted, always. */
+        /* The default is accepted, always. */
         check_ok(migration_option_validate(i, cfg, &err), &err);
 
-        if (m->features & QAPI_FEATURE_UNIMPLEMENTED) {
-            set_on(cfg, m);
+        switch (migration_option_status(m)) {
+        case MIGRATION_OPTION_NOT_YET:
+        case MIGRATION_OPTION_UNIMPLEMENTED:
+            set_non_default(cfg, m);
             ck_assert(!migration_option_validate(i, cfg, &err));
-            check_error_has(&err, name, "is not implemented by vmig", NULL);
+            check_error_has(&err, name, refusal_text(m), NULL);
             ck_assert(!migration_config_validate(cfg, NULL, &env_set, &err));
-            check_error_has(&err, name, "is not implemented by vmig", NULL);
+            check_error_has(&err, name, refusal_text(m), NULL);
             set_off(cfg, m);
             check_ok(migration_config_validate(cfg, NULL, &env_set, &err),
                      &err);
-            n_tested++;
+            if (migration_option_status(m) == MIGRATION_OPTION_NOT_YET) {
+                n_not_yet++;
+            } else {
+                n_unimplemented++;
+            }
+            break;
+        case MIGRATION_OPTION_NO_EFFECT:
+            /* Accepted at any valid value. */
+            set_non_default(cfg, m);
+            check_ok(migration_config_validate(cfg, NULL, &env_set, &err),
+                     &err);
+            n_no_effect++;
+            break;
+        case MIGRATION_OPTION_WORKS:
+            break;
         }
         if (m->kind != QAPI_MEMBER_KIND_ENUM || !m->enum_lookup->features) {
             continue;
@@ -490,13 +575,15 @@ START_TEST(test_unimplemented)
                 ck_assert(!migration_option_validate(i, cfg, &err));
                 check_error_has(&err, name, value,
                                 "is not implemented by vmig");
-                n_tested++;
+                n_unimplemented++;
             } else {
                 check_ok(migration_option_validate(i, cfg, &err), &err);
             }
         }
     }
-    ck_assert_int_gt(n_tested, 0);
+    ck_assert_int_gt(n_not_yet, 0);
+    ck_assert_int_gt(n_unimplemented, 0);
+    ck_assert_int_gt(n_no_effect, 0);
 }
 END_TEST
 
@@ -540,14 +627,16 @@ START_TEST(test_rules)
         ck_assert(!migration_rule_validate(r, fail, &err));
         check_error_has(&err, qa, qb, r->reason);
 
-        /* The whole validator agrees, as far as vmig implements both. */
+        /* The whole validator agrees, as far as vmig implements both
+         * (else it refuses an option the rule needs on first). */
         ck_assert(!migration_config_validate(fail, NULL, &env_set, &err));
-        ck_assert_msg(strstr(error_get_pretty(err), qa) ||
+        ck_assert_msg(has_refused_set(fail) ||
+                      strstr(error_get_pretty(err), qa) ||
                       strstr(error_get_pretty(err), qb),
                       "rule %zu: '%s' names neither option", i,
                       error_get_pretty(err));
         error_free_or_abort(&err);
-        if (!has_unimplemented_on(pass)) {
+        if (!has_refused_set(pass)) {
             ck_assert_msg(migration_config_validate(pass, NULL, &env_set,
                                                     &err),
                           "rule %zu: its passing case is refused: %s", i,
@@ -753,7 +842,9 @@ static bool set_other_value(MigrationConfig *cfg, const QAPIMemberInfo *m)
                 continue;
             }
             put_uint(cfg, m, candidates[c]);
-            if (migration_option_validate(i, cfg, NULL)) {
+            if (migration_option_validate(i, cfg, NULL) ||
+                (migration_option_is_refused(m) &&
+                 value_is_valid(i, candidates[c]))) {
                 return true;
             }
         }
@@ -783,7 +874,15 @@ START_TEST(test_runtime)
         qapi_member_copy(m, change, other);
         before = migration_config_clone(current);
 
-        if (m->features & QAPI_FEATURE_RUNTIME) {
+        if ((m->features & QAPI_FEATURE_RUNTIME) &&
+            migration_option_is_refused(m)) {
+            /* May change, but only to its default. */
+            ck_assert(!migration_config_apply(current, change, &env_runtime,
+                                              &err));
+            check_error_has(&err, name, refusal_text(m), NULL);
+            ck_assert(migration_config_equal(current, before));
+            n_runtime++;
+        } else if (m->features & QAPI_FEATURE_RUNTIME) {
             check_ok(migration_config_apply(current, change, &env_runtime,
                                             &err), &err);
             ck_assert(migration_config_option_equal(m, current, other));
@@ -840,7 +939,8 @@ START_TEST(test_atomic)
     /* Three good options and one bad: nothing changes. */
     change->has_max_bandwidth = true;
     change->max_bandwidth = 1;
-    change->tls_creds = g_strdup("tls0");
+    change->has_events = true;
+    change->events = true;
     change->has_multifd = true;
     change->multifd = true;
     change->has_multifd_channels = true;
@@ -855,7 +955,7 @@ START_TEST(test_atomic)
     change->multifd_channels = 16;
     check_ok(migration_config_apply(current, change, &env_set, &err), &err);
     ck_assert_uint_eq(current->max_bandwidth, 1);
-    ck_assert_str_eq(current->tls_creds, "tls0");
+    ck_assert(current->events);
     ck_assert(current->multifd);
     ck_assert_uint_eq(current->multifd_channels, 16);
 }
@@ -876,12 +976,48 @@ START_TEST(test_messages)
                                     &nothing };
     Error *err = NULL;
 
+    cfg->switchover_ack = true;
+    ck_assert(!migration_config_validate(cfg, NULL, &env_set, &err));
+    check_error_is(&err, "Option 'switchover-ack' requires 'return-path' "
+                   "to be enabled: the destination's acknowledgement "
+                   "travels on the return path");
+    cfg->switchover_ack = false;
+
+    /* Refused before any rule it takes part in. */
     cfg->postcopy_preempt = true;
     ck_assert(!migration_config_validate(cfg, NULL, &env_set, &err));
-    check_error_is(&err, "Option 'postcopy-preempt' requires 'postcopy-ram' "
-                   "to be enabled: the preempt channel carries the pages "
-                   "postcopy requests");
+    check_error_is(&err, "Option 'postcopy-preempt' is not supported by "
+                   "this vmig yet");
     cfg->postcopy_preempt = false;
+
+    cfg->max_postcopy_bandwidth = 1000;
+    ck_assert(!migration_config_validate(cfg, NULL, &env_set, &err));
+    check_error_is(&err, "Option 'max-postcopy-bandwidth' is not supported "
+                   "by this vmig yet: value 1000 given, only its default is "
+                   "accepted");
+    cfg->max_postcopy_bandwidth = 0;
+
+    g_free(cfg->tls_creds);
+    cfg->tls_creds = g_strdup("tls0");
+    ck_assert(!migration_config_validate(cfg, NULL, &env_set, &err));
+    check_error_is(&err, "Option 'tls-creds' is not supported by this vmig "
+                   "yet: value 'tls0' given, only its default is accepted");
+    g_free(cfg->tls_creds);
+    cfg->tls_creds = g_strdup("");
+
+    cfg->compress_wait_thread = false;
+    ck_assert(!migration_config_validate(cfg, NULL, &env_set, &err));
+    check_error_is(&err, "Option 'compress-wait-thread' is not implemented "
+                   "by vmig: value false given, only its default is "
+                   "accepted");
+    cfg->compress_wait_thread = true;
+
+    /* No effect here, but accepted. */
+    cfg->late_block_activate = true;
+    cfg->announce_rounds = 9;
+    check_ok(migration_config_validate(cfg, NULL, &env_set, &err), &err);
+    cfg->late_block_activate = false;
+    cfg->announce_rounds = 5;
 
     cfg->mapped_ram = true;
     cfg->xbzrle = true;
@@ -955,11 +1091,13 @@ START_TEST(test_messages)
                    "is nothing to converge");
     cfg->auto_converge = false;
 
-    cfg->postcopy_ram = true;
+    cfg->multifd = true;
+    cfg->multifd_compression = MULTIFD_COMPRESSION_ZLIB;
     ck_assert(!migration_config_validate(cfg, NULL, &incoming, &err));
-    check_error_is(&err, "Option 'postcopy-ram' cannot be enabled: this host "
-                   "does not support userfaultfd");
-    cfg->postcopy_ram = false;
+    check_error_is(&err, "Option 'multifd-compression' value 'zlib' cannot "
+                   "be used: this host does not support zlib");
+    cfg->multifd = false;
+    cfg->multifd_compression = MULTIFD_COMPRESSION_NONE;
 
     {
         g_autoptr(MigrationConfig) change = empty_config();
@@ -1010,9 +1148,9 @@ static void check_invariants(const MigrationConfig *cfg,
     for (size_t i = 0; i < migration_config_n_options(); i++) {
         const QAPIMemberInfo *m = migration_config_option(i);
 
-        CHECK(!(m->features & QAPI_FEATURE_UNIMPLEMENTED) ||
-              !migration_config_option_is_on(m, cfg),
-              "unimplemented '%s' is on", m->name);
+        CHECK(!migration_option_is_refused(m) ||
+              migration_config_option_is_default(m, cfg),
+              "refused '%s' is not at its default", m->name);
     }
     if (env->context == MIGRATION_CONFIG_SNAPSHOT) {
         where |= MIGRATION_WHERE_SNAPSHOT | MIGRATION_WHERE_FILE;
@@ -1040,7 +1178,7 @@ static GPtrArray *toggles(void)
         const QAPIMemberInfo *m = migration_config_option(i);
 
         if (m->kind == QAPI_MEMBER_KIND_BOOL &&
-            !(m->features & QAPI_FEATURE_UNIMPLEMENTED)) {
+            !migration_option_is_refused(m)) {
             g_ptr_array_add(list, (gpointer)m);
         }
     }
@@ -1250,7 +1388,7 @@ int main(void)
     tcase_add_test(tc, test_partial);
     tcase_add_test(tc, test_ranges);
     tcase_add_test(tc, test_value_checks);
-    tcase_add_test(tc, test_unimplemented);
+    tcase_add_test(tc, test_refused);
     tcase_add_test(tc, test_rules);
     tcase_add_test(tc, test_limits);
     tcase_add_test(tc, test_host_needs);

@@ -8,6 +8,8 @@
 #include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "migration/config.h"
 #include "migration/engine/handshake.h"
@@ -110,6 +112,45 @@ static MigrationHostSupport all_host(void)
     return h;
 }
 
+/* x-ignore-shared: the blocks the source does not send must be the
+ * destination's very files. */
+START_TEST(test_shared_blocks)
+{
+    g_autoptr(WireHello) local = layout();
+    g_autoptr(WireHello) src = layout();
+    WireSharedBlock *s;
+
+    /* Nothing left out: nothing to check, whatever the option says. */
+    ck_assert_ptr_null(handshake_check_shared(src, local, false));
+    ck_assert_ptr_null(handshake_check_shared(src, local, true));
+
+    wire_hello_add_shared_block(src, 1, "/dev/shm/extra", 0x2d, 77);
+    check_reject(handshake_check_shared(src, local, false),
+                 "IncompatibleConfig", "x-ignore-shared",
+                 "the source does not send 1 shared RAM block, but "
+                 "x-ignore-shared is off");
+    check_reject(handshake_check_shared(src, local, true),
+                 "LayoutMismatch", "x-ignore-shared",
+                 "RAM block 'extra' is not sent (x-ignore-shared): the "
+                 "source maps it shared from '/dev/shm/extra', but here it "
+                 "is not mapped shared from a file");
+    wire_hello_add_shared_block(local, 1, "/dev/shm/other", 0x2d, 78);
+    check_reject(handshake_check_shared(src, local, true),
+                 "LayoutMismatch", "x-ignore-shared",
+                 "RAM block 'extra' is not sent (x-ignore-shared): the "
+                 "source maps it shared from '/dev/shm/extra', but here it "
+                 "maps '/dev/shm/other', which is another file (device "
+                 "0x2d, inode 78; the source's: device 0x2d, inode 77)");
+    /* The identity decides, not the name (a link, another mount). */
+    s = g_ptr_array_index(local->shared_blocks, 0);
+    s->ino = 77;
+    ck_assert_ptr_null(handshake_check_shared(src, local, true));
+    /* A block shared here but sent anyway is simply loaded. */
+    wire_hello_add_shared_block(local, 0, "/dev/shm/pc", 0x2d, 5);
+    ck_assert_ptr_null(handshake_check_shared(src, local, true));
+}
+END_TEST
+
 START_TEST(test_effective_config)
 {
     MigrationHostSupport host = all_host();
@@ -117,11 +158,9 @@ START_TEST(test_effective_config)
     g_autoptr(MigrationConfig) sent = g_new0(MigrationConfig, 1);
     g_autoptr(MigrationConfig) eff = NULL;
 
-    /* Local options come from here; the others from the source, or
-     * this end's defaults, never its settings. */
+    /* Options come from the source, or this end's defaults, never its
+     * settings (local options aside: below). */
     local->downtime_limit = 999;
-    g_free(local->tls_hostname);
-    local->tls_hostname = g_strdup("dst.example");
     sent->has_max_bandwidth = true;
     sent->max_bandwidth = 12345;
     sent->has_events = true;
@@ -132,9 +171,48 @@ START_TEST(test_effective_config)
     ck_assert_uint_eq(eff->max_bandwidth, 12345);
     ck_assert(eff->events);
     ck_assert_uint_eq(eff->downtime_limit, 300);
-    ck_assert_str_eq(eff->tls_hostname, "dst.example");
     ck_assert(migration_config_option_is_on(
         migration_config_find_option("max-bandwidth"), eff));
+    qapi_free_MigrationConfig(g_steal_pointer(&eff));
+
+    /* A local option comes from here, and is validated here: TLS is
+     * refused until it is built. */
+    g_free(local->tls_hostname);
+    local->tls_hostname = g_strdup("dst.example");
+    check_reject(handshake_effective_config(sent, local, "tcp:127.0.0.1:1",
+                                            &host, &eff),
+                 "IncompatibleConfig", "tls-hostname",
+                 "Option 'tls-hostname' is not supported by this vmig yet: "
+                 "value 'dst.example' given");
+    ck_assert_ptr_null(eff);
+}
+END_TEST
+
+/* What the destination had set and the migration does otherwise. */
+START_TEST(test_overrides)
+{
+    g_autoptr(MigrationConfig) local = migration_config_new_default();
+    g_autoptr(MigrationConfig) eff = migration_config_new_default();
+    g_autoptr(MigrationConfigOverrideList) list = NULL;
+
+    ck_assert_ptr_null(handshake_overrides(local, eff));
+    local->downtime_limit = 500;            /* overridden */
+    local->multifd = true;                  /* overridden */
+    local->multifd_channels = 4;            /* the same there: kept */
+    eff->multifd_channels = 4;
+    eff->max_bandwidth = 1;                 /* not set here: no override */
+    g_free(local->tls_hostname);            /* local: never overridden */
+    local->tls_hostname = g_strdup("dst.example");
+    list = handshake_overrides(local, eff);
+    ck_assert_ptr_nonnull(list);
+    ck_assert_str_eq(list->value->option, "multifd");
+    ck_assert_str_eq(list->value->local, "true");
+    ck_assert_str_eq(list->value->source, "false");
+    ck_assert_ptr_nonnull(list->next);
+    ck_assert_str_eq(list->next->value->option, "downtime-limit");
+    ck_assert_str_eq(list->next->value->local, "500");
+    ck_assert_str_eq(list->next->value->source, "300");
+    ck_assert_ptr_null(list->next->next);
 }
 END_TEST
 
@@ -146,26 +224,27 @@ START_TEST(test_effective_config_refused)
     MigrationConfig sent = { 0 };
 
     /* The host lacks what an option needs. */
-    host.has[MIGRATION_HOST_USERFAULTFD] = false;
-    sent.has_postcopy_ram = true;
-    sent.postcopy_ram = true;
+    host.has[MIGRATION_HOST_ZSTD] = false;
+    sent.has_multifd = sent.multifd = true;
+    sent.has_multifd_compression = true;
+    sent.multifd_compression = MULTIFD_COMPRESSION_ZSTD;
     check_reject(handshake_effective_config(&sent, local, "tcp:h:1", &host,
                                             &eff),
-                 "IncompatibleConfig", "postcopy-ram",
-                 "Option 'postcopy-ram' cannot be enabled: this host does "
-                 "not support userfaultfd");
+                 "IncompatibleConfig", "multifd-compression",
+                 "Option 'multifd-compression' value 'zstd' cannot be used: "
+                 "this host does not support zstd");
     ck_assert_ptr_null(eff);
     host = all_host();
+    sent.has_multifd = sent.has_multifd_compression = false;
 
     /* A rule between options names the first of them. */
-    sent.has_postcopy_ram = false;
-    sent.has_postcopy_preempt = true;
-    sent.postcopy_preempt = true;
+    sent.has_switchover_ack = true;
+    sent.switchover_ack = true;
     check_reject(handshake_effective_config(&sent, local, "tcp:h:1", &host,
                                             &eff),
-                 "IncompatibleConfig", "postcopy-preempt",
-                 "requires 'postcopy-ram'");
-    sent.has_postcopy_preempt = false;
+                 "IncompatibleConfig", "switchover-ack",
+                 "requires 'return-path'");
+    sent.has_switchover_ack = false;
 
     /* A transport's limit. */
     sent.has_return_path = true;
@@ -176,15 +255,23 @@ START_TEST(test_effective_config_refused)
                  "Option 'return-path' cannot be used with URI 'file:/x'");
     sent.has_return_path = false;
 
-    /* Valid, but not built yet. */
+    /* Not built yet: the validator refuses it, before the rule that
+     * postcopy-preempt needs postcopy-ram. */
+    sent.has_postcopy_preempt = true;
+    sent.postcopy_preempt = true;
+    check_reject(handshake_effective_config(&sent, local, "tcp:h:1", &host,
+                                            &eff),
+                 "IncompatibleConfig", "postcopy-preempt",
+                 "Option 'postcopy-preempt' is not supported by this vmig "
+                 "yet");
+    sent.has_postcopy_preempt = false;
     sent.has_mapped_ram = sent.mapped_ram = true;
     sent.has_multifd = sent.multifd = true;
     sent.has_direct_io = sent.direct_io = true;
     check_reject(handshake_effective_config(&sent, local, "file:/x", &host,
                                             &eff),
                  "IncompatibleConfig", "direct-io",
-                 "Option 'direct-io' is not supported by this vmig's "
-                 "migration engine yet");
+                 "Option 'direct-io' is not supported by this vmig yet");
     sent.has_mapped_ram = sent.has_multifd = sent.has_direct_io = false;
 
     /* A local option set here counts too. */
@@ -250,6 +337,71 @@ static void machine_teardown(void)
     ram_block_unregister(ram);
     ram_block_free(ram);
 }
+
+/* This machine's blocks mapped shared from a named file are what
+ * x-ignore-shared leaves out. */
+START_TEST(test_shared_blocks_of_this_machine)
+{
+    g_autoptr(MigrationConfig) cfg = migration_config_new_default();
+    g_autoptr(WireHello) h = NULL;
+    g_autoptr(MigrationConfig) eff = NULL;
+    g_autoptr(GPtrArray) sent = NULL;
+    g_autofree char *path = NULL;
+    g_autofree char *dir = g_dir_make_tmp("vmig-shared-XXXXXX", NULL);
+    RAMBlock *shm, *priv, *unnamed;
+    const WireSharedBlock *s;
+    uint32_t version;
+    struct stat st;
+    int fd = g_file_open_tmp("vmig-shared-XXXXXX", &path, NULL);
+
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_ptr_nonnull(dir);
+    shm = ram_block_new_file("shm", path, 2 * MiB, true, &error_abort);
+    /* The same file, but private: not shared with anyone. */
+    priv = ram_block_new_file("priv", path, 2 * MiB, false, &error_abort);
+    /* A directory: an unlinked file of its own, nobody else can map. */
+    unnamed = ram_block_new_file("unnamed", dir, 2 * MiB, true,
+                                 &error_abort);
+    ck_assert(ram_block_register(shm, &error_abort));
+    ck_assert(ram_block_register(priv, &error_abort));
+    ck_assert(ram_block_register(unnamed, &error_abort));
+
+    h = handshake_hello_new(cfg, 0, NULL, &error_abort);
+    ck_assert_uint_eq(h->shared_blocks->len, 0);
+    g_clear_pointer(&h, wire_hello_free);
+
+    cfg->x_ignore_shared = true;
+    h = handshake_hello_new(cfg, 0, NULL, &error_abort);
+    ck_assert_uint_eq(h->shared_blocks->len, 1);
+    s = g_ptr_array_index(h->shared_blocks, 0);
+    ck_assert_uint_eq(s->block, 1);         /* after pc.ram */
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_uint_eq(s->dev, st.st_dev);
+    ck_assert_uint_eq(s->ino, st.st_ino);
+    ck_assert(g_str_has_suffix(s->path, strrchr(path, '/')));
+
+    /* This machine maps the same file: it accepts its own HELLO, and
+     * loads into every block but that one. */
+    ck_assert_ptr_null(handshake_check_hello(h, cfg, "tcp:h:1", NULL,
+                                             &version, &eff));
+    sent = handshake_blocks_sent(h);
+    ck_assert_uint_eq(sent->len, 4);
+    ck_assert_ptr_eq(g_ptr_array_index(sent, 0), ram);
+    ck_assert_ptr_null(g_ptr_array_index(sent, 1));
+    ck_assert_ptr_eq(g_ptr_array_index(sent, 2), priv);
+    ck_assert_ptr_eq(g_ptr_array_index(sent, 3), unnamed);
+
+    ram_block_unregister(unnamed);
+    ram_block_unregister(priv);
+    ram_block_unregister(shm);
+    ram_block_free(unnamed);
+    ram_block_free(priv);
+    ram_block_free(shm);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
 
 START_TEST(test_hello_and_destination_checks)
 {
@@ -395,13 +547,16 @@ int main(void)
     SRunner *sr;
 
     tcase_add_test(tc, test_layout);
+    tcase_add_test(tc, test_shared_blocks);
     tcase_add_test(tc, test_effective_config);
     tcase_add_test(tc, test_effective_config_refused);
+    tcase_add_test(tc, test_overrides);
     tcase_add_test(tc, test_uuid);
     tcase_add_test(tc, test_reject_describe);
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(tm, machine_setup, machine_teardown);
     tcase_add_test(tm, test_hello_and_destination_checks);
+    tcase_add_test(tm, test_shared_blocks_of_this_machine);
     tcase_add_test(tm, test_check_accept);
     suite_add_tcase(s, tm);
 

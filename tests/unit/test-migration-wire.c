@@ -798,6 +798,120 @@ START_TEST(test_hello_extensions)
 }
 END_TEST
 
+/* A HELLO body with @n RAM blocks and no device, before extensions. */
+static void hello_with_blocks(GByteArray *b, unsigned n)
+{
+    hello_prefix(b, 2, 2, 0, "{}");
+    wire_put_u32(b, n);
+    for (unsigned i = 0; i < n; i++) {
+        g_autofree char *id = g_strdup_printf("b%u", i);
+
+        put_block(b, id, 1 << 20, 4096);
+    }
+    wire_put_u32(b, 0);
+}
+
+/* SHARED_RAM's data: (block, path, dev, ino) entries. */
+static void put_shared_ram(GByteArray *b, unsigned n, const uint32_t *blocks)
+{
+    g_autoptr(GByteArray) d = g_byte_array_new();
+
+    wire_put_u32(d, n);
+    for (unsigned i = 0; i < n; i++) {
+        wire_put_u32(d, blocks[i]);
+        ck_assert(wire_put_str(d, "p", "/dev/shm/x", 4095, &error_abort));
+        wire_put_u64(d, 0x803);
+        wire_put_u64(d, 1000 + i);
+    }
+    wire_put_extension(b, WIRE_EXT_SHARED_RAM, d);
+}
+
+/* x-ignore-shared's blocks not sent: a mandatory extension of HELLO. */
+START_TEST(test_hello_shared_ram)
+{
+    g_autoptr(WireHello) h = sample_hello();
+    g_autoptr(WireHello) back = NULL;
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    const WireSharedBlock *s;
+    static const uint32_t ok[] = { 0, 2 }, twice[] = { 1, 1 },
+                          beyond[] = { 3 };
+    WireRecord rec;
+
+    wire_hello_add_shared_block(h, 1, "/dev/shm/guest", 0x803, 4242);
+    ck_assert(wire_hello_encode(h, b, &error_abort));
+    rec = decode_one(b);
+    ck_assert(wire_hello_decode(rec.body, rec.len, &back, NULL,
+                                &error_abort));
+    ck_assert_uint_eq(back->shared_blocks->len, 1);
+    s = g_ptr_array_index(back->shared_blocks, 0);
+    ck_assert_uint_eq(s->block, 1);
+    ck_assert_str_eq(s->path, "/dev/shm/guest");
+    ck_assert_uint_eq(s->dev, 0x803);
+    ck_assert_uint_eq(s->ino, 4242);
+    /* Cut inside the extension: malformed (cut before it, the HELLO
+     * would just have none). */
+    rec.len -= 3;
+    ck_assert(!wire_hello_decode(rec.body, rec.len, &back, NULL, NULL));
+
+    /* Without shared blocks there is no extension at all. */
+    g_byte_array_set_size(b, 0);
+    g_ptr_array_set_size(h->shared_blocks, 0);
+    ck_assert(wire_hello_encode(h, b, &error_abort));
+    ck_assert_ptr_null(memmem(b->data, b->len, "/dev/shm/guest", 14));
+
+    /* Built by hand: two blocks of three, in order. */
+    g_byte_array_set_size(b, 0);
+    hello_with_blocks(b, 3);
+    put_shared_ram(b, 2, ok);
+    g_clear_pointer(&back, wire_hello_free);
+    ck_assert(wire_hello_decode(b->data, b->len, &back, NULL,
+                                &error_abort));
+    ck_assert_uint_eq(back->shared_blocks->len, 2);
+
+    /* A block listed twice, one that does not exist, none at all, the
+     * extension twice, more entries than blocks. */
+    g_byte_array_set_size(b, 0);
+    hello_with_blocks(b, 3);
+    put_shared_ram(b, 2, twice);
+    hello_fails(b, WIRE_ERR_PROTOCOL, "", "extension 0 (0x00000001): "
+                "shared block 1: block 1 is out of range or out of order");
+    g_byte_array_set_size(b, 0);
+    hello_with_blocks(b, 3);
+    put_shared_ram(b, 1, beyond);
+    hello_fails(b, WIRE_ERR_PROTOCOL, "", "block 3 is out of range");
+    g_byte_array_set_size(b, 0);
+    hello_with_blocks(b, 3);
+    put_shared_ram(b, 0, NULL);
+    hello_fails(b, WIRE_ERR_PROTOCOL, "", "SHARED_RAM lists no block");
+    g_byte_array_set_size(b, 0);
+    hello_with_blocks(b, 3);
+    put_shared_ram(b, 1, ok);
+    put_shared_ram(b, 1, ok);
+    hello_fails(b, WIRE_ERR_PROTOCOL, "", "extension 1 (0x00000001): "
+                "SHARED_RAM appears twice");
+    g_byte_array_set_size(b, 0);
+    hello_with_blocks(b, 1);
+    put_shared_ram(b, 2, ok);
+    hello_fails(b, WIRE_ERR_PROTOCOL, "", "shared block count 2 exceeds 1");
+    /* Bytes left over in the extension's data. */
+    g_byte_array_set_size(b, 0);
+    hello_with_blocks(b, 3);
+    {
+        g_autoptr(GByteArray) d = g_byte_array_new();
+
+        wire_put_u32(d, 1);
+        wire_put_u32(d, 0);
+        ck_assert(wire_put_str(d, "p", "/x", 4095, &error_abort));
+        wire_put_u64(d, 1);
+        wire_put_u64(d, 2);
+        wire_put_u8(d, 0);
+        wire_put_extension(b, WIRE_EXT_SHARED_RAM, d);
+    }
+    hello_fails(b, WIRE_ERR_PROTOCOL, "", "1 unexpected bytes after the "
+                "last field");
+}
+END_TEST
+
 START_TEST(test_hello_encode_errors)
 {
     g_autoptr(WireHello) h = sample_hello();
@@ -1770,6 +1884,7 @@ int main(void)
     tcase_add_test(handshake, test_hello_header_errors);
     tcase_add_test(handshake, test_hello_layout_errors);
     tcase_add_test(handshake, test_hello_extensions);
+    tcase_add_test(handshake, test_hello_shared_ram);
     tcase_add_test(handshake, test_hello_encode_errors);
     tcase_add_test(handshake, test_accept);
     tcase_add_test(handshake, test_reject);
