@@ -10,7 +10,9 @@ and system/main.c, the composition root, above them all.  tools/ is a
 client of util alone.  Inside migration/ the parts are ranked the same
 way (PARTS below): a part may include its own headers and those of
 lower-ranked parts; parts of equal rank may include each other, and the
-graph of parts, like the graph of headers, must have no cycle.
+graph of parts, like the graph of headers, must have no cycle.  The
+codec and the configuration (CORE_PARTS) know no I/O and no machine:
+they include only the util layer and each other.
 
 The link step enforces the same layering for calls (each layer's library
 links only those below it); this script covers headers, which the
@@ -42,6 +44,7 @@ SOURCE_LAYER = [
 # the subsystem's, implemented by control/ and migration.c.
 PARTS = {'config': 0, 'wire': 1, 'transport': 2, 'devices': 2, 'ram': 3,
          'multifd': 4, 'engine': 5, 'control': 6, 'top': 7}
+CORE_PARTS = ('config', 'wire')
 PUBLIC_PART = {
     'include/migration/config.h': 'config',
     'include/migration/config-validate.h': 'config',
@@ -150,6 +153,12 @@ def main():
                         problems.append('%s (%s) includes "%s" of the '
                                         'higher layer %s'
                                         % (path, layer, name, tlayer))
+                    if part_of(path) in CORE_PARTS and tlayer != 'util' \
+                            and part_of(target) not in CORE_PARTS:
+                        problems.append('%s (migration/%s) includes "%s": '
+                                        'the codec and the configuration '
+                                        'include only util and each other'
+                                        % (path, part_of(path), name))
                     if target and path.endswith('.h') and \
                             target.endswith('.h'):
                         header_graph.setdefault(path, set()).add(target)

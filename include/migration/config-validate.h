@@ -92,6 +92,11 @@ typedef struct MigrationConfigEnv {
     const char *uri;
     /* What this host provides; NULL skips the host checks. */
     const MigrationHostSupport *host;
+    /*
+     * The guest page size, for the checks that depend on it (given by
+     * the machine, so that the configuration knows none); 0 skips them.
+     */
+    uint64_t page_size;
 } MigrationConfigEnv;
 
 /*
@@ -191,7 +196,7 @@ bool migration_rules_check_tables(Error **errp);
  * tools.  @cfg must be full.
  */
 bool migration_option_validate(size_t i, const MigrationConfig *cfg,
-                               Error **errp);
+                               const MigrationConfigEnv *env, Error **errp);
 bool migration_rule_validate(const MigrationRule *rule,
                              const MigrationConfig *cfg, Error **errp);
 bool migration_limit_validate(const MigrationLimit *limit,

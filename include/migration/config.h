@@ -51,9 +51,11 @@ typedef struct MigrationOptionInfo {
     /*
      * A check of a numeric value that a range cannot express, and what it
      * requires, as the end of "Option 'x' value N is invalid: it must be
-     * ..." (e.g. "a power of two").
+     * ..." (e.g. "a power of two").  @page_size is the guest page size
+     * (the machine's, from MigrationConfigEnv), or 0 when not known: the
+     * parts that depend on it are skipped then.
      */
-    bool (*valid)(uint64_t value);
+    bool (*valid)(uint64_t value, uint64_t page_size);
     const char *valid_desc;
 } MigrationOptionInfo;
 

@@ -33,7 +33,6 @@
  */
 #include "migration/config-validate.h"
 
-#include "system/ram.h"
 
 #define RANGE(lo, hi) .has_range = true, .min = (lo), .max = (hi)
 
@@ -44,9 +43,9 @@
  */
 #define BANDWIDTH RANGE(0, INT64_MAX), .unit = "bytes/s"
 
-static bool is_page_power_of_two(uint64_t value)
+static bool is_page_power_of_two(uint64_t value, uint64_t page_size)
 {
-    return value >= GUEST_PAGE_SIZE && (value & (value - 1)) == 0;
+    return value && (value & (value - 1)) == 0 && value >= page_size;
 }
 
 const MigrationOptionInfo migration_options[] = {

@@ -152,7 +152,7 @@ static const char *on_word(const QAPIMemberInfo *m)
 /* ---- The single checks ----------------------------------------------- */
 
 bool migration_option_validate(size_t i, const MigrationConfig *cfg,
-                               Error **errp)
+                               const MigrationConfigEnv *env, Error **errp)
 {
     const QAPIMemberInfo *m = migration_config_option(i);
     const MigrationOptionInfo *opt = &migration_options[i];
@@ -179,7 +179,7 @@ bool migration_option_validate(size_t i, const MigrationConfig *cfg,
             }
             return false;
         }
-        if (opt->valid && !opt->valid(v)) {
+        if (opt->valid && !opt->valid(v, env ? env->page_size : 0)) {
             error_setg(errp, "Option '%s' value %" PRIu64 " is invalid: it "
                        "must be %s", m->name, v, opt->valid_desc);
             return false;
@@ -474,7 +474,7 @@ bool migration_config_validate(const MigrationConfig *cfg,
         }
     }
     for (size_t i = 0; i < migration_config_n_options(); i++) {
-        if (!migration_option_validate(i, full, errp)) {
+        if (!migration_option_validate(i, full, env, errp)) {
             return false;
         }
     }

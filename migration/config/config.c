@@ -259,7 +259,7 @@ bool migration_options_check(Error **errp)
             uint64_t v = qapi_member_get_uint(m, cfg);
 
             if ((opt->has_range && (v < opt->min || v > opt->max)) ||
-                (opt->valid && !opt->valid(v))) {
+                (opt->valid && !opt->valid(v, 0))) {
                 error_setg(errp, "default of option '%s' is not valid",
                            m->name);
                 return false;

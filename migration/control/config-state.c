@@ -6,6 +6,7 @@
 
 #include "migration/config.h"
 #include "migration/engine/engine.h"
+#include "system/ram.h"
 
 typedef struct MigrationConfigState {
     MigrationConfig *startup;
@@ -41,6 +42,7 @@ static MigrationConfigEnv set_env(void)
     MigrationConfigEnv env = {
         .context = migration_is_running() ? MIGRATION_CONFIG_RUNTIME
                                           : MIGRATION_CONFIG_SET,
+        .page_size = GUEST_PAGE_SIZE,
     };
     return env;
 }

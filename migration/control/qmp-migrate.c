@@ -10,6 +10,7 @@
 #include "migration/engine/engine.h"
 #include "migration/migration.h"
 #include "qapi/qapi-commands.h"
+#include "system/ram.h"
 #include "system/runstate.h"
 
 /* The destination's engine reports back here. */
@@ -32,6 +33,7 @@ static MigrationConfig *config_for(MigrationConfig *given,
         .context = context,
         .uri = uri,
         .host = migration_host_support(),
+        .page_size = GUEST_PAGE_SIZE,
     };
 
     if (!migration_config_validate(cfg, NULL, &env, errp)) {

@@ -281,7 +281,7 @@ static const char *refused_option(const MigrationConfig *cfg,
                                   const MigrationConfigEnv *env)
 {
     for (size_t i = 0; i < migration_config_n_options(); i++) {
-        if (!migration_option_validate(i, cfg, NULL)) {
+        if (!migration_option_validate(i, cfg, env, NULL)) {
             return migration_config_option(i)->name;
         }
     }
@@ -317,6 +317,7 @@ WireReject *handshake_effective_config(const MigrationConfig *sent,
         .context = MIGRATION_CONFIG_INCOMING,
         .uri = uri,
         .host = host,
+        .page_size = GUEST_PAGE_SIZE,
     };
     Error *err = NULL;
 

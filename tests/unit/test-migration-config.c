@@ -32,9 +32,13 @@
         } \
     } while (0)
 
-static const MigrationConfigEnv env_set = { .context = MIGRATION_CONFIG_SET };
+static const MigrationConfigEnv env_set = {
+    .context = MIGRATION_CONFIG_SET,
+    .page_size = GUEST_PAGE_SIZE,
+};
 static const MigrationConfigEnv env_runtime = {
     .context = MIGRATION_CONFIG_RUNTIME,
+    .page_size = GUEST_PAGE_SIZE,
 };
 
 static const QAPIMemberInfo *opt(const char *name)
@@ -222,7 +226,7 @@ static bool value_is_valid(size_t i, uint64_t v)
     const MigrationOptionInfo *o = &migration_options[i];
 
     return (!o->has_range || (v >= o->min && v <= o->max)) &&
-           (!o->valid || o->valid(v));
+           (!o->valid || o->valid(v, GUEST_PAGE_SIZE));
 }
 
 /* Gives option @m a valid value other than its default (a bool whose
@@ -455,7 +459,7 @@ START_TEST(test_ranges)
             uint64_t good = side ? o->max : o->min;
 
             put_uint(cfg, m, good);
-            if (o->valid && !o->valid(good)) {
+            if (o->valid && !o->valid(good, GUEST_PAGE_SIZE)) {
                 continue;
             }
             if (migration_option_is_refused(m) &&
@@ -463,11 +467,11 @@ START_TEST(test_ranges)
                 g_autofree char *name = quoted(m->name);
 
                 /* In range, so refused for what it is. */
-                ck_assert(!migration_option_validate(i, cfg, &err));
+                ck_assert(!migration_option_validate(i, cfg, &env_set, &err));
                 check_error_has(&err, name, refusal_text(m), NULL);
                 continue;
             }
-            check_ok(migration_option_validate(i, cfg, &err), &err);
+            check_ok(migration_option_validate(i, cfg, &env_set, &err), &err);
         }
         for (int j = 0; j < n_bad; j++) {
             g_autoptr(MigrationConfig) cfg = migration_config_new_default();
@@ -476,7 +480,7 @@ START_TEST(test_ranges)
                                                      bad[j]);
 
             put_uint(cfg, m, bad[j]);
-            ck_assert(!migration_option_validate(i, cfg, &err));
+            ck_assert(!migration_option_validate(i, cfg, &env_set, &err));
             check_error_has(&err, name, value, "out of range");
             /* The whole validator says the same. */
             ck_assert(!migration_config_validate(cfg, NULL, &env_set, &err));
@@ -514,9 +518,9 @@ START_TEST(test_value_checks)
         Error *err = NULL;
 
         put_uint(cfg, opt(cases[j].name), cases[j].good);
-        check_ok(migration_option_validate(i, cfg, &err), &err);
+        check_ok(migration_option_validate(i, cfg, &env_set, &err), &err);
         put_uint(cfg, opt(cases[j].name), cases[j].bad);
-        ck_assert(!migration_option_validate(i, cfg, &err));
+        ck_assert(!migration_option_validate(i, cfg, &env_set, &err));
         check_error_has(&err, name, "is invalid",
                         migration_options[i].valid_desc);
     }
@@ -534,13 +538,13 @@ START_TEST(test_refused)
         Error *err = NULL;
 
         /* The default is accepted, always. */
-        check_ok(migration_option_validate(i, cfg, &err), &err);
+        check_ok(migration_option_validate(i, cfg, &env_set, &err), &err);
 
         switch (migration_option_status(m)) {
         case MIGRATION_OPTION_NOT_YET:
         case MIGRATION_OPTION_UNIMPLEMENTED:
             set_non_default(cfg, m);
-            ck_assert(!migration_option_validate(i, cfg, &err));
+            ck_assert(!migration_option_validate(i, cfg, &env_set, &err));
             check_error_has(&err, name, refusal_text(m), NULL);
             ck_assert(!migration_config_validate(cfg, NULL, &env_set, &err));
             check_error_has(&err, name, refusal_text(m), NULL);
@@ -572,12 +576,13 @@ START_TEST(test_refused)
 
             put_json(cfg, m, json_string(v));
             if (m->enum_lookup->features[e] & QAPI_FEATURE_UNIMPLEMENTED) {
-                ck_assert(!migration_option_validate(i, cfg, &err));
+                ck_assert(!migration_option_validate(i, cfg, &env_set, &err));
                 check_error_has(&err, name, value,
                                 "is not implemented by vmig");
                 n_unimplemented++;
             } else {
-                check_ok(migration_option_validate(i, cfg, &err), &err);
+                check_ok(migration_option_validate(i, cfg, &env_set, &err),
+                         &err);
             }
         }
     }
@@ -842,7 +847,7 @@ static bool set_other_value(MigrationConfig *cfg, const QAPIMemberInfo *m)
                 continue;
             }
             put_uint(cfg, m, candidates[c]);
-            if (migration_option_validate(i, cfg, NULL) ||
+            if (migration_option_validate(i, cfg, &env_set, NULL) ||
                 (migration_option_is_refused(m) &&
                  value_is_valid(i, candidates[c]))) {
                 return true;
