@@ -34,7 +34,12 @@ static QIOChannel *open_exec(const MigrationAddress *addr, Error **errp)
     return qio_channel_command_new(argv, name, errp);
 }
 
-QIOChannel *mig_channel_connect(const MigrationAddress *addr,
+/*
+ * The channel of @addr on either end: sockets connect (fd: is connected
+ * already, so connecting just takes it), exec: runs its command, and a
+ * file is written by the source and read by the destination.
+ */
+static QIOChannel *open_address(const MigrationAddress *addr, bool source,
                                 Error **errp)
 {
     if (!migration_address_check(addr, errp)) {
@@ -46,12 +51,22 @@ QIOChannel *mig_channel_connect(const MigrationAddress *addr,
     case MIGRATION_ADDRESS_TYPE_EXEC:
         return open_exec(addr, errp);
     case MIGRATION_ADDRESS_TYPE_FILE:
-        return qio_channel_file_open_write(addr->u.file.filename,
-                                           addr->u.file.offset, errp);
+        return source ? qio_channel_file_open_write(addr->u.file.filename,
+                                                    addr->u.file.offset,
+                                                    errp)
+                      : qio_channel_file_open_read(addr->u.file.filename,
+                                                   addr->u.file.offset,
+                                                   errp);
     default:
         /* rdma: migration_address_check() refused it. */
         g_assert_not_reached();
     }
+}
+
+QIOChannel *mig_channel_connect(const MigrationAddress *addr,
+                                Error **errp)
+{
+    return open_address(addr, true, errp);
 }
 
 bool mig_channel_listens(const MigrationAddress *addr)
@@ -63,27 +78,13 @@ bool mig_channel_listens(const MigrationAddress *addr)
 QIOChannel *mig_channel_open_incoming(const MigrationAddress *addr,
                                       Error **errp)
 {
-    if (!migration_address_check(addr, errp)) {
-        return NULL;
-    }
     if (mig_channel_listens(addr)) {
         g_autofree char *uri = migration_address_to_string(addr);
 
         error_setg(errp, "'%s' is listened on, not opened", uri);
         return NULL;
     }
-    switch (addr->transport) {
-    case MIGRATION_ADDRESS_TYPE_SOCKET:
-        /* fd: connected already, so connecting just takes it. */
-        return qio_channel_socket_connect(&addr->u.socket, errp);
-    case MIGRATION_ADDRESS_TYPE_EXEC:
-        return open_exec(addr, errp);
-    case MIGRATION_ADDRESS_TYPE_FILE:
-        return qio_channel_file_open_read(addr->u.file.filename,
-                                          addr->u.file.offset, errp);
-    default:
-        g_assert_not_reached();
-    }
+    return open_address(addr, false, errp);
 }
 
 typedef struct OpenJob {
