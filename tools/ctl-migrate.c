@@ -81,13 +81,13 @@ static void nap(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* Runs @command without arguments; false on any error, said on stderr
- * when @report. */
-static bool run_command(Ctl *ctl, const char *command, json_t **ret,
-                        bool report)
+/* Runs @command with @args (borrowed; NULL: none); false on any error,
+ * said on stderr when @report. */
+static bool run_command(Ctl *ctl, const char *command, json_t *args,
+                        json_t **ret, bool report)
 {
     Error *err = NULL;
-    json_t *rsp = qmp_client_execute(ctl->client, command, NULL, &err);
+    json_t *rsp = qmp_client_execute(ctl->client, command, args, &err);
 
     if (!rsp) {
         if (report) {
@@ -114,7 +114,7 @@ static bool run_command(Ctl *ctl, const char *command, json_t **ret,
 
 static bool simple_command(Ctl *ctl, const char *command, json_t **ret)
 {
-    return run_command(ctl, command, ret, true);
+    return run_command(ctl, command, NULL, ret, true);
 }
 
 typedef struct Screen {
@@ -216,7 +216,8 @@ static bool watch_poll(Watch *w, CtlMigInfo *info, gint64 *now)
          * without it, and a lost connection is the next poll's
          * to report. */
         w->config_asked = true;
-        run_command(w->ctl, "query-migrate-config", &w->config, false);
+        run_command(w->ctl, "query-migrate-config", NULL, &w->config,
+                    false);
     }
     ctl_mig_info_set_config(info, w->config);
     return true;
@@ -328,7 +329,7 @@ int ctl_run_migrate(Ctl *ctl, char **words, int nwords)
                        .cancel_on_int = true, .started = true };
     g_autofree char **rest = g_new0(char *, nwords + 1);
     int nrest = 0, status = EXIT_OK;
-    bool dry_run = false, no_watch = false;
+    bool dry_run = false, no_watch = false, started;
     Error *err = NULL;
     json_t *args;
 
@@ -377,19 +378,11 @@ int ctl_run_migrate(Ctl *ctl, char **words, int nwords)
         json_object_set_new(args, "dry-run", json_true());
     }
 
-    json_t *rsp = qmp_client_execute(ctl->client, "migrate", args, &err);
+    started = run_command(ctl, "migrate", args, NULL, true);
     json_decref(args);
-    if (!rsp) {
-        error_report_err(err);
+    if (!started) {
         return EXIT_FAILED;
     }
-    json_t *error = json_object_get(rsp, "error");
-    if (error) {
-        ctl_print_error(error);
-        json_decref(rsp);
-        return EXIT_FAILED;
-    }
-    json_decref(rsp);
     return no_watch ? EXIT_OK : watch(ctl, &opts);
 }
 
