@@ -27,7 +27,7 @@ const QAPIMemberInfo *qapi_struct_find_member(const QAPIStructInfo *info,
     return NULL;
 }
 
-static bool member_is_pointer(const QAPIMemberInfo *m)
+bool qapi_member_is_pointer(const QAPIMemberInfo *m)
 {
     switch (m->kind) {
     case QAPI_MEMBER_KIND_STR:
@@ -59,13 +59,41 @@ bool qapi_member_is_present(const QAPIMemberInfo *m, const void *obj)
     return *(void *const *)qapi_member_cptr(m, obj) != NULL;
 }
 
+/* The kind checks of the getters and setters: a mismatch is a bug. */
+static void check_kind(const QAPIMemberInfo *m, bool ok, const char *what)
+{
+    if (!ok) {
+        g_error("QAPI member '%s' is not %s", m->name, what);
+    }
+}
+
+static void check_int(const QAPIMemberInfo *m)
+{
+    check_kind(m, m->kind == QAPI_MEMBER_KIND_INT, "a signed integer");
+}
+
+static void check_uint(const QAPIMemberInfo *m)
+{
+    check_kind(m, m->kind == QAPI_MEMBER_KIND_UINT ||
+               m->kind == QAPI_MEMBER_KIND_SIZE, "an unsigned integer");
+}
+
+static void check_enum(const QAPIMemberInfo *m)
+{
+    check_kind(m, m->kind == QAPI_MEMBER_KIND_ENUM && m->size == sizeof(int),
+               "an enum");
+}
+
+static void check_bool(const QAPIMemberInfo *m)
+{
+    check_kind(m, m->kind == QAPI_MEMBER_KIND_BOOL, "a bool");
+}
+
 int64_t qapi_member_get_int(const QAPIMemberInfo *m, const void *obj)
 {
     const void *p = qapi_member_cptr(m, obj);
 
-    if (m->kind != QAPI_MEMBER_KIND_INT) {
-        g_error("QAPI member '%s' is not a signed integer", m->name);
-    }
+    check_int(m);
     switch (m->size) {
     case 1:
         return *(const int8_t *)p;
@@ -82,9 +110,7 @@ uint64_t qapi_member_get_uint(const QAPIMemberInfo *m, const void *obj)
 {
     const void *p = qapi_member_cptr(m, obj);
 
-    if (m->kind != QAPI_MEMBER_KIND_UINT && m->kind != QAPI_MEMBER_KIND_SIZE) {
-        g_error("QAPI member '%s' is not an unsigned integer", m->name);
-    }
+    check_uint(m);
     switch (m->size) {
     case 1:
         return *(const uint8_t *)p;
@@ -99,18 +125,82 @@ uint64_t qapi_member_get_uint(const QAPIMemberInfo *m, const void *obj)
 
 int qapi_member_get_enum(const QAPIMemberInfo *m, const void *obj)
 {
-    if (m->kind != QAPI_MEMBER_KIND_ENUM || m->size != sizeof(int)) {
-        g_error("QAPI member '%s' is not an enum", m->name);
-    }
+    check_enum(m);
     return *(const int *)qapi_member_cptr(m, obj);
 }
 
 bool qapi_member_get_bool(const QAPIMemberInfo *m, const void *obj)
 {
-    if (m->kind != QAPI_MEMBER_KIND_BOOL) {
-        g_error("QAPI member '%s' is not a bool", m->name);
-    }
+    check_bool(m);
     return *(const bool *)qapi_member_cptr(m, obj);
+}
+
+/* Stores @v, which fits, in the member's width; marks it present.  A
+ * signed member gets the two's complement bits of its value. */
+static void store_integer(const QAPIMemberInfo *m, void *obj, uint64_t v)
+{
+    void *p = qapi_member_ptr(m, obj);
+
+    switch (m->size) {
+    case 1:
+        *(uint8_t *)p = v;
+        break;
+    case 2:
+        *(uint16_t *)p = v;
+        break;
+    case 4:
+        *(uint32_t *)p = v;
+        break;
+    default:
+        *(uint64_t *)p = v;
+        break;
+    }
+    set_present(m, obj, true);
+}
+
+bool qapi_member_set_int(const QAPIMemberInfo *m, void *obj, int64_t v)
+{
+    check_int(m);
+    if (m->size < sizeof(v)) {
+        int64_t max = (INT64_C(1) << (8 * m->size - 1)) - 1;
+
+        if (v < -max - 1 || v > max) {
+            return false;
+        }
+    }
+    store_integer(m, obj, (uint64_t)v);
+    return true;
+}
+
+bool qapi_member_set_uint(const QAPIMemberInfo *m, void *obj, uint64_t v)
+{
+    check_uint(m);
+    if (m->size < sizeof(v) && v >> (8 * m->size)) {
+        return false;
+    }
+    store_integer(m, obj, v);
+    return true;
+}
+
+void qapi_member_set_enum(const QAPIMemberInfo *m, void *obj, int v)
+{
+    check_enum(m);
+    *(int *)qapi_member_ptr(m, obj) = v;
+    set_present(m, obj, true);
+}
+
+void qapi_member_set_bool(const QAPIMemberInfo *m, void *obj, bool v)
+{
+    check_bool(m);
+    *(bool *)qapi_member_ptr(m, obj) = v;
+    set_present(m, obj, true);
+}
+
+void qapi_member_set_number(const QAPIMemberInfo *m, void *obj, double v)
+{
+    check_kind(m, m->kind == QAPI_MEMBER_KIND_NUMBER, "a number");
+    *(double *)qapi_member_ptr(m, obj) = v;
+    set_present(m, obj, true);
 }
 
 json_t *qapi_member_to_json(const QAPIMemberInfo *m, const void *obj)
@@ -133,7 +223,7 @@ static void member_free_value(const QAPIMemberInfo *m, void *obj)
 {
     void *p = qapi_member_ptr(m, obj);
 
-    if (member_is_pointer(m) && *(void **)p) {
+    if (qapi_member_is_pointer(m) && *(void **)p) {
         g_autoptr(Visitor) v = qapi_dealloc_visitor_new();
 
         m->visit(v, m->name, p, NULL);
@@ -179,6 +269,14 @@ void qapi_member_clear(const QAPIMemberInfo *m, void *obj)
     set_present(m, obj, false);
 }
 
+void qapi_member_set_str(const QAPIMemberInfo *m, void *obj, const char *v)
+{
+    check_kind(m, m->kind == QAPI_MEMBER_KIND_STR, "a string");
+    member_free_value(m, obj);
+    *(char **)qapi_member_ptr(m, obj) = g_strdup(v);
+    set_present(m, obj, true);
+}
+
 void qapi_member_copy(const QAPIMemberInfo *m, void *dst, const void *src)
 {
     const void *sp = qapi_member_cptr(m, src);
@@ -192,7 +290,7 @@ void qapi_member_copy(const QAPIMemberInfo *m, void *dst, const void *src)
         set_present(m, dst, false);
         return;
     }
-    if (member_is_pointer(m) && *(void *const *)sp) {
+    if (qapi_member_is_pointer(m) && *(void *const *)sp) {
         g_autoptr(Visitor) out = json_output_visitor_new_clone();
         g_autoptr(Visitor) in = NULL;
         void *value = *(void *const *)sp;

@@ -1,6 +1,6 @@
 /*
- * Device state registry and the little-endian state encoding: see
- * include/migration/vmstate.h.
+ * Device state registry and the little-endian state encoding (over util's
+ * byte cursor): see include/system/vmstate.h.
  */
 #include "system/vmstate.h"
 
@@ -92,37 +92,28 @@ bool device_state_load(const DeviceStateOps *ops, const uint8_t *buf,
 
 void vmstate_put_u8(GByteArray *out, uint8_t v)
 {
-    g_byte_array_append(out, &v, 1);
+    byte_put_u8(out, v);
 }
 
 void vmstate_put_u16(GByteArray *out, uint16_t v)
 {
-    uint8_t b[2] = { v, v >> 8 };
-    g_byte_array_append(out, b, sizeof(b));
+    byte_put_le16(out, v);
 }
 
 void vmstate_put_u32(GByteArray *out, uint32_t v)
 {
-    uint8_t b[4];
-    for (int i = 0; i < 4; i++) {
-        b[i] = v >> (8 * i);
-    }
-    g_byte_array_append(out, b, sizeof(b));
+    byte_put_le32(out, v);
 }
 
 void vmstate_put_u64(GByteArray *out, uint64_t v)
 {
-    uint8_t b[8];
-    for (int i = 0; i < 8; i++) {
-        b[i] = v >> (8 * i);
-    }
-    g_byte_array_append(out, b, sizeof(b));
+    byte_put_le64(out, v);
 }
 
 void vmstate_put_blob(GByteArray *out, const void *data, uint32_t len)
 {
     vmstate_put_u32(out, len);
-    g_byte_array_append(out, data, len);
+    byte_put_bytes(out, data, len);
 }
 
 void vmstate_put_str(GByteArray *out, const char *s)
@@ -138,76 +129,47 @@ void vmstate_put_str(GByteArray *out, const char *s)
 void vmstate_reader_init(VMStateReader *r, const char *dev,
                          const uint8_t *buf, size_t len)
 {
-    *r = (VMStateReader){ .dev = dev, .buf = buf, .len = len, .pos = 0 };
+    r->dev = dev;
+    byte_cursor_init(&r->cur, buf, len);
 }
 
-/* Returns a pointer to the next @n bytes and consumes them, or NULL. */
-static const uint8_t *reader_take(VMStateReader *r, const char *field,
-                                  size_t n, Error **errp)
+/* The error of every getter that found too few bytes (the cursor
+ * consumed nothing). */
+static bool truncated(VMStateReader *r, const char *field, size_t n,
+                      Error **errp)
 {
-    size_t have = r->len - r->pos;
-
-    if (n > have) {
-        error_setg(errp, "device '%s': truncated state: need %zu bytes for "
-                   "'%s', have %zu", r->dev, n, field, have);
-        return NULL;
-    }
-    r->pos += n;
-    return r->buf + r->pos - n;
-}
-
-static bool reader_get_le(VMStateReader *r, const char *field, size_t n,
-                          uint64_t *v, Error **errp)
-{
-    const uint8_t *p = reader_take(r, field, n, errp);
-
-    if (!p) {
-        return false;
-    }
-    *v = 0;
-    for (size_t i = 0; i < n; i++) {
-        *v |= (uint64_t)p[i] << (8 * i);
-    }
-    return true;
+    error_setg(errp, "device '%s': truncated state: need %zu bytes for "
+               "'%s', have %zu", r->dev, n, field,
+               byte_cursor_remaining(&r->cur));
+    return false;
 }
 
 bool vmstate_get_u8(VMStateReader *r, const char *field, uint8_t *v,
                     Error **errp)
 {
-    uint64_t tmp;
-    if (!reader_get_le(r, field, 1, &tmp, errp)) {
-        return false;
-    }
-    *v = tmp;
-    return true;
+    return byte_cursor_get_u8(&r->cur, v) ||
+           truncated(r, field, sizeof(*v), errp);
 }
 
 bool vmstate_get_u16(VMStateReader *r, const char *field, uint16_t *v,
                      Error **errp)
 {
-    uint64_t tmp;
-    if (!reader_get_le(r, field, 2, &tmp, errp)) {
-        return false;
-    }
-    *v = tmp;
-    return true;
+    return byte_cursor_get_le16(&r->cur, v) ||
+           truncated(r, field, sizeof(*v), errp);
 }
 
 bool vmstate_get_u32(VMStateReader *r, const char *field, uint32_t *v,
                      Error **errp)
 {
-    uint64_t tmp;
-    if (!reader_get_le(r, field, 4, &tmp, errp)) {
-        return false;
-    }
-    *v = tmp;
-    return true;
+    return byte_cursor_get_le32(&r->cur, v) ||
+           truncated(r, field, sizeof(*v), errp);
 }
 
 bool vmstate_get_u64(VMStateReader *r, const char *field, uint64_t *v,
                      Error **errp)
 {
-    return reader_get_le(r, field, 8, v, errp);
+    return byte_cursor_get_le64(&r->cur, v) ||
+           truncated(r, field, sizeof(*v), errp);
 }
 
 bool vmstate_get_blob(VMStateReader *r, const char *field, uint32_t max_len,
@@ -223,9 +185,9 @@ bool vmstate_get_blob(VMStateReader *r, const char *field, uint32_t max_len,
                    "%u", r->dev, field, n, max_len);
         return false;
     }
-    *data = reader_take(r, field, n, errp);
-    if (!*data) {
-        return false;
+    if (!byte_cursor_get_bytes(&r->cur, n, data)) {
+        *data = NULL;
+        return truncated(r, field, n, errp);
     }
     *len = n;
     return true;
@@ -252,9 +214,9 @@ bool vmstate_get_str(VMStateReader *r, const char *field, uint32_t max_len,
 
 bool vmstate_reader_finish(VMStateReader *r, Error **errp)
 {
-    if (r->pos != r->len) {
+    if (byte_cursor_remaining(&r->cur)) {
         error_setg(errp, "device '%s': %zu unexpected bytes after the end "
-                   "of the state", r->dev, r->len - r->pos);
+                   "of the state", r->dev, byte_cursor_remaining(&r->cur));
         return false;
     }
     return true;

@@ -81,13 +81,13 @@ static void nap(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* Runs @command without arguments; false on any error, said on stderr
- * when @report. */
-static bool run_command(Ctl *ctl, const char *command, json_t **ret,
-                        bool report)
+/* Runs @command with @args (borrowed; NULL: none); false on any error,
+ * said on stderr when @report. */
+static bool run_command(Ctl *ctl, const char *command, json_t *args,
+                        json_t **ret, bool report)
 {
     Error *err = NULL;
-    json_t *rsp = qmp_client_execute(ctl->client, command, NULL, &err);
+    json_t *rsp = qmp_client_execute(ctl->client, command, args, &err);
 
     if (!rsp) {
         if (report) {
@@ -114,7 +114,7 @@ static bool run_command(Ctl *ctl, const char *command, json_t **ret,
 
 static bool simple_command(Ctl *ctl, const char *command, json_t **ret)
 {
-    return run_command(ctl, command, ret, true);
+    return run_command(ctl, command, NULL, ret, true);
 }
 
 typedef struct Screen {
@@ -159,17 +159,123 @@ static int final_status(const CtlMigInfo *info)
     return EXIT_FAILED;
 }
 
-static int watch(Ctl *ctl, const WatchOpts *opts)
-{
-    Screen scr = { .width = ctl->raw ? 0 : tty_width() };
-    gint64 start = g_get_monotonic_time();
-    gint64 prev_time = 0;
-    int64_t prev_sent = -1;
+/* What watch() carries from one poll to the next. */
+typedef struct Watch {
+    Ctl *ctl;
+    const WatchOpts *opts;
+    Screen scr;
+    gint64 start;
+    /* The previous poll's figures, for the rate between two polls. */
+    gint64 prev_time;
+    int64_t prev_sent;
     /* query-migrate-config, asked once multifd shows up: query-migrate
      * gives the compression ratio but not the method. */
-    json_t *config = NULL;
-    bool config_asked = false;
-    int handled = 0;
+    json_t *config;
+    bool config_asked;
+    int handled;            /* Ctrl-Cs acted upon */
+} Watch;
+
+/*
+ * Acts on a new Ctrl-C: the first one cancels a migration we started,
+ * any other stops watching.  False: stop watching.
+ */
+static bool watch_check_interrupt(Watch *w)
+{
+    if (interrupts <= w->handled) {
+        return true;
+    }
+    w->handled = interrupts;
+    screen_end(&w->scr);
+    if (w->opts->cancel_on_int && w->handled == 1) {
+        fprintf(stderr, "vmig-ctl: cancelling the migration "
+                "(Ctrl-C again to stop watching)\n");
+        return simple_command(w->ctl, "migrate_cancel", NULL);
+    }
+    error_report("stopped watching; the migration goes on");
+    return false;
+}
+
+/* One query-migrate into @info, taken at *@now; false if it failed. */
+static bool watch_poll(Watch *w, CtlMigInfo *info, gint64 *now)
+{
+    json_t *ret = NULL;
+
+    if (!simple_command(w->ctl, "query-migrate", &ret)) {
+        screen_end(&w->scr);
+        return false;
+    }
+    *now = g_get_monotonic_time();
+    if (w->ctl->raw) {
+        ctl_print_return("query-migrate", ret, true);
+        fflush(stdout);
+    }
+    ctl_mig_info_parse(ret, info);
+    json_decref(ret);
+    if (info->has_multifd && !w->ctl->raw && !w->config_asked) {
+        /* Only a name to show: a vmig that cannot say goes on
+         * without it, and a lost connection is the next poll's
+         * to report. */
+        w->config_asked = true;
+        run_command(w->ctl, "query-migrate-config", NULL, &w->config,
+                    false);
+    }
+    ctl_mig_info_set_config(info, w->config);
+    return true;
+}
+
+/* No migration has run (yet): whether to wait for one. */
+static bool watch_may_wait(const Watch *w, gint64 now)
+{
+    return w->opts->wait_start ||
+           (w->opts->started && now - w->start < START_TIMEOUT_MS * 1000LL);
+}
+
+/*
+ * The rate to show, in bytes/s, or -1.  The rate between two polls is
+ * what the link does now; the engine's own mbps covers the first poll.
+ * Once it has ended nothing moves: the summary gives the average
+ * instead.
+ */
+static double watch_rate(Watch *w, const CtlMigInfo *info, gint64 now,
+                         bool final)
+{
+    double rate = -1;
+
+    if (!final && info->has_ram && w->prev_sent >= 0 &&
+        now > w->prev_time && info->transferred >= w->prev_sent) {
+        rate = (info->transferred - w->prev_sent) * 1e6 /
+               (double)(now - w->prev_time);
+    } else if (!final && info->mbps > 0) {
+        rate = info->mbps * 1e6 / 8;
+    }
+    if (info->has_ram) {
+        w->prev_sent = info->transferred;
+        w->prev_time = now;
+    }
+    return rate;
+}
+
+/* The summary of an ended migration; the exit status. */
+static int watch_finish(Watch *w, const CtlMigInfo *info)
+{
+    screen_end(&w->scr);
+    if (!w->ctl->raw) {
+        g_autofree char *summary = ctl_mig_summary(info);
+        printf("%s", summary);
+        fflush(stdout);
+    }
+    return final_status(info);
+}
+
+static int watch(Ctl *ctl, const WatchOpts *opts)
+{
+    Watch w = {
+        .ctl = ctl,
+        .opts = opts,
+        .scr = { .width = ctl->raw ? 0 : tty_width() },
+        .start = g_get_monotonic_time(),
+        .prev_sent = -1,
+    };
     struct sigaction sa = { .sa_handler = on_sigint }, old_sa;
     int status = EXIT_FAILED;
 
@@ -179,59 +285,19 @@ static int watch(Ctl *ctl, const WatchOpts *opts)
     sigaction(SIGINT, &sa, &old_sa);
 
     for (;;) {
-        json_t *ret = NULL;
         g_auto(CtlMigInfo) info = { 0 };
         gint64 now;
-        double rate = -1;
+        double rate;
         bool final;
 
-        if (interrupts > handled) {
-            handled = interrupts;
-            if (opts->cancel_on_int && handled == 1) {
-                screen_end(&scr);
-                fprintf(stderr, "vmig-ctl: cancelling the migration "
-                        "(Ctrl-C again to stop watching)\n");
-                if (!simple_command(ctl, "migrate_cancel", NULL)) {
-                    status = EXIT_FAILED;
-                    break;
-                }
-            } else {
-                screen_end(&scr);
-                error_report("stopped watching; the migration goes on");
-                status = EXIT_FAILED;
-                break;
-            }
-        }
-
-        if (!simple_command(ctl, "query-migrate", &ret)) {
-            screen_end(&scr);
-            status = EXIT_FAILED;
+        if (!watch_check_interrupt(&w) || !watch_poll(&w, &info, &now)) {
             break;
         }
-        now = g_get_monotonic_time();
-        if (ctl->raw) {
-            ctl_print_return("query-migrate", ret, true);
-            fflush(stdout);
-        }
-        ctl_mig_info_parse(ret, &info);
-        json_decref(ret);
-        if (info.has_multifd && !ctl->raw && !config_asked) {
-            /* Only a name to show: a vmig that cannot say goes on
-             * without it, and a lost connection is the next poll's
-             * to report. */
-            config_asked = true;
-            run_command(ctl, "query-migrate-config", &config, false);
-        }
-        ctl_mig_info_set_config(&info, config);
-
         if (!info.status || !strcmp(info.status, "none")) {
-            bool may_wait = opts->wait_start ||
-                (opts->started && now - start < START_TIMEOUT_MS * 1000LL);
-            if (!may_wait) {
+            if (!watch_may_wait(&w, now)) {
                 if (!ctl->raw) {
                     printf("No migration has run\n");
                 }
-                status = EXIT_FAILED;
                 break;
             }
             nap(opts->interval_ms);
@@ -239,43 +305,21 @@ static int watch(Ctl *ctl, const WatchOpts *opts)
         }
 
         final = ctl_mig_status_is_final(info.status);
-        /* The rate between two polls is what the link does now; the
-         * engine's own mbps covers the first poll.  Once it has ended
-         * nothing moves: the summary gives the average instead. */
-        if (final) {
-            rate = -1;
-        } else if (info.has_ram && prev_sent >= 0 && now > prev_time &&
-                   info.transferred >= prev_sent) {
-            rate = (info.transferred - prev_sent) * 1e6 /
-                   (double)(now - prev_time);
-        } else if (info.mbps > 0) {
-            rate = info.mbps * 1e6 / 8;
-        }
-        if (info.has_ram) {
-            prev_sent = info.transferred;
-            prev_time = now;
-        }
-
+        rate = watch_rate(&w, &info, now, final);
         if (!ctl->raw) {
             g_autofree char *line =
-                ctl_mig_progress_line(&info, rate, (now - start) / 1000,
-                                      scr.width);
-            screen_show(&scr, line);
+                ctl_mig_progress_line(&info, rate, (now - w.start) / 1000,
+                                      w.scr.width);
+            screen_show(&w.scr, line);
         }
         if (final) {
-            screen_end(&scr);
-            if (!ctl->raw) {
-                g_autofree char *summary = ctl_mig_summary(&info);
-                printf("%s", summary);
-                fflush(stdout);
-            }
-            status = final_status(&info);
+            status = watch_finish(&w, &info);
             break;
         }
         nap(opts->interval_ms);
     }
     sigaction(SIGINT, &old_sa, NULL);
-    json_decref(config);
+    json_decref(w.config);
     return status;
 }
 
@@ -285,7 +329,7 @@ int ctl_run_migrate(Ctl *ctl, char **words, int nwords)
                        .cancel_on_int = true, .started = true };
     g_autofree char **rest = g_new0(char *, nwords + 1);
     int nrest = 0, status = EXIT_OK;
-    bool dry_run = false, no_watch = false;
+    bool dry_run = false, no_watch = false, started;
     Error *err = NULL;
     json_t *args;
 
@@ -334,19 +378,11 @@ int ctl_run_migrate(Ctl *ctl, char **words, int nwords)
         json_object_set_new(args, "dry-run", json_true());
     }
 
-    json_t *rsp = qmp_client_execute(ctl->client, "migrate", args, &err);
+    started = run_command(ctl, "migrate", args, NULL, true);
     json_decref(args);
-    if (!rsp) {
-        error_report_err(err);
+    if (!started) {
         return EXIT_FAILED;
     }
-    json_t *error = json_object_get(rsp, "error");
-    if (error) {
-        ctl_print_error(error);
-        json_decref(rsp);
-        return EXIT_FAILED;
-    }
-    json_decref(rsp);
     return no_watch ? EXIT_OK : watch(ctl, &opts);
 }
 

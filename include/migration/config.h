@@ -59,6 +59,13 @@ typedef struct MigrationOptionInfo {
     const char *valid_desc;
 } MigrationOptionInfo;
 
+/*
+ * The most multifd channels: the bound of option multifd-channels and
+ * the size of the per-channel statistics.  The option's schema type,
+ * uint8, holds exactly this many (a _Static_assert in config-rules.c).
+ */
+#define MIGRATION_MULTIFD_CHANNELS_MAX 255
+
 /* Indexed like MigrationConfig_info.members. */
 extern const MigrationOptionInfo migration_options[];
 extern const size_t migration_n_options;

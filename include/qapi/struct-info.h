@@ -121,6 +121,25 @@ uint64_t qapi_member_get_uint(const QAPIMemberInfo *m, const void *obj);
 int qapi_member_get_enum(const QAPIMemberInfo *m, const void *obj);
 bool qapi_member_get_bool(const QAPIMemberInfo *m, const void *obj);
 
+/*
+ * The setters matching the getters (set_number: NUMBER kind, set_str: STR
+ * kind, a copy of @v): store @v and mark the member present.  set_int and
+ * set_uint return false, leaving @obj unchanged, when @v does not fit the
+ * member's width.  A member of another kind is a programming error
+ * (abort).  No visitor is involved, so neither is the deprecation policy:
+ * these are for values the program chose itself, such as defaults.
+ */
+bool qapi_member_set_int(const QAPIMemberInfo *m, void *obj, int64_t v);
+bool qapi_member_set_uint(const QAPIMemberInfo *m, void *obj, uint64_t v);
+void qapi_member_set_enum(const QAPIMemberInfo *m, void *obj, int v);
+void qapi_member_set_bool(const QAPIMemberInfo *m, void *obj, bool v);
+void qapi_member_set_number(const QAPIMemberInfo *m, void *obj, double v);
+void qapi_member_set_str(const QAPIMemberInfo *m, void *obj, const char *v);
+
+/* Whether the member's value is a pointer (string, struct, list, any,
+ * alternate): what it owns is freed with it, and NULL is absent. */
+bool qapi_member_is_pointer(const QAPIMemberInfo *m);
+
 /* The member's value as JSON (new reference), or NULL when absent. */
 json_t *qapi_member_to_json(const QAPIMemberInfo *m, const void *obj);
 

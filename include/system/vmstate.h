@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "qapi/error.h"
+#include "util/byte-cursor.h"
 
 typedef struct DeviceStateOps {
     /* Unique name, also the name on the migration stream. */
@@ -87,9 +88,7 @@ void vmstate_put_str(GByteArray *out, const char *s);
 /* Decoding: a cursor over one device's state. */
 typedef struct VMStateReader {
     const char *dev;    /* device id, for messages */
-    const uint8_t *buf;
-    size_t len;
-    size_t pos;
+    ByteCursor cur;
 } VMStateReader;
 
 void vmstate_reader_init(VMStateReader *r, const char *dev,

@@ -100,7 +100,8 @@ const MigrationOptionInfo migration_options[] = {
     { .name = "downtime-limit", .def = "300", RANGE(0, 2000000),
       .unit = "ms" },
     { .name = "x-checkpoint-delay", .def = "20000", .unit = "ms" },
-    { .name = "multifd-channels", .def = "2", RANGE(1, 255) },
+    { .name = "multifd-channels", .def = "2",
+      RANGE(1, MIGRATION_MULTIFD_CHANNELS_MAX) },
     { .name = "multifd-compression", .def = "none" },
     { .name = "multifd-zlib-level", .def = "1", RANGE(0, 9) },
     { .name = "multifd-qatzip-level", .def = "1", RANGE(1, 9) },
@@ -124,6 +125,15 @@ const MigrationOptionInfo migration_options[] = {
 
 /* The option count is MigrationConfig_info.n_members; this checks it. */
 const size_t migration_n_options = G_N_ELEMENTS(migration_options);
+
+/*
+ * A wider schema type for multifd-channels would let the validator's
+ * message and the type disagree about the limit: change both together.
+ */
+_Static_assert(_Generic(((MigrationConfig *)0)->multifd_channels,
+                        uint8_t: UINT8_MAX, default: 0) ==
+               MIGRATION_MULTIFD_CHANNELS_MAX,
+               "multifd-channels: the schema's type is not the limit's");
 
 #define EXCLUDES(x, y, why) \
     { .kind = MIGRATION_RULE_EXCLUDES, .a = (x), .b = (y), .reason = (why) }

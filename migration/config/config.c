@@ -43,86 +43,6 @@ size_t migration_config_option_index(const QAPIMemberInfo *m)
     return m - MigrationConfig_info.members;
 }
 
-static bool member_is_pointer(const QAPIMemberInfo *m)
-{
-    switch (m->kind) {
-    case QAPI_MEMBER_KIND_STR:
-    case QAPI_MEMBER_KIND_STRUCT:
-    case QAPI_MEMBER_KIND_LIST:
-    case QAPI_MEMBER_KIND_ANY:
-    case QAPI_MEMBER_KIND_ALTERNATE:
-        return true;
-    default:
-        return false;
-    }
-}
-
-static void mark_present(const QAPIMemberInfo *m, void *obj)
-{
-    if (m->has_offset >= 0) {
-        *(bool *)((char *)obj + m->has_offset) = true;
-    }
-}
-
-/* Stores @v into an unsigned member of any width, if it fits. */
-static bool store_uint(const QAPIMemberInfo *m, void *obj, uint64_t v)
-{
-    void *p = qapi_member_ptr(m, obj);
-
-    switch (m->size) {
-    case 1:
-        if (v > UINT8_MAX) {
-            return false;
-        }
-        *(uint8_t *)p = v;
-        return true;
-    case 2:
-        if (v > UINT16_MAX) {
-            return false;
-        }
-        *(uint16_t *)p = v;
-        return true;
-    case 4:
-        if (v > UINT32_MAX) {
-            return false;
-        }
-        *(uint32_t *)p = v;
-        return true;
-    default:
-        *(uint64_t *)p = v;
-        return true;
-    }
-}
-
-static bool store_int(const QAPIMemberInfo *m, void *obj, int64_t v)
-{
-    void *p = qapi_member_ptr(m, obj);
-
-    switch (m->size) {
-    case 1:
-        if (v < INT8_MIN || v > INT8_MAX) {
-            return false;
-        }
-        *(int8_t *)p = v;
-        return true;
-    case 2:
-        if (v < INT16_MIN || v > INT16_MAX) {
-            return false;
-        }
-        *(int16_t *)p = v;
-        return true;
-    case 4:
-        if (v < INT32_MIN || v > INT32_MAX) {
-            return false;
-        }
-        *(int32_t *)p = v;
-        return true;
-    default:
-        *(int64_t *)p = v;
-        return true;
-    }
-}
-
 /*
  * Sets option @i of @cfg, which must be absent, to its default.  Fails
  * only for a default that does not fit the option's type, which
@@ -132,13 +52,14 @@ static bool set_default(size_t i, MigrationConfig *cfg, Error **errp)
 {
     const QAPIMemberInfo *m = migration_config_option(i);
     const char *def = migration_options[i].def;
-    void *p = qapi_member_ptr(m, cfg);
     uint64_t u;
     int64_t s;
+    double d;
+    bool b;
     int e;
 
     if (!def) {
-        if (!member_is_pointer(m)) {
+        if (!qapi_member_is_pointer(m)) {
             error_setg(errp, "option '%s' of type %s needs a default",
                        m->name, m->type_name);
             return false;
@@ -148,15 +69,16 @@ static bool set_default(size_t i, MigrationConfig *cfg, Error **errp)
 
     switch (m->kind) {
     case QAPI_MEMBER_KIND_BOOL:
-        if (!parse_bool(def, (bool *)p, errp)) {
+        if (!parse_bool(def, &b, errp)) {
             return false;
         }
+        qapi_member_set_bool(m, cfg, b);
         break;
     case QAPI_MEMBER_KIND_INT:
         if (!parse_int64(def, &s, errp)) {
             return false;
         }
-        if (!store_int(m, cfg, s)) {
+        if (!qapi_member_set_int(m, cfg, s)) {
             goto out_of_range;
         }
         break;
@@ -166,31 +88,31 @@ static bool set_default(size_t i, MigrationConfig *cfg, Error **errp)
                                                : parse_uint64(def, &u, errp))) {
             return false;
         }
-        if (!store_uint(m, cfg, u)) {
+        if (!qapi_member_set_uint(m, cfg, u)) {
             goto out_of_range;
         }
         break;
     case QAPI_MEMBER_KIND_NUMBER:
-        if (!parse_double(def, (double *)p, errp)) {
+        if (!parse_double(def, &d, errp)) {
             return false;
         }
+        qapi_member_set_number(m, cfg, d);
         break;
     case QAPI_MEMBER_KIND_STR:
-        *(char **)p = g_strdup(def);
+        qapi_member_set_str(m, cfg, def);
         break;
     case QAPI_MEMBER_KIND_ENUM:
         e = qapi_enum_parse(m->enum_lookup, def, -1, errp);
         if (e < 0) {
             return false;
         }
-        *(int *)p = e;
+        qapi_member_set_enum(m, cfg, e);
         break;
     default:
         error_setg(errp, "option '%s' of type %s cannot have a default",
                    m->name, m->type_name);
         return false;
     }
-    mark_present(m, cfg);
     return true;
 
 out_of_range:
@@ -344,8 +266,8 @@ MigrationConfig *migration_config_clone(const MigrationConfig *cfg)
 
         if (m->kind == QAPI_MEMBER_KIND_STR) {
             /* The common pointer case, without a visitor round trip. */
-            *(char **)qapi_member_ptr(m, copy) =
-                g_strdup(*(char *const *)qapi_member_cptr(m, cfg));
+            qapi_member_set_str(m, copy,
+                                *(char *const *)qapi_member_cptr(m, cfg));
         } else {
             qapi_member_copy(m, copy, cfg);
         }
@@ -376,7 +298,7 @@ bool migration_config_option_equal(const QAPIMemberInfo *m,
         return !strcmp(*(char *const *)qapi_member_cptr(m, a),
                        *(char *const *)qapi_member_cptr(m, b));
     }
-    if (member_is_pointer(m)) {
+    if (qapi_member_is_pointer(m)) {
         /* Lists and the like: compare what they look like on the wire. */
         json_t *ja = qapi_member_to_json(m, a);
         json_t *jb = qapi_member_to_json(m, b);
@@ -440,7 +362,7 @@ bool migration_config_option_is_on(const QAPIMemberInfo *m,
     }
     switch (m->kind) {
     case QAPI_MEMBER_KIND_BOOL:
-        return *(const bool *)p;
+        return qapi_member_get_bool(m, cfg);
     case QAPI_MEMBER_KIND_STR:
         return **(char *const *)p != '\0';
     case QAPI_MEMBER_KIND_STRUCT:
@@ -461,7 +383,7 @@ bool migration_config_option_is_default(const QAPIMemberInfo *m,
         return true;
     }
     /* Absent by default: an empty list is no different. */
-    if (member_is_pointer(m) && m->kind != QAPI_MEMBER_KIND_STR) {
+    if (qapi_member_is_pointer(m) && m->kind != QAPI_MEMBER_KIND_STR) {
         return !migration_config_option_is_on(m, cfg);
     }
     return migration_config_option_equal(m, cfg,
@@ -480,7 +402,7 @@ char *migration_config_option_value_str(const QAPIMemberInfo *m,
     }
     switch (m->kind) {
     case QAPI_MEMBER_KIND_BOOL:
-        return g_strdup(*(const bool *)p ? "true" : "false");
+        return g_strdup(qapi_member_get_bool(m, cfg) ? "true" : "false");
     case QAPI_MEMBER_KIND_INT:
         return g_strdup_printf("%" PRId64, qapi_member_get_int(m, cfg));
     case QAPI_MEMBER_KIND_UINT:

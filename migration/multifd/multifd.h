@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "io/channel.h"
+#include "migration/config.h"
 #include "migration/ram/ram.h"
 #include "migration/transport/stream.h"
 #include "migration/wire/wire.h"
@@ -35,10 +36,9 @@
 #define MULTIFD_BATCH_PAGES 256
 
 /* What the multifd channels carried, for query-migrate's "multifd". */
-#define MIG_MULTIFD_MAX_CHANNELS 255
 typedef struct MigMultifdStats {
     unsigned channels;
-    uint64_t bytes[MIG_MULTIFD_MAX_CHANNELS];   /* per channel */
+    uint64_t bytes[MIGRATION_MULTIFD_CHANNELS_MAX];     /* per channel */
     uint64_t packets;
     bool compression;
     uint64_t uncompressed_bytes;

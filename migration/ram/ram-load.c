@@ -105,6 +105,30 @@ static void load_zero_page(RamLoader *rl, uint8_t *host, uint32_t page_size)
     rl->zero_pages++;
 }
 
+/* The ZERO pages of @p; its NORMAL pages are loaded already. */
+static void load_zero_pages(RamLoader *rl, const WireRamPages *p,
+                            RAMBlock *b)
+{
+    for (uint32_t i = 0; i < p->h.count; i++) {
+        if (p->kinds[i] != WIRE_PAGE_NORMAL) {
+            load_zero_page(rl, b->host + wire_ram_pages_offset(p, i),
+                           p->h.page_size);
+        }
+    }
+}
+
+static bool decompress_pages(RamLoader *rl, const WireRamPages *p,
+                             const struct iovec *iov, size_t n,
+                             Error **errp)
+{
+    if (!rl->decompress(rl->decompress_opaque, p->data, p->data_len,
+                        iov, n, errp)) {
+        error_prepend(errp, "RAM_PAGES: ");
+        return false;
+    }
+    return true;
+}
+
 bool ram_loader_load(RamLoader *rl, const uint8_t *body, size_t len,
                      Error **errp)
 {
@@ -122,9 +146,7 @@ bool ram_loader_load(RamLoader *rl, const uint8_t *body, size_t len,
     }
     n = normal_pages_iov(&p, b, iov);
     if (p.h.flags & WIRE_RAM_PAGES_COMPRESSED) {
-        if (!rl->decompress(rl->decompress_opaque, p.data, p.data_len,
-                            iov, n, errp)) {
-            error_prepend(errp, "RAM_PAGES: ");
+        if (!decompress_pages(rl, &p, iov, n, errp)) {
             return false;
         }
     } else {
@@ -136,94 +158,123 @@ bool ram_loader_load(RamLoader *rl, const uint8_t *body, size_t len,
         }
     }
     rl->normal_pages += p.n_normal;
-    for (uint32_t i = 0; i < p.h.count; i++) {
-        if (p.kinds[i] != WIRE_PAGE_NORMAL) {
-            load_zero_page(rl, b->host + wire_ram_pages_offset(&p, i),
-                           p.h.page_size);
+    load_zero_pages(rl, &p, b);
+    return true;
+}
+
+/*
+ * Reads RAM_PAGES' fixed header, then everything before its data, and
+ * decodes them into @p, which points into the stream's buffer.  *@head:
+ * the bytes read.
+ */
+static RamLoadResult read_pages_head(MigStream *s, WireRecord *rec,
+                                     gint64 deadline, WireRamPages *p,
+                                     size_t *head, Error **errp)
+{
+    size_t len = MIN(rec->len, wire_ram_pages_head_size(NULL, 0));
+
+    if (mig_stream_read_record_prefix(s, rec, len, deadline, errp) !=
+        MIG_STREAM_OK) {
+        return RAM_LOAD_IO_ERROR;
+    }
+    len = MIN(rec->len, wire_ram_pages_head_size(rec->body, len));
+    if (mig_stream_read_record_prefix(s, rec, len, deadline, errp) !=
+        MIG_STREAM_OK) {
+        return RAM_LOAD_IO_ERROR;
+    }
+    if (!wire_ram_pages_decode_head(rec->body, len, rec->len, p, errp)) {
+        return RAM_LOAD_INVALID;
+    }
+    *head = len;
+    return RAM_LOAD_OK;
+}
+
+/*
+ * Compressed: the whole (bounded) body, then decompressed into place.
+ * @p, checked, is decoded again from the whole body (the read may move
+ * the buffer it points into).
+ */
+static RamLoadResult load_compressed_from(RamLoader *rl, MigStream *s,
+                                          WireRecord *rec, gint64 deadline,
+                                          RAMBlock *b, WireRamPages *p,
+                                          Error **errp)
+{
+    struct iovec iov[WIRE_RAM_PAGES_MAX];
+    size_t n = normal_pages_iov(p, b, iov);
+
+    if (mig_stream_read_record_prefix(s, rec, rec->len, deadline,
+                                      errp) != MIG_STREAM_OK) {
+        return RAM_LOAD_IO_ERROR;
+    }
+    if (!wire_ram_pages_decode(rec->body, rec->len, p, errp)) {
+        return RAM_LOAD_INVALID;
+    }
+    if (!decompress_pages(rl, p, iov, n, errp)) {
+        return RAM_LOAD_INVALID;
+    }
+    rl->normal_pages += p->n_normal;
+    load_zero_pages(rl, p, b);
+    /* Only the padding is left (@p is stale after this read). */
+    if (mig_stream_read_record_into(s, rec, rec->len, NULL, 0, deadline,
+                                    errp) != MIG_STREAM_OK) {
+        return RAM_LOAD_IO_ERROR;
+    }
+    return RAM_LOAD_OK;
+}
+
+/*
+ * Uncompressed, so the rest of the body after @head is exactly the
+ * normal pages: read them into place.  @p's offsets and kinds point into
+ * the stream's buffer, which the read may move: what the zero pages need
+ * is kept first.
+ */
+static RamLoadResult load_raw_from(RamLoader *rl, MigStream *s,
+                                   WireRecord *rec, size_t head,
+                                   gint64 deadline, RAMBlock *b,
+                                   const WireRamPages *p, Error **errp)
+{
+    struct iovec iov[WIRE_RAM_PAGES_MAX];
+    uint64_t zero_off[WIRE_RAM_PAGES_MAX];
+    size_t n = normal_pages_iov(p, b, iov);
+    size_t n_zero = 0;
+    uint32_t page_size = p->h.page_size;
+    uint32_t n_normal = p->n_normal;
+
+    for (uint32_t i = 0; i < p->h.count; i++) {
+        if (p->kinds[i] != WIRE_PAGE_NORMAL) {
+            zero_off[n_zero++] = wire_ram_pages_offset(p, i);
         }
     }
-    return true;
+    if (mig_stream_read_record_into(s, rec, head, iov, n, deadline,
+                                    errp) != MIG_STREAM_OK) {
+        return RAM_LOAD_IO_ERROR;
+    }
+    rl->normal_pages += n_normal;
+    for (size_t i = 0; i < n_zero; i++) {
+        load_zero_page(rl, b->host + zero_off[i], page_size);
+    }
+    return RAM_LOAD_OK;
 }
 
 RamLoadResult ram_loader_load_from(RamLoader *rl, MigStream *s,
                                    WireRecord *rec, gint64 deadline,
                                    Error **errp)
 {
-    struct iovec iov[WIRE_RAM_PAGES_MAX];
-    size_t head, n;
     WireRamPages p;
+    RamLoadResult ret;
+    size_t head;
     RAMBlock *b;
 
-    /* The fixed header, then everything before the data. */
-    head = MIN(rec->len, wire_ram_pages_head_size(NULL, 0));
-    if (mig_stream_read_record_prefix(s, rec, head, deadline, errp) !=
-        MIG_STREAM_OK) {
-        return RAM_LOAD_IO_ERROR;
-    }
-    head = MIN(rec->len, wire_ram_pages_head_size(rec->body, head));
-    if (mig_stream_read_record_prefix(s, rec, head, deadline, errp) !=
-        MIG_STREAM_OK) {
-        return RAM_LOAD_IO_ERROR;
-    }
-    if (!wire_ram_pages_decode_head(rec->body, head, rec->len, &p, errp)) {
-        return RAM_LOAD_INVALID;
+    ret = read_pages_head(s, rec, deadline, &p, &head, errp);
+    if (ret != RAM_LOAD_OK) {
+        return ret;
     }
     b = check_pages(rl, &p, errp);
     if (!b) {
         return RAM_LOAD_INVALID;
     }
-    n = normal_pages_iov(&p, b, iov);
     if (p.h.flags & WIRE_RAM_PAGES_COMPRESSED) {
-        /* The whole (bounded) body, then decompressed into place. */
-        if (mig_stream_read_record_prefix(s, rec, rec->len, deadline,
-                                          errp) != MIG_STREAM_OK) {
-            return RAM_LOAD_IO_ERROR;
-        }
-        if (!wire_ram_pages_decode(rec->body, rec->len, &p, errp)) {
-            return RAM_LOAD_INVALID;
-        }
-        if (!rl->decompress(rl->decompress_opaque, p.data, p.data_len,
-                            iov, n, errp)) {
-            error_prepend(errp, "RAM_PAGES: ");
-            return RAM_LOAD_INVALID;
-        }
-        rl->normal_pages += p.n_normal;
-        for (uint32_t i = 0; i < p.h.count; i++) {
-            if (p.kinds[i] != WIRE_PAGE_NORMAL) {
-                load_zero_page(rl, b->host + wire_ram_pages_offset(&p, i),
-                               p.h.page_size);
-            }
-        }
-        /* Only the padding is left (@p is stale after this read). */
-        if (mig_stream_read_record_into(s, rec, rec->len, NULL, 0, deadline,
-                                        errp) != MIG_STREAM_OK) {
-            return RAM_LOAD_IO_ERROR;
-        }
-        return RAM_LOAD_OK;
+        return load_compressed_from(rl, s, rec, deadline, b, &p, errp);
     }
-    /* Uncompressed, so the rest of the body is exactly the normal pages:
-     * read them into place.  @p's offsets and kinds point into the
-     * stream's buffer, which the next read may move: keep what the zero
-     * pages need. */
-    {
-        uint64_t zero_off[WIRE_RAM_PAGES_MAX];
-        size_t n_zero = 0;
-        uint32_t page_size = p.h.page_size;
-        uint32_t n_normal = p.n_normal;
-
-        for (uint32_t i = 0; i < p.h.count; i++) {
-            if (p.kinds[i] != WIRE_PAGE_NORMAL) {
-                zero_off[n_zero++] = wire_ram_pages_offset(&p, i);
-            }
-        }
-        if (mig_stream_read_record_into(s, rec, head, iov, n, deadline,
-                                        errp) != MIG_STREAM_OK) {
-            return RAM_LOAD_IO_ERROR;
-        }
-        rl->normal_pages += n_normal;
-        for (size_t i = 0; i < n_zero; i++) {
-            load_zero_page(rl, b->host + zero_off[i], page_size);
-        }
-    }
-    return RAM_LOAD_OK;
+    return load_raw_from(rl, s, rec, head, deadline, b, &p, errp);
 }

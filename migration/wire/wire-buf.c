@@ -1,7 +1,7 @@
 /*
  * Field encoding of the v2 stream: big-endian integers, length-prefixed
- * strings and blobs, and the bounds-checked reader every decoder uses.
- * See include/migration/wire.h.
+ * strings and blobs, and the field-naming getters every decoder uses, all
+ * over util's byte cursor.  See wire.h.
  */
 #include "migration/wire/wire.h"
 
@@ -11,43 +11,27 @@
 
 void wire_put_u8(GByteArray *out, uint8_t v)
 {
-    g_byte_array_append(out, &v, 1);
+    byte_put_u8(out, v);
 }
 
 void wire_put_u16(GByteArray *out, uint16_t v)
 {
-    uint8_t b[2] = { v >> 8, v };
-
-    g_byte_array_append(out, b, sizeof(b));
+    byte_put_be16(out, v);
 }
 
 void wire_put_u32(GByteArray *out, uint32_t v)
 {
-    uint8_t b[4];
-
-    for (int i = 0; i < 4; i++) {
-        b[i] = v >> (24 - 8 * i);
-    }
-    g_byte_array_append(out, b, sizeof(b));
+    byte_put_be32(out, v);
 }
 
 void wire_put_u64(GByteArray *out, uint64_t v)
 {
-    uint8_t b[8];
-
-    for (int i = 0; i < 8; i++) {
-        b[i] = v >> (56 - 8 * i);
-    }
-    g_byte_array_append(out, b, sizeof(b));
+    byte_put_be64(out, v);
 }
 
 void wire_put_bytes(GByteArray *out, const void *data, size_t len)
 {
-    /* g_byte_array_append() takes a guint length. */
-    g_assert(len <= G_MAXUINT);
-    if (len) {
-        g_byte_array_append(out, data, len);
-    }
+    byte_put_bytes(out, data, len);
 }
 
 bool wire_put_str(GByteArray *out, const char *field, const char *s,
@@ -84,104 +68,75 @@ bool wire_put_blob(GByteArray *out, const char *field, const void *data,
 
 uint32_t wire_load_u32(const uint8_t *p)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-           (uint32_t)p[2] << 8 | p[3];
+    return byte_load_be32(p);
 }
 
 uint64_t wire_load_u64(const uint8_t *p)
 {
-    return (uint64_t)wire_load_u32(p) << 32 | wire_load_u32(p + 4);
+    return byte_load_be64(p);
 }
 
 /* ---- Decoding ---- */
 
-void wire_reader_init(WireReader *r, const uint8_t *buf, size_t len)
-{
-    r->buf = buf;
-    r->len = len;
-    r->pos = 0;
-}
-
 /*
- * Every read goes through here: the one place bounds are checked.
- * @suffix completes the field's name ("id" " length") without
- * formatting it on the success path.
+ * The error of every getter that found too few bytes (the cursor
+ * consumed nothing).  @suffix completes the field's name ("id" " length")
+ * without formatting it on the success path.
  */
-static const uint8_t *take(WireReader *r, const char *field,
-                           const char *suffix, size_t n, Error **errp)
+static bool truncated(WireReader *r, const char *field, const char *suffix,
+                      size_t n, Error **errp)
 {
-    const uint8_t *p;
-
-    if (n > wire_reader_left(r)) {
-        error_setg(errp, "truncated: need %zu bytes for %s%s, %zu left",
-                   n, field, suffix, wire_reader_left(r));
-        return NULL;
-    }
-    p = r->buf + r->pos;
-    r->pos += n;
-    return p;
+    error_setg(errp, "truncated: need %zu bytes for %s%s, %zu left",
+               n, field, suffix, wire_reader_left(r));
+    return false;
 }
 
 bool wire_get_u8(WireReader *r, const char *field, uint8_t *v, Error **errp)
 {
-    const uint8_t *p = take(r, field, "", 1, errp);
-
-    if (p) {
-        *v = p[0];
-    }
-    return p;
+    return byte_cursor_get_u8(r, v) ||
+           truncated(r, field, "", sizeof(*v), errp);
 }
 
 bool wire_get_u16(WireReader *r, const char *field, uint16_t *v,
                   Error **errp)
 {
-    const uint8_t *p = take(r, field, "", 2, errp);
-
-    if (p) {
-        *v = (uint16_t)(p[0] << 8 | p[1]);
-    }
-    return p;
+    return byte_cursor_get_be16(r, v) ||
+           truncated(r, field, "", sizeof(*v), errp);
 }
 
 bool wire_get_u32(WireReader *r, const char *field, uint32_t *v,
                   Error **errp)
 {
-    const uint8_t *p = take(r, field, "", 4, errp);
-
-    if (p) {
-        *v = wire_load_u32(p);
-    }
-    return p;
+    return byte_cursor_get_be32(r, v) ||
+           truncated(r, field, "", sizeof(*v), errp);
 }
 
 bool wire_get_u64(WireReader *r, const char *field, uint64_t *v,
                   Error **errp)
 {
-    const uint8_t *p = take(r, field, "", 8, errp);
-
-    if (p) {
-        *v = wire_load_u64(p);
-    }
-    return p;
+    return byte_cursor_get_be64(r, v) ||
+           truncated(r, field, "", sizeof(*v), errp);
 }
 
 bool wire_get_bytes(WireReader *r, const char *field, size_t n,
                     const uint8_t **p, Error **errp)
 {
-    *p = take(r, field, "", n, errp);
-    return *p;
+    if (!byte_cursor_get_bytes(r, n, p)) {
+        *p = NULL;
+        return truncated(r, field, "", n, errp);
+    }
+    return true;
 }
 
 bool wire_get_str(WireReader *r, const char *field, size_t max,
                   bool nonempty, char **s, Error **errp)
 {
-    const uint8_t *p = take(r, field, " length", 2, errp);
+    const uint8_t *p;
     uint16_t len;
 
-    if (!p) {
-        return false;
+    if (!byte_cursor_get_be16(r, &len)) {
+        return truncated(r, field, " length", sizeof(len), errp);
     }
-    len = (uint16_t)(p[0] << 8 | p[1]);
     /* The limit before the bytes: a lying length is named as such. */
     if (len > max) {
         error_setg(errp, "%s length %u exceeds %zu", field, len, max);
@@ -205,12 +160,9 @@ bool wire_get_str(WireReader *r, const char *field, size_t max,
 bool wire_get_blob(WireReader *r, const char *field, size_t max,
                    const uint8_t **p, uint32_t *len, Error **errp)
 {
-    const uint8_t *p4 = take(r, field, " length", 4, errp);
-
-    if (!p4) {
-        return false;
+    if (!byte_cursor_get_be32(r, len)) {
+        return truncated(r, field, " length", sizeof(*len), errp);
     }
-    *len = wire_load_u32(p4);
     if (*len > max) {
         error_setg(errp, "%s length %u exceeds %zu", field, *len, max);
         return false;

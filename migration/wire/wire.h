@@ -35,6 +35,7 @@
 
 #include "qapi/error.h"
 #include "qapi/qapi-types.h"
+#include "util/byte-cursor.h"
 
 /* ---- Constants (the doc's "Limits" section) -------------------------- */
 
@@ -246,17 +247,21 @@ uint64_t wire_load_u64(const uint8_t *p);
 
 /* ---- Field decoding: a bounds-checked cursor over one body ------------ */
 
-typedef struct WireReader {
-    const uint8_t *buf;
-    size_t len;
-    size_t pos;
-} WireReader;
+/*
+ * util's ByteCursor, which checks the bounds; the getters below add the
+ * stream's byte order and name the field in their errors.
+ */
+typedef ByteCursor WireReader;
 
-void wire_reader_init(WireReader *r, const uint8_t *buf, size_t len);
+static inline void wire_reader_init(WireReader *r, const uint8_t *buf,
+                                    size_t len)
+{
+    byte_cursor_init(r, buf, len);
+}
 
 static inline size_t wire_reader_left(const WireReader *r)
 {
-    return r->len - r->pos;
+    return byte_cursor_remaining(r);
 }
 
 /* Each getter names @field in its error ("truncated: need 8 bytes for

@@ -877,6 +877,65 @@ START_TEST(test_struct_info_access)
 }
 END_TEST
 
+START_TEST(test_struct_info_set)
+{
+    g_autoptr(TestOptionals) o = g_new0(TestOptionals, 1);
+    const QAPIMemberInfo *i8 =
+        qapi_struct_find_member(&TestOptionals_info, "i8");
+    const QAPIMemberInfo *i = qapi_struct_find_member(&TestOptionals_info, "i");
+    const QAPIMemberInfo *u16 =
+        qapi_struct_find_member(&TestOptionals_info, "u16");
+    const QAPIMemberInfo *u64 =
+        qapi_struct_find_member(&TestOptionals_info, "u64");
+    const QAPIMemberInfo *sz =
+        qapi_struct_find_member(&TestOptionals_info, "sz");
+    const QAPIMemberInfo *b = qapi_struct_find_member(&TestOptionals_info, "b");
+    const QAPIMemberInfo *n = qapi_struct_find_member(&TestOptionals_info, "n");
+    const QAPIMemberInfo *e = qapi_struct_find_member(&TestOptionals_info, "e");
+    const QAPIMemberInfo *s = qapi_struct_find_member(&TestOptionals_info, "s");
+
+    /* Each width's ends fit and mark the member present. */
+    ck_assert(qapi_member_set_int(i8, o, INT8_MIN));
+    ck_assert(o->has_i8 && o->i8 == INT8_MIN);
+    ck_assert(qapi_member_set_int(i8, o, INT8_MAX));
+    ck_assert_int_eq(qapi_member_get_int(i8, o), INT8_MAX);
+    ck_assert(qapi_member_set_int(i, o, INT64_MIN));
+    ck_assert(o->has_i && o->i == INT64_MIN);
+    ck_assert(qapi_member_set_uint(u16, o, UINT16_MAX));
+    ck_assert(o->has_u16 && o->u16 == UINT16_MAX);
+    ck_assert(qapi_member_set_uint(u64, o, UINT64_MAX));
+    ck_assert_uint_eq(qapi_member_get_uint(u64, o), UINT64_MAX);
+    ck_assert(qapi_member_set_uint(sz, o, 4096));
+    ck_assert(o->has_sz && o->sz == 4096);
+
+    /* Too wide for the member: refused, old value and presence kept. */
+    ck_assert(!qapi_member_set_int(i8, o, INT8_MAX + 1));
+    ck_assert(!qapi_member_set_int(i8, o, INT8_MIN - 1));
+    ck_assert(o->has_i8 && o->i8 == INT8_MAX);
+    ck_assert(!qapi_member_set_uint(u16, o, UINT16_MAX + 1));
+    ck_assert(o->has_u16 && o->u16 == UINT16_MAX);
+    o->has_u16 = false;
+    ck_assert(!qapi_member_set_uint(u16, o, 1u << 20));
+    ck_assert(!o->has_u16);
+
+    qapi_member_set_bool(b, o, true);
+    ck_assert(o->has_b && qapi_member_get_bool(b, o));
+    qapi_member_set_number(n, o, 0.25);
+    ck_assert(o->has_n && o->n == 0.25);
+    qapi_member_set_enum(e, o, TEST_ENUM_VALUE_B);
+    ck_assert(o->has_e && qapi_member_get_enum(e, o) == TEST_ENUM_VALUE_B);
+
+    /* Strings are copied; a new one replaces (and frees) the old. */
+    qapi_member_set_str(s, o, "one");
+    qapi_member_set_str(s, o, "two");
+    ck_assert(qapi_member_is_present(s, o));
+    ck_assert_str_eq(o->s, "two");
+
+    ck_assert(qapi_member_is_pointer(s));
+    ck_assert(!qapi_member_is_pointer(u16));
+}
+END_TEST
+
 START_TEST(test_struct_info_copy)
 {
     g_autoptr(TestOptionals) src = NULL;
@@ -956,6 +1015,7 @@ static Suite *generated_suite(void)
     tc = tcase_create("struct-info");
     tcase_add_test(tc, test_struct_info_table);
     tcase_add_test(tc, test_struct_info_access);
+    tcase_add_test(tc, test_struct_info_set);
     tcase_add_test(tc, test_struct_info_copy);
     suite_add_tcase(s, tc);
     return s;

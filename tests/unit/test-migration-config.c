@@ -105,26 +105,8 @@ static void put_json(MigrationConfig *cfg, const QAPIMemberInfo *m,
 static void put_uint(MigrationConfig *cfg, const QAPIMemberInfo *m,
                      uint64_t v)
 {
-    void *p = qapi_member_ptr(m, cfg);
-
-    ck_assert(m->kind == QAPI_MEMBER_KIND_UINT ||
-              m->kind == QAPI_MEMBER_KIND_SIZE);
-    switch (m->size) {
-    case 1:
-        *(uint8_t *)p = v;
-        break;
-    case 2:
-        *(uint16_t *)p = v;
-        break;
-    case 4:
-        *(uint32_t *)p = v;
-        break;
-    default:
-        *(uint64_t *)p = v;
-        break;
-    }
-    ck_assert(m->has_offset >= 0);
-    *(bool *)((char *)cfg + m->has_offset) = true;
+    ck_assert_msg(qapi_member_set_uint(m, cfg, v),
+                  "%" PRIu64 " does not fit '%s'", v, m->name);
 }
 
 static uint64_t type_max(const QAPIMemberInfo *m)

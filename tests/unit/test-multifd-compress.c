@@ -1,6 +1,6 @@
 /*
- * Unit tests for per-packet multifd compression (migration/
- * multifd-compress.c): round trips of zlib and zstd at several levels on
+ * Unit tests for per-packet multifd compression (migration/multifd/
+ * compress.c, zlib.c, zstd.c): round trips of zlib and zstd at several levels on
  * random, text-like, zero and half-zero pages; one compressor and one
  * decompressor reused for many packets, with their byte counters; every
  * way a record's data can be wrong (too few or too many pages, truncated,
