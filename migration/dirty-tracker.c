@@ -12,6 +12,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "util/atomic.h"
+
 #define WORD_BITS 64
 /* What dirty_tracker_test_and_clear() protects at a time in a tracker
  * started with every page dirty: few system calls, little ahead of the
@@ -132,8 +134,7 @@ void dirty_soft_log_mark(DirtySoftLog *log, uint64_t guest_offset,
 
     for (uint64_t page = first; page < end && page < log->capacity;
          page++) {
-        __atomic_fetch_or(&log->bits[page / WORD_BITS],
-                          1ull << (page % WORD_BITS), __ATOMIC_RELEASE);
+        qatomic_or(&log->bits[page / WORD_BITS], 1ull << (page % WORD_BITS));
     }
 }
 
@@ -156,10 +157,10 @@ static void soft_log_start(DirtyTracker *t)
         /* A late writer of the previous tracker may still set bits: that
          * only adds dirty pages, but use atomics for the race. */
         for (uint64_t i = 0; i < words_for(log->capacity); i++) {
-            __atomic_store_n(&log->bits[i], 0, __ATOMIC_RELAXED);
+            qatomic_set(&log->bits[i], 0);
         }
     }
-    __atomic_store_n(&dirty_soft_log, log, __ATOMIC_SEQ_CST);
+    qatomic_mb_set(&dirty_soft_log, log);
     if (!dirty_soft_log_fence) {
         /* Cannot fail once registered; if it did, the worst case is a
          * write racing with start missing the caller's first read. */
@@ -170,7 +171,7 @@ static void soft_log_start(DirtyTracker *t)
 
 static void soft_log_stop(DirtyTracker *t)
 {
-    __atomic_store_n(&dirty_soft_log, NULL, __ATOMIC_RELEASE);
+    qatomic_store_release(&dirty_soft_log, NULL);
     t->log = NULL;
 }
 
@@ -190,11 +191,10 @@ static void soft_log_collect(DirtyTracker *t, TrackedBlock *tb)
         if (lo + WORD_BITS > end) {
             mask &= ~0ull >> (lo + WORD_BITS - end);
         }
-        if (!(__atomic_load_n(&log->bits[w], __ATOMIC_RELAXED) & mask)) {
+        if (!(qatomic_read(&log->bits[w]) & mask)) {
             continue;
         }
-        got = __atomic_fetch_and(&log->bits[w], ~mask, __ATOMIC_ACQUIRE) &
-              mask;
+        got = qatomic_fetch_and(&log->bits[w], ~mask) & mask;
         while (got) {
             tb_set(tb, lo + __builtin_ctzll(got) - first);
             t->last_sync_pages++;

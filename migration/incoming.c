@@ -42,6 +42,7 @@
 #include "qapi/qapi-visit.h"
 #include "system/machine.h"
 #include "system/runstate.h"
+#include "util/atomic.h"
 
 typedef struct MigIncoming {
     MigrationAddress *addr;
@@ -119,7 +120,7 @@ static void conn_free(IncomingConn *c)
 static bool conn_fail(IncomingConn *c, const char *cls, Error *err)
 {
     /* Woken because vmig quits: say so, not "interrupted". */
-    if (g_atomic_int_get(&shutting_down) && mig_stream_is_woken(c->stream)) {
+    if (qatomic_mb_read(&shutting_down) && mig_stream_is_woken(c->stream)) {
         error_free(err);
         err = NULL;
         error_setg(&err, "The destination vmig is quitting");
@@ -670,7 +671,7 @@ static void finish_main(void *opaque)
         mig_info_set_error(c->error ? error_get_pretty(c->error)
                                     : "The incoming migration failed");
         mig_status_finish(MIGRATION_STATUS_FAILED);
-        if (g_atomic_int_get(&shutting_down)) {
+        if (qatomic_mb_read(&shutting_down)) {
             break;
         }
         if (i->exit_on_error) {
@@ -755,13 +756,13 @@ static void accept_conn(QIONetListener *l, QIOChannel *ioc, gpointer opaque)
 {
     MigIncoming *i = opaque;
 
-    if (serving && serving->multifd && !g_atomic_int_get(&shutting_down)) {
+    if (serving && serving->multifd && !qatomic_mb_read(&shutting_down)) {
         /* Maybe one of its channels: the connection's first record
          * tells. */
         multifd_recv_offer(serving->multifd, ioc);
         return;
     }
-    if (i->busy || g_atomic_int_get(&shutting_down)) {
+    if (i->busy || qatomic_mb_read(&shutting_down)) {
         warn_report("incoming migration: closing connection '%s': a "
                     "migration is in progress already",
                     qio_channel_get_name(ioc));
@@ -780,7 +781,7 @@ bool migration_incoming_start(const MigrationAddress *addr,
         error_setg(errp, "The incoming migration has already been started");
         return false;
     }
-    if (g_atomic_int_get(&shutting_down)) {
+    if (qatomic_mb_read(&shutting_down)) {
         error_setg(errp, "vmig is shutting down");
         return false;
     }
@@ -819,7 +820,7 @@ bool migration_incoming_started(void)
 
 void mig_incoming_shutdown_begin(void)
 {
-    g_atomic_int_set(&shutting_down, 1);
+    qatomic_mb_set(&shutting_down, 1);
     if (serving) {
         mig_stream_wake(serving->stream);
     }

@@ -17,6 +17,7 @@
 #include "qapi/qapi-events.h"
 #include "qapi/qapi-visit.h"
 #include "system/cpus.h"
+#include "util/atomic.h"
 
 typedef struct MigInfoState {
     GMutex lock;                /* everything but status */
@@ -59,7 +60,7 @@ void mig_info_start(MigDirection dir, bool events, bool dry_run)
     memset(&info.ram, 0, sizeof(info.ram));
     info.has_multifd = false;
     g_mutex_unlock(&info.lock);
-    g_atomic_int_set(&info.status, MIGRATION_STATUS_SETUP);
+    qatomic_mb_set(&info.status, MIGRATION_STATUS_SETUP);
     if (events) {
         qapi_event_send_migration(MIGRATION_STATUS_SETUP);
     }
@@ -67,14 +68,14 @@ void mig_info_start(MigDirection dir, bool events, bool dry_run)
 
 MigrationStatus mig_status(void)
 {
-    return g_atomic_int_get(&info.status);
+    return qatomic_mb_read(&info.status);
 }
 
 bool mig_status_change(MigrationStatus from, MigrationStatus to)
 {
     bool events;
 
-    if (!g_atomic_int_compare_and_exchange(&info.status, from, to)) {
+    if (qatomic_cmpxchg(&info.status, from, to) != (gint)from) {
         return false;
     }
     g_mutex_lock(&info.lock);

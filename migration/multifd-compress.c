@@ -18,6 +18,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "util/atomic.h"
+
 /* The part of a buffer one step may use: [pos, size) of p. */
 typedef struct InBuf {
     const uint8_t *p;
@@ -78,7 +80,7 @@ static size_t iov_total(const struct iovec *iov, size_t n)
 
 static void count(guint64 *counter, size_t n)
 {
-    __atomic_add_fetch(counter, (guint64)n, __ATOMIC_RELAXED);
+    qatomic_add(counter, (guint64)n);
 }
 
 /* zlib counts in uInt; a step passes at most that much, the drivers loop. */
@@ -331,12 +333,12 @@ fail:
 
 uint64_t multifd_compressor_bytes_in(const MultifdCompressor *c)
 {
-    return __atomic_load_n(&c->bytes_in, __ATOMIC_RELAXED);
+    return qatomic_read(&c->bytes_in);
 }
 
 uint64_t multifd_compressor_bytes_out(const MultifdCompressor *c)
 {
-    return __atomic_load_n(&c->bytes_out, __ATOMIC_RELAXED);
+    return qatomic_read(&c->bytes_out);
 }
 
 /* ---- Decompression ---------------------------------------------------- */
@@ -565,10 +567,10 @@ bool multifd_decompress(MultifdDecompressor *d, const void *data,
 
 uint64_t multifd_decompressor_bytes_in(const MultifdDecompressor *d)
 {
-    return __atomic_load_n(&d->bytes_in, __ATOMIC_RELAXED);
+    return qatomic_read(&d->bytes_in);
 }
 
 uint64_t multifd_decompressor_bytes_out(const MultifdDecompressor *d)
 {
-    return __atomic_load_n(&d->bytes_out, __ATOMIC_RELAXED);
+    return qatomic_read(&d->bytes_out);
 }

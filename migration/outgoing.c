@@ -52,6 +52,7 @@
 #include "system/cpus.h"
 #include "system/machine.h"
 #include "system/runstate.h"
+#include "util/atomic.h"
 
 /* Longest slice of sending between two looks at the options and the
  * switchover test (QEMU iterates at the same pace). */
@@ -148,7 +149,7 @@ static void outgoing_free(MigOutgoing *o)
 
 static bool cancelled(MigOutgoing *o)
 {
-    return g_atomic_int_get(&o->cancel);
+    return qatomic_mb_read(&o->cancel);
 }
 
 static void record_error(MigOutgoing *o, Error *err)
@@ -1367,7 +1368,7 @@ static void cancel(MigOutgoing *o)
             break;
         }
     }
-    g_atomic_int_set(&o->cancel, 1);
+    qatomic_mb_set(&o->cancel, 1);
     if (o->connecting) {
         /* No thread yet: done now; connected() drops the channel. */
         o->abandoned = true;

@@ -20,6 +20,7 @@
 #include "system/dev-log.h"
 #include "system/pacer.h"
 #include "system/ram.h"
+#include "util/atomic.h"
 
 /* Pages a thread writes per batch, without the lock. */
 #define VCPU_BATCH_PAGES 64
@@ -112,7 +113,7 @@ static gpointer vcpu_thread_fn(gpointer opaque)
 
         int64_t now = g_get_monotonic_time();
         until = pacer_throttle(&pacer, now,
-                               g_atomic_int_get(&throttle_percentage));
+                               qatomic_mb_read(&throttle_percentage));
         if (until) {
             wait_until_locked(until);
             continue;
@@ -229,12 +230,12 @@ void cpus_set_workload(const WorkloadConfig *config)
 void cpu_throttle_set(int percent)
 {
     percent = CLAMP(percent, CPU_THROTTLE_PCT_MIN, CPU_THROTTLE_PCT_MAX);
-    g_atomic_int_set(&throttle_percentage, percent);
+    qatomic_mb_set(&throttle_percentage, percent);
 }
 
 void cpu_throttle_stop(void)
 {
-    g_atomic_int_set(&throttle_percentage, 0);
+    qatomic_mb_set(&throttle_percentage, 0);
 }
 
 bool cpu_throttle_active(void)
@@ -244,7 +245,7 @@ bool cpu_throttle_active(void)
 
 int cpu_throttle_get_percentage(void)
 {
-    return g_atomic_int_get(&throttle_percentage);
+    return qatomic_mb_read(&throttle_percentage);
 }
 
 /* QMP */

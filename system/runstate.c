@@ -10,6 +10,7 @@
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
 #include "system/cpus.h"
+#include "util/atomic.h"
 
 typedef struct RunStateTransition {
     RunState from;
@@ -128,7 +129,7 @@ static GPtrArray *vm_change_state_handlers;
 
 RunState runstate_get(void)
 {
-    return g_atomic_int_get(&current_run_state);
+    return qatomic_mb_read(&current_run_state);
 }
 
 bool runstate_check(RunState state)
@@ -172,7 +173,7 @@ void runstate_set(RunState new_state)
                      RunState_str(old_state), RunState_str(new_state));
         abort();
     }
-    g_atomic_int_set(&current_run_state, new_state);
+    qatomic_mb_set(&current_run_state, new_state);
 }
 
 bool runstate_get_autostart(void)
@@ -269,15 +270,14 @@ void vm_shutdown(void)
 void shutdown_request(ShutdownCause cause)
 {
     g_assert(cause != SHUTDOWN_CAUSE_NONE);
-    g_atomic_int_compare_and_exchange(&pending_shutdown, SHUTDOWN_CAUSE_NONE,
-                                      cause);
+    qatomic_cmpxchg(&pending_shutdown, SHUTDOWN_CAUSE_NONE, cause);
     /* The main loop checks for requests each time it wakes up. */
     g_main_context_wakeup(NULL);
 }
 
 ShutdownCause shutdown_requested(void)
 {
-    return g_atomic_int_get(&pending_shutdown);
+    return qatomic_mb_read(&pending_shutdown);
 }
 
 /* QMP */

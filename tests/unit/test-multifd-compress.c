@@ -18,6 +18,7 @@
 
 #include "migration/multifd-compress.h"
 #include "system/ram.h"
+#include "util/atomic.h"
 
 #define PAGE GUEST_PAGE_SIZE
 
@@ -559,7 +560,7 @@ static gpointer scribble(gpointer opaque)
     Scribbler *s = opaque;
     g_autoptr(GRand) r = g_rand_new_with_seed(6);
 
-    while (!g_atomic_int_get(&s->stop)) {
+    while (!qatomic_mb_read(&s->stop)) {
         size_t page = g_rand_int_range(r, 0, s->pages->n);
         volatile uint8_t *b = s->pages->iov[page].iov_base;
 
@@ -596,7 +597,7 @@ START_TEST(test_concurrent_writes)
             packed++;
         }
     }
-    g_atomic_int_set(&s.stop, 1);
+    qatomic_mb_set(&s.stop, 1);
     g_thread_join(t);
     /* A few random bytes keep text compressible: the streams were real. */
     ck_assert_int_gt(packed, 0);
