@@ -21,6 +21,7 @@
 #include "system/ram.h"
 #include "system/workload.h"
 #include "util/atomic.h"
+#include "util/tsan.h"
 
 #define KiB 1024
 #define MiB (1024 * 1024)
@@ -101,7 +102,10 @@ static DirtyTracker *start(int backend)
 /* A write as the workload makes it: the stores, then the hook. */
 static void write_page(RAMBlock *b, uint64_t page, uint8_t val)
 {
+    /* Guest stores, which TSan does not check (system/workload.c). */
+    tsan_ignore_begin();
     memset(b->host + page * GUEST_PAGE_SIZE, val, GUEST_PAGE_SIZE);
+    tsan_ignore_end();
     dirty_tracker_note_write(b->offset + page * GUEST_PAGE_SIZE,
                              GUEST_PAGE_SIZE);
 }
