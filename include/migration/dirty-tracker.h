@@ -163,7 +163,9 @@ static inline void dirty_tracker_note_write(uint64_t guest_offset,
     } else {
         barrier();
     }
-    log = qatomic_read(&dirty_soft_log);
+    /* Acquire: the log's contents were written before it was published
+     * (free on x86, where loads are acquires anyway). */
+    log = qatomic_load_acquire(&dirty_soft_log);
     if (__builtin_expect(log != NULL, 0)) {
         dirty_soft_log_mark(log, guest_offset, len);
     }
