@@ -514,9 +514,10 @@ static void publish_stats(MigOutgoing *o, const Progress *pg)
         .remaining = o->tracker ? dirty_tracker_dirty_pages(o->tracker) *
                                   GUEST_PAGE_SIZE : 0,
         .total = ram_guest_size(),
-        .duplicate = o->rs.zero_pages,
-        .normal = o->rs.normal_pages,
-        .normal_bytes = o->rs.normal_pages * GUEST_PAGE_SIZE,
+        /* Counted by the multifd channel threads too. */
+        .duplicate = qatomic_read(&o->rs.zero_pages),
+        .normal = qatomic_read(&o->rs.normal_pages),
+        .normal_bytes = qatomic_read(&o->rs.normal_pages) * GUEST_PAGE_SIZE,
         .dirty_pages_rate = pg->dirty_pages_rate,
         .mbps = pg->bw.bytes_per_sec * 8 / 1e6,
         .dirty_sync_count = o->tracker ?
