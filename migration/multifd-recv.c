@@ -20,6 +20,7 @@
 #include "migration/engine.h"
 #include "migration/multifd.h"
 #include "migration/multifd-compress.h"
+#include "util/atomic.h"
 
 typedef struct RecvConn {
     struct MultifdRecv *m;
@@ -248,6 +249,7 @@ static gpointer conn_thread_fn(gpointer opaque)
 {
     RecvConn *c = opaque;
     MultifdRecv *m = c->m;
+    MultifdDecompressor *d = NULL;
     Error *err = NULL;
     bool eof = false;
 
@@ -268,16 +270,22 @@ static gpointer conn_thread_fn(gpointer opaque)
     case INTRO_BOUND:
         break;
     }
-    ram_loader_init(&c->loader, m->blocks);
     if (m->method != MULTIFD_COMPRESSION_NONE) {
-        c->decompressor = multifd_decompressor_new(m->method, &err);
-        if (!c->decompressor) {
+        d = multifd_decompressor_new(m->method, &err);
+        if (!d) {
             fail(m, err);
             return NULL;
         }
-        c->loader.decompress = decompress;
-        c->loader.decompress_opaque = c->decompressor;
     }
+    /* Bound: multifd_recv_stats() reads the loader and decompressor. */
+    g_mutex_lock(&m->lock);
+    ram_loader_init(&c->loader, m->blocks);
+    if (d) {
+        c->decompressor = d;
+        c->loader.decompress = decompress;
+        c->loader.decompress_opaque = d;
+    }
+    g_mutex_unlock(&m->lock);
     if (!receive(c, &eof, &err)) {
         error_prepend(&err, "multifd channel %u: ", c->index);
         fail_session(m, err, !eof);
@@ -437,7 +445,8 @@ void multifd_recv_stats(MultifdRecv *m, MigMultifdStats *st)
             continue;
         }
         st->bytes[i] = mig_stream_bytes_read(c->stream);
-        st->packets += c->loader.next_packet;
+        /* The channel's thread counts on: only m->lock is ours. */
+        st->packets += qatomic_read(&c->loader.next_packet);
         if (c->decompressor) {
             st->compressed_bytes +=
                 multifd_decompressor_bytes_in(c->decompressor);
