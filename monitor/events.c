@@ -79,13 +79,24 @@ static gboolean drain_queue_cb(gpointer opaque)
 
 void qapi_event_emit(QAPIEvent event, json_t *data)
 {
-    json_t *msg = event_message(event, data);
+    json_t *msg, *copy;
 
     if (g_thread_self() == main_thread) {
+        msg = event_message(event, data);
         drain_queue();
         broadcast(msg);
         return;
     }
+
+    /*
+     * The caller drops its reference to @data when we return, while the
+     * main thread may already be sending and freeing the message: jansson
+     * does not order the two ends of a shared count (TSan saw the free
+     * race the caller's decref).  A copy is the message's alone.
+     */
+    copy = data ? json_deep_copy(data) : NULL;
+    msg = event_message(event, copy);
+    json_decref(copy);
 
     g_mutex_lock(&queue_lock);
     if (shut_down) {
