@@ -338,8 +338,15 @@ class Vmig:
 
     def __exit__(self, exc_type, exc, tb):
         self.kill()
+        # Every vmig of a sanitizer build is checked, even one a test
+        # kills: TSan reports races on stderr and carries on.
+        log = self.stderr_text()
         if self._own_tmpdir:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
+        if exc_type is None and ('Sanitizer' in log or
+                                 'runtime error' in log):
+            raise AssertionError('vmig %s: sanitizer report:\n%s'
+                                 % (self.name, log))
         return False
 
 
