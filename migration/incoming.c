@@ -43,6 +43,7 @@
 #include "system/machine.h"
 #include "system/runstate.h"
 #include "util/atomic.h"
+#include "util/main-thread.h"
 
 typedef struct MigIncoming {
     MigrationAddress *addr;
@@ -705,6 +706,7 @@ static void multifd_end_main(void *opaque)
 {
     IncomingConn *c = opaque;
 
+    assert_main_thread();
     multifd_recv_free(g_steal_pointer(&c->multifd));
 }
 
@@ -732,6 +734,7 @@ static void serve(MigIncoming *i, QIOChannel *ioc)
     IncomingConn *c;
     Error *err = NULL;
 
+    assert_main_thread();
     c = g_new0(IncomingConn, 1);
     c->inc = i;
     c->file = i->addr->transport == MIGRATION_ADDRESS_TYPE_FILE;
@@ -756,6 +759,7 @@ static void accept_conn(QIONetListener *l, QIOChannel *ioc, gpointer opaque)
 {
     MigIncoming *i = opaque;
 
+    assert_main_thread();
     if (serving && serving->multifd && !qatomic_mb_read(&shutting_down)) {
         /* Maybe one of its channels: the connection's first record
          * tells. */
@@ -777,6 +781,7 @@ bool migration_incoming_start(const MigrationAddress *addr,
 {
     MigIncoming *i;
 
+    assert_main_thread();
     if (inc) {
         error_setg(errp, "The incoming migration has already been started");
         return false;

@@ -18,6 +18,7 @@
 #include "qapi/qapi-visit.h"
 #include "system/cpus.h"
 #include "util/atomic.h"
+#include "util/main-thread.h"
 
 typedef struct MigInfoState {
     GMutex lock;                /* everything but status */
@@ -45,6 +46,7 @@ static MigInfoState info = { .status = MIGRATION_STATUS_NONE };
 
 void mig_info_start(MigDirection dir, bool events, bool dry_run)
 {
+    assert_main_thread();
     g_mutex_lock(&info.lock);
     info.dir = dir;
     info.events = events;
@@ -325,6 +327,7 @@ void mig_params_update(const MigrationConfig *cfg)
         },
     };
 
+    assert_main_thread();
     g_mutex_lock(&params_lock);
     params = p;
     g_mutex_unlock(&params_lock);
@@ -344,17 +347,9 @@ void migration_engine_config_changed(void)
 
 /* ---- The main thread ---- */
 
-static GThread *main_thread;
-
-/* Runs before main(), hence in the main thread. */
-static void __attribute__((constructor)) note_main_thread(void)
-{
-    main_thread = g_thread_self();
-}
-
 bool mig_in_main_thread(void)
 {
-    return g_thread_self() == main_thread;
+    return in_main_thread();
 }
 
 typedef struct MainCall {

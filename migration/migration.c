@@ -6,6 +6,7 @@
 
 #include "migration/config.h"
 #include "migration/transport.h"
+#include "util/main-thread.h"
 
 typedef struct MigrationConfigState {
     MigrationConfig *startup;
@@ -26,11 +27,13 @@ static MigrationConfigState *state(void)
 
 const MigrationConfig *migration_config_current(void)
 {
+    assert_main_thread();
     return state()->current;
 }
 
 const MigrationConfig *migration_config_startup(void)
 {
+    assert_main_thread();
     return state()->startup;
 }
 
@@ -49,6 +52,7 @@ bool migration_set_config(const MigrationConfig *change, Error **errp)
 {
     MigrationConfigEnv env = set_env();
 
+    assert_main_thread();
     if (!migration_config_apply(state()->current, change, &env, errp)) {
         return false;
     }
@@ -65,6 +69,7 @@ bool migration_global_set(const char *key, const char *value, Error **errp)
     json_t *json;
     bool ok;
 
+    assert_main_thread();
     if (!m) {
         error_setg(errp, "Migration has no option '%s'", key);
         return false;
@@ -91,6 +96,7 @@ MigrationConfig *migration_config_for_migration(const MigrationConfig *given)
 {
     MigrationConfig *cfg;
 
+    assert_main_thread();
     if (!given) {
         return migration_config_clone(state()->current);
     }
@@ -103,6 +109,7 @@ void migration_config_replace(const MigrationConfig *cfg)
 {
     MigrationConfigState *s = state();
 
+    assert_main_thread();
     qapi_free_MigrationConfig(s->current);
     s->current = migration_config_clone(cfg);
     migration_engine_config_changed();

@@ -21,6 +21,7 @@
 #include "migration/multifd.h"
 #include "migration/multifd-compress.h"
 #include "util/atomic.h"
+#include "util/main-thread.h"
 
 typedef struct RecvConn {
     struct MultifdRecv *m;
@@ -323,6 +324,7 @@ void multifd_recv_offer(MultifdRecv *m, QIOChannel *ioc)
     RecvConn *c = g_new0(RecvConn, 1);
     Error *err = NULL;
 
+    assert_main_thread();
     c->m = m;
     c->stream = mig_stream_new(ioc, &err);
     qio_channel_unref(ioc);

@@ -53,6 +53,7 @@
 #include "system/machine.h"
 #include "system/runstate.h"
 #include "util/atomic.h"
+#include "util/main-thread.h"
 
 /* Longest slice of sending between two looks at the options and the
  * switchover test (QEMU iterates at the same pace). */
@@ -1259,6 +1260,7 @@ static gpointer migration_thread_fn(gpointer opaque)
 /* A migration that ends before its thread starts (main thread). */
 static void fail_early(MigOutgoing *o, Error *err)
 {
+    assert_main_thread();
     mig_info_end();
     mig_info_set_error(error_get_pretty(err));
     mig_status_finish(MIGRATION_STATUS_FAILED);
@@ -1311,6 +1313,7 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     WireHello *hello;
     MigOutgoing *o;
 
+    assert_main_thread();
     if (shutting_down) {
         error_setg(errp, "vmig is shutting down");
         return false;
@@ -1359,6 +1362,7 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
 
 static void cancel(MigOutgoing *o)
 {
+    assert_main_thread();
     for (;;) {
         MigrationStatus st = mig_status();
 

@@ -12,8 +12,7 @@
 #include "monitor-internal.h"
 
 #include "qapi/qapi-events.h"
-
-static GThread *main_thread;
+#include "util/main-thread.h"
 
 static GMutex queue_lock;
 static GQueue queue;            /* json_t * messages, oldest first */
@@ -57,6 +56,7 @@ static void drain_queue(void)
 {
     GQueue batch = G_QUEUE_INIT;
 
+    assert_main_thread();
     g_mutex_lock(&queue_lock);
     batch = queue;
     g_queue_init(&queue);
@@ -81,7 +81,7 @@ void qapi_event_emit(QAPIEvent event, json_t *data)
 {
     json_t *msg, *copy;
 
-    if (g_thread_self() == main_thread) {
+    if (in_main_thread()) {
         msg = event_message(event, data);
         drain_queue();
         broadcast(msg);
@@ -115,7 +115,8 @@ void qapi_event_emit(QAPIEvent event, json_t *data)
 
 void monitor_events_init(void)
 {
-    main_thread = g_thread_self();
+    /* Events from other threads are queued for this one. */
+    assert_main_thread();
 }
 
 void monitor_events_cleanup(void)

@@ -21,6 +21,7 @@
 #include "system/pacer.h"
 #include "system/ram.h"
 #include "util/atomic.h"
+#include "util/main-thread.h"
 
 /* Pages a thread writes per batch, without the lock. */
 #define VCPU_BATCH_PAGES 64
@@ -137,6 +138,7 @@ static gpointer vcpu_thread_fn(gpointer opaque)
 void cpus_init(unsigned ncpus, const WorkloadConfig *config,
                CounterDevice *counter_device, LogDevice *log_device)
 {
+    assert_main_thread();
     g_assert(!vcpus && ncpus > 0 && ncpus <= VMIG_MAX_CPUS);
     g_assert(counter_device_ncpus(counter_device) == ncpus);
 
@@ -161,6 +163,7 @@ void cpus_init(unsigned ncpus, const WorkloadConfig *config,
 
 void cpus_cleanup(void)
 {
+    assert_main_thread();
     if (!vcpus) {
         return;
     }
@@ -194,6 +197,7 @@ static bool all_parked_locked(void)
 
 void pause_all_vcpus(void)
 {
+    assert_main_thread();
     g_mutex_lock(&cpus_lock);
     vcpus_should_run = false;
     g_cond_broadcast(&cpus_wake);
@@ -205,6 +209,7 @@ void pause_all_vcpus(void)
 
 void resume_all_vcpus(void)
 {
+    assert_main_thread();
     g_mutex_lock(&cpus_lock);
     vcpus_should_run = true;
     g_cond_broadcast(&cpus_wake);
@@ -220,6 +225,7 @@ void cpus_get_workload(WorkloadConfig *config)
 
 void cpus_set_workload(const WorkloadConfig *config)
 {
+    assert_main_thread();
     g_mutex_lock(&cpus_lock);
     workload = *config;
     workload_generation++;

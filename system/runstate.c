@@ -11,6 +11,7 @@
 #include "qapi/qapi-events.h"
 #include "system/cpus.h"
 #include "util/atomic.h"
+#include "util/main-thread.h"
 
 typedef struct RunStateTransition {
     RunState from;
@@ -168,6 +169,7 @@ void runstate_set(RunState new_state)
 {
     RunState old_state = runstate_get();
 
+    assert_main_thread();
     if (!runstate_is_legal(old_state, new_state)) {
         error_report("invalid run state transition: '%s' -> '%s'",
                      RunState_str(old_state), RunState_str(new_state));
@@ -183,6 +185,7 @@ bool runstate_get_autostart(void)
 
 void runstate_set_autostart(bool value)
 {
+    assert_main_thread();
     autostart = value;
 }
 
@@ -191,6 +194,7 @@ VMChangeStateEntry *vm_change_state_handler_add(VMChangeStateHandler *cb,
 {
     VMChangeStateEntry *e = g_new0(VMChangeStateEntry, 1);
 
+    assert_main_thread();
     e->cb = cb;
     e->opaque = opaque;
     if (!vm_change_state_handlers) {
@@ -205,6 +209,7 @@ void vm_change_state_handler_del(VMChangeStateEntry *entry)
     bool found = vm_change_state_handlers &&
                  g_ptr_array_remove(vm_change_state_handlers, entry);
 
+    assert_main_thread();
     g_assert(found);
     if (vm_change_state_handlers->len == 0) {
         g_ptr_array_free(vm_change_state_handlers, TRUE);
@@ -226,6 +231,7 @@ static void vm_state_notify(bool running, RunState state)
 
 void vm_start(void)
 {
+    assert_main_thread();
     if (runstate_is_running()) {
         return;
     }
@@ -238,6 +244,7 @@ void vm_start(void)
 /* Stops the vCPUs and enters @state if running; true if it did. */
 static bool do_vm_stop(RunState state, bool send_stop)
 {
+    assert_main_thread();
     if (!runstate_is_running()) {
         return false;
     }
