@@ -129,6 +129,10 @@ bool mig_in_main_thread(void);
  * VMIG_TEST_HANDSHAKE_TIMEOUT_MS. */
 unsigned mig_handshake_timeout_ms(void);
 
+/* For tests: one line (no newline in @fmt) on the file descriptor
+ * VMIG_TEST_TRACE_FD names, if set; any thread. */
+void mig_test_trace(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
 /* ---- The sides ---- */
 
 /* outgoing.c: stops the outgoing migration for vmig's exit; true once

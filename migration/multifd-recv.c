@@ -143,6 +143,10 @@ static Introduction introduce(RecvConn *c, Error **errp)
         m->by_index[ch.index] = c;
         g_cond_broadcast(&m->cond);
     }
+    /* Under the lock: the lines come in the order of binding. */
+    mig_test_trace("multifd channel %u %s", ch.index,
+                   bind == WIRE_BIND_OK ? "bound" :
+                   bind == WIRE_BIND_FOREIGN ? "foreign" : "refused");
     g_mutex_unlock(&m->lock);
     switch (bind) {
     case WIRE_BIND_OK:

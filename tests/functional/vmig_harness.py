@@ -218,8 +218,9 @@ class Vmig:
     """A vmig process with a QMP socket (and optionally an HMP socket)."""
 
     def __init__(self, args=(), name='vm', hmp=False, qmp=True,
-                 tmpdir=None, binary=None):
+                 tmpdir=None, binary=None, pass_fds=()):
         self.args = list(args)
+        self.pass_fds = tuple(pass_fds)   # inherited by the process
         self.name = name
         self.want_hmp = hmp
         self.want_qmp = qmp
@@ -247,7 +248,8 @@ class Vmig:
         self.proc = subprocess.Popen(self.command_line(),
                                      stdin=subprocess.DEVNULL,
                                      stdout=self._stderr,
-                                     stderr=self._stderr)
+                                     stderr=self._stderr,
+                                     pass_fds=self.pass_fds)
         if self.want_qmp:
             self.qmp = self._connect(lambda: QMPClient(self.qmp_path))
         return self
