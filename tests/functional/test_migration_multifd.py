@@ -10,12 +10,14 @@ import re
 import socket
 import sys
 import threading
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
 from migration_helpers import (FINAL, STREAM_HEADER,  # noqa: E402
-                               MigrationTestCase, dst_vm, environment, info,
-                               listen_uri, record, src_vm, wait_status)
+                               MigrationTestCase, dst_vm, environment,
+                               have_zero_copy, info, listen_uri, record,
+                               src_vm, wait_status)
 from vmig_harness import TIMEOUT, wait_for  # noqa: E402
 
 MiB = 1 << 20
@@ -92,6 +94,7 @@ class MultifdTest(MigrationTestCase):
                 else:
                     self.assertGreater(result['ram']['duplicate'], 0)
 
+    @unittest.skipUnless(have_zero_copy(), 'no SO_ZEROCOPY on this host')
     def test_zero_copy_send(self):
         result, _, dcfg = self.run_multifd(
             multifd(2, **{'zero-copy-send': True}))
