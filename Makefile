@@ -17,8 +17,8 @@ SAN_ENV = ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 # kernels that randomise mmap more than it expects (vm.mmap_rnd_bits
 # above 28): run its tests without address randomisation where the
 # personality(2) call is allowed (not in some containers).  TSAN_OPTIONS
-# and the suppressions come from meson.build.  TSan runs 5-15x slower:
-# doubled per-test timeouts.
+# and the suppressions come from meson.build.  TSan slows CPU-bound tests
+# several times over: doubled per-test timeouts.
 TSAN_RUN  := $(shell setarch -R true 2>/dev/null && echo setarch -R)
 TSAN_TEST  = $(TSAN_RUN) $(MESON_TEST) --timeout-multiplier 2
 
