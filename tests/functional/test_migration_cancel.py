@@ -102,6 +102,7 @@ class CancelTest(MigrationTestCase):
     def test_cancel_active(self):
         with dst_vm(incoming='tcp:127.0.0.1:0') as dst, \
                 src_vm(*FAST) as src:
+            warm_up(src)    # else nothing to send: over before it is seen
             src.cmd('migrate', uri=listen_uri(dst), config=SLOW)
             wait_status(src, 'active')
             self.assertEqual(wait_status(dst, 'active')['status'], 'active')
@@ -118,6 +119,7 @@ class CancelTest(MigrationTestCase):
             dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0',
                     exit_on_error=False)
             uri = listen_uri(dst)
+            warm_up(src)
             src.cmd('migrate', uri=uri, config=SLOW)
             wait_status(dst, 'active')
             src.cmd('migrate_cancel')
@@ -172,6 +174,7 @@ class CancelTest(MigrationTestCase):
     def test_destination_dies(self):
         with dst_vm(incoming='tcp:127.0.0.1:0') as dst, \
                 src_vm(*FAST) as src:
+            warm_up(src)
             src.cmd('migrate', uri=listen_uri(dst), config=SLOW)
             wait_status(src, 'active')
             dst.kill()
@@ -203,6 +206,7 @@ class CancelTest(MigrationTestCase):
             self.assertEqual(src.cmd('migrate_cancel'), {})
             self.assertEqual(info(src), {})
             with dst_vm(incoming='tcp:127.0.0.1:0') as dst:
+                warm_up(src)
                 src.cmd('migrate', uri=listen_uri(dst), config=SLOW)
                 with self.assertRaises(QMPError) as ctx:
                     src.cmd('migrate', uri=listen_uri(dst))

@@ -17,7 +17,7 @@ import vmig_harness  # noqa: E402
 from migration_helpers import (FINAL, STREAM_HEADER,  # noqa: E402
                                MigrationTestCase, dst_vm, environment,
                                have_zero_copy, info, listen_uri, record,
-                               src_vm, wait_status)
+                               src_vm, wait_status, warm_up)
 from vmig_harness import TIMEOUT, wait_for  # noqa: E402
 
 MiB = 1 << 20
@@ -123,6 +123,7 @@ class MultifdTest(MigrationTestCase):
             dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0',
                     exit_on_error=False)
             uri = listen_uri(dst)
+            warm_up(src)    # else over before it is seen active
             src.cmd('migrate', uri=uri, config=multifd(
                 4, **{'max-bandwidth': 4 * MiB}))
             wait_status(dst, 'active')
@@ -153,6 +154,7 @@ class MultifdTest(MigrationTestCase):
             uri = listen_uri(dst)
             host, port = uri[len('tcp:'):].rsplit(':', 1)
             cfg = multifd(2, **{'max-bandwidth': 32 * MiB})
+            warm_up(src)
             src.cmd('migrate', uri=uri, config=cfg)
             wait_status(src, 'active')
             # A channel header for a session that does not exist.
