@@ -6,6 +6,8 @@
 
 #include <limits.h>
 
+#include "util/atomic.h"
+
 void qio_channel_init(QIOChannel *ioc, const QIOChannelClass *klass,
                       const char *name)
 {
@@ -17,13 +19,13 @@ void qio_channel_init(QIOChannel *ioc, const QIOChannelClass *klass,
 
 QIOChannel *qio_channel_ref(QIOChannel *ioc)
 {
-    g_atomic_int_inc(&ioc->refcount);
+    qatomic_inc(&ioc->refcount);
     return ioc;
 }
 
 void qio_channel_unref(QIOChannel *ioc)
 {
-    if (!ioc || !g_atomic_int_dec_and_test(&ioc->refcount)) {
+    if (!ioc || qatomic_dec_fetch(&ioc->refcount) != 0) {
         return;
     }
     /* Whoever wanted the close error closed explicitly. */
@@ -147,7 +149,7 @@ ssize_t qio_channel_writev_zero_copy(QIOChannel *ioc,
     /* The kernel numbers every call that sent something, and only
      * those: one that failed gives its number back. */
     if (n > 0) {
-        __atomic_add_fetch(&ioc->zc.sent, 1, __ATOMIC_RELAXED);
+        qatomic_inc(&ioc->zc.sent);
     }
     return n;
 }
@@ -155,19 +157,18 @@ ssize_t qio_channel_writev_zero_copy(QIOChannel *ioc,
 void qio_channel_zero_copy_completed(QIOChannel *ioc, uint64_t n,
                                      bool copied)
 {
-    __atomic_add_fetch(&ioc->zc.completed, n, __ATOMIC_RELAXED);
+    qatomic_add(&ioc->zc.completed, n);
     if (copied) {
-        __atomic_add_fetch(&ioc->zc.copied, n, __ATOMIC_RELAXED);
+        qatomic_add(&ioc->zc.copied, n);
     }
 }
 
 void qio_channel_zero_copy_stats(QIOChannel *ioc,
                                  QIOChannelZeroCopyStats *stats)
 {
-    stats->sent = __atomic_load_n(&ioc->zc.sent, __ATOMIC_RELAXED);
-    stats->completed = __atomic_load_n(&ioc->zc.completed,
-                                       __ATOMIC_RELAXED);
-    stats->copied = __atomic_load_n(&ioc->zc.copied, __ATOMIC_RELAXED);
+    stats->sent = qatomic_read(&ioc->zc.sent);
+    stats->completed = qatomic_read(&ioc->zc.completed);
+    stats->copied = qatomic_read(&ioc->zc.copied);
 }
 
 static bool zero_copy_done(QIOChannel *ioc)

@@ -13,6 +13,7 @@
 #include "io/channel-socket.h"
 #include "qapi/clone.h"
 #include "qapi/qapi-visit.h"
+#include "util/atomic.h"
 #include "util/sockets.h"
 
 struct QIONetListener {
@@ -32,7 +33,7 @@ struct QIONetListener {
 
 static void listener_unref(QIONetListener *l)
 {
-    if (!g_atomic_int_dec_and_test(&l->refs)) {
+    if (qatomic_dec_fetch(&l->refs) != 0) {
         return;
     }
     qapi_free_SocketAddress(l->requested);
@@ -119,7 +120,7 @@ static gboolean listener_readable(gint fd, GIOCondition cond,
 {
     QIONetListener *l = opaque;
 
-    g_atomic_int_inc(&l->refs);
+    qatomic_inc(&l->refs);
     /* Everything queued, as one wake-up may stand for several clients;
      * the handler may close the listener or change the handler. */
     while (l->fd >= 0 && l->func) {

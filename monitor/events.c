@@ -14,8 +14,7 @@
 
 #include "qapi/event-hook.h"
 #include "qapi/qapi-events.h"
-
-static GThread *main_thread;
+#include "util/main-thread.h"
 
 static GMutex queue_lock;
 static GQueue queue;            /* json_t * messages, oldest first */
@@ -59,6 +58,7 @@ static void drain_queue(void)
 {
     GQueue batch = G_QUEUE_INIT;
 
+    assert_main_thread();
     g_mutex_lock(&queue_lock);
     batch = queue;
     g_queue_init(&queue);
@@ -81,13 +81,24 @@ static gboolean drain_queue_cb(gpointer opaque)
 
 static void monitor_event_emit(QAPIEvent event, json_t *data)
 {
-    json_t *msg = event_message(event, data);
+    json_t *msg, *copy;
 
-    if (g_thread_self() == main_thread) {
+    if (in_main_thread()) {
+        msg = event_message(event, data);
         drain_queue();
         broadcast(msg);
         return;
     }
+
+    /*
+     * The caller drops its reference to @data when we return, while the
+     * main thread may already be sending and freeing the message: jansson
+     * does not order the two ends of a shared count (TSan saw the free
+     * race the caller's decref).  A copy is the message's alone.
+     */
+    copy = data ? json_deep_copy(data) : NULL;
+    msg = event_message(event, copy);
+    json_decref(copy);
 
     g_mutex_lock(&queue_lock);
     if (shut_down) {
@@ -106,7 +117,8 @@ static void monitor_event_emit(QAPIEvent event, json_t *data)
 
 void monitor_events_init(void)
 {
-    main_thread = g_thread_self();
+    /* Events from other threads are queued for this one. */
+    assert_main_thread();
     qapi_event_set_emitter(monitor_event_emit);
 }
 

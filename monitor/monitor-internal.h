@@ -109,7 +109,7 @@ void monitor_hmp_free(Monitor *mon);
 
 /* events.c */
 
-/* Records the main thread; events from other threads are queued for it. */
+/* In the main thread; events from other threads are queued for it. */
 void monitor_events_init(void);
 /* Drops events emitted after this (the main loop is gone). */
 void monitor_events_cleanup(void);

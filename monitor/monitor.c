@@ -16,6 +16,7 @@
 
 #include "qapi/error.h"
 #include "util/cutils.h"
+#include "util/main-thread.h"
 #include "util/sockets.h"
 
 /* Every live monitor, in creation order. Main thread only. */
@@ -56,6 +57,7 @@ void monitor_init_globals(void)
 
 void monitor_for_each(void (*fn)(Monitor *mon, void *opaque), void *opaque)
 {
+    assert_main_thread();
     /* Fetch the next element first: @fn may close (free) the monitor. */
     for (GList *l = monitors, *next; l; l = next) {
         next = l->next;
@@ -334,6 +336,7 @@ void monitor_common_init(Monitor *mon, bool is_qmp, int in_fd, int out_fd,
 {
     struct stat st;
 
+    assert_main_thread();
     mon->is_qmp = is_qmp;
     mon->name = g_strdup(name);
     mon->in_fd = in_fd;
@@ -386,6 +389,7 @@ static void monitor_destroy(Monitor *mon)
 
 void monitor_close(Monitor *mon)
 {
+    assert_main_thread();
     if (mon->busy) {
         /* Called from inside our own input handler (e.g. a write failed
          * while answering); monitor_can_read() finishes the job. */
@@ -397,6 +401,7 @@ void monitor_close(Monitor *mon)
 
 void monitor_close_all(void)
 {
+    assert_main_thread();
     while (monitors) {
         Monitor *mon = monitors->data;
         /* Last chance for queued replies, e.g. the one to "quit".  A failed

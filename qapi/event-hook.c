@@ -6,17 +6,18 @@
 #include "qapi/event-hook.h"
 
 #include "qapi/qapi-events.h"
+#include "util/atomic.h"
 
 static QAPIEventEmitter *emitter;
 
 void qapi_event_set_emitter(QAPIEventEmitter *fn)
 {
-    __atomic_store_n(&emitter, fn, __ATOMIC_RELEASE);
+    qatomic_store_release(&emitter, fn);
 }
 
 void qapi_event_emit(QAPIEvent event, json_t *data)
 {
-    QAPIEventEmitter *fn = __atomic_load_n(&emitter, __ATOMIC_ACQUIRE);
+    QAPIEventEmitter *fn = qatomic_load_acquire(&emitter);
 
     if (fn) {
         fn(event, data);

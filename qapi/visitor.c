@@ -12,6 +12,7 @@
 #include <inttypes.h>
 
 #include "qapi/compat-policy.h"
+#include "util/atomic.h"
 
 /* Set once at startup (see compat-policy.h); atomic only so that a late
  * change can never tear. */
@@ -19,12 +20,12 @@ static gint deprecated_input_reject;
 
 void qapi_set_deprecated_input_policy(bool reject)
 {
-    g_atomic_int_set(&deprecated_input_reject, reject);
+    qatomic_mb_set(&deprecated_input_reject, reject);
 }
 
 bool qapi_deprecated_input_rejected(void)
 {
-    return g_atomic_int_get(&deprecated_input_reject);
+    return qatomic_mb_read(&deprecated_input_reject);
 }
 
 VisitorType visit_get_type(Visitor *v)

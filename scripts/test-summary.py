@@ -8,6 +8,7 @@ mid-run) as failures.  Prints one line: "N passed, N failed[, N skipped]".
 Exit status 1 if anything failed.
 """
 import json
+import os
 import re
 import sys
 
@@ -16,10 +17,13 @@ TAP_PLAN = re.compile(r'^1\.\.(\d+)')
 
 
 def count(log_path, totals, failures):
+    # BUILD/meson-logs/testlog.json: failures name their build.
+    build = os.path.basename(os.path.dirname(os.path.dirname(
+        os.path.abspath(log_path))))
     with open(log_path) as f:
         for line in f:
             entry = json.loads(line)
-            name = entry['name']
+            name = '%s: %s' % (build, entry['name'])
             passed = failed = skipped = 0
             plan = None
             for out in (entry.get('stdout') or '').splitlines():

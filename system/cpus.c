@@ -20,6 +20,8 @@
 #include "system/dev-log.h"
 #include "system/pacer.h"
 #include "system/ram.h"
+#include "util/atomic.h"
+#include "util/main-thread.h"
 
 /* Pages a thread writes per batch, without the lock. */
 #define VCPU_BATCH_PAGES 64
@@ -112,7 +114,7 @@ static gpointer vcpu_thread_fn(gpointer opaque)
 
         int64_t now = g_get_monotonic_time();
         until = pacer_throttle(&pacer, now,
-                               g_atomic_int_get(&throttle_percentage));
+                               qatomic_mb_read(&throttle_percentage));
         if (until) {
             wait_until_locked(until);
             continue;
@@ -136,6 +138,7 @@ static gpointer vcpu_thread_fn(gpointer opaque)
 void cpus_init(unsigned ncpus, const WorkloadConfig *config,
                CounterDevice *counter_device, LogDevice *log_device)
 {
+    assert_main_thread();
     g_assert(!vcpus && ncpus > 0 && ncpus <= VMIG_MAX_CPUS);
     g_assert(counter_device_ncpus(counter_device) == ncpus);
 
@@ -160,6 +163,7 @@ void cpus_init(unsigned ncpus, const WorkloadConfig *config,
 
 void cpus_cleanup(void)
 {
+    assert_main_thread();
     if (!vcpus) {
         return;
     }
@@ -193,6 +197,7 @@ static bool all_parked_locked(void)
 
 void pause_all_vcpus(void)
 {
+    assert_main_thread();
     g_mutex_lock(&cpus_lock);
     vcpus_should_run = false;
     g_cond_broadcast(&cpus_wake);
@@ -204,6 +209,7 @@ void pause_all_vcpus(void)
 
 void resume_all_vcpus(void)
 {
+    assert_main_thread();
     g_mutex_lock(&cpus_lock);
     vcpus_should_run = true;
     g_cond_broadcast(&cpus_wake);
@@ -219,6 +225,7 @@ void cpus_get_workload(WorkloadConfig *config)
 
 void cpus_set_workload(const WorkloadConfig *config)
 {
+    assert_main_thread();
     g_mutex_lock(&cpus_lock);
     workload = *config;
     workload_generation++;
@@ -229,12 +236,12 @@ void cpus_set_workload(const WorkloadConfig *config)
 void cpu_throttle_set(int percent)
 {
     percent = CLAMP(percent, CPU_THROTTLE_PCT_MIN, CPU_THROTTLE_PCT_MAX);
-    g_atomic_int_set(&throttle_percentage, percent);
+    qatomic_mb_set(&throttle_percentage, percent);
 }
 
 void cpu_throttle_stop(void)
 {
-    g_atomic_int_set(&throttle_percentage, 0);
+    qatomic_mb_set(&throttle_percentage, 0);
 }
 
 bool cpu_throttle_active(void)
@@ -244,7 +251,7 @@ bool cpu_throttle_active(void)
 
 int cpu_throttle_get_percentage(void)
 {
-    return g_atomic_int_get(&throttle_percentage);
+    return qatomic_mb_read(&throttle_percentage);
 }
 
 /* QMP */

@@ -5,6 +5,8 @@
 
 #include <inttypes.h>
 
+#include "util/atomic.h"
+
 struct CounterDevice {
     unsigned ncpus;
     guint64 *count;     /* atomics: bumped by the vCPU threads */
@@ -15,19 +17,19 @@ struct CounterDevice {
 uint64_t counter_device_bump(CounterDevice *dev, unsigned cpu)
 {
     g_assert(cpu < dev->ncpus);
-    __atomic_add_fetch(&dev->total, 1, __ATOMIC_RELAXED);
-    return __atomic_add_fetch(&dev->count[cpu], 1, __ATOMIC_RELAXED);
+    qatomic_inc(&dev->total);
+    return qatomic_inc_fetch(&dev->count[cpu]);
 }
 
 uint64_t counter_device_get(CounterDevice *dev, unsigned cpu)
 {
     g_assert(cpu < dev->ncpus);
-    return __atomic_load_n(&dev->count[cpu], __ATOMIC_RELAXED);
+    return qatomic_read(&dev->count[cpu]);
 }
 
 uint64_t counter_device_total(CounterDevice *dev)
 {
-    return __atomic_load_n(&dev->total, __ATOMIC_RELAXED);
+    return qatomic_read(&dev->total);
 }
 
 unsigned counter_device_ncpus(CounterDevice *dev)
@@ -85,9 +87,9 @@ static bool counter_load(void *opaque, const uint8_t *buf, size_t len,
     }
 
     for (uint32_t i = 0; i < ncpus; i++) {
-        __atomic_store_n(&dev->count[i], count[i], __ATOMIC_RELAXED);
+        qatomic_set(&dev->count[i], count[i]);
     }
-    __atomic_store_n(&dev->total, total, __ATOMIC_RELAXED);
+    qatomic_set(&dev->total, total);
     return true;
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "system/dirty-log-uffd.h"
+#include "util/atomic.h"
 
 #define WORD_BITS 64
 /* What dirty_log_arm() arms at a time: few system calls, little ahead of
@@ -103,8 +104,7 @@ void dirty_soft_log_mark(DirtySoftLog *log, uint64_t guest_offset,
 
     for (uint64_t page = first; page < end && page < log->capacity;
          page++) {
-        __atomic_fetch_or(&log->bits[page / WORD_BITS],
-                          1ull << (page % WORD_BITS), __ATOMIC_RELEASE);
+        qatomic_or(&log->bits[page / WORD_BITS], 1ull << (page % WORD_BITS));
     }
 }
 
@@ -127,10 +127,10 @@ static void soft_log_start(DirtyLog *dl)
         /* A late writer of the previous log may still set bits: that
          * only adds written pages, but use atomics for the race. */
         for (uint64_t i = 0; i < words_for(log->capacity); i++) {
-            __atomic_store_n(&log->bits[i], 0, __ATOMIC_RELAXED);
+            qatomic_set(&log->bits[i], 0);
         }
     }
-    __atomic_store_n(&dirty_soft_log, log, __ATOMIC_SEQ_CST);
+    qatomic_mb_set(&dirty_soft_log, log);
     if (!dirty_soft_log_fence) {
         /* Cannot fail once registered; if it did, the worst case is a
          * write racing with start missing the caller's first read. */
@@ -141,7 +141,7 @@ static void soft_log_start(DirtyLog *dl)
 
 static void soft_log_stop(DirtyLog *dl)
 {
-    __atomic_store_n(&dirty_soft_log, NULL, __ATOMIC_RELEASE);
+    qatomic_store_release(&dirty_soft_log, NULL);
     dl->soft = NULL;
 }
 
@@ -164,10 +164,10 @@ static void soft_log_collect(DirtyLog *dl, LoggedBlock *lb,
         if (lo + WORD_BITS > end) {
             mask &= ~0ull >> (lo + WORD_BITS - end);
         }
-        if (!(__atomic_load_n(&log->bits[w], __ATOMIC_RELAXED) & mask)) {
+        if (!(qatomic_read(&log->bits[w]) & mask)) {
             continue;
         }
-        got = __atomic_fetch_and(&log->bits[w], ~mask, __ATOMIC_ACQUIRE) &
+        got = qatomic_fetch_and(&log->bits[w], ~mask) &
               mask;
         while (got) {
             uint64_t page = lo + __builtin_ctzll(got) - first;

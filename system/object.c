@@ -8,6 +8,7 @@
 
 #include "qapi/qapi-commands.h"
 #include "system/memory-backend.h"
+#include "util/main-thread.h"
 
 /* The one list of implemented object types. */
 static const ObjectTypeInfo *const object_types[OBJECT_TYPE__MAX] = {
@@ -66,6 +67,7 @@ bool object_add(const ObjectOptions *opts, Error **errp)
     Error *local_err = NULL;
     void *impl;
 
+    assert_main_thread();
     if (!id_wellformed(opts->id)) {
         error_setg(errp, "invalid object id '%s': it must start with a "
                    "letter and contain only letters, digits, '-', '.' and "
@@ -118,6 +120,7 @@ bool object_del(const char *id, Error **errp)
     UserObject *obj = lookup(id, &index);
     const ObjectTypeInfo *info;
 
+    assert_main_thread();
     if (!obj) {
         error_setg(errp, "object '%s' not found", id);
         return false;
@@ -133,6 +136,7 @@ bool object_del(const char *id, Error **errp)
 
 void object_del_all(void)
 {
+    assert_main_thread();
     /* Newest first: an object may depend on older ones, never on newer. */
     while (objects) {
         object_destroy(objects->len - 1);
@@ -143,6 +147,7 @@ void *object_find(const char *id, ObjectType type)
 {
     UserObject *obj = lookup(id, NULL);
 
+    assert_main_thread();
     return obj && obj->type == type ? obj->impl : NULL;
 }
 
@@ -150,6 +155,7 @@ bool object_find_type(const char *id, ObjectType *type)
 {
     UserObject *obj = lookup(id, NULL);
 
+    assert_main_thread();
     if (obj) {
         *type = obj->type;
     }
@@ -158,6 +164,7 @@ bool object_find_type(const char *id, ObjectType *type)
 
 void object_foreach(ObjectIterFunc *fn, void *opaque)
 {
+    assert_main_thread();
     for (guint i = 0; objects && i < objects->len; i++) {
         UserObject *obj = g_ptr_array_index(objects, i);
         fn(obj->id, obj->type, obj->impl, opaque);

@@ -10,6 +10,8 @@
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
 #include "system/cpus.h"
+#include "util/atomic.h"
+#include "util/main-thread.h"
 
 typedef struct RunStateTransition {
     RunState from;
@@ -128,7 +130,7 @@ static GPtrArray *vm_change_state_handlers;
 
 RunState runstate_get(void)
 {
-    return g_atomic_int_get(&current_run_state);
+    return qatomic_mb_read(&current_run_state);
 }
 
 bool runstate_check(RunState state)
@@ -167,12 +169,13 @@ void runstate_set(RunState new_state)
 {
     RunState old_state = runstate_get();
 
+    assert_main_thread();
     if (!runstate_is_legal(old_state, new_state)) {
         error_report("invalid run state transition: '%s' -> '%s'",
                      RunState_str(old_state), RunState_str(new_state));
         abort();
     }
-    g_atomic_int_set(&current_run_state, new_state);
+    qatomic_mb_set(&current_run_state, new_state);
 }
 
 bool runstate_get_autostart(void)
@@ -182,6 +185,7 @@ bool runstate_get_autostart(void)
 
 void runstate_set_autostart(bool value)
 {
+    assert_main_thread();
     autostart = value;
 }
 
@@ -190,6 +194,7 @@ VMChangeStateEntry *vm_change_state_handler_add(VMChangeStateHandler *cb,
 {
     VMChangeStateEntry *e = g_new0(VMChangeStateEntry, 1);
 
+    assert_main_thread();
     e->cb = cb;
     e->opaque = opaque;
     if (!vm_change_state_handlers) {
@@ -204,6 +209,7 @@ void vm_change_state_handler_del(VMChangeStateEntry *entry)
     bool found = vm_change_state_handlers &&
                  g_ptr_array_remove(vm_change_state_handlers, entry);
 
+    assert_main_thread();
     g_assert(found);
     if (vm_change_state_handlers->len == 0) {
         g_ptr_array_free(vm_change_state_handlers, TRUE);
@@ -225,6 +231,7 @@ static void vm_state_notify(bool running, RunState state)
 
 void vm_start(void)
 {
+    assert_main_thread();
     if (runstate_is_running()) {
         return;
     }
@@ -237,6 +244,7 @@ void vm_start(void)
 /* Stops the vCPUs and enters @state if running; true if it did. */
 static bool do_vm_stop(RunState state, bool send_stop)
 {
+    assert_main_thread();
     if (!runstate_is_running()) {
         return false;
     }
@@ -269,15 +277,14 @@ void vm_shutdown(void)
 void shutdown_request(ShutdownCause cause)
 {
     g_assert(cause != SHUTDOWN_CAUSE_NONE);
-    g_atomic_int_compare_and_exchange(&pending_shutdown, SHUTDOWN_CAUSE_NONE,
-                                      cause);
+    qatomic_cmpxchg(&pending_shutdown, SHUTDOWN_CAUSE_NONE, cause);
     /* The main loop checks for requests each time it wakes up. */
     g_main_context_wakeup(NULL);
 }
 
 ShutdownCause shutdown_requested(void)
 {
-    return g_atomic_int_get(&pending_shutdown);
+    return qatomic_mb_read(&pending_shutdown);
 }
 
 /* QMP */

@@ -9,6 +9,7 @@
 #include "system/vmstate.h"
 #include "qapi/qapi-commands.h"
 #include "system/ram.h"
+#include "util/main-thread.h"
 
 /* GChecksum takes a gssize; big blocks go in pieces. */
 #define DIGEST_CHUNK (1024 * 1024)
@@ -55,6 +56,7 @@ char *vm_digest_ram(void)
     };
     char *hex;
 
+    assert_main_thread();
     ram_block_foreach(digest_block, &s);
     hex = g_strdup(g_checksum_get_string(s.ck));
     g_checksum_free(s.ck);
@@ -87,6 +89,7 @@ char *vm_digest_devices(Error **errp)
     };
     char *hex = NULL;
 
+    assert_main_thread();
     if (device_state_foreach(digest_device, &s, errp)) {
         hex = g_strdup(g_checksum_get_string(s.ck));
     }

@@ -6,11 +6,14 @@
 
 #include <string.h>
 
+#include "util/main-thread.h"
+
 /* Registration order is the migration order, hence a list, not a hash. */
 static GPtrArray *registry;
 
 bool device_state_register(const DeviceStateOps *ops, Error **errp)
 {
+    assert_main_thread();
     g_assert(ops->id && ops->save && ops->load);
     if (ops->min_version < 1 || ops->min_version > ops->version) {
         error_setg(errp, "device '%s': invalid versions: min_version %u, "
@@ -32,6 +35,7 @@ void device_state_unregister(const DeviceStateOps *ops)
 {
     bool found = registry && g_ptr_array_remove(registry, (gpointer)ops);
 
+    assert_main_thread();
     g_assert(found);
     if (registry->len == 0) {
         g_ptr_array_free(registry, TRUE);
@@ -41,6 +45,7 @@ void device_state_unregister(const DeviceStateOps *ops)
 
 const DeviceStateOps *device_state_find(const char *id)
 {
+    assert_main_thread();
     for (guint i = 0; registry && i < registry->len; i++) {
         const DeviceStateOps *ops = g_ptr_array_index(registry, i);
         if (strcmp(ops->id, id) == 0) {
@@ -53,6 +58,7 @@ const DeviceStateOps *device_state_find(const char *id)
 bool device_state_foreach(DeviceStateIterFunc *fn, void *opaque,
                           Error **errp)
 {
+    assert_main_thread();
     for (guint i = 0; registry && i < registry->len; i++) {
         if (!fn(g_ptr_array_index(registry, i), opaque, errp)) {
             return false;

@@ -68,6 +68,7 @@
 
 #include "qapi/error.h"
 #include "system/ram.h"
+#include "util/atomic.h"
 
 #define DIRTY_LOG_UFFD_NAME "uffd-wp-async"
 #define DIRTY_LOG_SOFT_NAME "soft-dirty-log"
@@ -149,11 +150,13 @@ static inline void dirty_log_note_write(uint64_t guest_offset, uint64_t len)
      * load is used: a compiler barrier here, the CPU barrier is a
      * membarrier(2) in dirty_log_start(), or a fence without it. */
     if (__builtin_expect(dirty_soft_log_fence, 0)) {
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        smp_mb();
     } else {
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        barrier();
     }
-    log = __atomic_load_n(&dirty_soft_log, __ATOMIC_RELAXED);
+    /* Acquire: the log's contents were written before it was published
+     * (free on x86, where loads are acquires anyway). */
+    log = qatomic_load_acquire(&dirty_soft_log);
     if (__builtin_expect(log != NULL, 0)) {
         dirty_soft_log_mark(log, guest_offset, len);
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "system/vmstate.h"
+#include "util/main-thread.h"
 
 typedef struct DeviceLoad {
     char *id;
@@ -114,6 +115,7 @@ bool device_load_set_complete(const DeviceLoadSet *set, Error **errp)
 
 bool device_load_set_apply(DeviceLoadSet *set, Error **errp)
 {
+    assert_main_thread();
     for (guint i = 0; i < set->devices->len; i++) {
         DeviceLoad *d = g_ptr_array_index(set->devices, i);
         const DeviceStateOps *ops = device_state_find(d->id);

@@ -5,6 +5,7 @@
 #include "migration/devices/devices.h"
 
 #include "system/vmstate.h"
+#include "util/main-thread.h"
 
 static bool save_one(const DeviceStateOps *ops, void *opaque, Error **errp)
 {
@@ -32,5 +33,6 @@ static bool save_one(const DeviceStateOps *ops, void *opaque, Error **errp)
 
 bool device_save_all(GByteArray *out, Error **errp)
 {
+    assert_main_thread();
     return device_state_foreach(save_one, out, errp);
 }

@@ -181,6 +181,10 @@ typedef void MigMainFunc(void *opaque);
 void mig_call_in_main(MigMainFunc *fn, void *opaque);
 bool mig_in_main_thread(void);
 
+/* For tests: one line (no newline in @fmt) on the file descriptor
+ * VMIG_TEST_TRACE_FD names, if set; any thread. */
+void mig_test_trace(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
 /* ---- The sides ---- */
 
 /* outgoing.c: stops the outgoing migration for vmig's exit; true once

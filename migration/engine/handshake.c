@@ -17,6 +17,7 @@
 #include "migration/wire/wire.h"
 #include "system/ram.h"
 #include "util/cutils.h"
+#include "util/main-thread.h"
 
 const char *handshake_implementation(void)
 {
@@ -53,6 +54,7 @@ WireHello *handshake_local_layout(void)
 {
     WireHello *h = wire_hello_new();
 
+    assert_main_thread();
     ram_block_foreach(add_block, h);
     device_state_foreach(add_device, h, &error_abort);
     return h;
@@ -63,6 +65,7 @@ WireHello *handshake_hello_new(const MigrationConfig *cfg, uint32_t flags,
 {
     g_autoptr(WireHello) h = handshake_local_layout();
 
+    assert_main_thread();
     if (!wire_session_id_generate(h->session_id, errp)) {
         return NULL;
     }
@@ -425,6 +428,7 @@ WireReject *handshake_check_hello(const WireHello *hello,
     Error *err = NULL;
     WireReject *rej;
 
+    assert_main_thread();
     if (!wire_negotiate_version(hello->min_version, hello->max_version,
                                 WIRE_VERSION_MIN, WIRE_VERSION_MAX, version,
                                 &err)) {

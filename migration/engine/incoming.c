@@ -41,6 +41,8 @@
 #include "qapi/qapi-visit.h"
 #include "system/machine.h"
 #include "system/runstate.h"
+#include "util/atomic.h"
+#include "util/main-thread.h"
 
 typedef struct MigIncoming {
     MigrationAddress *addr;
@@ -143,7 +145,7 @@ static void conn_free(IncomingConn *c)
 static bool conn_fail(IncomingConn *c, const char *cls, Error *err)
 {
     /* Woken because vmig quits: say so, not "interrupted". */
-    if (g_atomic_int_get(&shutting_down) && mig_stream_is_woken(c->stream)) {
+    if (qatomic_mb_read(&shutting_down) && mig_stream_is_woken(c->stream)) {
         error_free(err);
         err = NULL;
         error_setg(&err, "The destination vmig is quitting");
@@ -801,7 +803,7 @@ static void finish_main(void *opaque)
         mig_info_set_error(c->error ? error_get_pretty(c->error)
                                     : "The incoming migration failed");
         mig_status_finish(MIGRATION_STATUS_FAILED);
-        if (g_atomic_int_get(&shutting_down)) {
+        if (qatomic_mb_read(&shutting_down)) {
             break;
         }
         if (i->exit_on_error) {
@@ -836,6 +838,7 @@ static void session_end_main(void *opaque)
 {
     IncomingConn *c = opaque;
 
+    assert_main_thread();
     if (c->multifd) {
         mig_router_remove_session(c->inc->router, c->session->id);
     }
@@ -869,7 +872,8 @@ static bool serve(void *opaque, MigStream *s)
     const MigrationConfig *cfg = i->local_cfg;
     IncomingConn *c;
 
-    if (i->busy || g_atomic_int_get(&shutting_down)) {
+    assert_main_thread();
+    if (i->busy || qatomic_mb_read(&shutting_down)) {
         return false;
     }
     c = g_new0(IncomingConn, 1);
@@ -891,11 +895,12 @@ bool migration_incoming_start(const MigrationAddress *addr,
 {
     MigIncoming *i;
 
+    assert_main_thread();
     if (inc) {
         error_setg(errp, "The incoming migration has already been started");
         return false;
     }
-    if (g_atomic_int_get(&shutting_down)) {
+    if (qatomic_mb_read(&shutting_down)) {
         error_setg(errp, "vmig is shutting down");
         return false;
     }
@@ -936,7 +941,7 @@ bool migration_incoming_started(void)
 
 void mig_incoming_shutdown_begin(void)
 {
-    g_atomic_int_set(&shutting_down, 1);
+    qatomic_mb_set(&shutting_down, 1);
     if (serving) {
         mig_stream_wake(serving->stream);
     }

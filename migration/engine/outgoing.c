@@ -52,7 +52,9 @@
 #include "system/cpus.h"
 #include "system/machine.h"
 #include "system/runstate.h"
+#include "util/atomic.h"
 #include "util/cutils.h"
+#include "util/main-thread.h"
 
 /* Longest slice of sending between two looks at the options and the
  * switchover test (QEMU iterates at the same pace). */
@@ -191,7 +193,7 @@ static void outgoing_free(MigOutgoing *o)
 
 static bool cancelled(MigOutgoing *o)
 {
-    return g_atomic_int_get(&o->cancel);
+    return qatomic_mb_read(&o->cancel);
 }
 
 static void record_error(MigOutgoing *o, Error *err)
@@ -571,9 +573,11 @@ static void publish_stats(MigOutgoing *o, const Progress *pg)
         .remaining = o->bitmap ? dirty_bitmap_dirty_pages(o->bitmap) *
                                  GUEST_PAGE_SIZE : 0,
         .total = ram_guest_size(),
-        .duplicate = o->session->ram_saver.zero_pages,
-        .normal = o->session->ram_saver.normal_pages,
-        .normal_bytes = o->session->ram_saver.normal_pages * GUEST_PAGE_SIZE,
+        /* Counted by the multifd channel threads too. */
+        .duplicate = qatomic_read(&o->session->ram_saver.zero_pages),
+        .normal = qatomic_read(&o->session->ram_saver.normal_pages),
+        .normal_bytes = qatomic_read(&o->session->ram_saver.normal_pages) *
+                        GUEST_PAGE_SIZE,
         .dirty_pages_rate = pg->dirty_pages_rate,
         .mbps = pg->bw.bytes_per_sec * 8 / 1e6,
         .dirty_sync_count = o->bitmap ?
@@ -1444,6 +1448,7 @@ static gpointer migration_thread_fn(gpointer opaque)
 /* A migration that ends before its thread starts (main thread). */
 static void fail_early(MigOutgoing *o, Error *err)
 {
+    assert_main_thread();
     mig_info_end();
     mig_info_set_error(error_get_pretty(err));
     mig_status_finish(MIGRATION_STATUS_FAILED);
@@ -1489,6 +1494,7 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     WireHello *hello;
     MigOutgoing *o;
 
+    assert_main_thread();
     if (shutting_down) {
         error_setg(errp, "vmig is shutting down");
         return false;
@@ -1533,6 +1539,7 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
 
 static void cancel(MigOutgoing *o)
 {
+    assert_main_thread();
     for (;;) {
         MigrationStatus st = mig_status();
 
@@ -1543,7 +1550,7 @@ static void cancel(MigOutgoing *o)
             break;
         }
     }
-    g_atomic_int_set(&o->cancel, 1);
+    qatomic_mb_set(&o->cancel, 1);
     if (o->phase == OUT_CONNECTING) {
         /* No thread yet: done now; connected() drops the channel. */
         o->phase = OUT_ABANDONED;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "migration/config.h"
+#include "migration/engine/engine.h"
 
 MigSession *mig_session_new(const uint8_t *id, const MigrationConfig *cfg)
 {
@@ -54,6 +55,10 @@ WireBindResult mig_session_bind_channel(void *opaque, MigStream *stream,
     g_mutex_lock(&s->lock);
     bind = s->channels ? wire_channel_bind(s->channels, ch, &err)
                        : WIRE_BIND_FOREIGN;
+    /* Under the lock: the lines come in the order of binding. */
+    mig_test_trace("multifd channel %u %s", ch->index,
+                   bind == WIRE_BIND_OK ? "bound" :
+                   bind == WIRE_BIND_FOREIGN ? "foreign" : "refused");
     g_mutex_unlock(&s->lock);
     switch (bind) {
     case WIRE_BIND_OK:

@@ -5,8 +5,10 @@
  */
 #include "migration/engine/engine.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "migration/config.h"
 #include "migration/wire/wire.h"
@@ -15,6 +17,8 @@
 #include "qapi/qapi-events.h"
 #include "qapi/qapi-visit.h"
 #include "system/cpus.h"
+#include "util/atomic.h"
+#include "util/main-thread.h"
 
 typedef struct MigInfoState {
     GMutex lock;                /* everything but status */
@@ -45,6 +49,7 @@ static MigInfoState info = { .status = MIGRATION_STATUS_NONE };
 
 void mig_info_start(MigDirection dir, bool events, bool dry_run)
 {
+    assert_main_thread();
     g_mutex_lock(&info.lock);
     info.dir = dir;
     info.events = events;
@@ -62,7 +67,7 @@ void mig_info_start(MigDirection dir, bool events, bool dry_run)
     info.has_xbzrle = false;
     g_clear_pointer(&info.overrides, qapi_free_MigrationConfigOverrideList);
     g_mutex_unlock(&info.lock);
-    g_atomic_int_set(&info.status, MIGRATION_STATUS_SETUP);
+    qatomic_mb_set(&info.status, MIGRATION_STATUS_SETUP);
     if (events) {
         qapi_event_send_migration(MIGRATION_STATUS_SETUP);
     }
@@ -70,14 +75,14 @@ void mig_info_start(MigDirection dir, bool events, bool dry_run)
 
 MigrationStatus mig_status(void)
 {
-    return g_atomic_int_get(&info.status);
+    return qatomic_mb_read(&info.status);
 }
 
 bool mig_status_change(MigrationStatus from, MigrationStatus to)
 {
     bool events;
 
-    if (!g_atomic_int_compare_and_exchange(&info.status, from, to)) {
+    if (qatomic_cmpxchg(&info.status, from, to) != (gint)from) {
         return false;
     }
     g_mutex_lock(&info.lock);
@@ -363,6 +368,7 @@ void mig_params_update(const MigrationConfig *cfg)
         },
     };
 
+    assert_main_thread();
     g_mutex_lock(&params_lock);
     params = p;
     g_mutex_unlock(&params_lock);
@@ -383,17 +389,9 @@ void migration_engine_config_changed(const MigrationConfig *cfg)
 
 /* ---- The main thread ---- */
 
-static GThread *main_thread;
-
-/* Runs before main(), hence in the main thread. */
-static void __attribute__((constructor)) note_main_thread(void)
-{
-    main_thread = g_thread_self();
-}
-
 bool mig_in_main_thread(void)
 {
-    return g_thread_self() == main_thread;
+    return in_main_thread();
 }
 
 typedef struct MainCall {
@@ -445,4 +443,41 @@ void mig_call_in_main(MigMainFunc *fn, void *opaque)
     g_mutex_unlock(&call.lock);
     g_mutex_clear(&call.lock);
     g_cond_clear(&call.cond);
+}
+
+/* ---- Tests ---- */
+
+void mig_test_trace(const char *fmt, ...)
+{
+    static gsize once;
+    static int fd = -1;
+    g_autofree char *text = NULL;
+    g_autofree char *line = NULL;
+    va_list ap;
+
+    if (g_once_init_enter(&once)) {
+        const char *env = getenv("VMIG_TEST_TRACE_FD");
+        guint64 v;
+
+        /* Not inherited by the commands of exec: migrations: the test
+         * sees the end of the pipe when vmig is gone. */
+        if (env && g_ascii_string_to_unsigned(env, 10, 0, G_MAXINT, &v,
+                                              NULL) &&
+            fcntl((int)v, F_SETFD, FD_CLOEXEC) == 0) {
+            fd = (int)v;
+        }
+        g_once_init_leave(&once, 1);
+    }
+    if (fd < 0) {
+        return;
+    }
+    va_start(ap, fmt);
+    text = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    line = g_strconcat(text, "\n", NULL);
+    /* One write: lines of several threads do not mix (short lines on a
+     * pipe are written whole). */
+    if (write(fd, line, strlen(line)) < 0) {
+        /* A test that stopped reading loses the line: nothing to do. */
+    }
 }

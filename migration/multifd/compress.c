@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "migration/multifd/compress-ops.h"
+#include "util/atomic.h"
 
 /* Input for the steps that only finish a stream: never NULL, as NULL + 0
  * is undefined. */
@@ -57,7 +58,7 @@ static size_t iov_total(const struct iovec *iov, size_t n)
 
 static void count(guint64 *counter, size_t n)
 {
-    __atomic_add_fetch(counter, (guint64)n, __ATOMIC_RELAXED);
+    qatomic_add(counter, (guint64)n);
 }
 
 /* ---- Compression ------------------------------------------------------ */
@@ -203,12 +204,12 @@ fail:
 
 uint64_t multifd_compressor_bytes_in(const MultifdCompressor *c)
 {
-    return __atomic_load_n(&c->bytes_in, __ATOMIC_RELAXED);
+    return qatomic_read(&c->bytes_in);
 }
 
 uint64_t multifd_compressor_bytes_out(const MultifdCompressor *c)
 {
-    return __atomic_load_n(&c->bytes_out, __ATOMIC_RELAXED);
+    return qatomic_read(&c->bytes_out);
 }
 
 /* ---- Decompression ---------------------------------------------------- */
@@ -339,10 +340,10 @@ bool multifd_decompress(MultifdDecompressor *d, const void *data,
 
 uint64_t multifd_decompressor_bytes_in(const MultifdDecompressor *d)
 {
-    return __atomic_load_n(&d->bytes_in, __ATOMIC_RELAXED);
+    return qatomic_read(&d->bytes_in);
 }
 
 uint64_t multifd_decompressor_bytes_out(const MultifdDecompressor *d)
 {
-    return __atomic_load_n(&d->bytes_out, __ATOMIC_RELAXED);
+    return qatomic_read(&d->bytes_out);
 }

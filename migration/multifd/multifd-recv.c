@@ -14,6 +14,7 @@
 
 #include "migration/multifd/multifd.h"
 #include "migration/multifd/compress.h"
+#include "util/atomic.h"
 
 typedef struct RecvConn {
     struct MultifdRecv *m;
@@ -189,16 +190,6 @@ static gpointer conn_thread_fn(gpointer opaque)
     Error *err = NULL;
     bool eof = false;
 
-    ram_loader_init(&c->loader, m->blocks);
-    if (m->method != MULTIFD_COMPRESSION_NONE) {
-        c->decompressor = multifd_decompressor_new(m->method, &err);
-        if (!c->decompressor) {
-            fail(m, err);
-            return NULL;
-        }
-        c->loader.decompress = decompress;
-        c->loader.decompress_opaque = c->decompressor;
-    }
     if (!receive(c, &eof, &err)) {
         error_prepend(&err, "multifd channel %u: ", c->index);
         fail_session(m, err, !eof);
@@ -233,12 +224,28 @@ void multifd_recv_add_channel(MultifdRecv *m, uint32_t index,
                               MigStream *stream)
 {
     RecvConn *c = g_new0(RecvConn, 1);
+    Error *err = NULL;
 
     g_assert(index < m->n);
     c->m = m;
     c->stream = stream;
     c->index = index;
     c->bound = true;
+    /* Ready before it is published: multifd_recv_stats() reads the
+     * loader and decompressor of every bound channel. */
+    ram_loader_init(&c->loader, m->blocks);
+    if (m->method != MULTIFD_COMPRESSION_NONE) {
+        c->decompressor = multifd_decompressor_new(m->method, &err);
+        if (!c->decompressor) {
+            ram_loader_destroy(&c->loader);
+            mig_stream_free(c->stream);
+            g_free(c);
+            fail(m, err);
+            return;
+        }
+        c->loader.decompress = decompress;
+        c->loader.decompress_opaque = c->decompressor;
+    }
     g_mutex_lock(&m->lock);
     g_assert(!m->by_index[index]);
     g_ptr_array_add(m->conns, c);
@@ -361,7 +368,8 @@ void multifd_recv_stats(MultifdRecv *m, MigMultifdStats *st)
             continue;
         }
         st->bytes[i] = mig_stream_bytes_read(c->stream);
-        st->packets += c->loader.next_packet;
+        /* The channel's thread counts on: only m->lock is ours. */
+        st->packets += qatomic_read(&c->loader.next_packet);
         if (c->decompressor) {
             st->compressed_bytes +=
                 multifd_decompressor_bytes_in(c->decompressor);

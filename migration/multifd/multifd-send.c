@@ -16,6 +16,7 @@
 #include "migration/multifd/multifd.h"
 #include "migration/ram/mapped-ram.h"
 #include "migration/multifd/compress.h"
+#include "util/atomic.h"
 
 typedef enum SendOrder {
     ORDER_NONE,
@@ -142,14 +143,12 @@ static bool send_compressed(SendChannel *c, RamPageBatch *batch,
         return false;
     }
 raw:
-    __atomic_fetch_add(&m->uncompressed, n * (uint64_t)GUEST_PAGE_SIZE,
-                       __ATOMIC_RELAXED);
+    qatomic_add(&m->uncompressed, n * (uint64_t)GUEST_PAGE_SIZE);
     if (!compressed) {
-        __atomic_fetch_add(&m->compressed, n * (uint64_t)GUEST_PAGE_SIZE,
-                           __ATOMIC_RELAXED);
+        qatomic_add(&m->compressed, n * (uint64_t)GUEST_PAGE_SIZE);
         return true;
     }
-    __atomic_fetch_add(&m->compressed, data->len, __ATOMIC_RELAXED);
+    qatomic_add(&m->compressed, data->len);
     g_byte_array_set_size(c->buf, 0);
     if (!wire_ram_pages_encode(c->buf, &h, batch->offsets, batch->kinds,
                                data->data, data->len, errp) ||
@@ -175,7 +174,7 @@ static bool send_batch(SendChannel *c, RamPageBatch *batch, Error **errp)
         }
     }
     ram_saver_count_batch(c->m->rs, batch);
-    __atomic_fetch_add(&c->m->packets, 1, __ATOMIC_RELAXED);
+    qatomic_inc(&c->m->packets);
     if (c->m->file) {
         return mapped_ram_write_batch(c->m->file, batch, errp);
     }
@@ -487,12 +486,10 @@ void multifd_send_stats(MultifdSend *m, MigMultifdStats *st)
         st->bytes[i] = m->ch[i].stream ?
                        mig_stream_bytes_written(m->ch[i].stream) : 0;
     }
-    st->packets = __atomic_load_n(&m->packets, __ATOMIC_RELAXED);
+    st->packets = qatomic_read(&m->packets);
     st->compression = m->compression;
-    st->uncompressed_bytes = __atomic_load_n(&m->uncompressed,
-                                             __ATOMIC_RELAXED);
-    st->compressed_bytes = __atomic_load_n(&m->compressed,
-                                           __ATOMIC_RELAXED);
+    st->uncompressed_bytes = qatomic_read(&m->uncompressed);
+    st->compressed_bytes = qatomic_read(&m->compressed);
 }
 
 void multifd_send_free(MultifdSend *m)

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/atomic.h"
+
 /* Longest run of pages one pwrite()/pread() moves: 1 MiB, so loading
  * threads take turns on the file often. */
 #define MAX_RUN 256
@@ -130,9 +132,9 @@ static void mark(MappedBlock *mb, uint64_t page, bool written)
     uint64_t bit = 1ull << (page % 64);
 
     if (written) {
-        __atomic_fetch_or(&mb->bitmap[page / 64], bit, __ATOMIC_RELAXED);
+        qatomic_or(&mb->bitmap[page / 64], bit);
     } else {
-        __atomic_fetch_and(&mb->bitmap[page / 64], ~bit, __ATOMIC_RELAXED);
+        qatomic_and(&mb->bitmap[page / 64], ~bit);
     }
 }
 
@@ -147,8 +149,7 @@ static bool write_run(MappedRamWriter *w, MappedBlock *mb, uint64_t first,
                     first * GUEST_PAGE_SIZE, mb->what, errp)) {
         return false;
     }
-    __atomic_fetch_add(&w->bytes, (uint64_t)n * GUEST_PAGE_SIZE,
-                       __ATOMIC_RELAXED);
+    qatomic_add(&w->bytes, (uint64_t)n * GUEST_PAGE_SIZE);
     return true;
 }
 
@@ -186,7 +187,7 @@ bool mapped_ram_write_batch(MappedRamWriter *w, const RamPageBatch *batch,
 
 uint64_t mapped_ram_bytes_written(MappedRamWriter *w)
 {
-    return __atomic_load_n(&w->bytes, __ATOMIC_RELAXED);
+    return qatomic_read(&w->bytes);
 }
 
 bool mapped_ram_writer_finish(MappedRamWriter *w, Error **errp)

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "util/atomic.h"
 #include "util/cutils.h"
 
 void ram_loader_init(RamLoader *rl, GPtrArray *blocks)
@@ -75,7 +76,8 @@ static RAMBlock *check_pages(RamLoader *rl, const WireRamPages *p,
                    "twice", p->h.packet, rl->next_packet);
         return NULL;
     }
-    rl->next_packet++;
+    /* Read by other threads for statistics (multifd-recv.c). */
+    qatomic_set(&rl->next_packet, rl->next_packet + 1);
     return b;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "migration/ram/precopy-policy.h"
+#include "util/atomic.h"
 
 bool ram_page_is_zero(const uint8_t *p)
 {
@@ -100,9 +101,9 @@ void ram_saver_count_batch(RamSaver *rs, const RamPageBatch *batch)
 {
     for (unsigned i = 0; i < batch->count; i++) {
         if (batch->kinds[i] == WIRE_PAGE_NORMAL) {
-            __atomic_fetch_add(&rs->normal_pages, 1, __ATOMIC_RELAXED);
+            qatomic_inc(&rs->normal_pages);
         } else {
-            __atomic_fetch_add(&rs->zero_pages, 1, __ATOMIC_RELAXED);
+            qatomic_inc(&rs->zero_pages);
         }
     }
 }

@@ -12,6 +12,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "util/atomic.h"
+
 /* Bytes asked of the channel per read: large enough for RAM_PAGES
  * records to arrive in a few calls, small enough for the handshake. */
 #define READ_CHUNK (256 * 1024)
@@ -76,7 +78,7 @@ void mig_stream_wake(MigStream *s)
 {
     uint64_t one = 1;
 
-    g_atomic_int_set(&s->woken, 1);
+    qatomic_mb_set(&s->woken, 1);
     /* Never read back: the eventfd stays readable for every poller. */
     if (write(s->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
         /* The flag alone still stops the next wait. */
@@ -85,22 +87,22 @@ void mig_stream_wake(MigStream *s)
 
 bool mig_stream_is_woken(MigStream *s)
 {
-    return g_atomic_int_get(&s->woken);
+    return qatomic_mb_read(&s->woken);
 }
 
 bool mig_stream_is_torn(MigStream *s)
 {
-    return g_atomic_int_get(&s->torn);
+    return qatomic_mb_read(&s->torn);
 }
 
 uint64_t mig_stream_bytes_written(MigStream *s)
 {
-    return __atomic_load_n(&s->bytes_out, __ATOMIC_RELAXED);
+    return qatomic_read(&s->bytes_out);
 }
 
 uint64_t mig_stream_bytes_read(MigStream *s)
 {
-    return __atomic_load_n(&s->bytes_in, __ATOMIC_RELAXED);
+    return qatomic_read(&s->bytes_in);
 }
 
 uint64_t mig_stream_read_offset(MigStream *s)
@@ -121,7 +123,7 @@ bool mig_stream_seek_read(MigStream *s, uint64_t offset, uint64_t base,
     }
     s->start = s->end = 0;
     s->last_record = 0;
-    __atomic_store_n(&s->bytes_in, offset, __ATOMIC_RELAXED);
+    qatomic_set(&s->bytes_in, offset);
     return true;
 }
 
@@ -327,12 +329,12 @@ static MigStreamResult do_writev(MigStream *s, struct iovec *iov,
         done |= n > 0;
         flushed = false;
         iov_advance(iov, niov, &idx, n);
-        __atomic_add_fetch(&s->bytes_out, (guint64)n, __ATOMIC_RELAXED);
+        qatomic_add(&s->bytes_out, (guint64)n);
         continue;
 
 fail:
         if (done) {
-            g_atomic_int_set(&s->torn, 1);
+            qatomic_mb_set(&s->torn, 1);
         }
         return r;
     }
@@ -481,7 +483,7 @@ static ssize_t read_some(MigStream *s, struct iovec *iov, size_t niov,
             *r = MIG_STREAM_ERROR;
             return -1;
         }
-        __atomic_add_fetch(&s->bytes_in, (guint64)n, __ATOMIC_RELAXED);
+        qatomic_add(&s->bytes_in, (guint64)n);
         return n;
     }
 }

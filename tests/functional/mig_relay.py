@@ -1,45 +1,65 @@
 #!/usr/bin/env python3
-"""Joins this process's standard input and output to a Unix socket, so
-that two vmig processes can migrate over exec: on both ends:
+"""Lets two vmig processes migrate over exec: on both ends.
 
-    source:       migrate exec:python3 mig_relay.py connect PATH
-    destination:  -incoming exec:python3 mig_relay.py listen PATH
+The test listens first, with a Rendezvous on a Unix socket PATH, and
+then starts both ends, each running this file as its command:
 
-Each direction ends on its own: end of input is passed on as a shutdown
-of the socket's sending side, end of the socket's data as the end of the
-output.  The relay exits when both directions have ended."""
+    destination:  -incoming exec:python3 mig_relay.py PATH
+    source:       migrate exec:python3 mig_relay.py PATH
+
+Each command joins its standard input and output to a connection to
+PATH, which is listening already: nobody waits for anybody to come up.
+The Rendezvous joins the first two connections.  Each direction ends on
+its own: end of input is passed on as a shutdown of the socket's sending
+side, end of the socket's data as the end of the output; a command exits
+when both directions have ended."""
 
 import os
 import selectors
 import socket
 import sys
-import time
-
-CONNECT_TIMEOUT = 20.0
+import threading
 
 
-def open_socket(mode, path):
-    if mode == 'listen':
-        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        if os.path.exists(path):
-            os.unlink(path)
-        srv.bind(path)
-        srv.listen(1)
-        conn, _ = srv.accept()
-        srv.close()
-        os.unlink(path)
-        return conn
-    deadline = time.monotonic() + CONNECT_TIMEOUT
-    while True:  # the listening relay may not be up yet
+class Rendezvous:
+    """Listens on @path at once; joins the first two connections, byte
+    for byte and half-close for half-close, each direction in a thread."""
+
+    def __init__(self, path):
+        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.srv.bind(path)
+        self.srv.listen(2)
+        self.socks = []
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
         try:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.connect(path)
-            return s
-        except (FileNotFoundError, ConnectionRefusedError):
+            a, _ = self.srv.accept()
+            self.socks.append(a)
+            b, _ = self.srv.accept()
+            self.socks.append(b)
+        except OSError:
+            return      # closed before both came
+        for src, dst in ((a, b), (b, a)):
+            threading.Thread(target=self._pipe, args=(src, dst),
+                             daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while True:
+                data = src.recv(1 << 16)
+                if not data:
+                    break
+                dst.sendall(data)
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self):
+        self.srv.close()
+        for s in self.socks:
             s.close()
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 def end_output():
@@ -53,8 +73,8 @@ def end_output():
 
 
 def main():
-    mode, path = sys.argv[1], sys.argv[2]
-    sock = open_socket(mode, path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(sys.argv[1])
     sel = selectors.DefaultSelector()
     sel.register(0, selectors.EVENT_READ, 'in')
     sel.register(sock, selectors.EVENT_READ, 'sock')

@@ -113,6 +113,17 @@ def have_ipv6():
         return False
 
 
+def have_zero_copy():
+    """Whether TCP sockets take SO_ZEROCOPY here (vmig's own probe)."""
+    so_zerocopy = getattr(socket, 'SO_ZEROCOPY', 60)    # Linux's value
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, so_zerocopy, 1)
+        return True
+    except OSError:
+        return False
+
+
 def warm_up(vm, writes=4096):
     """Lets a guest with a workload fill some memory first, so that there
     is more than zero pages to migrate."""

@@ -6,17 +6,19 @@ session id while a migration runs; a destination that dies in the
 middle.  Every successful case ends with equal digests."""
 
 import os
+import re
 import socket
 import sys
 import threading
-import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
 from migration_helpers import (FINAL, STREAM_HEADER,  # noqa: E402
-                               MigrationTestCase, dst_vm, info, listen_uri,
-                               record, src_vm, wait_status)
-from vmig_harness import wait_for  # noqa: E402
+                               MigrationTestCase, dst_vm, environment,
+                               have_zero_copy, info, listen_uri, record,
+                               src_vm, wait_status, warm_up)
+from vmig_harness import TIMEOUT, wait_for  # noqa: E402
 
 MiB = 1 << 20
 REC_CHANNEL_HEADER = 4
@@ -102,6 +104,7 @@ class MultifdTest(MigrationTestCase):
                 else:
                     self.assertGreater(result['ram']['duplicate'], 0)
 
+    @unittest.skipUnless(have_zero_copy(), 'no SO_ZEROCOPY on this host')
     def test_zero_copy_send(self):
         result, _, dcfg = self.run_multifd(
             multifd(2, **{'zero-copy-send': True}))
@@ -130,6 +133,7 @@ class MultifdTest(MigrationTestCase):
             dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0',
                     exit_on_error=False)
             uri = listen_uri(dst)
+            warm_up(src)    # else over before it is seen active
             src.cmd('migrate', uri=uri, config=multifd(
                 4, **{'max-bandwidth': 4 * MiB}))
             wait_status(dst, 'active')
@@ -160,6 +164,7 @@ class MultifdTest(MigrationTestCase):
             uri = listen_uri(dst)
             host, port = uri[len('tcp:'):].rsplit(':', 1)
             cfg = multifd(2, **{'max-bandwidth': 32 * MiB})
+            warm_up(src)
             src.cmd('migrate', uri=uri, config=cfg)
             wait_status(src, 'active')
             # A channel header for a session that does not exist.
@@ -278,24 +283,71 @@ class MappedRamTest(MigrationTestCase):
             self.assertIn('multifd-compression', ctx.exception.desc)
 
 
+class Trace:
+    """What a vmig reports for tests (VMIG_TEST_TRACE_FD), read from a
+    pipe as it comes: relays wait for the destination's events rather
+    than sleep, and tests check what the destination did."""
+
+    def __init__(self):
+        self.lines = []
+        self.cond = threading.Condition()
+        self.r, self.w = os.pipe()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def launched(self, vm):
+        """Launches @vm writing into this trace."""
+        vm.pass_fds += (self.w,)
+        try:
+            with environment(VMIG_TEST_TRACE_FD=str(self.w)):
+                vm.launch()
+        finally:
+            os.close(self.w)    # vmig's copy only: its exit ends the pipe
+        return vm
+
+    def _read(self):
+        with os.fdopen(self.r, 'rb') as f:
+            for line in f:
+                with self.cond:
+                    self.lines.append(line.decode().rstrip('\n'))
+                    self.cond.notify_all()
+
+    def wait(self, predicate, what):
+        """Waits until predicate(lines so far) holds."""
+        with self.cond:
+            if not self.cond.wait_for(lambda: predicate(self.lines),
+                                      TIMEOUT):
+                raise TimeoutError('timed out after %ss waiting for %s; '
+                                   'trace: %s' % (TIMEOUT, what, self.lines))
+
+    def bound(self):
+        """The multifd channels the destination bound, in order."""
+        with self.cond:
+            return [int(m.group(1)) for m in
+                    (re.fullmatch(r'multifd channel (\d+) bound', line)
+                     for line in self.lines) if m]
+
+
 class OutOfOrderTest(MigrationTestCase):
     """The channels connect through a relay that holds each new
     connection back and lets them through in reverse order, the main
     channel first (it must be: the others open after ACCEPT)."""
 
     def test_reverse_order(self):
-        with dst_vm(mem='64M', incoming='tcp:127.0.0.1:0') as dst, \
+        trace = Trace()
+        with trace.launched(dst_vm(mem='64M',
+                                   incoming='tcp:127.0.0.1:0')) as dst, \
                 src_vm(*DIRTY, mem='64M') as src:
             target = listen_uri(dst)[len('tcp:'):].rsplit(':', 1)
-            relay = ReorderingRelay((target[0], int(target[1])), hold=4)
+            relay = ReorderingRelay((target[0], int(target[1])), 4, trace)
             try:
                 result = self.migrate(src, 'tcp:127.0.0.1:%d' % relay.port,
                                       config=multifd(4))
                 self.assert_completed(src, dst, result)
-                # Main first, then the four channels, last to first.
-                self.assertEqual(relay.order, [0, 4, 3, 2, 1])
             finally:
                 relay.close()
+            # The source opens its channels 0 to 3 in turn: the
+            # destination bound them last to first.
+            self.assertEqual(trace.bound(), [3, 2, 1, 0])
             self.assert_no_crash(src, dst)
 
 
@@ -306,10 +358,12 @@ class ImpostorTest(MigrationTestCase):
     migration fails with the reason; the source guest keeps running."""
 
     def run_impostor(self, index):
-        with dst_vm(mem='64M', incoming='tcp:127.0.0.1:0') as dst, \
+        trace = Trace()
+        with trace.launched(dst_vm(mem='64M',
+                                   incoming='tcp:127.0.0.1:0')) as dst, \
                 src_vm(*DIRTY, mem='64M') as src:
             target = listen_uri(dst)[len('tcp:'):].rsplit(':', 1)
-            relay = InjectingRelay((target[0], int(target[1])), index)
+            relay = InjectingRelay((target[0], int(target[1])), index, trace)
             try:
                 result = self.migrate(src, 'tcp:127.0.0.1:%d' % relay.port,
                                       config=multifd(2))
@@ -388,10 +442,12 @@ class Relay:
 class InjectingRelay(Relay):
     """Once the destination has answered the first connection's HELLO,
     connects a CHANNEL_HEADER of its own for that session with @index,
-    and only then lets the source's channels through."""
+    and lets the source's channels through once the destination has
+    bound or refused it (@trace)."""
 
-    def __init__(self, target, index):
+    def __init__(self, target, index, trace):
         self.index = index
+        self.trace = trace
         self.hello = b''
         self.injected = threading.Event()
         super().__init__(target)
@@ -415,10 +471,12 @@ class InjectingRelay(Relay):
         conn = 0
         while True:
             client, _ = self.srv.accept()
-            if conn:
-                # The impostor binds before any real channel.
-                self.injected.wait(10)
-                time.sleep(0.2)
+            if conn == 1:
+                # The impostor is dealt with before any real channel.
+                prefix = 'multifd channel %d ' % self.index
+                self.trace.wait(lambda lines: any(
+                    line.startswith(prefix) for line in lines),
+                    'the impostor channel %d' % self.index)
             self.forward(conn, client)
             conn += 1
 
@@ -426,27 +484,23 @@ class InjectingRelay(Relay):
 class ReorderingRelay(Relay):
     """The first connection passes at once; the next @hold are accepted
     and held until all have arrived, then connected to the target in
-    reverse order of arrival."""
+    reverse order of arrival, each once the destination has bound the one
+    before (@trace)."""
 
-    def __init__(self, target, hold):
+    def __init__(self, target, hold, trace):
         self.hold = hold
-        self.order = []
+        self.trace = trace
         super().__init__(target)
 
     def run(self):
         client, _ = self.srv.accept()
-        self.order.append(0)
         self.forward(0, client)
-        held = []
-        for i in range(self.hold):
-            client, _ = self.srv.accept()
-            held.append((i + 1, client))
-        # Every channel is waiting for its turn now.
-        time.sleep(0.2)
-        for i, client in reversed(held):
-            self.order.append(i)
-            self.forward(i, client)
-            time.sleep(0.05)
+        held = [self.srv.accept()[0] for _ in range(self.hold)]
+        for n, client in enumerate(reversed(held)):
+            self.forward(self.hold - n, client)
+            self.trace.wait(lambda lines, n=n: sum(
+                line.endswith(' bound') for line in lines) > n,
+                '%d multifd channels bound' % (n + 1))
 
 
 if __name__ == '__main__':

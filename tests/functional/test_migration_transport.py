@@ -21,6 +21,7 @@ from migration_helpers import (BUSY, FINAL, HELLO_REPLY_OPTIONAL,  # noqa
                                STREAM_HEADER, MigrationTestCase, digest,
                                dst_vm, have_ipv6, info, launched,
                                listen_uri, src_vm, wait_status)
+from mig_relay import Rendezvous  # noqa: E402
 
 
 class SocketTransportTest(MigrationTestCase):
@@ -120,12 +121,16 @@ class ExecTransportTest(MigrationTestCase):
     def test_exec_both_ends(self):
         with dst_vm(incoming='defer') as dst, src_vm(*BUSY) as src:
             path = os.path.join(dst.tmpdir, 'relay.sock')
-            cmd = '%s %s %%s %s' % (sys.executable, RELAY, path)
-            dst.cmd('migrate-incoming', uri='exec:' + cmd % 'listen')
-            result = self.migrate(src, 'exec:' + cmd % 'connect')
-            self.assert_completed(src, dst, result)
-            src.shutdown()
-            dst.shutdown()
+            rendezvous = Rendezvous(path)
+            cmd = 'exec:%s %s %s' % (sys.executable, RELAY, path)
+            try:
+                dst.cmd('migrate-incoming', uri=cmd)
+                result = self.migrate(src, cmd)
+                self.assert_completed(src, dst, result)
+                src.shutdown()
+                dst.shutdown()
+            finally:
+                rendezvous.close()
 
     def test_exec_incoming_reads_a_file(self):
         with src_vm(*BUSY) as src:

@@ -218,8 +218,9 @@ class Vmig:
     """A vmig process with a QMP socket (and optionally an HMP socket)."""
 
     def __init__(self, args=(), name='vm', hmp=False, qmp=True,
-                 tmpdir=None, binary=None):
+                 tmpdir=None, binary=None, pass_fds=()):
         self.args = list(args)
+        self.pass_fds = tuple(pass_fds)   # inherited by the process
         self.name = name
         self.want_hmp = hmp
         self.want_qmp = qmp
@@ -247,7 +248,8 @@ class Vmig:
         self.proc = subprocess.Popen(self.command_line(),
                                      stdin=subprocess.DEVNULL,
                                      stdout=self._stderr,
-                                     stderr=self._stderr)
+                                     stderr=self._stderr,
+                                     pass_fds=self.pass_fds)
         if self.want_qmp:
             self.qmp = self._connect(lambda: QMPClient(self.qmp_path))
         return self
@@ -338,8 +340,15 @@ class Vmig:
 
     def __exit__(self, exc_type, exc, tb):
         self.kill()
+        # Every vmig of a sanitizer build is checked, even one a test
+        # kills: TSan reports races on stderr and carries on.
+        log = self.stderr_text()
         if self._own_tmpdir:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
+        if exc_type is None and ('Sanitizer' in log or
+                                 'runtime error' in log):
+            raise AssertionError('vmig %s: sanitizer report:\n%s'
+                                 % (self.name, log))
         return False
 
 

@@ -33,8 +33,9 @@ extern uint64_t total_pages;    /* of all blocks */
 void dirty_fixture_setup(void);
 void dirty_fixture_teardown(void);
 
-/* If @err says why @backend did not start: prints a TAP comment and
- * returns true (only the kernel backend may be refused). */
+/* If @err says why @backend did not start, ends the test as skipped
+ * (TAP "# SKIP", vmig_skip(); only the kernel backend may be refused);
+ * else returns false. */
 bool dirty_fixture_skip(int backend, Error *err);
 
 uint64_t block_pages(const RAMBlock *b);

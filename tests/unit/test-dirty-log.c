@@ -17,6 +17,7 @@
 #include "system/dirty-log.h"
 #include "system/ram.h"
 #include "system/workload.h"
+#include "util/atomic.h"
 
 /* Starts backend @backend with every page armed; NULL (and a TAP
  * comment) if the kernel refuses the kernel backend. */
@@ -312,7 +313,7 @@ static gpointer loop_writer_fn(gpointer opaque)
     uint64_t rng = 0x9e3779b97f4a7c15ull * (w->index + 1);
 
     for (uint64_t i = 0; i < LOOP_WRITES &&
-         !__atomic_load_n(&loop_stop, __ATOMIC_RELAXED); i++) {
+         !qatomic_read(&loop_stop); i++) {
         uint64_t page, in_block;
         RAMBlock *b;
 
@@ -322,11 +323,10 @@ static gpointer loop_writer_fn(gpointer opaque)
         page = rng % total_pages;
         b = block_of(page, &in_block);
         w->rec[i].page = page;
-        w->rec[i].syncs_before = __atomic_load_n(&syncs_done,
-                                                 __ATOMIC_ACQUIRE);
-        __atomic_store_n(&w->started, i + 1, __ATOMIC_RELEASE);
+        w->rec[i].syncs_before = qatomic_load_acquire(&syncs_done);
+        qatomic_store_release(&w->started, i + 1);
         write_page(b, in_block, (uint8_t)i);
-        __atomic_store_n(&w->done, i + 1, __ATOMIC_RELEASE);
+        qatomic_store_release(&w->done, i + 1);
         if (i % 32 == 0) {
             g_usleep(20);   /* let many syncs interleave */
         }
@@ -346,7 +346,7 @@ START_TEST(test_concurrent_writes)
     if (!log) {
         return;
     }
-    __atomic_store_n(&syncs_done, 0, __ATOMIC_RELAXED);
+    qatomic_set(&syncs_done, 0);
     for (unsigned i = 0; i < LOOP_WRITERS; i++) {
         writers[i].index = i;
         writers[i].rec = g_new0(WriteRecord, LOOP_WRITES);
@@ -361,7 +361,7 @@ START_TEST(test_concurrent_writes)
         /* After the writers are joined, one last sync must catch up. */
         finished = true;
         for (unsigned i = 0; i < LOOP_WRITERS; i++) {
-            if (__atomic_load_n(&writers[i].done, __ATOMIC_ACQUIRE) <
+            if (qatomic_load_acquire(&writers[i].done) <
                 LOOP_WRITES) {
                 finished = false;
             }
@@ -372,8 +372,7 @@ START_TEST(test_concurrent_writes)
             }
         }
         for (unsigned i = 0; i < LOOP_WRITERS; i++) {
-            done_before[i] = __atomic_load_n(&writers[i].done,
-                                             __ATOMIC_ACQUIRE);
+            done_before[i] = qatomic_load_acquire(&writers[i].done);
         }
 
         k++;
@@ -381,8 +380,7 @@ START_TEST(test_concurrent_writes)
 
         for (unsigned i = 0; i < LOOP_WRITERS; i++) {
             LoopWriter *w = &writers[i];
-            uint64_t started = __atomic_load_n(&w->started,
-                                               __ATOMIC_ACQUIRE);
+            uint64_t started = qatomic_load_acquire(&w->started);
             for (; w->seen < started; w->seen++) {
                 written[w->rec[w->seen].page] = true;
             }
@@ -396,7 +394,7 @@ START_TEST(test_concurrent_writes)
             last_reported[page] = k;
         }
         reported += got->len;
-        __atomic_store_n(&syncs_done, k, __ATOMIC_RELEASE);
+        qatomic_store_release(&syncs_done, k);
 
         for (unsigned i = 0; i < LOOP_WRITERS; i++) {
             LoopWriter *w = &writers[i];

@@ -7,6 +7,7 @@
 #include <check.h>
 #include "tests/check-error.h"
 #include "tests/check-run.h"
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -361,11 +362,64 @@ START_TEST(test_deadline)
 }
 END_TEST
 
-static gpointer wake_later(gpointer opaque)
+/*
+ * Wakes @s from another thread on an event, not after a delay: once the
+ * test thread has said it is going to wait (arm()), and, with @peer, once
+ * data has reached @peer, i.e. a write is under way.  Whether the wake-up
+ * then comes before the wait blocks or while it does, the wait must end
+ * MIG_STREAM_WOKEN.  Every wait has a bound: a test that hangs fails.
+ */
+typedef struct Waker {
+    MigStream *s;
+    int peer;                   /* or -1 */
+    GMutex lock;
+    GCond cond;
+    bool armed;
+    GThread *thread;
+} Waker;
+
+#define WAKER_BOUND_S 30
+
+static gpointer waker_fn(gpointer opaque)
 {
-    g_usleep(50 * 1000);
-    mig_stream_wake(opaque);
+    Waker *w = opaque;
+    gint64 deadline = g_get_monotonic_time() +
+                      WAKER_BOUND_S * G_USEC_PER_SEC;
+
+    g_mutex_lock(&w->lock);
+    while (!w->armed && g_cond_wait_until(&w->cond, &w->lock, deadline)) {
+    }
+    g_mutex_unlock(&w->lock);
+    if (w->peer >= 0) {
+        struct pollfd pfd = { .fd = w->peer, .events = POLLIN };
+
+        ck_assert_int_eq(poll(&pfd, 1, WAKER_BOUND_S * 1000), 1);
+    }
+    mig_stream_wake(w->s);
     return NULL;
+}
+
+static void waker_start(Waker *w, MigStream *s, int peer)
+{
+    *w = (Waker){ .s = s, .peer = peer };
+    g_mutex_init(&w->lock);
+    g_cond_init(&w->cond);
+    w->thread = g_thread_new("waker", waker_fn, w);
+}
+
+static void waker_arm(Waker *w)
+{
+    g_mutex_lock(&w->lock);
+    w->armed = true;
+    g_cond_signal(&w->cond);
+    g_mutex_unlock(&w->lock);
+}
+
+static void waker_join(Waker *w)
+{
+    g_thread_join(w->thread);
+    g_mutex_clear(&w->lock);
+    g_cond_clear(&w->cond);
 }
 
 START_TEST(test_wake_read)
@@ -374,12 +428,14 @@ START_TEST(test_wake_read)
     WireRecord rec;
     int peer;
     g_autoptr(MigStream) s = pair(&peer);
-    GThread *t = g_thread_new("waker", wake_later, s);
+    Waker w;
 
+    waker_start(&w, s, -1);
+    waker_arm(&w);
     ck_assert_int_eq(mig_stream_read_record(s, &rec, 0, &err),
                      MIG_STREAM_WOKEN);
     check_error(&err, "I/O on 'test:pair' was interrupted");
-    g_thread_join(t);
+    waker_join(&w);
     /* For good: later waits fail at once. */
     ck_assert(mig_stream_is_woken(s));
     ck_assert_int_eq(mig_stream_read_header(s, 0, &err), MIG_STREAM_WOKEN);
@@ -396,14 +452,17 @@ START_TEST(test_wake_write)
     Error *err = NULL;
     int peer;
     g_autoptr(MigStream) s = pair(&peer);
-    GThread *t = g_thread_new("waker", wake_later, s);
+    Waker w;
     char buf[64];
 
-    /* Nobody reads: the write blocks until woken, part-way. */
+    /* Nobody reads: the write blocks until woken, part-way (the waker
+     * waits until the first bytes have arrived). */
+    waker_start(&w, s, peer);
+    waker_arm(&w);
     ck_assert_int_eq(mig_stream_write(s, big, 8 * 1024 * 1024, 0, &err),
                      MIG_STREAM_WOKEN);
     error_free_or_abort(&err);
-    g_thread_join(t);
+    waker_join(&w);
     ck_assert(mig_stream_is_torn(s));
     ck_assert_uint_gt(mig_stream_bytes_written(s), 0);
     /* A torn stream takes nothing more, not even a last word. */
