@@ -127,7 +127,7 @@ typedef struct MigOutgoing {
      * throughout), RAM saver and multifd channels. */
     MigSession *session;
 
-    OutPhase phase;
+    OutPhase phase;             /* atomic: phase(), set_phase() */
     GThread *thread;            /* main thread only */
 
     MigStream *stream;
@@ -189,6 +189,18 @@ static void outgoing_free(MigOutgoing *o)
         cur = NULL;
     }
     g_free(o);
+}
+
+/* The main thread reads the phase (cancel) while the migration thread
+ * moves it on. */
+static OutPhase phase(MigOutgoing *o)
+{
+    return qatomic_read(&o->phase);
+}
+
+static void set_phase(MigOutgoing *o, OutPhase p)
+{
+    qatomic_set(&o->phase, p);
 }
 
 static bool cancelled(MigOutgoing *o)
@@ -481,7 +493,7 @@ static bool handshake(MigOutgoing *o, OutResult *res)
     Error *err = NULL;
     Answer answer;
 
-    o->phase = OUT_HANDSHAKE;
+    set_phase(o, OUT_HANDSHAKE);
     wire_stream_header_encode(b);
     if (!wire_hello_encode(o->hello, b, &err)) {
         *res = step_failed(o, err);
@@ -498,7 +510,7 @@ static bool handshake(MigOutgoing *o, OutResult *res)
     answer = read_answer(o, deadline, timeout, &accept_decoded,
                          &o->error_class, &err);
     if (accept_decoded) {
-        o->phase = OUT_ACCEPTED;
+        set_phase(o, OUT_ACCEPTED);
     }
     switch (answer) {
     case ANSWER_ACCEPTED:
@@ -996,7 +1008,7 @@ static void stop_vm_main(void *opaque)
     o->stop_time = g_get_monotonic_time();
     /* From paused too: finish-migrate says the state is on its way. */
     vm_stop_force_state(RUN_STATE_FINISH_MIGRATE);
-    o->phase = OUT_SWITCHOVER;
+    set_phase(o, OUT_SWITCHOVER);
 }
 
 static void save_devices_main(void *opaque)
@@ -1184,7 +1196,7 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
     }
     publish_stats(o, pg);
 
-    o->phase = OUT_CONFIRMING;
+    set_phase(o, OUT_CONFIRMING);
     if (o->unidirectional) {
         /* A file's last write errors surface at close. */
         if (!mig_stream_close(o->stream, &err)) {
@@ -1199,7 +1211,7 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
         return false;
     }
     mig_info_set_downtime((g_get_monotonic_time() - o->stop_time) / 1000);
-    o->phase = OUT_DONE;
+    set_phase(o, OUT_DONE);
     /* Done: what follows (tracking stopped, channels closed) is cleanup. */
     mig_info_end();
     return true;
@@ -1291,7 +1303,7 @@ static OutResult run(MigOutgoing *o)
     if (o->unidirectional || o->reply_optional) {
         /* Nothing to wait for, or nothing we wait for: the destination
          * (if any) takes data from now on. */
-        o->phase = OUT_ACCEPTED;
+        set_phase(o, OUT_ACCEPTED);
     }
     if (!o->unidirectional) {
         g_mutex_lock(&o->lock);
@@ -1305,7 +1317,7 @@ static OutResult run(MigOutgoing *o)
     if (!mig_status_change(MIGRATION_STATUS_SETUP, MIGRATION_STATUS_ACTIVE)) {
         return step_failed(o, NULL);
     }
-    o->phase = OUT_PRECOPY;
+    set_phase(o, OUT_PRECOPY);
     mig_bandwidth_init(&pg.bw, g_get_monotonic_time(),
                        bytes_sent(o));
     if (!precopy(o, &pg, &res) || !complete(o, &pg, &res)) {
@@ -1318,7 +1330,7 @@ static void finish_main(void *opaque)
 {
     MigOutgoing *o = opaque;
 
-    if (o->phase >= OUT_SWITCHOVER) {
+    if (phase(o) >= OUT_SWITCHOVER) {
         if (o->result == OUT_COMPLETED) {
             runstate_set(RUN_STATE_POSTMIGRATE);
         } else if (o->vm_old_state == RUN_STATE_RUNNING) {
@@ -1363,7 +1375,7 @@ static void send_error(MigOutgoing *o)
     g_autoptr(WireReject) e = NULL;
 
     /* REPLY_OPTIONAL: the destination, if any, may be waiting. */
-    if (o->phase < OUT_ACCEPTED || o->unidirectional) {
+    if (phase(o) < OUT_ACCEPTED || o->unidirectional) {
         return;
     }
     if (o->result == OUT_CANCELLED) {
@@ -1460,7 +1472,7 @@ static void connected(MigStream *s, Error *err, gpointer opaque)
 {
     MigOutgoing *o = opaque;
 
-    if (o->phase == OUT_ABANDONED) {
+    if (phase(o) == OUT_ABANDONED) {
         /* Cancelled (and reported) while connecting. */
         mig_stream_free(s);
         error_free(err);
@@ -1530,7 +1542,7 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     mig_info_start(MIG_DIR_OUTGOING, cfg->events, dry_run);
     mig_info_report_throttle(cfg->auto_converge);
     /* Connecting can take long (an unreachable host): not here. */
-    o->phase = OUT_CONNECTING;
+    set_phase(o, OUT_CONNECTING);
     mig_channel_open_async(addr, &main_channel, connected, o);
     return true;
 }
@@ -1551,9 +1563,9 @@ static void cancel(MigOutgoing *o)
         }
     }
     qatomic_mb_set(&o->cancel, 1);
-    if (o->phase == OUT_CONNECTING) {
+    if (phase(o) == OUT_CONNECTING) {
         /* No thread yet: done now; connected() drops the channel. */
-        o->phase = OUT_ABANDONED;
+        set_phase(o, OUT_ABANDONED);
         cur = NULL;
         mig_info_end();
         mig_status_change(MIGRATION_STATUS_CANCELLING,
@@ -1569,7 +1581,7 @@ static void cancel(MigOutgoing *o)
 void qmp_migrate_cancel(Error **errp)
 {
     /* Only the source's migration: cur is NULL on a destination. */
-    if (cur && cur->phase != OUT_ABANDONED) {
+    if (cur && phase(cur) != OUT_ABANDONED) {
         cancel(cur);
     }
 }
@@ -1593,7 +1605,7 @@ void qmp_migrate_continue(MigrationStatus state, Error **errp)
 void mig_outgoing_shutdown_begin(void)
 {
     shutting_down = true;
-    if (cur && cur->phase != OUT_ABANDONED) {
+    if (cur && phase(cur) != OUT_ABANDONED) {
         cancel(cur);
     }
 }

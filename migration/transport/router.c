@@ -258,6 +258,8 @@ bool mig_router_listens(MigRouter *r)
 
 void mig_router_close(MigRouter *r)
 {
+    g_autoptr(GPtrArray) intros = NULL;
+
     if (r->listener) {
         qio_net_listener_close(r->listener);
     }
@@ -270,7 +272,12 @@ void mig_router_close(MigRouter *r)
             mig_stream_wake(in->stream);
         }
     }
+    intros = g_steal_pointer(&r->intros);
+    r->intros = g_ptr_array_new();
     g_mutex_unlock(&r->lock);
+    /* Woken, each ends within its next wait: none outlives the router's
+     * use (vmig may be about to exit). */
+    g_ptr_array_foreach(intros, introduction_free, NULL);
 }
 
 void mig_router_free(MigRouter *r)
@@ -279,8 +286,6 @@ void mig_router_free(MigRouter *r)
         return;
     }
     mig_router_close(r);
-    /* Woken: each ends within its next wait. */
-    g_ptr_array_foreach(r->intros, introduction_free, NULL);
     g_ptr_array_unref(r->intros);
     g_array_unref(r->sessions);
     if (r->listener) {
