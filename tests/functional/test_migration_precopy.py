@@ -175,18 +175,29 @@ class SwitchoverTest(MigrationTestCase):
 
 
 class SoftDirtyLogTest(MigrationTestCase):
-    """The software dirty log (VMIG_DIRTY_TRACKER=soft) catches every
+    """The software dirty log (VMIG_DIRTY_LOG=soft) catches every
     write of a busy guest: the other tests use the kernel's where it
     works.  Under ThreadSanitizer it checks the log's hand-over to the
     vCPU threads."""
 
     def test_busy_guest(self):
         with dst_vm(incoming='tcp:127.0.0.1:0') as dst, \
-                launched(src_vm(*BUSY), VMIG_DIRTY_TRACKER='soft') as src:
+                launched(src_vm(*BUSY), VMIG_DIRTY_LOG='soft') as src:
             result = self.migrate(src, listen_uri(dst))
             self.assert_completed(src, dst, result)
             self.assertGreater(result['ram']['dirty-sync-count'], 1)
             self.assert_no_crash(src, dst)
+
+    def test_variable_is_read(self):
+        # The test above is only worth something if vmig reads the
+        # variable it sets: a value it refuses says it does.
+        with dst_vm(incoming='tcp:127.0.0.1:0') as dst, \
+                launched(src_vm(*BUSY), VMIG_DIRTY_LOG='bogus') as src:
+            result = self.migrate(src, listen_uri(dst))
+            self.assertEqual(result['status'], 'failed', result)
+            self.assertIn("VMIG_DIRTY_LOG: invalid value 'bogus'",
+                          result['error-desc'])
+            self.assert_source_runs(src)
 
 
 if __name__ == '__main__':

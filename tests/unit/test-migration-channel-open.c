@@ -261,8 +261,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("io-channel-address");
-    TCase *tc = tcase_create("io-channel-address");
+    Suite *s = suite_create("migration-channel-open");
+    TCase *tc = tcase_create("migration-channel-open");
     SRunner *sr;
 
     tcase_set_timeout(tc, 30);

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the handshake's decisions (migration/handshake.c): the
+ * Unit tests for the handshake's decisions (migration/engine/handshake.c): the
  * layout check and its messages, the effective configuration and the
  * option a REJECT names, UUIDs, the destination's checks in order, and
  * the source's checks of ACCEPT.

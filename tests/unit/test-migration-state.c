@@ -1,6 +1,6 @@
 /*
  * Unit tests for what the engine's sides share (migration/
- * migration-state.c): status changes and migration_is_running(), the
+ * engine/state.c): status changes and migration_is_running(), the
  * query-migrate reply built from them, the runtime options, calls into
  * the main thread, and the engine's refusals.
  */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for record I/O on migration channels (migration/stream.c):
+ * Unit tests for record I/O on migration channels (migration/transport/stream.c):
  * records split across reads, the stream header failing at the first bad
  * byte, end of stream between and inside records, deadlines, and the
  * wake-up interrupting blocked reads and writes from another thread.

@@ -1,6 +1,7 @@
 /*
  * Unit tests for guest RAM and device state on the migration stream
- * (migration/ram-save.c, ram-load.c, device-save.c, device-load.c):
+ * (migration/ram/ram-save.c, ram-load.c, migration/devices/device-save.c,
+ * device-load.c):
  * dirty pages into RAM_PAGES records and back into other memory, zero
  * pages, the loader's bounds checks, and device state collected in
  * HELLO's order, joined from pieces and loaded only when complete.

@@ -1,9 +1,9 @@
 /*
- * Unit tests for XBZRLE: the codec (migration/xbzrle.c) on random, text
+ * Unit tests for XBZRLE: the codec (migration/ram/xbzrle.c) on random, text
  * and sparse changes, its exact bytes, its output bound and every
- * refusal of a malformed delta; the page cache (migration/xbzrle-cache.c);
+ * refusal of a malformed delta; the page cache (migration/ram/xbzrle-cache.c);
  * and guest RAM through the source's cache and RAM_XBZRLE records into
- * other memory over several passes (migration/ram-xbzrle.c).
+ * other memory over several passes (migration/ram/ram-xbzrle.c).
  */
 #include <check.h>
 #include "tests/check-error.h"

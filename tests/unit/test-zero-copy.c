@@ -1,12 +1,12 @@
 /*
  * Unit tests for zero-copy send (MSG_ZEROCOPY) over TCP loopback: the
  * channel calls of io/channel.h and the MigStream calls built on them
- * (include/migration/stream.h).  On loopback the kernel may copy after
+ * (migration/transport/stream.h).  On loopback the kernel may copy after
  * all; the sends are numbered and completed the same way, which is what
  * is checked here.
  *
  * Skipped as a whole (TAP "1..0 # SKIP") where the host lacks
- * SO_ZEROCOPY, as migration/host-support.c probes it.  The refusals on
+ * SO_ZEROCOPY, as migration/config/host-support.c probes it.  The refusals on
  * channels without zero copy run everywhere: test-io-channel-socket.c
  * and test-migration-stream.c.
  */
