@@ -16,7 +16,8 @@ static size_t meta_size(uint32_t count)
            ~(size_t)(WIRE_ALIGN - 1);
 }
 
-static bool check_header(const WireRamPagesHeader *h, Error **errp)
+bool wire_ram_header_check(const WireRamPagesHeader *h, uint32_t known_flags,
+                           Error **errp)
 {
     if (h->count == 0 || h->count > WIRE_RAM_PAGES_MAX) {
         error_setg(errp, "page count %u is not 1 to %u", h->count,
@@ -30,12 +31,16 @@ static bool check_header(const WireRamPagesHeader *h, Error **errp)
                    h->page_size, WIRE_PAGE_SIZE_MIN, WIRE_PAGE_SIZE_MAX);
         return false;
     }
-    if (h->flags & ~WIRE_RAM_PAGES_KNOWN_FLAGS) {
-        error_setg(errp, "unknown flags 0x%08x",
-                   h->flags & ~WIRE_RAM_PAGES_KNOWN_FLAGS);
+    if (h->flags & ~known_flags) {
+        error_setg(errp, "unknown flags 0x%08x", h->flags & ~known_flags);
         return false;
     }
     return true;
+}
+
+static bool check_header(const WireRamPagesHeader *h, Error **errp)
+{
+    return wire_ram_header_check(h, WIRE_RAM_PAGES_KNOWN_FLAGS, errp);
 }
 
 static bool check_page(const WireRamPagesHeader *h, uint32_t i,

@@ -11,25 +11,10 @@
 
 #define HEADER_SIZE 24u
 
+/* RAM_PAGES's header, without flags: none is defined for deltas. */
 static bool check_header(const WireRamPagesHeader *h, Error **errp)
 {
-    if (h->count == 0 || h->count > WIRE_RAM_PAGES_MAX) {
-        error_setg(errp, "page count %u is not 1 to %u", h->count,
-                   WIRE_RAM_PAGES_MAX);
-        return false;
-    }
-    if (!h->page_size || (h->page_size & (h->page_size - 1)) ||
-        h->page_size < WIRE_PAGE_SIZE_MIN ||
-        h->page_size > WIRE_PAGE_SIZE_MAX) {
-        error_setg(errp, "page size %u is not a power of two from %u to %u",
-                   h->page_size, WIRE_PAGE_SIZE_MIN, WIRE_PAGE_SIZE_MAX);
-        return false;
-    }
-    if (h->flags) {
-        error_setg(errp, "unknown flags 0x%08x", h->flags);
-        return false;
-    }
-    return true;
+    return wire_ram_header_check(h, 0, errp);
 }
 
 static bool check_page(const WireRamPagesHeader *h, uint32_t i,

@@ -554,6 +554,12 @@ typedef struct WireRamPagesHeader {
     uint64_t packet;
 } WireRamPagesHeader;
 
+/* The checks of a RAM_PAGES-style header any reader makes: a count of 1
+ * to WIRE_RAM_PAGES_MAX, a power-of-two page size within the limits, no
+ * flag outside @known_flags. */
+bool wire_ram_header_check(const WireRamPagesHeader *h, uint32_t known_flags,
+                           Error **errp);
+
 /*
  * Appends a RAM_PAGES record up to its data: header, @offsets[count]
  * (bytes into the block) and @kinds[count].  The caller appends the data
