@@ -122,7 +122,7 @@ int qio_channel_read_all_eof(QIOChannel *ioc, void *buf, size_t len,
  * (G_IO_ERR) while unread; qio_channel_zero_copy_reap() reads them
  * without blocking.  To wait for all of them, poll qio_channel_get_fd()
  * for POLLERR (events 0: POLLERR is always reported) and reap again, as
- * include/migration/stream.h does with its wake-up.
+ * migration/transport/stream.h does with its wake-up.
  *
  * The kernel may copy after all (loopback, a device without
  * scatter-gather): the send still completes as usual and is counted in
