@@ -1,8 +1,8 @@
 /*
  * QMP events: monitor_event_emit() is the emitter the generated
  * qapi_event_send_*() functions reach through qapi_event_emit()
- * (include/qapi/event-hook.h).  It stamps the event and sends it to every QMP client
- * that has completed capabilities negotiation.
+ * (include/qapi/event-hook.h).  It stamps the event and sends it to
+ * every QMP client that has completed capabilities negotiation.
  *
  * Any thread may emit (the migration thread will).  Monitors belong to the
  * main thread, so an event from elsewhere is queued and the main loop is

@@ -208,7 +208,8 @@ END_TEST
 START_TEST(test_start_all_dirty)
 {
     Error *err = NULL;
-    DirtyBitmap *t = dirty_bitmap_start_all_dirty(backend_modes[_i], NULL, &err);
+    DirtyBitmap *t = dirty_bitmap_start_all_dirty(backend_modes[_i], NULL,
+                                                  &err);
     uint64_t want[3];
 
     if (dirty_fixture_skip(_i, err)) {
@@ -334,7 +335,8 @@ START_TEST(test_log_busy)
                      "dirty page logging is already active");
     error_free(err);
     err = NULL;
-    ck_assert_ptr_null(dirty_bitmap_start_all_dirty(DIRTY_LOG_SOFT, NULL, &err));
+    ck_assert_ptr_null(dirty_bitmap_start_all_dirty(DIRTY_LOG_SOFT, NULL,
+                                                    &err));
     ck_assert_ptr_nonnull(err);
     error_free(err);
     ck_assert_ptr_eq(dirty_log_active(), log);
