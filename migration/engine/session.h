@@ -7,9 +7,9 @@
  * on in the handshake, the table of extra channels the destination
  * expects (bound by session id, role and index, never by arrival order),
  * the multifd channels and the RAM saver or loader.  A connection only
- * refers to its session: the main channel can break and a new one find
- * the session again by its id (postcopy recovery, specified in protocol
- * section 6.12).
+ * refers to its session, so that postcopy recovery (protocol section
+ * 6.12, not implemented yet) can let a new main channel find the session
+ * again by its id; in precopy a session ends with its main channel.
  *
  *   source                               destination
  *   mig_session_new(id from HELLO)       mig_session_new(id, effective)
