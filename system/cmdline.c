@@ -240,6 +240,17 @@ static bool opt_incoming(CmdlineContext *ctx, const char *arg, Error **errp)
 
 static bool opt_global(CmdlineContext *ctx, const char *arg, Error **errp)
 {
+    const char *dot = strchr(arg, '.');
+    const char *eq = strchr(arg, '=');
+
+    /* Other drivers' globals are ignored, but only well-formed ones: a
+     * mistyped "-global" must not vanish.  migration.* ones are checked
+     * with their option (system/main.c). */
+    if (!dot || dot == arg || (eq && eq < dot) ||
+        (!eq && !g_str_has_prefix(arg, "migration."))) {
+        error_setg(errp, "expected DRIVER.PROPERTY=VALUE");
+        return false;
+    }
     g_ptr_array_add(ctx->cfg->globals, g_strdup(arg));
     return true;
 }

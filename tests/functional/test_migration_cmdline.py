@@ -123,6 +123,15 @@ class GlobalTest(CmdlineTestCase):
                           'vmig: -global migration.multifd: expected '
                           'migration.KEY=VALUE')
 
+    def test_malformed_refused(self):
+        # Well-formed globals of other drivers are ignored; these are
+        # not globals at all, and must not vanish silently.
+        for arg in ('', '=x', 'nodot=1', '.x=1', 'x=y.z', 'virtio.x'):
+            with self.subTest(arg=arg):
+                self.assert_fails(['-global', arg],
+                                  'vmig: -global %s: expected '
+                                  'DRIVER.PROPERTY=VALUE' % arg)
+
     def test_other_drivers_ignored(self):
         with Vmig(args=['-m', '32M', '-global', 'virtio-net-pci.x=1',
                         '-global', 'migrationx.y=2']) as vm:
