@@ -69,6 +69,7 @@ QIONetListener *qio_net_listener_new(const SocketAddress *addr,
         return NULL;
     }
 
+    socket_fd_set_private(fd, true);
     l = g_new0(QIONetListener, 1);
     l->refs = 1;
     l->requested = QAPI_CLONE(SocketAddress, addr);
@@ -213,6 +214,7 @@ void qio_net_listener_close(QIONetListener *l)
     if (l->fd < 0) {
         return;
     }
+    socket_fd_set_private(l->fd, false);
     close(l->fd);
     l->fd = -1;
     /* The file is ours only if socket_listen() created it. */

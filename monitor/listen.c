@@ -81,6 +81,7 @@ static void listener_free(MonitorListener *l)
         g_source_remove(l->watch);
     }
     if (l->fd >= 0) {
+        socket_fd_set_private(l->fd, false);
         close(l->fd);
         /* We created the socket file, so we remove it (as QEMU does). */
         if (l->addr->type == SOCKET_ADDRESS_TYPE_UNIX &&
@@ -141,6 +142,7 @@ static bool monitor_listen(const char *address, bool is_qmp, bool wait,
     /* Non-blocking: a client that vanishes between poll and accept must
      * not hang the main loop. */
     g_unix_set_fd_nonblocking(l->fd, true, NULL);
+    socket_fd_set_private(l->fd, true);
     l->watch = g_unix_fd_add(l->fd, G_IO_IN, listener_can_accept, l);
     listeners = g_list_append(listeners, l);
     return true;

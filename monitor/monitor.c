@@ -344,6 +344,8 @@ void monitor_common_init(Monitor *mon, bool is_qmp, int in_fd, int out_fd,
     mon->owns_fds = owns_fds;
     mon->is_socket = fstat(in_fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
                      in_fd == out_fd;
+    socket_fd_set_private(in_fd, true);
+    socket_fd_set_private(out_fd, true);
     mon->outbuf = g_byte_array_new();
     mon->pending_fds = g_array_new(false, false, sizeof(int));
     mon->fds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
@@ -368,6 +370,8 @@ static void monitor_destroy(Monitor *mon)
     if (mon->out_watch) {
         g_source_remove(mon->out_watch);
     }
+    socket_fd_set_private(mon->in_fd, false);
+    socket_fd_set_private(mon->out_fd, false);
     if (mon->owns_fds) {
         close(mon->in_fd);
         if (mon->out_fd != mon->in_fd) {

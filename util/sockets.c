@@ -25,6 +25,35 @@
 
 static SocketFdResolver *fd_resolver;
 
+/* vmig's own descriptors (socket_fd_set_private()), under the lock. */
+static GMutex private_lock;
+static GHashTable *private_fds;
+
+void socket_fd_set_private(int fd, bool private_fd)
+{
+    g_mutex_lock(&private_lock);
+    if (!private_fds) {
+        private_fds = g_hash_table_new(g_direct_hash, g_direct_equal);
+    }
+    if (private_fd) {
+        g_hash_table_add(private_fds, GINT_TO_POINTER(fd));
+    } else {
+        g_hash_table_remove(private_fds, GINT_TO_POINTER(fd));
+    }
+    g_mutex_unlock(&private_lock);
+}
+
+static bool fd_is_private(int fd)
+{
+    bool found;
+
+    g_mutex_lock(&private_lock);
+    found = private_fds &&
+            g_hash_table_contains(private_fds, GINT_TO_POINTER(fd));
+    g_mutex_unlock(&private_lock);
+    return found;
+}
+
 void socket_set_fd_resolver(SocketFdResolver *resolver)
 {
     fd_resolver = resolver;
@@ -337,6 +366,11 @@ int socket_get_fd(const char *name, Error **errp)
         }
         if (!fd_is_socket(fd)) {
             error_setg(errp, "Descriptor %d is not a socket", fd);
+            return -1;
+        }
+        if (fd_is_private(fd)) {
+            error_setg(errp, "Descriptor %d is one of vmig's own sockets "
+                       "(a monitor connection or a listening socket)", fd);
             return -1;
         }
     } else {

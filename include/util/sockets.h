@@ -77,4 +77,12 @@ void socket_set_fd_resolver(SocketFdResolver *resolver);
  * made close-on-exec; the caller owns it. */
 int socket_get_fd(const char *name, Error **errp);
 
+/*
+ * vmig's own sockets (monitor connections, listening sockets): marked
+ * while open, so that a descriptor number given by a client ("fd:5")
+ * never hands one of them to a migration.  Any thread.  Unmark before
+ * closing, since the number may be reused at once.
+ */
+void socket_fd_set_private(int fd, bool private_fd);
+
 #endif

@@ -108,6 +108,29 @@ class FdTransportTest(MigrationTestCase):
             result = self.migrate(src, 'fd:mig')
             self.assert_completed(src, dst, result)
 
+    def test_fd_number_of_vmigs_own_socket_refused(self):
+        # Every socket an idle vmig has open is its own (QMP listener and
+        # connection): "fd:N" must never hand one of them to a migration.
+        with src_vm(*BUSY) as src:
+            pid = src.proc.pid
+            own = []
+            for name in os.listdir('/proc/%d/fd' % pid):
+                try:
+                    target = os.readlink('/proc/%d/fd/%s' % (pid, name))
+                except OSError:
+                    continue
+                if target.startswith('socket:'):
+                    own.append(int(name))
+            self.assertGreaterEqual(len(own), 2, own)
+            for fd in own:
+                with self.subTest(fd=fd):
+                    src.cmd('migrate', uri='fd:%d' % fd)
+                    result = wait_status(src, 'failed')
+                    self.assertIn("Descriptor %d is one of vmig's own "
+                                  "sockets" % fd, result['error-desc'])
+            self.assertEqual(src.cmd('query-status')['status'], 'running')
+            self.assert_source_runs(src)
+
     def test_fd_unknown_name(self):
         with src_vm(*BUSY) as src:
             src.cmd('migrate', uri='fd:nosuch')

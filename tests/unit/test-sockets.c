@@ -509,6 +509,13 @@ START_TEST(test_fd)
     ck_assert_int_eq(socket_connect(addr, &error_abort), sv[0]);
     ck_assert(is_cloexec(sv[0]));
     check_pair(sv[0], sv[1]);
+
+    /* vmig's own sockets are never handed out by number. */
+    socket_fd_set_private(sv[0], true);
+    ck_assert_int_eq(socket_get_fd(str + 3, &err), -1);
+    check_error(&err, "is one of vmig's own sockets");
+    socket_fd_set_private(sv[0], false);
+    ck_assert_int_eq(socket_get_fd(str + 3, &error_abort), sv[0]);
     close(sv[0]);
 
     /* A closed one, or not a socket. */
