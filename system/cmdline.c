@@ -390,9 +390,11 @@ MachineConfig *cmdline_parse(int argc, char **argv, bool *exit_now,
             arg = argv[++i];
         }
         if (!o->handler(&ctx, arg, &local_err)) {
+            g_autofree char *shown = arg ? str_abbrev(arg) : NULL;
+
             error_propagate(errp, local_err);
             error_prepend(errp, "%s%s%s: ", word, arg ? " " : "",
-                          arg ? arg : "");
+                          arg ? shown : "");
             return NULL;
         }
         if (ctx.exit_now) {

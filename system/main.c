@@ -16,6 +16,7 @@
 #include "system/machine.h"
 #include "system/main-loop.h"
 #include "system/runstate.h"
+#include "util/cutils.h"
 
 static bool start_monitors(const MachineConfig *cfg, Error **errp)
 {
@@ -41,15 +42,16 @@ static bool set_migration_global(const char *arg, Error **errp)
 {
     const char *key = arg + strlen("migration.");
     const char *eq = strchr(key, '=');
+    g_autofree char *shown = str_abbrev(arg);
     g_autofree char *name = NULL;
 
     if (!eq) {
-        error_setg(errp, "-global %s: expected migration.KEY=VALUE", arg);
+        error_setg(errp, "-global %s: expected migration.KEY=VALUE", shown);
         return false;
     }
     name = g_strndup(key, eq - key);
     if (!migration_global_set(name, eq + 1, errp)) {
-        error_prepend(errp, "-global %s: ", arg);
+        error_prepend(errp, "-global %s: ", shown);
         return false;
     }
     return true;
@@ -121,7 +123,9 @@ static bool start_migration(const MachineConfig *cfg, Error **errp)
      */
     runstate_set(RUN_STATE_INMIGRATE);
     if (!migration_incoming_cmdline(cfg->incoming, errp)) {
-        error_prepend(errp, "-incoming %s: ", cfg->incoming);
+        g_autofree char *shown = str_abbrev(cfg->incoming);
+
+        error_prepend(errp, "-incoming %s: ", shown);
         return false;
     }
     return true;

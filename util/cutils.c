@@ -340,3 +340,18 @@ char *size_to_str(uint64_t bytes)
     return g_strdup_printf("%" PRIu64 ".%02" PRIu64 " %s",
                            hundredths / 100, hundredths % 100, units[i]);
 }
+
+char *str_abbrev(const char *str)
+{
+    size_t len = strlen(str);
+    size_t keep = STR_ABBREV_MAX - 32;   /* room for the suffix */
+
+    if (len <= STR_ABBREV_MAX) {
+        return g_strdup(str);
+    }
+    /* Back to the start of a UTF-8 character. */
+    while (keep && ((unsigned char)str[keep] & 0xc0) == 0x80) {
+        keep--;
+    }
+    return g_strdup_printf("%.*s... (%zu bytes)", (int)keep, str, len);
+}

@@ -24,4 +24,14 @@ bool parse_double(const char *str, double *result, Error **errp);
 /* Human-readable size ("64 MiB") for messages; caller frees. */
 char *size_to_str(uint64_t bytes);
 
+/* Messages echo what they were given; a value longer than this is
+ * shortened by str_abbrev(). */
+#define STR_ABBREV_MAX 256
+/*
+ * @str as a message should quote it: itself if at most STR_ABBREV_MAX
+ * bytes, else its start and "... (N bytes)", so that a huge value is not
+ * echoed whole (never cutting a UTF-8 character).  Caller frees.
+ */
+char *str_abbrev(const char *str);
+
 #endif

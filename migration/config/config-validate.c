@@ -7,6 +7,7 @@
  * value(s) and the reason, so every interface reports the same text.
  */
 #include "migration/config-validate.h"
+#include "util/cutils.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -133,6 +134,20 @@ static bool is_on(const char *name, const MigrationConfig *cfg)
 }
 
 /* "'xbzrle'" for a bool (on means enabled), "'tls-creds' (value 'x')". */
+
+/* An option's value as the messages below quote it: a huge string is
+ * shortened (util/cutils.h), not echoed whole. */
+static char *shown_value(const QAPIMemberInfo *m, const MigrationConfig *cfg)
+{
+    g_autofree char *value = NULL;
+
+    if (m->kind == QAPI_MEMBER_KIND_STR && qapi_member_is_present(m, cfg)) {
+        value = str_abbrev(*(char *const *)qapi_member_cptr(m, cfg));
+        return g_strdup_printf("'%s'", value);
+    }
+    value = migration_config_option_value_str(m, cfg);
+    return str_abbrev(value);
+}
 static char *describe_on(const QAPIMemberInfo *m, const MigrationConfig *cfg)
 {
     g_autofree char *value = NULL;
@@ -140,7 +155,7 @@ static char *describe_on(const QAPIMemberInfo *m, const MigrationConfig *cfg)
     if (m->kind == QAPI_MEMBER_KIND_BOOL) {
         return g_strdup_printf("'%s'", m->name);
     }
-    value = migration_config_option_value_str(m, cfg);
+    value = shown_value(m, cfg);
     return g_strdup_printf("'%s' (value %s)", m->name, value);
 }
 
@@ -197,7 +212,7 @@ bool migration_option_validate(size_t i, const MigrationConfig *cfg,
         if (m->kind == QAPI_MEMBER_KIND_BOOL && qapi_member_get_bool(m, cfg)) {
             error_setg(errp, "Option '%s' %s", m->name, why);
         } else {
-            value = migration_config_option_value_str(m, cfg);
+            value = shown_value(m, cfg);
             error_setg(errp, "Option '%s' %s: value %s given, only its "
                        "default is accepted", m->name, why, value);
         }
@@ -402,8 +417,8 @@ static bool check_runtime_changes(const MigrationConfig *cfg,
     }
     if (fixed->len == 1) {
         const QAPIMemberInfo *m = fixed->pdata[0];
-        g_autofree char *from = migration_config_option_value_str(m, old);
-        g_autofree char *to = migration_config_option_value_str(m, cfg);
+        g_autofree char *from = shown_value(m, old);
+        g_autofree char *to = shown_value(m, cfg);
 
         error_setg(errp, "Option '%s' cannot be changed from %s to %s while "
                    "migration is running", m->name, from, to);
@@ -411,8 +426,8 @@ static bool check_runtime_changes(const MigrationConfig *cfg,
     }
     for (guint i = 0; i < fixed->len; i++) {
         const QAPIMemberInfo *m = fixed->pdata[i];
-        g_autofree char *from = migration_config_option_value_str(m, old);
-        g_autofree char *to = migration_config_option_value_str(m, cfg);
+        g_autofree char *from = shown_value(m, old);
+        g_autofree char *to = shown_value(m, cfg);
 
         if (i > 0) {
             g_string_append(list, i + 1 == fixed->len ? " and " : ", ");

@@ -132,6 +132,18 @@ class GlobalTest(CmdlineTestCase):
                                   'vmig: -global %s: expected '
                                   'DRIVER.PROPERTY=VALUE' % arg)
 
+    def test_huge_value_not_echoed_whole(self):
+        # The refusal quotes the option and its value, shortened: a
+        # 100 KB value must not come back (twice) in the message.
+        value = 'A' * (100 * 1024)
+        status, out = run_vmig(['-m', '32M', '-global',
+                                'migration.tls-creds=' + value])
+        self.assertNotEqual(status, 0, out[:200])
+        self.assertLess(len(out), 1000, out[:1000])
+        self.assertIn("Option 'tls-creds' is not supported by this vmig "
+                      "yet", out)
+        self.assertIn('... (102400 bytes)', out)
+
     def test_other_drivers_ignored(self):
         with Vmig(args=['-m', '32M', '-global', 'virtio-net-pci.x=1',
                         '-global', 'migrationx.y=2']) as vm:

@@ -323,6 +323,36 @@ START_TEST(test_size_round_trip)
 }
 END_TEST
 
+/* Messages quote short values whole, long ones by their start. */
+START_TEST(test_str_abbrev)
+{
+    g_autofree char *exact = g_strnfill(STR_ABBREV_MAX, 'x');
+    g_autofree char *huge = g_strnfill(100 * 1024, 'y');
+    g_autofree char *shown = NULL;
+    g_autofree char *same = NULL;
+    g_autofree char *utf8 = NULL;
+    g_autofree char *cut = NULL;
+    GString *s = g_string_new(NULL);
+
+    same = str_abbrev(exact);
+    ck_assert_str_eq(same, exact);
+    shown = str_abbrev(huge);
+    ck_assert(g_str_has_suffix(shown, "... (102400 bytes)"));
+    ck_assert(g_str_has_prefix(shown, "yyyy"));
+    ck_assert_uint_le(strlen(shown), STR_ABBREV_MAX);
+    /* Two-byte characters after one of one byte: the cut would fall in
+     * the middle of one, and must not. */
+    g_string_append_c(s, 'a');
+    for (int i = 0; i < STR_ABBREV_MAX; i++) {
+        g_string_append(s, "\xc3\xa9");
+    }
+    utf8 = g_string_free(s, FALSE);
+    cut = str_abbrev(utf8);
+    ck_assert(g_utf8_validate(cut, -1, NULL));
+    ck_assert(g_str_has_suffix(cut, "... (513 bytes)"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cutils");
@@ -337,6 +367,7 @@ int main(void)
     tcase_add_test(tc, test_double);
     tcase_add_test(tc, test_size_to_str);
     tcase_add_test(tc, test_size_round_trip);
+    tcase_add_test(tc, test_str_abbrev);
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
