@@ -26,6 +26,7 @@ struct QIONetListener {
     int fd;
     unsigned accepted;          /* so far, to name the channels */
     GSource *source;
+    guint backoff;              /* out of descriptors: the watch resumes */
     QIONetListenerFunc *func;
     gpointer opaque;
     GDestroyNotify notify;
@@ -103,23 +104,38 @@ static QIOChannel *accept_one(QIONetListener *l, Error **errp)
     int fd = socket_accept(l->fd, &err);
 
     if (fd < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK ||
-            errno == ECONNABORTED) {
+        int err_no = errno;
+
+        if (err_no == EAGAIN || err_no == EWOULDBLOCK ||
+            err_no == ECONNABORTED) {
             error_free(err);
             return NULL;
         }
         error_prepend(&err, "Listener '%s': ", l->name);
         error_propagate(errp, err);
+        errno = err_no;     /* for the caller's back-off */
         return NULL;
     }
     name = g_strdup_printf("%s#%u", l->name, ++l->accepted);
     return qio_channel_socket_new_fd(fd, name, errp);
 }
 
+static void watch_socket(QIONetListener *l);
+
+static gboolean listener_resume(gpointer opaque)
+{
+    QIONetListener *l = opaque;
+
+    l->backoff = 0;
+    watch_socket(l);
+    return G_SOURCE_REMOVE;
+}
+
 static gboolean listener_readable(gint fd, GIOCondition cond,
                                   gpointer opaque)
 {
     QIONetListener *l = opaque;
+    gboolean keep = G_SOURCE_CONTINUE;
 
     qatomic_inc(&l->refs);
     /* Everything queued, as one wake-up may stand for several clients;
@@ -129,17 +145,28 @@ static gboolean listener_readable(gint fd, GIOCondition cond,
         QIOChannel *ioc = accept_one(l, &err);
 
         if (!ioc) {
-            if (err) {
+            if (err && socket_accept_out_of_fds(errno) &&
+                l->source == g_main_current_source()) {
+                /* The client stays queued and would wake us again at
+                 * once: stop watching for a while. */
+                warn_report("%s; retrying in %d ms", error_get_pretty(err),
+                            SOCKET_ACCEPT_BACKOFF_MS);
+                g_source_unref(l->source);
+                l->source = NULL;
+                l->backoff = g_timeout_add(SOCKET_ACCEPT_BACKOFF_MS,
+                                           listener_resume, l);
+                keep = G_SOURCE_REMOVE;
+            } else if (err) {
                 /* Keep listening: the next client may well succeed. */
                 warn_report("%s", error_get_pretty(err));
-                error_free(err);
             }
+            error_free(err);
             break;
         }
         l->func(l, ioc, l->opaque);
     }
     listener_unref(l);
-    return G_SOURCE_CONTINUE;
+    return keep;
 }
 
 /* Removes the watch and the handler, telling the old one's opaque. */
@@ -152,6 +179,10 @@ static void drop_handler(QIONetListener *l)
         g_source_destroy(l->source);
         g_source_unref(l->source);
         l->source = NULL;
+    }
+    if (l->backoff) {
+        g_source_remove(l->backoff);
+        l->backoff = 0;
     }
     l->func = NULL;
     l->opaque = NULL;
@@ -169,7 +200,12 @@ void qio_net_listener_set_handler(QIONetListener *l,
     l->func = func;
     l->opaque = opaque;
     l->notify = notify;
-    if (!func || l->fd < 0) {
+    watch_socket(l);
+}
+
+static void watch_socket(QIONetListener *l)
+{
+    if (!l->func || l->fd < 0) {
         return;
     }
     l->source = g_unix_fd_source_new(l->fd, G_IO_IN);

@@ -23,6 +23,7 @@ typedef struct MonitorListener {
     SocketAddress *addr;
     int fd;
     guint watch;
+    guint backoff;          /* out of descriptors: the watch resumes */
     unsigned clients;       /* accepted so far, to name them in logs */
 } MonitorListener;
 
@@ -46,13 +47,16 @@ static bool listener_accept(MonitorListener *l, Error **errp)
     Error *err = NULL;
     int fd = socket_accept(l->fd, &err);
     if (fd < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        int err_no = errno;
+
+        if (err_no == EAGAIN || err_no == EWOULDBLOCK) {
             error_free(err);
             return false;
         }
         error_prepend(&err, "%s monitor %s: ", l->is_qmp ? "QMP" : "HMP",
                       l->address);
         error_propagate(errp, err);
+        errno = err_no;     /* for the caller's back-off */
         return false;
     }
 
@@ -63,15 +67,41 @@ static bool listener_accept(MonitorListener *l, Error **errp)
 }
 
 static gboolean listener_can_accept(gint fd, GIOCondition cond,
+                                    gpointer opaque);
+
+static gboolean listener_resume(gpointer opaque)
+{
+    MonitorListener *l = opaque;
+
+    l->backoff = 0;
+    l->watch = g_unix_fd_add(l->fd, G_IO_IN, listener_can_accept, l);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean listener_can_accept(gint fd, GIOCondition cond,
                                     gpointer opaque)
 {
+    MonitorListener *l = opaque;
     Error *err = NULL;
+    int err_no;
 
-    if (!listener_accept(opaque, &err) && err) {
-        /* Keep listening: the next client may well succeed. */
-        warn_report("%s", error_get_pretty(err));
-        error_free(err);
+    if (listener_accept(l, &err) || !err) {
+        return G_SOURCE_CONTINUE;
     }
+    err_no = errno;
+    if (socket_accept_out_of_fds(err_no)) {
+        /* The client stays queued and would wake us again at once. */
+        warn_report("%s; retrying in %d ms", error_get_pretty(err),
+                    SOCKET_ACCEPT_BACKOFF_MS);
+        error_free(err);
+        l->watch = 0;
+        l->backoff = g_timeout_add(SOCKET_ACCEPT_BACKOFF_MS,
+                                   listener_resume, l);
+        return G_SOURCE_REMOVE;
+    }
+    /* Keep listening: the next client may well succeed. */
+    warn_report("%s", error_get_pretty(err));
+    error_free(err);
     return G_SOURCE_CONTINUE;
 }
 
@@ -79,6 +109,9 @@ static void listener_free(MonitorListener *l)
 {
     if (l->watch) {
         g_source_remove(l->watch);
+    }
+    if (l->backoff) {
+        g_source_remove(l->backoff);
     }
     if (l->fd >= 0) {
         socket_fd_set_private(l->fd, false);

@@ -23,6 +23,7 @@
 #ifndef VMIG_UTIL_SOCKETS_H
 #define VMIG_UTIL_SOCKETS_H
 
+#include <errno.h>
 #include <stdbool.h>
 
 #include "qapi/error.h"
@@ -84,5 +85,17 @@ int socket_get_fd(const char *name, Error **errp);
  * closing, since the number may be reused at once.
  */
 void socket_fd_set_private(int fd, bool private_fd);
+
+/*
+ * A listener whose accept() fails for want of descriptors (EMFILE,
+ * ENFILE) stops watching its socket for this long, instead of being
+ * woken again at once by the same pending client: a spin.
+ */
+#define SOCKET_ACCEPT_BACKOFF_MS 100
+/* Whether accept()'s @err_no means "no descriptor left" (back off). */
+static inline bool socket_accept_out_of_fds(int err_no)
+{
+    return err_no == EMFILE || err_no == ENFILE;
+}
 
 #endif

@@ -671,5 +671,48 @@ class SpecTest(unittest.TestCase):
         self.assertEqual(json.loads(lines[2])['id'], 1)
 
 
+
+class OutOfDescriptorsTest(unittest.TestCase):
+    """A QMP listener that cannot accept for want of descriptors backs
+    off instead of spinning on the client that stays queued, and accepts
+    again once descriptors are free."""
+
+    def test_listener_backs_off_at_emfile(self):
+        import resource
+        with Vmig(name='emfile') as vm:
+            pid = vm.proc.pid
+            soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+            used = len(os.listdir('/proc/%d/fd' % pid))
+            clients = []
+            try:
+                # Room for one more client, then none.
+                resource.prlimit(pid, resource.RLIMIT_NOFILE,
+                                 (used + 1, hard))
+                for _ in range(4):
+                    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    s.connect(vm.qmp_path)
+                    clients.append(s)
+                # Wait until the listener has met EMFILE once.
+                vmig_harness.wait_for(
+                    lambda: 'Too many open files' in vm.stderr_text(),
+                    what='the listener to run out of descriptors')
+                first = vm.stderr_text().count('Too many open files')
+                time.sleep(1)
+                later = vm.stderr_text().count('Too many open files')
+                # Backing off every 100 ms: about ten more warnings, not
+                # the thousands a listener woken at once again would log.
+                self.assertLess(later - first, 40,
+                                'the listener spins at EMFILE')
+            finally:
+                resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+            # Descriptors again: the queued clients are greeted.
+            for s in clients[1:]:
+                s.settimeout(10)
+                self.assertIn(b'"QMP"', s.recv(4096))
+            self.assertEqual(vm.cmd('query-status')['status'], 'running')
+            for s in clients:
+                s.close()
+
+
 if __name__ == '__main__':
     vmig_harness.main()
