@@ -74,8 +74,9 @@ typedef int SocketFdResolver(const char *name, Error **errp);
 /* Installed once by the monitor; NULL removes it. */
 void socket_set_fd_resolver(SocketFdResolver *resolver);
 
-/* The descriptor of an fd: address NAME, checked to be a socket and
- * made close-on-exec; the caller owns it. */
+/* The descriptor of an fd: address NAME (a getfd name, or a number:
+ * then never one of vmig's own, see socket_fd_set_private()), checked
+ * to be a socket and made close-on-exec; the caller owns it. */
 int socket_get_fd(const char *name, Error **errp);
 
 /*
