@@ -250,11 +250,8 @@ static bool read_hello(IncomingConn *c, gint64 deadline, unsigned timeout)
     MigStreamResult r;
     WireRecord rec;
 
-    r = mig_stream_read_header(c->stream, deadline, &err);
-    if (r == MIG_STREAM_OK) {
-        /* Not even a NOP may come first (section 3). */
-        r = mig_stream_read_record(c->stream, &rec, deadline, &err);
-    }
+    /* The stream header, then HELLO: not even a NOP first (section 3). */
+    r = mig_router_read_first(c->stream, &rec, deadline, &err);
     switch (r) {
     case MIG_STREAM_OK:
         break;
