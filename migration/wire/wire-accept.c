@@ -65,16 +65,9 @@ static bool decode_features(WireReader *r, WireAccept *a, Error **errp)
 {
     uint32_t n;
 
-    if (!wire_get_u32(r, "feature count", &n, errp)) {
-        return false;
-    }
-    if (n > WIRE_FEATURES_MAX) {
-        error_setg(errp, "feature count %u exceeds %u", n, WIRE_FEATURES_MAX);
-        return false;
-    }
-    if ((uint64_t)n * FEATURE_MIN_SIZE > wire_reader_left(r)) {
-        error_setg(errp, "feature count %u does not fit in the %zu bytes "
-                   "left", n, wire_reader_left(r));
+    if (!wire_get_u32(r, "feature count", &n, errp) ||
+        !wire_check_count(r, "feature", n, WIRE_FEATURES_MAX,
+                          FEATURE_MIN_SIZE, errp)) {
         return false;
     }
     for (uint32_t i = 0; i < n; i++) {

@@ -180,6 +180,21 @@ bool wire_reader_finish(WireReader *r, Error **errp)
     return true;
 }
 
+bool wire_check_count(WireReader *r, const char *what, uint32_t n,
+                      uint32_t max, size_t min_size, Error **errp)
+{
+    if (n > max) {
+        error_setg(errp, "%s count %u exceeds %u", what, n, max);
+        return false;
+    }
+    if ((uint64_t)n * min_size > wire_reader_left(r)) {
+        error_setg(errp, "%s count %u does not fit in the %zu bytes left",
+                   what, n, wire_reader_left(r));
+        return false;
+    }
+    return true;
+}
+
 bool wire_extensions_decode_with(WireReader *r, WireExtensionFunc *fn,
                                  void *opaque, bool *unsupported,
                                  Error **errp)

@@ -29,6 +29,9 @@ static void device_free(gpointer p)
     WireDevice *d = p;
 
     g_free(d->id);
+    if (d->shape) {
+        g_ptr_array_unref(d->shape);
+    }
     g_free(d);
 }
 
@@ -62,6 +65,9 @@ void wire_hello_free(WireHello *h)
         qapi_free_MigrationConfig(h->config);
         g_ptr_array_unref(h->ram_blocks);
         g_ptr_array_unref(h->devices);
+        if (h->machine_shape) {
+            g_ptr_array_unref(h->machine_shape);
+        }
         g_ptr_array_unref(h->shared_blocks);
         g_ptr_array_unref(h->ignored_options);
         g_free(h);
@@ -79,8 +85,8 @@ void wire_hello_add_ram_block(WireHello *h, const char *id, uint64_t size,
     g_ptr_array_add(h->ram_blocks, b);
 }
 
-void wire_hello_add_device(WireHello *h, const char *id, uint32_t version,
-                           uint32_t min_version)
+WireDevice *wire_hello_add_device(WireHello *h, const char *id,
+                                  uint32_t version, uint32_t min_version)
 {
     WireDevice *d = g_new0(WireDevice, 1);
 
@@ -88,6 +94,7 @@ void wire_hello_add_device(WireHello *h, const char *id, uint32_t version,
     d->version = version;
     d->min_version = min_version;
     g_ptr_array_add(h->devices, d);
+    return d;
 }
 
 void wire_hello_add_shared_block(WireHello *h, uint32_t block,
@@ -137,22 +144,6 @@ static bool all_zero(const uint8_t *p, size_t n)
 static bool is_pow2(uint64_t v)
 {
     return v && !(v & (v - 1));
-}
-
-/* Refuses a count above @max or one the bytes left cannot hold. */
-static bool check_count(WireReader *r, const char *what, uint32_t n,
-                        uint32_t max, size_t min_size, Error **errp)
-{
-    if (n > max) {
-        error_setg(errp, "%s count %u exceeds %u", what, n, max);
-        return false;
-    }
-    if ((uint64_t)n * min_size > wire_reader_left(r)) {
-        error_setg(errp, "%s count %u does not fit in the %zu bytes left",
-                   what, n, wire_reader_left(r));
-        return false;
-    }
-    return true;
 }
 
 static bool decode_header(WireReader *r, WireHello *h, const char **cls,
@@ -306,7 +297,7 @@ static bool decode_layout(WireReader *r, WireHello *h, Error **errp)
     uint32_t n;
 
     if (!wire_get_u32(r, "RAM block count", &n, errp) ||
-        !check_count(r, "RAM block", n, WIRE_RAM_BLOCKS_MAX,
+        !wire_check_count(r, "RAM block", n, WIRE_RAM_BLOCKS_MAX,
                      RAM_BLOCK_MIN_SIZE, errp)) {
         return false;
     }
@@ -317,7 +308,7 @@ static bool decode_layout(WireReader *r, WireHello *h, Error **errp)
         }
     }
     if (!wire_get_u32(r, "device count", &n, errp) ||
-        !check_count(r, "device", n, WIRE_DEVICES_MAX, DEVICE_MIN_SIZE,
+        !wire_check_count(r, "device", n, WIRE_DEVICES_MAX, DEVICE_MIN_SIZE,
                      errp)) {
         return false;
     }
@@ -343,7 +334,7 @@ static bool decode_shared_ram(WireReader *r, WireHello *h, Error **errp)
         return false;
     }
     if (!wire_get_u32(r, "shared block count", &n, errp) ||
-        !check_count(r, "shared block", n, h->ram_blocks->len,
+        !wire_check_count(r, "shared block", n, h->ram_blocks->len,
                      SHARED_BLOCK_MIN_SIZE, errp)) {
         return false;
     }
@@ -380,11 +371,16 @@ static bool decode_shared_ram(WireReader *r, WireHello *h, Error **errp)
 static bool decode_extension(void *opaque, uint32_t type, WireReader *data,
                              bool *handled, Error **errp)
 {
-    if (type != WIRE_EXT_SHARED_RAM) {
+    switch (type) {
+    case WIRE_EXT_SHARED_RAM:
+        *handled = true;
+        return decode_shared_ram(data, opaque, errp);
+    case WIRE_EXT_SHAPE:
+        *handled = true;
+        return wire_hello_shape_decode(data, opaque, errp);
+    default:
         return true;
     }
-    *handled = true;
-    return decode_shared_ram(data, opaque, errp);
 }
 
 bool wire_hello_decode(const uint8_t *body, size_t len, WireHello **out,
@@ -499,7 +495,8 @@ bool wire_hello_encode(const WireHello *h, GByteArray *out, Error **errp)
                       WIRE_IMPL_MAX, errp) ||
         !wire_put_blob(out, "config", json, json_len, WIRE_CONFIG_MAX,
                        errp) ||
-        !encode_layout(h, out, errp) || !encode_shared_ram(h, out, errp)) {
+        !encode_layout(h, out, errp) || !encode_shared_ram(h, out, errp) ||
+        !wire_hello_shape_encode(h, out, errp)) {
         error_prepend(errp, "HELLO: ");
         goto fail;
     }

@@ -77,6 +77,8 @@
 #define WIRE_PAGE_SIZE_MAX (4u << 20)           /* RAM_PAGES page size */
 #define WIRE_BLOCK_PAGE_SIZE_MAX (1ull << 30)   /* a RAM block's pages */
 #define WIRE_PATH_MAX 4095u         /* file names (SHARED_RAM) */
+#define WIRE_SHAPE_PROPS_MAX 16u    /* properties of one shape (SHAPE) */
+#define WIRE_SHAPE_NAME_MAX 64u     /* bytes of a shape property's name */
 
 /* ---- Record types ---------------------------------------------------- */
 
@@ -285,11 +287,22 @@ bool wire_get_blob(WireReader *r, const char *field, size_t max,
                    const uint8_t **p, uint32_t *len, Error **errp);
 /* Fails if bytes are left. */
 bool wire_reader_finish(WireReader *r, Error **errp);
+/*
+ * Refuses a count @n of @what above @max, or one the bytes left cannot
+ * hold at @min_size bytes an entry: a lying count fails before anything
+ * is looped over or allocated for it.
+ */
+bool wire_check_count(WireReader *r, const char *what, uint32_t n,
+                      uint32_t max, size_t min_size, Error **errp);
 
 /* Extension types (the optional bit as for records). */
 typedef enum WireExtensionType {
     /* HELLO: the RAM blocks not sent (x-ignore-shared), section 6.1. */
     WIRE_EXT_SHARED_RAM = 0x01,
+    /* HELLO: what the device state depends on (the machine's and each
+     * device's shape), section 6.1.  Optional: a reader that does not
+     * know it finds a mismatch only when the state loads. */
+    WIRE_EXT_SHAPE = WIRE_RECORD_OPTIONAL | 0x02,
 } WireExtensionType;
 
 /*
@@ -394,10 +407,18 @@ typedef struct WireRamBlock {
     uint64_t page_size;     /* a power of two */
 } WireRamBlock;
 
+/* One property of a shape: "vCPU count" = 2. */
+typedef struct WireShapeProp {
+    char *name;
+    uint64_t value;
+} WireShapeProp;
+
 typedef struct WireDevice {
     char *id;
     uint32_t version;       /* the version its state is saved as */
     uint32_t min_version;   /* the oldest its source could load */
+    /* Of WireShapeProp *, from SHAPE; NULL where HELLO has none. */
+    GPtrArray *shape;
 } WireDevice;
 
 /*
@@ -419,6 +440,9 @@ typedef struct WireHello {
     MigrationConfig *config;
     GPtrArray *ram_blocks;              /* of WireRamBlock *, in order */
     GPtrArray *devices;                 /* of WireDevice *, in order */
+    /* The machine's shape (of WireShapeProp *) from extension SHAPE,
+     * sent when not NULL; NULL: the source did not describe shapes. */
+    GPtrArray *machine_shape;
     /* Blocks not sent, by increasing index (extension SHARED_RAM, sent
      * when not empty). */
     GPtrArray *shared_blocks;           /* of WireSharedBlock * */
@@ -433,8 +457,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(WireHello, wire_hello_free)
 
 void wire_hello_add_ram_block(WireHello *h, const char *id, uint64_t size,
                               uint64_t page_size);
-void wire_hello_add_device(WireHello *h, const char *id, uint32_t version,
-                           uint32_t min_version);
+/* The device added, to give it a shape. */
+WireDevice *wire_hello_add_device(WireHello *h, const char *id,
+                                  uint32_t version, uint32_t min_version);
+/* An empty shape; properties are added with wire_shape_add(). */
+GPtrArray *wire_shape_new(void);
+void wire_shape_add(GPtrArray *shape, const char *name, uint64_t value);
+/* The property @name of @shape (NULL: none), or NULL. */
+const WireShapeProp *wire_shape_find(const GPtrArray *shape,
+                                     const char *name);
 void wire_hello_add_shared_block(WireHello *h, uint32_t block,
                                  const char *path, uint64_t dev,
                                  uint64_t ino);
@@ -442,6 +473,15 @@ void wire_hello_add_shared_block(WireHello *h, uint32_t block,
 /* 16 bytes from the kernel's CSPRNG: the id is what lets an extra
  * channel join, so it must not be guessable. */
 bool wire_session_id_generate(uint8_t id[WIRE_SESSION_ID_LEN], Error **errp);
+
+/*
+ * Extension SHAPE's data, for wire-hello.c: appends it (nothing when
+ * @h->machine_shape is NULL), or decodes it into @h, whose devices are
+ * decoded already.
+ */
+bool wire_hello_shape_encode(const WireHello *h, GByteArray *out,
+                             Error **errp);
+bool wire_hello_shape_decode(WireReader *r, WireHello *h, Error **errp);
 
 /*
  * Appends the HELLO record.  The encoder runs the decoder's checks on

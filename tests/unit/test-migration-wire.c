@@ -912,6 +912,189 @@ START_TEST(test_hello_shared_ram)
 }
 END_TEST
 
+/* A HELLO body with @n devices ("d0"...) and no RAM block. */
+static void hello_with_devices(GByteArray *b, unsigned n)
+{
+    hello_prefix(b, 2, 2, 0, "{}");
+    wire_put_u32(b, 0);
+    wire_put_u32(b, n);
+    for (unsigned i = 0; i < n; i++) {
+        g_autofree char *id = g_strdup_printf("d%u", i);
+
+        ck_assert(wire_put_str(b, "id", id, 255, &error_abort));
+        wire_put_u32(b, 1);
+        wire_put_u32(b, 1);
+    }
+}
+
+/* One shape of @n properties named by @names, values 1, 2... */
+static void put_shape(GByteArray *d, unsigned n, const char *const *names)
+{
+    wire_put_u32(d, n);
+    for (unsigned i = 0; i < n; i++) {
+        ck_assert(wire_put_str(d, "n", names[i], 255, &error_abort));
+        wire_put_u64(d, i + 1);
+    }
+}
+
+/* SHAPE after a hello_with_devices(@b, 2): the machine's, the two
+ * devices' (@n_dev of them, in case it lies). */
+static void put_shapes(GByteArray *b, const char *const *machine,
+                       unsigned n_machine, unsigned n_dev)
+{
+    static const char *const dev[] = { "queues" };
+    g_autoptr(GByteArray) d = g_byte_array_new();
+
+    put_shape(d, n_machine, machine);
+    wire_put_u32(d, n_dev);
+    put_shape(d, 1, dev);
+    put_shape(d, 0, NULL);
+    wire_put_extension(b, WIRE_EXT_SHAPE, d);
+}
+
+/* SHAPE of data @d after a HELLO of no device fails with @needle;
+ * @d is emptied for the next case. */
+static void shape_data_fails(GByteArray *d, const char *needle)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+
+    hello_with_devices(b, 0);
+    wire_put_extension(b, WIRE_EXT_SHAPE, d);
+    hello_fails(b, WIRE_ERR_PROTOCOL, "", needle);
+    g_byte_array_set_size(d, 0);
+}
+
+static const char *const vcpus[] = { "vCPU count" };
+static const char *const twice[] = { "vCPU count", "vCPU count" };
+static const char *const empty[] = { "" };
+
+/* SHAPEs of two devices' HELLO that break a rule. */
+static const struct {
+    const char *const *machine;
+    unsigned n_machine, n_dev;
+    const char *needle;
+} bad_shapes[] = {
+    { twice, 2, 2, "machine: shape property 1: 'vCPU count' is listed "
+      "twice" },
+    { empty, 1, 2, "machine: shape property 0: name is empty" },
+    { vcpus, 1, 7, "device shape count 7 does not fit in the 24 bytes "
+      "left" },
+    { vcpus, 1, 1, "SHAPE describes 1 devices, HELLO lists 2" },
+    { vcpus, 1, 5000, "device shape count 5000 exceeds 4096" },
+};
+
+/* What device state depends on: an optional extension of HELLO. */
+START_TEST(test_hello_shape)
+{
+    g_autoptr(WireHello) h = sample_hello();
+    g_autoptr(WireHello) back = NULL;
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autofree char *long_name = g_strnfill(WIRE_SHAPE_NAME_MAX + 1, 'n');
+    g_autoptr(GByteArray) d = g_byte_array_new();
+    WireDevice *counter = g_ptr_array_index(h->devices, 0);
+    const WireDevice *dev;
+    size_t ext_at;
+    Error *err = NULL;
+    WireRecord rec;
+
+    ck_assert(wire_record_type_is_optional(WIRE_EXT_SHAPE));
+    /* Without a machine shape there is no extension at all. */
+    ck_assert(wire_hello_encode(h, b, &error_abort));
+    ext_at = decode_one(b).len;
+
+    h->machine_shape = wire_shape_new();
+    wire_shape_add(h->machine_shape, "vCPU count", 2);
+    counter->shape = wire_shape_new();
+    wire_shape_add(counter->shape, "vCPU count", 2);
+    wire_shape_add(counter->shape, "\xc3\xa9tat", UINT64_MAX);
+    g_byte_array_set_size(b, 0);
+    ck_assert(wire_hello_encode(h, b, &error_abort));
+    rec = decode_one(b);
+    ck_assert(wire_hello_decode(rec.body, rec.len, &back, NULL,
+                                &error_abort));
+    ck_assert_uint_eq(back->machine_shape->len, 1);
+    ck_assert_uint_eq(wire_shape_find(back->machine_shape,
+                                      "vCPU count")->value, 2);
+    dev = g_ptr_array_index(back->devices, 0);
+    ck_assert_uint_eq(dev->shape->len, 2);
+    ck_assert(wire_shape_find(dev->shape, "\xc3\xa9tat")->value ==
+              UINT64_MAX);
+    ck_assert_ptr_null(wire_shape_find(dev->shape, "queues"));
+    /* A device without a shape goes as an empty one. */
+    dev = g_ptr_array_index(back->devices, 1);
+    ck_assert_uint_eq(dev->shape->len, 0);
+
+    /* Every cut inside the body fails but the one before the extension,
+     * which is a HELLO of a source that describes no shape. */
+    for (size_t n = 0; n < rec.len; n++) {
+        g_autofree uint8_t *copy = g_memdup2(rec.body, n);
+        g_autoptr(WireHello) cut = NULL;
+
+        ck_assert_msg(wire_hello_decode(copy ? copy : (const uint8_t *)"",
+                                        n, &cut, NULL, &err) ==
+                      (n == ext_at), "cut at %zu of %u", n, rec.len);
+        if (cut) {
+            ck_assert_ptr_null(cut->machine_shape);
+        } else {
+            check_error(&err, "HELLO: ");
+        }
+    }
+
+    /* The encoder keeps the limits. */
+    for (unsigned i = counter->shape->len; i <= WIRE_SHAPE_PROPS_MAX; i++) {
+        g_autofree char *name = g_strdup_printf("p%u", i);
+
+        wire_shape_add(counter->shape, name, i);
+    }
+    ck_assert(!wire_hello_encode(h, b, &err));
+    check_error(&err, "HELLO: device 'counter': 17 shape properties exceed "
+                "16");
+    g_ptr_array_set_size(counter->shape, 1);
+    wire_shape_add(counter->shape, long_name, 1);
+    ck_assert(!wire_hello_encode(h, b, &err));
+    check_error(&err, "device 'counter': shape property 1: name length 65 "
+                "exceeds 64");
+
+    /* Built by hand, with each rule broken. */
+    g_byte_array_set_size(b, 0);
+    hello_with_devices(b, 2);
+    put_shapes(b, vcpus, 1, 2);
+    g_clear_pointer(&back, wire_hello_free);
+    ck_assert(wire_hello_decode(b->data, b->len, &back, NULL,
+                                &error_abort));
+    ck_assert_uint_eq(back->machine_shape->len, 1);
+    put_shapes(b, vcpus, 1, 2);
+    hello_fails(b, WIRE_ERR_PROTOCOL, "", "extension 1 (0x80000002): "
+                "SHAPE appears twice");
+    for (size_t i = 0; i < G_N_ELEMENTS(bad_shapes); i++) {
+        g_byte_array_set_size(b, 0);
+        hello_with_devices(b, 2);
+        put_shapes(b, bad_shapes[i].machine, bad_shapes[i].n_machine,
+                   bad_shapes[i].n_dev);
+        hello_fails(b, WIRE_ERR_PROTOCOL, "", bad_shapes[i].needle);
+    }
+
+    /* A count that lies, one past the limit, a name past its limit,
+     * bytes left over. */
+    wire_put_u32(d, 3);
+    wire_put_u32(d, 0);
+    shape_data_fails(d, "machine: shape property count 3 does not fit in "
+                     "the 4 bytes left");
+    wire_put_u32(d, WIRE_SHAPE_PROPS_MAX + 1);
+    shape_data_fails(d, "machine: shape property count 17 exceeds 16");
+    wire_put_u32(d, 1);
+    ck_assert(wire_put_str(d, "n", long_name, 255, &error_abort));
+    wire_put_u64(d, 1);
+    wire_put_u32(d, 0);
+    shape_data_fails(d, "machine: shape property 0: name length 65 exceeds "
+                     "64");
+    put_shape(d, 1, vcpus);
+    wire_put_u32(d, 0);
+    wire_put_u8(d, 0);
+    shape_data_fails(d, "1 unexpected bytes after the last field");
+}
+END_TEST
+
 START_TEST(test_hello_encode_errors)
 {
     g_autoptr(WireHello) h = sample_hello();
@@ -1885,6 +2068,7 @@ int main(void)
     tcase_add_test(handshake, test_hello_layout_errors);
     tcase_add_test(handshake, test_hello_extensions);
     tcase_add_test(handshake, test_hello_shared_ram);
+    tcase_add_test(handshake, test_hello_shape);
     tcase_add_test(handshake, test_hello_encode_errors);
     tcase_add_test(handshake, test_accept);
     tcase_add_test(handshake, test_reject);
