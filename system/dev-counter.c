@@ -11,6 +11,7 @@ struct CounterDevice {
     unsigned ncpus;
     guint64 *count;     /* atomics: bumped by the vCPU threads */
     guint64 total;
+    VMStateShapeProp shape[2];  /* one count per vCPU */
     DeviceStateOps ops;
 };
 
@@ -100,10 +101,12 @@ CounterDevice *counter_device_new(unsigned ncpus)
     g_assert(ncpus > 0);
     dev->ncpus = ncpus;
     dev->count = g_new0(guint64, ncpus);
+    dev->shape[0] = (VMStateShapeProp){ VMSTATE_SHAPE_VCPUS, ncpus };
     dev->ops = (DeviceStateOps){
         .id = COUNTER_DEVICE_ID,
         .version = 1,
         .min_version = 1,
+        .shape = dev->shape,
         .save = counter_save,
         .load = counter_load,
         .opaque = dev,

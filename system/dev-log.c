@@ -204,6 +204,13 @@ static uint32_t test_version(void)
     return env && !strcmp(env, "1") ? 1 : 2;
 }
 
+/* The bounds log_load() checks the state against. */
+static const VMStateShapeProp log_shape[] = {
+    { "record capacity", LOG_DEVICE_CAPACITY },
+    { "record text limit", LOG_DEVICE_MAX_TEXT },
+    { NULL },
+};
+
 LogDevice *log_device_new(void)
 {
     LogDevice *dev = g_new0(LogDevice, 1);
@@ -213,6 +220,7 @@ LogDevice *log_device_new(void)
         .id = LOG_DEVICE_ID,
         .version = test_version(),
         .min_version = 1,
+        .shape = log_shape,
         .save = log_save,
         .load = log_load,
         .opaque = dev,

@@ -192,9 +192,11 @@ static bool ram_init(MachineState *ms, const MachineConfig *cfg,
 
 static bool devices_init(MachineState *ms, Error **errp)
 {
+    ms->shape[0] = (VMStateShapeProp){ VMSTATE_SHAPE_VCPUS, ms->smp_cpus };
     ms->counter = counter_device_new(ms->smp_cpus);
     ms->log = log_device_new();
-    return device_state_register(counter_device_state(ms->counter), errp) &&
+    return vmstate_set_machine_shape(ms->shape, errp) &&
+           device_state_register(counter_device_state(ms->counter), errp) &&
            device_state_register(log_device_state(ms->log), errp);
 }
 
@@ -260,6 +262,9 @@ void machine_cleanup(void)
     }
     if (ms->cpus_started) {
         cpus_cleanup();
+    }
+    if (vmstate_machine_shape() == ms->shape) {
+        vmstate_set_machine_shape(NULL, &error_abort);
     }
     if (ms->log) {
         if (device_state_find(LOG_DEVICE_ID) == log_device_state(ms->log)) {

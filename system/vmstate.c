@@ -11,13 +11,68 @@
 /* Registration order is the migration order, hence a list, not a hash. */
 static GPtrArray *registry;
 
-bool device_state_register(const DeviceStateOps *ops, Error **errp)
+const VMStateShapeProp vmstate_shape_none[] = { { NULL } };
+static const VMStateShapeProp *machine_shape = vmstate_shape_none;
+
+/* The rules of include/system/vmstate.h; @owner prefixes the error. */
+static bool shape_valid(const char *owner, const VMStateShapeProp *shape,
+                        Error **errp)
+{
+    for (unsigned i = 0; shape[i].name; i++) {
+        size_t len = strlen(shape[i].name);
+
+        if (i == VMSTATE_SHAPE_MAX) {
+            error_setg(errp, "%s: more than %u shape properties", owner,
+                       VMSTATE_SHAPE_MAX);
+            return false;
+        }
+        if (!len || len > VMSTATE_SHAPE_NAME_MAX ||
+            !g_utf8_validate(shape[i].name, len, NULL)) {
+            error_setg(errp, "%s: shape property %u: the name must be 1 to "
+                       "%u bytes of UTF-8", owner, i,
+                       VMSTATE_SHAPE_NAME_MAX);
+            return false;
+        }
+        for (unsigned j = 0; j < i; j++) {
+            if (!strcmp(shape[j].name, shape[i].name)) {
+                error_setg(errp, "%s: shape property '%s' is declared "
+                           "twice", owner, shape[i].name);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+bool vmstate_set_machine_shape(const VMStateShapeProp *shape, Error **errp)
 {
     assert_main_thread();
-    g_assert(ops->id && ops->save && ops->load);
+    if (shape && !shape_valid("machine", shape, errp)) {
+        return false;
+    }
+    machine_shape = shape ? shape : vmstate_shape_none;
+    return true;
+}
+
+const VMStateShapeProp *vmstate_machine_shape(void)
+{
+    assert_main_thread();
+    return machine_shape;
+}
+
+bool device_state_register(const DeviceStateOps *ops, Error **errp)
+{
+    g_autofree char *owner = NULL;
+
+    assert_main_thread();
+    g_assert(ops->id && ops->save && ops->load && ops->shape);
     if (ops->min_version < 1 || ops->min_version > ops->version) {
         error_setg(errp, "device '%s': invalid versions: min_version %u, "
                    "version %u", ops->id, ops->min_version, ops->version);
+        return false;
+    }
+    owner = g_strdup_printf("device '%s'", ops->id);
+    if (!shape_valid(owner, ops->shape, errp)) {
         return false;
     }
     if (device_state_find(ops->id)) {

@@ -18,6 +18,7 @@
 #include "qapi/error.h"
 #include "qapi/qapi-types.h"
 #include "system/ram.h"
+#include "system/vmstate.h"
 
 /* Default -m and -smp. */
 #define MACHINE_DEFAULT_RAM_SIZE (128 * 1024 * 1024)
@@ -73,6 +74,8 @@ typedef struct MachineState {
     GPtrArray *ram_blocks;  /* blocks registered as guest RAM */
     CounterDevice *counter;
     LogDevice *log;
+    /* What state depends on beyond its devices (vmstate.h). */
+    VMStateShapeProp shape[2];
     bool cpus_started;
     bool has_uuid;          /* -uuid given */
     uint8_t uuid[16];

@@ -22,6 +22,10 @@
  *   - a new field means a new version: bump ops->version, keep loading
  *     every version from ops->min_version on (load() gets the version the
  *     data was saved with).
+ *   - every value of this machine that load() checks the state against
+ *     (a count of vCPUs, queues, registers; a capacity) is declared in
+ *     ops->shape, so that the handshake refuses a machine of another
+ *     shape before any state moves; load() still checks it.
  *
  * Registration and the registry are for the main thread (machine set-up
  * and tear-down, migration).  save() and load() are called with the vCPUs
@@ -38,12 +42,38 @@
 #include "qapi/error.h"
 #include "util/byte-cursor.h"
 
+/*
+ * One property of the machine that state depends on, e.g. "vCPU count"
+ * = 2.  A shape is an array of them ended by { NULL }: names unique,
+ * 1..VMSTATE_SHAPE_NAME_MAX bytes, at most VMSTATE_SHAPE_MAX of them.
+ * Both ends of a migration must have equal shapes; the name is what a
+ * refusal quotes.
+ */
+typedef struct VMStateShapeProp {
+    const char *name;
+    uint64_t value;
+} VMStateShapeProp;
+
+#define VMSTATE_SHAPE_MAX 16
+#define VMSTATE_SHAPE_NAME_MAX 64
+
+/* The machine's vCPU count: in its shape, and in that of every device
+ * that keeps state per vCPU. */
+#define VMSTATE_SHAPE_VCPUS "vCPU count"
+
+/* The shape of a device whose state depends on nothing of the machine. */
+extern const VMStateShapeProp vmstate_shape_none[];
+
 typedef struct DeviceStateOps {
     /* Unique name, also the name on the migration stream. */
     const char *id;
     /* Version save() writes; load() accepts min_version..version. */
     uint32_t version;
     uint32_t min_version;
+    /* What the state's layout depends on (see the format rules above).
+     * Required, so that no device forgets it: vmstate_shape_none if
+     * nothing. */
+    const VMStateShapeProp *shape;
     /* Appends the state to @out. */
     bool (*save)(void *opaque, GByteArray *out, Error **errp);
     /* Replaces the state with @buf (@len bytes, saved as @version). */
@@ -54,12 +84,20 @@ typedef struct DeviceStateOps {
 
 /*
  * Adds @ops (borrowed: it must stay valid until unregistered) to the
- * registry.  Fails if the id is taken or the versions make no sense
- * (min_version must be 1..version).
+ * registry.  Fails if the id is taken, the versions make no sense
+ * (min_version must be 1..version) or the shape breaks its rules.
  */
 bool device_state_register(const DeviceStateOps *ops, Error **errp);
 void device_state_unregister(const DeviceStateOps *ops);
 const DeviceStateOps *device_state_find(const char *id);
+
+/*
+ * The machine's own shape: what state depends on beyond any one device
+ * (the vCPU count).  @shape is borrowed until replaced; NULL clears it.
+ * vmstate_machine_shape() is vmstate_shape_none until one is set.
+ */
+bool vmstate_set_machine_shape(const VMStateShapeProp *shape, Error **errp);
+const VMStateShapeProp *vmstate_machine_shape(void);
 
 /* Calls @fn for every device in registration order; stops at the first
  * call that returns false (which must set errp) and returns false. */

@@ -124,6 +124,7 @@ START_TEST(test_registry)
 {
     uint32_t loaded = 0;
     DeviceStateOps a = { .id = "a", .version = 3, .min_version = 2,
+                         .shape = vmstate_shape_none,
                          .save = dummy_save, .load = dummy_load,
                          .opaque = &loaded };
     DeviceStateOps b = a, dup = a, bad = a, stop = a;
@@ -166,6 +167,72 @@ START_TEST(test_registry)
     device_state_unregister(&stop);
     ck_assert_ptr_null(device_state_find("a"));
     ck_assert(device_state_foreach(append_id, ids, &error_abort));
+}
+END_TEST
+
+/* Shapes: what a registration may declare. */
+START_TEST(test_shapes)
+{
+    static const VMStateShapeProp twice[] = {
+        { "queues", 2 }, { "queues", 2 }, { NULL } };
+    static const VMStateShapeProp empty_name[] = { { "", 1 }, { NULL } };
+    VMStateShapeProp many[VMSTATE_SHAPE_MAX + 2] = { { NULL } };
+    g_autofree char *long_name = g_strnfill(VMSTATE_SHAPE_NAME_MAX + 1, 'x');
+    VMStateShapeProp too_long[] = { { long_name, 1 }, { NULL } };
+    char names[VMSTATE_SHAPE_MAX + 1][8];
+    DeviceStateOps d = { .id = "d", .version = 1, .min_version = 1,
+                         .save = dummy_save, .load = dummy_load };
+    Error *err = NULL;
+
+    for (int i = 0; i <= VMSTATE_SHAPE_MAX; i++) {
+        snprintf(names[i], sizeof(names[i]), "p%d", i);
+        many[i] = (VMStateShapeProp){ names[i], i };
+    }
+    d.shape = twice;
+    ck_assert(!device_state_register(&d, &err));
+    check_error(&err, "device 'd': shape property 'queues' is declared "
+                "twice");
+    d.shape = empty_name;
+    ck_assert(!device_state_register(&d, &err));
+    check_error(&err, "device 'd': shape property 0: the name must be 1 "
+                "to 64 bytes");
+    d.shape = too_long;
+    ck_assert(!device_state_register(&d, &err));
+    check_error(&err, "shape property 0: the name must be 1 to 64 bytes");
+    d.shape = many;
+    ck_assert(!device_state_register(&d, &err));
+    check_error(&err, "device 'd': more than 16 shape properties");
+    ck_assert_ptr_null(device_state_find("d"));
+    many[VMSTATE_SHAPE_MAX].name = NULL;
+    ck_assert(device_state_register(&d, &error_abort));
+    device_state_unregister(&d);
+
+    /* The machine's: none until set, the same rules, cleared by NULL. */
+    ck_assert_ptr_eq(vmstate_machine_shape(), vmstate_shape_none);
+    ck_assert(!vmstate_set_machine_shape(twice, &err));
+    check_error(&err, "machine: shape property 'queues' is declared twice");
+    ck_assert_ptr_eq(vmstate_machine_shape(), vmstate_shape_none);
+    ck_assert(vmstate_set_machine_shape(many, &error_abort));
+    ck_assert_ptr_eq(vmstate_machine_shape(), many);
+    ck_assert(vmstate_set_machine_shape(NULL, &error_abort));
+    ck_assert_ptr_null(vmstate_machine_shape()[0].name);
+
+    /* The devices declare what their load() checks. */
+    {
+        g_autoptr(CounterDevice) c = counter_device_new(3);
+        g_autoptr(LogDevice) l = log_device_new();
+        const VMStateShapeProp *cs = counter_device_state(c)->shape;
+        const VMStateShapeProp *ls = log_device_state(l)->shape;
+
+        ck_assert_str_eq(cs[0].name, VMSTATE_SHAPE_VCPUS);
+        ck_assert_uint_eq(cs[0].value, 3);
+        ck_assert_ptr_null(cs[1].name);
+        ck_assert_str_eq(ls[0].name, "record capacity");
+        ck_assert_uint_eq(ls[0].value, LOG_DEVICE_CAPACITY);
+        ck_assert_str_eq(ls[1].name, "record text limit");
+        ck_assert_uint_eq(ls[1].value, LOG_DEVICE_MAX_TEXT);
+        ck_assert_ptr_null(ls[2].name);
+    }
 }
 END_TEST
 
@@ -453,6 +520,7 @@ int main(void)
 
     tcase_add_test(core, test_encoding);
     tcase_add_test(core, test_registry);
+    tcase_add_test(core, test_shapes);
     suite_add_tcase(s, core);
     tcase_add_test(counter, test_counter_round_trip);
     tcase_add_test(counter, test_counter_errors);

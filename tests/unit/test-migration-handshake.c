@@ -321,10 +321,14 @@ static void machine_setup(void)
     ram = ram_block_new_anon("pc.ram", 64 * MiB, false, &error_abort);
     ck_assert(ram_block_register(ram, &error_abort));
     dev_ops[0] = (DeviceStateOps){ .id = "counter", .version = 1,
-                                   .min_version = 1, .save = dummy_save,
+                                   .min_version = 1,
+                                   .shape = vmstate_shape_none,
+                                   .save = dummy_save,
                                    .load = dummy_load };
     dev_ops[1] = (DeviceStateOps){ .id = "log", .version = 2,
-                                   .min_version = 1, .save = dummy_save,
+                                   .min_version = 1,
+                                   .shape = vmstate_shape_none,
+                                   .save = dummy_save,
                                    .load = dummy_load };
     ck_assert(device_state_register(&dev_ops[0], &error_abort));
     ck_assert(device_state_register(&dev_ops[1], &error_abort));

@@ -657,8 +657,10 @@ static void dev_init(TestDev *d, const char *id, uint32_t version,
                      size_t size)
 {
     d->ops = (DeviceStateOps){ .id = id, .version = version,
-                               .min_version = 1, .save = dev_save,
-                               .load = dev_load, .opaque = d };
+                               .min_version = 1,
+                               .shape = vmstate_shape_none,
+                               .save = dev_save, .load = dev_load,
+                               .opaque = d };
     d->state = g_byte_array_sized_new(size);
     g_byte_array_set_size(d->state, size);
     for (size_t i = 0; i < size; i++) {
