@@ -43,10 +43,27 @@ static int add_block(RAMBlock *block, void *opaque)
     return 0;
 }
 
+/* What the registry allows, the wire carries. */
+G_STATIC_ASSERT(VMSTATE_SHAPE_MAX <= WIRE_SHAPE_PROPS_MAX);
+G_STATIC_ASSERT(VMSTATE_SHAPE_NAME_MAX <= WIRE_SHAPE_NAME_MAX);
+
+static GPtrArray *shape_of(const VMStateShapeProp *props)
+{
+    GPtrArray *shape = wire_shape_new();
+
+    for (size_t i = 0; props[i].name; i++) {
+        wire_shape_add(shape, props[i].name, props[i].value);
+    }
+    return shape;
+}
+
 static bool add_device(const DeviceStateOps *ops, void *opaque,
                        Error **errp)
 {
-    wire_hello_add_device(opaque, ops->id, ops->version, ops->min_version);
+    WireDevice *d = wire_hello_add_device(opaque, ops->id, ops->version,
+                                          ops->min_version);
+
+    d->shape = shape_of(ops->shape);
     return true;
 }
 
@@ -56,6 +73,7 @@ WireHello *handshake_local_layout(void)
 
     assert_main_thread();
     ram_block_foreach(add_block, h);
+    h->machine_shape = shape_of(vmstate_machine_shape());
     device_state_foreach(add_device, h, &error_abort);
     return h;
 }
@@ -171,6 +189,40 @@ static WireReject *check_blocks(const WireHello *src, const WireHello *local)
     return NULL;
 }
 
+/*
+ * How shape @src (the source's) differs from @local, or NULL.  Equal
+ * means the same names with the same values: a property one end does
+ * not know is one whose state the other cannot check.
+ */
+static char *shape_mismatch(const GPtrArray *src, const GPtrArray *local)
+{
+    for (guint i = 0; src && i < src->len; i++) {
+        const WireShapeProp *s = g_ptr_array_index(src, i);
+        const WireShapeProp *l = wire_shape_find(local, s->name);
+
+        if (!l) {
+            return g_strdup_printf("the source's state depends on '%s' "
+                                   "(%" PRIu64 "), which this vmig does "
+                                   "not describe", s->name, s->value);
+        }
+        if (l->value != s->value) {
+            return g_strdup_printf("%s: source has %" PRIu64 ", this "
+                                   "machine has %" PRIu64, s->name,
+                                   s->value, l->value);
+        }
+    }
+    for (guint i = 0; local && i < local->len; i++) {
+        const WireShapeProp *l = g_ptr_array_index(local, i);
+
+        if (!wire_shape_find(src, l->name)) {
+            return g_strdup_printf("the state here depends on '%s' "
+                                   "(%" PRIu64 "), which the source does "
+                                   "not describe", l->name, l->value);
+        }
+    }
+    return NULL;
+}
+
 static WireReject *check_devices(const WireHello *src,
                                  const WireHello *local)
 {
@@ -188,6 +240,15 @@ static WireReject *check_devices(const WireHello *src,
                 "loads versions %u to %u", sd->id, sd->version,
                 ld->min_version, ld->version));
         }
+        /* Without SHAPE (an older source) only the load will tell. */
+        if (src->machine_shape) {
+            g_autofree char *why = shape_mismatch(sd->shape, ld->shape);
+
+            if (why) {
+                return layout_mismatch(g_strdup_printf("device '%s': %s",
+                                                       sd->id, why));
+            }
+        }
     }
     /* A device the stream leaves out would keep its fresh state. */
     for (guint i = 0; i < local->devices->len; i++) {
@@ -204,8 +265,17 @@ static WireReject *check_devices(const WireHello *src,
 WireReject *handshake_check_layout(const WireHello *src,
                                    const WireHello *local)
 {
-    WireReject *rej = check_blocks(src, local);
+    WireReject *rej;
 
+    if (src->machine_shape) {
+        char *why = shape_mismatch(src->machine_shape,
+                                   local->machine_shape);
+
+        if (why) {
+            return layout_mismatch(why);
+        }
+    }
+    rej = check_blocks(src, local);
     return rej ? rej : check_devices(src, local);
 }
 

@@ -25,9 +25,10 @@ const char *handshake_implementation(void);
 /*
  * This machine's layout as a HELLO without configuration: its RAM
  * blocks in guest order, each block mapped shared from a named file as
- * a shared block, and its devices in registration order with, as
- * version and min_version, the newest and oldest state versions it can
- * save and load.  Main thread (the device registry).
+ * a shared block, the machine's shape, and its devices in registration
+ * order with, as version and min_version, the newest and oldest state
+ * versions it can save and load, and their shapes.  Main thread (the
+ * device registry).
  */
 WireHello *handshake_local_layout(void);
 
@@ -40,7 +41,11 @@ WireHello *handshake_local_layout(void);
 WireHello *handshake_hello_new(const MigrationConfig *cfg, uint32_t flags,
                                const uint8_t *vm_uuid, Error **errp);
 
-/* LayoutMismatch if @src's layout cannot load into @local's, else NULL. */
+/*
+ * LayoutMismatch if @src's layout cannot load into @local's, else NULL:
+ * the machine's shape, the RAM blocks, then each device (present,
+ * version, shape).  Shapes are compared only when @src has them.
+ */
 WireReject *handshake_check_layout(const WireHello *src,
                                    const WireHello *local);
 

@@ -42,6 +42,69 @@ static void check_reject(WireReject *rej, const char *cls,
     wire_reject_free(rej);
 }
 
+/* @h with shapes: the machine's vCPU count, each device's own. */
+static WireHello *with_shapes(WireHello *h, uint64_t vcpus)
+{
+    WireDevice *counter = g_ptr_array_index(h->devices, 0);
+    WireDevice *log = g_ptr_array_index(h->devices, 1);
+
+    h->machine_shape = wire_shape_new();
+    wire_shape_add(h->machine_shape, "vCPU count", vcpus);
+    counter->shape = wire_shape_new();
+    wire_shape_add(counter->shape, "vCPU count", vcpus);
+    log->shape = wire_shape_new();
+    wire_shape_add(log->shape, "record capacity", 64);
+    return h;
+}
+
+/* What device state depends on: checked when the source describes it. */
+START_TEST(test_shapes)
+{
+    g_autoptr(WireHello) local = with_shapes(layout(), 1);
+    g_autoptr(WireHello) src = with_shapes(layout(), 1);
+    g_autoptr(WireHello) old = layout();
+    WireDevice *log = g_ptr_array_index(src->devices, 1);
+    WireShapeProp *cap = g_ptr_array_index(log->shape, 0);
+
+    ck_assert_ptr_null(handshake_check_layout(src, local));
+    /* An older source describes no shape: the load checks, not this. */
+    ck_assert_ptr_null(handshake_check_layout(old, local));
+
+    g_clear_pointer(&src, wire_hello_free);
+    src = with_shapes(layout(), 2);
+    check_reject(handshake_check_layout(src, local), "LayoutMismatch", "",
+                 "vCPU count: source has 2, this machine has 1");
+    /* The machine's is checked first; a device's names the device. */
+    g_ptr_array_set_size(src->machine_shape, 0);
+    wire_shape_add(src->machine_shape, "vCPU count", 1);
+    check_reject(handshake_check_layout(src, local), "LayoutMismatch", "",
+                 "device 'counter': vCPU count: source has 2, this machine "
+                 "has 1");
+    g_clear_pointer(&src, wire_hello_free);
+
+    src = with_shapes(layout(), 1);
+    log = g_ptr_array_index(src->devices, 1);
+    cap = g_ptr_array_index(log->shape, 0);
+    cap->value = 32;
+    check_reject(handshake_check_layout(src, local), "LayoutMismatch", "",
+                 "device 'log': record capacity: source has 32, this "
+                 "machine has 64");
+    cap->value = 64;
+    wire_shape_add(log->shape, "text limit", 256);
+    check_reject(handshake_check_layout(src, local), "LayoutMismatch", "",
+                 "device 'log': the source's state depends on 'text limit' "
+                 "(256), which this vmig does not describe");
+    g_ptr_array_set_size(log->shape, 0);
+    check_reject(handshake_check_layout(src, local), "LayoutMismatch", "",
+                 "device 'log': the state here depends on 'record "
+                 "capacity' (64), which the source does not describe");
+    wire_shape_add(log->shape, "record capacity", 64);
+    wire_shape_add(src->machine_shape, "NUMA nodes", 2);
+    check_reject(handshake_check_layout(src, local), "LayoutMismatch", "",
+                 "the source's state depends on 'NUMA nodes' (2)");
+}
+END_TEST
+
 START_TEST(test_layout)
 {
     g_autoptr(WireHello) local = layout();
@@ -304,6 +367,7 @@ END_TEST
 /* This process as a machine: one RAM block and the two devices. */
 static RAMBlock *ram;
 static DeviceStateOps dev_ops[2];
+static const VMStateShapeProp one_vcpu[] = { { "vCPU count", 1 }, { NULL } };
 
 static bool dummy_save(void *opaque, GByteArray *out, Error **errp)
 {
@@ -320,9 +384,10 @@ static void machine_setup(void)
 {
     ram = ram_block_new_anon("pc.ram", 64 * MiB, false, &error_abort);
     ck_assert(ram_block_register(ram, &error_abort));
+    ck_assert(vmstate_set_machine_shape(one_vcpu, &error_abort));
     dev_ops[0] = (DeviceStateOps){ .id = "counter", .version = 1,
                                    .min_version = 1,
-                                   .shape = vmstate_shape_none,
+                                   .shape = one_vcpu,
                                    .save = dummy_save,
                                    .load = dummy_load };
     dev_ops[1] = (DeviceStateOps){ .id = "log", .version = 2,
@@ -338,6 +403,7 @@ static void machine_teardown(void)
 {
     device_state_unregister(&dev_ops[1]);
     device_state_unregister(&dev_ops[0]);
+    vmstate_set_machine_shape(NULL, &error_abort);
     ram_block_unregister(ram);
     ram_block_free(ram);
 }
@@ -436,6 +502,14 @@ START_TEST(test_hello_and_destination_checks)
     ck_assert_str_eq(blk->id, "pc.ram");
     ck_assert_uint_eq(blk->size, 64 * MiB);
     ck_assert_uint_eq(h->devices->len, 2);
+    /* The shapes: the machine's and each device's, none for "log". */
+    ck_assert_uint_eq(h->machine_shape->len, 1);
+    ck_assert_uint_eq(wire_shape_find(h->machine_shape,
+                                      "vCPU count")->value, 1);
+    ck_assert_uint_eq(((WireDevice *)g_ptr_array_index(
+                           h->devices, 0))->shape->len, 1);
+    ck_assert_uint_eq(((WireDevice *)g_ptr_array_index(
+                           h->devices, 1))->shape->len, 0);
     ck_assert(wire_hello_encode(h, b, &error_abort));
 
     /* A file offers the one version it is written in. */
@@ -452,6 +526,13 @@ START_TEST(test_hello_and_destination_checks)
     ck_assert(wire_accept_has_feature(acc, "switchover-ack"));
     ck_assert(handshake_check_accept(h, acc, NULL, &error_abort));
     g_clear_pointer(&eff, qapi_free_MigrationConfig);
+
+    /* A machine of another shape is refused before anything loads. */
+    ((WireShapeProp *)g_ptr_array_index(h->machine_shape, 0))->value = 2;
+    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, &version,
+                                       &eff), "LayoutMismatch", "",
+                 "vCPU count: source has 2, this machine has 1");
+    ((WireShapeProp *)g_ptr_array_index(h->machine_shape, 0))->value = 1;
 
     h->config->validate_uuid = true;
     check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, &version,
@@ -551,6 +632,7 @@ int main(void)
     SRunner *sr;
 
     tcase_add_test(tc, test_layout);
+    tcase_add_test(tc, test_shapes);
     tcase_add_test(tc, test_shared_blocks);
     tcase_add_test(tc, test_effective_config);
     tcase_add_test(tc, test_effective_config_refused);
