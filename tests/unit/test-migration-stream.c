@@ -478,20 +478,6 @@ START_TEST(test_wake_write)
 }
 END_TEST
 
-typedef struct BigWrite {
-    MigStream *s;
-    GByteArray *rec;
-} BigWrite;
-
-static gpointer big_write_fn(gpointer opaque)
-{
-    BigWrite *bw = opaque;
-
-    ck_assert_int_eq(mig_stream_write(bw->s, bw->rec->data, bw->rec->len, 0,
-                                      &error_abort), MIG_STREAM_OK);
-    return NULL;
-}
-
 static void expect_ping(MigStream *in, uint64_t want)
 {
     WireRecord rec;
@@ -515,7 +501,7 @@ START_TEST(test_write_between)
     g_autoptr(GByteArray) head = g_byte_array_new();
     g_autoptr(QIOChannel) ioc = NULL;
     g_autoptr(MigStream) in = NULL;
-    BigWrite bw;
+    Writer w;
     GThread *t;
     WireRecord rec;
     int peer;
@@ -526,10 +512,10 @@ START_TEST(test_write_between)
                                       &error_abort), MIG_STREAM_OK);
     wire_record_encode(big, WIRE_REC_NOP, body, 4 * 1024 * 1024,
                        &error_abort);
-    bw = (BigWrite){ s, big };
+    w = (Writer){ s, big };
     /* Nobody reads yet: the big write blocks part-way, holding the
      * stream. */
-    t = g_thread_new("big-write", big_write_fn, &bw);
+    t = g_thread_new("big-write", write_all, &w);
     while (mig_stream_bytes_written(s) <= head->len) {
         g_usleep(1000);
     }
