@@ -636,6 +636,38 @@ static int inet_socket(const struct addrinfo *ai,
     return fd;
 }
 
+/* Keepalive probes before the peer is declared dead. */
+#define LIVENESS_KEEPCNT 3
+
+bool socket_set_liveness(int fd, unsigned seconds)
+{
+    int domain = 0, type = 0, on = 1;
+    socklen_t len = sizeof(domain);
+    /* Idle a third, then KEEPCNT probes over the next third: a dead
+     * peer is found before the user timeout, which covers sends. */
+    int idle = MAX(1, seconds / 3);
+    int intvl = MAX(1, seconds / (3 * LIVENESS_KEEPCNT));
+    int cnt = LIVENESS_KEEPCNT;
+    unsigned user_ms = MIN(seconds, UINT_MAX / 1000) * 1000;
+
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+        (len = sizeof(type),
+         getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)) {
+        return errno == ENOTSOCK;
+    }
+    if ((domain != AF_INET && domain != AF_INET6) || type != SOCK_STREAM) {
+        return true;
+    }
+    return setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) == 0 &&
+           setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
+                      sizeof(idle)) == 0 &&
+           setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+                      sizeof(intvl)) == 0 &&
+           setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) == 0 &&
+           setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms,
+                      sizeof(user_ms)) == 0;
+}
+
 static uint16_t sockaddr_port(const struct sockaddr *sa)
 {
     if (sa->sa_family == AF_INET6) {

@@ -66,6 +66,16 @@ bool socket_set_nonblock(int fd, bool on);
 bool socket_set_zero_copy(int fd);
 
 /*
+ * Makes a TCP connection give up on a peer that has been silent, or
+ * has left data unacknowledged, for about @seconds (>= 1): keepalive
+ * probes start after a third of it and declare the peer dead after
+ * about two thirds, TCP_USER_TIMEOUT ends the connection after all of
+ * it.  A descriptor that is not a TCP socket (a Unix socket, a pipe, a
+ * file) is left alone.  False, with errno set, if a setting is refused.
+ */
+bool socket_set_liveness(int fd, unsigned seconds);
+
+/*
  * Looks up the descriptor stored under @name and hands it over to the
  * caller.  Returns -1 with errp set (naming @name) if there is none.
  */

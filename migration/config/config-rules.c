@@ -121,6 +121,9 @@ const MigrationOptionInfo migration_options[] = {
     { .name = "zero-page-detection", .def = "multifd" },
     { .name = "direct-io", .def = "off" },
     { .name = "cpr-exec-command", .def = NULL },
+    /* Long enough for a slow link's socket buffers to drain, short
+     * enough that a dead peer does not hold the VM for long. */
+    { .name = "liveness-timeout", .def = "30", RANGE(1, 3600), .unit = "s" },
 };
 
 /* The option count is MigrationConfig_info.n_members; this checks it. */
@@ -274,6 +277,8 @@ const MigrationLimit migration_limits[] = {
            "MSG_ZEROCOPY works on sockets only"),
     NOT_IN("tls-creds", MIGRATION_WHERE_FILE,
            "a file has no peer to run TLS with"),
+    NOT_IN("liveness-timeout", MIGRATION_WHERE_FILE,
+           "a file has no peer whose silence could be timed"),
 
     /* Snapshots (which also get the file limits above). */
     NOT_IN("auto-converge", MIGRATION_WHERE_SNAPSHOT,

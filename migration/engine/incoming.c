@@ -522,6 +522,24 @@ static bool handle_one_way(IncomingConn *c, const WireRecord *rec,
     return true;
 }
 
+/* The source's heartbeat: answered at once, unless it wants nothing. */
+static bool handle_ping(IncomingConn *c, const WireRecord *rec, bool *end)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    Error *err = NULL;
+    uint64_t seq;
+
+    if (!wire_heartbeat_decode(rec->type, rec->body, rec->len, &seq, &err)) {
+        return protocol_error(c, err);
+    }
+    if (!c->answer) {
+        return true;
+    }
+    wire_heartbeat_encode(b, WIRE_REC_PONG, seq, &error_abort);
+    return send_bytes(c, b, mig_deadline_after_ms(
+                                c->effective->liveness_timeout * 1000ull));
+}
+
 static bool handle_error(IncomingConn *c, const WireRecord *rec, bool *end)
 {
     g_autoptr(WireReject) e = NULL;
@@ -549,6 +567,7 @@ static const struct {
     { WIRE_REC_END, handle_end, LOAD_RAM | LOAD_DEVICES },
     { WIRE_REC_ONE_WAY, handle_one_way, LOAD_RAM | LOAD_DEVICES },
     { WIRE_REC_ERROR, handle_error, LOAD_RAM | LOAD_DEVICES },
+    { WIRE_REC_PING, handle_ping, LOAD_RAM | LOAD_DEVICES },
 };
 
 static LoadStage load_stage(IncomingConn *c)
@@ -639,6 +658,20 @@ static bool load_mapped_ram(IncomingConn *c)
     return true;
 }
 
+/* A read that failed at its liveness @deadline: the source's fault. */
+static Error *silent_source(IncomingConn *c, gint64 deadline, Error *err)
+{
+    if (!deadline || g_get_monotonic_time() < deadline) {
+        return err;
+    }
+    error_free(err);
+    err = NULL;
+    error_setg(&err, "Migration from '%s' failed: no data from the source "
+               "for %u s", mig_stream_name(c->stream),
+               c->effective->liveness_timeout);
+    return err;
+}
+
 static bool load(IncomingConn *c)
 {
     g_autoptr(GPtrArray) blocks = handshake_blocks_sent(c->hello);
@@ -655,19 +688,25 @@ static bool load(IncomingConn *c)
         Error *err = NULL;
         WireRecord rec;
         MigStreamResult r;
+        /* Every record whole within liveness-timeout of the last one:
+         * the source's heartbeat keeps an idle stream within it, and a
+         * source sending a byte at a time does not. */
+        gint64 deadline = c->file ? 0 : mig_deadline_after_ms(
+            c->effective->liveness_timeout * 1000ull);
 
-        r = mig_stream_read_record_header(c->stream, &rec, 0, &err);
+        r = mig_stream_read_record_header(c->stream, &rec, deadline, &err);
         if (r == MIG_STREAM_OK && rec.type == WIRE_REC_RAM_PAGES &&
             !device_load_set_started(c->devices) && !c->multifd) {
             /* The pages straight into guest RAM. */
             switch (ram_loader_load_from(&c->session->ram_loader, c->stream,
-                                         &rec, 0, &err)) {
+                                         &rec, deadline, &err)) {
             case RAM_LOAD_OK:
                 break;
             case RAM_LOAD_INVALID:
                 return protocol_error(c, err);
             case RAM_LOAD_IO_ERROR:
-                return conn_fail(c, WIRE_ERR_GENERIC, err);
+                return conn_fail(c, WIRE_ERR_GENERIC,
+                                 silent_source(c, deadline, err));
             }
             if (++n % 64 == 0) {
                 publish_stats(c);
@@ -675,7 +714,7 @@ static bool load(IncomingConn *c)
             continue;
         }
         if (r == MIG_STREAM_OK) {
-            r = mig_stream_read_record(c->stream, &rec, 0, &err);
+            r = mig_stream_read_record(c->stream, &rec, deadline, &err);
         }
         switch (r) {
         case MIG_STREAM_OK:
@@ -685,7 +724,8 @@ static bool load(IncomingConn *c)
                        mig_stream_name(c->stream));
             return conn_fail(c, WIRE_ERR_PROTOCOL, err);
         default:
-            return conn_fail(c, WIRE_ERR_GENERIC, err);
+            return conn_fail(c, WIRE_ERR_GENERIC,
+                             silent_source(c, deadline, err));
         }
         if (!handle_record(c, &rec, &end)) {
             return false;
@@ -713,6 +753,7 @@ static void load_devices_main(void *opaque)
 static InResult run(IncomingConn *c)
 {
     g_autoptr(GByteArray) b = g_byte_array_new();
+    Error *err = NULL;
     bool dry_run;
 
     if (!handshake(c)) {
@@ -725,6 +766,11 @@ static InResult run(IncomingConn *c)
         return IN_DRY_RUN;
     }
     c->phase = IN_ACCEPTED;
+    if (!mig_stream_set_liveness(c->stream, c->effective->liveness_timeout,
+                                 &err)) {
+        conn_fail(c, WIRE_ERR_GENERIC, err);
+        return IN_FAILED;
+    }
     mig_call_in_main(accept_main, c);
     c->phase = IN_CHANNELS;
     if (c->multifd) {

@@ -144,6 +144,9 @@ typedef struct MigOutgoing {
     bool rp_done;               /* the return-path thread has ended */
     uint32_t rp_status;
     bool rp_switchover_ack;
+    /* The heartbeat (return-path thread only): the last PING sent and
+     * PONG received. */
+    uint64_t ping_seq, pong_seq;
     char *rp_error;             /* the return path's reason to fail */
 
     /* The VM, as the migration found and left it (migration thread and
@@ -285,6 +288,23 @@ static bool rp_handle(MigOutgoing *o, const WireRecord *rec)
         g_cond_broadcast(&o->cond);
         g_mutex_unlock(&o->lock);
         return true;
+    case WIRE_REC_PONG: {
+        uint64_t seq;
+
+        if (!wire_heartbeat_decode(rec->type, rec->body, rec->len, &seq,
+                                   &err)) {
+            break;
+        }
+        /* In order, and only for a PING sent. */
+        if (seq <= o->pong_seq || seq > o->ping_seq) {
+            error_setg(&err, "PONG %" G_GUINT64_FORMAT " after PONG %"
+                       G_GUINT64_FORMAT ", the last PING being %"
+                       G_GUINT64_FORMAT, seq, o->pong_seq, o->ping_seq);
+            break;
+        }
+        o->pong_seq = seq;
+        return true;
+    }
     case WIRE_REC_ERROR: {
         g_autoptr(WireReject) e = NULL;
 
@@ -316,21 +336,73 @@ static bool rp_handle(MigOutgoing *o, const WireRecord *rec)
 
 static bool rp_answer(MigOutgoing *o);
 
+/* Whether the destination owes us answers: after ACCEPT, before
+ * SHUTDOWN (or ONE_WAY). */
+static bool rp_expects_replies(MigOutgoing *o)
+{
+    bool open;
+
+    g_mutex_lock(&o->lock);
+    open = o->rp_state == RP_OPEN;
+    g_mutex_unlock(&o->lock);
+    return open;
+}
+
+/* The next PING, between the migration thread's records. */
+static void rp_ping(MigOutgoing *o, gint64 deadline)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+
+    wire_heartbeat_encode(b, WIRE_REC_PING, ++o->ping_seq, &error_abort);
+    /* A failed write fails the migration thread's next write too; the
+     * missing PONG ends the migration anyway. */
+    mig_stream_write_between(o->stream, b->data, b->len, deadline, NULL);
+}
+
+/*
+ * Reads the return path.  While the destination owes answers, a PING
+ * goes out every third of liveness-timeout, and a destination silent
+ * for all of it (no PONG, nor anything else) is taken for dead: the
+ * wait for it is what bounds every other wait of the migration, which
+ * rp_fail() wakes.
+ */
 static gpointer rp_thread_fn(gpointer opaque)
 {
     MigOutgoing *o = opaque;
     /* exec: first the answer that handshake() did not wait for. */
     bool answered = !o->reply_optional || rp_answer(o);
+    unsigned live_s = o->session->cfg->liveness_timeout;
+    gint64 live_us = live_s * G_USEC_PER_SEC;
+    gint64 heard = g_get_monotonic_time();
+    gint64 next_ping = heard + live_us / 3;
 
     while (answered) {
         Error *err = NULL;
         WireRecord rec;
-        MigStreamResult r = mig_stream_read_record(o->stream, &rec, 0, &err);
+        bool live = rp_expects_replies(o);
+        MigStreamResult r = mig_stream_read_record(
+            o->stream, &rec, live ? MIN(next_ping, heard + live_us) : 0,
+            &err);
+        gint64 now = g_get_monotonic_time();
 
         if (r == MIG_STREAM_OK) {
+            heard = now;
             if (rp_handle(o, &rec)) {
                 continue;
             }
+            break;
+        }
+        if (r == MIG_STREAM_TIMEOUT && now < heard + live_us) {
+            error_free(err);
+            rp_ping(o, heard + live_us);
+            next_ping = now + live_us / 3;
+            continue;
+        }
+        if (r == MIG_STREAM_TIMEOUT) {
+            error_free(err);
+            rp_fail(o, g_strdup_printf("Migration to '%s' failed: no reply "
+                                       "from the destination for %u s",
+                                       mig_stream_name(o->stream), live_s));
             break;
         }
         if (r == MIG_STREAM_EOF) {
@@ -1293,7 +1365,12 @@ static OutResult run(MigOutgoing *o)
 {
     OutResult res = OUT_FAILED;
     Progress pg = { 0 };
+    Error *err = NULL;
 
+    if (!mig_stream_set_liveness(o->stream,
+                                 o->session->cfg->liveness_timeout, &err)) {
+        return step_failed(o, err);
+    }
     if (!handshake(o, &res)) {
         return res;
     }

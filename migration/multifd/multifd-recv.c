@@ -35,6 +35,7 @@ struct MultifdRecv {
     GMutex lock;
     GCond cond;
     unsigned n;                 /* channels expected */
+    unsigned liveness_s;        /* liveness-timeout */
     unsigned n_bound;
     GPtrArray *conns;           /* RecvConn *, every channel added */
     RecvConn **by_index;
@@ -134,23 +135,44 @@ static bool wait_barrier(RecvConn *c, uint64_t iteration, Error **errp)
 
 /* Reads the channel's records until END; false with @errp set, and
  * *@eof when the source closed the channel between records. */
+/*
+ * A channel may be idle as long as it likes (the main channel carries
+ * the heartbeat), but a record that started must be whole within
+ * liveness-timeout: a source that stalls mid-record is dead or hostile.
+ */
+static void check_record_time(RecvConn *c, gint64 deadline, Error **errp)
+{
+    if (g_get_monotonic_time() >= deadline) {
+        error_free(*errp);
+        *errp = NULL;
+        error_setg(errp, "a record did not arrive whole within "
+                   "liveness-timeout (%u s)", c->m->liveness_s);
+    }
+}
+
 static bool receive(RecvConn *c, bool *eof, Error **errp)
 {
     for (;;) {
         WireRecord rec;
         MigStreamResult r;
         uint64_t iteration;
+        gint64 deadline;
 
         r = mig_stream_read_record_header(c->stream, &rec, 0, errp);
+        deadline = mig_deadline_after_ms(c->m->liveness_s * 1000ull);
         if (r == MIG_STREAM_OK && rec.type == WIRE_REC_RAM_PAGES) {
-            if (ram_loader_load_from(&c->loader, c->stream, &rec, 0,
+            if (ram_loader_load_from(&c->loader, c->stream, &rec, deadline,
                                      errp) != RAM_LOAD_OK) {
+                check_record_time(c, deadline, errp);
                 return false;
             }
             continue;
         }
         if (r == MIG_STREAM_OK) {
-            r = mig_stream_read_record(c->stream, &rec, 0, errp);
+            r = mig_stream_read_record(c->stream, &rec, deadline, errp);
+            if (r == MIG_STREAM_TIMEOUT) {
+                check_record_time(c, deadline, errp);
+            }
         }
         if (r == MIG_STREAM_EOF) {
             error_setg(errp, "the stream ended before END");
@@ -215,6 +237,7 @@ MultifdRecv *multifd_recv_new(const MigrationConfig *effective,
     m->blocks = g_ptr_array_ref(blocks);
     m->method = effective->multifd_compression;
     m->n = effective->multifd_channels;
+    m->liveness_s = effective->liveness_timeout;
     m->conns = g_ptr_array_new();
     m->by_index = g_new0(RecvConn *, m->n);
     return m;
@@ -234,8 +257,10 @@ void multifd_recv_add_channel(MultifdRecv *m, uint32_t index,
     /* Ready before it is published: multifd_recv_stats() reads the
      * loader and decompressor of every bound channel. */
     ram_loader_init(&c->loader, m->blocks);
-    if (m->method != MULTIFD_COMPRESSION_NONE) {
-        c->decompressor = multifd_decompressor_new(m->method, &err);
+    if (!mig_stream_set_liveness(stream, m->liveness_s, &err) ||
+        m->method != MULTIFD_COMPRESSION_NONE) {
+        c->decompressor = err ? NULL :
+                          multifd_decompressor_new(m->method, &err);
         if (!c->decompressor) {
             ram_loader_destroy(&c->loader);
             mig_stream_free(c->stream);
@@ -315,7 +340,14 @@ bool multifd_recv_wait_bound(MultifdRecv *m, gint64 deadline, Error **errp)
 
 bool multifd_recv_wait_end(MultifdRecv *m, Error **errp)
 {
-    return wait_for(m, all_ended, 0, "", errp);
+    g_autofree char *what = g_strdup_printf(
+        "Not all %u multifd channels ended within liveness-timeout (%u s) "
+        "of END on the main channel", m->n, m->liveness_s);
+
+    /* The source ends them before main: their ENDs are on the way. */
+    return wait_for(m, all_ended,
+                    mig_deadline_after_ms(m->liveness_s * 1000ull), what,
+                    errp);
 }
 
 Error *multifd_recv_error(MultifdRecv *m)

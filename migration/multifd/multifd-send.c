@@ -348,6 +348,11 @@ MultifdSend *multifd_send_new(const MigrationAddress *addr,
 
         memcpy(spec.session_id, session_id, WIRE_SESSION_ID_LEN);
         m->ch[i].stream = mig_channel_open(addr, &spec, errp);
+        if (m->ch[i].stream &&
+            !mig_stream_set_liveness(m->ch[i].stream, cfg->liveness_timeout,
+                                     errp)) {
+            mig_stream_free(g_steal_pointer(&m->ch[i].stream));
+        }
         if (!m->ch[i].stream) {
             error_prepend(errp, "Opening multifd channel %u failed: ", i);
             multifd_send_free(m);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/atomic.h"
+#include "util/sockets.h"
 
 /* Bytes asked of the channel per read: large enough for RAM_PAGES
  * records to arrive in a few calls, small enough for the handshake. */
@@ -28,6 +29,14 @@ struct MigStream {
     size_t cap, start, end;
     size_t last_record;     /* size of the record returned last */
     guint64 bytes_in, bytes_out;
+    /* Held by every write, so that records from two threads never mix. */
+    GMutex write_lock;
+    /* mig_stream_write_between()'s record, for the write in progress to
+     * send after its own (under aside_lock; aside_pending atomic). */
+    GMutex aside_lock;
+    uint8_t aside[MIG_STREAM_ASIDE_MAX];
+    size_t aside_len;
+    gint aside_pending;
 };
 
 MigStream *mig_stream_new(QIOChannel *ioc, Error **errp)
@@ -50,6 +59,8 @@ MigStream *mig_stream_new(QIOChannel *ioc, Error **errp)
     /* Never NULL, so offsets into it are always defined. */
     s->cap = 4096;
     s->buf = g_malloc(s->cap);
+    g_mutex_init(&s->write_lock);
+    g_mutex_init(&s->aside_lock);
     return s;
 }
 
@@ -61,6 +72,8 @@ void mig_stream_free(MigStream *s)
     qio_channel_unref(s->ioc);
     close(s->wake_fd);
     g_free(s->buf);
+    g_mutex_clear(&s->write_lock);
+    g_mutex_clear(&s->aside_lock);
     g_free(s);
 }
 
@@ -350,6 +363,42 @@ static MigStreamResult do_write(MigStream *s, const uint8_t *buf,
     return do_writev(s, &iov, 1, deadline, ignore_wake, false, errp);
 }
 
+/* The record left by mig_stream_write_between(), if any: under
+ * write_lock. */
+static MigStreamResult send_aside(MigStream *s, gint64 deadline,
+                                  Error **errp)
+{
+    uint8_t rec[MIG_STREAM_ASIDE_MAX];
+    size_t len;
+
+    if (!qatomic_mb_read(&s->aside_pending)) {
+        return MIG_STREAM_OK;
+    }
+    g_mutex_lock(&s->aside_lock);
+    len = s->aside_len;
+    memcpy(rec, s->aside, len);
+    qatomic_mb_set(&s->aside_pending, 0);
+    g_mutex_unlock(&s->aside_lock);
+    return do_write(s, rec, len, deadline, false, errp);
+}
+
+/* do_writev() of whole records, then the one left aside meanwhile. */
+static MigStreamResult locked_writev(MigStream *s, struct iovec *iov,
+                                     size_t niov, gint64 deadline,
+                                     bool ignore_wake, bool zero_copy,
+                                     Error **errp)
+{
+    MigStreamResult r;
+
+    g_mutex_lock(&s->write_lock);
+    r = do_writev(s, iov, niov, deadline, ignore_wake, zero_copy, errp);
+    if (r == MIG_STREAM_OK && !ignore_wake) {
+        r = send_aside(s, deadline, errp);
+    }
+    g_mutex_unlock(&s->write_lock);
+    return r;
+}
+
 static bool check_not_torn(MigStream *s, Error **errp)
 {
     if (mig_stream_is_torn(s)) {
@@ -378,7 +427,7 @@ static MigStreamResult writev_copy(MigStream *s, const struct iovec *iov,
     if (niov) {
         memcpy(cur, iov, niov * sizeof(*iov));
     }
-    return do_writev(s, cur, niov, deadline, false, zero_copy, errp);
+    return locked_writev(s, cur, niov, deadline, false, zero_copy, errp);
 }
 
 MigStreamResult mig_stream_writev(MigStream *s, const struct iovec *iov,
@@ -407,23 +456,63 @@ MigStreamResult mig_stream_flush_zerocopy(MigStream *s, gint64 deadline,
     return wait_zero_copy(s, deadline, errp);
 }
 
-MigStreamResult mig_stream_write(MigStream *s, const void *buf, size_t len,
-                                 gint64 deadline, Error **errp)
+static MigStreamResult write_records(MigStream *s, const void *buf,
+                                     size_t len, gint64 deadline,
+                                     bool ignore_wake, Error **errp)
 {
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+
     if (!check_not_torn(s, errp)) {
         return MIG_STREAM_ERROR;
     }
-    return do_write(s, buf, len, deadline, false, errp);
+    return locked_writev(s, &iov, 1, deadline, ignore_wake, false, errp);
+}
+
+MigStreamResult mig_stream_write(MigStream *s, const void *buf, size_t len,
+                                 gint64 deadline, Error **errp)
+{
+    return write_records(s, buf, len, deadline, false, errp);
 }
 
 MigStreamResult mig_stream_write_last(MigStream *s, const void *buf,
                                       size_t len, gint64 deadline,
                                       Error **errp)
 {
-    if (!check_not_torn(s, errp)) {
-        return MIG_STREAM_ERROR;
+    return write_records(s, buf, len, deadline, true, errp);
+}
+
+MigStreamResult mig_stream_write_between(MigStream *s, const void *buf,
+                                         size_t len, gint64 deadline,
+                                         Error **errp)
+{
+    MigStreamResult r;
+
+    g_assert(len <= MIG_STREAM_ASIDE_MAX);
+    g_mutex_lock(&s->aside_lock);
+    memcpy(s->aside, buf, len);
+    s->aside_len = len;
+    qatomic_mb_set(&s->aside_pending, 1);
+    g_mutex_unlock(&s->aside_lock);
+    /* Busy: the write in progress sends it after its records. */
+    if (!g_mutex_trylock(&s->write_lock)) {
+        return MIG_STREAM_OK;
     }
-    return do_write(s, buf, len, deadline, true, errp);
+    r = check_not_torn(s, errp) ? send_aside(s, deadline, errp)
+                                : MIG_STREAM_ERROR;
+    g_mutex_unlock(&s->write_lock);
+    return r;
+}
+
+bool mig_stream_set_liveness(MigStream *s, unsigned seconds, Error **errp)
+{
+    int fd = qio_channel_get_fd(s->ioc);
+
+    if (fd >= 0 && !socket_set_liveness(fd, seconds)) {
+        error_setg_errno(errp, errno, "Cannot set the TCP keepalive and "
+                         "user timeout of '%s'", mig_stream_name(s));
+        return false;
+    }
+    return true;
 }
 
 static size_t buffered(const MigStream *s)

@@ -128,6 +128,27 @@ MigStreamResult mig_stream_write_last(MigStream *s, const void *buf,
                                       Error **errp);
 bool mig_stream_is_torn(MigStream *s);
 
+/*
+ * For a heartbeat record (PING) from a thread other than the writer's:
+ * writes @buf (one whole record of at most MIG_STREAM_ASIDE_MAX bytes)
+ * now if no write is in progress; else the write in progress sends it
+ * right after its own records (or, if that write was just finishing,
+ * the next write or call does).  A record not sent yet is replaced by
+ * the next one.  Every write holds a lock, so records of two threads
+ * never mix.
+ */
+#define MIG_STREAM_ASIDE_MAX 16
+MigStreamResult mig_stream_write_between(MigStream *s, const void *buf,
+                                         size_t len, gint64 deadline,
+                                         Error **errp);
+
+/*
+ * The TCP keepalive and user timeout of liveness-timeout @seconds
+ * (socket_set_liveness()) on the channel's socket; nothing on other
+ * channels.
+ */
+bool mig_stream_set_liveness(MigStream *s, unsigned seconds, Error **errp);
+
 /* The peer's stream header; EOF if it sent nothing at all. */
 MigStreamResult mig_stream_read_header(MigStream *s, gint64 deadline,
                                        Error **errp);

@@ -1,7 +1,7 @@
 /*
  * The small fixed-size records that steer a migration: SYNC, the
  * bodiless markers (END, POSTCOPY_LISTEN, POSTCOPY_RUN, SWITCHOVER_ACK),
- * PAGE_REQUEST and SHUTDOWN.
+ * PAGE_REQUEST, SHUTDOWN and the heartbeat (PING, PONG).
  */
 #include "migration/wire/wire.h"
 
@@ -46,6 +46,42 @@ bool wire_sync_decode(const uint8_t *body, size_t len, uint64_t *iteration,
         return false;
     }
     return true;
+}
+
+static bool heartbeat_seq_valid(uint32_t type, uint64_t seq, Error **errp)
+{
+    g_assert(type == WIRE_REC_PING || type == WIRE_REC_PONG);
+    if (seq == 0) {
+        error_setg(errp, "%s: number 0 is invalid (heartbeats count "
+                   "from 1)", wire_record_type_name(type));
+        return false;
+    }
+    return true;
+}
+
+bool wire_heartbeat_encode(GByteArray *out, uint32_t type, uint64_t seq,
+                           Error **errp)
+{
+    size_t start;
+
+    if (!heartbeat_seq_valid(type, seq, errp)) {
+        return false;
+    }
+    start = wire_record_begin(out, type);
+    wire_put_u64(out, seq);
+    return wire_record_end(out, start, errp);
+}
+
+bool wire_heartbeat_decode(uint32_t type, const uint8_t *body, size_t len,
+                           uint64_t *seq, Error **errp)
+{
+    WireReader r;
+
+    g_assert(type == WIRE_REC_PING || type == WIRE_REC_PONG);
+    wire_reader_init(&r, body, len);
+    return fixed_done(wire_record_type_name(type), &r,
+                      wire_get_u64(&r, "seq", seq, errp), errp) &&
+           heartbeat_seq_valid(type, *seq, errp);
 }
 
 static bool is_empty_type(uint32_t type)

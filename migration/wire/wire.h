@@ -107,6 +107,8 @@ typedef enum WireRecordType {
     /* Pages as XBZRLE deltas: sent only with xbzrle on and, when an
      * answer comes, a destination whose ACCEPT lists "xbzrle". */
     WIRE_REC_RAM_XBZRLE = 0x18,
+    /* The source's heartbeat (liveness-timeout): answered with PONG. */
+    WIRE_REC_PING = 0x19,
     /* destination -> source (return path) */
     WIRE_REC_SWITCHOVER_ACK = 0x20,
     WIRE_REC_PAGE_REQUEST = 0x21,
@@ -115,6 +117,8 @@ typedef enum WireRecordType {
     WIRE_REC_SHUTDOWN = 0x24,
     /* either direction */
     WIRE_REC_ERROR = 0x25,
+    /* destination -> source: the answer to PING, echoing its number */
+    WIRE_REC_PONG = 0x26,
     WIRE_REC_NOP = WIRE_RECORD_OPTIONAL | 0x01,
 } WireRecordType;
 
@@ -768,6 +772,13 @@ bool wire_page_request_encode(const WirePageRequest *req, GByteArray *out,
                               Error **errp);
 bool wire_page_request_decode(const uint8_t *body, size_t len,
                               WirePageRequest *out, Error **errp);
+
+/* PING or PONG (@type): heartbeat number @seq, from 1; a PONG echoes
+ * the PING it answers. */
+bool wire_heartbeat_encode(GByteArray *out, uint32_t type, uint64_t seq,
+                           Error **errp);
+bool wire_heartbeat_decode(uint32_t type, const uint8_t *body, size_t len,
+                           uint64_t *seq, Error **errp);
 
 /* SHUTDOWN: the destination is done; @status 0 means it owns the VM. */
 bool wire_shutdown_encode(GByteArray *out, uint32_t status, Error **errp);

@@ -12,7 +12,13 @@ PATH, which is listening already: nobody waits for anybody to come up.
 The Rendezvous joins the first two connections.  Each direction ends on
 its own: end of input is passed on as a shutdown of the socket's sending
 side, end of the socket's data as the end of the output; a command exits
-when both directions have ended."""
+when both directions have ended.
+
+TcpRelay stands between a source and a destination on TCP instead, for
+every connection of a migration (main and multifd), and can freeze the
+link: it stops forwarding both ways but keeps every socket open, so each
+end's kernel still acknowledges what it sends (keepalive probes too)
+while nothing gets through, as on a link that died without a reset."""
 
 import os
 import selectors
@@ -55,6 +61,59 @@ class Rendezvous:
             dst.shutdown(socket.SHUT_WR)
         except OSError:
             pass
+
+    def close(self):
+        self.srv.close()
+        for s in self.socks:
+            s.close()
+
+
+class TcpRelay:
+    """Listens on 127.0.0.1 (its port: .port) and joins each connection
+    to @target_port there, until freeze()."""
+
+    def __init__(self, target_port):
+        self.target = ('127.0.0.1', target_port)
+        self.srv = socket.socket()
+        self.srv.bind(('127.0.0.1', 0))
+        self.srv.listen(16)
+        self.port = self.srv.getsockname()[1]
+        self.frozen = threading.Event()
+        self.socks = []
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while True:
+            try:
+                a, _ = self.srv.accept()
+                b = socket.create_connection(self.target)
+            except OSError:
+                return      # closed
+            self.socks += [a, b]
+            for src, dst in ((a, b), (b, a)):
+                threading.Thread(target=self._pipe, args=(src, dst),
+                                 daemon=True).start()
+
+    def _pipe(self, src, dst):
+        sel = selectors.DefaultSelector()
+        sel.register(src, selectors.EVENT_READ)
+        try:
+            while not self.frozen.is_set():
+                if not sel.select(0.05):
+                    continue
+                data = src.recv(1 << 16)
+                # Frozen meanwhile: what was read goes nowhere.
+                if not data or self.frozen.is_set():
+                    break
+                dst.sendall(data)
+            if not self.frozen.is_set():
+                dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def freeze(self):
+        """From now on nothing passes, and nothing is closed."""
+        self.frozen.set()
 
     def close(self):
         self.srv.close()

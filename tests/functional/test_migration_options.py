@@ -37,6 +37,7 @@ SHARED = 'functional/test_migration_ignore_shared.py::'
 XBZRLE = 'functional/test_migration_xbzrle.py::'
 POLICY = 'unit/test-migration-policy.c::'
 STATE = 'unit/test-migration-state.c::'
+LIVENESS = 'functional/test_migration_liveness.py::'
 
 # Option -> the tests that show it does what it says: a functional test
 # ("functional/FILE.py::test_method") or a unit test of the engine code
@@ -99,6 +100,11 @@ COVERAGE = {
     'xbzrle-cache-size': [XBZRLE + 'test_resize_while_migrating',
                           'unit/test-migration-xbzrle.c::test_cache_sizes',
                           'unit/test-migration-xbzrle.c::test_ram_resize'],
+    'liveness-timeout': [LIVENESS + 'test_frozen_link',
+                         LIVENESS + 'test_destination_stopped',
+                         LIVENESS + 'test_paused_source_stays_alive',
+                         LIVENESS + 'test_dribbling_source',
+                         'unit/test-sockets.c::test_liveness'],
 }
 
 # Accepted but not honoured yet: option -> why, and until when.

@@ -1020,6 +1020,19 @@ START_TEST(test_messages)
                    "which needs a file: URI");
     cfg->mapped_ram = false;
 
+    /* A file has no peer: only the default is accepted there. */
+    cfg->liveness_timeout = 5;
+    check_ok(migration_config_validate(cfg, NULL, &tcp, &err), &err);
+    ck_assert(!migration_config_validate(cfg, NULL, &file, &err));
+    check_error_is(&err, "Option 'liveness-timeout' (value 5) cannot be used "
+                   "with URI 'file:/tmp/x': a file has no peer whose "
+                   "silence could be timed");
+    cfg->liveness_timeout = 0;
+    ck_assert(!migration_config_validate(cfg, NULL, &tcp, &err));
+    check_error_is(&err, "Option 'liveness-timeout' value 0 is out of range: "
+                   "it must be between 1 and 3600 s");
+    cfg->liveness_timeout = 30;
+
     cfg->multifd = true;
     ck_assert(!migration_config_validate(cfg, NULL, &file, &err));
     check_error_is(&err, "Option 'multifd' cannot be used with URI "

@@ -478,6 +478,71 @@ START_TEST(test_wake_write)
 }
 END_TEST
 
+static void expect_ping(MigStream *in, uint64_t want)
+{
+    WireRecord rec;
+    uint64_t seq;
+
+    ck_assert_int_eq(mig_stream_read_record(in, &rec, 0, &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert(wire_heartbeat_decode(rec.type, rec.body, rec.len, &seq,
+                                    &error_abort));
+    ck_assert_uint_eq(rec.type, WIRE_REC_PING);
+    ck_assert(seq == want);
+}
+
+/* A heartbeat from another thread never blocks behind a write in
+ * progress, nor lands inside its record: it follows it. */
+START_TEST(test_write_between)
+{
+    g_autofree uint8_t *body = g_malloc0(4 * 1024 * 1024);
+    g_autoptr(GByteArray) big = g_byte_array_new();
+    g_autoptr(GByteArray) ping = g_byte_array_new();
+    g_autoptr(GByteArray) head = g_byte_array_new();
+    g_autoptr(QIOChannel) ioc = NULL;
+    g_autoptr(MigStream) in = NULL;
+    Writer w;
+    GThread *t;
+    WireRecord rec;
+    int peer;
+    g_autoptr(MigStream) s = pair(&peer);
+
+    wire_stream_header_encode(head);
+    ck_assert_int_eq(mig_stream_write(s, head->data, head->len, 0,
+                                      &error_abort), MIG_STREAM_OK);
+    wire_record_encode(big, WIRE_REC_NOP, body, 4 * 1024 * 1024,
+                       &error_abort);
+    w = (Writer){ s, big };
+    /* Nobody reads yet: the big write blocks part-way, holding the
+     * stream. */
+    t = g_thread_new("big-write", write_all, &w);
+    while (mig_stream_bytes_written(s) <= head->len) {
+        g_usleep(1000);
+    }
+    wire_heartbeat_encode(ping, WIRE_REC_PING, 1, &error_abort);
+    ck_assert_int_eq(mig_stream_write_between(s, ping->data, ping->len, 0,
+                                              &error_abort), MIG_STREAM_OK);
+
+    ioc = qio_channel_socket_new_fd(peer, "test:peer", &error_abort);
+    in = mig_stream_new(ioc, &error_abort);
+    ck_assert_int_eq(mig_stream_read_header(in, 0, &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_int_eq(mig_stream_read_record(in, &rec, 0, &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_uint_eq(rec.type, WIRE_REC_NOP);
+    ck_assert_uint_eq(rec.len, 4 * 1024 * 1024);
+    expect_ping(in, 1);
+    g_thread_join(t);
+
+    /* Nobody writing: it goes at once. */
+    g_byte_array_set_size(ping, 0);
+    wire_heartbeat_encode(ping, WIRE_REC_PING, 2, &error_abort);
+    ck_assert_int_eq(mig_stream_write_between(s, ping->data, ping->len, 0,
+                                              &error_abort), MIG_STREAM_OK);
+    expect_ping(in, 2);
+}
+END_TEST
+
 START_TEST(test_write_last_after_wake)
 {
     g_autoptr(GByteArray) b = g_byte_array_new();
@@ -572,6 +637,7 @@ int main(void)
     tcase_add_test(tc, test_wake_read);
     tcase_add_test(tc, test_wake_write);
     tcase_add_test(tc, test_write_last_after_wake);
+    tcase_add_test(tc, test_write_between);
     tcase_add_test(tc, test_file);
     tcase_add_test(tc, test_zero_copy_unsupported);
     suite_add_tcase(s, tc);

@@ -1993,6 +1993,64 @@ START_TEST(test_small_records)
 }
 END_TEST
 
+static uint32_t heartbeat_type;
+
+static bool heartbeat_decode_fn(const uint8_t *body, size_t len,
+                                Error **errp)
+{
+    uint64_t seq;
+
+    return wire_heartbeat_decode(heartbeat_type, body, len, &seq, errp);
+}
+
+/* PING and PONG: a number from 1, 8 bytes, exactly. */
+START_TEST(test_heartbeat)
+{
+    static const struct {
+        uint32_t type;
+        const char *name;
+    } kinds[] = { { WIRE_REC_PING, "PING" }, { WIRE_REC_PONG, "PONG" } };
+    static const uint8_t ping7[] = {
+        0, 0, 0, 0x19, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 7,
+    };
+    static const uint8_t zero[8];
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autofree char *prefix = NULL;
+    Error *err = NULL;
+    WireRecord rec;
+    uint64_t seq;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
+        heartbeat_type = kinds[i].type;
+        g_byte_array_set_size(b, 0);
+        ck_assert(wire_heartbeat_encode(b, kinds[i].type, UINT64_MAX - 1,
+                                        &error_abort));
+        ck_assert_uint_eq(b->len, 16);
+        rec = decode_one(b);
+        ck_assert_uint_eq(rec.type, kinds[i].type);
+        ck_assert_str_eq(wire_record_type_name(rec.type), kinds[i].name);
+        ck_assert(wire_heartbeat_decode(rec.type, rec.body, rec.len, &seq,
+                                        &error_abort));
+        ck_assert(seq == UINT64_MAX - 1);
+        g_free(prefix);
+        prefix = g_strdup_printf("%s: ", kinds[i].name);
+        check_truncations(b, heartbeat_decode_fn, prefix);
+        ck_assert(!heartbeat_decode_fn(rec.body, 9, &err));
+        check_error(&err, prefix);
+        g_byte_array_set_size(b, 0);
+        ck_assert(!wire_heartbeat_encode(b, kinds[i].type, 0, &err));
+        check_error(&err, "number 0 is invalid");
+        ck_assert_uint_eq(b->len, 0);
+        ck_assert(!heartbeat_decode_fn(zero, sizeof(zero), &err));
+        check_error(&err, "number 0 is invalid");
+    }
+    /* The bytes of protocol section 6.14's example. */
+    g_byte_array_set_size(b, 0);
+    ck_assert(wire_heartbeat_encode(b, WIRE_REC_PING, 7, &error_abort));
+    ck_assert_mem_eq(b->data, ping7, sizeof(ping7));
+}
+END_TEST
+
 /* A whole exchange in one buffer, read back in arbitrary pieces, as a
  * streaming reader gets it. */
 START_TEST(test_streaming)
@@ -2084,6 +2142,7 @@ int main(void)
     tcase_add_test(data, test_mapped_ram_block);
     tcase_add_test(data, test_device_state);
     tcase_add_test(data, test_small_records);
+    tcase_add_test(data, test_heartbeat);
     suite_add_tcase(s, data);
 
     sr = srunner_create(s);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -481,6 +483,48 @@ START_TEST(test_tcp_options)
 }
 END_TEST
 
+static int sockopt_int(int fd, int level, int name)
+{
+    int v = -1;
+    socklen_t len = sizeof(v);
+
+    ck_assert_int_eq(getsockopt(fd, level, name, &v, &len), 0);
+    return v;
+}
+
+/* The liveness timeout's TCP settings, and nothing on a Unix socket. */
+START_TEST(test_liveness)
+{
+    g_autoptr(SocketAddress) addr = socket_parse("tcp:127.0.0.1:0",
+                                                 &error_abort);
+    g_autoptr(SocketAddress) local = NULL;
+    int lfd, cfd, sv[2];
+
+    lfd = socket_listen(addr, 1, &error_abort);
+    local = socket_local_address(lfd, &error_abort);
+    cfd = socket_connect(local, &error_abort);
+    ck_assert(socket_set_liveness(cfd, 30));
+    ck_assert_int_eq(sockopt_int(cfd, SOL_SOCKET, SO_KEEPALIVE), 1);
+    ck_assert_int_eq(sockopt_int(cfd, IPPROTO_TCP, TCP_KEEPIDLE), 10);
+    ck_assert_int_eq(sockopt_int(cfd, IPPROTO_TCP, TCP_KEEPINTVL), 3);
+    ck_assert_int_eq(sockopt_int(cfd, IPPROTO_TCP, TCP_KEEPCNT), 3);
+    ck_assert_int_eq(sockopt_int(cfd, IPPROTO_TCP, TCP_USER_TIMEOUT), 30000);
+    /* The shortest still probes at least once a second. */
+    ck_assert(socket_set_liveness(cfd, 1));
+    ck_assert_int_eq(sockopt_int(cfd, IPPROTO_TCP, TCP_KEEPIDLE), 1);
+    ck_assert_int_eq(sockopt_int(cfd, IPPROTO_TCP, TCP_KEEPINTVL), 1);
+    ck_assert_int_eq(sockopt_int(cfd, IPPROTO_TCP, TCP_USER_TIMEOUT), 1000);
+    close(cfd);
+    close(lfd);
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    ck_assert(socket_set_liveness(sv[0], 30));
+    ck_assert_int_eq(sockopt_int(sv[0], SOL_SOCKET, SO_KEEPALIVE), 0);
+    close(sv[0]);
+    close(sv[1]);
+}
+END_TEST
+
 static int test_resolver(const char *name, Error **errp)
 {
     int sv[2];
@@ -633,6 +677,7 @@ int main(void)
     tcase_add_test(tc, test_tcp_refused);
     tcase_add_test(tc, test_tcp_port_range);
     tcase_add_test(tc, test_tcp_options);
+    tcase_add_test(tc, test_liveness);
     tcase_add_test(tc, test_fd);
     tcase_add_test(tc, test_nonblock);
     tcase_add_test(tc, test_accept_nonblock);
