@@ -12,13 +12,31 @@ PATH, which is listening already: nobody waits for anybody to come up.
 The Rendezvous joins the first two connections.  Each direction ends on
 its own: end of input is passed on as a shutdown of the socket's sending
 side, end of the socket's data as the end of the output; a command exits
-when both directions have ended."""
+when both directions have ended.
 
+With options instead, it is a TCP relay between two addresses that
+makes the link worse, for the fault suite (test_fault_*.py):
+
+    mig_relay.py --listen HOST:PORT --to HOST:PORT [--delay-ms N]
+                 [--rate BYTES_PER_S] [--freeze-at RECORD_TYPE]
+
+It prints "listening PORT" once it listens (PORT 0: any), then relays
+each connection it accepts to a new connection to --to: every chunk
+--delay-ms late, each direction at most --rate bytes per second, and
+with --freeze-at it stops passing anything on either way when the
+source's stream reaches a record of that type, and prints "frozen".
+When either end closes, it closes the other."""
+
+import argparse
 import os
+import queue
 import selectors
 import socket
 import sys
 import threading
+import time
+
+from migration_helpers import RECORD_HEADER, STREAM_HEADER, padded_body
 
 
 class Rendezvous:
@@ -102,7 +120,154 @@ def main():
     sock.close()
 
 
+# ---- The TCP relay ----
+
+QUEUE_CHUNKS = 64                       # at most 4 MiB held per direction
+CHUNK = 1 << 16
+
+
+class RecordWatch:
+    """Follows a v2 stream's record headers (protocol doc, "Records")
+    and finds the first record of one type."""
+
+    def __init__(self, rtype):
+        self.rtype = rtype
+        self.skip = len(STREAM_HEADER)
+        self.head = b''
+
+    def feed(self, data):
+        """How much of @data comes before the watched record, or None
+        if it is not in @data."""
+        pos = 0
+        while pos < len(data):
+            if self.skip:
+                n = min(self.skip, len(data) - pos)
+                self.skip -= n
+                pos += n
+                continue
+            start = pos - len(self.head)
+            take = min(RECORD_HEADER.size - len(self.head), len(data) - pos)
+            self.head += data[pos:pos + take]
+            pos += take
+            if len(self.head) == RECORD_HEADER.size:
+                rtype, length = RECORD_HEADER.unpack(self.head)
+                self.head = b''
+                if rtype == self.rtype:
+                    return max(start, 0)
+                self.skip = padded_body(length)
+        return None
+
+
+class Link:
+    """One relayed connection: a reader and a writer per direction, the
+    chunks between them in a bounded queue (so a slow writer slows the
+    sender down, as a slow link does)."""
+
+    def __init__(self, client, server, opts):
+        self.socks = (client, server)
+        self.opts = opts
+        self.frozen = threading.Event()
+        self.closed = threading.Event()
+        watch = RecordWatch(opts.freeze_at) if opts.freeze_at else None
+        for src, dst, w in ((client, server, watch), (server, client, None)):
+            q = queue.Queue(QUEUE_CHUNKS)
+            threading.Thread(target=self._read, args=(src, q, w),
+                             daemon=True).start()
+            threading.Thread(target=self._write, args=(dst, q),
+                             daemon=True).start()
+
+    def _read(self, sock, q, watch):
+        delay = self.opts.delay_ms / 1000
+        try:
+            while True:
+                data = sock.recv(CHUNK)
+                if self.frozen.is_set():
+                    break
+                cut = watch.feed(data) if watch else None
+                if cut is not None:
+                    if cut:
+                        q.put((time.monotonic() + delay, data[:cut]))
+                    q.put((0, None))    # the writer freezes here
+                    break
+                # b'' is the end of this direction, passed on as late as
+                # the data before it.
+                q.put((time.monotonic() + delay, data))
+                if not data:
+                    return
+            # Frozen: nothing more is passed on, but an end that closes
+            # (a peer killed) still closes the other.
+            while sock.recv(CHUNK):
+                pass
+        except OSError:
+            pass
+        self.close()
+
+    def _write(self, sock, q):
+        rate = self.opts.rate
+        step = CHUNK // 16 if rate else CHUNK   # smooth pacing: 4 KiB
+        start, sent = time.monotonic(), 0
+        try:
+            while True:
+                due, data = q.get()
+                if data is None:
+                    self.frozen.set()
+                    print('frozen', flush=True)
+                    return
+                time.sleep(max(0, due - time.monotonic()))
+                if not data:
+                    sock.shutdown(socket.SHUT_WR)
+                    return
+                for i in range(0, len(data), step):
+                    piece = data[i:i + step]
+                    if rate:
+                        time.sleep(max(0, start + sent / rate -
+                                       time.monotonic()))
+                    if self.frozen.is_set():
+                        return
+                    sock.sendall(piece)
+                    sent += len(piece)
+        except OSError:
+            self.close()
+
+    def close(self):
+        if not self.closed.is_set():
+            self.closed.set()
+            for s in self.socks:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+def split_addr(text):
+    host, _, port = text.rpartition(':')
+    return host, int(port)
+
+
+def relay_main(argv):
+    ap = argparse.ArgumentParser(prog='mig_relay.py')
+    ap.add_argument('--listen', required=True, type=split_addr)
+    ap.add_argument('--to', required=True, type=split_addr)
+    ap.add_argument('--delay-ms', type=float, default=0)
+    ap.add_argument('--rate', type=int, default=0)
+    ap.add_argument('--freeze-at', type=lambda v: int(v, 0), default=0)
+    opts = ap.parse_args(argv)
+    srv = socket.create_server(opts.listen)
+    print('listening %d' % srv.getsockname()[1], flush=True)
+    while True:
+        client, _ = srv.accept()
+        try:
+            server = socket.create_connection(opts.to)
+        except OSError:
+            client.close()
+            continue
+        Link(client, server, opts)
+
+
 if __name__ == '__main__':
+    if len(sys.argv) > 1 and sys.argv[1].startswith('--'):
+        relay_main(sys.argv[1:])
+        sys.exit(0)
     try:
         main()
     except (BrokenPipeError, ConnectionResetError):
