@@ -17,7 +17,7 @@ import time
 
 from fault_net import NetPair, NsVmig, skip_reason
 from migration_helpers import (FINAL, RELAY, MigrationTestCase, digest,
-                               listen_uri, wait_status)
+                               info, listen_uri, wait_status)
 
 # The liveness period the cases set where vmig has the option, and how
 # long a fault may take to be reported: a generous multiple of it, for
@@ -27,6 +27,18 @@ BOUND = 5 * LIVENESS + 10
 MEM = '32M'
 WORKLOAD = ['-workload', 'rate=32M,pattern=random,content=text,seed=5']
 MiB = 1 << 20
+# What an end says when its peer's process is gone (its kernel closed
+# the connection).
+GONE = ('closed the connection', 'reset by peer', 'broken pipe',
+        'ended before end')
+# What an end may say when its peer went silent (the liveness rule).
+SILENT = ('liveness', 'timed out', 'timeout', 'no data', 'heartbeat',
+          'no answer', 'not respond')
+
+
+def ram(vm):
+    """query-migrate's memory figures (empty before there are any)."""
+    return info(vm).get('ram', {})
 
 
 class FaultTestCase(MigrationTestCase):

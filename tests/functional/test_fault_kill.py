@@ -12,22 +12,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
-from fault_case import BOUND, FaultTestCase, MiB  # noqa: E402
+from fault_case import (GONE, SILENT, FaultTestCase, MiB,  # noqa: E402
+                        ram)
 from migration_helpers import (REC_DEVICE_STATE, info,  # noqa: E402
                                listen_uri, wait_status, warm_up)
 from vmig_harness import wait_for  # noqa: E402
-
-# What an end says when its peer's process is gone (its kernel closed
-# the connection).
-GONE = ('closed the connection', 'reset by peer', 'broken pipe',
-        'ended before end')
-# What an end may say when its peer went silent.
-SILENT = ('liveness', 'timed out', 'timeout', 'no data', 'heartbeat',
-          'no answer', 'not respond')
-
-
-def ram(vm):
-    return info(vm).get('ram', {})
 
 
 class DestinationKilledTest(FaultTestCase):

@@ -12,18 +12,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
-from fault_case import FaultTestCase, scratch_dir  # noqa: E402
+from fault_case import (SILENT, FaultTestCase, MiB, ram,  # noqa: E402
+                        scratch_dir)
 from migration_helpers import (FINAL, info, listen_uri,  # noqa: E402
                                wait_status, warm_up)
-from test_fault_kill import SILENT, ram  # noqa: E402
 from vmig_harness import Vmig, wait_for  # noqa: E402
 
-MiB = 1 << 20
 SLOW_RATE = 10 * 1000 * 1000            # bytes per second
 DELAY_MS = 200
-# What the relay and the kernel may hold without the source waiting:
-# the relay's queues (mig_relay.QUEUE_CHUNKS) and socket buffers.
-IN_FLIGHT = 12 * MiB
 
 
 class LinkCutTest(FaultTestCase):
@@ -80,16 +76,18 @@ class SlowLinkTest(FaultTestCase):
 
     def test_slow_link(self):
         result = self.migrate_through_relay('--rate', str(SLOW_RATE))
-        # The link was as slow as it should be: not proof of vmig's
-        # behaviour, but that the test tested something.
-        sent = result['ram']['transferred'] - IN_FLIGHT
+        # The link was as slow as it should be (the test tested
+        # something): the source completes only once the destination
+        # has had all of the stream, which the relay passes on no
+        # faster than SLOW_RATE (give or take a piece).
+        sent = result['ram']['transferred'] - 64 * 1024
         self.assertGreaterEqual(result['total-time'],
                                 1000 * sent / SLOW_RATE)
 
     def test_added_latency(self):
         result = self.migrate_through_relay('--delay-ms', str(DELAY_MS))
         # The handshake alone is a round trip.
-        self.assertGreaterEqual(result['total-time'], 2 * DELAY_MS)
+        self.assertGreaterEqual(result['setup-time'], 2 * DELAY_MS)
 
 
 class FullDiskTest(FaultTestCase):
