@@ -14,17 +14,29 @@ its own: end of input is passed on as a shutdown of the socket's sending
 side, end of the socket's data as the end of the output; a command exits
 when both directions have ended.
 
-TcpRelay stands between a source and a destination on TCP instead, for
-every connection of a migration (main and multifd), and can freeze the
-link: it stops forwarding both ways but keeps every socket open, so each
-end's kernel still acknowledges what it sends (keepalive probes too)
-while nothing gets through, as on a link that died without a reset."""
+With options instead, it is a TCP relay between two addresses that
+makes the link worse, for the fault suite (test_fault_*.py):
 
+    mig_relay.py --listen HOST:PORT --to HOST:PORT [--delay-ms N]
+                 [--rate BYTES_PER_S] [--freeze-at RECORD_TYPE]
+
+It prints "listening PORT" once it listens (PORT 0: any), then relays
+each connection it accepts to a new connection to --to: every chunk
+--delay-ms late, each direction at most --rate bytes per second, and
+with --freeze-at it stops passing anything on either way when the
+source's stream reaches a record of that type, and prints "frozen".
+When either end closes, it closes the other."""
+
+import argparse
 import os
+import queue
 import selectors
 import socket
 import sys
 import threading
+import time
+
+from migration_helpers import RECORD_HEADER, STREAM_HEADER, padded_body
 
 
 class Rendezvous:
@@ -61,59 +73,6 @@ class Rendezvous:
             dst.shutdown(socket.SHUT_WR)
         except OSError:
             pass
-
-    def close(self):
-        self.srv.close()
-        for s in self.socks:
-            s.close()
-
-
-class TcpRelay:
-    """Listens on 127.0.0.1 (its port: .port) and joins each connection
-    to @target_port there, until freeze()."""
-
-    def __init__(self, target_port):
-        self.target = ('127.0.0.1', target_port)
-        self.srv = socket.socket()
-        self.srv.bind(('127.0.0.1', 0))
-        self.srv.listen(16)
-        self.port = self.srv.getsockname()[1]
-        self.frozen = threading.Event()
-        self.socks = []
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self):
-        while True:
-            try:
-                a, _ = self.srv.accept()
-                b = socket.create_connection(self.target)
-            except OSError:
-                return      # closed
-            self.socks += [a, b]
-            for src, dst in ((a, b), (b, a)):
-                threading.Thread(target=self._pipe, args=(src, dst),
-                                 daemon=True).start()
-
-    def _pipe(self, src, dst):
-        sel = selectors.DefaultSelector()
-        sel.register(src, selectors.EVENT_READ)
-        try:
-            while not self.frozen.is_set():
-                if not sel.select(0.05):
-                    continue
-                data = src.recv(1 << 16)
-                # Frozen meanwhile: what was read goes nowhere.
-                if not data or self.frozen.is_set():
-                    break
-                dst.sendall(data)
-            if not self.frozen.is_set():
-                dst.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-    def freeze(self):
-        """From now on nothing passes, and nothing is closed."""
-        self.frozen.set()
 
     def close(self):
         self.srv.close()
@@ -161,7 +120,195 @@ def main():
     sock.close()
 
 
+# ---- The TCP relay ----
+
+QUEUE_CHUNKS = 64                       # at most 4 MiB held per direction
+CHUNK = 1 << 16
+
+
+class RecordWatch:
+    """Follows a v2 stream's record headers (protocol doc, "Records")
+    and finds the first record of one type."""
+
+    def __init__(self, rtype):
+        self.rtype = rtype
+        self.skip = len(STREAM_HEADER)
+        self.head = b''
+
+    def feed(self, data):
+        """How much of @data comes before the watched record, or None
+        if it is not in @data."""
+        pos = 0
+        while pos < len(data):
+            if self.skip:
+                n = min(self.skip, len(data) - pos)
+                self.skip -= n
+                pos += n
+                continue
+            start = pos - len(self.head)
+            take = min(RECORD_HEADER.size - len(self.head), len(data) - pos)
+            self.head += data[pos:pos + take]
+            pos += take
+            if len(self.head) == RECORD_HEADER.size:
+                rtype, length = RECORD_HEADER.unpack(self.head)
+                self.head = b''
+                if rtype == self.rtype:
+                    return max(start, 0)
+                self.skip = padded_body(length)
+        return None
+
+
+class Link:
+    """One relayed connection: a reader and a writer per direction, the
+    chunks between them in a bounded queue (so a slow writer slows the
+    sender down, as a slow link does)."""
+
+    def __init__(self, client, server, opts):
+        self.socks = (client, server)
+        self.opts = opts
+        self.frozen = threading.Event()
+        self.closed = threading.Event()
+        watch = RecordWatch(opts.freeze_at) if opts.freeze_at else None
+        for src, dst, w in ((client, server, watch), (server, client, None)):
+            q = queue.Queue(QUEUE_CHUNKS)
+            threading.Thread(target=self._read, args=(src, q, w),
+                             daemon=True).start()
+            threading.Thread(target=self._write, args=(dst, q),
+                             daemon=True).start()
+
+    def _read(self, sock, q, watch):
+        delay = self.opts.delay_ms / 1000
+        try:
+            while True:
+                data = sock.recv(CHUNK)
+                if self.frozen.is_set():
+                    break
+                cut = watch.feed(data) if watch else None
+                if cut is not None:
+                    if cut:
+                        q.put((time.monotonic() + delay, data[:cut]))
+                    q.put((0, None))    # the writer freezes here
+                    break
+                # b'' is the end of this direction, passed on as late as
+                # the data before it.
+                q.put((time.monotonic() + delay, data))
+                if not data:
+                    return
+            # Frozen: nothing more is passed on, but an end that closes
+            # (a peer killed) still closes the other.
+            while sock.recv(CHUNK):
+                pass
+        except OSError:
+            pass
+        self.close()
+
+    def _write(self, sock, q):
+        rate = self.opts.rate
+        step = CHUNK // 16 if rate else CHUNK   # smooth pacing: 4 KiB
+        start, sent = time.monotonic(), 0
+        try:
+            while True:
+                due, data = q.get()
+                if data is None:
+                    self.frozen.set()
+                    print('frozen', flush=True)
+                    return
+                time.sleep(max(0, due - time.monotonic()))
+                if not data:
+                    sock.shutdown(socket.SHUT_WR)
+                    return
+                for i in range(0, len(data), step):
+                    piece = data[i:i + step]
+                    if rate:
+                        time.sleep(max(0, start + sent / rate -
+                                       time.monotonic()))
+                    if self.frozen.is_set():
+                        return
+                    sock.sendall(piece)
+                    sent += len(piece)
+        except OSError:
+            self.close()
+
+    def close(self):
+        if not self.closed.is_set():
+            self.closed.set()
+            for s in self.socks:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+class TcpRelay:
+    """The same relay inside a test process: listens on 127.0.0.1 (its
+    port: .port), joins each connection to @target_port there, and
+    freeze() stops every link at once, keeping every socket open, as a
+    link that died without a reset (test_migration_liveness.py)."""
+
+    def __init__(self, target_port, delay_ms=0, rate=0):
+        self.opts = argparse.Namespace(delay_ms=delay_ms, rate=rate,
+                                       freeze_at=0)
+        self.target = ('127.0.0.1', target_port)
+        self.srv = socket.create_server(('127.0.0.1', 0))
+        self.port = self.srv.getsockname()[1]
+        self.links = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.srv.accept()
+                server = socket.create_connection(self.target)
+            except OSError:
+                return      # closed
+            link = Link(client, server, self.opts)
+            self.links.append(link)
+            if self.frozen:
+                link.frozen.set()
+
+    frozen = False
+
+    def freeze(self):
+        """From now on nothing passes, and nothing is closed."""
+        self.frozen = True
+        for link in self.links:
+            link.frozen.set()
+
+    def close(self):
+        self.srv.close()
+        for link in self.links:
+            link.close()
+
+
+def split_addr(text):
+    host, _, port = text.rpartition(':')
+    return host, int(port)
+
+
+def relay_main(argv):
+    ap = argparse.ArgumentParser(prog='mig_relay.py')
+    ap.add_argument('--listen', required=True, type=split_addr)
+    ap.add_argument('--to', required=True, type=split_addr)
+    ap.add_argument('--delay-ms', type=float, default=0)
+    ap.add_argument('--rate', type=int, default=0)
+    ap.add_argument('--freeze-at', type=lambda v: int(v, 0), default=0)
+    opts = ap.parse_args(argv)
+    srv = socket.create_server(opts.listen)
+    print('listening %d' % srv.getsockname()[1], flush=True)
+    while True:
+        client, _ = srv.accept()
+        try:
+            server = socket.create_connection(opts.to)
+        except OSError:
+            client.close()
+            continue
+        Link(client, server, opts)
+
+
 if __name__ == '__main__':
+    if len(sys.argv) > 1 and sys.argv[1].startswith('--'):
+        relay_main(sys.argv[1:])
+        sys.exit(0)
     try:
         main()
     except (BrokenPipeError, ConnectionResetError):

@@ -27,8 +27,10 @@ FINAL = ('completed', 'failed', 'cancelled')
 MAGIC = b'\x89VMIG\r\n\x1a'
 STREAM_HEADER = MAGIC + struct.pack('>II', 2, 0)
 REC_HELLO, REC_ACCEPT, REC_REJECT = 1, 2, 3
+REC_DEVICE_STATE = 0x11
 REC_END, REC_ONE_WAY, REC_SHUTDOWN, REC_ERROR = 0x13, 0x17, 0x24, 0x25
 HELLO_REPLY_OPTIONAL = 1 << 16
+RECORD_HEADER = struct.Struct('>II')    # type, body length
 
 
 def src_vm(*args, name='src', mem='32M', **kw):
@@ -178,8 +180,13 @@ def pad8(b):
     return b + b'\0' * (-len(b) % 8)
 
 
+def padded_body(length):
+    """The bytes a record body of @length takes in the stream."""
+    return length + (-length % 8)
+
+
 def record(rtype, body):
-    return pad8(struct.pack('>II', rtype, len(body)) + body)
+    return pad8(RECORD_HEADER.pack(rtype, len(body)) + body)
 
 
 def put_str(s):
@@ -254,9 +261,9 @@ class StreamReader:
         return head
 
     def record(self):
-        self._need(8)
-        rtype, length = struct.unpack_from('>II', self.buf)
-        size = 8 + length + (-length % 8)
+        self._need(RECORD_HEADER.size)
+        rtype, length = RECORD_HEADER.unpack_from(self.buf)
+        size = RECORD_HEADER.size + padded_body(length)
         self._need(size)
         body = self.buf[8:8 + length]
         self.buf = self.buf[size:]
