@@ -32,8 +32,11 @@ MiB = 1 << 20
 GONE = ('closed the connection', 'reset by peer', 'broken pipe',
         'ended before end')
 # What an end may say when its peer went silent (the liveness rule).
-SILENT = ('liveness', 'timed out', 'timeout', 'no data', 'heartbeat',
-          'ping', 'pong', 'answer', 'respond', 'silent', 'keepalive')
+# What each end says when its peer goes silent (liveness-timeout): the
+# heartbeat's words, or the kernel's TCP_USER_TIMEOUT, whichever fires
+# first on a link with data in flight.
+SILENT_DESTINATION = ('no reply from the destination', 'connection timed out')
+SILENT_SOURCE = ('no data from the source', 'connection timed out')
 
 
 def ram(vm):

@@ -194,10 +194,13 @@ class Link:
                 q.put((time.monotonic() + delay, data))
                 if not data:
                     return
-            # Frozen: nothing more is passed on, but an end that closes
-            # (a peer killed) still closes the other.
+            # Frozen: nothing more is passed on.  An end that closes (a
+            # peer killed) still closes the other, unless the link is
+            # dead, which carries no FIN or RST either.
             while sock.recv(CHUNK):
                 pass
+            if self.opts.dead:
+                return
         except OSError:
             pass
         self.close()
@@ -247,7 +250,7 @@ class TcpRelay:
 
     def __init__(self, target_port, delay_ms=0, rate=0):
         self.opts = argparse.Namespace(delay_ms=delay_ms, rate=rate,
-                                       freeze_at=0)
+                                       freeze_at=0, dead=True)
         self.target = ('127.0.0.1', target_port)
         self.srv = socket.create_server(('127.0.0.1', 0))
         self.port = self.srv.getsockname()[1]
@@ -293,6 +296,7 @@ def relay_main(argv):
     ap.add_argument('--rate', type=int, default=0)
     ap.add_argument('--freeze-at', type=lambda v: int(v, 0), default=0)
     opts = ap.parse_args(argv)
+    opts.dead = False
     srv = socket.create_server(opts.listen)
     print('listening %d' % srv.getsockname()[1], flush=True)
     while True:

@@ -12,7 +12,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
-from fault_case import (GONE, SILENT, FaultTestCase, MiB,  # noqa: E402
+from fault_case import (GONE, SILENT_DESTINATION, FaultTestCase, MiB,  # noqa: E402
                         ram)
 from migration_helpers import (REC_DEVICE_STATE, info,  # noqa: E402
                                listen_uri, wait_status, warm_up)
@@ -108,7 +108,7 @@ class DestinationKilledTest(FaultTestCase):
                  what='the first pass under way')
         os.kill(dst.proc.pid, signal.SIGSTOP)
         since = time.monotonic()
-        self.assert_failed(src, since, *SILENT)
+        self.assert_failed(src, since, *SILENT_DESTINATION)
         dst.kill()
         self.assert_intact(src, before)
         src.cmd('migrate-set-config', max_bandwidth=0)

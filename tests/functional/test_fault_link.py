@@ -12,8 +12,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
-from fault_case import (SILENT, FaultTestCase, MiB, ram,  # noqa: E402
-                        scratch_dir)
+from fault_case import (SILENT_DESTINATION, SILENT_SOURCE,  # noqa: E402
+                        FaultTestCase, MiB, ram, scratch_dir)
 from migration_helpers import (FINAL, info, listen_uri,  # noqa: E402
                                wait_status, warm_up)
 from vmig_harness import Vmig, wait_for  # noqa: E402
@@ -40,8 +40,8 @@ class LinkCutTest(FaultTestCase):
         self.net.cut()
         since = time.monotonic()
         # Both ends notice the silence on their own.
-        self.assert_failed(src, since, *SILENT)
-        self.assert_failed(dst, since, *SILENT)
+        self.assert_failed(src, since, *SILENT_DESTINATION)
+        self.assert_failed(dst, since, *SILENT_SOURCE)
         self.net.mend()
         self.assert_intact(src, before)
         src.cmd('migrate-set-config', max_bandwidth=0)
@@ -56,7 +56,7 @@ class LinkCutTest(FaultTestCase):
         self.net.cut()
         src.kill()
         since = time.monotonic()
-        self.assert_failed(dst, since, *SILENT)
+        self.assert_failed(dst, since, *SILENT_SOURCE)
         self.assertEqual(dst.cmd('query-status')['status'], 'inmigrate')
         self.net.mend()
         self.assert_retry_completes(self.source(name='src2'))
