@@ -121,6 +121,10 @@ const MigrationOptionInfo migration_options[] = {
     { .name = "zero-page-detection", .def = "multifd" },
     { .name = "direct-io", .def = "off" },
     { .name = "cpr-exec-command", .def = NULL },
+    /* Long enough for a source across the world, short enough that a
+     * flood of silent strangers cannot hold the listener's slots. */
+    { .name = "accept-timeout", .def = "5000", RANGE(100, 600000),
+      .unit = "ms" },
 };
 
 /* The option count is MigrationConfig_info.n_members; this checks it. */

@@ -99,6 +99,12 @@ COVERAGE = {
     'xbzrle-cache-size': [XBZRLE + 'test_resize_while_migrating',
                           'unit/test-migration-xbzrle.c::test_cache_sizes',
                           'unit/test-migration-xbzrle.c::test_ram_resize'],
+    'accept-timeout': [
+        'functional/test_migration_handshake.py::'
+        'test_silent_source_times_out',
+        'functional/test_migration_router.py::'
+        'test_strangers_do_not_fail_exit_on_error',
+        'unit/test-migration-router.c::test_deadline_drops_silent'],
 }
 
 # Accepted but not honoured yet: option -> why, and until when.
