@@ -12,12 +12,14 @@ import struct
 import sys
 import threading
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
 from migration_helpers import (BUSY, MAGIC, REC_HELLO,  # noqa: E402
                                STREAM_HEADER, MigrationTestCase, dst_vm,
-                               info, listen_uri, record, src_vm)
+                               info, listen_uri, record, src_vm,
+                               wait_status)
 from vmig_harness import wait_for  # noqa: E402
 
 REC_NOP = 0x80000001
@@ -84,6 +86,48 @@ class Flood:
     def __exit__(self, *exc):
         self.stop.set()
         self.thread.join()
+
+
+PIDS_CGROUP = '/sys/fs/cgroup/pids'
+
+
+class ThreadLimit:
+    """Puts @vm in a pids cgroup (v1) of its own, whose limit set_max()
+    sets in threads; unittest.SkipTest where the host has none."""
+
+    def __init__(self, vm):
+        self.vm = vm
+        self.path = os.path.join(PIDS_CGROUP, 'vmig-test-%d' % os.getpid())
+
+    def __enter__(self):
+        try:
+            os.mkdir(self.path)
+            self.write('cgroup.procs', self.vm.proc.pid)
+        except OSError as e:
+            self.remove()
+            raise unittest.SkipTest('no pids cgroup to limit threads '
+                                    'with: %s' % e)
+        return self
+
+    def write(self, name, value, base=None):
+        with open(os.path.join(base or self.path, name), 'w') as f:
+            f.write('%s\n' % value)
+
+    def current(self):
+        with open(os.path.join(self.path, 'pids.current')) as f:
+            return int(f.read())
+
+    def set_max(self, n):
+        self.write('pids.max', n)
+
+    def remove(self):
+        if os.path.isdir(self.path):
+            if self.vm.proc.poll() is None:
+                self.write('cgroup.procs', self.vm.proc.pid, PIDS_CGROUP)
+            os.rmdir(self.path)
+
+    def __exit__(self, *exc):
+        self.remove()
 
 
 class StrangerTest(MigrationTestCase):
@@ -211,6 +255,36 @@ class StrangerTest(MigrationTestCase):
             self.assert_completed(src, dst, result)
             self.assert_no_crash(src, dst)
 
+
+
+class ResourceTest(MigrationTestCase):
+
+    def test_no_thread_is_an_error_not_an_abort(self):
+        # Out of threads, the destination fails the migration and says
+        # why in query-migrate; vmig goes on, and once threads can be had
+        # again the migration completes.
+        cfg = {'multifd': True, 'multifd-channels': 2}
+        with dst_vm(incoming='defer') as dst, src_vm(*BUSY) as src:
+            dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0',
+                    exit_on_error=False)
+            uri = listen_uri(dst)
+            with ThreadLimit(dst) as limit:
+                for spare, why in (
+                        (0, 'Cannot serve the incoming migration'),
+                        (1, 'Cannot start the receiver of multifd '
+                            'channel')):
+                    with self.subTest(spare=spare):
+                        limit.set_max(limit.current() + spare)
+                        result = self.migrate(src, uri, config=cfg)
+                        self.assertEqual(result['status'], 'failed')
+                        dinfo = wait_status(dst, 'failed')
+                        self.assertIn(why, dinfo['error-desc'])
+                        self.assertIsNone(dst.proc.poll())
+                        self.assert_source_runs(src)
+                limit.set_max('max')
+                result = self.migrate(src, uri, config=cfg)
+            self.assert_completed(src, dst, result)
+            self.assert_no_crash(src, dst)
 
 
 if __name__ == '__main__':
