@@ -286,6 +286,20 @@ class ResourceTest(MigrationTestCase):
             self.assert_completed(src, dst, result)
             self.assert_no_crash(src, dst)
 
+    def test_mapped_ram_loads_without_threads(self):
+        # The source chose four loader threads; a destination that can
+        # start none loads every part in its incoming thread.
+        with src_vm(*BUSY) as src:
+            path = os.path.join(src.tmpdir, 'state')
+            result = self.migrate(src, 'file:' + path, config={
+                'mapped-ram': True, 'multifd': True, 'multifd-channels': 4})
+            self.assertEqual(result['status'], 'completed', result)
+            with dst_vm(incoming='defer') as dst, ThreadLimit(dst) as limit:
+                limit.set_max(limit.current() + 1)
+                dst.cmd('migrate-incoming', uri='file:' + path)
+                self.assert_completed(src, dst, result)
+                self.assert_no_crash(src, dst)
+
 
 if __name__ == '__main__':
     vmig_harness.main()
