@@ -6,7 +6,6 @@ fails a waiting migration, exit-on-error or not; the real migration
 after (or amid) them completes with equal digests."""
 
 import os
-import resource
 import socket
 import struct
 import sys
@@ -138,6 +137,14 @@ class StrangerTest(MigrationTestCase):
         self.assertNotIn('incoming migration failed', dst.stderr_text())
         self.assertNotIn(info(dst).get('status'), ('failed', 'completed'))
 
+    def still_migrates(self, src, dst, uri):
+        """The strangers failed nothing: @dst waits on, and @src migrates
+        to it."""
+        self.dst_alive_and_waiting(dst)
+        result = self.migrate(src, uri)
+        self.assert_completed(src, dst, result)
+        self.assert_no_crash(src, dst)
+
     def test_flood_during_multifd(self):
         # 200 silent connections before the source comes, more all along
         # its multifd migration: the router keeps 8 of them, reads them
@@ -204,10 +211,7 @@ class StrangerTest(MigrationTestCase):
                          what='the warning "%s"' % why)
             silent.close()
             partial.close()
-            self.dst_alive_and_waiting(dst)
-            result = self.migrate(src, uri)
-            self.assert_completed(src, dst, result)
-            self.assert_no_crash(src, dst)
+            self.still_migrates(src, dst, uri)
 
     def test_silent_stranger_does_not_hold_a_source_up(self):
         # A stranger that stays silent for all of accept-timeout (a
@@ -225,36 +229,19 @@ class StrangerTest(MigrationTestCase):
     def test_listener_backs_off_at_emfile(self):
         # As the QMP listener's test (test_qmp_protocol.py): out of
         # descriptors, the migration listener retries every
-        # SOCKET_ACCEPT_BACKOFF_MS instead of spinning, and serves the
-        # queued source once descriptors are free again.
+        # SOCKET_ACCEPT_BACKOFF_MS instead of spinning, and once
+        # descriptors are free again, a source is served.
         with dst_vm(incoming='tcp:127.0.0.1:0') as dst, \
                 src_vm(*BUSY) as src:
             uri = listen_uri(dst)
-            pid = dst.proc.pid
-            soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
             clients = []
-            try:
-                resource.prlimit(pid, resource.RLIMIT_NOFILE,
-                                 (open_fds(dst), hard))
+            with vmig_harness.out_of_descriptors(dst):
                 for _ in range(3):
                     clients.append(socket.create_connection(address(uri)))
-                wait_for(lambda: 'Too many open files' in dst.stderr_text(),
-                         what='the listener to run out of descriptors')
-                first = dst.stderr_text().count('Too many open files')
-                time.sleep(1)
-                later = dst.stderr_text().count('Too many open files')
-                # About ten retries in a second, not thousands.
-                self.assertLess(later - first, 40,
-                                'the listener spins at EMFILE')
-            finally:
-                resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+                vmig_harness.assert_backs_off_at_emfile(self, dst)
             for c in clients:
                 c.close()
-            self.dst_alive_and_waiting(dst)
-            result = self.migrate(src, uri)
-            self.assert_completed(src, dst, result)
-            self.assert_no_crash(src, dst)
-
+            self.still_migrates(src, dst, uri)
 
 
 class ResourceTest(MigrationTestCase):
