@@ -124,6 +124,10 @@ const MigrationOptionInfo migration_options[] = {
     /* Long enough for a slow link's socket buffers to drain, short
      * enough that a dead peer does not hold the VM for long. */
     { .name = "liveness-timeout", .def = "30", RANGE(1, 3600), .unit = "s" },
+    /* Long enough for a source across the world, short enough that a
+     * flood of silent strangers cannot hold the listener's slots. */
+    { .name = "accept-timeout", .def = "5000", RANGE(100, 600000),
+      .unit = "ms" },
 };
 
 /* The option count is MigrationConfig_info.n_members; this checks it. */

@@ -15,8 +15,10 @@
  *     writes the answer and the return-path records, and puts pages
  *     straight into guest RAM (the vCPUs are parked in "inmigrate").
  *
- * One connection is served at a time; another one arriving meanwhile is
- * closed at once.  With exit-on-error (the default) a failure ends vmig
+ * One connection is served at a time; another HELLO arriving meanwhile
+ * is refused by the router.  Only a connection that sent a HELLO gets
+ * here: strangers on a listener never fail a migration (router.h).
+ * With exit-on-error (the default) a failure ends vmig
  * with exit status 1 after printing the reason; without, a listening
  * destination takes the next connection and the others can be started
  * again with migrate-incoming.  A dry run changes nothing here: after
@@ -89,6 +91,10 @@ typedef struct IncomingConn {
     MigIncoming *inc;
     MigStream *stream;
     bool file;                  /* nothing can be sent back */
+    /* The HELLO the router read (a listener's connection), or NULL: the
+     * incoming thread reads the first record itself. */
+    const WireRecord *first;
+    WireRecord first_rec;
     GThread *thread;
 
     WireHello *hello;
@@ -251,7 +257,12 @@ static bool read_hello(IncomingConn *c, gint64 deadline, unsigned timeout)
     WireRecord rec;
 
     /* The stream header, then HELLO: not even a NOP first (section 3). */
-    r = mig_router_read_first(c->stream, &rec, deadline, &err);
+    if (c->first) {
+        rec = *c->first;
+        r = MIG_STREAM_OK;
+    } else {
+        r = mig_router_read_first(c->stream, &rec, deadline, &err);
+    }
     switch (r) {
     case MIG_STREAM_OK:
         break;
@@ -907,12 +918,24 @@ static gpointer incoming_thread_fn(gpointer opaque)
     return NULL;
 }
 
+/* finish_main() and reap() of a connection that got no thread. */
+static gboolean unserved(gpointer opaque)
+{
+    IncomingConn *c = opaque;
+
+    finish_main(c);
+    threads_alive--;
+    conn_free(c);
+    return G_SOURCE_REMOVE;
+}
+
 /* The router's main handler: starts serving @s (main thread; takes
  * it), unless a connection is being served already. */
-static bool serve(void *opaque, MigStream *s)
+static bool serve(void *opaque, MigStream *s, const WireRecord *first)
 {
     MigIncoming *i = opaque;
     const MigrationConfig *cfg = i->local_cfg;
+    GError *gerr = NULL;
     IncomingConn *c;
 
     assert_main_thread();
@@ -923,12 +946,28 @@ static bool serve(void *opaque, MigStream *s)
     c->inc = i;
     c->file = i->addr->transport == MIGRATION_ADDRESS_TYPE_FILE;
     c->stream = s;
+    if (first) {
+        /* Its body stays in the stream's buffer until the next read. */
+        c->first_rec = *first;
+        c->first = &c->first_rec;
+    }
     i->busy = true;
     serving = c;
     mig_params_update(cfg);
     mig_info_start(MIG_DIR_INCOMING, cfg->events, false);
+    c->thread = g_thread_try_new("mig/incoming", incoming_thread_fn, c,
+                                 &gerr);
     threads_alive++;
-    c->thread = g_thread_new("mig/incoming", incoming_thread_fn, c);
+    if (!c->thread) {
+        /* No thread, no abort: this migration fails, saying why, once
+         * mig_router_new() (which may be calling) has returned. */
+        error_setg(&c->error, "Cannot serve the incoming migration: %s",
+                   gerr->message);
+        g_error_free(gerr);
+        c->result = IN_FAILED;
+        mig_stream_close(c->stream, NULL);
+        g_idle_add(unserved, c);
+    }
     return true;
 }
 
@@ -956,7 +995,7 @@ bool migration_incoming_start(const MigrationAddress *addr,
     /* Set first: without a listener the one channel is served (and
      * query-migrate shows it) before mig_router_new() returns. */
     inc = i;
-    i->router = mig_router_new(addr, serve, i, errp);
+    i->router = mig_router_new(addr, cfg->accept_timeout, serve, i, errp);
     if (!i->router) {
         inc = NULL;
         incoming_free(i);
@@ -974,6 +1013,9 @@ void mig_incoming_config_changed(const MigrationConfig *cfg)
     if (inc) {
         qapi_free_MigrationConfig(inc->local_cfg);
         inc->local_cfg = migration_config_clone(cfg);
+        if (inc->router) {
+            mig_router_set_accept_timeout(inc->router, cfg->accept_timeout);
+        }
     }
 }
 

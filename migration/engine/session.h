@@ -40,8 +40,8 @@ typedef struct MigSession {
     /* Destination. */
     RamLoader ram_loader;
     bool ram_loader_ready;
-    /* The extra channels expected; bound under lock, in the router's
-     * introduction threads. */
+    /* The extra channels expected; bound under lock, by the router
+     * (main thread). */
     GMutex lock;
     WireChannelSet *channels;
     MultifdRecv *multifd_recv;

@@ -247,6 +247,7 @@ void multifd_recv_add_channel(MultifdRecv *m, uint32_t index,
                               MigStream *stream)
 {
     RecvConn *c = g_new0(RecvConn, 1);
+    GError *gerr = NULL;
     Error *err = NULL;
 
     g_assert(index < m->n);
@@ -279,9 +280,18 @@ void multifd_recv_add_channel(MultifdRecv *m, uint32_t index,
     if (m->woken) {
         mig_stream_wake(c->stream);
     }
-    c->thread = g_thread_new("mig/multifd-recv", conn_thread_fn, c);
+    c->thread = g_thread_try_new("mig/multifd-recv", conn_thread_fn, c,
+                                 &gerr);
     g_cond_broadcast(&m->cond);
     g_mutex_unlock(&m->lock);
+    if (!c->thread) {
+        /* The session fails instead of vmig aborting; the channel stays
+         * listed, to be freed with the others. */
+        error_setg(&err, "Cannot start the receiver of multifd channel %u: "
+                   "%s", index, gerr->message);
+        g_error_free(gerr);
+        fail(m, err);
+    }
 }
 
 void multifd_recv_fail(MultifdRecv *m, Error *err)
@@ -424,7 +434,9 @@ void multifd_recv_free(MultifdRecv *m)
     for (guint i = 0; i < m->conns->len; i++) {
         RecvConn *c = g_ptr_array_index(m->conns, i);
 
-        g_thread_join(c->thread);
+        if (c->thread) {
+            g_thread_join(c->thread);
+        }
     }
     for (guint i = 0; i < m->conns->len; i++) {
         RecvConn *c = g_ptr_array_index(m->conns, i);

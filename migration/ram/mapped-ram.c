@@ -342,11 +342,13 @@ bool mapped_ram_load_block(int fd, uint64_t base, uint64_t file_size,
         lp->what = what;
         lp->first = pages * t / threads;
         lp->end = pages * (t + 1) / threads;
+        /* The source chose the thread count: past what this host can
+         * start, the calling thread loads the part itself. */
         tids[t] = threads == 1 ? NULL :
-                  g_thread_new("mig/mapped-ram", load_part, lp);
-    }
-    if (threads == 1) {
-        load_part(&parts[0]);
+                  g_thread_try_new("mig/mapped-ram", load_part, lp, NULL);
+        if (!tids[t]) {
+            load_part(lp);
+        }
     }
     for (unsigned t = 0; t < threads; t++) {
         if (tids[t]) {

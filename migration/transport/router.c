@@ -7,6 +7,7 @@
 
 #include "io/net-listener.h"
 #include "migration/transport/channel-open.h"
+#include "util/main-thread.h"
 
 typedef struct RouterSession {
     uint8_t id[WIRE_SESSION_ID_LEN];
@@ -14,23 +15,23 @@ typedef struct RouterSession {
     void *opaque;
 } RouterSession;
 
-typedef struct Introduction {
+/* A connection whose first record has not arrived yet. */
+typedef struct Pending {
     MigRouter *r;
-    MigStream *stream;          /* NULL once handed over or closed */
-    GThread *thread;
-    bool done;                  /* under r->lock */
-} Introduction;
+    MigStream *stream;
+    GSource *readable;
+    GSource *expiry;
+    unsigned timeout_ms;        /* for the expiry's warning */
+    bool header_read;
+} Pending;
 
 struct MigRouter {
     MigRouterMainFunc *main;
     void *opaque;
     QIONetListener *listener;   /* tcp:, unix:; NULL for the others */
-
-    /* Sessions and introductions: main thread and introduction threads. */
-    GMutex lock;
+    unsigned accept_timeout_ms;
     GArray *sessions;           /* RouterSession */
-    GPtrArray *intros;          /* Introduction *, not joined yet */
-    bool closing;
+    GQueue pending;             /* Pending *, oldest first */
 };
 
 MigStreamResult mig_router_read_first(MigStream *s, WireRecord *rec,
@@ -42,7 +43,7 @@ MigStreamResult mig_router_read_first(MigStream *s, WireRecord *rec,
                                                        errp) : r;
 }
 
-static RouterSession *find_session_locked(MigRouter *r, const uint8_t *id)
+static RouterSession *find_session(MigRouter *r, const uint8_t *id)
 {
     for (guint i = 0; i < r->sessions->len; i++) {
         RouterSession *rs = &g_array_index(r->sessions, RouterSession, i);
@@ -54,107 +55,6 @@ static RouterSession *find_session_locked(MigRouter *r, const uint8_t *id)
     return NULL;
 }
 
-/* ---- Introductions ---- */
-
-/* Reads @in's first record and binds it; false with errp set: close it. */
-static bool introduce(Introduction *in, Error **errp)
-{
-    MigRouter *r = in->r;
-    gint64 deadline = mig_deadline_after_ms(mig_handshake_timeout_ms());
-    WireChannelHeader ch;
-    WireBindResult bind;
-    RouterSession *rs;
-    MigStreamResult res;
-    WireRecord rec;
-
-    res = mig_router_read_first(in->stream, &rec, deadline, errp);
-    if (res == MIG_STREAM_EOF) {
-        error_setg(errp, "it closed before introducing itself");
-        return false;
-    }
-    if (res != MIG_STREAM_OK) {
-        return false;
-    }
-    if (rec.type == WIRE_REC_HELLO) {
-        error_setg(errp, "it sent a HELLO, but a migration is in progress "
-                   "already");
-        return false;
-    }
-    if (!wire_record_expect(&rec, WIRE_REC_CHANNEL_HEADER, errp) ||
-        !wire_channel_header_decode(rec.body, rec.len, &ch, errp)) {
-        return false;
-    }
-    g_mutex_lock(&r->lock);
-    rs = find_session_locked(r, ch.session_id);
-    if (!rs) {
-        g_mutex_unlock(&r->lock);
-        error_setg(errp, "extra channel of an unknown session");
-        return false;
-    }
-    /* Under the lock: the session cannot go away meanwhile. */
-    bind = rs->bind(rs->opaque, in->stream, &ch, errp);
-    if (bind == WIRE_BIND_OK) {
-        in->stream = NULL;
-    }
-    g_mutex_unlock(&r->lock);
-    if (bind == WIRE_BIND_INVALID) {
-        /* The session failed, and said why. */
-        error_free(*errp);
-        *errp = NULL;
-        mig_stream_close(in->stream, NULL);
-        return true;
-    }
-    return bind == WIRE_BIND_OK;
-}
-
-static gpointer introduction_thread_fn(gpointer opaque)
-{
-    Introduction *in = opaque;
-    Error *err = NULL;
-
-    if (!introduce(in, &err)) {
-        warn_report("incoming migration: closing connection '%s': %s",
-                    mig_stream_name(in->stream),
-                    err ? error_get_pretty(err) : "not a channel of the "
-                    "migration in progress");
-        error_free(err);
-        mig_stream_close(in->stream, NULL);
-    }
-    g_mutex_lock(&in->r->lock);
-    in->done = true;
-    g_mutex_unlock(&in->r->lock);
-    return NULL;
-}
-
-static void introduction_free(gpointer data, gpointer unused)
-{
-    Introduction *in = data;
-
-    g_thread_join(in->thread);
-    mig_stream_free(in->stream);
-    g_free(in);
-}
-
-/* Joins the introductions that ended (main thread). */
-static void reap_introductions(MigRouter *r)
-{
-    g_autoptr(GPtrArray) ended = g_ptr_array_new();
-
-    g_mutex_lock(&r->lock);
-    for (guint i = 0; i < r->intros->len;) {
-        Introduction *in = g_ptr_array_index(r->intros, i);
-
-        if (in->done) {
-            g_ptr_array_add(ended, in);
-            g_ptr_array_remove_index_fast(r->intros, i);
-        } else {
-            i++;
-        }
-    }
-    g_mutex_unlock(&r->lock);
-    g_ptr_array_foreach(ended, introduction_free, NULL);
-}
-
 static void refuse(MigStream *s, const char *why)
 {
     warn_report("incoming migration: closing connection '%s': %s",
@@ -163,34 +63,207 @@ static void refuse(MigStream *s, const char *why)
     mig_stream_free(s);
 }
 
-/* ---- Connections ---- */
+/* ---- Where an introduced connection goes ---- */
 
-static void route(MigRouter *r, MigStream *s)
+static void bind_channel(MigRouter *r, MigStream *s, const WireRecord *rec)
 {
-    Introduction *in;
-    bool sessions;
+    Error *err = NULL;
+    WireChannelHeader ch;
+    RouterSession *rs;
 
-    reap_introductions(r);
-    g_mutex_lock(&r->lock);
-    sessions = r->sessions->len > 0 && !r->closing;
-    if (sessions && r->intros->len >= MIG_ROUTER_MAX_INTRODUCING) {
-        g_mutex_unlock(&r->lock);
-        refuse(s, "too many connections are introducing themselves");
+    if (!wire_channel_header_decode(rec->body, rec->len, &ch, &err)) {
+        refuse(s, error_get_pretty(err));
+        error_free(err);
         return;
     }
-    if (!sessions) {
-        g_mutex_unlock(&r->lock);
-        if (!r->main(r->opaque, s)) {
-            refuse(s, "a migration is in progress already");
+    rs = find_session(r, ch.session_id);
+    if (!rs) {
+        refuse(s, "extra channel of an unknown session");
+        return;
+    }
+    switch (rs->bind(rs->opaque, s, &ch, &err)) {
+    case WIRE_BIND_OK:
+        return;
+    case WIRE_BIND_FOREIGN:
+        refuse(s, error_get_pretty(err));
+        break;
+    case WIRE_BIND_INVALID:
+        /* The session failed, and said why. */
+        mig_stream_close(s, NULL);
+        mig_stream_free(s);
+        break;
+    }
+    error_free(err);
+}
+
+static void route(MigRouter *r, MigStream *s, const WireRecord *first)
+{
+    if (first->type == WIRE_REC_CHANNEL_HEADER) {
+        bind_channel(r, s, first);
+    } else if (!r->main(r->opaque, s, first)) {
+        refuse(s, "a migration is in progress already");
+    }
+}
+
+/* ---- Pending connections ---- */
+
+/* Unlinks @p and frees it, returning its stream (not closed). */
+static MigStream *pending_take(Pending *p)
+{
+    MigStream *s = p->stream;
+
+    g_queue_remove(&p->r->pending, p);
+    /* Before the channel closes: the watch polls its descriptor. */
+    g_source_destroy(p->readable);
+    g_source_unref(p->readable);
+    g_source_destroy(p->expiry);
+    g_source_unref(p->expiry);
+    g_free(p);
+    return s;
+}
+
+static void pending_drop(Pending *p, const char *why)
+{
+    refuse(pending_take(p), why);
+}
+
+/*
+ * Reads what has arrived of @p's stream header and first record, which
+ * must be one a connection may begin with.  MIG_STREAM_TIMEOUT: not
+ * whole yet.
+ */
+static MigStreamResult read_first_now(Pending *p, WireRecord *rec,
+                                      Error **errp)
+{
+    MigStreamResult res;
+
+    if (!p->header_read) {
+        res = mig_stream_read_header(p->stream, MIG_DEADLINE_NOW, errp);
+        if (res != MIG_STREAM_OK) {
+            return res;
         }
+        p->header_read = true;
+    }
+    /* The type before the body: a stranger's record is not buffered. */
+    res = mig_stream_read_record_header(p->stream, rec, MIG_DEADLINE_NOW,
+                                        errp);
+    if (res != MIG_STREAM_OK) {
+        return res;
+    }
+    if (rec->type != WIRE_REC_HELLO &&
+        rec->type != WIRE_REC_CHANNEL_HEADER) {
+        const char *name = wire_record_type_name(rec->type);
+        g_autofree char *type = name ? g_strdup(name)
+                                     : g_strdup_printf("of type 0x%08x",
+                                                       rec->type);
+
+        error_setg(errp, "its first record is %s, not HELLO or "
+                   "CHANNEL_HEADER", type);
+        return MIG_STREAM_ERROR;
+    }
+    return mig_stream_read_record(p->stream, rec, MIG_DEADLINE_NOW, errp);
+}
+
+/* @msg without the "'NAME': " a stream's errors begin with: the
+ * warning names the connection already. */
+static const char *without_name(MigStream *s, const char *msg)
+{
+    const char *name = mig_stream_name(s);
+    size_t n = strlen(name);
+
+    if (msg[0] == '\'' && !strncmp(msg + 1, name, n) &&
+        g_str_has_prefix(msg + 1 + n, "': ")) {
+        return msg + n + 4;
+    }
+    return msg;
+}
+
+/* Whether @p is done with: routed, or dropped with a warning. */
+static bool pending_try(Pending *p)
+{
+    MigRouter *r = p->r;
+    Error *err = NULL;
+    WireRecord rec;
+
+    switch (read_first_now(p, &rec, &err)) {
+    case MIG_STREAM_OK:
+        route(r, pending_take(p), &rec);
+        return true;
+    case MIG_STREAM_TIMEOUT:
+        error_free(err);
+        return false;
+    case MIG_STREAM_EOF:
+        pending_drop(p, p->header_read
+                     ? "it closed after the stream header"
+                     : "it closed without sending anything");
+        return true;
+    default:
+        pending_drop(p, without_name(p->stream, error_get_pretty(err)));
+        error_free(err);
+        return true;
+    }
+}
+
+static gboolean pending_readable(QIOChannel *ioc, GIOCondition cond,
+                                 gpointer opaque)
+{
+    /* Done with, its watch is destroyed: the return value is moot. */
+    return pending_try(opaque) ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+}
+
+static gboolean pending_expired(gpointer opaque)
+{
+    Pending *p = opaque;
+    uint64_t got = mig_stream_bytes_read(p->stream);
+    g_autofree char *why = got
+        ? g_strdup_printf("no whole %s within %u ms (%" G_GUINT64_FORMAT
+                          " bytes arrived)", p->header_read ? "first record"
+                          : "stream header", p->timeout_ms, got)
+        : g_strdup_printf("no data within %u ms", p->timeout_ms);
+
+    pending_drop(p, why);
+    return G_SOURCE_REMOVE;
+}
+
+/* Takes @s, which has a descriptor to watch. */
+static void pending_add(MigRouter *r, MigStream *s)
+{
+    GMainContext *ctx = g_main_context_get_thread_default();
+    Pending *p = g_new0(Pending, 1);
+
+    p->r = r;
+    p->stream = s;
+    p->timeout_ms = r->accept_timeout_ms;
+    p->readable = qio_channel_create_watch(mig_stream_channel(s), G_IO_IN);
+    g_source_set_callback(p->readable, G_SOURCE_FUNC(pending_readable), p,
+                          NULL);
+    g_source_attach(p->readable, ctx);
+    p->expiry = g_timeout_source_new(p->timeout_ms);
+    g_source_set_callback(p->expiry, pending_expired, p, NULL);
+    g_source_attach(p->expiry, ctx);
+    g_queue_push_tail(&r->pending, p);
+    /* A source's first record is usually here already. */
+    if (pending_try(p)) {
         return;
     }
-    in = g_new0(Introduction, 1);
-    in->r = r;
-    in->stream = s;
-    g_ptr_array_add(r->intros, in);
-    in->thread = g_thread_new("mig/introduce", introduction_thread_fn, in);
-    g_mutex_unlock(&r->lock);
+    if (r->pending.length <= MIG_ROUTER_MAX_PENDING) {
+        return;
+    }
+    /* One whose record arrived since is served, not evicted: the
+     * listener accepts a whole queue before any watch runs. */
+    for (GList *l = r->pending.head; l;) {
+        Pending *q = l->data;
+
+        l = l->next;
+        pending_try(q);
+    }
+    if (r->pending.length > MIG_ROUTER_MAX_PENDING) {
+        g_autofree char *why = g_strdup_printf(
+            "%u newer connections are waiting for their first record, the "
+            "most the destination keeps", MIG_ROUTER_MAX_PENDING);
+
+        pending_drop(g_queue_peek_head(&r->pending), why);
+    }
 }
 
 static void accepted(QIONetListener *l, QIOChannel *ioc, gpointer opaque)
@@ -205,10 +278,11 @@ static void accepted(QIONetListener *l, QIOChannel *ioc, gpointer opaque)
         error_free(err);
         return;
     }
-    route(r, s);
+    pending_add(r, s);
 }
 
 MigRouter *mig_router_new(const MigrationAddress *addr,
+                          unsigned accept_timeout_ms,
                           MigRouterMainFunc *main, void *opaque,
                           Error **errp)
 {
@@ -216,11 +290,12 @@ MigRouter *mig_router_new(const MigrationAddress *addr,
     QIOChannel *ioc;
     MigStream *s;
 
+    assert_main_thread();
     r->main = main;
     r->opaque = opaque;
-    g_mutex_init(&r->lock);
+    r->accept_timeout_ms = accept_timeout_ms;
     r->sessions = g_array_new(FALSE, TRUE, sizeof(RouterSession));
-    r->intros = g_ptr_array_new();
+    g_queue_init(&r->pending);
     if (mig_channel_listens(addr)) {
         r->listener = qio_net_listener_new(&addr->u.socket, errp);
         if (!r->listener) {
@@ -240,10 +315,15 @@ MigRouter *mig_router_new(const MigrationAddress *addr,
         return NULL;
     }
     /* Nothing else can arrive: no session to wait for. */
-    if (!r->main(r->opaque, s)) {
+    if (!r->main(r->opaque, s, NULL)) {
         refuse(s, "a migration is in progress already");
     }
     return r;
+}
+
+void mig_router_set_accept_timeout(MigRouter *r, unsigned ms)
+{
+    r->accept_timeout_ms = ms;
 }
 
 const SocketAddress *mig_router_listen_address(MigRouter *r)
@@ -256,28 +336,23 @@ bool mig_router_listens(MigRouter *r)
     return r->listener != NULL;
 }
 
+unsigned mig_router_n_pending(MigRouter *r)
+{
+    return r->pending.length;
+}
+
 void mig_router_close(MigRouter *r)
 {
-    g_autoptr(GPtrArray) intros = NULL;
-
+    assert_main_thread();
     if (r->listener) {
         qio_net_listener_close(r->listener);
     }
-    g_mutex_lock(&r->lock);
-    r->closing = true;
-    for (guint i = 0; i < r->intros->len; i++) {
-        Introduction *in = g_ptr_array_index(r->intros, i);
+    while (r->pending.length) {
+        MigStream *s = pending_take(g_queue_peek_head(&r->pending));
 
-        if (!in->done && in->stream) {
-            mig_stream_wake(in->stream);
-        }
+        mig_stream_close(s, NULL);
+        mig_stream_free(s);
     }
-    intros = g_steal_pointer(&r->intros);
-    r->intros = g_ptr_array_new();
-    g_mutex_unlock(&r->lock);
-    /* Woken, each ends within its next wait: none outlives the router's
-     * use (vmig may be about to exit). */
-    g_ptr_array_foreach(intros, introduction_free, NULL);
 }
 
 void mig_router_free(MigRouter *r)
@@ -286,12 +361,10 @@ void mig_router_free(MigRouter *r)
         return;
     }
     mig_router_close(r);
-    g_ptr_array_unref(r->intros);
     g_array_unref(r->sessions);
     if (r->listener) {
         qio_net_listener_free(r->listener);
     }
-    g_mutex_clear(&r->lock);
     g_free(r);
 }
 
@@ -300,16 +373,15 @@ void mig_router_add_session(MigRouter *r, const uint8_t *session_id,
 {
     RouterSession rs = { .bind = bind, .opaque = opaque };
 
+    assert_main_thread();
     memcpy(rs.id, session_id, WIRE_SESSION_ID_LEN);
-    g_mutex_lock(&r->lock);
-    g_assert(!find_session_locked(r, session_id));
+    g_assert(!find_session(r, session_id));
     g_array_append_val(r->sessions, rs);
-    g_mutex_unlock(&r->lock);
 }
 
 void mig_router_remove_session(MigRouter *r, const uint8_t *session_id)
 {
-    g_mutex_lock(&r->lock);
+    assert_main_thread();
     for (guint i = 0; i < r->sessions->len; i++) {
         RouterSession *rs = &g_array_index(r->sessions, RouterSession, i);
 
@@ -318,5 +390,4 @@ void mig_router_remove_session(MigRouter *r, const uint8_t *session_id)
             break;
         }
     }
-    g_mutex_unlock(&r->lock);
 }

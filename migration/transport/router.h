@@ -3,26 +3,31 @@
  *
  * The router owns the listener (or, for fd:, exec: and file:, the one
  * channel there is), makes every connection a stream (TLS will wrap it
- * here, before its first byte) and sends it where it belongs:
+ * here, before its first byte) and sends it where it belongs.  A
+ * listener's connections are strangers until their first record says
+ * who they are; the router reads it from the main loop, never blocking
+ * and never starting a thread for it:
  *
- *   connection ─┬─ no session takes extra channels ──> main handler
- *               │       (it reads the HELLO itself, with
- *               │        mig_router_read_first(); if it is busy the
- *               │        connection is closed at once)
- *               │
- *               └─ a session takes extra channels ──> introduction thread:
- *                       stream header + first record, within the
- *                       handshake timeout
- *                         CHANNEL_HEADER, known session id ──> its bind
- *                         anything else (unknown session, garbage, a
- *                         HELLO) ──> warning, closed; the migration goes on
+ *   accepted ──> pending (at most MIG_ROUTER_MAX_PENDING; a new one
+ *                closes the oldest): stream header + first record
+ *                within accept-timeout
+ *     HELLO ──> main handler (closed at once if it is busy)
+ *     CHANNEL_HEADER, registered session id ──> the session's bind
+ *     anything else (garbage, silence, an early end, another record,
+ *     an unknown session) ──> one warning naming the peer and what was
+ *     wrong, closed; no migration hears of it
+ *
+ * So only a peer that sent a HELLO reaches the migration, and a silent
+ * stranger never delays a source: each connection is read as its bytes
+ * arrive, the first one complete goes first.  The one channel of fd:,
+ * exec: and file: is the source itself: it goes to the main handler
+ * unread, and the handler reads its first record.
  *
  * A session registers by its id (mig_router_add_session()); the binding
  * of (role, index) is the session's (migration/engine/session.c).
  * Nothing depends on the order connections arrive in.
  *
- * Threads: everything but the bind function runs in the main thread;
- * bind functions run in introduction threads, one at a time per router.
+ * Threads: main thread only, callbacks included.
  */
 #ifndef VMIG_MIGRATION_ROUTER_H
 #define VMIG_MIGRATION_ROUTER_H
@@ -31,50 +36,61 @@
 #include "migration/wire/wire.h"
 #include "qapi/qapi-types.h"
 
-/* At most this many connections may be introducing themselves at once;
- * more are closed at once (a peer must not make us start threads
- * without bound). */
-#define MIG_ROUTER_MAX_INTRODUCING 32
+/* Connections of one listener waiting for their first record: a flood
+ * of strangers costs this many descriptors and buffers, no more.  A
+ * real source's first record follows its connect at once, so it is
+ * read long before eight newer connections could push it out. */
+#define MIG_ROUTER_MAX_PENDING 8
 
 typedef struct MigRouter MigRouter;
 
 /*
- * Main thread: @s (taken) is a new main channel.  Returns false if the
- * handler is busy: the router then closes it with a warning.
+ * @s (taken) is a new main channel.  @first is its HELLO record (body
+ * valid until the next read of @s), or NULL for the one channel of fd:,
+ * exec: and file:, which the handler reads itself
+ * (mig_router_read_first()).  Returns false if the handler is busy:
+ * the router then closes @s with a warning.
  */
-typedef bool MigRouterMainFunc(void *opaque, MigStream *s);
+typedef bool MigRouterMainFunc(void *opaque, MigStream *s,
+                               const WireRecord *first);
 
 /*
- * Introduction thread: @s introduced itself with @ch, naming the session
- * registered with @opaque.  On WIRE_BIND_OK the function takes @s; else
- * the router closes @s, after a warning for WIRE_BIND_FOREIGN (errp says
- * why); for WIRE_BIND_INVALID the function has failed its session.
+ * @s introduced itself with @ch, naming the session registered with
+ * @opaque.  On WIRE_BIND_OK the function takes @s; else the router
+ * closes @s, after a warning for WIRE_BIND_FOREIGN (errp says why); for
+ * WIRE_BIND_INVALID the function has failed its session.
  */
 typedef WireBindResult MigRouterBindFunc(void *opaque, MigStream *s,
                                          const WireChannelHeader *ch,
                                          Error **errp);
 
 /*
- * Main thread: listens on @addr (tcp:, unix:), or opens its one channel
- * and hands it to @main before returning.
+ * Listens on @addr (tcp:, unix:), giving each connection
+ * @accept_timeout_ms for its first record; or opens its one channel and
+ * hands it to @main before returning.
  */
 MigRouter *mig_router_new(const MigrationAddress *addr,
+                          unsigned accept_timeout_ms,
                           MigRouterMainFunc *main, void *opaque,
                           Error **errp);
+/* For connections accepted from now on. */
+void mig_router_set_accept_timeout(MigRouter *r, unsigned ms);
 /* The addresses listened on, or NULL. */
 const SocketAddress *mig_router_listen_address(MigRouter *r);
 bool mig_router_listens(MigRouter *r);
-/* Stops listening and wakes every introduction (vmig is quitting). */
+/* How many connections wait for their first record (for tests). */
+unsigned mig_router_n_pending(MigRouter *r);
+/* Stops listening and closes the pending connections (vmig is
+ * quitting). */
 void mig_router_close(MigRouter *r);
-/* mig_router_close(), joins the introduction threads and frees. */
+/* mig_router_close() and frees. */
 void mig_router_free(MigRouter *r);
 
-/* Main thread: extra channels naming @session_id go to @bind from now
- * on, until mig_router_remove_session(). */
+/* Extra channels naming @session_id go to @bind from now on, until
+ * mig_router_remove_session(). */
 void mig_router_add_session(MigRouter *r, const uint8_t *session_id,
                             MigRouterBindFunc *bind, void *opaque);
-/* Main thread: once this returns, no bind function of the session runs
- * or will run. */
+/* Once this returns, no bind function of the session runs or will. */
 void mig_router_remove_session(MigRouter *r, const uint8_t *session_id);
 
 /*

@@ -56,11 +56,15 @@ bool mig_stream_is_woken(MigStream *s);
 
 /*
  * Deadlines are g_get_monotonic_time() values (microseconds); 0 means
- * none.
+ * none.  MIG_DEADLINE_NOW has long passed: a read takes what has
+ * arrived, and where that is not enough returns MIG_STREAM_TIMEOUT with
+ * the bytes kept for the next call (the router reads strangers this way
+ * from the main loop).
  */
+#define MIG_DEADLINE_NOW 1
 /* The handshake timeout in ms: WIRE_HANDSHAKE_TIMEOUT_MS, or for tests
- * VMIG_TEST_HANDSHAKE_TIMEOUT_MS.  It also bounds the wait for every
- * extra channel's first record. */
+ * VMIG_TEST_HANDSHAKE_TIMEOUT_MS.  A listener's strangers have
+ * accept-timeout instead (router.h). */
 unsigned mig_handshake_timeout_ms(void);
 
 static inline gint64 mig_deadline_after_ms(guint64 ms)

@@ -15,10 +15,12 @@
 #include "qapi/struct-info.h"
 #include "qapi/visitor.h"
 
-/* Meaningless on the peer (its own credentials, a host command line)
- * and possibly sensitive, so they stay on the host they were set on. */
+/* Meaningless on the peer (its own credentials, a host command line,
+ * how long its listener waits for strangers) and possibly sensitive, so
+ * they stay on the host they were set on. */
 static const char *const local_options[] = {
     "tls-creds", "tls-hostname", "tls-authz", "cpr-exec-command",
+    "accept-timeout",
 };
 
 bool wire_config_option_is_local(const char *name)

@@ -105,6 +105,12 @@ COVERAGE = {
                          LIVENESS + 'test_paused_source_stays_alive',
                          LIVENESS + 'test_dribbling_source',
                          'unit/test-sockets.c::test_liveness'],
+    'accept-timeout': [
+        'functional/test_migration_handshake.py::'
+        'test_silent_source_times_out',
+        'functional/test_migration_router.py::'
+        'test_strangers_do_not_fail_exit_on_error',
+        'unit/test-migration-router.c::test_deadline_drops_silent'],
 }
 
 # Accepted but not honoured yet: option -> why, and until when.

@@ -678,33 +678,15 @@ class OutOfDescriptorsTest(unittest.TestCase):
     again once descriptors are free."""
 
     def test_listener_backs_off_at_emfile(self):
-        import resource
         with Vmig(name='emfile') as vm:
-            pid = vm.proc.pid
-            soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
-            used = len(os.listdir('/proc/%d/fd' % pid))
             clients = []
-            try:
-                # Room for one more client, then none.
-                resource.prlimit(pid, resource.RLIMIT_NOFILE,
-                                 (used + 1, hard))
+            # Room for one more client, then none.
+            with vmig_harness.out_of_descriptors(vm, spare=1):
                 for _ in range(4):
                     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                     s.connect(vm.qmp_path)
                     clients.append(s)
-                # Wait until the listener has met EMFILE once.
-                vmig_harness.wait_for(
-                    lambda: 'Too many open files' in vm.stderr_text(),
-                    what='the listener to run out of descriptors')
-                first = vm.stderr_text().count('Too many open files')
-                time.sleep(1)
-                later = vm.stderr_text().count('Too many open files')
-                # Backing off every 100 ms: about ten more warnings, not
-                # the thousands a listener woken at once again would log.
-                self.assertLess(later - first, 40,
-                                'the listener spins at EMFILE')
-            finally:
-                resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+                vmig_harness.assert_backs_off_at_emfile(self, vm)
             # Descriptors again: the queued clients are greeted.
             for s in clients[1:]:
                 s.settimeout(10)

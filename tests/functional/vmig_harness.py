@@ -11,8 +11,10 @@ Environment: VMIG_BINARY (path of the built vmig), VMIG_CTL (vmig-ctl),
 VMIG_TEST_TIMEOUT (seconds for one wait, default 20).
 """
 
+import contextlib
 import json
 import os
+import resource
 import select
 import shutil
 import signal
@@ -50,6 +52,33 @@ def wait_for(predicate, timeout=TIMEOUT, interval=0.02, what='condition'):
             raise TimeoutError('timed out after %ss waiting for %s'
                                % (timeout, what))
         time.sleep(interval)
+
+
+@contextlib.contextmanager
+def out_of_descriptors(vm, spare=0):
+    """Inside, @vm may open @spare more descriptors than it has open:
+    its listeners meet EMFILE.  The limit is restored after."""
+    pid = vm.proc.pid
+    soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    used = len(os.listdir('/proc/%d/fd' % pid))
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (used + spare, hard))
+    try:
+        yield
+    finally:
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def assert_backs_off_at_emfile(test, vm):
+    """A listener of @vm, with a client queued, meets EMFILE: it retries
+    every SOCKET_ACCEPT_BACKOFF_MS (100 ms), warning each time, instead
+    of being woken at once by the same client, thousands of times a
+    second."""
+    wait_for(lambda: 'Too many open files' in vm.stderr_text(),
+             what='the listener to run out of descriptors')
+    first = vm.stderr_text().count('Too many open files')
+    time.sleep(1)
+    later = vm.stderr_text().count('Too many open files')
+    test.assertLess(later - first, 40, 'the listener spins at EMFILE')
 
 
 class LineSocket:

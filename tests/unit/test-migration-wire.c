@@ -359,6 +359,7 @@ START_TEST(test_config_json)
     ck_assert_uint_eq(strlen(json), len);
     ck_assert_ptr_null(strstr(json, "tls-"));
     ck_assert_ptr_null(strstr(json, "cpr-exec-command"));
+    ck_assert_ptr_null(strstr(json, "accept-timeout"));
     /* Deprecated options at their default are left out... */
     ck_assert_ptr_null(strstr(json, "compress-level"));
     ck_assert_ptr_nonnull(strstr(json, "\"multifd-channels\":2"));
@@ -424,6 +425,7 @@ START_TEST(test_config_rules)
                  "option 'tls-creds' is local to each end");
     config_fails("{\"cpr-exec-command\":[\"a\"]}", "cpr-exec-command",
                  "local");
+    config_fails("{\"accept-timeout\":100}", "accept-timeout", "local");
     config_fails("{\"multifd\":3}", "multifd",
                  "config: Invalid parameter type for 'multifd'");
     config_fails("{\"multifd-channels\":300}", "multifd-channels",
