@@ -213,6 +213,11 @@ LogDevice *log_device_new(void)
         .id = LOG_DEVICE_ID,
         .version = test_version(),
         .min_version = 1,
+        /* Version 2 (log_save()), larger than 1: next_seq, count, and
+         * each record's seq and text. */
+        .max_size = VMSTATE_U64_SIZE + VMSTATE_U32_SIZE +
+                    LOG_DEVICE_CAPACITY * (VMSTATE_U64_SIZE +
+                    VMSTATE_BLOB_SIZE(LOG_DEVICE_MAX_TEXT)),
         .save = log_save,
         .load = log_load,
         .opaque = dev,
