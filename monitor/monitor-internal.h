@@ -27,6 +27,13 @@
  */
 #define MONITOR_OUTPUT_MAX (64u * 1024 * 1024)
 
+/*
+ * An output buffer that held more than this is freed once it is empty,
+ * not kept for the rest of the connection (and more than
+ * MEMORY_RELEASE_MIN is given back to the system).
+ */
+#define MONITOR_OUTPUT_KEEP (64u * 1024)
+
 /* Bytes taken from the socket per main-loop wakeup. */
 #define MONITOR_READ_CHUNK 65536
 
@@ -44,6 +51,7 @@ struct Monitor {
     guint in_watch;
     guint out_watch;
     GByteArray *outbuf;     /* queued output not yet accepted by the peer */
+    size_t outbuf_high;     /* the most outbuf has held since made */
 
     /* Descriptors received but not yet claimed by "getfd"; closed after
      * the next command completes, as in QEMU. */

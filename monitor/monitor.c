@@ -17,6 +17,7 @@
 #include "qapi/error.h"
 #include "util/cutils.h"
 #include "util/main-thread.h"
+#include "util/memory-release.h"
 #include "util/sockets.h"
 
 /* Every live monitor, in creation order. Main thread only. */
@@ -140,6 +141,25 @@ int monitor_get_fd(Monitor *mon, const char *fdname, Error **errp)
 
 static gboolean monitor_can_write(gint fd, GIOCondition cond, gpointer opaque);
 
+/* Frees @mon's empty output buffer if it grew large (@renew: a new one
+ * replaces it), or frees it anyway (the monitor goes away): a client
+ * that once let megabytes pile up must not keep them while connected,
+ * nor after. */
+static void outbuf_free_large(Monitor *mon, bool renew)
+{
+    size_t high = mon->outbuf_high;
+
+    if (high <= MONITOR_OUTPUT_KEEP && renew) {
+        return;
+    }
+    g_byte_array_free(mon->outbuf, true);
+    mon->outbuf = renew ? g_byte_array_new() : NULL;
+    mon->outbuf_high = 0;
+    if (high >= MEMORY_RELEASE_MIN) {
+        memory_release();
+    }
+}
+
 /*
  * Sends as much queued output as the peer takes without blocking.
  * Returns false if the connection failed (it is then being closed).
@@ -168,6 +188,9 @@ static bool monitor_flush(Monitor *mon)
             return false;
         }
         g_byte_array_remove_range(mon->outbuf, 0, n);
+    }
+    if (mon->outbuf->len == 0) {
+        outbuf_free_large(mon, true);
     }
     if (mon->outbuf->len > 0 && !mon->out_watch) {
         mon->out_watch = g_unix_fd_add(mon->out_fd, G_IO_OUT,
@@ -205,6 +228,7 @@ void monitor_write(Monitor *mon, const char *buf, size_t len)
         return;
     }
     g_byte_array_append(mon->outbuf, (const guint8 *)buf, len);
+    mon->outbuf_high = MAX(mon->outbuf_high, mon->outbuf->len);
     monitor_flush(mon);
 }
 
@@ -381,7 +405,7 @@ static void monitor_destroy(Monitor *mon)
     monitor_close_pending_fds(mon);
     g_array_free(mon->pending_fds, true);
     g_hash_table_destroy(mon->fds);
-    g_byte_array_free(mon->outbuf, true);
+    outbuf_free_large(mon, false);
     g_free(mon->name);
 
     if (mon->is_qmp) {

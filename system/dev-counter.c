@@ -107,6 +107,9 @@ CounterDevice *counter_device_new(unsigned ncpus)
         .version = 1,
         .min_version = 1,
         .shape = dev->shape,
+        /* ncpus, one count per vCPU, total (counter_save()) */
+        .max_size = VMSTATE_U32_SIZE + ncpus * VMSTATE_U64_SIZE +
+                    VMSTATE_U64_SIZE,
         .save = counter_save,
         .load = counter_load,
         .opaque = dev,

@@ -221,6 +221,11 @@ LogDevice *log_device_new(void)
         .version = test_version(),
         .min_version = 1,
         .shape = log_shape,
+        /* Version 2 (log_save()), larger than 1: next_seq, count, and
+         * each record's seq and text. */
+        .max_size = VMSTATE_U64_SIZE + VMSTATE_U32_SIZE +
+                    LOG_DEVICE_CAPACITY * (VMSTATE_U64_SIZE +
+                    VMSTATE_BLOB_SIZE(LOG_DEVICE_MAX_TEXT)),
         .save = log_save,
         .load = log_load,
         .opaque = dev,

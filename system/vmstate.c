@@ -126,10 +126,19 @@ bool device_state_save(const DeviceStateOps *ops, GByteArray *out,
                        Error **errp)
 {
     Error *local_err = NULL;
+    guint start = out->len;
 
     if (!ops->save(ops->opaque, out, &local_err)) {
         error_propagate(errp, local_err);
         error_prepend(errp, "device '%s': ", ops->id);
+        return false;
+    }
+    /* The destination would refuse it: say so here, where the bug is. */
+    if (out->len - start > ops->max_size) {
+        error_setg(errp, "device '%s': saved %u bytes of state, more than "
+                   "its declared maximum of %zu bytes", ops->id,
+                   out->len - start, ops->max_size);
+        g_byte_array_set_size(out, start);
         return false;
     }
     return true;

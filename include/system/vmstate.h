@@ -26,6 +26,11 @@
  *     (a count of vCPUs, queues, registers; a capacity) is declared in
  *     ops->shape, so that the handshake refuses a machine of another
  *     shape before any state moves; load() still checks it.
+ *   - ops->max_size bounds the state of every version loaded, computed
+ *     from the fields with the VMSTATE_*_SIZE() macros below: the
+ *     destination buffers no more than that for the device, so a peer
+ *     cannot make it hold more state than the devices can have, and
+ *     device_state_save() refuses a save() that outgrows it.
  *
  * Registration and the registry are for the main thread (machine set-up
  * and tear-down, migration).  save() and load() are called with the vCPUs
@@ -74,6 +79,8 @@ typedef struct DeviceStateOps {
      * Required, so that no device forgets it: vmstate_shape_none if
      * nothing. */
     const VMStateShapeProp *shape;
+    /* The largest state, in bytes, of any version min_version..version. */
+    size_t max_size;
     /* Appends the state to @out. */
     bool (*save)(void *opaque, GByteArray *out, Error **errp);
     /* Replaces the state with @buf (@len bytes, saved as @version). */
@@ -106,13 +113,22 @@ typedef bool DeviceStateIterFunc(const DeviceStateOps *ops, void *opaque,
 bool device_state_foreach(DeviceStateIterFunc *fn, void *opaque,
                           Error **errp);
 
-/* ops->save(), errors prefixed with the device. */
+/* ops->save(), errors prefixed with the device; fails if the state is
+ * larger than ops->max_size (the device's declaration is wrong). */
 bool device_state_save(const DeviceStateOps *ops, GByteArray *out,
                        Error **errp);
 /* Checks @version against ops->min_version..ops->version, then calls
  * ops->load(). */
 bool device_state_load(const DeviceStateOps *ops, const uint8_t *buf,
                        size_t len, uint32_t version, Error **errp);
+
+/* Encoded sizes of the fields below, for DeviceStateOps.max_size. */
+#define VMSTATE_U8_SIZE  sizeof(uint8_t)
+#define VMSTATE_U16_SIZE sizeof(uint16_t)
+#define VMSTATE_U32_SIZE sizeof(uint32_t)
+#define VMSTATE_U64_SIZE sizeof(uint64_t)
+/* A blob or string of at most @max_len bytes: its u32 length, then it. */
+#define VMSTATE_BLOB_SIZE(max_len) (VMSTATE_U32_SIZE + (size_t)(max_len))
 
 /* Encoding: append little-endian fields to @out. */
 void vmstate_put_u8(GByteArray *out, uint8_t v);

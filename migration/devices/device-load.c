@@ -4,6 +4,7 @@
  */
 #include "migration/devices/devices.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "system/vmstate.h"
@@ -12,6 +13,7 @@
 typedef struct DeviceLoad {
     char *id;
     uint32_t version;           /* as HELLO announced it */
+    size_t max_size;            /* as the device here declares it */
     GByteArray *state;
     bool complete;              /* the piece without MORE has arrived */
 } DeviceLoad;
@@ -20,6 +22,9 @@ struct DeviceLoadSet {
     GPtrArray *devices;         /* DeviceLoad *, in HELLO's order */
     guint next;                 /* the device whose state comes now */
     bool started;
+    /* The sum of the devices' max_size, which bounds the state held. */
+    size_t limit;
+    size_t held;
 };
 
 static void device_load_free(gpointer p)
@@ -35,13 +40,19 @@ DeviceLoadSet *device_load_set_new(const WireHello *hello)
 {
     DeviceLoadSet *set = g_new0(DeviceLoadSet, 1);
 
+    assert_main_thread();
     set->devices = g_ptr_array_new_with_free_func(device_load_free);
     for (guint i = 0; i < hello->devices->len; i++) {
         const WireDevice *wd = g_ptr_array_index(hello->devices, i);
+        const DeviceStateOps *ops = device_state_find(wd->id);
         DeviceLoad *d = g_new0(DeviceLoad, 1);
 
         d->id = g_strdup(wd->id);
         d->version = wd->version;
+        /* The handshake refused devices unknown here: one gone since
+         * gets no room, and apply() names it. */
+        d->max_size = ops ? ops->max_size : 0;
+        set->limit += d->max_size;
         d->state = g_byte_array_new();
         g_ptr_array_add(set->devices, d);
     }
@@ -87,12 +98,17 @@ bool device_load_set_add(DeviceLoadSet *set, const uint8_t *body,
                    "announced version %u", ds.id, ds.version, d->version);
         return false;
     }
-    if (ds.len > DEVICE_STATE_MAX - d->state->len) {
-        error_setg(errp, "DEVICE_STATE: '%s': the state exceeds %u bytes",
-                   ds.id, DEVICE_STATE_MAX);
+    /* Checked before the piece is kept: the peer spends none of it. */
+    if (ds.len > d->max_size - d->state->len) {
+        error_setg(errp, "DEVICE_STATE: '%s': the state would be %" PRIu64
+                   " bytes, more than the %zu bytes this device declares "
+                   "as its maximum", ds.id,
+                   (uint64_t)d->state->len + ds.len, d->max_size);
         return false;
     }
     g_byte_array_append(d->state, ds.data, ds.len);
+    set->held += ds.len;
+    g_assert(set->held <= set->limit);
     if (!(ds.flags & WIRE_DEVICE_STATE_MORE)) {
         d->complete = true;
         set->next++;

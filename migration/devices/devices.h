@@ -10,8 +10,8 @@
  * device_state_load() only once END has arrived, so a stream that breaks
  * off never leaves some devices loaded and others fresh.
  *
- * Saving and applying need the main thread (the device registry);
- * collecting does not.
+ * Saving, creating the load set and applying need the main thread (the
+ * device registry); collecting does not.
  */
 #ifndef VMIG_MIGRATION_DEVICE_TRANSFER_H
 #define VMIG_MIGRATION_DEVICE_TRANSFER_H
@@ -24,15 +24,16 @@
 
 /* The most state one record carries; more goes into MORE pieces. */
 #define DEVICE_STATE_CHUNK (8u << 20)
-/* The most state the destination accepts for one device. */
-#define DEVICE_STATE_MAX (256u << 20)
 
 /* Appends the DEVICE_STATE records of every device to @out. */
 bool device_save_all(GByteArray *out, Error **errp);
 
 typedef struct DeviceLoadSet DeviceLoadSet;
 
-/* Expects the devices of @hello, in its order. */
+/* Expects the devices of @hello, in its order, and holds no more state
+ * for each than its registration here declares (max_size): the sum of
+ * those bounds what a peer can make the destination buffer.  Main
+ * thread (the device registry). */
 DeviceLoadSet *device_load_set_new(const WireHello *hello);
 void device_load_set_free(DeviceLoadSet *set);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DeviceLoadSet, device_load_set_free)

@@ -375,6 +375,7 @@ static void accept_main(void *opaque)
 
     /* The source's options (and this end's local ones) now rule. */
     c->inc->hooks->config_adopted(c->effective);
+    c->devices = device_load_set_new(c->hello);
 }
 
 static bool protocol_error(IncomingConn *c, Error *err)
@@ -689,7 +690,6 @@ static bool load(IncomingConn *c)
     bool end = false;
     guint n = 0;
 
-    c->devices = device_load_set_new(c->hello);
     ram_loader_init(&c->session->ram_loader, blocks);
     c->session->ram_loader_ready = true;
     if (c->effective->mapped_ram && !load_mapped_ram(c)) {

@@ -696,5 +696,85 @@ class OutOfDescriptorsTest(unittest.TestCase):
                 s.close()
 
 
+
+def rss_mib(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) / 1024
+    raise AssertionError('no VmRSS for %d' % pid)
+
+
+class OutputMemoryTest(unittest.TestCase):
+    """The output queued for clients that never read is the system's
+    again once they are gone (issue: RSS 40 -> 668 MiB with 4 such
+    clients, still 607 MiB after)."""
+
+    CLIENTS = 4
+
+    @unittest.skipIf('TSAN_OPTIONS' in os.environ,
+                     "ThreadSanitizer's allocator returns freed memory "
+                     "on its own schedule")
+    def test_rss_returns_after_lazy_clients(self):
+        with Vmig(name='lazy') as vm:
+            pid = vm.proc.pid
+            vm.qmp.send_raw('{"execute": "query-qmp-schema"}')
+            reply = len(vm.qmp.recv_line())
+            baseline = rss_mib(pid)
+            count = MAX_MESSAGE // reply + 200
+            socks = []
+            for _ in range(self.CLIENTS):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(vm.qmp_path)
+                s.sendall(b'{"execute": "qmp_capabilities"}' +
+                          b'{"execute": "query-qmp-schema"}' * count)
+                socks.append(s)
+            vmig_harness.wait_for(
+                lambda: vm.stderr_text().count('not reading its output')
+                >= self.CLIENTS, timeout=max(vmig_harness.TIMEOUT, 120),
+                what='every lazy client to be dropped')
+            for s in socks:
+                s.close()
+            # Generous: 64 MiB is one client's whole allowance.
+            limit = baseline + 64
+            try:
+                vmig_harness.wait_for(lambda: rss_mib(pid) <= limit,
+                                      what='RSS back near the baseline')
+            except Exception:
+                self.fail('RSS %.0f MiB, baseline %.0f MiB' %
+                          (rss_mib(pid), baseline))
+            self.assertEqual(vm.cmd('query-status')['status'], 'running')
+
+    def test_rss_returns_after_clients_catch_up(self):
+        # Clients that let 48 MiB pile up, then read it all and stay
+        # (two: each kept 64 MiB, more than the bound).
+        with Vmig(name='slow') as vm:
+            pid = vm.proc.pid
+            vm.qmp.send_raw('{"execute": "query-qmp-schema"}')
+            reply = len(vm.qmp.recv_line())
+            baseline = rss_mib(pid)
+            count = 48 * 1024 * 1024 // reply
+            clients = []
+            for i in range(2):
+                c = vm.new_qmp()
+                c.send_raw(b'{"execute": "query-qmp-schema"}' * count)
+                clients.append(c)
+                vmig_harness.wait_for(
+                    lambda: rss_mib(pid) >= baseline + 40 * (i + 1),
+                    what='the output to pile up')
+            for c in clients:
+                for _ in range(count):
+                    c.recv_line()
+            limit = baseline + 64
+            try:
+                vmig_harness.wait_for(lambda: rss_mib(pid) <= limit,
+                                      what='RSS back near the baseline')
+            except Exception:
+                self.fail('RSS %.0f MiB, baseline %.0f MiB' %
+                          (rss_mib(pid), baseline))
+            for c in clients:
+                self.assertIn('qemu', c.cmd('query-version'))
+
+
 if __name__ == '__main__':
     vmig_harness.main()

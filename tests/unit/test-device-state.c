@@ -236,6 +236,51 @@ START_TEST(test_shapes)
 }
 END_TEST
 
+/* save() writing more than the declared max_size is the device's bug:
+ * refused at the source, the partial state dropped. */
+static bool overflow_save(void *opaque, GByteArray *out, Error **errp)
+{
+    vmstate_put_u64(out, 1);
+    return true;
+}
+
+START_TEST(test_save_over_max_size)
+{
+    DeviceStateOps ops = { .id = "small", .version = 1, .min_version = 1,
+                           .max_size = VMSTATE_U32_SIZE,
+                           .save = overflow_save, .load = dummy_load };
+    g_autoptr(GByteArray) out = g_byte_array_new();
+    Error *err = NULL;
+
+    vmstate_put_u8(out, 7);
+    ck_assert(!device_state_save(&ops, out, &err));
+    check_error(&err, "device 'small': saved 8 bytes of state, more than "
+                "its declared maximum of 4 bytes");
+    ck_assert_uint_eq(out->len, 1);
+    ops.max_size = VMSTATE_U64_SIZE;
+    ck_assert(device_state_save(&ops, out, &error_abort));
+}
+END_TEST
+
+/* The devices' declared max_size is what their fullest state takes. */
+START_TEST(test_max_size_is_exact)
+{
+    g_autoptr(CounterDevice) counter = counter_device_new(5);
+    g_autoptr(LogDevice) log = log_device_new();
+    g_autofree char *text = g_strnfill(LOG_DEVICE_MAX_TEXT, 'x');
+    g_autoptr(GByteArray) state = NULL;
+
+    state = save(counter_device_state(counter));
+    ck_assert_uint_eq(state->len, counter_device_state(counter)->max_size);
+    g_clear_pointer(&state, g_byte_array_unref);
+    for (unsigned i = 0; i < LOG_DEVICE_CAPACITY; i++) {
+        ck_assert(log_device_append(log, text, &error_abort));
+    }
+    state = save(log_device_state(log));
+    ck_assert_uint_eq(state->len, log_device_state(log)->max_size);
+}
+END_TEST
+
 /* Counter */
 
 START_TEST(test_counter_round_trip)
@@ -521,6 +566,8 @@ int main(void)
     tcase_add_test(core, test_encoding);
     tcase_add_test(core, test_registry);
     tcase_add_test(core, test_shapes);
+    tcase_add_test(core, test_save_over_max_size);
+    tcase_add_test(core, test_max_size_is_exact);
     suite_add_tcase(s, core);
     tcase_add_test(counter, test_counter_round_trip);
     tcase_add_test(counter, test_counter_errors);

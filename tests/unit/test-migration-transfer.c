@@ -657,7 +657,7 @@ static void dev_init(TestDev *d, const char *id, uint32_t version,
                      size_t size)
 {
     d->ops = (DeviceStateOps){ .id = id, .version = version,
-                               .min_version = 1,
+                               .min_version = 1, .max_size = size,
                                .shape = vmstate_shape_none,
                                .save = dev_save, .load = dev_load,
                                .opaque = d };
@@ -742,7 +742,12 @@ START_TEST(test_device_order_and_versions)
     g_autoptr(GByteArray) b = g_byte_array_new();
     DeviceLoadSet *set;
     Error *err = NULL;
+    TestDev a, bdev;
 
+    dev_init(&a, "a", 2, 1);
+    dev_init(&bdev, "b", 1, 2);
+    ck_assert(device_state_register(&a.ops, &error_abort));
+    ck_assert(device_state_register(&bdev.ops, &error_abort));
     wire_hello_add_device(h, "a", 2, 1);
     wire_hello_add_device(h, "b", 1, 1);
 
@@ -784,9 +789,66 @@ START_TEST(test_device_order_and_versions)
     ck_assert(!feed(set, b, &err));
     check_error(&err, "every device listed in HELLO has its state already");
     /* A device gone from the registry cannot be loaded. */
+    device_state_unregister(&bdev.ops);
+    device_state_unregister(&a.ops);
     ck_assert(!device_load_set_apply(set, &err));
     check_error(&err, "device 'a' is not registered here");
     device_load_set_free(set);
+    g_byte_array_unref(a.state);
+    g_byte_array_unref(bdev.state);
+}
+END_TEST
+
+/* A device's pieces may add up to its declared max_size, not a byte
+ * more: the piece that would pass it is refused, not kept. */
+START_TEST(test_device_state_cap)
+{
+    g_autoptr(WireHello) h = wire_hello_new();
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autoptr(DeviceLoadSet) set = NULL;
+    uint8_t data[60] = { 0 };
+    Error *err = NULL;
+    TestDev dev;
+
+    dev_init(&dev, "capped", 1, 100);
+    ck_assert(device_state_register(&dev.ops, &error_abort));
+    wire_hello_add_device(h, "capped", 1, 1);
+
+    /* One piece alone larger than the maximum. */
+    set = device_load_set_new(h);
+    g_byte_array_set_size(dev.state, 101);
+    g_byte_array_set_size(b, 0);
+    wire_device_state_encode(b, "capped", 1, 0, dev.state->data, 101,
+                             &error_abort);
+    ck_assert(!feed(set, b, &err));
+    check_error(&err, "DEVICE_STATE: 'capped': the state would be 101 "
+                "bytes, more than the 100 bytes this device declares as "
+                "its maximum");
+    g_clear_pointer(&set, device_load_set_free);
+
+    /* Pieces that pass it together: the second is refused. */
+    set = device_load_set_new(h);
+    g_byte_array_set_size(b, 0);
+    wire_device_state_encode(b, "capped", 1, WIRE_DEVICE_STATE_MORE, data,
+                             sizeof(data), &error_abort);
+    ck_assert(feed(set, b, &error_abort));
+    ck_assert(!feed(set, b, &err));
+    check_error(&err, "'capped': the state would be 120 bytes, more than "
+                "the 100 bytes");
+    g_clear_pointer(&set, device_load_set_free);
+
+    /* Exactly the maximum loads. */
+    set = device_load_set_new(h);
+    ck_assert(feed(set, b, &error_abort));
+    g_byte_array_set_size(b, 0);
+    wire_device_state_encode(b, "capped", 1, 0, data, 40, &error_abort);
+    ck_assert(feed(set, b, &error_abort));
+    ck_assert(device_load_set_complete(set, &error_abort));
+    ck_assert(device_load_set_apply(set, &error_abort));
+    ck_assert_uint_eq(dev.state->len, 100);
+
+    device_state_unregister(&dev.ops);
+    g_byte_array_unref(dev.state);
 }
 END_TEST
 
@@ -812,6 +874,7 @@ int main(void)
     tcase_set_timeout(td, 30);
     tcase_add_test(td, test_devices);
     tcase_add_test(td, test_device_order_and_versions);
+    tcase_add_test(td, test_device_state_cap);
     suite_add_tcase(s, td);
 
     sr = srunner_create(s);
