@@ -1,0 +1,118 @@
+/*
+ * CRC32C: see include/util/crc32c.h.
+ */
+#include "util/crc32c.h"
+
+#include <glib.h>
+#include <string.h>
+
+#include "util/atomic.h"
+
+#define POLY_REFLECTED 0x82F63B78u
+
+/* table[k][b]: the CRC of byte b followed by k zero bytes, so eight
+ * bytes are folded with eight independent lookups (slicing-by-8). */
+static uint32_t table[8][256];
+
+static gpointer table_init(gpointer unused)
+{
+    for (unsigned b = 0; b < 256; b++) {
+        uint32_t c = b;
+
+        for (int i = 0; i < 8; i++) {
+            c = (c >> 1) ^ (POLY_REFLECTED & -(c & 1));
+        }
+        table[0][b] = c;
+    }
+    for (unsigned b = 0; b < 256; b++) {
+        for (int k = 1; k < 8; k++) {
+            table[k][b] = (table[k - 1][b] >> 8) ^
+                          table[0][table[k - 1][b] & 0xff];
+        }
+    }
+    return NULL;
+}
+
+uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len)
+{
+    static GOnce once = G_ONCE_INIT;
+    const uint8_t *p = buf;
+
+    g_once(&once, table_init, NULL);
+    crc = ~crc;
+    while (len >= 8) {
+        uint64_t v;
+
+        memcpy(&v, p, 8);
+        v = GUINT64_FROM_LE(v) ^ crc;
+        crc = table[7][v & 0xff] ^ table[6][(v >> 8) & 0xff] ^
+              table[5][(v >> 16) & 0xff] ^ table[4][(v >> 24) & 0xff] ^
+              table[3][(v >> 32) & 0xff] ^ table[2][(v >> 40) & 0xff] ^
+              table[1][(v >> 48) & 0xff] ^ table[0][v >> 56];
+        p += 8;
+        len -= 8;
+    }
+    while (len--) {
+        crc = (crc >> 8) ^ table[0][(crc ^ *p++) & 0xff];
+    }
+    return ~crc;
+}
+
+#if defined(__x86_64__)
+
+bool crc32c_hw_available(void)
+{
+    return __builtin_cpu_supports("sse4.2");
+}
+
+__attribute__((target("sse4.2")))
+uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    uint64_t c = ~crc;
+
+    while (len && ((uintptr_t)p & 7)) {
+        c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+        len--;
+    }
+    while (len >= 8) {
+        uint64_t v;
+
+        memcpy(&v, p, 8);
+        c = __builtin_ia32_crc32di(c, v);
+        p += 8;
+        len -= 8;
+    }
+    while (len--) {
+        c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+    }
+    return ~(uint32_t)c;
+}
+
+#else
+
+bool crc32c_hw_available(void)
+{
+    return false;
+}
+
+uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len)
+{
+    return crc32c_sw(crc, buf, len);
+}
+
+#endif
+
+typedef uint32_t Crc32cFunc(uint32_t crc, const void *buf, size_t len);
+
+uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
+{
+    static Crc32cFunc *impl;
+    Crc32cFunc *f = qatomic_load_acquire(&impl);
+
+    if (!f) {
+        f = crc32c_hw_available() ? crc32c_hw : crc32c_sw;
+        qatomic_store_release(&impl, f);
+    }
+    return f(crc, buf, len);
+}
