@@ -10,6 +10,7 @@
 #include <sys/random.h>
 
 #include "migration/config.h"
+#include "util/crc32c.h"
 
 /* Smallest encoding of one element, to refuse a lying count before
  * looping over it: a one-byte id plus the fixed fields. */
@@ -377,14 +378,53 @@ static bool decode_shared_ram(WireReader *r, WireHello *h, Error **errp)
     return true;
 }
 
+/* What the extension decoder needs besides the HELLO it fills in. */
+typedef struct HelloExt {
+    WireHello *h;
+    const uint8_t *body;
+    size_t len;
+    bool checksummed;
+} HelloExt;
+
+/* CHECKSUM: the CRC32C of the body before it, so it comes last. */
+static bool decode_checksum(HelloExt *x, WireReader *data, Error **errp)
+{
+    /* Before the entry's type and length. */
+    size_t covered = data->buf - 8 - x->body;
+    uint32_t stored, computed;
+
+    if (!wire_get_u32(data, "crc", &stored, errp)) {
+        return false;
+    }
+    if (data->buf + data->len != x->body + x->len) {
+        error_setg(errp, "CHECKSUM is not the last extension");
+        return false;
+    }
+    computed = crc32c(0, x->body, covered);
+    if (stored != computed) {
+        error_setg(errp, "checksum mismatch (expected 0x%08x, got 0x%08x)",
+                   stored, computed);
+        return false;
+    }
+    x->checksummed = true;
+    return true;
+}
+
 static bool decode_extension(void *opaque, uint32_t type, WireReader *data,
                              bool *handled, Error **errp)
 {
-    if (type != WIRE_EXT_SHARED_RAM) {
+    HelloExt *x = opaque;
+
+    switch (type) {
+    case WIRE_EXT_SHARED_RAM:
+        *handled = true;
+        return decode_shared_ram(data, x->h, errp);
+    case WIRE_EXT_CHECKSUM:
+        *handled = true;
+        return decode_checksum(x, data, errp);
+    default:
         return true;
     }
-    *handled = true;
-    return decode_shared_ram(data, opaque, errp);
 }
 
 bool wire_hello_decode(const uint8_t *body, size_t len, WireHello **out,
@@ -395,6 +435,7 @@ bool wire_hello_decode(const uint8_t *body, size_t len, WireHello **out,
     g_autofree char *option = NULL;
     Error *err = NULL;
     bool unsupported = false;
+    HelloExt x = { .h = h, .body = body, .len = len };
     WireReader r;
 
     wire_reader_init(&r, body, len);
@@ -403,11 +444,17 @@ bool wire_hello_decode(const uint8_t *body, size_t len, WireHello **out,
         !decode_layout(&r, h, &err)) {
         goto fail;
     }
-    if (!wire_extensions_decode_with(&r, decode_extension, h, &unsupported,
+    if (!wire_extensions_decode_with(&r, decode_extension, &x, &unsupported,
                                      &err)) {
         if (unsupported) {
             cls = WIRE_ERR_UNSUPPORTED_FEATURE;
         }
+        goto fail;
+    }
+    /* Else a flipped bit in the entry's type would drop the check. */
+    if (wire_checksum_on(h->config) && !x.checksummed) {
+        error_setg(&err, "the configuration has checksum \"crc32c\", but "
+                   "the CHECKSUM extension is missing");
         goto fail;
     }
     *out = g_steal_pointer(&h);
@@ -502,6 +549,13 @@ bool wire_hello_encode(const WireHello *h, GByteArray *out, Error **errp)
         !encode_layout(h, out, errp) || !encode_shared_ram(h, out, errp)) {
         error_prepend(errp, "HELLO: ");
         goto fail;
+    }
+    if (wire_checksum_on(h->config)) {
+        g_autoptr(GByteArray) crc = g_byte_array_new();
+        size_t body = start + WIRE_RECORD_HEADER_SIZE;
+
+        wire_put_u32(crc, crc32c(0, out->data + body, out->len - body));
+        wire_put_extension(out, WIRE_EXT_CHECKSUM, crc);
     }
     if (!wire_hello_decode(out->data + start + WIRE_RECORD_HEADER_SIZE,
                            out->len - start - WIRE_RECORD_HEADER_SIZE,
