@@ -174,6 +174,7 @@ static RamLoadResult read_pages_head(MigStream *s, WireRecord *rec,
                                      size_t *head, Error **errp)
 {
     size_t len = MIN(rec->len, wire_ram_pages_head_size(NULL, 0));
+    Error *bad = NULL;
 
     if (mig_stream_read_record_prefix(s, rec, len, deadline, errp) !=
         MIG_STREAM_OK) {
@@ -184,7 +185,19 @@ static RamLoadResult read_pages_head(MigStream *s, WireRecord *rec,
         MIG_STREAM_OK) {
         return RAM_LOAD_IO_ERROR;
     }
-    if (!wire_ram_pages_decode_head(rec->body, len, rec->len, p, errp)) {
+    if (!wire_ram_pages_decode_head(rec->body, len, rec->len, p, &bad)) {
+        Error *whole = NULL;
+
+        /* With checksums, a corrupt record says so rather than which
+         * field the corruption hit: the whole record (bounded) is read
+         * and its CRC checked. */
+        if (mig_stream_read_record(s, rec, deadline, &whole) !=
+            MIG_STREAM_OK) {
+            error_free(bad);
+            error_propagate(errp, whole);
+        } else {
+            error_propagate(errp, bad);
+        }
         return RAM_LOAD_INVALID;
     }
     *head = len;

@@ -386,24 +386,46 @@ typedef struct HelloExt {
     bool checksummed;
 } HelloExt;
 
-/* CHECKSUM: the CRC32C of the body before it, so it comes last. */
-static bool decode_checksum(HelloExt *x, WireReader *data, Error **errp)
+/* The CHECKSUM entry: type, length 4, CRC, ending the body. */
+#define CHECKSUM_ENTRY_SIZE 12u
+
+/*
+ * Checked before anything is decoded, so a flipped bit anywhere before
+ * it is reported as what it is rather than as whichever field it hit.
+ * *@found: the body ends with a CHECKSUM entry (and it matches).
+ */
+static bool check_checksum_first(const uint8_t *body, size_t len,
+                                 bool *found, Error **errp)
 {
-    /* Before the entry's type and length. */
-    size_t covered = data->buf - 8 - x->body;
+    const uint8_t *e = body + len - CHECKSUM_ENTRY_SIZE;
     uint32_t stored, computed;
 
-    if (!wire_get_u32(data, "crc", &stored, errp)) {
+    *found = len >= CHECKSUM_ENTRY_SIZE &&
+             wire_load_u32(e) == WIRE_EXT_CHECKSUM &&
+             wire_load_u32(e + 4) == WIRE_CHECKSUM_LEN;
+    if (!*found) {
+        return true;
+    }
+    stored = wire_load_u32(e + 8);
+    computed = crc32c(0, body, len - CHECKSUM_ENTRY_SIZE);
+    if (stored != computed) {
+        error_setg(errp, "checksum mismatch (expected 0x%08x, got 0x%08x)",
+                   stored, computed);
+        return false;
+    }
+    return true;
+}
+
+/* CHECKSUM, checked up front: it must be the entry found there. */
+static bool decode_checksum(HelloExt *x, WireReader *data, Error **errp)
+{
+    uint32_t crc;
+
+    if (!wire_get_u32(data, "crc", &crc, errp)) {
         return false;
     }
     if (data->buf + data->len != x->body + x->len) {
         error_setg(errp, "CHECKSUM is not the last extension");
-        return false;
-    }
-    computed = crc32c(0, x->body, covered);
-    if (stored != computed) {
-        error_setg(errp, "checksum mismatch (expected 0x%08x, got 0x%08x)",
-                   stored, computed);
         return false;
     }
     x->checksummed = true;
@@ -436,9 +458,13 @@ bool wire_hello_decode(const uint8_t *body, size_t len, WireHello **out,
     Error *err = NULL;
     bool unsupported = false;
     HelloExt x = { .h = h, .body = body, .len = len };
+    bool found;
     WireReader r;
 
     wire_reader_init(&r, body, len);
+    if (!check_checksum_first(body, len, &found, &err)) {
+        goto fail;
+    }
     if (!decode_header(&r, h, &cls, &err) ||
         !decode_config(&r, h, &cls, &option, &err) ||
         !decode_layout(&r, h, &err)) {
