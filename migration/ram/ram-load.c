@@ -284,6 +284,21 @@ RamLoadResult ram_loader_load_from(RamLoader *rl, MigStream *s,
     if (ret != RAM_LOAD_OK) {
         return ret;
     }
+    /*
+     * Memory someone else may write (a file the source maps too) could
+     * change between landing and its checksum: such pages land from the
+     * stream's buffer, where the record is checked whole.
+     */
+    b = p.h.block < rl->blocks->len ? g_ptr_array_index(rl->blocks,
+                                                        p.h.block) : NULL;
+    if (b && b->shared) {
+        if (mig_stream_read_record(s, rec, deadline, errp) !=
+            MIG_STREAM_OK) {
+            return RAM_LOAD_IO_ERROR;
+        }
+        return ram_loader_load(rl, rec->body, rec->len, errp)
+               ? RAM_LOAD_OK : RAM_LOAD_INVALID;
+    }
     b = check_pages(rl, &p, errp);
     if (!b) {
         return RAM_LOAD_INVALID;

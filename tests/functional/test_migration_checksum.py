@@ -12,8 +12,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
-from migration_helpers import (BUSY, RELAY, MigrationTestCase,  # noqa
-                               digest, dst_vm, listen_uri, src_vm)
+from migration_helpers import (BUSY, RELAY, STREAM_HEADER,  # noqa
+                               MigrationTestCase, digest, dst_vm,
+                               hello_body, listen_uri, record, src_vm)
 from mig_relay import Rendezvous  # noqa: E402
 from vmig_harness import run_vmig  # noqa: E402
 
@@ -126,6 +127,18 @@ class ChecksumFileTest(MigrationTestCase):
                 self.assertIn("'checksum'", ctx.exception.desc)
                 self.assertIn('a file always carries checksums',
                               ctx.exception.desc)
+        # A file saying "none" is refused by its loader too.
+        with dst_vm(incoming='defer') as probe:
+            path = os.path.join(probe.tmpdir, 'crafted')
+            with open(path, 'wb') as f:
+                f.write(STREAM_HEADER + record(REC_HELLO, hello_body(
+                    flags=1, config={'checksum': 'none'},
+                    blocks=[('pc.ram', 32 << 20, 4096)],
+                    devices=[('counter', 1, 1), ('log', 2, 1)])))
+            status, out = run_vmig(['-m', '32M', '-incoming', 'file:' + path])
+            self.assertEqual(status, 1, out)
+            self.assertIn("Option 'checksum' (value 'none') cannot be used "
+                          "with URI 'file:%s'" % path, out)
 
 
 class ChecksumStreamTest(MigrationTestCase):
