@@ -83,9 +83,10 @@ class Rendezvous:
 
 
 class Framing:
-    """Follows the records of one direction as its bytes pass (stream
-    header, then 8-byte record headers whose length, checksum included,
-    says where the next one starts) to find a byte to corrupt."""
+    """Follows the records of one direction of a channel as its bytes
+    pass (stream header, then 8-byte record headers whose length,
+    checksum included, says where the next one starts) to find a byte
+    to corrupt."""
 
     RAM_PAGES = 0x10
 
@@ -108,7 +109,8 @@ class Framing:
                 break
             rtype, length = struct.unpack('>II', self.header)
             if self.source is None:
-                self.source = rtype == 1
+                # HELLO on the main channel, CHANNEL_HEADER on the others.
+                self.source = rtype in (1, 4)
             if (self.source and rtype == self.RAM_PAGES and
                     self.next >= after and length > 64):
                 self.pending = self.next + 8 + length // 2

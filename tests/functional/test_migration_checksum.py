@@ -7,15 +7,17 @@ its guest running.  checksum "none" works on a socket and is refused
 for a file."""
 
 import os
+import socket
 import struct
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
 from migration_helpers import (BUSY, RELAY, STREAM_HEADER,  # noqa
                                MigrationTestCase, digest, dst_vm,
                                hello_body, listen_uri, record, src_vm)
-from mig_relay import Rendezvous  # noqa: E402
+from mig_relay import Framing, Rendezvous  # noqa: E402
 from vmig_harness import run_vmig  # noqa: E402
 
 REC_HELLO = 0x01
@@ -169,6 +171,27 @@ class ChecksumStreamTest(MigrationTestCase):
                 result = self.migrate(src, listen_uri(again))
                 self.assert_completed(src, again, result)
 
+    def test_flipped_bit_on_a_multifd_channel(self):
+        # Checked by the channel's receiving thread; the failure reaches
+        # the source through the main channel.
+        with dst_vm(incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*BUSY) as src:
+            host, port = listen_uri(dst)[len('tcp:'):].rsplit(':', 1)
+            relay = FlippingRelay((host, int(port)), 1, 200000)
+            try:
+                result = self.migrate(src, 'tcp:127.0.0.1:%d' % relay.port,
+                                      config={'multifd': True,
+                                              'multifd-channels': 2})
+            finally:
+                relay.close()
+            self.assertIsNotNone(relay.flipped_at)
+            self.assertEqual(result['status'], 'failed', result)
+            self.assertRegex(result['error-desc'],
+                             r'multifd channel \d: RAM_PAGES at offset \d+: '
+                             r'checksum mismatch')
+            self.assert_source_runs(src)
+            self.assert_no_crash(src, dst)
+
     def test_none_on_a_socket(self):
         with dst_vm(incoming='tcp:127.0.0.1:0') as dst, \
                 src_vm(*BUSY) as src:
@@ -178,6 +201,64 @@ class ChecksumStreamTest(MigrationTestCase):
             self.assertEqual(dst.cmd('query-migrate-config')['checksum'],
                              'none')
             self.assertEqual(digest(src), digest(dst))
+
+
+class FlippingRelay:
+    """Forwards TCP connections to @target; in connection @conn's source
+    direction, flips a bit of the first RAM_PAGES body past offset
+    @after (mig_relay.Framing)."""
+
+    def __init__(self, target, conn, after):
+        self.target, self.conn, self.after = target, conn, after
+        self.flipped_at = None
+        self.socks = []
+        self.srv = socket.socket()
+        self.srv.bind(('127.0.0.1', 0))
+        self.srv.listen(8)
+        self.port = self.srv.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        n = 0
+        try:
+            while True:
+                client, _ = self.srv.accept()
+                up = socket.create_connection(self.target)
+                self.socks += [client, up]
+                for a, b, flip in ((client, up, n == self.conn),
+                                   (up, client, False)):
+                    threading.Thread(target=self._pipe, args=(a, b, flip),
+                                     daemon=True).start()
+                n += 1
+        except OSError:
+            pass
+
+    def _pipe(self, a, b, flip):
+        framing = Framing() if flip else None
+        try:
+            while True:
+                data = a.recv(1 << 16)
+                if not data:
+                    break
+                target = framing.feed(data, self.after) if framing else None
+                if target is not None and self.flipped_at is None:
+                    data = bytearray(data)
+                    data[target - (framing.done - len(data))] ^= 1
+                    self.flipped_at = target
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.srv.close()
+        for s in self.socks:
+            s.close()
 
 
 if __name__ == '__main__':

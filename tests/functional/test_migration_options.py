@@ -98,6 +98,7 @@ COVERAGE = {
     'checksum': [CHECKSUM + 'test_plain_file',
                  CHECKSUM + 'test_mapped_ram_file',
                  CHECKSUM + 'test_flipped_bit_on_the_link',
+                 CHECKSUM + 'test_flipped_bit_on_a_multifd_channel',
                  CHECKSUM + 'test_none_on_a_socket',
                  CHECKSUM + 'test_none_refused_for_files'],
     'xbzrle': [XBZRLE + 'test_deltas', XBZRLE + 'test_file',
