@@ -175,7 +175,8 @@ MigStreamResult mig_stream_read_record_into(MigStream *s, WireRecord *rec,
  *
  * mig_stream_checksum_writes(): every record written from now on goes
  * out with its CRC32C (callers write records as before), computed by
- * the writing thread.
+ * the writing thread over a copy of the bytes (stream-checksum.h says
+ * why), so a zero-copy write is then an ordinary one.
  *
  * mig_stream_checksum_reads(): every record read from now on must carry
  * one.  The readers check it before they return the record, with the
