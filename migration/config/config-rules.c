@@ -119,6 +119,7 @@ const MigrationOptionInfo migration_options[] = {
       .unit = "MiB/s" },
     { .name = "mode", .def = "normal" },
     { .name = "zero-page-detection", .def = "multifd" },
+    { .name = "checksum", .def = "crc32c" },
     { .name = "direct-io", .def = "off" },
     { .name = "cpr-exec-command", .def = NULL },
     /* Long enough for a slow link's socket buffers to drain, short
@@ -181,6 +182,11 @@ const MigrationRule migration_rules[] = {
     EXCLUDES("zero-copy-send", "multifd-compression",
              "pages are sent straight from guest memory, so there is no "
              "compressed copy to send"),
+    /* vmig: "set" is the non-default "none". */
+    REQUIRES("zero-copy-send", "checksum",
+             "the kernel reads the pages from guest memory after the call, "
+             "so a running guest could change them after their CRC32C was "
+             "computed; checksum \"none\" sends them unchecked"),
     EXCLUDES("zero-copy-send", "tls-creds",
              "TLS encrypts pages into a buffer of its own, so they cannot "
              "be sent straight from guest memory"),
@@ -283,6 +289,11 @@ const MigrationLimit migration_limits[] = {
            "a file has no peer to run TLS with"),
     NOT_IN("liveness-timeout", MIGRATION_WHERE_FILE,
            "a file has no peer whose silence could be timed"),
+    /* vmig: a file is read long after it was written, by a reader
+     * nobody watches; only a checksum finds its flipped bits. */
+    NOT_IN("checksum", MIGRATION_WHERE_FILE,
+           "a file always carries checksums, as nothing else would notice "
+           "a flipped bit in it"),
 
     /* Snapshots (which also get the file limits above). */
     NOT_IN("auto-converge", MIGRATION_WHERE_SNAPSHOT,

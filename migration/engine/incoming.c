@@ -364,6 +364,9 @@ static bool handshake(IncomingConn *c)
                    c->reject->message);
         return conn_fail(c, c->reject->error_class, err);
     }
+    if (wire_checksum_on(c->hello->config)) {
+        mig_stream_checksum_reads(c->stream);
+    }
     return true;
 }
 
@@ -611,6 +614,45 @@ static bool handle_record(IncomingConn *c, const WireRecord *rec, bool *end)
                         : WIRE_ERR_UNSUPPORTED_FEATURE, err);
 }
 
+/*
+ * mapped-ram with checksums: MAPPED_RAM_CHECKSUMS after the regions
+ * against @crcs, what was loaded into the blocks sent.
+ */
+static bool check_mapped_ram(IncomingConn *c, GPtrArray *blocks,
+                             const uint32_t *crcs)
+{
+    uint64_t at = mig_stream_read_offset(c->stream);
+    g_autofree uint32_t *want = g_new0(uint32_t, blocks->len);
+    Error *err = NULL;
+    WireRecord rec;
+    MigStreamResult r = mig_stream_read_record(c->stream, &rec, 0, &err);
+
+    if (r == MIG_STREAM_EOF) {
+        error_setg(&err, "Migration stream '%s' ended before "
+                   "MAPPED_RAM_CHECKSUMS", mig_stream_name(c->stream));
+    }
+    if (r != MIG_STREAM_OK) {
+        return conn_fail(c, WIRE_ERR_PROTOCOL, err);
+    }
+    if (!wire_record_expect(&rec, WIRE_REC_MAPPED_RAM_CHECKSUMS, &err) ||
+        !wire_mapped_ram_checksums_decode(rec.body, rec.len, blocks->len,
+                                          want, &err)) {
+        return protocol_error(c, err);
+    }
+    for (guint i = 0; i < blocks->len; i++) {
+        RAMBlock *b = g_ptr_array_index(blocks, i);
+
+        if (b && want[i] != crcs[i]) {
+            error_setg(&err, "MAPPED_RAM_CHECKSUMS at offset %"
+                       G_GUINT64_FORMAT ": RAM block '%s' (its bitmap and "
+                       "pages): checksum mismatch (expected 0x%08x, got "
+                       "0x%08x)", at, b->idstr, want[i], crcs[i]);
+            return protocol_error(c, err);
+        }
+    }
+    return true;
+}
+
 /* mapped-ram: one MAPPED_RAM_BLOCK and its regions per block, first. */
 static bool load_mapped_ram(IncomingConn *c)
 {
@@ -619,6 +661,8 @@ static bool load_mapped_ram(IncomingConn *c)
     uint64_t base = c->inc->addr->u.file.offset;
     unsigned threads = c->effective->multifd ?
                        c->effective->multifd_channels : 1;
+    bool checksum = wire_checksum_on(c->hello->config);
+    g_autofree uint32_t *crcs = g_new0(uint32_t, blocks->len);
     struct stat st;
     Error *err = NULL;
 
@@ -661,13 +705,13 @@ static bool load_mapped_ram(IncomingConn *c)
                                     g_ptr_array_index(blocks, i), threads,
                                     &c->session->ram_loader.normal_pages,
                                     &c->session->ram_loader.zero_pages,
-                                    &err)) ||
+                                    checksum ? &crcs[i] : NULL, &err)) ||
             !mig_stream_seek_read(c->stream, mb.next_offset, base, &err)) {
             return protocol_error(c, err);
         }
         publish_stats(c);
     }
-    return true;
+    return !checksum || check_mapped_ram(c, blocks, crcs);
 }
 
 /* A read that failed at its liveness @deadline: the source's fault. */

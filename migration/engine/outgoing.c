@@ -574,6 +574,10 @@ static bool handshake(MigOutgoing *o, OutResult *res)
     if (!write_or_fail(o, b, deadline, res)) {
         return false;
     }
+    /* Every record after HELLO, whatever the answer brings. */
+    if (wire_checksum_on(o->hello->config)) {
+        mig_stream_checksum_writes(o->stream);
+    }
     if (o->unidirectional || o->reply_optional) {
         /* exec: the return path takes the answer if one comes. */
         return true;
@@ -1245,7 +1249,7 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
         return false;
     }
     /* The bitmaps, then the records go on after the pages. */
-    if (o->mapped && !mapped_ram_writer_finish(o->mapped, &err)) {
+    if (o->mapped && !mapped_ram_writer_finish(o->mapped, b, &err)) {
         error_prepend(&err, "Migration to '%s' failed: ",
                       mig_stream_name(o->stream));
         *res = step_failed(o, err);
@@ -1331,7 +1335,9 @@ static bool open_mapped_ram(MigOutgoing *o, OutResult *res)
 
     o->mapped = mapped_ram_writer_new(fd, o->addr->u.file.offset,
                                       mig_stream_bytes_written(o->stream),
-                                      blocks, &err);
+                                      blocks,
+                                      wire_checksum_on(o->hello->config),
+                                      &err);
     if (!o->mapped) {
         error_prepend(&err, "Migration to '%s' failed: ",
                       mig_stream_name(o->stream));

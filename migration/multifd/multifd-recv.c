@@ -31,6 +31,7 @@ struct MultifdRecv {
     MigStream *main;
     GPtrArray *blocks;
     MultiFDCompression method;
+    bool checksum;              /* records carry CRC32Cs */
 
     GMutex lock;
     GCond cond;
@@ -238,6 +239,7 @@ MultifdRecv *multifd_recv_new(const MigrationConfig *effective,
     m->method = effective->multifd_compression;
     m->n = effective->multifd_channels;
     m->liveness_s = effective->liveness_timeout;
+    m->checksum = wire_checksum_on(effective);
     m->conns = g_ptr_array_new();
     m->by_index = g_new0(RecvConn *, m->n);
     return m;
@@ -254,6 +256,10 @@ void multifd_recv_add_channel(MultifdRecv *m, uint32_t index,
     c->m = m;
     c->stream = stream;
     c->index = index;
+    /* Checked by the channel's own thread as it reads. */
+    if (m->checksum) {
+        mig_stream_checksum_reads(stream);
+    }
     c->bound = true;
     /* Ready before it is published: multifd_recv_stats() reads the
      * loader and decompressor of every bound channel. */

@@ -358,6 +358,11 @@ MultifdSend *multifd_send_new(const MigrationAddress *addr,
             multifd_send_free(m);
             return NULL;
         }
+        /* After CHANNEL_HEADER; each channel's thread computes its own
+         * records' CRCs. */
+        if (wire_checksum_on(cfg)) {
+            mig_stream_checksum_writes(m->ch[i].stream);
+        }
     }
     start_threads(m);
     return m;

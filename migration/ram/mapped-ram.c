@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "util/atomic.h"
+#include "util/crc32c.h"
 
 /* Longest run of pages one pwrite()/pread() moves: 1 MiB, so loading
  * threads take turns on the file often. */
@@ -29,6 +30,7 @@ struct MappedRamWriter {
     MappedBlock *blocks;
     uint64_t end;               /* stream offset after the last region */
     uint64_t bytes;             /* atomic */
+    bool checksum;              /* records and regions carry CRC32Cs */
 };
 
 static uint64_t align_up(uint64_t v, uint64_t a)
@@ -85,13 +87,15 @@ static bool pread_all(int fd, void *buf, size_t len, uint64_t off,
 }
 
 MappedRamWriter *mapped_ram_writer_new(int fd, uint64_t base, uint64_t pos,
-                                       GPtrArray *blocks, Error **errp)
+                                       GPtrArray *blocks, bool checksum,
+                                       Error **errp)
 {
     MappedRamWriter *w = g_new0(MappedRamWriter, 1);
     g_autoptr(GByteArray) rec = g_byte_array_new();
 
     w->fd = fd;
     w->base = base;
+    w->checksum = checksum;
     w->n = blocks->len;
     w->blocks = g_new0(MappedBlock, w->n);
     for (guint i = 0; i < w->n; i++) {
@@ -105,7 +109,9 @@ MappedRamWriter *mapped_ram_writer_new(int fd, uint64_t base, uint64_t pos,
         pages = mb->block->size / GUEST_PAGE_SIZE;
         l->block = i;
         l->page_size = GUEST_PAGE_SIZE;
-        l->bitmap_offset = align_up(pos + WIRE_RECORD_HEADER_SIZE + 48,
+        /* Room for the record with its checksum either way. */
+        l->bitmap_offset = align_up(pos + wire_record_size(
+                                        48 + WIRE_CHECKSUM_LEN),
                                     WIRE_MAPPED_RAM_ALIGN);
         l->bitmap_len = (pages + 7) / 8;
         l->pages_offset = align_up(l->bitmap_offset + l->bitmap_len,
@@ -115,8 +121,15 @@ MappedRamWriter *mapped_ram_writer_new(int fd, uint64_t base, uint64_t pos,
         mb->bitmap = g_new0(uint64_t, (pages + 63) / 64);
 
         g_byte_array_set_size(rec, 0);
-        if (!wire_mapped_ram_block_encode(l, rec, errp) ||
-            !pwrite_all(fd, rec->data, rec->len, base + pos,
+        if (!wire_mapped_ram_block_encode(l, rec, errp)) {
+            mapped_ram_writer_free(w);
+            return NULL;
+        }
+        /* Written past the stream, which would add it. */
+        if (checksum) {
+            wire_records_add_checksum(rec, 0);
+        }
+        if (!pwrite_all(fd, rec->data, rec->len, base + pos,
                         "a MAPPED_RAM_BLOCK record", errp)) {
             mapped_ram_writer_free(w);
             return NULL;
@@ -190,8 +203,28 @@ uint64_t mapped_ram_bytes_written(MappedRamWriter *w)
     return qatomic_read(&w->bytes);
 }
 
-bool mapped_ram_writer_finish(MappedRamWriter *w, Error **errp)
+/* The CRC32C of @block's contents with the pages @bitmap (little-endian
+ * words) marks unwritten counted as zeros: what a reader loads. */
+static uint32_t block_crc(uint32_t crc, const RAMBlock *block,
+                          const uint64_t *le)
 {
+    static const uint8_t zero_page[GUEST_PAGE_SIZE];
+    uint64_t pages = block->size / GUEST_PAGE_SIZE;
+
+    for (uint64_t p = 0; p < pages; p++) {
+        bool written = GUINT64_FROM_LE(le[p / 64]) & (1ull << (p % 64));
+
+        crc = crc32c(crc, written ? block->host + p * GUEST_PAGE_SIZE
+                                  : zero_page, GUEST_PAGE_SIZE);
+    }
+    return crc;
+}
+
+bool mapped_ram_writer_finish(MappedRamWriter *w, GByteArray *out,
+                              Error **errp)
+{
+    g_autofree uint32_t *crcs = g_new0(uint32_t, w->n);
+
     for (guint i = 0; i < w->n; i++) {
         MappedBlock *mb = &w->blocks[i];
         uint64_t words = (mb->layout.bitmap_len + 7) / 8;
@@ -207,6 +240,14 @@ bool mapped_ram_writer_finish(MappedRamWriter *w, Error **errp)
                         "a mapped-ram bitmap", errp)) {
             return false;
         }
+        if (w->checksum) {
+            crcs[i] = block_crc(crc32c(0, le, mb->layout.bitmap_len),
+                                mb->block, le);
+        }
+    }
+    if (w->checksum &&
+        !wire_mapped_ram_checksums_encode(out, crcs, w->n, errp)) {
+        return false;
     }
     if (lseek(w->fd, w->base + w->end, SEEK_SET) < 0) {
         error_setg_errno(errp, errno, "Seeking past the mapped-ram regions "
@@ -292,7 +333,8 @@ static gpointer load_part(gpointer opaque)
 bool mapped_ram_load_block(int fd, uint64_t base, uint64_t file_size,
                            const WireMappedRamBlock *mb, RAMBlock *block,
                            unsigned threads, uint64_t *normal_pages,
-                           uint64_t *zero_pages, Error **errp)
+                           uint64_t *zero_pages, uint32_t *crc,
+                           Error **errp)
 {
     uint64_t pages = block->size / GUEST_PAGE_SIZE;
     g_autofree uint8_t *bitmap = NULL;
@@ -364,6 +406,10 @@ bool mapped_ram_load_block(int fd, uint64_t base, uint64_t file_size,
                 error_free(parts[t].err);
             }
         }
+    }
+    if (ok && crc) {
+        *crc = crc32c(crc32c(0, bitmap, mb->bitmap_len), block->host,
+                      block->size);
     }
     return ok;
 }

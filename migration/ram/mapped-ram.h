@@ -27,7 +27,8 @@ typedef struct MappedRamWriter MappedRamWriter;
  * their MAPPED_RAM_BLOCK records.
  */
 MappedRamWriter *mapped_ram_writer_new(int fd, uint64_t base, uint64_t pos,
-                                       GPtrArray *blocks, Error **errp);
+                                       GPtrArray *blocks, bool checksum,
+                                       Error **errp);
 /*
  * Writes the NORMAL pages of @batch in place and marks them written; a
  * ZERO page is marked unwritten (read back as zero).  Any thread; two
@@ -39,18 +40,24 @@ bool mapped_ram_write_batch(MappedRamWriter *w, const RamPageBatch *batch,
 /* Page bytes written so far (any thread). */
 uint64_t mapped_ram_bytes_written(MappedRamWriter *w);
 /* Writes the bitmaps and puts the file position where the record
- * stream goes on (after the last block's pages). */
-bool mapped_ram_writer_finish(MappedRamWriter *w, Error **errp);
+ * stream goes on (after the last block's pages).  With @checksum, the
+ * record to write there first, MAPPED_RAM_CHECKSUMS, is appended to
+ * @out: its CRCs are of guest memory as the pages and bitmaps say, so
+ * the VM must be stopped and every page written. */
+bool mapped_ram_writer_finish(MappedRamWriter *w, GByteArray *out,
+                              Error **errp);
 void mapped_ram_writer_free(MappedRamWriter *w);
 
 /*
  * Loads the block @mb describes into @block with @threads threads: the
  * written pages from the file @fd (stream at file offset @base), the
- * others made zero.  @file_size bounds every region.
+ * others made zero.  @file_size bounds every region.  *@crc (if not
+ * NULL) is then the CRC32C MAPPED_RAM_CHECKSUMS has for the block.
  */
 bool mapped_ram_load_block(int fd, uint64_t base, uint64_t file_size,
                            const WireMappedRamBlock *mb, RAMBlock *block,
                            unsigned threads, uint64_t *normal_pages,
-                           uint64_t *zero_pages, Error **errp);
+                           uint64_t *zero_pages, uint32_t *crc,
+                           Error **errp);
 
 #endif

@@ -174,6 +174,7 @@ static RamLoadResult read_pages_head(MigStream *s, WireRecord *rec,
                                      size_t *head, Error **errp)
 {
     size_t len = MIN(rec->len, wire_ram_pages_head_size(NULL, 0));
+    Error *bad = NULL;
 
     if (mig_stream_read_record_prefix(s, rec, len, deadline, errp) !=
         MIG_STREAM_OK) {
@@ -184,7 +185,19 @@ static RamLoadResult read_pages_head(MigStream *s, WireRecord *rec,
         MIG_STREAM_OK) {
         return RAM_LOAD_IO_ERROR;
     }
-    if (!wire_ram_pages_decode_head(rec->body, len, rec->len, p, errp)) {
+    if (!wire_ram_pages_decode_head(rec->body, len, rec->len, p, &bad)) {
+        Error *whole = NULL;
+
+        /* With checksums, a corrupt record says so rather than which
+         * field the corruption hit: the whole record (bounded) is read
+         * and its CRC checked. */
+        if (mig_stream_read_record(s, rec, deadline, &whole) !=
+            MIG_STREAM_OK) {
+            error_free(bad);
+            error_propagate(errp, whole);
+        } else {
+            error_propagate(errp, bad);
+        }
         return RAM_LOAD_INVALID;
     }
     *head = len;
@@ -270,6 +283,21 @@ RamLoadResult ram_loader_load_from(RamLoader *rl, MigStream *s,
     ret = read_pages_head(s, rec, deadline, &p, &head, errp);
     if (ret != RAM_LOAD_OK) {
         return ret;
+    }
+    /*
+     * Memory someone else may write (a file the source maps too) could
+     * change between landing and its checksum: such pages land from the
+     * stream's buffer, where the record is checked whole.
+     */
+    b = p.h.block < rl->blocks->len ? g_ptr_array_index(rl->blocks,
+                                                        p.h.block) : NULL;
+    if (b && b->shared) {
+        if (mig_stream_read_record(s, rec, deadline, errp) !=
+            MIG_STREAM_OK) {
+            return RAM_LOAD_IO_ERROR;
+        }
+        return ram_loader_load(rl, rec->body, rec->len, errp)
+               ? RAM_LOAD_OK : RAM_LOAD_INVALID;
     }
     b = check_pages(rl, &p, errp);
     if (!b) {

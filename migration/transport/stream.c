@@ -12,8 +12,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "migration/transport/stream-checksum.h"
 #include "util/atomic.h"
 #include "util/sockets.h"
+#include "util/crc32c.h"
 
 /* Bytes asked of the channel per read: large enough for RAM_PAGES
  * records to arrive in a few calls, small enough for the handshake. */
@@ -37,6 +39,12 @@ struct MigStream {
     uint8_t aside[MIG_STREAM_ASIDE_MAX];
     size_t aside_len;
     gint aside_pending;
+    /* Record checksums (stream.h): each direction once turned on. */
+    bool checksum_writes, checksum_reads;
+    ChecksumWriter cw;
+    GByteArray *copy;       /* what write_checksummed() sends */
+    /* Reading a record in parts: where it started, for messages. */
+    uint64_t part_offset;
 };
 
 MigStream *mig_stream_new(QIOChannel *ioc, Error **errp)
@@ -61,6 +69,7 @@ MigStream *mig_stream_new(QIOChannel *ioc, Error **errp)
     s->buf = g_malloc(s->cap);
     g_mutex_init(&s->write_lock);
     g_mutex_init(&s->aside_lock);
+    s->copy = g_byte_array_new();
     return s;
 }
 
@@ -74,6 +83,7 @@ void mig_stream_free(MigStream *s)
     g_free(s->buf);
     g_mutex_clear(&s->write_lock);
     g_mutex_clear(&s->aside_lock);
+    g_byte_array_free(s->copy, true);
     g_free(s);
 }
 
@@ -354,12 +364,47 @@ fail:
     return MIG_STREAM_OK;
 }
 
+/*
+ * @iov, which continues whole records, with their checksums, from a
+ * copy (stream-checksum.h says why), so never as zero-copy sends.  A
+ * write that sent nothing leaves the writer where it was, so a last
+ * record (ERROR) still goes out right.
+ */
+static MigStreamResult write_checksummed(MigStream *s,
+                                         const struct iovec *iov,
+                                         size_t niov, gint64 deadline,
+                                         bool ignore_wake, Error **errp)
+{
+    ChecksumWriter saved = s->cw;
+    guint64 before = qatomic_read(&s->bytes_out);
+    struct iovec out;
+    MigStreamResult r;
+
+    g_byte_array_set_size(s->copy, 0);
+    checksum_writer_feed(&s->cw, iov, niov, s->copy);
+    out.iov_base = s->copy->data;
+    out.iov_len = s->copy->len;
+    r = do_writev(s, &out, 1, deadline, ignore_wake, false, errp);
+    if (r != MIG_STREAM_OK && qatomic_read(&s->bytes_out) == before) {
+        s->cw = saved;
+    }
+    /* A big record's copy is not kept for the next small one. */
+    if (s->copy->len > 4 * READ_CHUNK) {
+        g_byte_array_free(s->copy, true);
+        s->copy = g_byte_array_new();
+    }
+    return r;
+}
+
 static MigStreamResult do_write(MigStream *s, const uint8_t *buf,
                                 size_t len, gint64 deadline,
                                 bool ignore_wake, Error **errp)
 {
     struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 
+    if (s->checksum_writes) {
+        return write_checksummed(s, &iov, 1, deadline, ignore_wake, errp);
+    }
     return do_writev(s, &iov, 1, deadline, ignore_wake, false, errp);
 }
 
@@ -382,7 +427,9 @@ static MigStreamResult send_aside(MigStream *s, gint64 deadline,
     return do_write(s, rec, len, deadline, false, errp);
 }
 
-/* do_writev() of whole records, then the one left aside meanwhile. */
+/* Whole records (with their checksums when on), then the one left
+ * aside meanwhile: under write_lock, so the checksum writer's state and
+ * the records of two threads never interleave. */
 static MigStreamResult locked_writev(MigStream *s, struct iovec *iov,
                                      size_t niov, gint64 deadline,
                                      bool ignore_wake, bool zero_copy,
@@ -391,7 +438,9 @@ static MigStreamResult locked_writev(MigStream *s, struct iovec *iov,
     MigStreamResult r;
 
     g_mutex_lock(&s->write_lock);
-    r = do_writev(s, iov, niov, deadline, ignore_wake, zero_copy, errp);
+    r = s->checksum_writes
+        ? write_checksummed(s, iov, niov, deadline, ignore_wake, errp)
+        : do_writev(s, iov, niov, deadline, ignore_wake, zero_copy, errp);
     if (r == MIG_STREAM_OK && !ignore_wake) {
         r = send_aside(s, deadline, errp);
     }
@@ -698,7 +747,11 @@ MigStreamResult mig_stream_read_record(MigStream *s, WireRecord *rec,
         size_t have = buffered(s);
         MigStreamResult r;
 
-        switch (wire_record_decode(s->buf + s->start, have, rec, errp)) {
+        switch (s->checksum_reads
+                ? wire_record_decode_checksummed(s->buf + s->start, have,
+                                                 mig_stream_read_offset(s),
+                                                 rec, errp)
+                : wire_record_decode(s->buf + s->start, have, rec, errp)) {
         case WIRE_OK:
             s->last_record = rec->size;
             return MIG_STREAM_OK;
@@ -723,9 +776,13 @@ MigStreamResult mig_stream_read_record_header(MigStream *s, WireRecord *rec,
         size_t have = buffered(s);
         MigStreamResult r;
 
-        switch (wire_record_header_decode(s->buf + s->start, have, rec,
-                                          errp)) {
+        switch (s->checksum_reads
+                ? wire_record_header_decode_checksummed(s->buf + s->start,
+                                                        have, rec, errp)
+                : wire_record_header_decode(s->buf + s->start, have, rec,
+                                            errp)) {
         case WIRE_OK:
+            s->part_offset = mig_stream_read_offset(s);
             rec->body = NULL;
             return MIG_STREAM_OK;
         case WIRE_ERROR:
@@ -772,9 +829,12 @@ MigStreamResult mig_stream_read_record_into(MigStream *s, WireRecord *rec,
                                             size_t niov, gint64 deadline,
                                             Error **errp)
 {
+    /* With checksums the CRC comes first, checked below. */
+    size_t trailer = s->checksum_reads ? WIRE_CHECKSUM_LEN : 0;
     size_t pad = rec->size - WIRE_RECORD_HEADER_SIZE - rec->len;
     size_t want = 0, idx = 0, done;
     g_autofree struct iovec *cur = g_new(struct iovec, niov + 1);
+    uint32_t crc = 0;
     MigStreamResult r;
 
     for (size_t i = 0; i < niov; i++) {
@@ -786,6 +846,9 @@ MigStreamResult mig_stream_read_record_into(MigStream *s, WireRecord *rec,
         memcpy(cur, iov, niov * sizeof(*iov));
     }
     rec->body = NULL;
+    if (trailer) {
+        crc = crc32c(0, s->buf + s->start, WIRE_RECORD_HEADER_SIZE + skip);
+    }
     s->start += WIRE_RECORD_HEADER_SIZE + skip;
     done = WIRE_RECORD_HEADER_SIZE + skip;
 
@@ -833,7 +896,17 @@ MigStreamResult mig_stream_read_record_into(MigStream *s, WireRecord *rec,
     if (r != MIG_STREAM_OK) {
         return r;
     }
-    for (size_t i = 0; i < pad; i++) {
+    if (trailer) {
+        for (size_t i = 0; i < niov; i++) {
+            crc = crc32c(crc, iov[i].iov_base, iov[i].iov_len);
+        }
+        if (!wire_record_checksum_check(rec->type, s->part_offset,
+                                        wire_load_u32(s->buf + s->start),
+                                        crc, errp)) {
+            return MIG_STREAM_ERROR;
+        }
+    }
+    for (size_t i = trailer; i < pad; i++) {
         if (s->buf[s->start + i]) {
             const char *name = wire_record_type_name(rec->type);
 
@@ -844,6 +917,16 @@ MigStreamResult mig_stream_read_record_into(MigStream *s, WireRecord *rec,
     }
     s->start += pad;
     return MIG_STREAM_OK;
+}
+
+void mig_stream_checksum_writes(MigStream *s)
+{
+    s->checksum_writes = true;
+}
+
+void mig_stream_checksum_reads(MigStream *s)
+{
+    s->checksum_reads = true;
 }
 
 bool mig_stream_sleep_until(MigStream *s, gint64 until)

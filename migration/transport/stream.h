@@ -194,6 +194,27 @@ MigStreamResult mig_stream_read_record_into(MigStream *s, WireRecord *rec,
                                             size_t niov, gint64 deadline,
                                             Error **errp);
 
+/*
+ * Record checksums (docs/devel/migration-protocol.md, "Checksums"), for
+ * the records after HELLO when the configuration says "crc32c".
+ *
+ * mig_stream_checksum_writes(): every record written from now on goes
+ * out with its CRC32C (callers write records as before), computed by
+ * the writing thread over a copy of the bytes (stream-checksum.h says
+ * why), so a zero-copy write is then an ordinary one.
+ *
+ * mig_stream_checksum_reads(): every record read from now on must carry
+ * one.  The readers check it before they return the record, with the
+ * CRC taken off rec->len; a record read in parts is checked by
+ * mig_stream_read_record_into(), after its data went in place.  A
+ * mismatch is an error naming the record and its offset.
+ *
+ * Each is called once, between records, by the thread that writes
+ * (reads) the stream.
+ */
+void mig_stream_checksum_writes(MigStream *s);
+void mig_stream_checksum_reads(MigStream *s);
+
 /* Sleeps until @until unless woken; false if woken. */
 bool mig_stream_sleep_until(MigStream *s, gint64 until);
 

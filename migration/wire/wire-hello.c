@@ -10,6 +10,7 @@
 #include <sys/random.h>
 
 #include "migration/config.h"
+#include "util/crc32c.h"
 
 /* Smallest encoding of one element, to refuse a lying count before
  * looping over it: a one-byte id plus the fixed fields. */
@@ -368,16 +369,75 @@ static bool decode_shared_ram(WireReader *r, WireHello *h, Error **errp)
     return true;
 }
 
+/* What the extension decoder needs besides the HELLO it fills in. */
+typedef struct HelloExt {
+    WireHello *h;
+    const uint8_t *body;
+    size_t len;
+    bool checksummed;
+} HelloExt;
+
+/* The CHECKSUM entry: type, length 4, CRC, ending the body. */
+#define CHECKSUM_ENTRY_SIZE 12u
+
+/*
+ * Checked before anything is decoded, so a flipped bit anywhere before
+ * it is reported as what it is rather than as whichever field it hit.
+ * *@found: the body ends with a CHECKSUM entry (and it matches).
+ */
+static bool check_checksum_first(const uint8_t *body, size_t len,
+                                 bool *found, Error **errp)
+{
+    const uint8_t *e = body + len - CHECKSUM_ENTRY_SIZE;
+    uint32_t stored, computed;
+
+    *found = len >= CHECKSUM_ENTRY_SIZE &&
+             wire_load_u32(e) == WIRE_EXT_CHECKSUM &&
+             wire_load_u32(e + 4) == WIRE_CHECKSUM_LEN;
+    if (!*found) {
+        return true;
+    }
+    stored = wire_load_u32(e + 8);
+    computed = crc32c(0, body, len - CHECKSUM_ENTRY_SIZE);
+    if (stored != computed) {
+        error_setg(errp, "checksum mismatch (expected 0x%08x, got 0x%08x)",
+                   stored, computed);
+        return false;
+    }
+    return true;
+}
+
+/* CHECKSUM, checked up front: it must be the entry found there. */
+static bool decode_checksum(HelloExt *x, WireReader *data, Error **errp)
+{
+    uint32_t crc;
+
+    if (!wire_get_u32(data, "crc", &crc, errp)) {
+        return false;
+    }
+    if (data->buf + data->len != x->body + x->len) {
+        error_setg(errp, "CHECKSUM is not the last extension");
+        return false;
+    }
+    x->checksummed = true;
+    return true;
+}
+
 static bool decode_extension(void *opaque, uint32_t type, WireReader *data,
                              bool *handled, Error **errp)
 {
+    HelloExt *x = opaque;
+
     switch (type) {
     case WIRE_EXT_SHARED_RAM:
         *handled = true;
-        return decode_shared_ram(data, opaque, errp);
+        return decode_shared_ram(data, x->h, errp);
+    case WIRE_EXT_CHECKSUM:
+        *handled = true;
+        return decode_checksum(x, data, errp);
     case WIRE_EXT_SHAPE:
         *handled = true;
-        return wire_hello_shape_decode(data, opaque, errp);
+        return wire_hello_shape_decode(data, x->h, errp);
     default:
         return true;
     }
@@ -391,19 +451,30 @@ bool wire_hello_decode(const uint8_t *body, size_t len, WireHello **out,
     g_autofree char *option = NULL;
     Error *err = NULL;
     bool unsupported = false;
+    HelloExt x = { .h = h, .body = body, .len = len };
+    bool found;
     WireReader r;
 
     wire_reader_init(&r, body, len);
+    if (!check_checksum_first(body, len, &found, &err)) {
+        goto fail;
+    }
     if (!decode_header(&r, h, &cls, &err) ||
         !decode_config(&r, h, &cls, &option, &err) ||
         !decode_layout(&r, h, &err)) {
         goto fail;
     }
-    if (!wire_extensions_decode_with(&r, decode_extension, h, &unsupported,
+    if (!wire_extensions_decode_with(&r, decode_extension, &x, &unsupported,
                                      &err)) {
         if (unsupported) {
             cls = WIRE_ERR_UNSUPPORTED_FEATURE;
         }
+        goto fail;
+    }
+    /* Else a flipped bit in the entry's type would drop the check. */
+    if (wire_checksum_on(h->config) && !x.checksummed) {
+        error_setg(&err, "the configuration has checksum \"crc32c\", but "
+                   "the CHECKSUM extension is missing");
         goto fail;
     }
     *out = g_steal_pointer(&h);
@@ -499,6 +570,13 @@ bool wire_hello_encode(const WireHello *h, GByteArray *out, Error **errp)
         !wire_hello_shape_encode(h, out, errp)) {
         error_prepend(errp, "HELLO: ");
         goto fail;
+    }
+    if (wire_checksum_on(h->config)) {
+        g_autoptr(GByteArray) crc = g_byte_array_new();
+        size_t body = start + WIRE_RECORD_HEADER_SIZE;
+
+        wire_put_u32(crc, crc32c(0, out->data + body, out->len - body));
+        wire_put_extension(out, WIRE_EXT_CHECKSUM, crc);
     }
     if (!wire_hello_decode(out->data + start + WIRE_RECORD_HEADER_SIZE,
                            out->len - start - WIRE_RECORD_HEADER_SIZE,

@@ -94,3 +94,43 @@ bool wire_mapped_ram_block_decode(const uint8_t *body, size_t len,
     *out = mb;
     return true;
 }
+
+bool wire_mapped_ram_checksums_encode(GByteArray *out, const uint32_t *crcs,
+                                      uint32_t n, Error **errp)
+{
+    size_t start = wire_record_begin(out, WIRE_REC_MAPPED_RAM_CHECKSUMS);
+
+    wire_put_u32(out, n);
+    for (uint32_t i = 0; i < n; i++) {
+        wire_put_u32(out, crcs[i]);
+    }
+    return wire_record_end(out, start, errp);
+}
+
+bool wire_mapped_ram_checksums_decode(const uint8_t *body, size_t len,
+                                      uint32_t n_blocks, uint32_t *crcs,
+                                      Error **errp)
+{
+    WireReader r;
+    uint32_t n;
+
+    wire_reader_init(&r, body, len);
+    if (!wire_get_u32(&r, "count", &n, errp)) {
+        goto fail;
+    }
+    if (n != n_blocks) {
+        error_setg(errp, "%u checksums for %u RAM blocks", n, n_blocks);
+        goto fail;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (!wire_get_u32(&r, "crc", &crcs[i], errp)) {
+            goto fail;
+        }
+    }
+    if (wire_reader_finish(&r, errp)) {
+        return true;
+    }
+fail:
+    error_prepend(errp, "MAPPED_RAM_CHECKSUMS: ");
+    return false;
+}

@@ -30,6 +30,8 @@ static const WireTypeInfo wire_types[] = {
     { WIRE_REC_ONE_WAY, "ONE_WAY", 0 },
     { WIRE_REC_RAM_XBZRLE, "RAM_XBZRLE", WIRE_RECORD_MAX },
     { WIRE_REC_PING, "PING", 8 },
+    { WIRE_REC_MAPPED_RAM_CHECKSUMS, "MAPPED_RAM_CHECKSUMS",
+      4 + 4 * WIRE_RAM_BLOCKS_MAX },
     { WIRE_REC_SWITCHOVER_ACK, "SWITCHOVER_ACK", 0 },
     { WIRE_REC_PAGE_REQUEST, "PAGE_REQUEST", 20 },
     { WIRE_REC_RECEIVED_BITMAP, "RECEIVED_BITMAP", WIRE_RECORD_MAX },
@@ -137,8 +139,11 @@ WireStatus wire_stream_header_decode(const uint8_t *buf, size_t len,
 
 /* ---- Records ---- */
 
-WireStatus wire_record_header_decode(const uint8_t *buf, size_t len,
-                                     WireRecord *rec, Error **errp)
+/* @trailer: bytes of checksum the body carries beyond its type's limit
+ * (0, or WIRE_CHECKSUM_LEN once checksums are on). */
+static WireStatus header_decode(const uint8_t *buf, size_t len,
+                                size_t trailer, WireRecord *rec,
+                                Error **errp)
 {
     memset(rec, 0, sizeof(*rec));
     rec->size = WIRE_RECORD_HEADER_SIZE;
@@ -152,21 +157,31 @@ WireStatus wire_record_header_decode(const uint8_t *buf, size_t len,
         error_setg(errp, "invalid record type 0");
         return WIRE_ERROR;
     }
-    if (rec->len > wire_record_max_len(rec->type)) {
+    if (rec->len > wire_record_max_len(rec->type) + trailer) {
         g_autofree char *what = type_str(rec->type);
 
-        error_setg(errp, "%s: body length %u exceeds %u", what, rec->len,
-                   wire_record_max_len(rec->type));
+        error_setg(errp, "%s: body length %u exceeds %zu", what, rec->len,
+                   wire_record_max_len(rec->type) + trailer);
+        return WIRE_ERROR;
+    }
+    if (rec->len < trailer) {
+        g_autofree char *what = type_str(rec->type);
+
+        error_setg(errp, "%s: body length %u is too short for its "
+                   "checksum", what, rec->len);
         return WIRE_ERROR;
     }
     rec->size = wire_record_size(rec->len);
     return WIRE_OK;
 }
 
-WireStatus wire_record_decode(const uint8_t *buf, size_t len,
-                              WireRecord *rec, Error **errp)
+/* The whole record, its padding checked: zero, so a desynchronised
+ * reader fails fast. */
+static WireStatus record_decode(const uint8_t *buf, size_t len,
+                                size_t trailer, WireRecord *rec,
+                                Error **errp)
 {
-    WireStatus st = wire_record_header_decode(buf, len, rec, errp);
+    WireStatus st = header_decode(buf, len, trailer, rec, errp);
 
     if (st != WIRE_OK) {
         return st;
@@ -178,12 +193,54 @@ WireStatus wire_record_decode(const uint8_t *buf, size_t len,
         if (buf[i]) {
             g_autofree char *what = type_str(rec->type);
 
-            /* Padding is zero, so a desynchronised reader fails fast. */
             error_setg(errp, "%s: non-zero padding", what);
             return WIRE_ERROR;
         }
     }
     rec->body = buf + WIRE_RECORD_HEADER_SIZE;
+    return WIRE_OK;
+}
+
+WireStatus wire_record_header_decode(const uint8_t *buf, size_t len,
+                                     WireRecord *rec, Error **errp)
+{
+    return header_decode(buf, len, 0, rec, errp);
+}
+
+WireStatus wire_record_decode(const uint8_t *buf, size_t len,
+                              WireRecord *rec, Error **errp)
+{
+    return record_decode(buf, len, 0, rec, errp);
+}
+
+WireStatus wire_record_header_decode_checksummed(const uint8_t *buf,
+                                                 size_t len, WireRecord *rec,
+                                                 Error **errp)
+{
+    WireStatus st = header_decode(buf, len, WIRE_CHECKSUM_LEN, rec, errp);
+
+    if (st == WIRE_OK) {
+        rec->len -= WIRE_CHECKSUM_LEN;
+    }
+    return st;
+}
+
+WireStatus wire_record_decode_checksummed(const uint8_t *buf, size_t len,
+                                          uint64_t offset, WireRecord *rec,
+                                          Error **errp)
+{
+    WireStatus st = record_decode(buf, len, WIRE_CHECKSUM_LEN, rec, errp);
+
+    if (st != WIRE_OK) {
+        return st;
+    }
+    rec->len -= WIRE_CHECKSUM_LEN;
+    if (!wire_record_checksum_check(rec->type, offset,
+                                    wire_load_u32(rec->body + rec->len),
+                                    wire_record_checksum(buf, rec->len),
+                                    errp)) {
+        return WIRE_ERROR;
+    }
     return WIRE_OK;
 }
 

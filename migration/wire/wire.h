@@ -109,6 +109,9 @@ typedef enum WireRecordType {
     WIRE_REC_RAM_XBZRLE = 0x18,
     /* The source's heartbeat (liveness-timeout): answered with PONG. */
     WIRE_REC_PING = 0x19,
+    /* mapped-ram with checksum crc32c: each block's regions' CRC32C,
+     * after the last region. */
+    WIRE_REC_MAPPED_RAM_CHECKSUMS = 0x1A,
     /* destination -> source (return path) */
     WIRE_REC_SWITCHOVER_ACK = 0x20,
     WIRE_REC_PAGE_REQUEST = 0x21,
@@ -221,6 +224,45 @@ bool wire_record_end_external(GByteArray *out, size_t start,
 bool wire_record_encode(GByteArray *out, uint32_t type, const void *body,
                         size_t len, Error **errp);
 
+/* ---- Checksums (the protocol's section "Checksums") ------------------- */
+
+/*
+ * With checksum "crc32c", every record the source sends after HELLO ends
+ * its body with this many bytes: the CRC32C (util/crc32c.h) of the
+ * record's header, as sent, and of the body before them.
+ */
+#define WIRE_CHECKSUM_LEN 4u
+
+/* Whether @cfg's checksum is "crc32c".  Absent, as from a source older
+ * than checksums, it is not: such a source sends none. */
+bool wire_checksum_on(const MigrationConfig *cfg);
+
+/* The CRC32C of the record at @rec (header, then @len body bytes). */
+uint32_t wire_record_checksum(const uint8_t *rec, size_t len);
+/* False with "RAM_PAGES at offset 123: checksum mismatch (expected
+ * 0x..., got 0x...)" unless @stored equals @computed. */
+bool wire_record_checksum_check(uint32_t type, uint64_t offset,
+                                uint32_t stored, uint32_t computed,
+                                Error **errp);
+/*
+ * The whole records from @start to the end of @out in their checksummed
+ * form: each body grows by its CRC, its padding follows.  Used where
+ * records bypass a MigStream (mapped-ram's pwrite()s, tests).
+ */
+void wire_records_add_checksum(GByteArray *out, size_t start);
+/*
+ * wire_record_header_decode() and wire_record_decode() of a checksummed
+ * record: the length may exceed the type's limit by the CRC, and
+ * rec->len is the body without it.  The full decode also checks the CRC,
+ * naming the record's stream @offset if it does not match.
+ */
+WireStatus wire_record_header_decode_checksummed(const uint8_t *buf,
+                                                 size_t len, WireRecord *rec,
+                                                 Error **errp);
+WireStatus wire_record_decode_checksummed(const uint8_t *buf, size_t len,
+                                          uint64_t offset, WireRecord *rec,
+                                          Error **errp);
+
 /* ---- Version negotiation ---------------------------------------------- */
 
 /*
@@ -306,7 +348,9 @@ typedef enum WireExtensionType {
     /* HELLO: what the device state depends on (the machine's and each
      * device's shape), section 6.1.  Optional: a reader that does not
      * know it finds a mismatch only when the state loads. */
-    WIRE_EXT_SHAPE = WIRE_RECORD_OPTIONAL | 0x02,
+    WIRE_EXT_SHAPE = WIRE_RECORD_OPTIONAL | 0x03,
+    /* HELLO with checksum crc32c: the CRC32C of the HELLO before it. */
+    WIRE_EXT_CHECKSUM = 0x02,
 } WireExtensionType;
 
 /*
@@ -721,6 +765,19 @@ bool wire_mapped_ram_block_encode(const WireMappedRamBlock *mb,
  * where the record was and the file's size. */
 bool wire_mapped_ram_block_decode(const uint8_t *body, size_t len,
                                   WireMappedRamBlock *out, Error **errp);
+
+/*
+ * MAPPED_RAM_CHECKSUMS, with checksum "crc32c": right after the last
+ * block's regions, the CRC32C of each block's bitmap followed by its
+ * contents as loaded (a page whose bit is clear counts as zeros), one
+ * per MAPPED_RAM_BLOCK in order.  The decoder wants exactly @n_blocks
+ * into @crcs.
+ */
+bool wire_mapped_ram_checksums_encode(GByteArray *out, const uint32_t *crcs,
+                                      uint32_t n, Error **errp);
+bool wire_mapped_ram_checksums_decode(const uint8_t *body, size_t len,
+                                      uint32_t n_blocks, uint32_t *crcs,
+                                      Error **errp);
 
 /* ---- DEVICE_STATE ----------------------------------------------------- */
 

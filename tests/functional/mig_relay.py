@@ -32,6 +32,7 @@ import os
 import queue
 import selectors
 import socket
+import struct
 import sys
 import threading
 import time
@@ -41,9 +42,14 @@ from migration_helpers import RECORD_HEADER, STREAM_HEADER, padded_body
 
 class Rendezvous:
     """Listens on @path at once; joins the first two connections, byte
-    for byte and half-close for half-close, each direction in a thread."""
+    for byte and half-close for half-close, each direction in a thread.
+    With @flip, a corrupt link: in the source's direction (the one
+    opening with HELLO), bit 0 of the middle byte of the first RAM_PAGES
+    record's body at or after offset @flip is inverted."""
 
-    def __init__(self, path):
+    def __init__(self, path, flip=None):
+        self.flip = flip
+        self.flipped_at = None
         self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.srv.bind(path)
         self.srv.listen(2)
@@ -62,22 +68,75 @@ class Rendezvous:
             threading.Thread(target=self._pipe, args=(src, dst),
                              daemon=True).start()
 
-    @staticmethod
-    def _pipe(src, dst):
+    def _pipe(self, src, dst):
+        framing = Framing() if self.flip is not None else None
         try:
             while True:
                 data = src.recv(1 << 16)
                 if not data:
                     break
+                if framing:
+                    target = framing.feed(data, self.flip)
+                    if target is not None and self.flipped_at is None:
+                        at = target - (framing.done - len(data))
+                        data = bytearray(data)
+                        data[at] ^= 1
+                        data = bytes(data)
+                        self.flipped_at = target
                 dst.sendall(data)
             dst.shutdown(socket.SHUT_WR)
         except OSError:
-            pass
+            # One end is gone: so is the link, both ways (else the
+            # other end's writes would wait forever).
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     def close(self):
         self.srv.close()
         for s in self.socks:
             s.close()
+
+
+class Framing:
+    """Follows the records of one direction of a channel as its bytes
+    pass (stream header, then 8-byte record headers whose length,
+    checksum included, says where the next one starts) to find a byte
+    to corrupt."""
+
+    RAM_PAGES = 0x10
+
+    def __init__(self):
+        self.done = 0           # bytes fed so far
+        self.next = 16          # offset of the next record header
+        self.header = b''
+        self.source = None      # whether this direction opens with HELLO
+        self.pending = None     # the offset to flip, once known
+
+    def feed(self, data, after):
+        """Feeds @data; returns the offset to flip if it lies in @data:
+        the middle of the body of a RAM_PAGES record at or after
+        @after, in the source's direction."""
+        start, self.done = self.done, self.done + len(data)
+        while self.next < self.done and self.pending is None:
+            lo = self.next + len(self.header) - start
+            self.header += data[lo:lo + 8 - len(self.header)]
+            if len(self.header) < 8:
+                break
+            rtype, length = struct.unpack('>II', self.header)
+            if self.source is None:
+                # HELLO on the main channel, CHANNEL_HEADER on the others.
+                self.source = rtype in (1, 4)
+            if (self.source and rtype == self.RAM_PAGES and
+                    self.next >= after and length > 64):
+                self.pending = self.next + 8 + length // 2
+            self.next += 8 + length + (-length % 8)
+            self.header = b''
+        if self.pending is not None and start <= self.pending < self.done:
+            return self.pending
+        return None
 
 
 def end_output():

@@ -90,9 +90,10 @@ class FileMigrationTest(MigrationTestCase):
             out = self.load_fails('file:' + cut)
             self.assertIn('incoming migration failed', out)
             self.assertIn('is truncated: EOF after', out)
-            # Cut between two records: the stream just stops before END.
+            # Cut between two records: the stream just stops before END
+            # (16 bytes with its checksum).
             with open(cut, 'wb') as f:
-                f.write(data[:-8])
+                f.write(data[:-16])
             self.assertIn('ended before END', self.load_fails('file:' + cut))
             # A record type turned to 0 after the HELLO.
             (hlen,) = struct.unpack_from('>I', data, 20)

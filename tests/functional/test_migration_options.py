@@ -35,6 +35,7 @@ PRECOPY = 'functional/test_migration_precopy.py::'
 MULTIFD = 'functional/test_migration_multifd.py::'
 SHARED = 'functional/test_migration_ignore_shared.py::'
 XBZRLE = 'functional/test_migration_xbzrle.py::'
+CHECKSUM = 'functional/test_migration_checksum.py::'
 POLICY = 'unit/test-migration-policy.c::'
 STATE = 'unit/test-migration-state.c::'
 LIVENESS = 'functional/test_migration_liveness.py::'
@@ -95,6 +96,12 @@ COVERAGE = {
     'mode': [PRECOPY + 'test_auto_converge',
              'unit/test-migration-config.c::test_refused'],
     'zero-page-detection': [MULTIFD + 'test_zero_page_detection'],
+    'checksum': [CHECKSUM + 'test_plain_file',
+                 CHECKSUM + 'test_mapped_ram_file',
+                 CHECKSUM + 'test_flipped_bit_on_the_link',
+                 CHECKSUM + 'test_flipped_bit_on_a_multifd_channel',
+                 CHECKSUM + 'test_none_on_a_socket',
+                 CHECKSUM + 'test_none_refused_for_files'],
     'xbzrle': [XBZRLE + 'test_deltas', XBZRLE + 'test_file',
                'unit/test-migration-xbzrle.c::test_ram_passes'],
     'xbzrle-cache-size': [XBZRLE + 'test_resize_while_migrating',

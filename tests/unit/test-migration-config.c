@@ -1047,9 +1047,26 @@ START_TEST(test_messages)
                    "(value 'zstd') cannot be used together: pages are sent "
                    "straight from guest memory, so there is no compressed "
                    "copy to send");
+    cfg->multifd_compression = MULTIFD_COMPRESSION_NONE;
+    ck_assert(!migration_config_validate(cfg, NULL, &env_set, &err));
+    check_error_is(&err, "Option 'zero-copy-send' requires 'checksum' to be "
+                   "set: the kernel reads the pages from guest memory after "
+                   "the call, so a running guest could change them after "
+                   "their CRC32C was computed; checksum \"none\" sends "
+                   "them unchecked");
     cfg->zero_copy_send = false;
     cfg->multifd = false;
-    cfg->multifd_compression = MULTIFD_COMPRESSION_NONE;
+
+    /* Files always carry checksums. */
+    cfg->has_checksum = true;
+    cfg->checksum = MIGRATION_CHECKSUM_NONE;
+    ck_assert(!migration_config_validate(cfg, NULL, &file, &err));
+    check_error_is(&err, "Option 'checksum' (value 'none') cannot be used "
+                   "with URI 'file:/tmp/x': a file always carries "
+                   "checksums, as nothing else would notice a flipped bit "
+                   "in it");
+    ck_assert(migration_config_validate(cfg, NULL, &tcp, &error_abort));
+    cfg->checksum = MIGRATION_CHECKSUM_CRC32C;
 
     cfg->x_colo = true;
     ck_assert(!migration_config_validate(cfg, NULL, &env_set, &err));

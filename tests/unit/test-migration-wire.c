@@ -1066,7 +1066,7 @@ START_TEST(test_hello_shape)
                                 &error_abort));
     ck_assert_uint_eq(back->machine_shape->len, 1);
     put_shapes(b, vcpus, 1, 2);
-    hello_fails(b, WIRE_ERR_PROTOCOL, "", "extension 1 (0x80000002): "
+    hello_fails(b, WIRE_ERR_PROTOCOL, "", "extension 1 (0x80000003): "
                 "SHAPE appears twice");
     for (size_t i = 0; i < G_N_ELEMENTS(bad_shapes); i++) {
         g_byte_array_set_size(b, 0);
