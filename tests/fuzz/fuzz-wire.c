@@ -31,7 +31,7 @@ static void hello(uint32_t type, const uint8_t *body, size_t len)
     }
 }
 
-static void accept(uint32_t type, const uint8_t *body, size_t len)
+static void accept_(uint32_t type, const uint8_t *body, size_t len)
 {
     g_autoptr(WireAccept) a = NULL;
     g_autoptr(WireAccept) again = NULL;
@@ -146,7 +146,7 @@ static const struct {
     BodyDecoder *decode;
 } decoders[] = {
     { WIRE_REC_HELLO, hello },
-    { WIRE_REC_ACCEPT, accept },
+    { WIRE_REC_ACCEPT, accept_ },
     { WIRE_REC_REJECT, reject },
     { WIRE_REC_CHANNEL_HEADER, channel_header },
     { WIRE_REC_RAM_PAGES, ram_pages },
