@@ -12,6 +12,8 @@ FUZZ_BUILD ?= build-fuzz
 # Seconds per fuzz target: make fuzz; make check's smoke takes
 # run-fuzzer's default.
 FUZZ_TIME  ?= 60
+# More libFuzzer options for make fuzz, e.g. -max_len=8000000.
+FUZZ_ARGS  ?=
 MESON_TEST  = meson test --print-errorlogs --num-processes 2 --no-rebuild
 
 # LeakSanitizer needs ptrace-free /proc access that some sandboxes lack;
@@ -72,8 +74,9 @@ build-fuzz: deps $(FUZZ_BUILD)/build.ninja
 	ninja -C $(FUZZ_BUILD)
 
 fuzz: build-fuzz
-	-VMIG_FUZZ_TIME=$(FUZZ_TIME) $(SAN_ENV) $(MESON_TEST) -C $(FUZZ_BUILD) \
-	    --suite fuzz --timeout-multiplier $$(( $(FUZZ_TIME) / 20 + 1 ))
+	-VMIG_FUZZ_TIME=$(FUZZ_TIME) VMIG_FUZZ_ARGS="$(FUZZ_ARGS)" $(SAN_ENV) \
+	    $(MESON_TEST) -C $(FUZZ_BUILD) --suite fuzz \
+	    --timeout-multiplier $$(( $(FUZZ_TIME) / 20 + 1 ))
 	@scripts/test-summary.py $(FUZZ_BUILD)/meson-logs/testlog.json
 
 demo: build
