@@ -62,6 +62,7 @@ build-tsan: deps $(TSAN_BUILD)/build.ninja
 # libFuzzer with ASan and UBSan.  Where clang cannot link a fuzzer,
 # make check counts the smoke as skipped.  A shell test, run after deps
 # has installed clang.
+NO_FUZZ   = fuzz smoke: no clang with libFuzzer
 HAVE_FUZZ = echo 'int LLVMFuzzerTestOneInput(const char *d, long n) \
               { return 0; }' | clang -fsanitize=fuzzer -x c - \
               -o /dev/null 2>/dev/null
@@ -97,7 +98,7 @@ check: build build-asan build-tsan
 	@scripts/test-summary.py $(BUILD)/meson-logs/testlog.json \
 	    $(ASAN_BUILD)/meson-logs/testlog.json \
 	    $(TSAN_BUILD)/meson-logs/testlog.json \
-	    --optional "$(FUZZ_BUILD)/meson-logs/testlog.json=fuzz smoke: no clang with libFuzzer"
+	    --optional "$(FUZZ_BUILD)/meson-logs/testlog.json=$(NO_FUZZ)"
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
