@@ -1,7 +1,8 @@
 /*
  * Replays inputs through a harness without libFuzzer: every build (gcc
  * too) runs each fuzz target's committed crashers this way, so a fixed
- * crash stays fixed.  Arguments are files or directories of files; a
+ * crash stays fixed, and its seeds, so a harness that no longer fits
+ * the code it fuzzes is noticed there too.  Arguments are files or directories of files; a
  * directory that does not exist is empty (git keeps no empty ones).
  * Prints TAP, one line per input; with none, the test is skipped.
  */
@@ -43,7 +44,7 @@ int main(int argc, char **argv)
     }
     g_ptr_array_sort(files, by_name);
     if (!files->len) {
-        printf("1..0 # SKIP no crasher kept for this target\n");
+        printf("1..0 # SKIP no input: no crasher kept, no seeds\n");
         return EXIT_SUCCESS;
     }
     LLVMFuzzerInitialize(&argc, &argv);
