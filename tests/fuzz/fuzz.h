@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Once, before the first input; may be NULL-argument called. */
+/* Once, before the first input. */
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 /* One input; returns 0 (libFuzzer reserves other values). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
