@@ -126,14 +126,15 @@ static void print_notes(GString *out, const QAPIMemberInfo *m)
     }
 }
 
-/* Every option has one of these (the docs test checks the words). */
+/* Every option has one of these (the docs test checks the words).
+ * Split strings in parentheses: clang's -Wstring-concatenation. */
 static const char *const status_text[] = {
     [MIGRATION_OPTION_WORKS] = "works",
-    [MIGRATION_OPTION_NOT_YET] = "**refused for now**: not supported by "
-                                 "this vmig yet, only its default is "
-                                 "accepted",
-    [MIGRATION_OPTION_UNIMPLEMENTED] = "**not implemented**: only its "
-                                       "default is accepted",
+    [MIGRATION_OPTION_NOT_YET] = ("**refused for now**: not supported by "
+                                  "this vmig yet, only its default is "
+                                  "accepted"),
+    [MIGRATION_OPTION_UNIMPLEMENTED] = ("**not implemented**: only its "
+                                        "default is accepted"),
     [MIGRATION_OPTION_NO_EFFECT] = "accepted, **no effect here**",
 };
 
