@@ -136,6 +136,24 @@ static void shutdown_(uint32_t type, const uint8_t *body, size_t len)
     wire_shutdown_decode(body, len, &status, NULL);
 }
 
+static void heartbeat(uint32_t type, const uint8_t *body, size_t len)
+{
+    uint64_t seq;
+
+    wire_heartbeat_decode(type, body, len, &seq, NULL);
+}
+
+static void mapped_ram_checksums(uint32_t type, const uint8_t *body,
+                                 size_t len)
+{
+    uint32_t crcs[WIRE_RAM_BLOCKS_MAX];
+    uint32_t n = MIN(len / 4, WIRE_RAM_BLOCKS_MAX);
+
+    /* The count the file's blocks would give, and one off it. */
+    wire_mapped_ram_checksums_decode(body, len, n, crcs, NULL);
+    wire_mapped_ram_checksums_decode(body, len, n ? n - 1 : 1, crcs, NULL);
+}
+
 /* Known types with no decoder in this vmig (postcopy, skipped NOP). */
 static void none(uint32_t type, const uint8_t *body, size_t len)
 {
@@ -165,6 +183,9 @@ static const struct {
     { WIRE_REC_SHUTDOWN, shutdown_ },
     { WIRE_REC_ERROR, reject },
     { WIRE_REC_NOP, none },
+    { WIRE_REC_PING, heartbeat },
+    { WIRE_REC_PONG, heartbeat },
+    { WIRE_REC_MAPPED_RAM_CHECKSUMS, mapped_ram_checksums },
 };
 
 static BodyDecoder *decoder_of(uint32_t type)
@@ -194,9 +215,49 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/*
+ * One record at @buf.  After a HELLO whose configuration turns checksums
+ * on, or a channel's CHANNEL_HEADER, records carry a CRC (protocol
+ * section 11): the CRC is checked as
+ * the engine does, but the body is decoded whatever it says, or a
+ * mutated body would almost never get past it to its decoder.
+ */
+static bool next_record(const uint8_t *buf, size_t len, uint64_t offset,
+                        bool checksummed, WireRecord *rec)
+{
+    WireRecord whole;
+
+    if (!checksummed) {
+        return wire_record_decode(buf, len, rec, NULL) == WIRE_OK;
+    }
+    if (wire_record_header_decode_checksummed(buf, len, rec, NULL) !=
+        WIRE_OK || rec->size > len) {
+        return false;
+    }
+    rec->body = buf + WIRE_RECORD_HEADER_SIZE;
+    wire_record_decode_checksummed(buf, len, offset, &whole, NULL);
+    return true;
+}
+
+/* A multifd channel's records follow its CHANNEL_HEADER checksummed
+ * when the session's are (the seeds' are: checksum is on by default). */
+static bool turns_checksums_on(const WireRecord *rec)
+{
+    g_autoptr(WireHello) h = NULL;
+    g_autoptr(WireReject) rej = NULL;
+
+    if (rec->type == WIRE_REC_CHANNEL_HEADER) {
+        return true;
+    }
+    return rec->type == WIRE_REC_HELLO &&
+           wire_hello_decode(rec->body, rec->len, &h, &rej, NULL) &&
+           wire_checksum_on(h->config);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     size_t pos = 0;
+    bool checksummed = false;
 
     if (wire_stream_header_decode(data, size, NULL) == WIRE_OK) {
         pos = WIRE_STREAM_HEADER_SIZE;
@@ -205,8 +266,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         WireRecord rec;
         BodyDecoder *decode;
 
-        if (wire_record_decode(data + pos, size - pos, &rec, NULL) !=
-            WIRE_OK) {
+        if (!next_record(data + pos, size - pos, pos, checksummed, &rec)) {
             break;
         }
         decode = decoder_of(rec.type);
@@ -215,6 +275,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else {
             wire_record_skip_unknown(rec.type, NULL);
         }
+        checksummed = checksummed || turns_checksums_on(&rec);
         pos += rec.size;
     }
     return 0;
