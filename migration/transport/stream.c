@@ -685,6 +685,17 @@ static void error_record_truncated(MigStream *s, const WireRecord *rec,
                     : g_strdup_printf("a record of type 0x%08x",
                                       rec->type);
     }
+    if (s->checksum_reads && have >= WIRE_RECORD_HEADER_SIZE) {
+        /* Its checksum lies past the end: a flipped bit in the length
+         * reads as this too. */
+        char *whole = g_strdup_printf("%s at offset %" PRIu64 " (or a "
+                                      "corrupted length: its checksum "
+                                      "lies past the end)", what,
+                                      mig_stream_read_offset(s));
+
+        g_free(what);
+        what = whole;
+    }
     error_truncated(s, have, rec->size, what, errp);
 }
 
@@ -778,7 +789,9 @@ MigStreamResult mig_stream_read_record_header(MigStream *s, WireRecord *rec,
 
         switch (s->checksum_reads
                 ? wire_record_header_decode_checksummed(s->buf + s->start,
-                                                        have, rec, errp)
+                                                        have,
+                                                        mig_stream_read_offset(s),
+                                                        rec, errp)
                 : wire_record_header_decode(s->buf + s->start, have, rec,
                                             errp)) {
         case WIRE_OK:

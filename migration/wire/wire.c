@@ -5,6 +5,7 @@
  */
 #include "migration/wire/wire.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 typedef struct WireTypeInfo {
@@ -175,11 +176,9 @@ static WireStatus header_decode(const uint8_t *buf, size_t len,
     return WIRE_OK;
 }
 
-/* The whole record, its padding checked: zero, so a desynchronised
- * reader fails fast. */
-static WireStatus record_decode(const uint8_t *buf, size_t len,
-                                size_t trailer, WireRecord *rec,
-                                Error **errp)
+/* The whole record, its padding not yet checked. */
+static WireStatus record_frame(const uint8_t *buf, size_t len,
+                               size_t trailer, WireRecord *rec, Error **errp)
 {
     WireStatus st = header_decode(buf, len, trailer, rec, errp);
 
@@ -189,6 +188,14 @@ static WireStatus record_decode(const uint8_t *buf, size_t len,
     if (len < rec->size) {
         return WIRE_NEED_MORE;
     }
+    rec->body = buf + WIRE_RECORD_HEADER_SIZE;
+    return WIRE_OK;
+}
+
+/* Zero padding, so a desynchronised reader fails fast. */
+static WireStatus check_padding(const uint8_t *buf, const WireRecord *rec,
+                                Error **errp)
+{
     for (size_t i = WIRE_RECORD_HEADER_SIZE + rec->len; i < rec->size; i++) {
         if (buf[i]) {
             g_autofree char *what = type_str(rec->type);
@@ -197,8 +204,15 @@ static WireStatus record_decode(const uint8_t *buf, size_t len,
             return WIRE_ERROR;
         }
     }
-    rec->body = buf + WIRE_RECORD_HEADER_SIZE;
     return WIRE_OK;
+}
+
+static WireStatus record_decode(const uint8_t *buf, size_t len,
+                                WireRecord *rec, Error **errp)
+{
+    WireStatus st = record_frame(buf, len, 0, rec, errp);
+
+    return st == WIRE_OK ? check_padding(buf, rec, errp) : st;
 }
 
 WireStatus wire_record_header_decode(const uint8_t *buf, size_t len,
@@ -210,11 +224,23 @@ WireStatus wire_record_header_decode(const uint8_t *buf, size_t len,
 WireStatus wire_record_decode(const uint8_t *buf, size_t len,
                               WireRecord *rec, Error **errp)
 {
-    return record_decode(buf, len, 0, rec, errp);
+    return record_decode(buf, len, rec, errp);
+}
+
+/* A checksummed record's header refused before its checksum can be
+ * found: where it is, as a checksum mismatch would say. */
+static WireStatus header_refused_at(WireStatus st, uint64_t offset,
+                                    Error **errp)
+{
+    if (st == WIRE_ERROR) {
+        error_prepend(errp, "at offset %" PRIu64 ": ", offset);
+    }
+    return st;
 }
 
 WireStatus wire_record_header_decode_checksummed(const uint8_t *buf,
-                                                 size_t len, WireRecord *rec,
+                                                 size_t len, uint64_t offset,
+                                                 WireRecord *rec,
                                                  Error **errp)
 {
     WireStatus st = header_decode(buf, len, WIRE_CHECKSUM_LEN, rec, errp);
@@ -222,26 +248,31 @@ WireStatus wire_record_header_decode_checksummed(const uint8_t *buf,
     if (st == WIRE_OK) {
         rec->len -= WIRE_CHECKSUM_LEN;
     }
-    return st;
+    return header_refused_at(st, offset, errp);
 }
 
 WireStatus wire_record_decode_checksummed(const uint8_t *buf, size_t len,
                                           uint64_t offset, WireRecord *rec,
                                           Error **errp)
 {
-    WireStatus st = record_decode(buf, len, WIRE_CHECKSUM_LEN, rec, errp);
+    WireStatus st = record_frame(buf, len, WIRE_CHECKSUM_LEN, rec, errp);
 
     if (st != WIRE_OK) {
-        return st;
+        return header_refused_at(st, offset, errp);
     }
-    rec->len -= WIRE_CHECKSUM_LEN;
+    /* The checksum before the padding: a flipped bit in the length
+     * moves both, and "checksum mismatch" is what happened. */
     if (!wire_record_checksum_check(rec->type, offset,
-                                    wire_load_u32(rec->body + rec->len),
-                                    wire_record_checksum(buf, rec->len),
+                                    wire_load_u32(rec->body + rec->len -
+                                                  WIRE_CHECKSUM_LEN),
+                                    wire_record_checksum(buf, rec->len -
+                                                         WIRE_CHECKSUM_LEN),
                                     errp)) {
         return WIRE_ERROR;
     }
-    return WIRE_OK;
+    st = check_padding(buf, rec, errp);
+    rec->len -= WIRE_CHECKSUM_LEN;
+    return st;
 }
 
 bool wire_record_skip_unknown(uint32_t type, Error **errp)

@@ -253,11 +253,14 @@ void wire_records_add_checksum(GByteArray *out, size_t start);
 /*
  * wire_record_header_decode() and wire_record_decode() of a checksummed
  * record: the length may exceed the type's limit by the CRC, and
- * rec->len is the body without it.  The full decode also checks the CRC,
- * naming the record's stream @offset if it does not match.
+ * rec->len is the body without it.  The full decode also checks the CRC
+ * (before the padding, which a corrupted length moves too), naming the
+ * record's stream @offset if it does not match; a header refused is
+ * also named by its @offset.
  */
 WireStatus wire_record_header_decode_checksummed(const uint8_t *buf,
-                                                 size_t len, WireRecord *rec,
+                                                 size_t len, uint64_t offset,
+                                                 WireRecord *rec,
                                                  Error **errp);
 WireStatus wire_record_decode_checksummed(const uint8_t *buf, size_t len,
                                           uint64_t offset, WireRecord *rec,

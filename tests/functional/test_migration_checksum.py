@@ -10,6 +10,7 @@ import os
 import socket
 import struct
 import sys
+import tempfile
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -96,6 +97,32 @@ class ChecksumFileTest(MigrationTestCase):
         self.assertIn('RAM_PAGES at offset %d: checksum mismatch' % pages,
                       out)
         os.unlink(path + '-bad')
+
+    def test_record_header_flips(self):
+        """A flipped bit in a record's header (type or length) is refused
+        naming the record's offset: a checksum mismatch wherever the
+        checksum can still be found, else the length's limit or the end
+        of the file, which a corrupted length reaches too."""
+        with src_vm(*BUSY) as src:
+            data = self.save(src)[1]
+        pages = [off for off, t, _ in records(data) if t == REC_RAM_PAGES]
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        bad = os.path.join(tmp.name, 'bad')
+        for off in (pages[len(pages) // 2], pages[-1]):
+            for bit in range(0, 64, 3):
+                flipped = bytearray(data)
+                flipped[off + bit // 8] ^= 1 << (bit % 8)
+                with open(bad, 'wb') as f:
+                    f.write(flipped)
+                status, out = run_vmig(['-m', '32M', '-incoming',
+                                        'file:' + bad])
+                what = 'header bit %d of the record at %d: %s' % (bit, off,
+                                                                  out)
+                self.assertEqual(status, 1, what)
+                self.assertRegex(out, r'at offset %d\b' % off, what)
+                self.assertRegex(out, 'checksum mismatch|exceeds|corrupted '
+                                 'length', what)
 
     def test_mapped_ram_file(self):
         with src_vm(*BUSY) as src:

@@ -230,7 +230,7 @@ static bool next_record(const uint8_t *buf, size_t len, uint64_t offset,
     if (!checksummed) {
         return wire_record_decode(buf, len, rec, NULL) == WIRE_OK;
     }
-    if (wire_record_header_decode_checksummed(buf, len, rec, NULL) !=
+    if (wire_record_header_decode_checksummed(buf, len, offset, rec, NULL) !=
         WIRE_OK || rec->size > len) {
         return false;
     }

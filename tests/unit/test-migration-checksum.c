@@ -87,14 +87,14 @@ START_TEST(test_limits)
     wire_put_u32(b, WIRE_REC_SYNC);
     wire_put_u32(b, 13);
     ck_assert_int_eq(wire_record_header_decode_checksummed(b->data, b->len,
-                                                           &rec, &err),
+                                                           96, &rec, &err),
                      WIRE_ERROR);
-    check_error(&err, "SYNC: body length 13 exceeds 12");
+    check_error(&err, "at offset 96: SYNC: body length 13 exceeds 12");
     g_byte_array_set_size(b, 0);
     wire_put_u32(b, WIRE_REC_END);
     wire_put_u32(b, 3);
     ck_assert_int_eq(wire_record_header_decode_checksummed(b->data, b->len,
-                                                           &rec, &err),
+                                                           0, &rec, &err),
                      WIRE_ERROR);
     check_error(&err, "END: body length 3 is too short for its checksum");
 }
