@@ -85,10 +85,11 @@ def main():
         count(path, totals, failures)
     for f in failures:
         print('FAILED: ' + f)
-    line = '%d passed, %d failed' % (totals[0], totals[1])
+    # Skipped tests did not run: counted on a line of their own, so the
+    # last line is always exactly "N passed, N failed".
     if totals[2]:
-        line += ', %d skipped' % totals[2]
-    print(line)
+        print('%d skipped' % totals[2])
+    print('%d passed, %d failed' % (totals[0], totals[1]))
     sys.exit(1 if totals[1] else 0)
 
 
