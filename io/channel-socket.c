@@ -205,8 +205,14 @@ QIOChannel *qio_channel_socket_new_fd(int fd, const char *name,
 QIOChannel *qio_channel_socket_connect(const SocketAddress *addr,
                                        Error **errp)
 {
+    return qio_channel_socket_connect_within(addr, -1, errp);
+}
+
+QIOChannel *qio_channel_socket_connect_within(const SocketAddress *addr,
+                                              int timeout_ms, Error **errp)
+{
     g_autofree char *name = socket_address_to_string(addr);
-    int fd = socket_connect(addr, errp);
+    int fd = socket_connect_within(addr, timeout_ms, errp);
 
     if (fd < 0) {
         return NULL;

@@ -410,25 +410,56 @@ int socket_accept(int listen_fd, Error **errp)
     return fd;
 }
 
-/* connect() that also completes when a signal interrupts it: the
- * connection then goes on in the background, so wait for its result. */
-static int connect_retry(int fd, const struct sockaddr *sa, socklen_t len)
+/* Milliseconds left until @deadline (g_get_monotonic_time() µs; < 0:
+ * none, -1 for poll()). */
+static int ms_left(gint64 deadline)
+{
+    gint64 left;
+
+    if (deadline < 0) {
+        return -1;
+    }
+    left = deadline - g_get_monotonic_time();
+    return left <= 0 ? 0 : (int)MIN((left + 999) / 1000, G_MAXINT);
+}
+
+/*
+ * connect(), completed also when a signal interrupts it (the connection
+ * then goes on in the background), and given up with ETIMEDOUT at
+ * @deadline (< 0: never).  With a deadline the socket connects
+ * non-blocking; it is blocking again on return.
+ */
+static int connect_retry(int fd, const struct sockaddr *sa, socklen_t len,
+                         gint64 deadline)
 {
     struct pollfd pfd = { .fd = fd, .events = POLLOUT };
     socklen_t errlen = sizeof(int);
-    int err, ret;
+    int flags = fcntl(fd, F_GETFL);
+    int err = 0, ret;
 
-    if (connect(fd, sa, len) == 0) {
-        return 0;
-    }
-    if (errno != EINTR) {
+    if (flags < 0) {
         return -1;
     }
-    do {
-        ret = poll(&pfd, 1, -1);
-    } while (ret < 0 && errno == EINTR);
-    if (ret < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0) {
+    if (deadline >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
         return -1;
+    }
+    ret = connect(fd, sa, len);
+    if (ret < 0 && (errno == EINTR || errno == EINPROGRESS)) {
+        do {
+            ret = poll(&pfd, 1, ms_left(deadline));
+        } while (ret < 0 && errno == EINTR);
+        if (ret == 0) {
+            err = ETIMEDOUT;
+        } else if (ret < 0) {
+            err = errno;
+        } else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0) {
+            err = errno;
+        }
+    } else if (ret < 0) {
+        err = errno;
+    }
+    if (deadline >= 0 && fcntl(fd, F_SETFL, flags) < 0 && !err) {
+        err = errno;
     }
     if (err) {
         errno = err;
@@ -545,7 +576,7 @@ static int unix_connect(const UnixSocketAddress *un, Error **errp)
                          name);
         return -1;
     }
-    if (connect_retry(fd, (struct sockaddr *)&sun, len) < 0) {
+    if (connect_retry(fd, (struct sockaddr *)&sun, len, -1) < 0) {
         error_setg_errno(errp, errno, "Failed to connect to '%s'", name);
         close(fd);
         return -1;
@@ -764,7 +795,8 @@ static int inet_listen(const InetSocketAddress *inet, int backlog,
     return -1;
 }
 
-static int inet_connect(const InetSocketAddress *inet, Error **errp)
+static int inet_connect(const InetSocketAddress *inet, gint64 deadline,
+                        Error **errp)
 {
     g_autofree char *name = inet_to_string(inet);
     struct addrinfo *res;
@@ -779,7 +811,8 @@ static int inet_connect(const InetSocketAddress *inet, Error **errp)
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         int fd = inet_socket(ai, inet, v6only);
 
-        if (fd >= 0 && connect_retry(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+        if (fd >= 0 &&
+            connect_retry(fd, ai->ai_addr, ai->ai_addrlen, deadline) == 0) {
             freeaddrinfo(res);
             return fd;
         }
@@ -825,9 +858,17 @@ int socket_listen(const SocketAddress *addr, int backlog, Error **errp)
 
 int socket_connect(const SocketAddress *addr, Error **errp)
 {
+    return socket_connect_within(addr, -1, errp);
+}
+
+int socket_connect_within(const SocketAddress *addr, int timeout_ms,
+                          Error **errp)
+{
     switch (addr->type) {
     case SOCKET_ADDRESS_TYPE_INET:
-        return inet_connect(&addr->u.inet, errp);
+        return inet_connect(&addr->u.inet,
+                            timeout_ms < 0 ? -1 : g_get_monotonic_time() +
+                            (gint64)timeout_ms * 1000, errp);
     case SOCKET_ADDRESS_TYPE_UNIX:
         return unix_connect(&addr->u.q_unix, errp);
     case SOCKET_ADDRESS_TYPE_FD:

@@ -19,6 +19,9 @@
  */
 QIOChannel *qio_channel_socket_connect(const SocketAddress *addr,
                                        Error **errp);
+/* The same within @timeout_ms (< 0: no limit): socket_connect_within(). */
+QIOChannel *qio_channel_socket_connect_within(const SocketAddress *addr,
+                                              int timeout_ms, Error **errp);
 
 /* Wraps the connected socket @fd, which the channel then owns (also on
  * failure: it is closed).  @name NULL: "socket". */

@@ -48,6 +48,12 @@ int socket_listen(const SocketAddress *addr, int backlog, Error **errp);
 
 /* A connected socket; blocks until connected or refused. */
 int socket_connect(const SocketAddress *addr, Error **errp);
+/* The same, giving up after @timeout_ms (ETIMEDOUT; < 0: never) on a
+ * TCP peer that does not answer: dropped SYNs would otherwise hold the
+ * caller for the kernel's retries, about two minutes.  (A Unix socket
+ * connects or fails at once.) */
+int socket_connect_within(const SocketAddress *addr, int timeout_ms,
+                          Error **errp);
 
 /* accept(), retried on EINTR.  On failure errno is kept, so that a
  * caller with a non-blocking @listen_fd can tell EAGAIN apart. */

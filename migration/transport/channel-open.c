@@ -9,6 +9,7 @@
 #include "io/channel-file.h"
 #include "io/channel-socket.h"
 #include "migration/transport/address.h"
+#include "migration/transport/stream.h"
 #include "qapi/clone.h"
 #include "qapi/qapi-visit.h"
 
@@ -45,7 +46,11 @@ static QIOChannel *open_address(const MigrationAddress *addr, bool source,
     }
     switch (addr->transport) {
     case MIGRATION_ADDRESS_TYPE_SOCKET:
-        return qio_channel_socket_connect(&addr->u.socket, errp);
+        /* Bounded like the rest of the handshake; the multifd channels
+         * connect after ACCEPT through here too. */
+        return qio_channel_socket_connect_within(&addr->u.socket,
+                                                 mig_handshake_timeout_ms(),
+                                                 errp);
     case MIGRATION_ADDRESS_TYPE_EXEC:
         return open_exec(addr, errp);
     case MIGRATION_ADDRESS_TYPE_FILE:

@@ -47,6 +47,21 @@ class LinkCutTest(FaultTestCase):
         src.cmd('migrate-set-config', max_bandwidth=0)
         self.assert_retry_completes(src)
 
+    def test_connect_into_a_cut_link(self):
+        """A destination whose SYNs are dropped: the connect is bounded
+        by the handshake timeout (2 s here; multifd channels connect
+        through the same call)."""
+        src = self.source(prefix=self.net.src.prefix() + [
+            'env', 'VMIG_TEST_HANDSHAKE_TIMEOUT_MS=2000'])
+        dst = self.destination()
+        before = self.freeze_guest(src)
+        self.net.cut()
+        since = time.monotonic()
+        src.cmd('migrate', uri=listen_uri(dst))
+        self.assert_failed(src, since, 'timed out')
+        self.net.mend()
+        self.assert_intact(src, before)
+
     def test_source_vanishes_silently(self):
         src, dst = self.source(), self.destination()
         self.require_liveness(src)
