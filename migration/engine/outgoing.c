@@ -1367,6 +1367,28 @@ static void close_multifd(MigOutgoing *o)
     g_clear_pointer(&o->mapped, mapped_ram_writer_free);
 }
 
+/* The return path's thread; a failure to start it fails the migration
+ * like any other step (a process out of threads must not abort). */
+static bool start_return_path(MigOutgoing *o, OutResult *res)
+{
+    g_autoptr(GError) gerr = NULL;
+    Error *err = NULL;
+    bool started;
+
+    /* Under the lock, as its thread finds it set. */
+    g_mutex_lock(&o->lock);
+    o->rp_thread = g_thread_try_new("mig/return-path", rp_thread_fn, o,
+                                    &gerr);
+    started = o->rp_thread != NULL;
+    g_mutex_unlock(&o->lock);
+    if (!started) {
+        error_setg(&err, "Cannot start the return path's thread: %s",
+                   gerr->message);
+        *res = step_failed(o, err);
+    }
+    return started;
+}
+
 static OutResult run(MigOutgoing *o)
 {
     OutResult res = OUT_FAILED;
@@ -1388,10 +1410,8 @@ static OutResult run(MigOutgoing *o)
          * (if any) takes data from now on. */
         set_phase(o, OUT_ACCEPTED);
     }
-    if (!o->unidirectional) {
-        g_mutex_lock(&o->lock);
-        o->rp_thread = g_thread_new("mig/return-path", rp_thread_fn, o);
-        g_mutex_unlock(&o->lock);
+    if (!o->unidirectional && !start_return_path(o, &res)) {
+        return res;
     }
     if (o->session->cfg->mapped_ram ? !open_mapped_ram(o, &res) :
         o->session->cfg->multifd && !open_multifd(o, &res)) {
@@ -1554,6 +1574,7 @@ static void fail_early(MigOutgoing *o, Error *err)
 static void connected(MigStream *s, Error *err, gpointer opaque)
 {
     MigOutgoing *o = opaque;
+    g_autoptr(GError) gerr = NULL;
 
     if (phase(o) == OUT_ABANDONED) {
         /* Cancelled (and reported) while connecting. */
@@ -1568,7 +1589,14 @@ static void connected(MigStream *s, Error *err, gpointer opaque)
     }
     o->stream = s;
     threads_alive++;
-    o->thread = g_thread_new("migration", migration_thread_fn, o);
+    o->thread = g_thread_try_new("migration", migration_thread_fn, o, &gerr);
+    if (!o->thread) {
+        /* Out of threads (a process limit): nothing sent, guest intact. */
+        threads_alive--;
+        error_setg(&err, "Cannot start the migration thread: %s",
+                   gerr->message);
+        fail_early(o, err);
+    }
 }
 
 static const MigChannelSpec main_channel = { .role = MIG_CHANNEL_MAIN };

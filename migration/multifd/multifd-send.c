@@ -320,12 +320,23 @@ static MultifdSend *pool_new(const MigrationConfig *cfg, RamSaver *rs,
     return m;
 }
 
-static void start_threads(MultifdSend *m)
+/* False when a thread cannot be had (a process limit): the caller's
+ * multifd_send_free() stops the ones started. */
+static bool start_threads(MultifdSend *m, Error **errp)
 {
     for (unsigned i = 0; i < m->n; i++) {
-        m->ch[i].thread = g_thread_new("mig/multifd-send", channel_thread_fn,
-                                       &m->ch[i]);
+        g_autoptr(GError) gerr = NULL;
+
+        m->ch[i].thread = g_thread_try_new("mig/multifd-send",
+                                           channel_thread_fn, &m->ch[i],
+                                           &gerr);
+        if (!m->ch[i].thread) {
+            error_setg(errp, "Cannot start the thread of multifd channel "
+                       "%u: %s", i, gerr->message);
+            return false;
+        }
     }
+    return true;
 }
 
 MultifdSend *multifd_send_new(const MigrationAddress *addr,
@@ -338,7 +349,16 @@ MultifdSend *multifd_send_new(const MigrationAddress *addr,
     if (!m) {
         return NULL;
     }
-    /* All connections first: no thread runs before all are there. */
+    /*
+     * Threads first: a thread that cannot be had fails the migration
+     * for that reason before the destination sees a channel close.  They
+     * wait for orders, and the first comes once every channel is there
+     * (m->lock orders the streams set here before their use).
+     */
+    if (!start_threads(m, errp)) {
+        multifd_send_free(m);
+        return NULL;
+    }
     for (unsigned i = 0; i < m->n; i++) {
         MigChannelSpec spec = {
             .role = WIRE_CHANNEL_MULTIFD,
@@ -364,7 +384,6 @@ MultifdSend *multifd_send_new(const MigrationAddress *addr,
             mig_stream_checksum_writes(m->ch[i].stream);
         }
     }
-    start_threads(m);
     return m;
 }
 
@@ -378,7 +397,10 @@ MultifdSend *multifd_send_new_mapped(const MigrationConfig *cfg,
         return NULL;
     }
     m->file = file;
-    start_threads(m);
+    if (!start_threads(m, errp)) {
+        multifd_send_free(m);
+        return NULL;
+    }
     return m;
 }
 

@@ -154,6 +154,8 @@ void mig_channel_connect_async(const MigrationAddress *addr,
                                GDestroyNotify notify)
 {
     OpenJob *job = g_new0(OpenJob, 1);
+    g_autoptr(GError) gerr = NULL;
+    GThread *thread;
 
     job->addr = QAPI_CLONE(MigrationAddress, addr);
     job->func = func;
@@ -173,7 +175,15 @@ void mig_channel_connect_async(const MigrationAddress *addr,
         return;
     }
     /* Not joined: it ends by handing the job over. */
-    g_thread_unref(g_thread_new("mig/connect", open_in_thread, job));
+    thread = g_thread_try_new("mig/connect", open_in_thread, job, &gerr);
+    if (!thread) {
+        /* Out of threads (a process limit): an error like any other. */
+        error_setg(&job->err, "Cannot start a thread to connect: %s",
+                   gerr->message);
+        open_deliver_later(job);
+        return;
+    }
+    g_thread_unref(thread);
 }
 
 /* ---- The source's channels ---- */

@@ -273,6 +273,39 @@ class ResourceTest(MigrationTestCase):
             self.assert_completed(src, dst, result)
             self.assert_no_crash(src, dst)
 
+    def test_source_out_of_threads(self):
+        # A source that cannot start one of the migration's threads (the
+        # connect, the migration, the return path, a multifd channel's)
+        # fails the migration with the reason; its guest runs on, and
+        # once threads can be had again the migration completes.
+        cfg = {'multifd': True, 'multifd-channels': 2}
+        with src_vm(*BUSY) as src, ThreadLimit(src) as limit:
+            idle = limit.current()
+            # The connect thread may or may not have ended when the
+            # migration thread starts: one spare thread reaches either.
+            for spare, why in (
+                    (0, 'Cannot start a thread to connect'),
+                    (1, "Cannot start (the migration thread|the return "
+                        "path's thread)"),
+                    (2, "Cannot start (the return path's thread|the "
+                        "thread of multifd channel)")):
+                with self.subTest(spare=spare), \
+                        dst_vm(incoming='tcp:127.0.0.1:0') as dst:
+                    # The last attempt's threads are gone.
+                    wait_for(lambda: limit.current() == idle,
+                             what='the source back to %d threads' % idle)
+                    limit.set_max(idle + spare)
+                    result = self.migrate(src, listen_uri(dst), config=cfg)
+                    limit.set_max('max')
+                    self.assertEqual(result['status'], 'failed')
+                    self.assertRegex(result['error-desc'], why)
+                    self.assertIsNone(src.proc.poll())
+                    self.assert_source_runs(src)
+            with dst_vm(incoming='tcp:127.0.0.1:0') as dst:
+                result = self.migrate(src, listen_uri(dst), config=cfg)
+                self.assert_completed(src, dst, result)
+                self.assert_no_crash(src, dst)
+
     def test_mapped_ram_loads_without_threads(self):
         # The source chose four loader threads; a destination that can
         # start none loads every part in its incoming thread.
