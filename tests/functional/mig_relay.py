@@ -32,7 +32,6 @@ import os
 import queue
 import selectors
 import socket
-import struct
 import sys
 import threading
 import time
@@ -100,40 +99,62 @@ class Rendezvous:
             s.close()
 
 
+class RecordFollower:
+    """Follows the record headers of one direction of a channel as its
+    bytes pass (protocol doc, "Records": the stream header, then 8-byte
+    record headers whose length, checksum included, says where the next
+    one starts)."""
+
+    def __init__(self):
+        self.done = 0                   # bytes fed so far
+        self.next = len(STREAM_HEADER)  # offset of the next record header
+        self.header = b''
+
+    def feed(self, data):
+        """Feeds @data; returns (offset, type, body length) of each
+        record whose header it completes."""
+        start, self.done = self.done, self.done + len(data)
+        found = []
+        while self.next < self.done:
+            lo = self.next + len(self.header) - start
+            self.header += data[lo:lo + RECORD_HEADER.size -
+                                len(self.header)]
+            if len(self.header) < RECORD_HEADER.size:
+                break
+            rtype, length = RECORD_HEADER.unpack(self.header)
+            found.append((self.next, rtype, length))
+            self.next += RECORD_HEADER.size + padded_body(length)
+            self.header = b''
+        return found
+
+
 class Framing:
-    """Follows the records of one direction of a channel as its bytes
-    pass (stream header, then 8-byte record headers whose length,
-    checksum included, says where the next one starts) to find a byte
-    to corrupt."""
+    """Finds a byte to corrupt in one direction of a channel."""
 
     RAM_PAGES = 0x10
 
     def __init__(self):
-        self.done = 0           # bytes fed so far
-        self.next = 16          # offset of the next record header
-        self.header = b''
+        self.records = RecordFollower()
         self.source = None      # whether this direction opens with HELLO
         self.pending = None     # the offset to flip, once known
+
+    @property
+    def done(self):
+        return self.records.done
 
     def feed(self, data, after):
         """Feeds @data; returns the offset to flip if it lies in @data:
         the middle of the body of a RAM_PAGES record at or after
         @after, in the source's direction."""
-        start, self.done = self.done, self.done + len(data)
-        while self.next < self.done and self.pending is None:
-            lo = self.next + len(self.header) - start
-            self.header += data[lo:lo + 8 - len(self.header)]
-            if len(self.header) < 8:
-                break
-            rtype, length = struct.unpack('>II', self.header)
+        for off, rtype, length in self.records.feed(data):
             if self.source is None:
                 # HELLO on the main channel, CHANNEL_HEADER on the others.
                 self.source = rtype in (1, 4)
-            if (self.source and rtype == self.RAM_PAGES and
-                    self.next >= after and length > 64):
-                self.pending = self.next + 8 + length // 2
-            self.next += 8 + length + (-length % 8)
-            self.header = b''
+            if (self.pending is None and self.source and
+                    rtype == self.RAM_PAGES and off >= after and
+                    length > 64):
+                self.pending = off + RECORD_HEADER.size + length // 2
+        start = self.done - len(data)
         if self.pending is not None and start <= self.pending < self.done:
             return self.pending
         return None
@@ -186,34 +207,19 @@ CHUNK = 1 << 16
 
 
 class RecordWatch:
-    """Follows a v2 stream's record headers (protocol doc, "Records")
-    and finds the first record of one type."""
+    """Finds the first record of one type in a v2 stream."""
 
     def __init__(self, rtype):
         self.rtype = rtype
-        self.skip = len(STREAM_HEADER)
-        self.head = b''
+        self.records = RecordFollower()
 
     def feed(self, data):
         """How much of @data comes before the watched record, or None
         if it is not in @data."""
-        pos = 0
-        while pos < len(data):
-            if self.skip:
-                n = min(self.skip, len(data) - pos)
-                self.skip -= n
-                pos += n
-                continue
-            start = pos - len(self.head)
-            take = min(RECORD_HEADER.size - len(self.head), len(data) - pos)
-            self.head += data[pos:pos + take]
-            pos += take
-            if len(self.head) == RECORD_HEADER.size:
-                rtype, length = RECORD_HEADER.unpack(self.head)
-                self.head = b''
-                if rtype == self.rtype:
-                    return max(start, 0)
-                self.skip = padded_body(length)
+        start = self.records.done
+        for off, rtype, _ in self.records.feed(data):
+            if rtype == self.rtype:
+                return max(off - start, 0)
         return None
 
 
@@ -222,26 +228,31 @@ class Link:
     chunks between them in a bounded queue (so a slow writer slows the
     sender down, as a slow link does)."""
 
-    def __init__(self, client, server, opts):
+    def __init__(self, client, server, opts, tap=None):
+        """@tap, if any, sees (and may change) each chunk from the
+        client before it is passed on."""
         self.socks = (client, server)
         self.opts = opts
         self.frozen = threading.Event()
         self.closed = threading.Event()
         watch = RecordWatch(opts.freeze_at) if opts.freeze_at else None
-        for src, dst, w in ((client, server, watch), (server, client, None)):
+        for src, dst, w, t in ((client, server, watch, tap),
+                               (server, client, None, None)):
             q = queue.Queue(QUEUE_CHUNKS)
-            threading.Thread(target=self._read, args=(src, q, w),
+            threading.Thread(target=self._read, args=(src, q, w, t),
                              daemon=True).start()
             threading.Thread(target=self._write, args=(dst, q),
                              daemon=True).start()
 
-    def _read(self, sock, q, watch):
+    def _read(self, sock, q, watch, tap):
         delay = self.opts.delay_ms / 1000
         try:
             while True:
                 data = sock.recv(CHUNK)
                 if self.frozen.is_set():
                     break
+                if tap and data:
+                    data = tap(data)
                 cut = watch.feed(data) if watch else None
                 if cut is not None:
                     if cut:
@@ -307,7 +318,10 @@ class TcpRelay:
     freeze() stops every link at once, keeping every socket open, as a
     link that died without a reset (test_migration_liveness.py)."""
 
-    def __init__(self, target_port, delay_ms=0, rate=0):
+    def __init__(self, target_port, delay_ms=0, rate=0, tap_for=None):
+        """@tap_for(n), if given, returns the tap (see Link) of the n-th
+        connection (from 0), or None."""
+        self.tap_for = tap_for
         self.opts = argparse.Namespace(delay_ms=delay_ms, rate=rate,
                                        freeze_at=0, dead=True)
         self.target = ('127.0.0.1', target_port)
@@ -323,7 +337,8 @@ class TcpRelay:
                 server = socket.create_connection(self.target)
             except OSError:
                 return      # closed
-            link = Link(client, server, self.opts)
+            tap = self.tap_for(len(self.links)) if self.tap_for else None
+            link = Link(client, server, self.opts, tap)
             self.links.append(link)
             if self.frozen:
                 link.frozen.set()

@@ -7,18 +7,16 @@ its guest running.  checksum "none" works on a socket and is refused
 for a file."""
 
 import os
-import socket
 import struct
 import sys
 import tempfile
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
 from migration_helpers import (BUSY, RELAY, STREAM_HEADER,  # noqa
                                MigrationTestCase, digest, dst_vm,
                                hello_body, listen_uri, record, src_vm)
-from mig_relay import Framing, Rendezvous  # noqa: E402
+from mig_relay import Framing, Rendezvous, TcpRelay  # noqa: E402
 from vmig_harness import run_vmig  # noqa: E402
 
 REC_HELLO = 0x01
@@ -203,8 +201,8 @@ class ChecksumStreamTest(MigrationTestCase):
         # the source through the main channel.
         with dst_vm(incoming='tcp:127.0.0.1:0') as dst, \
                 src_vm(*BUSY) as src:
-            host, port = listen_uri(dst)[len('tcp:'):].rsplit(':', 1)
-            relay = FlippingRelay((host, int(port)), 1, 200000)
+            port = int(listen_uri(dst).rsplit(':', 1)[1])
+            relay = FlippingRelay(port, 1, 200000)
             try:
                 result = self.migrate(src, 'tcp:127.0.0.1:%d' % relay.port,
                                       config={'multifd': True,
@@ -230,62 +228,29 @@ class ChecksumStreamTest(MigrationTestCase):
             self.assertEqual(digest(src), digest(dst))
 
 
-class FlippingRelay:
-    """Forwards TCP connections to @target; in connection @conn's source
+class FlippingRelay(TcpRelay):
+    """Forwards TCP connections to @port; in connection @conn's source
     direction, flips a bit of the first RAM_PAGES body past offset
     @after (mig_relay.Framing)."""
 
-    def __init__(self, target, conn, after):
-        self.target, self.conn, self.after = target, conn, after
+    def __init__(self, port, conn, after):
+        self.conn, self.after = conn, after
         self.flipped_at = None
-        self.socks = []
-        self.srv = socket.socket()
-        self.srv.bind(('127.0.0.1', 0))
-        self.srv.listen(8)
-        self.port = self.srv.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(port, tap_for=self._tap_for)
 
-    def _accept(self):
-        n = 0
-        try:
-            while True:
-                client, _ = self.srv.accept()
-                up = socket.create_connection(self.target)
-                self.socks += [client, up]
-                for a, b, flip in ((client, up, n == self.conn),
-                                   (up, client, False)):
-                    threading.Thread(target=self._pipe, args=(a, b, flip),
-                                     daemon=True).start()
-                n += 1
-        except OSError:
-            pass
+    def _tap_for(self, n):
+        if n != self.conn:
+            return None
+        framing = Framing()
 
-    def _pipe(self, a, b, flip):
-        framing = Framing() if flip else None
-        try:
-            while True:
-                data = a.recv(1 << 16)
-                if not data:
-                    break
-                target = framing.feed(data, self.after) if framing else None
-                if target is not None and self.flipped_at is None:
-                    data = bytearray(data)
-                    data[target - (framing.done - len(data))] ^= 1
-                    self.flipped_at = target
-                b.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def close(self):
-        self.srv.close()
-        for s in self.socks:
-            s.close()
+        def flip(data):
+            target = framing.feed(data, self.after)
+            if target is not None and self.flipped_at is None:
+                data = bytearray(data)
+                data[target - (framing.done - len(data))] ^= 1
+                self.flipped_at = target
+            return bytes(data)
+        return flip
 
 
 if __name__ == '__main__':

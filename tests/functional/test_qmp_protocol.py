@@ -715,6 +715,17 @@ class OutputMemoryTest(unittest.TestCase):
     @unittest.skipIf('TSAN_OPTIONS' in os.environ,
                      "ThreadSanitizer's allocator returns freed memory "
                      "on its own schedule")
+    def assert_rss_back(self, pid, baseline):
+        """RSS falls back near @baseline (MiB); generous: 64 MiB is one
+        client's whole allowance."""
+        limit = baseline + 64
+        try:
+            vmig_harness.wait_for(lambda: rss_mib(pid) <= limit,
+                                  what='RSS back near the baseline')
+        except Exception:
+            self.fail('RSS %.0f MiB, baseline %.0f MiB' %
+                      (rss_mib(pid), baseline))
+
     def test_rss_returns_after_lazy_clients(self):
         with Vmig(name='lazy') as vm:
             pid = vm.proc.pid
@@ -735,14 +746,7 @@ class OutputMemoryTest(unittest.TestCase):
                 what='every lazy client to be dropped')
             for s in socks:
                 s.close()
-            # Generous: 64 MiB is one client's whole allowance.
-            limit = baseline + 64
-            try:
-                vmig_harness.wait_for(lambda: rss_mib(pid) <= limit,
-                                      what='RSS back near the baseline')
-            except Exception:
-                self.fail('RSS %.0f MiB, baseline %.0f MiB' %
-                          (rss_mib(pid), baseline))
+            self.assert_rss_back(pid, baseline)
             self.assertEqual(vm.cmd('query-status')['status'], 'running')
 
     def test_rss_returns_after_clients_catch_up(self):
@@ -765,13 +769,7 @@ class OutputMemoryTest(unittest.TestCase):
             for c in clients:
                 for _ in range(count):
                     c.recv_line()
-            limit = baseline + 64
-            try:
-                vmig_harness.wait_for(lambda: rss_mib(pid) <= limit,
-                                      what='RSS back near the baseline')
-            except Exception:
-                self.fail('RSS %.0f MiB, baseline %.0f MiB' %
-                          (rss_mib(pid), baseline))
+            self.assert_rss_back(pid, baseline)
             for c in clients:
                 self.assertIn('qemu', c.cmd('query-version'))
 
