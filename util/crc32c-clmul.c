@@ -30,6 +30,10 @@
 #define BLOCK 256
 /* Below this the final 256-byte reduction costs more than it saves. */
 #define FOLD_MIN 1024
+/* Read ahead this far: guest memory is rarely in the cache, and the
+ * hardware prefetcher stops at each 4 KiB page (measured: a quarter to
+ * a third faster from memory, with prefetching a page ahead). */
+#define PREFETCH 4096
 
 /*
  * A 128-bit piece, loaded little-endian, holds x^127 (first bit) down to
@@ -89,6 +93,10 @@ static uint32_t fold_blocks(uint32_t state, uint8_t *dst, const uint8_t *src,
     for (size_t i = BLOCK; i < n; i += BLOCK) {
         for (int j = 0; j < 4; j++) {
             __m512i d = _mm512_loadu_si512(src + i + 64 * j);
+
+            /* Past the end too: a prefetch never faults. */
+            _mm_prefetch((const char *)src + i + 64 * j + PREFETCH,
+                         _MM_HINT_T0);
 
             if (dst) {
                 _mm512_storeu_si512(dst + i + 64 * j, d);
