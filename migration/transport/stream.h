@@ -206,7 +206,8 @@ MigStreamResult mig_stream_read_record_into(MigStream *s, WireRecord *rec,
  * mig_stream_checksum_reads(): every record read from now on must carry
  * one.  The readers check it before they return the record, with the
  * CRC taken off rec->len; a record read in parts is checked by
- * mig_stream_read_record_into(), after its data went in place.  A
+ * mig_stream_read_record_into(), after its data went in place (the CRC
+ * taken piece by piece as the reads land, while in the cache).  A
  * mismatch is an error naming the record and its offset.
  *
  * Each is called once, between records, by the thread that writes
