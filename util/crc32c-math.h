@@ -14,9 +14,9 @@
 
 #define CRC32C_POLY_REFLECTED 0x82F63B78u
 
-/* x^@n mod P.  Slow (one step per bit): for constants made once. */
+/* x^@n mod P. */
 uint32_t crc32c_x_pow(uint64_t n);
-/* @a * @b mod P, @a non-zero.  Slow too. */
+/* @a * @b mod P, @a non-zero.  Slow: one step per bit of @a. */
 uint32_t crc32c_mult(uint32_t a, uint32_t b);
 
 /*
