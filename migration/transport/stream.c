@@ -364,13 +364,6 @@ fail:
     return MIG_STREAM_OK;
 }
 
-/*
- * Input bytes copied (with their CRCs) per send: the copy is still in
- * the CPU's cache when the kernel reads it, so copying costs one read
- * of guest memory, as sending straight from it does.
- */
-#define COPY_BATCH (256 * 1024)
-
 /* Sends what write_checksummed() copied so far and empties the copy. */
 static MigStreamResult send_copy(MigStream *s, gint64 deadline,
                                  bool ignore_wake, Error **errp)
@@ -408,12 +401,12 @@ static MigStreamResult write_checksummed(MigStream *s,
             struct iovec piece = {
                 .iov_base = (uint8_t *)iov[i].iov_base + off,
                 .iov_len = MIN(iov[i].iov_len - off,
-                               COPY_BATCH - MIN(s->copy->len, COPY_BATCH)),
+                               MIG_STREAM_CHECKSUM_BATCH - MIN(s->copy->len, MIG_STREAM_CHECKSUM_BATCH)),
             };
 
             checksum_writer_feed(&s->cw, &piece, 1, s->copy);
             off += piece.iov_len;
-            if (s->copy->len >= COPY_BATCH) {
+            if (s->copy->len >= MIG_STREAM_CHECKSUM_BATCH) {
                 r = send_copy(s, deadline, ignore_wake, errp);
                 if (r != MIG_STREAM_OK) {
                     goto out;

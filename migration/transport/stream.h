@@ -215,6 +215,14 @@ MigStreamResult mig_stream_read_record_into(MigStream *s, WireRecord *rec,
  */
 void mig_stream_checksum_writes(MigStream *s);
 void mig_stream_checksum_reads(MigStream *s);
+/*
+ * A checksummed write copies (with the CRCs) and sends this many input
+ * bytes at a time: the copy is still in the CPU's cache when the kernel
+ * reads it, so copying costs one read of guest memory, as sending
+ * straight from it does.  A write that fails after some of its batches
+ * went out leaves the stream torn.
+ */
+#define MIG_STREAM_CHECKSUM_BATCH (256 * 1024)
 
 /* Sleeps until @until unless woken; false if woken. */
 bool mig_stream_sleep_until(MigStream *s, gint64 until);

@@ -9,10 +9,12 @@
 #include <check.h>
 #include "tests/check-error.h"
 #include "tests/check-run.h"
+#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "io/channel-file.h"
 #include "io/channel-socket.h"
 #include "migration/config.h"
 #include "migration/transport/stream.h"
@@ -507,6 +509,49 @@ START_TEST(test_stream_big_read_into)
 }
 END_TEST
 
+/*
+ * A write whose first batch went out whole and whose second sent
+ * nothing (the pipe full, the deadline passed) may have cut a record:
+ * the stream is torn, and no ERROR record may follow it.
+ */
+START_TEST(test_stream_torn_between_batches)
+{
+    const size_t len = 2 * MIG_STREAM_CHECKSUM_BATCH;
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autofree uint8_t *body = g_malloc0(len);
+    g_autoptr(QIOChannel) wc = NULL;
+    g_autoptr(MigStream) w = NULL;
+    Error *err = NULL;
+    int p[2];
+
+    ck_assert_int_eq(pipe(p), 0);
+    /* Room for exactly the first batch: its header and body bytes. */
+    if (fcntl(p[1], F_SETPIPE_SZ, MIG_STREAM_CHECKSUM_BATCH) !=
+        MIG_STREAM_CHECKSUM_BATCH) {
+        close(p[0]);
+        close(p[1]);
+        vmig_skip("cannot make a pipe of exactly %d bytes",
+                  MIG_STREAM_CHECKSUM_BATCH);
+    }
+    wc = qio_channel_file_new_fd(p[1], "w");
+    w = mig_stream_new(wc, &error_abort);
+    mig_stream_checksum_writes(w);
+    wire_record_encode(b, WIRE_REC_NOP, body, len, &error_abort);
+    ck_assert_int_eq(mig_stream_write(w, b->data, b->len,
+                                      mig_deadline_after_ms(100), &err),
+                     MIG_STREAM_TIMEOUT);
+    check_error(&err, "Timed out waiting for 'w'");
+    ck_assert_uint_eq(mig_stream_bytes_written(w), MIG_STREAM_CHECKSUM_BATCH);
+    ck_assert(mig_stream_is_torn(w));
+    g_byte_array_set_size(b, 0);
+    wire_empty_encode(b, WIRE_REC_END, &error_abort);
+    ck_assert_int_eq(mig_stream_write(w, b->data, b->len, 0, &err),
+                     MIG_STREAM_ERROR);
+    check_error(&err, "broke off in the middle of a record");
+    close(p[0]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("migration-checksum");
@@ -523,6 +568,7 @@ int main(void)
     tcase_add_test(stream, test_stream_corrupt_page);
     tcase_add_test(stream, test_stream_big_write);
     tcase_add_test(stream, test_stream_big_read_into);
+    tcase_add_test(stream, test_stream_torn_between_batches);
     suite_add_tcase(s, stream);
     return vmig_check_run(srunner_create(s));
 }
