@@ -6,9 +6,7 @@
 #include <glib.h>
 #include <string.h>
 
-#include "util/atomic.h"
-
-#define POLY_REFLECTED 0x82F63B78u
+#include "crc32c-math.h"
 
 /* table[k][b]: the CRC of byte b followed by k zero bytes, so eight
  * bytes are folded with eight independent lookups (slicing-by-8). */
@@ -22,7 +20,7 @@ static void __attribute__((constructor)) table_init(void)
         uint32_t c = b;
 
         for (int i = 0; i < 8; i++) {
-            c = (c >> 1) ^ (POLY_REFLECTED & -(c & 1));
+            c = (c >> 1) ^ (CRC32C_POLY_REFLECTED & -(c & 1));
         }
         table[0][b] = c;
     }
@@ -68,44 +66,16 @@ bool crc32c_hw_available(void)
  * The crc32 instruction takes three cycles but can start one per cycle:
  * three independent streams keep it busy.  Each block of 3 x LANE bytes
  * is three CRCs, joined by shifting the first two over the bytes that
- * follow them (a multiplication by x^(8n) mod P, P the polynomial).
+ * follow them (crc32c_shift()).
  */
 #define LANE 1024
 
-/* a * b mod P, both reflected (zlib's crc32_combine does the same). */
-static uint32_t mult_mod_p(uint32_t a, uint32_t b)
-{
-    uint32_t m = 1u << 31, p = 0;
-
-    for (;;) {
-        if (a & m) {
-            p ^= b;
-            if (!(a & (m - 1))) {
-                return p;
-            }
-        }
-        m >>= 1;
-        b = (b >> 1) ^ (POLY_REFLECTED & -(b & 1));
-    }
-}
-
-/* x^(8 * @n) mod P, reflected. */
-static uint32_t x_pow_bytes(size_t n)
-{
-    uint32_t v = 1u << 31;          /* x^0 */
-
-    for (size_t i = 0; i < 8 * n; i++) {
-        v = (v >> 1) ^ (POLY_REFLECTED & -(v & 1));
-    }
-    return v;
-}
-
-static uint32_t shift_lane1, shift_lane2;   /* LANE, 2 x LANE bytes */
+static Crc32cShift shift_lane1, shift_lane2;   /* LANE, 2 x LANE bytes */
 
 static void __attribute__((constructor)) shifts_init(void)
 {
-    shift_lane1 = x_pow_bytes(LANE);
-    shift_lane2 = x_pow_bytes(2 * LANE);
+    crc32c_shift_init(&shift_lane1, crc32c_x_pow(8 * LANE));
+    crc32c_shift_init(&shift_lane2, crc32c_x_pow(8 * 2 * LANE));
 }
 
 __attribute__((target("sse4.2")))
@@ -143,8 +113,8 @@ uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len)
             c1 = __builtin_ia32_crc32di(c1, b);
             c2 = __builtin_ia32_crc32di(c2, d);
         }
-        c = mult_mod_p(shift_lane2, (uint32_t)c) ^
-            mult_mod_p(shift_lane1, (uint32_t)c1) ^ (uint32_t)c2;
+        c = crc32c_shift(&shift_lane2, (uint32_t)c) ^
+            crc32c_shift(&shift_lane1, (uint32_t)c1) ^ (uint32_t)c2;
         p += 3 * LANE;
         len -= 3 * LANE;
     }
@@ -172,15 +142,54 @@ uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len)
 #endif
 
 typedef uint32_t Crc32cFunc(uint32_t crc, const void *buf, size_t len);
+typedef uint32_t Crc32cCopyFunc(uint32_t crc, void *dst, const void *src,
+                                size_t len);
+
+/* Copies and checksums a piece at a time, each CRC taken while the copy
+ * is in the cache. */
+static uint32_t copy_then_crc(uint32_t crc, void *dst, const void *src,
+                              size_t len)
+{
+    enum { PIECE = 64 * 1024 };
+    uint8_t *d = dst;
+    const uint8_t *s = src;
+
+    while (len) {
+        size_t k = MIN(len, PIECE);
+
+        memcpy(d, s, k);
+        crc = crc32c(crc, d, k);
+        d += k;
+        s += k;
+        len -= k;
+    }
+    return crc;
+}
+
+/* The fastest this CPU has: folding, the crc32 instruction, tables. */
+static Crc32cFunc *impl;
+static Crc32cCopyFunc *copy_impl;
+
+static void __attribute__((constructor)) impl_init(void)
+{
+    bool clmul;
+
+#if defined(__x86_64__)
+    __builtin_cpu_init();   /* constructors may run before libgcc's */
+#endif
+    clmul = crc32c_clmul_available();
+
+    impl = clmul ? crc32c_clmul
+         : crc32c_hw_available() ? crc32c_hw : crc32c_sw;
+    copy_impl = clmul ? crc32c_clmul_copy : copy_then_crc;
+}
 
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 {
-    static Crc32cFunc *impl;
-    Crc32cFunc *f = qatomic_load_acquire(&impl);
+    return impl(crc, buf, len);
+}
 
-    if (!f) {
-        f = crc32c_hw_available() ? crc32c_hw : crc32c_sw;
-        qatomic_store_release(&impl, f);
-    }
-    return f(crc, buf, len);
+uint32_t crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len)
+{
+    return copy_impl(crc, dst, src, len);
 }

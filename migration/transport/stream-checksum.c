@@ -9,8 +9,6 @@
 #include "migration/wire/wire.h"
 #include "util/crc32c.h"
 
-/* Copied in pieces this big, each checksummed while in the cache. */
-#define COPY_CHUNK (64 * 1024)
 
 /* The header is whole: it goes out with the grown length. */
 static void start_record(ChecksumWriter *w, GByteArray *out)
@@ -48,9 +46,11 @@ void checksum_writer_feed(ChecksumWriter *w, const struct iovec *iov,
             size_t k;
 
             if (w->body_left) {
-                k = MIN(MIN(n, w->body_left), COPY_CHUNK);
-                wire_put_bytes(out, p, k);
-                w->crc = crc32c(w->crc, out->data + out->len - k, k);
+                size_t at = out->len;
+
+                k = MIN(n, w->body_left);
+                g_byte_array_set_size(out, at + k);
+                w->crc = crc32c_copy(w->crc, out->data + at, p, k);
                 w->body_left -= k;
                 if (!w->body_left) {
                     end_record(w, out);

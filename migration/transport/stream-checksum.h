@@ -12,7 +12,9 @@
  * Why a copy: pages go out from guest memory, which a running guest
  * may write while they are sent.  The CRC is computed over the copy that
  * is sent, so it matches what arrives (a page changed meanwhile is dirty
- * and is sent again).
+ * and is sent again).  Copy and CRC are one pass (crc32c_copy()), and
+ * the stream sends the copy in pieces small enough to stay in the CPU's
+ * cache until the kernel copies them into the socket.
  */
 #ifndef VMIG_MIGRATION_STREAM_CHECKSUM_H
 #define VMIG_MIGRATION_STREAM_CHECKSUM_H
@@ -32,7 +34,8 @@ typedef struct ChecksumWriter {
 
 /*
  * Appends to @out what to send for the bytes of @iov, which continue
- * whole records: the same records, each body grown by its CRC.
+ * whole records (or stop anywhere inside one, to be continued by the
+ * next call): the same records, each body grown by its CRC.
  */
 void checksum_writer_feed(ChecksumWriter *w, const struct iovec *iov,
                           size_t niov, GByteArray *out);

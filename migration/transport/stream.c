@@ -364,6 +364,20 @@ fail:
     return MIG_STREAM_OK;
 }
 
+/* Sends what write_checksummed() copied so far and empties the copy. */
+static MigStreamResult send_copy(MigStream *s, gint64 deadline,
+                                 bool ignore_wake, Error **errp)
+{
+    struct iovec out = {
+        .iov_base = s->copy->data, .iov_len = s->copy->len,
+    };
+    MigStreamResult r = do_writev(s, &out, 1, deadline, ignore_wake, false,
+                                  errp);
+
+    g_byte_array_set_size(s->copy, 0);
+    return r;
+}
+
 /*
  * @iov, which continues whole records, with their checksums, from a
  * copy (stream-checksum.h says why), so never as zero-copy sends.  A
@@ -377,21 +391,37 @@ static MigStreamResult write_checksummed(MigStream *s,
 {
     ChecksumWriter saved = s->cw;
     guint64 before = qatomic_read(&s->bytes_out);
-    struct iovec out;
-    MigStreamResult r;
+    MigStreamResult r = MIG_STREAM_OK;
 
     g_byte_array_set_size(s->copy, 0);
-    checksum_writer_feed(&s->cw, iov, niov, s->copy);
-    out.iov_base = s->copy->data;
-    out.iov_len = s->copy->len;
-    r = do_writev(s, &out, 1, deadline, ignore_wake, false, errp);
+    for (size_t i = 0; i < niov; i++) {
+        size_t off = 0;
+
+        while (off < iov[i].iov_len) {
+            struct iovec piece = {
+                .iov_base = (uint8_t *)iov[i].iov_base + off,
+                .iov_len = MIN(iov[i].iov_len - off,
+                               MIG_STREAM_CHECKSUM_BATCH - MIN(s->copy->len, MIG_STREAM_CHECKSUM_BATCH)),
+            };
+
+            checksum_writer_feed(&s->cw, &piece, 1, s->copy);
+            off += piece.iov_len;
+            if (s->copy->len >= MIG_STREAM_CHECKSUM_BATCH) {
+                r = send_copy(s, deadline, ignore_wake, errp);
+                if (r != MIG_STREAM_OK) {
+                    goto out;
+                }
+            }
+        }
+    }
+    r = send_copy(s, deadline, ignore_wake, errp);
+out:
+    /* Sent in pieces: one that failed after others went out may have
+     * cut a record, though it sent nothing itself. */
     if (r != MIG_STREAM_OK && qatomic_read(&s->bytes_out) == before) {
         s->cw = saved;
-    }
-    /* A big record's copy is not kept for the next small one. */
-    if (s->copy->len > 4 * READ_CHUNK) {
-        g_byte_array_free(s->copy, true);
-        s->copy = g_byte_array_new();
+    } else if (r != MIG_STREAM_OK) {
+        qatomic_mb_set(&s->torn, 1);
     }
     return r;
 }
@@ -832,6 +862,19 @@ MigStreamResult mig_stream_read_record_prefix(MigStream *s, WireRecord *rec,
     return MIG_STREAM_OK;
 }
 
+/* @crc continued over the first @n bytes of @iov: what a read just put
+ * there, while it is in the cache. */
+static uint32_t crc_landed(uint32_t crc, const struct iovec *iov, size_t n)
+{
+    for (; n; iov++) {
+        size_t k = MIN(n, iov->iov_len);
+
+        crc = crc32c(crc, iov->iov_base, k);
+        n -= k;
+    }
+    return crc;
+}
+
 /* Bytes readv() may put in the buffer after a record's data: the next
  * record's header and RAM_PAGES offsets, saving reads for them. */
 #define READ_AHEAD 4096
@@ -870,7 +913,11 @@ MigStreamResult mig_stream_read_record_into(MigStream *s, WireRecord *rec,
     while (idx < niov && buffered(s)) {
         size_t k = MIN(buffered(s), cur[idx].iov_len);
 
-        memcpy(cur[idx].iov_base, s->buf + s->start, k);
+        if (trailer) {
+            crc = crc32c_copy(crc, cur[idx].iov_base, s->buf + s->start, k);
+        } else {
+            memcpy(cur[idx].iov_base, s->buf + s->start, k);
+        }
         s->start += k;
         done += k;
         iov_advance(cur, niov, &idx, k);
@@ -897,6 +944,9 @@ MigStreamResult mig_stream_read_record_into(MigStream *s, WireRecord *rec,
         if ((size_t)n > left) {
             s->end += n - left;
         }
+        if (trailer) {
+            crc = crc_landed(crc, cur + idx, MIN((size_t)n, left));
+        }
         done += MIN((size_t)n, left);
         iov_advance(cur, niov, &idx, MIN((size_t)n, left));
     }
@@ -910,9 +960,6 @@ MigStreamResult mig_stream_read_record_into(MigStream *s, WireRecord *rec,
         return r;
     }
     if (trailer) {
-        for (size_t i = 0; i < niov; i++) {
-            crc = crc32c(crc, iov[i].iov_base, iov[i].iov_len);
-        }
         if (!wire_record_checksum_check(rec->type, s->part_offset,
                                         wire_load_u32(s->buf + s->start),
                                         crc, errp)) {

@@ -206,7 +206,8 @@ MigStreamResult mig_stream_read_record_into(MigStream *s, WireRecord *rec,
  * mig_stream_checksum_reads(): every record read from now on must carry
  * one.  The readers check it before they return the record, with the
  * CRC taken off rec->len; a record read in parts is checked by
- * mig_stream_read_record_into(), after its data went in place.  A
+ * mig_stream_read_record_into(), after its data went in place (the CRC
+ * taken piece by piece as the reads land, while in the cache).  A
  * mismatch is an error naming the record and its offset.
  *
  * Each is called once, between records, by the thread that writes
@@ -214,6 +215,14 @@ MigStreamResult mig_stream_read_record_into(MigStream *s, WireRecord *rec,
  */
 void mig_stream_checksum_writes(MigStream *s);
 void mig_stream_checksum_reads(MigStream *s);
+/*
+ * A checksummed write copies (with the CRCs) and sends this many input
+ * bytes at a time: the copy is still in the CPU's cache when the kernel
+ * reads it, so copying costs one read of guest memory, as sending
+ * straight from it does.  A write that fails after some of its batches
+ * went out leaves the stream torn.
+ */
+#define MIG_STREAM_CHECKSUM_BATCH (256 * 1024)
 
 /* Sleeps until @until unless woken; false if woken. */
 bool mig_stream_sleep_until(MigStream *s, gint64 until);

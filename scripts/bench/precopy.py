@@ -74,9 +74,11 @@ def start_destination(build, tmpdir, size, prealloc):
         (['-mem-prealloc'] if prealloc else [])))
 
 
-def migrate_once(build, size, config, verify, prealloc):
+def migrate_once(build, size, config, verify, prealloc, cpu=None):
     """One migration of a filled @size guest; returns query-migrate's
-    final answer."""
+    final answer.  A dict @cpu gets the CPU seconds (all threads, user
+    plus system) each end spent during the migration, under 'source' and
+    'destination'."""
     tmpdir = tempfile.mkdtemp(prefix='vmig-bench-')
     machines = []
     try:
@@ -89,8 +91,12 @@ def migrate_once(build, size, config, verify, prealloc):
         dst, port = start_destination(build, tmpdir, size, prealloc)
         machines.append(dst)
 
+        before = (src.cpu_seconds(), dst.cpu_seconds())
         src.cmd('migrate', uri='tcp:127.0.0.1:%d' % port, config=config)
         info = wait_migration(src)
+        if cpu is not None:
+            cpu['source'] = src.cpu_seconds() - before[0]
+            cpu['destination'] = dst.cpu_seconds() - before[1]
         if info['status'] != 'completed':
             raise RuntimeError('migration %s: %s'
                                % (info['status'], info.get('error-desc')))

@@ -1,7 +1,9 @@
 /*
- * Unit tests for util/crc32c.c: known vectors, chaining, and the SSE4.2
- * and table-driven implementations agreeing on random buffers of every
- * length up to a few hundred bytes at every alignment.
+ * Unit tests for util/crc32c.c and util/crc32c-clmul.c: known vectors,
+ * chaining, and the folding, SSE4.2 and table-driven implementations
+ * (and crc32c_copy()) agreeing on random buffers of every length up to
+ * a few hundred bytes at every alignment, and on long ones around the
+ * block sizes.
  */
 #include <check.h>
 #include "tests/check-run.h"
@@ -44,6 +46,15 @@ START_TEST(test_vectors_hw)
         vmig_skip("this CPU has no SSE4.2");
     }
     check_vectors(crc32c_hw);
+}
+END_TEST
+
+START_TEST(test_vectors_clmul)
+{
+    if (!crc32c_clmul_available()) {
+        vmig_skip("this CPU has no AVX-512 VPCLMULQDQ");
+    }
+    check_vectors(crc32c_clmul);
 }
 END_TEST
 
@@ -102,6 +113,68 @@ START_TEST(test_agree)
 }
 END_TEST
 
+/* Random bytes, the same for every run. */
+static uint8_t *random_bytes(GRand *rand, size_t n)
+{
+    uint8_t *p = g_malloc(n);
+
+    for (size_t i = 0; i < n; i++) {
+        p[i] = g_rand_int(rand);
+    }
+    return p;
+}
+
+/* Lengths around the folding's minimum and its 256-byte blocks, and a
+ * few long ones, at several alignments of source and destination. */
+START_TEST(test_clmul_agree)
+{
+    enum { BIG = 64 * 1024 + 777 };
+    GRand *rand = g_rand_new_with_seed(12);
+    g_autofree uint8_t *src = random_bytes(rand, BIG + 64);
+    g_autofree uint8_t *dst = g_malloc(BIG + 64);
+
+    if (!crc32c_clmul_available()) {
+        g_rand_free(rand);
+        vmig_skip("this CPU has no AVX-512 VPCLMULQDQ");
+    }
+    for (size_t len = 0; len <= BIG; len += len < 2100 ? 1 : 4093) {
+        size_t sa = len % 64, da = (len / 7) % 64;
+        uint32_t seed = g_rand_int(rand);
+        uint32_t want = crc32c_sw(seed, src + sa, len);
+
+        ck_assert_uint_eq(crc32c_clmul(seed, src + sa, len), want);
+        memset(dst, 0x5a, BIG + 64);
+        ck_assert_uint_eq(crc32c_clmul_copy(seed, dst + da, src + sa, len),
+                          want);
+        ck_assert_mem_eq(dst + da, src + sa, len);
+        /* Not a byte more. */
+        ck_assert_uint_eq(dst[da + len], 0x5a);
+        if (da) {
+            ck_assert_uint_eq(dst[da - 1], 0x5a);
+        }
+    }
+    g_rand_free(rand);
+}
+END_TEST
+
+/* crc32c_copy() with whatever this CPU has, over lengths that cross
+ * its pieces. */
+START_TEST(test_copy)
+{
+    enum { BIG = 3 * 64 * 1024 + 5 };
+    GRand *rand = g_rand_new_with_seed(13);
+    g_autofree uint8_t *src = random_bytes(rand, BIG);
+    g_autofree uint8_t *dst = g_malloc(BIG);
+
+    for (size_t len = 0; len <= BIG; len += 1 + len * 3) {
+        ck_assert_uint_eq(crc32c_copy(len, dst, src, len),
+                          crc32c_sw(len, src, len));
+        ck_assert_mem_eq(dst, src, len);
+    }
+    g_rand_free(rand);
+}
+END_TEST
+
 /* One flipped bit anywhere changes the CRC (a CRC catches every
  * single-bit error). */
 START_TEST(test_single_bit)
@@ -128,9 +201,12 @@ int main(void)
 
     tcase_add_test(tc, test_vectors_sw);
     tcase_add_test(tc, test_vectors_hw);
+    tcase_add_test(tc, test_vectors_clmul);
     tcase_add_test(tc, test_vectors_dispatch);
     tcase_add_test(tc, test_chaining);
     tcase_add_test(tc, test_agree);
+    tcase_add_test(tc, test_clmul_agree);
+    tcase_add_test(tc, test_copy);
     tcase_add_test(tc, test_single_bit);
     suite_add_tcase(s, tc);
     return vmig_check_run(srunner_create(s));

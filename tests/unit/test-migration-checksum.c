@@ -3,15 +3,18 @@
  * wire form (a CRC32C of header and body ending the body), every bit
  * flip of a record refused, HELLO's CHECKSUM extension, and a MigStream
  * adding and checking them across writes split anywhere, reads in parts
- * included.
+ * included, and records bigger than the writer's copy and than one
+ * read.
  */
 #include <check.h>
 #include "tests/check-error.h"
 #include "tests/check-run.h"
+#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "io/channel-file.h"
 #include "io/channel-socket.h"
 #include "migration/config.h"
 #include "migration/transport/stream.h"
@@ -298,6 +301,257 @@ START_TEST(test_stream_corrupt_page)
 }
 END_TEST
 
+/* ---- Records far bigger than the writer's copy and than one read ---- */
+
+#define BIG_PAGES 700               /* 2.8 MiB of pages */
+
+/* RAM_PAGES of BIG_PAGES random pages, a DEVICE_STATE, SYNC and END, as
+ * encoded (@plain) and as they must go out checksummed (@wire). */
+static void big_records(GByteArray *plain, GByteArray *wire,
+                        uint8_t **pages)
+{
+    WireRamPagesHeader h = {
+        .block = 0, .count = BIG_PAGES, .page_size = 4096,
+    };
+    g_autofree uint64_t *offsets = g_new(uint64_t, BIG_PAGES);
+    g_autofree uint8_t *kinds = g_new(uint8_t, BIG_PAGES);
+    GRand *rand = g_rand_new_with_seed(5);
+    uint8_t dev[333];
+
+    *pages = g_malloc(BIG_PAGES * 4096);
+    for (size_t i = 0; i < BIG_PAGES * 4096; i++) {
+        (*pages)[i] = g_rand_int(rand);
+    }
+    for (size_t i = 0; i < sizeof(dev); i++) {
+        dev[i] = g_rand_int(rand);
+    }
+    g_rand_free(rand);
+    for (unsigned i = 0; i < BIG_PAGES; i++) {
+        offsets[i] = i * 4096ull;
+        kinds[i] = WIRE_PAGE_NORMAL;
+    }
+    ck_assert(wire_ram_pages_encode(plain, &h, offsets, kinds, *pages,
+                                    BIG_PAGES * 4096, &error_abort));
+    ck_assert(wire_device_state_encode(plain, "dev", 1, 0, dev, sizeof(dev),
+                                       &error_abort));
+    wire_sync_encode(plain, 1, &error_abort);
+    wire_empty_encode(plain, WIRE_REC_END, &error_abort);
+    g_byte_array_append(wire, plain->data, plain->len);
+    wire_records_add_checksum(wire, 0);
+}
+
+typedef struct BigWriter {
+    MigStream *s;           /* writes @data through it, in odd pieces */
+    int fd;                 /* or, if @s is NULL, raw to this */
+    const GByteArray *data;
+} BigWriter;
+
+static gpointer big_writer_fn(gpointer opaque)
+{
+    BigWriter *w = opaque;
+    const size_t piece = 4093;
+
+    if (!w->s) {
+        for (size_t off = 0; off < w->data->len;) {
+            ssize_t n = write(w->fd, w->data->data + off,
+                              w->data->len - off);
+
+            ck_assert_int_gt(n, 0);
+            off += n;
+        }
+        return NULL;
+    }
+    /* One writev of many pieces, none aligned to anything. */
+    {
+        size_t niov = (w->data->len + piece - 1) / piece;
+        g_autofree struct iovec *iov = g_new(struct iovec, niov);
+
+        for (size_t i = 0; i < niov; i++) {
+            iov[i].iov_base = w->data->data + i * piece;
+            iov[i].iov_len = MIN(piece, w->data->len - i * piece);
+        }
+        ck_assert_int_eq(mig_stream_writev(w->s, iov, niov, 0,
+                                           &error_abort), MIG_STREAM_OK);
+    }
+    return NULL;
+}
+
+/* Two socket pairs' ends: a stream writing at *@w, reading at *@r, and
+ * the raw descriptors @fds: [0] reads what *@w wrote, [1] feeds *@r. */
+static void big_pairs(MigStream **w, MigStream **r, int fds[2])
+{
+    g_autoptr(QIOChannel) wc = NULL, rc = NULL;
+    int a[2], b[2];
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);
+    wc = qio_channel_socket_new_fd(a[0], "w", &error_abort);
+    rc = qio_channel_socket_new_fd(b[0], "r", &error_abort);
+    *w = mig_stream_new(wc, &error_abort);
+    *r = mig_stream_new(rc, &error_abort);
+    mig_stream_checksum_writes(*w);
+    mig_stream_checksum_reads(*r);
+    fds[0] = a[1];
+    fds[1] = b[1];
+}
+
+/* The writer copies and checksums in batches and sends each: what goes
+ * out is exactly the records with their CRCs. */
+START_TEST(test_stream_big_write)
+{
+    g_autoptr(GByteArray) plain = g_byte_array_new();
+    g_autoptr(GByteArray) wire = g_byte_array_new();
+    g_autofree uint8_t *pages = NULL;
+    g_autofree uint8_t *got = NULL;
+    g_autoptr(MigStream) w = NULL, r = NULL;
+    BigWriter bw;
+    GThread *t;
+    int fds[2];
+
+    big_records(plain, wire, &pages);
+    big_pairs(&w, &r, fds);
+    bw = (BigWriter){ .s = w, .data = plain };
+    t = g_thread_new("writer", big_writer_fn, &bw);
+    got = g_malloc(wire->len);
+    for (size_t off = 0; off < wire->len;) {
+        ssize_t n = read(fds[0], got + off, wire->len - off);
+
+        ck_assert_int_gt(n, 0);
+        off += n;
+    }
+    g_thread_join(t);
+    ck_assert_int_eq(memcmp(got, wire->data, wire->len), 0);
+    ck_assert_uint_eq(mig_stream_bytes_written(w), wire->len);
+    close(fds[0]);
+    close(fds[1]);
+}
+END_TEST
+
+/*
+ * The big RAM_PAGES read in parts, its pages straight into place over
+ * many reads, each checked as it lands: with @flip (a byte offset into
+ * the pages, or -1 for none) changed on the wire, refused.
+ */
+static void big_read_into(MigStream *r, int feed, GByteArray *wire,
+                          const uint8_t *pages, long flip)
+{
+    g_autofree uint8_t *got = g_malloc(BIG_PAGES * 4096);
+    struct iovec iov[BIG_PAGES];
+    BigWriter bw = { .fd = feed, .data = wire };
+    size_t head;
+    WireRecord rec;
+    Error *err = NULL;
+    GThread *t;
+
+    head = wire_ram_pages_head_size(NULL, 0);
+    if (flip >= 0) {
+        /* The pages end the body, after the header and offsets. */
+        wire->data[WIRE_RECORD_HEADER_SIZE +
+                   wire_ram_pages_head_size(wire->data +
+                                            WIRE_RECORD_HEADER_SIZE, head) +
+                   flip] ^= 0x10;
+    }
+    for (unsigned i = 0; i < BIG_PAGES; i++) {
+        iov[i].iov_base = got + i * 4096;
+        iov[i].iov_len = 4096;
+    }
+    t = g_thread_new("feeder", big_writer_fn, &bw);
+    ck_assert_int_eq(mig_stream_read_record_header(r, &rec, 0, &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_int_eq(mig_stream_read_record_prefix(r, &rec, head, 0,
+                                                   &error_abort),
+                     MIG_STREAM_OK);
+    head = wire_ram_pages_head_size(rec.body, head);
+    ck_assert_uint_eq(rec.len - head, BIG_PAGES * 4096);
+    ck_assert_int_eq(mig_stream_read_record_prefix(r, &rec, head, 0,
+                                                   &error_abort),
+                     MIG_STREAM_OK);
+    if (flip >= 0) {
+        ck_assert_int_eq(mig_stream_read_record_into(r, &rec, head, iov,
+                                                     BIG_PAGES, 0, &err),
+                         MIG_STREAM_ERROR);
+        check_error(&err, "RAM_PAGES at offset 0: checksum mismatch");
+    } else {
+        ck_assert_int_eq(mig_stream_read_record_into(r, &rec, head, iov,
+                                                     BIG_PAGES, 0,
+                                                     &error_abort),
+                         MIG_STREAM_OK);
+        ck_assert_int_eq(memcmp(got, pages, BIG_PAGES * 4096), 0);
+        for (int i = 0; i < 3; i++) {
+            ck_assert_int_eq(mig_stream_read_record(r, &rec, 0,
+                                                    &error_abort),
+                             MIG_STREAM_OK);
+        }
+        ck_assert_uint_eq(rec.type, WIRE_REC_END);
+    }
+    g_thread_join(t);
+}
+
+START_TEST(test_stream_big_read_into)
+{
+    /* Near the start, in the middle, in the last page. */
+    static const long flips[] = { -1, 5, BIG_PAGES * 4096 / 2,
+                                  BIG_PAGES * 4096 - 1 };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(flips); i++) {
+        g_autoptr(GByteArray) plain = g_byte_array_new();
+        g_autoptr(GByteArray) wire = g_byte_array_new();
+        g_autofree uint8_t *pages = NULL;
+        g_autoptr(MigStream) w = NULL, r = NULL;
+        int fds[2];
+
+        big_records(plain, wire, &pages);
+        big_pairs(&w, &r, fds);
+        big_read_into(r, fds[1], wire, pages, flips[i]);
+        close(fds[0]);
+        close(fds[1]);
+    }
+}
+END_TEST
+
+/*
+ * A write whose first batch went out whole and whose second sent
+ * nothing (the pipe full, the deadline passed) may have cut a record:
+ * the stream is torn, and no ERROR record may follow it.
+ */
+START_TEST(test_stream_torn_between_batches)
+{
+    const size_t len = 2 * MIG_STREAM_CHECKSUM_BATCH;
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autofree uint8_t *body = g_malloc0(len);
+    g_autoptr(QIOChannel) wc = NULL;
+    g_autoptr(MigStream) w = NULL;
+    Error *err = NULL;
+    int p[2];
+
+    ck_assert_int_eq(pipe(p), 0);
+    /* Room for exactly the first batch: its header and body bytes. */
+    if (fcntl(p[1], F_SETPIPE_SZ, MIG_STREAM_CHECKSUM_BATCH) !=
+        MIG_STREAM_CHECKSUM_BATCH) {
+        close(p[0]);
+        close(p[1]);
+        vmig_skip("cannot make a pipe of exactly %d bytes",
+                  MIG_STREAM_CHECKSUM_BATCH);
+    }
+    wc = qio_channel_file_new_fd(p[1], "w");
+    w = mig_stream_new(wc, &error_abort);
+    mig_stream_checksum_writes(w);
+    wire_record_encode(b, WIRE_REC_NOP, body, len, &error_abort);
+    ck_assert_int_eq(mig_stream_write(w, b->data, b->len,
+                                      mig_deadline_after_ms(100), &err),
+                     MIG_STREAM_TIMEOUT);
+    check_error(&err, "Timed out waiting for 'w'");
+    ck_assert_uint_eq(mig_stream_bytes_written(w), MIG_STREAM_CHECKSUM_BATCH);
+    ck_assert(mig_stream_is_torn(w));
+    g_byte_array_set_size(b, 0);
+    wire_empty_encode(b, WIRE_REC_END, &error_abort);
+    ck_assert_int_eq(mig_stream_write(w, b->data, b->len, 0, &err),
+                     MIG_STREAM_ERROR);
+    check_error(&err, "broke off in the middle of a record");
+    close(p[0]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("migration-checksum");
@@ -312,6 +566,9 @@ int main(void)
     suite_add_tcase(s, wire);
     tcase_add_test(stream, test_stream_round_trip);
     tcase_add_test(stream, test_stream_corrupt_page);
+    tcase_add_test(stream, test_stream_big_write);
+    tcase_add_test(stream, test_stream_big_read_into);
+    tcase_add_test(stream, test_stream_torn_between_batches);
     suite_add_tcase(s, stream);
     return vmig_check_run(srunner_create(s));
 }
