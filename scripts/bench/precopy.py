@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import (GiB, MiB, PAGE, TIMEOUT, Machine, QmpError,
+from benchlib import (GiB, MiB, PAGE, TIMEOUT, Machine, QmpError, emit,
                       loopback_once, machine_description, mem_available,
                       on_free_port, parse_size, size_name, wait_migration)
 
@@ -74,9 +74,10 @@ def start_destination(build, tmpdir, size, prealloc):
         (['-mem-prealloc'] if prealloc else [])))
 
 
-def migrate_once(build, size, config, verify, prealloc):
+def migrate_once(build, size, config, verify, prealloc, prepare=None):
     """One migration of a filled @size guest; returns query-migrate's
-    final answer."""
+    final answer.  @prepare, if given, is called with the source just
+    before it migrates."""
     tmpdir = tempfile.mkdtemp(prefix='vmig-bench-')
     machines = []
     try:
@@ -88,7 +89,8 @@ def migrate_once(build, size, config, verify, prealloc):
         fill_ram(src, size)
         dst, port = start_destination(build, tmpdir, size, prealloc)
         machines.append(dst)
-
+        if prepare:
+            prepare(src)
         src.cmd('migrate', uri='tcp:127.0.0.1:%d' % port, config=config)
         info = wait_migration(src)
         if info['status'] != 'completed':
@@ -221,11 +223,7 @@ def main():
         sys.exit('precopy.py: %s' % e)
     if not rows:
         sys.exit('nothing measured')
-    text = markdown(config, rows, args)
-    sys.stdout.write(text)
-    if args.out:
-        with open(args.out, 'w') as f:
-            f.write(text)
+    emit(markdown(config, rows, args), args.out)
 
 
 if __name__ == '__main__':
