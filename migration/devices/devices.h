@@ -27,6 +27,9 @@
 
 /* Appends the DEVICE_STATE records of every device to @out. */
 bool device_save_all(GByteArray *out, Error **errp);
+/* The most bytes device_save_all() can append: the devices' declared
+ * max_size and their records' headers and padding.  Main thread. */
+uint64_t device_save_max_bytes(void);
 
 typedef struct DeviceLoadSet DeviceLoadSet;
 

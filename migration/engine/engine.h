@@ -108,7 +108,11 @@ void mig_status_finish(MigrationStatus to);
 void mig_info_set_error(const char *desc);
 void mig_info_set_dry_run(bool dry_run);
 void mig_info_set_downtime(int64_t ms);
+/* The downtime predicted now, while active; negative: unknown. */
 void mig_info_set_expected_downtime(int64_t ms);
+/* The prediction switchover is decided on: reported from then on, after
+ * the migration's end too, to compare with the measured downtime. */
+void mig_info_switchover_decided(int64_t ms);
 /* Reports cpu-throttle-percentage (auto-converge is on). */
 void mig_info_report_throttle(bool on);
 /* The migration ended (total-time stops; later calls change nothing

@@ -158,6 +158,7 @@ typedef struct MigOutgoing {
     const char *error_class;    /* for the ERROR record: WIRE_ERR_* */
     GByteArray *devices;        /* saved state, as DEVICE_STATE records */
     Error *devices_err;
+    uint64_t devices_max;       /* the most bytes the devices can save */
 
     /* Precopy (migration thread). */
     DirtyBitmap *bitmap;
@@ -166,6 +167,7 @@ typedef struct MigOutgoing {
     MappedRamWriter *mapped;    /* mapped-ram: the file's pages */
     uint64_t iteration;
     bool throttled;
+    gint64 sync_us;             /* what the last dirty sync took */
 } MigOutgoing;
 
 /* The migration in progress, or the last one until it is reaped. */
@@ -648,7 +650,8 @@ static bool rp_answer(MigOutgoing *o)
 /* ---- Statistics ---- */
 
 typedef struct Progress {
-    MigBandwidth bw;
+    MigBandwidth bw;            /* for query-migrate */
+    MigPassRate pass;           /* for the switchover decision */
     uint64_t period_pages;      /* pages sent at the bandwidth period start */
     uint64_t pages_per_second;
     uint64_t dirty_pages_rate;
@@ -749,9 +752,13 @@ static bool send_sync(MigOutgoing *o, OutResult *res)
 
 static bool sync_dirty(MigOutgoing *o, OutResult *res)
 {
+    gint64 start = g_get_monotonic_time();
     Error *err = NULL;
+    bool ok = dirty_bitmap_sync(o->bitmap, &err);
 
-    if (!dirty_bitmap_sync(o->bitmap, &err)) {
+    /* The final sync runs with the VM stopped: it costs about this. */
+    o->sync_us = g_get_monotonic_time() - start;
+    if (!ok) {
         error_prepend(&err, "Dirty page tracking failed: ");
         *res = step_failed(o, err);
         return false;
@@ -879,12 +886,27 @@ static bool switchover_acked(MigOutgoing *o)
     return acked;
 }
 
-/* Not reported until the bandwidth is known. */
-static void report_expected_downtime(uint64_t pending, double bw)
+/* What the switchover decision goes by, now. */
+static MigSwitchoverFigures switchover_figures(MigOutgoing *o,
+                                               const Progress *pg,
+                                               const MigParams *p,
+                                               gint64 now)
 {
-    int64_t ms = mig_expected_downtime_ms(pending, bw);
+    return (MigSwitchoverFigures) {
+        .pending = dirty_bitmap_dirty_pages(o->bitmap) * GUEST_PAGE_SIZE,
+        .device_bytes = o->devices_max,
+        .sync_us = o->sync_us,
+        .bandwidth = mig_pass_rate_get(&pg->pass, now, bytes_sent(o)),
+        .declared_bandwidth = p->avail_switchover_bandwidth,
+    };
+}
 
-    mig_info_set_expected_downtime(ms == INT64_MAX ? -1 : ms);
+/* For query-migrate: -1 (not reported) while the bandwidth is unknown. */
+static int64_t expected_downtime(const MigSwitchoverFigures *f)
+{
+    int64_t ms = mig_predicted_downtime_ms(f);
+
+    return ms == INT64_MAX ? -1 : ms;
 }
 
 static void wait_switchover_ack(MigOutgoing *o, gint64 until)
@@ -1019,14 +1041,15 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
     }
     mig_throttle_init(&tp.throttle);
     mig_rate_limit_init(&rl, tp.start);
+    /* The first pass starts now: set-up is not the link's speed. */
+    mig_pass_rate_init(&pg->pass, g_get_monotonic_time(), bytes_sent(o));
     o->iteration = 1;
     pass_event(o);
 
     for (;;) {
         MigParams p;
+        MigSwitchoverFigures f;
         bool pass_done;
-        uint64_t pending;
-        double bw;
         gint64 now;
 
         mig_params_get(&p);
@@ -1037,16 +1060,12 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         }
         now = g_get_monotonic_time();
         measure(o, pg, now);
-        pending = dirty_bitmap_dirty_pages(o->bitmap) * GUEST_PAGE_SIZE;
-        bw = p.avail_switchover_bandwidth ? p.avail_switchover_bandwidth :
-             mig_bandwidth_estimate(&pg->bw, now,
-                                    bytes_sent(o));
-        report_expected_downtime(pending, bw);
+        f = switchover_figures(o, pg, &p, now);
+        mig_info_set_expected_downtime(expected_downtime(&f));
         publish_stats(o, pg);
         /* Before the pass ends, only a sync can tell whether we could
          * finish now (QEMU's estimate, then exact check). */
-        if (!pass_done && !mig_should_switchover(pending, bw,
-                                                 p.downtime_limit)) {
+        if (!pass_done && !mig_should_switchover(&f, p.downtime_limit)) {
             continue;
         }
 
@@ -1055,13 +1074,16 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         }
         tp.dirtied += dirty_bitmap_last_sync_pages(o->bitmap) *
                       GUEST_PAGE_SIZE;
-        pending = dirty_bitmap_dirty_pages(o->bitmap) * GUEST_PAGE_SIZE;
-        report_expected_downtime(pending, bw);
+        /* The pass's bandwidth, measured up to its end (before this
+         * sync, whose cost is counted on its own). */
+        f = switchover_figures(o, pg, &p, now);
+        mig_info_set_expected_downtime(expected_downtime(&f));
         end_throttle_period(o, &tp, pg, &p, now);
         publish_stats(o, pg);
 
-        if (mig_should_switchover(pending, bw, p.downtime_limit)) {
+        if (mig_should_switchover(&f, p.downtime_limit)) {
             if (switchover_acked(o)) {
+                mig_info_switchover_decided(expected_downtime(&f));
                 return true;
             }
             /* Ready but for the destination: wait for its ack a while
@@ -1070,6 +1092,8 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         }
         o->iteration++;
         ram_saver_rewind(&o->session->ram_saver);
+        mig_pass_rate_next_pass(&pg->pass, g_get_monotonic_time(),
+                                bytes_sent(o));
         pass_event(o);
     }
 }
@@ -1647,6 +1671,7 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     o->rp_state = reply_optional ? RP_AWAITING_ANSWER : RP_OPEN;
     o->session = mig_session_new(hello->session_id, cfg);
     o->hello = hello;
+    o->devices_max = device_save_max_bytes();
     cur = o;
 
     mig_params_update(cfg);

@@ -33,6 +33,9 @@ typedef struct MigInfoState {
     int64_t downtime;
     bool has_expected_downtime;
     int64_t expected_downtime;
+    /* expected_downtime is the prediction switchover was decided on:
+     * kept once the migration ends, beside the measured downtime. */
+    bool expected_at_switchover;
     bool report_throttle;
     char *error_desc;
     bool has_ram;
@@ -59,6 +62,7 @@ void mig_info_start(MigDirection dir, bool events, bool dry_run)
     info.end_time = 0;
     info.has_downtime = false;
     info.has_expected_downtime = false;
+    info.expected_at_switchover = false;
     info.report_throttle = false;
     g_clear_pointer(&info.error_desc, g_free);
     info.has_ram = false;
@@ -165,6 +169,14 @@ void mig_info_set_expected_downtime(int64_t ms)
     g_mutex_unlock(&info.lock);
 }
 
+void mig_info_switchover_decided(int64_t ms)
+{
+    mig_info_set_expected_downtime(ms);
+    g_mutex_lock(&info.lock);
+    info.expected_at_switchover = info.has_expected_downtime;
+    g_mutex_unlock(&info.lock);
+}
+
 void mig_info_report_throttle(bool on)
 {
     g_mutex_lock(&info.lock);
@@ -180,7 +192,7 @@ void mig_info_end(void)
     if (!info.end_time) {
         info.end_time = g_get_monotonic_time();
     }
-    info.has_expected_downtime = false;
+    info.has_expected_downtime = info.expected_at_switchover;
     g_mutex_unlock(&info.lock);
 }
 
@@ -315,7 +327,8 @@ MigrationInfo *qmp_query_migrate(Error **errp)
             mi->has_downtime = true;
             mi->downtime = info.downtime;
         }
-        if (info.has_expected_downtime && mig_status_is_running(st)) {
+        if (info.has_expected_downtime &&
+            (mig_status_is_running(st) || info.expected_at_switchover)) {
             mi->has_expected_downtime = true;
             mi->expected_downtime = info.expected_downtime;
         }

@@ -4,6 +4,7 @@
 #include "migration/ram/precopy-policy.h"
 
 #include <glib.h>
+#include <math.h>
 
 void mig_rate_limit_init(MigRateLimit *rl, int64_t now)
 {
@@ -67,42 +68,66 @@ bool mig_bandwidth_update(MigBandwidth *bw, int64_t now, uint64_t total)
     return true;
 }
 
-double mig_bandwidth_estimate(const MigBandwidth *bw, int64_t now,
-                              uint64_t total)
+void mig_pass_rate_init(MigPassRate *r, int64_t now, uint64_t total)
 {
-    int64_t spent = now - bw->period_start;
-
-    if (bw->bytes_per_sec > 0 || spent < 1000) {
-        return bw->bytes_per_sec;
-    }
-    return (double)(total - bw->period_start_bytes) * 1e6 / (double)spent;
+    r->sample_start = now;
+    r->sample_start_bytes = total;
+    r->last_rate = 0;
 }
 
-int64_t mig_expected_downtime_ms(uint64_t pending, double bandwidth)
+static double sample_rate(const MigPassRate *r, int64_t now, uint64_t total)
 {
-    double ms;
+    return (double)(total - r->sample_start_bytes) * 1e6 /
+           (double)(now - r->sample_start);
+}
 
-    if (pending == 0) {
-        return 0;
+void mig_pass_rate_next_pass(MigPassRate *r, int64_t now, uint64_t total)
+{
+    if (now - r->sample_start < MIG_PASS_MIN_SAMPLE_US) {
+        return;
     }
-    if (bandwidth <= 0) {
-        return INT64_MAX;
+    r->last_rate = sample_rate(r, now, total);
+    r->sample_start = now;
+    r->sample_start_bytes = total;
+}
+
+double mig_pass_rate_get(const MigPassRate *r, int64_t now, uint64_t total)
+{
+    if (now - r->sample_start < MIG_PASS_MIN_SAMPLE_US) {
+        return r->last_rate;
     }
-    ms = (double)pending * 1000.0 / bandwidth;
+    return sample_rate(r, now, total);
+}
+
+int64_t mig_predicted_downtime_ms(const MigSwitchoverFigures *f)
+{
+    double bytes = (double)f->pending + (double)f->device_bytes;
+    double bw = f->declared_bandwidth > 0 ? f->declared_bandwidth :
+                f->bandwidth * MIG_SWITCHOVER_BANDWIDTH_PCT / 100;
+    double ms = (double)MAX(f->sync_us, 0) / 1000.0;
+
+    if (bytes > 0) {
+        if (bw <= 0) {
+            return INT64_MAX;
+        }
+        ms += bytes * 1000.0 / bw;
+    }
+    /* Rounded up, so that the figure fits the limit exactly when the
+     * decision says it does. */
+    ms = ceil(ms);
     return ms >= (double)INT64_MAX ? INT64_MAX : (int64_t)ms;
 }
 
-bool mig_should_switchover(uint64_t pending, double bandwidth,
+bool mig_should_switchover(const MigSwitchoverFigures *f,
                            uint64_t downtime_limit_ms)
 {
-    if (pending == 0) {
+    int64_t ms;
+
+    if (f->pending == 0) {
         return true;
     }
-    if (bandwidth <= 0) {
-        return false;
-    }
-    /* In doubles: limit * bandwidth can exceed 64 bits. */
-    return (double)pending <= bandwidth * (double)downtime_limit_ms / 1000.0;
+    ms = mig_predicted_downtime_ms(f);
+    return ms != INT64_MAX && (uint64_t)ms <= downtime_limit_ms;
 }
 
 void mig_throttle_init(MigThrottle *t)

@@ -7,11 +7,15 @@
  *     window, QEMU's scheme, so the limit holds over short spans; what
  *     a window overshoots (a record is sent whole) is paid off by the
  *     next ones, and an idle window saves nothing up;
- *   - bandwidth measurement and the expected downtime: the bytes sent
- *     over the last measuring period, sleeps included, so a limited
- *     migration measures its limit;
- *   - the switchover test: stop the VM once what is left can be sent
- *     within downtime-limit;
+ *   - bandwidth measurement for query-migrate: the bytes sent over the
+ *     last measuring period, sleeps included, so a limited migration
+ *     measures its limit;
+ *   - the switchover test: stop the VM once the predicted downtime fits
+ *     in downtime-limit.  The prediction is the last dirty sync's cost
+ *     (the final sync runs with the VM stopped) plus the dirty RAM left
+ *     and the device state at MIG_SWITCHOVER_BANDWIDTH_PCT percent of
+ *     the current pass's bandwidth: earlier passes and set-up say
+ *     nothing of what the link does now;
  *   - auto-converge: QEMU's rule.  Once per period of at least one
  *     second, if the guest dirtied more than throttle-trigger-threshold
  *     percent of what was sent in the period, count it; the second such
@@ -49,7 +53,7 @@ void mig_rate_limit_account(MigRateLimit *rl, uint64_t bytes);
 int64_t mig_rate_limit_wait_until(MigRateLimit *rl, int64_t now,
                                   uint64_t rate);
 
-/* ---- Bandwidth measurement and switchover ---- */
+/* ---- Bandwidth measurement ---- */
 
 typedef struct MigBandwidth {
     int64_t period_start;
@@ -65,23 +69,70 @@ void mig_bandwidth_init(MigBandwidth *bw, int64_t now, uint64_t total);
  */
 bool mig_bandwidth_update(MigBandwidth *bw, int64_t now, uint64_t total);
 
-/*
- * The bandwidth in bytes/s: the last period's, or before a period has
- * ended, the rate of the one running (once it has run 1 ms), so the
- * first pass need not end blind; 0 if unknown.
- */
-double mig_bandwidth_estimate(const MigBandwidth *bw, int64_t now,
-                              uint64_t total);
-
-/* Milliseconds that sending @pending bytes at @bandwidth would take; 0
- * for nothing pending, INT64_MAX while the bandwidth is unknown. */
-int64_t mig_expected_downtime_ms(uint64_t pending, double bandwidth);
+/* ---- Switchover ---- */
 
 /*
- * Whether to switch over with @pending bytes left: nothing left, or
- * they fit in @downtime_limit_ms at @bandwidth.
+ * The shortest span a bandwidth sample covers: one rate-limiting
+ * window, since a shorter span can see a whole window's allowance sent
+ * in part of it (and a scheduler hiccup weighs more).
  */
-bool mig_should_switchover(uint64_t pending, double bandwidth,
+#define MIG_PASS_MIN_SAMPLE_US MIG_RATE_WINDOW_US
+/*
+ * The share of the measured bandwidth the prediction counts on.  A
+ * pass's rate swings by a fifth from one pass to the next on a loaded
+ * host, and the stopped phase does work the rate does not show (SYNC
+ * rounds, END, the destination's answer).
+ */
+#define MIG_SWITCHOVER_BANDWIDTH_PCT 80
+
+/*
+ * The bandwidth of the current pass: bytes sent over time since the
+ * pass started.  A pass shorter than MIG_PASS_MIN_SAMPLE_US is measured
+ * together with the ones after it until they cover that span.
+ */
+typedef struct MigPassRate {
+    int64_t sample_start;
+    uint64_t sample_start_bytes;
+    double last_rate;           /* the last whole sample's; 0: none yet */
+} MigPassRate;
+
+/* The first pass starts at @now with @total bytes sent so far. */
+void mig_pass_rate_init(MigPassRate *r, int64_t now, uint64_t total);
+/*
+ * A pass ended and the next starts at @now, with @total bytes sent:
+ * a sample covering MIG_PASS_MIN_SAMPLE_US is kept as last_rate and the
+ * next pass starts a new one; a shorter sample goes on.
+ */
+void mig_pass_rate_next_pass(MigPassRate *r, int64_t now, uint64_t total);
+/*
+ * Bytes/s: the running sample's once it covers MIG_PASS_MIN_SAMPLE_US,
+ * until then the last whole sample's; 0 if there is none (unknown).
+ */
+double mig_pass_rate_get(const MigPassRate *r, int64_t now, uint64_t total);
+
+typedef struct MigSwitchoverFigures {
+    uint64_t pending;           /* dirty RAM bytes left */
+    uint64_t device_bytes;      /* the device state, at most */
+    int64_t sync_us;            /* what the last dirty sync took */
+    double bandwidth;           /* mig_pass_rate_get(); 0: unknown */
+    /* avail-switchover-bandwidth, taken as it is (the user's word, no
+     * margin); 0: use @bandwidth. */
+    double declared_bandwidth;
+} MigSwitchoverFigures;
+
+/*
+ * The downtime switching over now would take, in milliseconds rounded
+ * up; INT64_MAX if there is something to send and the bandwidth is
+ * unknown.
+ */
+int64_t mig_predicted_downtime_ms(const MigSwitchoverFigures *f);
+
+/*
+ * Whether to switch over: no dirty RAM left (another pass cannot
+ * shrink the rest), or the predicted downtime fits in
+ * @downtime_limit_ms.
+ */
+bool mig_should_switchover(const MigSwitchoverFigures *f,
                            uint64_t downtime_limit_ms);
 
 /* ---- Auto-converge ---- */

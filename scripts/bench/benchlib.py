@@ -11,6 +11,7 @@ import os
 import platform
 import socket
 import subprocess
+import sys
 import time
 
 GiB = 1 << 30
@@ -250,3 +251,11 @@ def machine_description():
     return '%d CPUs (%s), %.1f GiB RAM, Linux %s' % (
         os.cpu_count(), cpu, os.sysconf('SC_PAGE_SIZE') *
         os.sysconf('SC_PHYS_PAGES') / GiB, platform.release())
+
+
+def emit(text, path=None):
+    """Prints a report, and writes it to @path too if given."""
+    sys.stdout.write(text)
+    if path:
+        with open(path, 'w') as f:
+            f.write(text)

@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import (GiB, MiB, PAGE, TIMEOUT, Machine, QmpError,
+from benchlib import (GiB, MiB, PAGE, TIMEOUT, Machine, QmpError, emit,
                       loopback_once, machine_description, mem_available,
                       on_free_port, parse_size, size_name, wait_migration)
 
@@ -74,11 +74,13 @@ def start_destination(build, tmpdir, size, prealloc):
         (['-mem-prealloc'] if prealloc else [])))
 
 
-def migrate_once(build, size, config, verify, prealloc, cpu=None):
+def migrate_once(build, size, config, verify, prealloc, cpu=None,
+                 prepare=None):
     """One migration of a filled @size guest; returns query-migrate's
     final answer.  A dict @cpu gets the CPU seconds (all threads, user
     plus system) each end spent during the migration, under 'source' and
-    'destination'."""
+    'destination'.  @prepare, if given, is called with the source just
+    before it migrates."""
     tmpdir = tempfile.mkdtemp(prefix='vmig-bench-')
     machines = []
     try:
@@ -90,7 +92,8 @@ def migrate_once(build, size, config, verify, prealloc, cpu=None):
         fill_ram(src, size)
         dst, port = start_destination(build, tmpdir, size, prealloc)
         machines.append(dst)
-
+        if prepare:
+            prepare(src)
         before = (src.cpu_seconds(), dst.cpu_seconds())
         src.cmd('migrate', uri='tcp:127.0.0.1:%d' % port, config=config)
         info = wait_migration(src)
@@ -227,11 +230,7 @@ def main():
         sys.exit('precopy.py: %s' % e)
     if not rows:
         sys.exit('nothing measured')
-    text = markdown(config, rows, args)
-    sys.stdout.write(text)
-    if args.out:
-        with open(args.out, 'w') as f:
-            f.write(text)
+    emit(markdown(config, rows, args), args.out)
 
 
 if __name__ == '__main__':

@@ -78,10 +78,12 @@ COVERAGE = {
                       POLICY + 'test_rate_limit_average'],
     'avail-switchover-bandwidth': [PRECOPY +
                                    'test_avail_switchover_bandwidth',
+                                   POLICY + 'test_predicted_downtime',
                                    STATE + 'test_params'],
     'downtime-limit': [PRECOPY + 'test_iterates_until_downtime_limit_is_'
                                  'raised',
-                       POLICY + 'test_downtime_and_switchover'],
+                       POLICY + 'test_switchover',
+                       POLICY + 'test_switchover_overshoots'],
     'multifd-channels': [MULTIFD + 'test_channel_counts'],
     'multifd-compression': [MULTIFD + 'test_compression'],
     'multifd-zlib-level': [MULTIFD + 'test_zlib_level_reaches_the_channels',

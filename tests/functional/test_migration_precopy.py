@@ -82,6 +82,10 @@ class ConvergenceTest(MigrationTestCase):
             src.cmd('migrate-set-config', downtime_limit=60000)
             result = wait_status(src, FINAL, timeout=30)
             self.assert_completed(src, dst, result)
+            # The prediction switchover went by stays, beside the
+            # measured downtime.
+            self.assertLessEqual(result['expected-downtime'], 60000)
+            self.assertIn('downtime', result)
             self.assertEqual(src.cmd('query-migrate-config')
                              ['downtime-limit'], 60000)
 

@@ -104,36 +104,169 @@ START_TEST(test_bandwidth)
 
     mig_bandwidth_init(&bw, 0, 1000);
     ck_assert(bw.bytes_per_sec == 0);
-    /* Before a period has ended: the running period's rate (after 1 ms). */
-    ck_assert(mig_bandwidth_estimate(&bw, 500, 2000) == 0);
-    ck_assert(mig_bandwidth_estimate(&bw, 10 * MS, 11000) == 1e6);
     ck_assert(!mig_bandwidth_update(&bw, 99 * MS, 1000000));
     /* 100 ms, 10 MB: 100 MB/s. */
     ck_assert(mig_bandwidth_update(&bw, 100 * MS, 10001000));
     ck_assert(bw.bytes_per_sec == 100e6);
-    ck_assert(mig_bandwidth_estimate(&bw, 150 * MS, 0) == 100e6);
     /* Idle: a period with nothing sent measures 0. */
     ck_assert(mig_bandwidth_update(&bw, 300 * MS, 10001000));
     ck_assert(bw.bytes_per_sec == 0);
 }
 END_TEST
 
-START_TEST(test_downtime_and_switchover)
+START_TEST(test_pass_rate)
 {
-    ck_assert_int_eq(mig_expected_downtime_ms(0, 0), 0);
-    ck_assert_int_eq(mig_expected_downtime_ms(1, 0), INT64_MAX);
-    ck_assert_int_eq(mig_expected_downtime_ms(50000000, 100e6), 500);
+    MigPassRate r;
 
-    /* Nothing left: always. */
-    ck_assert(mig_should_switchover(0, 0, 0));
-    /* Unknown bandwidth: never with something left. */
-    ck_assert(!mig_should_switchover(4096, 0, 300));
-    /* 100 MB/s and 300 ms: 30 MB fit, one byte more does not. */
-    ck_assert(mig_should_switchover(30000000, 100e6, 300));
-    ck_assert(!mig_should_switchover(30000001, 100e6, 300));
-    ck_assert(!mig_should_switchover(1, 100e6, 0));
-    /* No overflow with the largest limit and a huge bandwidth. */
-    ck_assert(mig_should_switchover(UINT64_MAX / 2, 1e18, 2000000));
+    /* Set-up sent 5 MB before the first pass: not counted. */
+    mig_pass_rate_init(&r, 1 * S, 5000000);
+    /* Too short a sample, and none before it: unknown. */
+    ck_assert(mig_pass_rate_get(&r, 1 * S + MIG_PASS_MIN_SAMPLE_US - 1,
+                                6000000) == 0);
+    /* Once the pass covers the minimum sample, its own rate. */
+    ck_assert(mig_pass_rate_get(&r, 2 * S, 105000000) == 100e6);
+
+    /* A fast first pass (1 GB/s), then a slow one (50 MB/s): once
+     * measurable, the slow pass's rate alone. */
+    mig_pass_rate_next_pass(&r, 2 * S, 1005000000);
+    ck_assert(r.last_rate == 1e9);
+    /* Until then, the last pass's. */
+    ck_assert(mig_pass_rate_get(&r, 2 * S + 10 * MS, 1005500000) == 1e9);
+    ck_assert(mig_pass_rate_get(&r, 3 * S, 1055000000) == 50e6);
+
+    /* Short passes: measured together until they cover the minimum. */
+    mig_pass_rate_next_pass(&r, 3 * S, 1055000000);
+    ck_assert(r.last_rate == 50e6);
+    mig_pass_rate_next_pass(&r, 3 * S + 40 * MS, 1055000000 + 400000);
+    mig_pass_rate_next_pass(&r, 3 * S + 80 * MS, 1055000000 + 800000);
+    ck_assert(mig_pass_rate_get(&r, 3 * S + 90 * MS, 1055000000 + 900000) ==
+              50e6);
+    /* 100 ms, 1 MB over three passes: 10 MB/s. */
+    ck_assert(mig_pass_rate_get(&r, 3 * S + 100 * MS, 1056000000) == 10e6);
+    mig_pass_rate_next_pass(&r, 3 * S + 100 * MS, 1056000000);
+    ck_assert(r.last_rate == 10e6);
+
+    /* A pass that sends nothing measures 0 once long enough. */
+    ck_assert(mig_pass_rate_get(&r, 4 * S, 1056000000) == 0);
+}
+END_TEST
+
+START_TEST(test_predicted_downtime)
+{
+    MigSwitchoverFigures f = { 0 };
+
+    /* Nothing to send, nothing to sync: no downtime, bandwidth or not. */
+    ck_assert_int_eq(mig_predicted_downtime_ms(&f), 0);
+    /* Something to send at an unknown bandwidth: unknown. */
+    f.pending = 1;
+    ck_assert_int_eq(mig_predicted_downtime_ms(&f), INT64_MAX);
+    f.pending = 0;
+    f.device_bytes = 1;
+    ck_assert_int_eq(mig_predicted_downtime_ms(&f), INT64_MAX);
+
+    /* 40 MB of RAM at 100 MB/s counted as 80 MB/s: 500 ms. */
+    f = (MigSwitchoverFigures) { .pending = 40000000, .bandwidth = 100e6 };
+    ck_assert_int_eq(mig_predicted_downtime_ms(&f), 500);
+    /* Device state and the sync add up. */
+    f.device_bytes = 8000000;
+    f.sync_us = 25 * MS;
+    ck_assert_int_eq(mig_predicted_downtime_ms(&f), 600 + 25);
+    /* Rounded up: a microsecond of sync more is a millisecond more. */
+    f.sync_us++;
+    ck_assert_int_eq(mig_predicted_downtime_ms(&f), 600 + 26);
+    /* A declared bandwidth is taken as it is. */
+    f.declared_bandwidth = 48e6;
+    ck_assert_int_eq(mig_predicted_downtime_ms(&f), 1000 + 26);
+    /* A near-zero bandwidth: huge but finite, and no overflow. */
+    f = (MigSwitchoverFigures) { .pending = UINT64_MAX, .bandwidth = 1e-300 };
+    ck_assert_int_eq(mig_predicted_downtime_ms(&f), INT64_MAX);
+}
+END_TEST
+
+START_TEST(test_switchover)
+{
+    /* 300 ms at 100 MB/s, counted as 80 MB/s: 24 MB. */
+    MigSwitchoverFigures f = { .pending = 24000000, .bandwidth = 100e6 };
+
+    /* The margin at its boundary: 24 MB fit, one byte more does not. */
+    ck_assert(mig_should_switchover(&f, 300));
+    f.pending++;
+    ck_assert(!mig_should_switchover(&f, 300));
+    /* Without a margin the byte would have fitted (30 MB at 100 MB/s). */
+    ck_assert((double)f.pending <= 100e6 * 300 / 1000);
+
+    /* No RAM left: switch, whatever the rest costs (another pass cannot
+     * make it cheaper), even with downtime-limit 0. */
+    f = (MigSwitchoverFigures) { .device_bytes = 1 << 30, .sync_us = S };
+    ck_assert(mig_should_switchover(&f, 0));
+    /* Unknown or zero bandwidth: never with RAM left. */
+    f = (MigSwitchoverFigures) { .pending = 4096 };
+    ck_assert(!mig_should_switchover(&f, 2000000));
+    /* A tiny bandwidth: a prediction far beyond any limit. */
+    f.bandwidth = 1e-12;
+    ck_assert(!mig_should_switchover(&f, 2000000));
+    /* The largest limit and a huge bandwidth. */
+    f = (MigSwitchoverFigures) { .pending = UINT64_MAX / 2,
+                                 .bandwidth = 1e18 };
+    ck_assert(mig_should_switchover(&f, 2000000));
+}
+END_TEST
+
+/*
+ * The cases that used to overshoot downtime-limit: each would have
+ * switched over on what was left and the set-up's or the earlier
+ * passes' rate, with the device state and the final sync uncounted.
+ */
+START_TEST(test_switchover_overshoots)
+{
+    MigPassRate r;
+    MigSwitchoverFigures f = { .pending = 20 * MiB };
+
+    /* A slow pass after a fast start: the first pass ran at 1 GB/s, the
+     * current one at 40 MB/s.  20 MiB take 655 ms at 32 MB/s. */
+    mig_pass_rate_init(&r, 0, 0);
+    mig_pass_rate_next_pass(&r, 1 * S, 1000000000);
+    mig_pass_rate_next_pass(&r, 2 * S, 1040000000);
+    f.bandwidth = mig_pass_rate_get(&r, 2 * S, 1040000000);
+    ck_assert(f.bandwidth == 40e6);
+    ck_assert(!mig_should_switchover(&f, 300));
+    ck_assert(mig_should_switchover(&f, 656));
+    ck_assert(!mig_should_switchover(&f, 655));
+
+    /* Large device state: 1 MiB of RAM is nothing at 1 GB/s, but with
+     * 300 MB of devices it is 377 ms. */
+    f = (MigSwitchoverFigures) { .pending = MiB, .bandwidth = 1e9,
+                                 .device_bytes = 300000000 };
+    ck_assert_int_eq(mig_predicted_downtime_ms(&f), 377);
+    ck_assert(!mig_should_switchover(&f, 300));
+    f.device_bytes = 0;
+    ck_assert(mig_should_switchover(&f, 300));
+
+    /* A costly final sync: the last took 290 ms, the RAM 12.5 ms. */
+    f = (MigSwitchoverFigures) { .pending = 10000000, .bandwidth = 1e9,
+                                 .sync_us = 290 * MS };
+    ck_assert_int_eq(mig_predicted_downtime_ms(&f), 303);
+    ck_assert(!mig_should_switchover(&f, 300));
+    f.sync_us = 280 * MS;
+    ck_assert(mig_should_switchover(&f, 300));
+
+    /* A stalled link: a pass that sent nothing in a second. */
+    f = (MigSwitchoverFigures) {
+        .pending = 4096,
+        .bandwidth = mig_pass_rate_get(&r, 3 * S, 1040000000),
+    };
+    ck_assert(f.bandwidth == 0);
+    ck_assert(!mig_should_switchover(&f, 2000000));
+
+    /* A pass too short to measure (2 ms, 4 MB: 2 GB/s) goes by the
+     * last measured one (40 MB/s): 4 MB take 125 ms, not 2.5. */
+    f = (MigSwitchoverFigures) {
+        .pending = 4000000,
+        .bandwidth = mig_pass_rate_get(&r, 2 * S + 2 * MS, 1044000000),
+    };
+    ck_assert(f.bandwidth == 40e6);
+    ck_assert_int_eq(mig_predicted_downtime_ms(&f), 125);
+    ck_assert(!mig_should_switchover(&f, 100));
 }
 END_TEST
 
@@ -226,7 +359,10 @@ int main(void)
     tcase_add_test(tc, test_rate_limit_average);
     tcase_add_test(tc, test_rate_limit_windows);
     tcase_add_test(tc, test_bandwidth);
-    tcase_add_test(tc, test_downtime_and_switchover);
+    tcase_add_test(tc, test_pass_rate);
+    tcase_add_test(tc, test_predicted_downtime);
+    tcase_add_test(tc, test_switchover);
+    tcase_add_test(tc, test_switchover_overshoots);
     tcase_add_test(tc, test_throttle_rule);
     tcase_add_test(tc, test_throttle_limits);
     tcase_add_test(tc, test_throttle_tailslow);

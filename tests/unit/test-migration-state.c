@@ -78,6 +78,35 @@ START_TEST(test_status_and_query)
 }
 END_TEST
 
+/* The prediction switchover went by stays beside the measured downtime. */
+START_TEST(test_expected_downtime_kept)
+{
+    g_autoptr(MigrationInfo) mid = NULL;
+    g_autoptr(MigrationInfo) end = NULL;
+
+    mig_info_start(MIG_DIR_OUTGOING, false, false);
+    ck_assert(mig_status_change(MIGRATION_STATUS_SETUP,
+                                MIGRATION_STATUS_ACTIVE));
+    mig_info_set_expected_downtime(900);
+    mig_info_switchover_decided(240);
+    ck_assert(mig_status_change(MIGRATION_STATUS_ACTIVE,
+                                MIGRATION_STATUS_DEVICE));
+    mid = qmp_query_migrate(&error_abort);
+    ck_assert(mid->has_expected_downtime);
+    ck_assert_int_eq(mid->expected_downtime, 240);
+
+    mig_info_set_downtime(260);
+    mig_info_end();
+    ck_assert(mig_status_change(MIGRATION_STATUS_DEVICE,
+                                MIGRATION_STATUS_COMPLETED));
+    end = qmp_query_migrate(&error_abort);
+    ck_assert(end->has_expected_downtime);
+    ck_assert_int_eq(end->expected_downtime, 240);
+    ck_assert(end->has_downtime);
+    ck_assert_int_eq(end->downtime, 260);
+}
+END_TEST
+
 START_TEST(test_running_states)
 {
     static const MigrationStatus running[] = {
@@ -203,6 +232,7 @@ int main(void)
     SRunner *sr;
 
     tcase_add_test(tc, test_status_and_query);
+    tcase_add_test(tc, test_expected_downtime_kept);
     tcase_add_test(tc, test_running_states);
     tcase_add_test(tc, test_listen_address);
     tcase_add_test(tc, test_params);

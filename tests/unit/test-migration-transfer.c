@@ -712,6 +712,10 @@ START_TEST(test_devices)
         pieces++;
     }
     ck_assert_uint_eq(pieces, 3 + 1);
+    /* The switchover decision's bound holds the records, just. */
+    ck_assert_uint_ge(device_save_max_bytes(), stream->len);
+    ck_assert_uint_lt(device_save_max_bytes(),
+                      stream->len + pieces * WIRE_ALIGN);
 
     wire_hello_add_device(h, "big", 2, 1);
     wire_hello_add_device(h, "empty", 1, 1);
