@@ -18,7 +18,8 @@
 
 /* Every WORKLOAD_LOG_INTERVAL-th write of a vCPU is logged. */
 #define WORKLOAD_LOG_INTERVAL 1024
-/* Default hot region for pattern 'hotset' (capped to guest RAM). */
+/* Default hot region for patterns 'hotset' and 'sweep' (capped to guest
+ * RAM). */
 #define WORKLOAD_DEFAULT_HOTSET (16 * 1024 * 1024)
 
 /* WorkloadOptions with every member present (see qapi/machine.json). */
@@ -42,7 +43,7 @@ typedef struct WorkloadGen {
     unsigned cpu_index;
     unsigned ncpus;
     uint64_t rng;       /* pseudo-random state (splitmix64) */
-    uint64_t cursor;    /* next page index for 'sequential' */
+    uint64_t cursor;    /* next page index for 'sequential' and 'sweep' */
     uint64_t writes;    /* steps done since the sequence (re)started */
 } WorkloadGen;
 
@@ -54,5 +55,8 @@ void workload_gen_init(WorkloadGen *g, const WorkloadConfig *cfg,
 void workload_gen_update(WorkloadGen *g, const WorkloadConfig *cfg);
 /* Overwrites one guest page; returns its guest offset. */
 uint64_t workload_gen_step(WorkloadGen *g);
+/* @n steps, told to the software dirty log a run of adjacent pages at a
+ * time after their stores (one mark per run, not per page). */
+void workload_gen_steps(WorkloadGen *g, unsigned n);
 
 #endif

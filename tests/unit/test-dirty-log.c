@@ -236,6 +236,47 @@ START_TEST(test_workload_writes)
 }
 END_TEST
 
+/* A batch of the workload (workload_gen_steps()) reports the same pages
+ * as its steps one by one: runs of adjacent pages that start and end
+ * inside a word of the software log, and a wrap-around. */
+START_TEST(test_workload_batches)
+{
+    DirtyLog *log = start(_i);
+    WorkloadConfig cfg;
+    WorkloadGen g;
+    uint64_t written[150];
+
+    if (!log) {
+        return;
+    }
+    workload_config_init(&cfg, ram_guest_size());
+    cfg.pattern = WORKLOAD_PATTERN_SWEEP;
+    cfg.hotset = 100 * GUEST_PAGE_SIZE;
+    /* vCPU 1 of 3 starts at page 33: pages 33-99, then 0-82. */
+    workload_gen_init(&g, &cfg, 1, 3);
+    for (size_t i = 0; i < G_N_ELEMENTS(written); i++) {
+        written[i] = workload_gen_step(&g) / GUEST_PAGE_SIZE;
+    }
+    sync_expect(log, written, G_N_ELEMENTS(written));
+    workload_gen_init(&g, &cfg, 1, 3);
+    workload_gen_steps(&g, G_N_ELEMENTS(written));
+    sync_expect(log, written, G_N_ELEMENTS(written));
+    sync_expect(log, NULL, 0);
+
+    /* Scattered pages: each its own run. */
+    cfg.pattern = WORKLOAD_PATTERN_RANDOM;
+    workload_gen_init(&g, &cfg, 0, 1);
+    for (size_t i = 0; i < G_N_ELEMENTS(written); i++) {
+        written[i] = workload_gen_step(&g) / GUEST_PAGE_SIZE;
+    }
+    sync_expect(log, written, G_N_ELEMENTS(written));
+    workload_gen_init(&g, &cfg, 0, 1);
+    workload_gen_steps(&g, G_N_ELEMENTS(written));
+    sync_expect(log, written, G_N_ELEMENTS(written));
+    dirty_log_stop(log);
+}
+END_TEST
+
 /* The kernel sees writes that bypass the hook, including ones the kernel
  * itself makes for a syscall. */
 START_TEST(test_kernel_sees_raw_writes)
@@ -607,6 +648,7 @@ int main(void)
     tcase_add_loop_test(tc, test_reported_pages, 0, N_BACKENDS);
     tcase_add_loop_test(tc, test_huge_pages, 0, N_BACKENDS);
     tcase_add_loop_test(tc, test_workload_writes, 0, N_BACKENDS);
+    tcase_add_loop_test(tc, test_workload_batches, 0, N_BACKENDS);
     tcase_add_test(tc, test_kernel_sees_raw_writes);
     tcase_add_loop_test(tc, test_concurrent_writes, 0, N_BACKENDS);
     tcase_add_loop_test(tc, test_restart, 0, N_BACKENDS);
