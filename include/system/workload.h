@@ -4,8 +4,9 @@
  * This part is pure computation on guest RAM, with no threads or timing:
  * a WorkloadGen is one vCPU's generator, and workload_gen_step() does one
  * write.  Everything written follows from the seed, the vCPU index and the
- * number of writes done, so a test can run steps synchronously and compare
- * RAM digests.  The threads that call it at a given rate are in cpus.c.
+ * number of writes done (for 'sweep', which increments a byte, from the
+ * writes before it), so a test can run steps synchronously and compare RAM
+ * digests.  The threads that call it at a given rate are in cpus.c.
  */
 #ifndef VMIG_SYSTEM_WORKLOAD_H
 #define VMIG_SYSTEM_WORKLOAD_H
