@@ -15,11 +15,16 @@ struct CounterDevice {
     DeviceStateOps ops;
 };
 
-uint64_t counter_device_bump(CounterDevice *dev, unsigned cpu)
+uint64_t counter_device_add(CounterDevice *dev, unsigned cpu, uint64_t n)
 {
     g_assert(cpu < dev->ncpus);
-    qatomic_inc(&dev->total);
-    return qatomic_inc_fetch(&dev->count[cpu]);
+    qatomic_add(&dev->total, n);
+    return qatomic_add_fetch(&dev->count[cpu], n);
+}
+
+uint64_t counter_device_bump(CounterDevice *dev, unsigned cpu)
+{
+    return counter_device_add(dev, cpu, 1);
 }
 
 uint64_t counter_device_get(CounterDevice *dev, unsigned cpu)

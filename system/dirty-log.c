@@ -102,9 +102,15 @@ void dirty_soft_log_mark(DirtySoftLog *log, uint64_t guest_offset,
     uint64_t end = (guest_offset + len + GUEST_PAGE_SIZE - 1) /
                    GUEST_PAGE_SIZE;
 
-    for (uint64_t page = first; page < end && page < log->capacity;
-         page++) {
-        qatomic_or(&log->bits[page / WORD_BITS], 1ull << (page % WORD_BITS));
+    /* A word of bits at a time: a run of pages costs one atomic per 64. */
+    end = MIN(end, log->capacity);
+    while (first < end) {
+        unsigned bit = first % WORD_BITS;
+        uint64_t n = MIN(end - first, WORD_BITS - bit);
+
+        qatomic_or(&log->bits[first / WORD_BITS],
+                   (n == WORD_BITS ? ~0ull : (1ull << n) - 1) << bit);
+        first += n;
     }
 }
 

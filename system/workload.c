@@ -5,7 +5,6 @@
 #include "system/workload.h"
 
 #include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "system/dirty-log.h"
@@ -73,6 +72,19 @@ static uint64_t rng_below(uint64_t *state, uint64_t n)
     return (uint64_t)(((unsigned __int128)rng_next(state) * n) >> 64);
 }
 
+/* Pages of the hot set, at least one and at most the @pages of RAM. */
+static uint64_t hot_pages(const WorkloadGen *g, uint64_t pages)
+{
+    return MAX(MIN(g->cfg.hotset / GUEST_PAGE_SIZE, pages), 1);
+}
+
+/* The pages the cursor of 'sequential' or 'sweep' walks. */
+static uint64_t walked_pages(const WorkloadGen *g, uint64_t pages)
+{
+    return g->cfg.pattern == WORKLOAD_PATTERN_SWEEP ? hot_pages(g, pages)
+                                                    : pages;
+}
+
 static void gen_restart(WorkloadGen *g)
 {
     uint64_t pages = ram_guest_size() / GUEST_PAGE_SIZE;
@@ -80,7 +92,8 @@ static void gen_restart(WorkloadGen *g)
     /* Distinct, seed-dependent streams per vCPU. */
     g->rng = g->cfg.seed ^ ((uint64_t)g->cpu_index << 32 | g->cpu_index);
     rng_next(&g->rng);
-    g->cursor = g->ncpus ? pages * g->cpu_index / g->ncpus : 0;
+    g->cursor = g->ncpus ? walked_pages(g, pages) * g->cpu_index / g->ncpus
+                         : 0;
     g->writes = 0;
 }
 
@@ -103,50 +116,117 @@ void workload_gen_update(WorkloadGen *g, const WorkloadConfig *cfg)
     }
 }
 
+/* The cursor's page, then the cursor moves on, wrapping at @span (a
+ * compare, not a division: this is per page). */
+static uint64_t walk(WorkloadGen *g, uint64_t span)
+{
+    uint64_t page = g->cursor < span ? g->cursor : 0;
+
+    g->cursor = page + 1;
+    return page;
+}
+
 static uint64_t pick_page(WorkloadGen *g, uint64_t pages)
 {
-    uint64_t page;
-
     switch (g->cfg.pattern) {
     case WORKLOAD_PATTERN_SEQUENTIAL:
-        page = g->cursor % pages;
-        g->cursor = page + 1;
-        return page;
+    case WORKLOAD_PATTERN_SWEEP:
+        return walk(g, walked_pages(g, pages));
     case WORKLOAD_PATTERN_RANDOM:
         return rng_below(&g->rng, pages);
     case WORKLOAD_PATTERN_HOTSET:
-        return rng_below(&g->rng,
-                         MAX(MIN(g->cfg.hotset / GUEST_PAGE_SIZE, pages), 1));
+        return rng_below(&g->rng, hot_pages(g, pages));
     default:
         g_assert_not_reached();
     }
 }
 
-static const char *const words[] = {
-    "the", "guest", "writes", "memory", "while", "it", "is", "migrated",
-    "and", "every", "page", "that", "changes", "must", "be", "sent",
-    "again", "so", "a", "busy", "machine", "dirties", "pages", "faster",
-    "than", "network", "can", "carry", "them", "until", "throttled", "down",
+/* Each word padded to WORD_COPY bytes: copying a fixed size compiles to
+ * one vector store, where a call to memcpy() per word cost most of a
+ * text page. */
+#define WORD_COPY 16
+#define WORD(s) { s, sizeof(s) - 1 }
+static const struct {
+    char text[WORD_COPY];
+    size_t len;
+} words[] = {
+    WORD("the"), WORD("guest"), WORD("writes"), WORD("memory"),
+    WORD("while"), WORD("it"), WORD("is"), WORD("migrated"),
+    WORD("and"), WORD("every"), WORD("page"), WORD("that"),
+    WORD("changes"), WORD("must"), WORD("be"), WORD("sent"),
+    WORD("again"), WORD("so"), WORD("a"), WORD("busy"),
+    WORD("machine"), WORD("dirties"), WORD("pages"), WORD("faster"),
+    WORD("than"), WORD("network"), WORD("can"), WORD("carry"),
+    WORD("them"), WORD("until"), WORD("throttled"), WORD("down"),
 };
+#undef WORD
+/* A word is 5 bits of a random number: 12 words per rng_next(). */
+#define WORD_CHOICE_BITS 5
+G_STATIC_ASSERT(G_N_ELEMENTS(words) == 1u << WORD_CHOICE_BITS);
+
+/* The longest header: "vcpu " u32 " write " u64 " seed " u64 "\n". */
+#define HEADER_MAX (5 + 10 + 7 + 20 + 6 + 20 + 1)
+
+static char *put_u64(char *p, uint64_t v)
+{
+    char digits[20];
+    int n = 0;
+
+    do {
+        digits[n++] = '0' + v % 10;
+        v /= 10;
+    } while (v);
+    while (n) {
+        *p++ = digits[--n];
+    }
+    return p;
+}
+
+/* "vcpu C write W seed S\n" at @buf (HEADER_MAX bytes), returns its
+ * length.  By hand: snprintf() cost more than all of a sparse write. */
+static size_t put_header(const WorkloadGen *g, char *buf)
+{
+    char *p = buf;
+
+    memcpy(p, "vcpu ", 5);
+    p = put_u64(p + 5, g->cpu_index);
+    memcpy(p, " write ", 7);
+    p = put_u64(p + 7, g->writes);
+    memcpy(p, " seed ", 6);
+    p = put_u64(p + 6, g->cfg.seed);
+    *p++ = '\n';
+    return p - buf;
+}
 
 /* English-like text: compresses well, yet differs from write to write
  * because of the header and the word choices. */
 static void fill_text(WorkloadGen *g, uint8_t *page)
 {
-    size_t pos, line = 0;
-    int n = snprintf((char *)page, GUEST_PAGE_SIZE,
-                     "vcpu %u write %" PRIu64 " seed %" PRIu64 "\n",
-                     g->cpu_index, g->writes, g->cfg.seed);
+    size_t pos = put_header(g, (char *)page), line = 0;
+    uint64_t choices = 0;
+    unsigned left = 0;
 
-    pos = (size_t)n;
     while (pos < GUEST_PAGE_SIZE) {
-        const char *w = words[rng_below(&g->rng, G_N_ELEMENTS(words))];
-        size_t len = strlen(w);
+        size_t len;
 
+        if (!left) {
+            choices = rng_next(&g->rng);
+            left = 64 / WORD_CHOICE_BITS;
+        }
+        len = words[choices % G_N_ELEMENTS(words)].len;
         if (pos + len + 1 > GUEST_PAGE_SIZE) {
             break;
         }
-        memcpy(page + pos, w, len);
+        /* The padding past the word is overwritten by what follows. */
+        if (pos + WORD_COPY <= GUEST_PAGE_SIZE) {
+            memcpy(page + pos, words[choices % G_N_ELEMENTS(words)].text,
+                   WORD_COPY);
+        } else {
+            memcpy(page + pos, words[choices % G_N_ELEMENTS(words)].text,
+                   len);
+        }
+        choices >>= WORD_CHOICE_BITS;
+        left--;
         pos += len;
         line += len + 1;
         page[pos++] = line >= 72 ? '\n' : ' ';
@@ -170,51 +250,84 @@ static void fill_sparse(WorkloadGen *g, uint8_t *page)
 {
     uint64_t word = rng_next(&g->rng);
     size_t at = rng_below(&g->rng, GUEST_PAGE_SIZE / 8) * 8;
-    char head[64];
-    int n = snprintf(head, sizeof(head), "vcpu %u write %" PRIu64
-                     " seed %" PRIu64 "\n", g->cpu_index, g->writes,
-                     g->cfg.seed);
+    char head[HEADER_MAX];
+    size_t n = put_header(g, head);
 
-    /* The header last: it always reads as in a text page. */
+    /* The header last: it always reads as in a text page (its first 63
+     * bytes: the rest of the page is the program's). */
     memcpy(page + at, &word, sizeof(word));
-    memcpy(page, head, MIN((size_t)n, sizeof(head) - 1));
+    memcpy(page, head, MIN(n, 63));
+}
+
+/* Writes one page, not yet noted in the software dirty log. */
+static uint64_t write_page(WorkloadGen *g, uint64_t pages)
+{
+    uint64_t offset = pick_page(g, pages) * GUEST_PAGE_SIZE;
+    uint8_t *page = ram_guest_ptr(offset, GUEST_PAGE_SIZE);
+
+    g_assert(page);
+    /* These stores are the guest's: under KVM no sanitizer sees them, and
+     * vCPUs may race on a page as a guest's threads may.  TSan still
+     * checks vmig's own accesses to guest RAM against each other. */
+    tsan_ignore_begin();
+    if (g->cfg.pattern == WORKLOAD_PATTERN_SWEEP) {
+        page[0]++;
+    } else {
+        switch (g->cfg.content) {
+        case WORKLOAD_CONTENT_ZERO:
+            memset(page, 0, GUEST_PAGE_SIZE);
+            break;
+        case WORKLOAD_CONTENT_TEXT:
+            fill_text(g, page);
+            break;
+        case WORKLOAD_CONTENT_RANDOM:
+            fill_random(g, page);
+            break;
+        case WORKLOAD_CONTENT_SPARSE:
+            fill_sparse(g, page);
+            break;
+        default:
+            g_assert_not_reached();
+        }
+    }
+    tsan_ignore_end();
+    g->writes++;
+    return offset;
 }
 
 uint64_t workload_gen_step(WorkloadGen *g)
 {
     uint64_t pages = ram_guest_size() / GUEST_PAGE_SIZE;
     uint64_t offset;
-    uint8_t *page;
 
     g_assert(pages > 0);
-    offset = pick_page(g, pages) * GUEST_PAGE_SIZE;
-    page = ram_guest_ptr(offset, GUEST_PAGE_SIZE);
-    g_assert(page);
-
-    /* These stores are the guest's: under KVM no sanitizer sees them, and
-     * vCPUs may race on a page as a guest's threads may.  TSan still
-     * checks vmig's own accesses to guest RAM against each other. */
-    tsan_ignore_begin();
-    switch (g->cfg.content) {
-    case WORKLOAD_CONTENT_ZERO:
-        memset(page, 0, GUEST_PAGE_SIZE);
-        break;
-    case WORKLOAD_CONTENT_TEXT:
-        fill_text(g, page);
-        break;
-    case WORKLOAD_CONTENT_RANDOM:
-        fill_random(g, page);
-        break;
-    case WORKLOAD_CONTENT_SPARSE:
-        fill_sparse(g, page);
-        break;
-    default:
-        g_assert_not_reached();
-    }
-    tsan_ignore_end();
+    offset = write_page(g, pages);
     /* The software dirty log (system/dirty-log.c) learns of the write
      * here, after the stores. */
     dirty_log_note_write(offset, GUEST_PAGE_SIZE);
-    g->writes++;
     return offset;
+}
+
+void workload_gen_steps(WorkloadGen *g, unsigned n)
+{
+    uint64_t pages = ram_guest_size() / GUEST_PAGE_SIZE;
+    uint64_t run = 0, run_len = 0;     /* written, not noted yet */
+
+    g_assert(pages > 0);
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t offset = write_page(g, pages);
+
+        if (run_len && offset == run + run_len) {
+            run_len += GUEST_PAGE_SIZE;
+            continue;
+        }
+        if (run_len) {
+            dirty_log_note_write(run, run_len);
+        }
+        run = offset;
+        run_len = GUEST_PAGE_SIZE;
+    }
+    if (run_len) {
+        dirty_log_note_write(run, run_len);
+    }
 }

@@ -25,6 +25,9 @@ void counter_device_free(CounterDevice *dev);
 /* Counts one write of vCPU @cpu; returns the vCPU's new count.  Any
  * thread. */
 uint64_t counter_device_bump(CounterDevice *dev, unsigned cpu);
+/* Counts @n writes at once (a vCPU's batch: two atomic operations per
+ * batch, not per page, which cost as much as a page's stores). */
+uint64_t counter_device_add(CounterDevice *dev, unsigned cpu, uint64_t n);
 uint64_t counter_device_get(CounterDevice *dev, unsigned cpu);
 uint64_t counter_device_total(CounterDevice *dev);
 unsigned counter_device_ncpus(CounterDevice *dev);

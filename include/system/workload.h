@@ -4,8 +4,9 @@
  * This part is pure computation on guest RAM, with no threads or timing:
  * a WorkloadGen is one vCPU's generator, and workload_gen_step() does one
  * write.  Everything written follows from the seed, the vCPU index and the
- * number of writes done, so a test can run steps synchronously and compare
- * RAM digests.  The threads that call it at a given rate are in cpus.c.
+ * number of writes done (for 'sweep', which increments a byte, from the
+ * writes before it), so a test can run steps synchronously and compare RAM
+ * digests.  The threads that call it at a given rate are in cpus.c.
  */
 #ifndef VMIG_SYSTEM_WORKLOAD_H
 #define VMIG_SYSTEM_WORKLOAD_H
@@ -18,7 +19,8 @@
 
 /* Every WORKLOAD_LOG_INTERVAL-th write of a vCPU is logged. */
 #define WORKLOAD_LOG_INTERVAL 1024
-/* Default hot region for pattern 'hotset' (capped to guest RAM). */
+/* Default hot region for patterns 'hotset' and 'sweep' (capped to guest
+ * RAM). */
 #define WORKLOAD_DEFAULT_HOTSET (16 * 1024 * 1024)
 
 /* WorkloadOptions with every member present (see qapi/machine.json). */
@@ -42,7 +44,7 @@ typedef struct WorkloadGen {
     unsigned cpu_index;
     unsigned ncpus;
     uint64_t rng;       /* pseudo-random state (splitmix64) */
-    uint64_t cursor;    /* next page index for 'sequential' */
+    uint64_t cursor;    /* next page index for 'sequential' and 'sweep' */
     uint64_t writes;    /* steps done since the sequence (re)started */
 } WorkloadGen;
 
@@ -54,5 +56,8 @@ void workload_gen_init(WorkloadGen *g, const WorkloadConfig *cfg,
 void workload_gen_update(WorkloadGen *g, const WorkloadConfig *cfg);
 /* Overwrites one guest page; returns its guest offset. */
 uint64_t workload_gen_step(WorkloadGen *g);
+/* @n steps, told to the software dirty log a run of adjacent pages at a
+ * time after their stores (one mark per run, not per page). */
+void workload_gen_steps(WorkloadGen *g, unsigned n);
 
 #endif

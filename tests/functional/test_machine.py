@@ -128,6 +128,31 @@ class WorkloadTest(unittest.TestCase):
             self.assertEqual(vm.cmd('x-query-workload')['hotset'], 1 * MiB)
             vm.shutdown()
 
+    def test_sweep_dirty_log(self):
+        # 'sweep' from the command line dirties exactly its hot set, as the
+        # dirty log of x-dirty-log-start sees it (either backend).
+        with Vmig(args=['-S', '-m', '64M', '-workload',
+                        'rate=64M,pattern=sweep,hotset=1M']) as vm:
+            vm.cmd('x-dirty-log-start')
+            with self.assertRaises(QMPError) as cm:
+                vm.cmd('x-dirty-log-start')
+            self.assertIn('already active', cm.exception.desc)
+            first = vm.cmd('x-dirty-log-sync')
+            self.assertIn(first['backend'],
+                          ('uffd-wp-async', 'soft-dirty-log'))
+            self.assertEqual(first['pages'], 0)     # parked: no writes
+            vm.cmd('cont')
+            wait_for(lambda: writes(vm)[0] >= 300, what='a whole sweep')
+            vm.cmd('stop')
+            self.assertEqual(vm.cmd('x-dirty-log-sync')['pages'], 256)
+            self.assertEqual(vm.cmd('x-dirty-log-sync')['pages'], 0)
+            vm.cmd('x-dirty-log-stop')
+            vm.cmd('x-dirty-log-stop')              # none: no error
+            with self.assertRaises(QMPError) as cm:
+                vm.cmd('x-dirty-log-sync')
+            self.assertIn('x-dirty-log-start starts one', cm.exception.desc)
+            vm.shutdown()
+
     def test_log_device(self):
         with Vmig(args=['-workload', 'rate=64M']) as vm:
             # The workload logs every 1024th write of a vCPU.

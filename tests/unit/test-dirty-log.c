@@ -210,14 +210,36 @@ START_TEST(test_huge_pages)
 }
 END_TEST
 
+/* Runs @n steps of vCPU @cpu of @ncpus one by one and checks that the
+ * log reports exactly the pages they say they wrote; then, from the same
+ * start, as one batch (workload_gen_steps()), which must report the same
+ * pages. */
+static void check_workload_writes(DirtyLog *log, const WorkloadConfig *cfg,
+                                  unsigned cpu, unsigned ncpus, size_t n)
+{
+    g_autofree uint64_t *written = g_new(uint64_t, n);
+    WorkloadGen g;
+
+    workload_gen_init(&g, cfg, cpu, ncpus);
+    for (size_t i = 0; i < n; i++) {
+        written[i] = workload_gen_step(&g) / GUEST_PAGE_SIZE;
+    }
+    sync_expect(log, written, n);
+    workload_gen_init(&g, cfg, cpu, ncpus);
+    workload_gen_steps(&g, n);
+    sync_expect(log, written, n);
+    sync_expect(log, NULL, 0);
+}
+
 /* The workload's own write path reaches the log (the hook in
- * workload.c): the pages it says it wrote are exactly the ones reported. */
+ * workload.c): the pages it says it wrote are exactly the ones reported,
+ * written a page at a time or in a batch: scattered pages, each its own
+ * run, and runs of adjacent pages that start and end inside a word of
+ * the software log, with a wrap-around. */
 START_TEST(test_workload_writes)
 {
     DirtyLog *log = start(_i);
     WorkloadConfig cfg;
-    WorkloadGen g;
-    uint64_t written[300];
 
     if (!log) {
         return;
@@ -226,12 +248,12 @@ START_TEST(test_workload_writes)
     cfg.pattern = WORKLOAD_PATTERN_RANDOM;
     cfg.content = WORKLOAD_CONTENT_RANDOM;
     cfg.seed = 42;
-    workload_gen_init(&g, &cfg, 0, 1);
-    for (size_t i = 0; i < G_N_ELEMENTS(written); i++) {
-        written[i] = workload_gen_step(&g) / GUEST_PAGE_SIZE;
-    }
-    sync_expect(log, written, G_N_ELEMENTS(written));
-    sync_expect(log, NULL, 0);
+    check_workload_writes(log, &cfg, 0, 1, 300);
+
+    cfg.pattern = WORKLOAD_PATTERN_SWEEP;
+    cfg.hotset = 100 * GUEST_PAGE_SIZE;
+    /* vCPU 1 of 3 starts at page 33: pages 33-99, then 0-82. */
+    check_workload_writes(log, &cfg, 1, 3, 150);
     dirty_log_stop(log);
 }
 END_TEST

@@ -9,6 +9,7 @@
 #include "tests/check-error.h"
 #include "tests/check-run.h"
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,6 +133,8 @@ END_TEST
 
 START_TEST(test_deterministic)
 {
+    /* Not 'sweep': its stores follow from the writes before, not the
+     * seed (test_sweep). */
     static const WorkloadPattern patterns[] = {
         WORKLOAD_PATTERN_SEQUENTIAL, WORKLOAD_PATTERN_RANDOM,
         WORKLOAD_PATTERN_HOTSET,
@@ -216,6 +219,129 @@ START_TEST(test_hotset)
     /* Nothing outside the hot set changed. */
     ck_assert_uint_eq(first_nonzero(ram->host + hot, ram->size - hot),
                       ram->size - hot);
+}
+END_TEST
+
+/* sweep: one byte per page, page after page through the hot set. */
+START_TEST(test_sweep)
+{
+    WorkloadConfig cfg = config(WORKLOAD_PATTERN_SWEEP,
+                                WORKLOAD_CONTENT_RANDOM, 0);
+    uint64_t hot = 10 * GUEST_PAGE_SIZE;
+    WorkloadGen g0, g1;
+
+    cfg.hotset = hot;
+    memset(ram->host, 0, ram->size);
+    workload_gen_init(&g0, &cfg, 0, 2);
+    workload_gen_init(&g1, &cfg, 1, 2);
+    /* vCPU 0 from the first page, vCPU 1 from half-way through the hot
+     * set, each in page order, wrapping at its end (not RAM's). */
+    for (unsigned i = 0; i < 25; i++) {
+        ck_assert_uint_eq(workload_gen_step(&g0),
+                          i % 10 * GUEST_PAGE_SIZE);
+        ck_assert_uint_eq(workload_gen_step(&g1),
+                          (5 + i) % 10 * GUEST_PAGE_SIZE);
+    }
+    ck_assert_uint_eq(g0.writes, 25);
+    /* Each write increments its page's first byte and nothing else:
+     * pages 0-4 were written 2 + 3 times (vCPU 1 wrapped onto them
+     * later), pages 5-9 3 + 2 times... */
+    for (unsigned p = 0; p < 10; p++) {
+        uint8_t *page = ram->host + p * GUEST_PAGE_SIZE;
+
+        ck_assert_uint_eq(page[0], 5);
+        ck_assert_uint_eq(first_nonzero(page + 1, GUEST_PAGE_SIZE - 1),
+                          GUEST_PAGE_SIZE - 1);
+    }
+    /* ...and nothing outside the hot set changed. */
+    ck_assert_uint_eq(first_nonzero(ram->host + hot, ram->size - hot),
+                      ram->size - hot);
+
+    /* The byte wraps as a byte: 256 sweeps of one page leave it 0. */
+    cfg.hotset = GUEST_PAGE_SIZE;
+    memset(ram->host, 0, ram->size);
+    workload_gen_init(&g0, &cfg, 0, 1);
+    workload_gen_steps(&g0, 255);
+    ck_assert_uint_eq(ram->host[0], 255);
+    workload_gen_steps(&g0, 1);
+    ck_assert_uint_eq(ram->host[0], 0);
+
+    /* A smaller hot set at run time: the sweep wraps at its new end. */
+    cfg.hotset = 4 * GUEST_PAGE_SIZE;
+    workload_gen_init(&g0, &cfg, 0, 1);
+    workload_gen_steps(&g0, 3);
+    cfg.hotset = 2 * GUEST_PAGE_SIZE;
+    workload_gen_update(&g0, &cfg);
+    ck_assert_uint_eq(workload_gen_step(&g0), 0);
+    ck_assert_uint_eq(workload_gen_step(&g0), GUEST_PAGE_SIZE);
+    ck_assert_uint_eq(workload_gen_step(&g0), 0);
+}
+END_TEST
+
+/* workload_gen_steps(n) is n times workload_gen_step(), for every
+ * pattern and content. */
+START_TEST(test_steps)
+{
+    static const WorkloadPattern patterns[] = {
+        WORKLOAD_PATTERN_SEQUENTIAL, WORKLOAD_PATTERN_RANDOM,
+        WORKLOAD_PATTERN_HOTSET, WORKLOAD_PATTERN_SWEEP,
+    };
+
+    for (size_t p = 0; p < G_N_ELEMENTS(patterns); p++) {
+        for (int c = 0; c < WORKLOAD_CONTENT__MAX; c++) {
+            WorkloadConfig cfg = config(patterns[p], c, 11);
+            WorkloadGen a, b;
+            g_autofree char *one = NULL, *batched = NULL;
+
+            cfg.hotset = 64 * GUEST_PAGE_SIZE;
+            memset(ram->host, 0, ram->size);
+            workload_gen_init(&a, &cfg, 1, 3);
+            for (unsigned i = 0; i < 300; i++) {
+                workload_gen_step(&a);
+            }
+            one = ram_digest();
+            memset(ram->host, 0, ram->size);
+            workload_gen_init(&b, &cfg, 1, 3);
+            workload_gen_steps(&b, 100);
+            workload_gen_steps(&b, 200);
+            batched = ram_digest();
+            ck_assert_msg(strcmp(one, batched) == 0, "%s/%s differs",
+                          WorkloadPattern_str(patterns[p]),
+                          WorkloadContent_str(c));
+            ck_assert_uint_eq(a.writes, b.writes);
+            ck_assert_uint_eq(a.cursor, b.cursor);
+            ck_assert_uint_eq(a.rng, b.rng);
+        }
+    }
+}
+END_TEST
+
+/* The header is the same whatever the size of its numbers (written by
+ * hand, not snprintf()); a sparse page keeps its first 63 bytes. */
+START_TEST(test_header)
+{
+    WorkloadConfig cfg = config(WORKLOAD_PATTERN_SEQUENTIAL,
+                                WORKLOAD_CONTENT_TEXT, UINT64_MAX);
+    char want[128];
+    WorkloadGen g;
+    int n;
+
+    workload_gen_init(&g, &cfg, 0, 1);
+    g.cpu_index = UINT32_MAX;
+    g.writes = UINT64_MAX - 1;
+    workload_gen_step(&g);
+    n = snprintf(want, sizeof(want), "vcpu %u write %" PRIu64 " seed %"
+                 PRIu64 "\n", UINT32_MAX, UINT64_MAX - 1, UINT64_MAX);
+    ck_assert_int_eq(memcmp(ram->host, want, n), 0);
+
+    cfg.content = WORKLOAD_CONTENT_SPARSE;
+    workload_gen_update(&g, &cfg);
+    memset(ram->host, '.', GUEST_PAGE_SIZE);
+    g.cursor = 0;
+    g.writes = UINT64_MAX - 1;
+    workload_gen_step(&g);
+    ck_assert_int_eq(memcmp(ram->host, want, 63), 0);
+    ck_assert_uint_ne(ram->host[63], want[63]);
 }
 END_TEST
 
@@ -461,6 +587,22 @@ START_TEST(test_threads_pause)
     records = log_device_query(log);
     ck_assert_ptr_nonnull(records);
     ck_assert(g_str_has_suffix(records->value->text, ": 1024 writes"));
+    /* Each multiple of 1024 once, in order, though counted a batch of
+     * pages at a time. */
+    {
+        uint64_t next[2] = { 1024, 1024 };
+
+        for (LogRecordList *r = records; r; r = r->next) {
+            unsigned cpu;
+            uint64_t count;
+
+            ck_assert_int_eq(sscanf(r->value->text, "vcpu %u: %" SCNu64
+                                    " writes", &cpu, &count), 2);
+            ck_assert_uint_lt(cpu, 2);
+            ck_assert_uint_eq(count, next[cpu]);
+            next[cpu] += 1024;
+        }
+    }
 
     /* Resuming continues the work. */
     resume_all_vcpus();
@@ -498,6 +640,9 @@ int main(void)
     tcase_add_test(gen, test_sequential);
     tcase_add_test(gen, test_hotset);
     tcase_add_test(gen, test_random);
+    tcase_add_test(gen, test_sweep);
+    tcase_add_test(gen, test_steps);
+    tcase_add_test(gen, test_header);
     tcase_add_test(gen, test_contents);
     tcase_add_test(gen, test_pacer_rate);
     tcase_add_test(gen, test_pacer_throttle);
