@@ -45,6 +45,7 @@
 #include "system/runstate.h"
 #include "util/atomic.h"
 #include "util/main-thread.h"
+#include "util/thread-name.h"
 
 typedef struct MigIncoming {
     MigrationAddress *addr;
@@ -999,8 +1000,8 @@ static bool serve(void *opaque, MigStream *s, const WireRecord *first)
     serving = c;
     mig_params_update(cfg);
     mig_info_start(MIG_DIR_INCOMING, cfg->events, false);
-    c->thread = g_thread_try_new("mig/incoming", incoming_thread_fn, c,
-                                 &gerr);
+    c->thread = g_thread_try_new(VMIG_THREAD_NAME("mig/incoming"),
+                                 incoming_thread_fn, c, &gerr);
     threads_alive++;
     if (!c->thread) {
         /* No thread, no abort: this migration fails, saying why, once

@@ -55,6 +55,7 @@
 #include "util/atomic.h"
 #include "util/cutils.h"
 #include "util/main-thread.h"
+#include "util/thread-name.h"
 
 /* Longest slice of sending between two looks at the options and the
  * switchover test (QEMU iterates at the same pace). */
@@ -1377,8 +1378,8 @@ static bool start_return_path(MigOutgoing *o, OutResult *res)
 
     /* Under the lock, as its thread finds it set. */
     g_mutex_lock(&o->lock);
-    o->rp_thread = g_thread_try_new("mig/return-path", rp_thread_fn, o,
-                                    &gerr);
+    o->rp_thread = g_thread_try_new(VMIG_THREAD_NAME("mig/return-path"),
+                                    rp_thread_fn, o, &gerr);
     started = o->rp_thread != NULL;
     g_mutex_unlock(&o->lock);
     if (!started) {
@@ -1589,7 +1590,8 @@ static void connected(MigStream *s, Error *err, gpointer opaque)
     }
     o->stream = s;
     threads_alive++;
-    o->thread = g_thread_try_new("migration", migration_thread_fn, o, &gerr);
+    o->thread = g_thread_try_new(VMIG_THREAD_NAME("migration"),
+                                 migration_thread_fn, o, &gerr);
     if (!o->thread) {
         /* Out of threads (a process limit): nothing sent, guest intact. */
         threads_alive--;

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""What a migration reports: every migration thread shows its whole
+name (Linux keeps 15 characters)."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vmig_harness  # noqa: E402
+from migration_helpers import (BUSY, FINAL, MigrationTestCase,  # noqa: E402
+                               dst_vm, listen_uri, src_vm, wait_status,
+                               warm_up)
+from vmig_harness import wait_for  # noqa: E402
+
+MiB = 1 << 20
+CHANNELS = 3
+MULTIFD = {'multifd': True, 'multifd-channels': CHANNELS}
+
+
+def thread_names(vm):
+    """The names of @vm's threads, as Linux shows them."""
+    names = []
+    task = '/proc/%d/task' % vm.proc.pid
+    for tid in os.listdir(task):
+        try:
+            with open(os.path.join(task, tid, 'comm')) as f:
+                names.append(f.read().rstrip('\n'))
+        except FileNotFoundError:
+            pass    # the thread ended meanwhile
+    return names
+
+
+class ThreadNameTest(MigrationTestCase):
+
+    def test_whole_names(self):
+        with dst_vm(mem='64M', incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*BUSY, mem='64M') as src:
+            warm_up(src)
+            # Slow enough to look at the threads while they run.
+            cfg = dict(MULTIFD, **{'max-bandwidth': 4 * MiB})
+            self.assertEqual(src.cmd('migrate', uri=listen_uri(dst),
+                                     config=cfg), {})
+            wait_status(src, 'active')
+            channels = ['mig/mfdsend/%d' % i for i in range(CHANNELS)]
+            want_src = ['migration', 'mig/return-path'] + channels
+            want_dst = ['mig/incoming'] + [
+                'mig/mfdrecv/%d' % i for i in range(CHANNELS)]
+            for vm, want in ((src, want_src), (dst, want_dst)):
+                wait_for(lambda vm=vm, want=want:
+                         set(want) <= set(thread_names(vm)),
+                         what='threads %s' % want)
+            src.cmd('migrate_cancel')
+            wait_status(src, FINAL)
+            self.assert_no_crash(src, dst)
+
+
+if __name__ == '__main__':
+    vmig_harness.main()
