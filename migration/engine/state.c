@@ -94,6 +94,7 @@ bool mig_status_change(MigrationStatus from, MigrationStatus to)
     if (events) {
         qapi_event_send_migration(to);
     }
+    mig_test_trace("status %s", MigrationStatus_str(to));
     return true;
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""What a migration reports: every migration thread shows its whole
-name (Linux keeps 15 characters)."""
+"""What a migration reports: the source says "completed" before it
+cleans up (and a migration started right after waits for that cleanup);
+every migration thread shows its whole name (Linux keeps 15 characters)."""
 
 import os
 import sys
@@ -8,8 +9,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
 from migration_helpers import (BUSY, FINAL, MigrationTestCase,  # noqa: E402
-                               dst_vm, listen_uri, src_vm, wait_status,
-                               warm_up)
+                               Trace, dst_vm, listen_uri, src_vm,
+                               wait_status, warm_up)
 from vmig_harness import wait_for  # noqa: E402
 
 MiB = 1 << 20
@@ -28,6 +29,46 @@ def thread_names(vm):
         except FileNotFoundError:
             pass    # the thread ended meanwhile
     return names
+
+
+class CompletedTest(MigrationTestCase):
+
+    def test_completed_before_cleanup(self):
+        trace = Trace()
+        with dst_vm(mem='64M', incoming='tcp:127.0.0.1:0') as dst, \
+                trace.launched(src_vm(*BUSY, mem='64M')) as src:
+            result = self.migrate(src, listen_uri(dst), config=MULTIFD)
+            self.assert_completed(src, dst, result)
+            trace.wait(lambda lines: 'outgoing cleanup done' in lines,
+                       'the cleanup')
+            lines = trace.lines
+            # Management hears "completed" first; joining the channels'
+            # threads and closing them comes after.
+            self.assertLess(lines.index('status completed'),
+                            lines.index('outgoing cleanup done'), lines)
+            self.assert_no_crash(src, dst)
+
+    def test_next_migration_waits_for_cleanup(self):
+        """A migration started as soon as the last one completed starts
+        after its cleanup (whose dirty tracking and channels it would
+        otherwise meet) and completes."""
+        with dst_vm(mem='64M', incoming='tcp:127.0.0.1:0') as dst, \
+                dst_vm(name='dst2', mem='64M',
+                       incoming='tcp:127.0.0.1:0') as dst2, \
+                src_vm(*BUSY, mem='64M') as src:
+            uri2 = listen_uri(dst2)
+            warm_up(src)
+            self.assertEqual(src.cmd('migrate', uri=listen_uri(dst),
+                                     config=dict(MULTIFD, events=True)),
+                             {})
+            src.qmp.wait_event('MIGRATION', match={'status': 'completed'})
+            self.assertEqual(src.cmd('migrate', uri=uri2,
+                                     config=MULTIFD), {})
+            result = wait_status(src, FINAL)
+            self.assertEqual(result['status'], 'completed', result)
+            dinfo = wait_status(dst2, FINAL)
+            self.assertEqual(dinfo['status'], 'completed', dinfo)
+            self.assert_no_crash(src, dst, dst2)
 
 
 class ThreadNameTest(MigrationTestCase):
