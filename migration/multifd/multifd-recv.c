@@ -405,6 +405,21 @@ uint64_t multifd_recv_bytes(MultifdRecv *m)
     return sum;
 }
 
+void multifd_recv_pages(MultifdRecv *m, uint64_t *zero, uint64_t *normal)
+{
+    g_mutex_lock(&m->lock);
+    for (unsigned i = 0; i < m->n; i++) {
+        RecvConn *c = m->by_index[i];
+
+        /* The channel's thread counts on: only m->lock is ours. */
+        if (c) {
+            *zero += qatomic_read(&c->loader.zero_pages);
+            *normal += qatomic_read(&c->loader.normal_pages);
+        }
+    }
+    g_mutex_unlock(&m->lock);
+}
+
 void multifd_recv_stats(MultifdRecv *m, MigMultifdStats *st)
 {
     memset(st, 0, sizeof(*st));

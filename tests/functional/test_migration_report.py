@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """What a migration reports: the source says "completed" before it
 cleans up (and a migration started right after waits for that cleanup);
-every migration thread shows its whole name (Linux keeps 15 characters)."""
+a multifd destination's query-migrate figures match the source's; every
+migration thread shows its whole name (Linux keeps 15 characters)."""
 
 import os
 import sys
@@ -9,7 +10,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
 from migration_helpers import (BUSY, FINAL, MigrationTestCase,  # noqa: E402
-                               Trace, dst_vm, listen_uri, src_vm,
+                               Trace, dst_vm, info, listen_uri, src_vm,
                                wait_status, warm_up)
 from vmig_harness import wait_for  # noqa: E402
 
@@ -69,6 +70,23 @@ class CompletedTest(MigrationTestCase):
             dinfo = wait_status(dst2, FINAL)
             self.assertEqual(dinfo['status'], 'completed', dinfo)
             self.assert_no_crash(src, dst, dst2)
+
+
+class DestinationFiguresTest(MigrationTestCase):
+
+    def test_multifd_figures_match(self):
+        with dst_vm(mem='64M', incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*BUSY, mem='64M') as src:
+            result = self.migrate(src, listen_uri(dst), config=MULTIFD)
+            self.assert_completed(src, dst, result)
+            sram, dram = result['ram'], info(dst)['ram']
+            self.assertGreater(sram['normal'], 0, sram)
+            # The pages came over the multifd channels, counted there.
+            for key in ('normal', 'normal-bytes', 'duplicate',
+                        'dirty-sync-count', 'iteration'):
+                self.assertEqual(dram[key], sram[key], (key, sram, dram))
+            self.assertGreater(dram['mbps'], 0, dram)
+            self.assert_no_crash(src, dst)
 
 
 class ThreadNameTest(MigrationTestCase):
