@@ -415,6 +415,8 @@ static void publish_stats(IncomingConn *c)
     st.duplicate = zero;
     st.normal = normal;
     st.normal_bytes = normal * GUEST_PAGE_SIZE;
+    st.page_bytes = (zero + normal +
+                     c->session->ram_loader.xbzrle_pages) * GUEST_PAGE_SIZE;
     mig_info_set_ram(&st);
     if (c->multifd) {
         MigMultifdStats ms;

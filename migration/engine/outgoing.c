@@ -689,6 +689,8 @@ static void publish_stats(MigOutgoing *o, const Progress *pg)
         .iteration = o->iteration,
     };
 
+    st.page_bytes = (st.duplicate + st.normal +
+                     (o->xbzrle ? o->xbzrle->pages : 0)) * GUEST_PAGE_SIZE;
     mig_info_set_ram(&st);
     if (o->session->multifd_send) {
         MigMultifdStats ms;

@@ -82,10 +82,14 @@ class DestinationFiguresTest(MigrationTestCase):
             sram, dram = result['ram'], info(dst)['ram']
             self.assertGreater(sram['normal'], 0, sram)
             # The pages came over the multifd channels, counted there.
-            for key in ('normal', 'normal-bytes', 'duplicate',
+            for key in ('normal', 'normal-bytes', 'duplicate', 'page-bytes',
                         'dirty-sync-count', 'iteration'):
                 self.assertEqual(dram[key], sram[key], (key, sram, dram))
             self.assertGreater(dram['mbps'], 0, dram)
+            # Every page at its full size, zero pages too (no xbzrle).
+            self.assertEqual(sram['page-bytes'],
+                             (sram['normal'] + sram['duplicate']) *
+                             sram['page-size'], sram)
             self.assert_no_crash(src, dst)
 
 
