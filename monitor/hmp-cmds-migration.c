@@ -304,6 +304,8 @@ void hmp_info_migrate(Monitor *mon, const json_t *args)
         monitor_printf(mon, "normal: %" PRId64 " pages\n", ram->normal);
         monitor_printf(mon, "normal bytes: %" PRId64 " kbytes\n",
                        ram->normal_bytes >> 10);
+        monitor_printf(mon, "page bytes: %" PRId64 " kbytes\n",
+                       ram->page_bytes >> 10);
         monitor_printf(mon, "dirty sync count: %" PRId64 "\n",
                        ram->dirty_sync_count);
         monitor_printf(mon, "page size: %" PRId64 " kbytes\n",

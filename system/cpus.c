@@ -22,6 +22,7 @@
 #include "system/ram.h"
 #include "util/atomic.h"
 #include "util/main-thread.h"
+#include "util/thread-name.h"
 
 /* Pages a thread writes per batch, without the lock. */
 #define VCPU_BATCH_PAGES 64
@@ -156,7 +157,8 @@ void cpus_init(unsigned ncpus, const WorkloadConfig *config,
     vcpus = g_new0(VCPU, ncpus);
     for (unsigned i = 0; i < ncpus; i++) {
         VCPU *cpu = &vcpus[i];
-        g_autofree char *name = g_strdup_printf("vcpu %u", i);
+        g_autofree char *name =
+            vmig_thread_name_indexed("vcpu ", i, VMIG_MAX_CPUS - 1);
 
         cpu->index = i;
         workload_gen_init(&cpu->gen, &workload, i, ncpus);

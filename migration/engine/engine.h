@@ -127,6 +127,7 @@ typedef struct MigRamStats {
     uint64_t duplicate;
     uint64_t normal;
     uint64_t normal_bytes;
+    uint64_t page_bytes;
     uint64_t dirty_pages_rate;
     double mbps;
     uint64_t dirty_sync_count;

@@ -45,6 +45,7 @@
 #include "system/runstate.h"
 #include "util/atomic.h"
 #include "util/main-thread.h"
+#include "util/thread-name.h"
 
 typedef struct MigIncoming {
     MigrationAddress *addr;
@@ -109,6 +110,8 @@ typedef struct IncomingConn {
     MigSession *session;
     MultifdRecv *multifd;       /* session->multifd_recv, or NULL */
     uint64_t last_sync;
+    gint64 load_start;          /* monotonic, for mbps */
+    bool loaded;                /* END read: the source's passes are over */
 
     InResult result;
     Error *error;
@@ -388,18 +391,32 @@ static bool protocol_error(IncomingConn *c, Error *err)
 
 static void publish_stats(IncomingConn *c)
 {
+    uint64_t zero = qatomic_read(&c->session->ram_loader.zero_pages);
+    uint64_t normal = qatomic_read(&c->session->ram_loader.normal_pages);
+    uint64_t bytes = mig_stream_bytes_read(c->stream) +
+                     (c->multifd ? multifd_recv_bytes(c->multifd) : 0);
+    gint64 elapsed = g_get_monotonic_time() - c->load_start;
     MigRamStats st = {
-        .transferred = mig_stream_bytes_read(c->stream) +
-                       (c->multifd ? multifd_recv_bytes(c->multifd) : 0),
+        .transferred = bytes,
         .total = ram_guest_size(),
-        .duplicate = c->session->ram_loader.zero_pages,
-        .normal = c->session->ram_loader.normal_pages,
-        .normal_bytes = c->session->ram_loader.normal_pages *
-                        GUEST_PAGE_SIZE,
         .page_size = GUEST_PAGE_SIZE,
-        .iteration = c->last_sync + 1,
+        /* The source's figures: a SYNC ends its pass and its dirty
+         * sync; after the last one (END) no pass follows. */
+        .dirty_sync_count = c->last_sync,
+        .iteration = c->last_sync + !(c->loaded && c->last_sync),
+        /* The average since loading began (the source's is the current
+         * bandwidth: the destination has no passes to measure by). */
+        .mbps = elapsed > 0 ? bytes * 8.0 / elapsed : 0,
     };
 
+    if (c->multifd) {
+        multifd_recv_pages(c->multifd, &zero, &normal);
+    }
+    st.duplicate = zero;
+    st.normal = normal;
+    st.normal_bytes = normal * GUEST_PAGE_SIZE;
+    st.page_bytes = (zero + normal +
+                     c->session->ram_loader.xbzrle_pages) * GUEST_PAGE_SIZE;
     mig_info_set_ram(&st);
     if (c->multifd) {
         MigMultifdStats ms;
@@ -790,6 +807,7 @@ static bool load(IncomingConn *c)
             publish_stats(c);
         }
     }
+    c->loaded = true;
     publish_stats(c);
     return true;
 }
@@ -846,6 +864,7 @@ static InResult run(IncomingConn *c)
         return IN_FAILED;
     }
     c->phase = IN_LOADING;
+    c->load_start = g_get_monotonic_time();
     if (!load(c)) {
         return IN_FAILED;
     }
@@ -999,8 +1018,8 @@ static bool serve(void *opaque, MigStream *s, const WireRecord *first)
     serving = c;
     mig_params_update(cfg);
     mig_info_start(MIG_DIR_INCOMING, cfg->events, false);
-    c->thread = g_thread_try_new("mig/incoming", incoming_thread_fn, c,
-                                 &gerr);
+    c->thread = g_thread_try_new(VMIG_THREAD_NAME("mig/incoming"),
+                                 incoming_thread_fn, c, &gerr);
     threads_alive++;
     if (!c->thread) {
         /* No thread, no abort: this migration fails, saying why, once

@@ -27,7 +27,9 @@
  * the destination with ERROR when it can, closes the channel and then,
  * in the main thread, puts the VM back in the run state it had if the
  * migration stopped it, before the final status is set: a client that
- * sees "failed" or "cancelled" finds the guest running again.
+ * sees "failed" or "cancelled" finds the guest running again.  Only
+ * "completed" comes before that cleanup (nothing to give back then);
+ * a new migration waits for it.
  */
 #include <string.h>
 
@@ -55,12 +57,16 @@
 #include "util/atomic.h"
 #include "util/cutils.h"
 #include "util/main-thread.h"
+#include "util/thread-name.h"
 
 /* Longest slice of sending between two looks at the options and the
  * switchover test (QEMU iterates at the same pace). */
 #define SEND_SLICE_US (50 * 1000)
 /* How long the final ERROR to the destination may take. */
 #define LAST_WORD_MS 1000
+/* How long a new migration waits for the last one's cleanup (joins of
+ * woken threads, closes: normally well under a second). */
+#define CLEANUP_WAIT_MS 5000
 /* How long a failing migration waits for the return path's reason. */
 #define RP_REASON_WAIT_US (1000 * 1000)
 
@@ -174,6 +180,14 @@ typedef struct MigOutgoing {
 static MigOutgoing *cur;
 /* Migration threads not reaped yet (main thread). */
 static unsigned threads_alive;
+/*
+ * Migration threads still cleaning up (any thread, under cleanup_lock):
+ * "completed" is reported before the cleanup, so the next migration
+ * waits for it here rather than for the status.
+ */
+static unsigned cleaning;
+static GMutex cleanup_lock;
+static GCond cleanup_cond;
 static bool shutting_down;
 
 static void outgoing_free(MigOutgoing *o)
@@ -678,6 +692,8 @@ static void publish_stats(MigOutgoing *o, const Progress *pg)
         .iteration = o->iteration,
     };
 
+    st.page_bytes = (st.duplicate + st.normal +
+                     (o->xbzrle ? o->xbzrle->pages : 0)) * GUEST_PAGE_SIZE;
     mig_info_set_ram(&st);
     if (o->session->multifd_send) {
         MigMultifdStats ms;
@@ -1401,8 +1417,8 @@ static bool start_return_path(MigOutgoing *o, OutResult *res)
 
     /* Under the lock, as its thread finds it set. */
     g_mutex_lock(&o->lock);
-    o->rp_thread = g_thread_try_new("mig/return-path", rp_thread_fn, o,
-                                    &gerr);
+    o->rp_thread = g_thread_try_new(VMIG_THREAD_NAME("mig/return-path"),
+                                    rp_thread_fn, o, &gerr);
     started = o->rp_thread != NULL;
     g_mutex_unlock(&o->lock);
     if (!started) {
@@ -1551,6 +1567,13 @@ static gpointer migration_thread_fn(gpointer opaque)
     GThread *rp;
 
     o->result = run(o);
+    /* The destination has confirmed: management hears it now, not after
+     * the cleanup below (threads joined, channels closed), which only
+     * the next migration waits for (wait_cleanup()).  Anything else
+     * needs the cleanup first: a guest to resume, a channel to close. */
+    if (o->result == OUT_COMPLETED) {
+        mig_call_in_main(finish_main, o);
+    }
 
     if (o->session->ram_saver_ready) {
         ram_saver_destroy(&o->session->ram_saver);
@@ -1576,10 +1599,38 @@ static gpointer migration_thread_fn(gpointer opaque)
         g_thread_join(rp);
     }
     close_stream(o);
+    mig_test_trace("outgoing cleanup done");
 
-    mig_call_in_main(finish_main, o);
+    if (o->result != OUT_COMPLETED) {
+        mig_call_in_main(finish_main, o);
+    }
+    g_mutex_lock(&cleanup_lock);
+    cleaning--;
+    g_cond_broadcast(&cleanup_cond);
+    g_mutex_unlock(&cleanup_lock);
     g_idle_add(reap, o);
     return NULL;
+}
+
+/* Waits for the last migration's cleanup (main thread; it never needs
+ * the main thread), bounded in case it hangs. */
+static bool wait_cleanup(Error **errp)
+{
+    gint64 deadline = g_get_monotonic_time() +
+                      CLEANUP_WAIT_MS * G_TIME_SPAN_MILLISECOND;
+    bool done = true;
+
+    g_mutex_lock(&cleanup_lock);
+    while (cleaning && done) {
+        done = g_cond_wait_until(&cleanup_cond, &cleanup_lock, deadline);
+    }
+    done = !cleaning;
+    g_mutex_unlock(&cleanup_lock);
+    if (!done) {
+        error_setg(errp, "The last migration is still cleaning up after "
+                   "%d ms; try again", CLEANUP_WAIT_MS);
+    }
+    return done;
 }
 
 /* ---- Starting ---- */
@@ -1613,10 +1664,17 @@ static void connected(MigStream *s, Error *err, gpointer opaque)
     }
     o->stream = s;
     threads_alive++;
-    o->thread = g_thread_try_new("migration", migration_thread_fn, o, &gerr);
+    g_mutex_lock(&cleanup_lock);
+    cleaning++;
+    g_mutex_unlock(&cleanup_lock);
+    o->thread = g_thread_try_new(VMIG_THREAD_NAME("migration"),
+                                 migration_thread_fn, o, &gerr);
     if (!o->thread) {
         /* Out of threads (a process limit): nothing sent, guest intact. */
         threads_alive--;
+        g_mutex_lock(&cleanup_lock);
+        cleaning--;
+        g_mutex_unlock(&cleanup_lock);
         error_setg(&err, "Cannot start the migration thread: %s",
                    gerr->message);
         fail_early(o, err);
@@ -1653,6 +1711,9 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     if (dry_run && unidirectional) {
         error_setg(errp, "A dry run needs a destination that answers, "
                    "which a file: migration does not have");
+        return false;
+    }
+    if (!wait_cleanup(errp)) {
         return false;
     }
     hello = handshake_hello_new(cfg, flags,

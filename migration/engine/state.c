@@ -98,6 +98,7 @@ bool mig_status_change(MigrationStatus from, MigrationStatus to)
     if (events) {
         qapi_event_send_migration(to);
     }
+    mig_test_trace("status %s", MigrationStatus_str(to));
     return true;
 }
 
@@ -286,6 +287,7 @@ static MigrationStats *stats_to_qapi(const MigRamStats *r)
     st->duplicate = r->duplicate;
     st->normal = r->normal;
     st->normal_bytes = r->normal_bytes;
+    st->page_bytes = r->page_bytes;
     st->dirty_pages_rate = r->dirty_pages_rate;
     st->mbps = r->mbps;
     st->dirty_sync_count = r->dirty_sync_count;

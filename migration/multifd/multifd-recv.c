@@ -15,6 +15,7 @@
 #include "migration/multifd/multifd.h"
 #include "migration/multifd/compress.h"
 #include "util/atomic.h"
+#include "util/thread-name.h"
 
 typedef struct RecvConn {
     struct MultifdRecv *m;
@@ -249,6 +250,8 @@ void multifd_recv_add_channel(MultifdRecv *m, uint32_t index,
                               MigStream *stream)
 {
     RecvConn *c = g_new0(RecvConn, 1);
+    g_autofree char *name = vmig_thread_name_indexed(
+        "mig/mfdrecv/", index, MIGRATION_MULTIFD_CHANNELS_MAX - 1);
     GError *gerr = NULL;
     Error *err = NULL;
 
@@ -286,8 +289,7 @@ void multifd_recv_add_channel(MultifdRecv *m, uint32_t index,
     if (m->woken) {
         mig_stream_wake(c->stream);
     }
-    c->thread = g_thread_try_new("mig/multifd-recv", conn_thread_fn, c,
-                                 &gerr);
+    c->thread = g_thread_try_new(name, conn_thread_fn, c, &gerr);
     g_cond_broadcast(&m->cond);
     g_mutex_unlock(&m->lock);
     if (!c->thread) {
@@ -401,6 +403,21 @@ uint64_t multifd_recv_bytes(MultifdRecv *m)
     }
     g_mutex_unlock(&m->lock);
     return sum;
+}
+
+void multifd_recv_pages(MultifdRecv *m, uint64_t *zero, uint64_t *normal)
+{
+    g_mutex_lock(&m->lock);
+    for (unsigned i = 0; i < m->n; i++) {
+        RecvConn *c = m->by_index[i];
+
+        /* The channel's thread counts on: only m->lock is ours. */
+        if (c) {
+            *zero += qatomic_read(&c->loader.zero_pages);
+            *normal += qatomic_read(&c->loader.normal_pages);
+        }
+    }
+    g_mutex_unlock(&m->lock);
 }
 
 void multifd_recv_stats(MultifdRecv *m, MigMultifdStats *st)

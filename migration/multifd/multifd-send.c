@@ -17,6 +17,7 @@
 #include "migration/ram/mapped-ram.h"
 #include "migration/multifd/compress.h"
 #include "util/atomic.h"
+#include "util/thread-name.h"
 
 typedef enum SendOrder {
     ORDER_NONE,
@@ -326,10 +327,11 @@ static bool start_threads(MultifdSend *m, Error **errp)
 {
     for (unsigned i = 0; i < m->n; i++) {
         g_autoptr(GError) gerr = NULL;
+        g_autofree char *name = vmig_thread_name_indexed(
+            "mig/mfdsend/", i, MIGRATION_MULTIFD_CHANNELS_MAX - 1);
 
-        m->ch[i].thread = g_thread_try_new("mig/multifd-send",
-                                           channel_thread_fn, &m->ch[i],
-                                           &gerr);
+        m->ch[i].thread = g_thread_try_new(name, channel_thread_fn,
+                                           &m->ch[i], &gerr);
         if (!m->ch[i].thread) {
             error_setg(errp, "Cannot start the thread of multifd channel "
                        "%u: %s", i, gerr->message);

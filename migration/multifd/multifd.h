@@ -113,6 +113,8 @@ bool multifd_recv_wait_end(MultifdRecv *m, Error **errp);
 Error *multifd_recv_error(MultifdRecv *m);
 void multifd_recv_wake(MultifdRecv *m);
 uint64_t multifd_recv_bytes(MultifdRecv *m);
+/* Adds the pages the channels loaded so far to *@zero and *@normal. */
+void multifd_recv_pages(MultifdRecv *m, uint64_t *zero, uint64_t *normal);
 void multifd_recv_stats(MultifdRecv *m, MigMultifdStats *st);
 /* Wakes, joins and closes everything. */
 void multifd_recv_free(MultifdRecv *m);

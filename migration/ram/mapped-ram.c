@@ -3,6 +3,7 @@
  * migration/mapped-ram.h.
  */
 #include "migration/ram/mapped-ram.h"
+#include "migration/config.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -11,6 +12,7 @@
 
 #include "util/atomic.h"
 #include "util/crc32c.h"
+#include "util/thread-name.h"
 
 /* Longest run of pages one pwrite()/pread() moves: 1 MiB, so loading
  * threads take turns on the file often. */
@@ -376,6 +378,8 @@ bool mapped_ram_load_block(int fd, uint64_t base, uint64_t file_size,
     tids = g_new0(GThread *, threads);
     for (unsigned t = 0; t < threads; t++) {
         LoadPart *lp = &parts[t];
+        g_autofree char *name = vmig_thread_name_indexed(
+            "mig/mram-ld/", t, MIGRATION_MULTIFD_CHANNELS_MAX - 1);
 
         lp->fd = fd;
         lp->pages_at = base + mb->pages_offset;
@@ -387,7 +391,7 @@ bool mapped_ram_load_block(int fd, uint64_t base, uint64_t file_size,
         /* The source chose the thread count: past what this host can
          * start, the calling thread loads the part itself. */
         tids[t] = threads == 1 ? NULL :
-                  g_thread_try_new("mig/mapped-ram", load_part, lp, NULL);
+                  g_thread_try_new(name, load_part, lp, NULL);
         if (!tids[t]) {
             load_part(lp);
         }

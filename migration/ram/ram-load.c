@@ -104,7 +104,7 @@ static void load_zero_page(RamLoader *rl, uint8_t *host, uint32_t page_size)
     if (!range_is_zero(host, page_size)) {
         memset(host, 0, page_size);
     }
-    rl->zero_pages++;
+    qatomic_inc(&rl->zero_pages);
 }
 
 /* The ZERO pages of @p; its NORMAL pages are loaded already. */
@@ -159,7 +159,7 @@ bool ram_loader_load(RamLoader *rl, const uint8_t *body, size_t len,
             data += iov[i].iov_len;
         }
     }
-    rl->normal_pages += p.n_normal;
+    qatomic_add(&rl->normal_pages, p.n_normal);
     load_zero_pages(rl, &p, b);
     return true;
 }
@@ -227,7 +227,7 @@ static RamLoadResult load_compressed_from(RamLoader *rl, MigStream *s,
     if (!decompress_pages(rl, p, iov, n, errp)) {
         return RAM_LOAD_INVALID;
     }
-    rl->normal_pages += p->n_normal;
+    qatomic_add(&rl->normal_pages, p->n_normal);
     load_zero_pages(rl, p, b);
     /* Only the padding is left (@p is stale after this read). */
     if (mig_stream_read_record_into(s, rec, rec->len, NULL, 0, deadline,
@@ -264,7 +264,7 @@ static RamLoadResult load_raw_from(RamLoader *rl, MigStream *s,
                                     errp) != MIG_STREAM_OK) {
         return RAM_LOAD_IO_ERROR;
     }
-    rl->normal_pages += n_normal;
+    qatomic_add(&rl->normal_pages, n_normal);
     for (size_t i = 0; i < n_zero; i++) {
         load_zero_page(rl, b->host + zero_off[i], page_size);
     }

@@ -162,6 +162,7 @@ typedef struct RamLoader {
     RamDecompressFunc *decompress;
     void *decompress_opaque;
     uint64_t next_packet;       /* the packet number due next */
+    /* Atomic: query-migrate reads a multifd channel's while it loads. */
     uint64_t zero_pages;
     uint64_t normal_pages;
     uint64_t xbzrle_pages;      /* applied deltas (migration/ram-xbzrle.h) */

@@ -12,6 +12,7 @@
 #include "migration/transport/stream.h"
 #include "qapi/clone.h"
 #include "qapi/qapi-visit.h"
+#include "util/thread-name.h"
 
 /* The argument list as argv (the strings are borrowed from @args). */
 static const char **exec_argv(const strList *args)
@@ -175,7 +176,8 @@ void mig_channel_connect_async(const MigrationAddress *addr,
         return;
     }
     /* Not joined: it ends by handing the job over. */
-    thread = g_thread_try_new("mig/connect", open_in_thread, job, &gerr);
+    thread = g_thread_try_new(VMIG_THREAD_NAME("mig/connect"),
+                              open_in_thread, job, &gerr);
     if (!thread) {
         /* Out of threads (a process limit): an error like any other. */
         error_setg(&job->err, "Cannot start a thread to connect: %s",

@@ -31,6 +31,7 @@ class Qmp:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(path)
         self.file = self.sock.makefile('rb')
+        self.events = []                # as they came, read with replies
         self._read()                    # greeting
         self.cmd('qmp_capabilities')
 
@@ -48,6 +49,7 @@ class Qmp:
         while True:
             msg = self._read()
             if 'event' in msg:
+                self.events.append(msg)
                 continue
             if 'error' in msg:
                 raise QmpError('%s: %s' % (name, msg['error']['desc']))

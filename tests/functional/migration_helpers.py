@@ -11,8 +11,10 @@ workload (or are paused with -S), so both digests are stable.
 import contextlib
 import json
 import os
+import re
 import socket
 import struct
+import threading
 import unittest
 
 from vmig_harness import TIMEOUT, Vmig, wait_for
@@ -133,6 +135,50 @@ def warm_up(vm, writes=4096):
             vm.cmd('query-status')['status'] == 'running'):
         wait_for(lambda: vm.cmd('x-query-workload')['writes'] >= writes,
                  what='%d guest writes' % writes)
+
+
+class Trace:
+    """What a vmig reports for tests (VMIG_TEST_TRACE_FD), read from a
+    pipe as it comes: relays wait for the destination's events rather
+    than sleep, and tests check what the destination did."""
+
+    def __init__(self):
+        self.lines = []
+        self.cond = threading.Condition()
+        self.r, self.w = os.pipe()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def launched(self, vm):
+        """Launches @vm writing into this trace."""
+        vm.pass_fds += (self.w,)
+        try:
+            with environment(VMIG_TEST_TRACE_FD=str(self.w)):
+                vm.launch()
+        finally:
+            os.close(self.w)    # vmig's copy only: its exit ends the pipe
+        return vm
+
+    def _read(self):
+        with os.fdopen(self.r, 'rb') as f:
+            for line in f:
+                with self.cond:
+                    self.lines.append(line.decode().rstrip('\n'))
+                    self.cond.notify_all()
+
+    def wait(self, predicate, what):
+        """Waits until predicate(lines so far) holds."""
+        with self.cond:
+            if not self.cond.wait_for(lambda: predicate(self.lines),
+                                      TIMEOUT):
+                raise TimeoutError('timed out after %ss waiting for %s; '
+                                   'trace: %s' % (TIMEOUT, what, self.lines))
+
+    def bound(self):
+        """The multifd channels the destination bound, in order."""
+        with self.cond:
+            return [int(m.group(1)) for m in
+                    (re.fullmatch(r'multifd channel (\d+) bound', line)
+                     for line in self.lines) if m]
 
 
 class MigrationTestCase(unittest.TestCase):

@@ -6,7 +6,6 @@ session id while a migration runs; a destination that dies in the
 middle.  Every successful case ends with equal digests."""
 
 import os
-import re
 import socket
 import sys
 import threading
@@ -14,11 +13,11 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
-from migration_helpers import (FINAL, STREAM_HEADER,  # noqa: E402
-                               MigrationTestCase, dst_vm, environment,
-                               have_zero_copy, info, listen_uri, record,
+from migration_helpers import (FINAL, STREAM_HEADER, Trace,  # noqa: E402
+                               MigrationTestCase, dst_vm, have_zero_copy,
+                               info, listen_uri, record,
                                src_vm, wait_status, warm_up)
-from vmig_harness import TIMEOUT, wait_for  # noqa: E402
+from vmig_harness import wait_for  # noqa: E402
 
 MiB = 1 << 20
 REC_CHANNEL_HEADER = 4
@@ -281,50 +280,6 @@ class MappedRamTest(MigrationTestCase):
                                              'zstd'}))
             self.assertIn('mapped-ram', ctx.exception.desc)
             self.assertIn('multifd-compression', ctx.exception.desc)
-
-
-class Trace:
-    """What a vmig reports for tests (VMIG_TEST_TRACE_FD), read from a
-    pipe as it comes: relays wait for the destination's events rather
-    than sleep, and tests check what the destination did."""
-
-    def __init__(self):
-        self.lines = []
-        self.cond = threading.Condition()
-        self.r, self.w = os.pipe()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def launched(self, vm):
-        """Launches @vm writing into this trace."""
-        vm.pass_fds += (self.w,)
-        try:
-            with environment(VMIG_TEST_TRACE_FD=str(self.w)):
-                vm.launch()
-        finally:
-            os.close(self.w)    # vmig's copy only: its exit ends the pipe
-        return vm
-
-    def _read(self):
-        with os.fdopen(self.r, 'rb') as f:
-            for line in f:
-                with self.cond:
-                    self.lines.append(line.decode().rstrip('\n'))
-                    self.cond.notify_all()
-
-    def wait(self, predicate, what):
-        """Waits until predicate(lines so far) holds."""
-        with self.cond:
-            if not self.cond.wait_for(lambda: predicate(self.lines),
-                                      TIMEOUT):
-                raise TimeoutError('timed out after %ss waiting for %s; '
-                                   'trace: %s' % (TIMEOUT, what, self.lines))
-
-    def bound(self):
-        """The multifd channels the destination bound, in order."""
-        with self.cond:
-            return [int(m.group(1)) for m in
-                    (re.fullmatch(r'multifd channel (\d+) bound', line)
-                     for line in self.lines) if m]
 
 
 class OutOfOrderTest(MigrationTestCase):
