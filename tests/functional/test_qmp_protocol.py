@@ -712,9 +712,6 @@ class OutputMemoryTest(unittest.TestCase):
 
     CLIENTS = 4
 
-    @unittest.skipIf('TSAN_OPTIONS' in os.environ,
-                     "ThreadSanitizer's allocator returns freed memory "
-                     "on its own schedule")
     def assert_rss_back(self, pid, baseline):
         """RSS falls back near @baseline (MiB); generous: 64 MiB is one
         client's whole allowance."""
@@ -726,6 +723,9 @@ class OutputMemoryTest(unittest.TestCase):
             self.fail('RSS %.0f MiB, baseline %.0f MiB' %
                       (rss_mib(pid), baseline))
 
+    @unittest.skipIf('TSAN_OPTIONS' in os.environ,
+                     "ThreadSanitizer's allocator returns freed memory "
+                     "on its own schedule")
     def test_rss_returns_after_lazy_clients(self):
         with Vmig(name='lazy') as vm:
             pid = vm.proc.pid
@@ -749,6 +749,14 @@ class OutputMemoryTest(unittest.TestCase):
             self.assert_rss_back(pid, baseline)
             self.assertEqual(vm.cmd('query-status')['status'], 'running')
 
+    # The normal build shows this bug (100 MiB kept against 4 MiB); under
+    # the sanitizers RSS also holds what their allocators keep for
+    # threads and clients still connected, which came back in one ASan
+    # run and not in another.
+    @unittest.skipIf('TSAN_OPTIONS' in os.environ or
+                     'ASAN_OPTIONS' in os.environ,
+                     "a sanitizer's allocator returns freed memory on its "
+                     "own schedule")
     def test_rss_returns_after_clients_catch_up(self):
         # Clients that let 48 MiB pile up, then read it all and stay
         # (two: each kept 64 MiB, more than the bound).
