@@ -355,3 +355,17 @@ char *str_abbrev(const char *str)
     }
     return g_strdup_printf("%.*s... (%zu bytes)", (int)keep, str, len);
 }
+
+int poll_ms_until(int64_t deadline)
+{
+    gint64 left;
+
+    if (!deadline) {
+        return -1;
+    }
+    left = deadline - g_get_monotonic_time();
+    if (left <= 0) {
+        return 0;
+    }
+    return (int)MIN((left + 999) / 1000, G_MAXINT);
+}

@@ -410,23 +410,10 @@ int socket_accept(int listen_fd, Error **errp)
     return fd;
 }
 
-/* Milliseconds left until @deadline (g_get_monotonic_time() µs; < 0:
- * none, -1 for poll()). */
-static int ms_left(gint64 deadline)
-{
-    gint64 left;
-
-    if (deadline < 0) {
-        return -1;
-    }
-    left = deadline - g_get_monotonic_time();
-    return left <= 0 ? 0 : (int)MIN((left + 999) / 1000, G_MAXINT);
-}
-
 /*
  * connect(), completed also when a signal interrupts it (the connection
  * then goes on in the background), and given up with ETIMEDOUT at
- * @deadline (< 0: never).  With a deadline the socket connects
+ * @deadline (0: never).  With a deadline the socket connects
  * non-blocking; it is blocking again on return.
  */
 static int connect_retry(int fd, const struct sockaddr *sa, socklen_t len,
@@ -440,13 +427,13 @@ static int connect_retry(int fd, const struct sockaddr *sa, socklen_t len,
     if (flags < 0) {
         return -1;
     }
-    if (deadline >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    if (deadline && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
         return -1;
     }
     ret = connect(fd, sa, len);
     if (ret < 0 && (errno == EINTR || errno == EINPROGRESS)) {
         do {
-            ret = poll(&pfd, 1, ms_left(deadline));
+            ret = poll(&pfd, 1, poll_ms_until(deadline));
         } while (ret < 0 && errno == EINTR);
         if (ret == 0) {
             err = ETIMEDOUT;
@@ -458,7 +445,7 @@ static int connect_retry(int fd, const struct sockaddr *sa, socklen_t len,
     } else if (ret < 0) {
         err = errno;
     }
-    if (deadline >= 0 && fcntl(fd, F_SETFL, flags) < 0 && !err) {
+    if (deadline && fcntl(fd, F_SETFL, flags) < 0 && !err) {
         err = errno;
     }
     if (err) {
@@ -576,7 +563,7 @@ static int unix_connect(const UnixSocketAddress *un, Error **errp)
                          name);
         return -1;
     }
-    if (connect_retry(fd, (struct sockaddr *)&sun, len, -1) < 0) {
+    if (connect_retry(fd, (struct sockaddr *)&sun, len, 0) < 0) {
         error_setg_errno(errp, errno, "Failed to connect to '%s'", name);
         close(fd);
         return -1;
@@ -867,7 +854,7 @@ int socket_connect_within(const SocketAddress *addr, int timeout_ms,
     switch (addr->type) {
     case SOCKET_ADDRESS_TYPE_INET:
         return inet_connect(&addr->u.inet,
-                            timeout_ms < 0 ? -1 : g_get_monotonic_time() +
+                            timeout_ms < 0 ? 0 : g_get_monotonic_time() +
                             (gint64)timeout_ms * 1000, errp);
     case SOCKET_ADDRESS_TYPE_UNIX:
         return unix_connect(&addr->u.q_unix, errp);

@@ -34,4 +34,9 @@ char *size_to_str(uint64_t bytes);
  */
 char *str_abbrev(const char *str);
 
+/* Milliseconds from now to @deadline (g_get_monotonic_time() µs) for
+ * poll(): -1 for none (0), at least 0, rounded up so that a wait never
+ * ends just before the deadline. */
+int poll_ms_until(int64_t deadline);
+
 #endif

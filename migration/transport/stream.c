@@ -16,6 +16,7 @@
 #include "util/atomic.h"
 #include "util/sockets.h"
 #include "util/crc32c.h"
+#include "util/cutils.h"
 
 /* Bytes asked of the channel per read: large enough for RAM_PAGES
  * records to arrive in a few calls, small enough for the handshake. */
@@ -155,22 +156,6 @@ static void error_woken(MigStream *s, Error **errp)
     error_setg(errp, "I/O on '%s' was interrupted", mig_stream_name(s));
 }
 
-/* Milliseconds to @deadline for poll(): -1 for none, at least 0. */
-static int poll_timeout(gint64 deadline)
-{
-    gint64 left;
-
-    if (!deadline) {
-        return -1;
-    }
-    left = deadline - g_get_monotonic_time();
-    if (left <= 0) {
-        return 0;
-    }
-    /* Round up so we never wake just before the deadline. */
-    return (int)MIN((left + 999) / 1000, G_MAXINT);
-}
-
 /*
  * Waits for @events on the channel (fd < 0: returns at once), the
  * wake-up (unless @ignore_wake) or @deadline.  *@revents (if not NULL)
@@ -189,7 +174,7 @@ static MigStreamResult wait_ready_ev(MigStream *s, short events,
             { .fd = fd, .events = events },
             { .fd = s->wake_fd, .events = POLLIN },
         };
-        int timeout = poll_timeout(deadline);
+        int timeout = poll_ms_until(deadline);
         int n;
 
         if (!ignore_wake && mig_stream_is_woken(s)) {
@@ -998,7 +983,7 @@ bool mig_stream_sleep_until(MigStream *s, gint64 until)
         if (mig_stream_is_woken(s)) {
             return false;
         }
-        timeout = poll_timeout(until);
+        timeout = poll_ms_until(until);
         if (timeout == 0) {
             return true;
         }
