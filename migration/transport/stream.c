@@ -763,21 +763,42 @@ static MigStreamResult record_fill_failed(MigStream *s,
     return r;
 }
 
+/* The record (@whole) or its header at the front of what is buffered,
+ * framed as this stream's records are (with checksums or not). */
+static WireStatus decode_front(MigStream *s, WireRecord *rec, bool whole,
+                               Error **errp)
+{
+    const uint8_t *front = s->buf + s->start;
+    size_t have = buffered(s);
+    uint64_t offset = mig_stream_read_offset(s);
+
+    if (whole) {
+        return s->checksum_reads
+               ? wire_record_decode_checksummed(front, have, offset, rec,
+                                                errp)
+               : wire_record_decode(front, have, rec, errp);
+    }
+    return s->checksum_reads
+           ? wire_record_header_decode_checksummed(front, have, offset, rec,
+                                                   errp)
+           : wire_record_header_decode(front, have, rec, errp);
+}
+
+/* The caller is done with the previous record's body. */
+static void release_last_record(MigStream *s)
+{
+    s->start += s->last_record;
+    s->last_record = 0;
+}
+
 MigStreamResult mig_stream_read_record(MigStream *s, WireRecord *rec,
                                        gint64 deadline, Error **errp)
 {
-    /* The caller is done with the previous record's body. */
-    s->start += s->last_record;
-    s->last_record = 0;
+    release_last_record(s);
     for (;;) {
-        size_t have = buffered(s);
         MigStreamResult r;
 
-        switch (s->checksum_reads
-                ? wire_record_decode_checksummed(s->buf + s->start, have,
-                                                 mig_stream_read_offset(s),
-                                                 rec, errp)
-                : wire_record_decode(s->buf + s->start, have, rec, errp)) {
+        switch (decode_front(s, rec, true, errp)) {
         case WIRE_OK:
             s->last_record = rec->size;
             return MIG_STREAM_OK;
@@ -796,19 +817,11 @@ MigStreamResult mig_stream_read_record(MigStream *s, WireRecord *rec,
 MigStreamResult mig_stream_read_record_header(MigStream *s, WireRecord *rec,
                                               gint64 deadline, Error **errp)
 {
-    s->start += s->last_record;
-    s->last_record = 0;
+    release_last_record(s);
     for (;;) {
-        size_t have = buffered(s);
         MigStreamResult r;
 
-        switch (s->checksum_reads
-                ? wire_record_header_decode_checksummed(s->buf + s->start,
-                                                        have,
-                                                        mig_stream_read_offset(s),
-                                                        rec, errp)
-                : wire_record_header_decode(s->buf + s->start, have, rec,
-                                            errp)) {
+        switch (decode_front(s, rec, false, errp)) {
         case WIRE_OK:
             s->part_offset = mig_stream_read_offset(s);
             rec->body = NULL;
