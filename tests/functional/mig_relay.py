@@ -328,6 +328,7 @@ class TcpRelay:
         self.srv = socket.create_server(('127.0.0.1', 0))
         self.port = self.srv.getsockname()[1]
         self.links = []
+        self.frozen = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -342,8 +343,6 @@ class TcpRelay:
             self.links.append(link)
             if self.frozen:
                 link.frozen.set()
-
-    frozen = False
 
     def freeze(self):
         """From now on nothing passes, and nothing is closed."""
