@@ -1567,6 +1567,11 @@ static gpointer migration_thread_fn(gpointer opaque)
     GThread *rp;
 
     o->result = run(o);
+    /* Before "completed" is heard: query-migrate then shows the throttle
+     * over, and it costs nothing to lift. */
+    if (o->throttled) {
+        cpu_throttle_stop();
+    }
     /* The destination has confirmed: management hears it now, not after
      * the cleanup below (threads joined, channels closed), which only
      * the next migration waits for (wait_cleanup()).  Anything else
@@ -1582,9 +1587,6 @@ static gpointer migration_thread_fn(gpointer opaque)
     g_clear_pointer(&o->xbzrle, xbzrle_saver_free);
     if (o->bitmap) {
         dirty_bitmap_stop(g_steal_pointer(&o->bitmap));
-    }
-    if (o->throttled) {
-        cpu_throttle_stop();
     }
     if (o->result != OUT_COMPLETED) {
         send_error(o);
