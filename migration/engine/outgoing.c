@@ -968,7 +968,34 @@ typedef struct ThrottlePeriod {
     gint64 start;
     uint64_t bytes;             /* bytes_sent() at its start */
     uint64_t dirtied;           /* bytes the syncs found written */
+    uint64_t pass_bytes;        /* bytes_sent() when the pass began */
 } ThrottlePeriod;
+
+/* Sets the vCPU throttle to @pct if that changes it. */
+static void set_throttle(MigOutgoing *o, int pct)
+{
+    if (pct && pct != cpu_throttle_get_percentage()) {
+        cpu_throttle_set(pct);
+        o->throttled = true;
+    }
+}
+
+/*
+ * After the sync that ended a pass, having found @dirtied bytes
+ * written: with auto-converge, a pass that could not converge throttles
+ * the vCPUs at once (mig_throttle_pass()).  Before end_throttle_period(),
+ * which must not step again for the same figures.
+ */
+static void end_throttle_pass(MigOutgoing *o, ThrottlePeriod *tp,
+                              const MigParams *p, uint64_t dirtied)
+{
+    uint64_t sent = bytes_sent(o) - tp->pass_bytes;
+
+    if (o->session->cfg->auto_converge) {
+        set_throttle(o, mig_throttle_pass(&tp->throttle, &p->throttle,
+                                          dirtied, sent));
+    }
+}
 
 /*
  * After a sync at @now: once a period is over, the dirty rate for
@@ -988,13 +1015,8 @@ static void end_throttle_period(MigOutgoing *o, ThrottlePeriod *tp,
     pg->dirty_pages_rate = tp->dirtied / GUEST_PAGE_SIZE *
                            G_USEC_PER_SEC / (now - tp->start);
     if (o->session->cfg->auto_converge) {
-        int pct = mig_throttle_period(&tp->throttle, &p->throttle,
-                                      tp->dirtied, sent);
-
-        if (pct && pct != cpu_throttle_get_percentage()) {
-            cpu_throttle_set(pct);
-            o->throttled = true;
-        }
+        set_throttle(o, mig_throttle_period(&tp->throttle, &p->throttle,
+                                            tp->dirtied, sent));
     }
     tp->start = now;
     tp->bytes = bytes_sent(o);
@@ -1049,6 +1071,7 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
     ThrottlePeriod tp = {
         .start = g_get_monotonic_time(),
         .bytes = bytes_sent(o),
+        .pass_bytes = bytes_sent(o),
     };
     MigRateLimit rl;
 
@@ -1065,6 +1088,7 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
     for (;;) {
         MigParams p;
         MigSwitchoverFigures f;
+        uint64_t dirtied;
         bool pass_done;
         gint64 now;
 
@@ -1088,12 +1112,17 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         if (!sync_dirty(o, res) || !send_sync(o, res)) {
             return false;
         }
-        tp.dirtied += dirty_bitmap_last_sync_pages(o->bitmap) *
-                      GUEST_PAGE_SIZE;
+        dirtied = dirty_bitmap_last_sync_pages(o->bitmap) * GUEST_PAGE_SIZE;
+        tp.dirtied += dirtied;
         /* The pass's bandwidth, measured up to its end (before this
          * sync, whose cost is counted on its own). */
         f = switchover_figures(o, pg, &p, now);
         mig_info_set_expected_downtime(expected_downtime(&f));
+        /* A pass about to be the last need not slow the guest. */
+        if (!mig_should_switchover(&f, p.downtime_limit)) {
+            end_throttle_pass(o, &tp, &p, dirtied);
+        }
+        tp.pass_bytes = bytes_sent(o);
         end_throttle_period(o, &tp, pg, &p, now);
         publish_stats(o, pg);
 

@@ -41,20 +41,24 @@ class ConvergenceTest(MigrationTestCase):
                 src_vm(*FAST) as src:
             warm_up(src)
             src.cmd('migrate', uri=listen_uri(dst), config=cfg)
-            seen = set()
+            seen = []
 
             def throttled_and_done():
                 i = info(src)
-                if 'cpu-throttle-percentage' in i:
-                    seen.add(i['cpu-throttle-percentage'])
+                if i['status'] not in FINAL:
+                    seen.append(i.get('cpu-throttle-percentage', 0))
                 return i if i['status'] in FINAL else None
             result = wait_for(throttled_and_done, timeout=60,
                               what='auto-converge to finish')
             self.assert_completed(src, dst, result)
-            # It throttled, from cpu-throttle-initial on, and stopped
-            # throttling at the end.
-            self.assertIn(50, seen)
-            self.assertTrue(all(p in (0, 50, 75, 99) for p in seen), seen)
+            # It throttled, cpu-throttle-initial at least (a pass that
+            # cannot converge may ask for more), never less as it went,
+            # up to max-cpu-throttle, and stopped throttling at the end.
+            throttled = [p for p in seen if p]
+            self.assertTrue(throttled, seen)
+            self.assertGreaterEqual(throttled[0], 50)
+            self.assertEqual(throttled, sorted(throttled))
+            self.assertLessEqual(throttled[-1], 99)
             self.assertEqual(result['cpu-throttle-percentage'], 0)
             self.assertEqual(src.cmd('x-query-workload')
                              ['throttle-percentage'], 0)
