@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Precopy's control loop with a guest that dirties memory faster than
 the migration may send it: auto-converge throttling the vCPUs until the
-migration converges, a migration that keeps iterating until its
+migration converges, and at once, as far as the figures ask, after a
+first pass that ends as dirty as it began; a migration that keeps iterating until its
 downtime-limit is raised at runtime, or avail-switchover-bandwidth
 vouches for a faster switchover, max-bandwidth changed at runtime,
 pause-before-switchover with migrate-continue, switchover-ack, the
@@ -63,6 +64,36 @@ class ConvergenceTest(MigrationTestCase):
             self.assertEqual(src.cmd('x-query-workload')
                              ['throttle-percentage'], 0)
             self.assertGreater(result['ram']['iteration'], 2)
+
+    def test_auto_converge_throttles_a_stalled_pass_at_once(self):
+        # Sweeping all of RAM at four times the link's speed: the first
+        # pass ends with as much dirty as it sent.  QEMU's rule would
+        # wait two periods and throttle cpu-throttle-initial (5); the
+        # pass's figures ask for half the running time at once.
+        cfg = dict(SLOW_LINK, **{'auto-converge': True,
+                                 'cpu-throttle-initial': 5,
+                                 'cpu-throttle-increment': 5})
+        with dst_vm(incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm('-workload', 'rate=64M,pattern=sweep,content=text,'
+                       'seed=5') as src:
+            warm_up(src)
+            src.cmd('migrate', uri=listen_uri(dst), config=cfg)
+
+            def throttled():
+                i = info(src)
+                return i if i.get('cpu-throttle-percentage') else None
+            i = wait_for(throttled, timeout=30, what='a throttle')
+            self.assertGreaterEqual(i['cpu-throttle-percentage'], 45)
+            self.assertLessEqual(i['ram']['dirty-sync-count'], 2)
+            # The vCPU has it (or, a pass later, more).
+            self.assertGreaterEqual(src.cmd('x-query-workload')
+                                    ['throttle-percentage'],
+                                    i['cpu-throttle-percentage'])
+            # Cancelled, the guest runs at full speed again.
+            src.cmd('migrate_cancel')
+            wait_status(src, 'cancelled')
+            self.assertEqual(src.cmd('x-query-workload')
+                             ['throttle-percentage'], 0)
 
     def test_iterates_until_downtime_limit_is_raised(self):
         cfg = dict(SLOW_LINK, **{'downtime-limit': 1})
