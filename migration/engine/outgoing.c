@@ -256,6 +256,16 @@ static uint64_t bytes_sent(MigOutgoing *o)
            (o->mapped ? mapped_ram_bytes_written(o->mapped) : 0);
 }
 
+/* The guest memory the pages sent so far stand for (query-migrate's
+ * ram.page-bytes): a zero page or an xbzrle delta counts whole. */
+static uint64_t page_bytes_sent(MigOutgoing *o)
+{
+    /* Counted by the multifd channel threads too. */
+    return (qatomic_read(&o->session->ram_saver.zero_pages) +
+            qatomic_read(&o->session->ram_saver.normal_pages) +
+            (o->xbzrle ? o->xbzrle->pages : 0)) * GUEST_PAGE_SIZE;
+}
+
 /* ---- The return path ---- */
 
 static void rp_fail(MigOutgoing *o, char *reason)
@@ -692,8 +702,7 @@ static void publish_stats(MigOutgoing *o, const Progress *pg)
         .iteration = o->iteration,
     };
 
-    st.page_bytes = (st.duplicate + st.normal +
-                     (o->xbzrle ? o->xbzrle->pages : 0)) * GUEST_PAGE_SIZE;
+    st.page_bytes = page_bytes_sent(o);
     mig_info_set_ram(&st);
     if (o->session->multifd_send) {
         MigMultifdStats ms;
@@ -968,7 +977,7 @@ typedef struct ThrottlePeriod {
     gint64 start;
     uint64_t bytes;             /* bytes_sent() at its start */
     uint64_t dirtied;           /* bytes the syncs found written */
-    uint64_t pass_bytes;        /* bytes_sent() when the pass began */
+    uint64_t pass_pages;        /* page_bytes_sent() when the pass began */
 } ThrottlePeriod;
 
 /* Sets the vCPU throttle to @pct if that changes it. */
@@ -989,7 +998,7 @@ static void set_throttle(MigOutgoing *o, int pct)
 static void end_throttle_pass(MigOutgoing *o, ThrottlePeriod *tp,
                               const MigParams *p, uint64_t dirtied)
 {
-    uint64_t sent = bytes_sent(o) - tp->pass_bytes;
+    uint64_t sent = page_bytes_sent(o) - tp->pass_pages;
 
     if (o->session->cfg->auto_converge) {
         set_throttle(o, mig_throttle_pass(&tp->throttle, &p->throttle,
@@ -1071,7 +1080,7 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
     ThrottlePeriod tp = {
         .start = g_get_monotonic_time(),
         .bytes = bytes_sent(o),
-        .pass_bytes = bytes_sent(o),
+        .pass_pages = page_bytes_sent(o),
     };
     MigRateLimit rl;
 
@@ -1122,7 +1131,7 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         if (!mig_should_switchover(&f, p.downtime_limit)) {
             end_throttle_pass(o, &tp, &p, dirtied);
         }
-        tp.pass_bytes = bytes_sent(o);
+        tp.pass_pages = page_bytes_sent(o);
         end_throttle_period(o, &tp, pg, &p, now);
         publish_stats(o, pg);
 

@@ -183,10 +183,13 @@ int mig_throttle_period(MigThrottle *t, const MigThrottleParams *p,
 /*
  * A pass ended with a dirty sync: over the pass, the guest dirtied
  * @dirtied bytes (what the sync found written, the next pass's work)
- * and @sent bytes went out.  Both cover the same span, so their ratio
- * is that of the dirty rate to the pass's bandwidth: the factor by
- * which the next pass shrinks or grows.  The vCPUs ran at t->percent
- * throughout (the throttle changes only between passes).
+ * and the pass sent pages standing for @sent bytes of guest memory
+ * (whole pages, however little a zero or compressed page took on the
+ * wire: a pass over mostly zero pages would otherwise look far slower
+ * than the link is).  Both cover the same span, so their ratio is that
+ * of the dirty rate to the pass's rate: the factor by which the next
+ * pass shrinks or grows.  The vCPUs ran at t->percent throughout (the
+ * throttle changes only between passes).
  *
  * If @dirtied is at least MIG_THROTTLE_STALL_PCT percent of @sent, the
  * migration cannot converge as it goes, and waiting for
