@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include "tests/check-run.h"
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -362,33 +363,51 @@ static MigThrottle throttled_at(int percent)
     return t;
 }
 
+/* One pass's figures and the throttle mig_throttle_pass() must return. */
+typedef struct PassStep {
+    uint64_t dirtied, sent;
+    int percent;
+} PassStep;
+
+static void check_pass_steps(MigThrottle *t, const MigThrottleParams *p,
+                             const PassStep *steps, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int got = mig_throttle_pass(t, p, steps[i].dirtied, steps[i].sent);
+
+        ck_assert_msg(got == steps[i].percent,
+                      "step %zu (%" PRIu64 " dirtied, %" PRIu64 " sent): "
+                      "%d%%, expected %d%%", i, steps[i].dirtied,
+                      steps[i].sent, got, steps[i].percent);
+    }
+}
+
 START_TEST(test_throttle_pass_at_once)
 {
+    static const PassStep steps[] = {
+        /* Passes that shrink the work by more than a tenth: nothing,
+         * however many (mig_throttle_period() judges those). */
+        { 89, 100, 0 }, { 89, 100, 0 }, { 89, 100, 0 },
+        /* One pass dirtying twice what it sent throttles at once, as
+         * far as the figures ask: running 25% of the time, the guest
+         * would dirty 50, half of what was sent.  Not
+         * cpu-throttle-initial's 20. */
+        { 200, 100, 75 },
+        /* A pass that converges keeps it: never lowered. */
+        { 40, 100, 75 },
+        /* As much dirtied as sent: 25 * 50/100 = 12.5% running, 88,
+         * more than one increment. */
+        { 100, 100, 88 },
+        /* The stall threshold itself counts: 12 * 50/90 = 6.7%
+         * running asks for 94, the increment for 98. */
+        { 90, 100, 98 },
+        /* Up to max-cpu-throttle, never past it. */
+        { 300, 100, 99 }, { 300, 100, 99 },
+    };
     MigThrottle t;
 
     mig_throttle_init(&t);
-    /* Passes that shrink the work by more than a tenth: nothing, however
-     * many (mig_throttle_period() judges those). */
-    for (int i = 0; i < 5; i++) {
-        ck_assert_int_eq(mig_throttle_pass(&t, &defaults, 89, 100), 0);
-    }
-    /*
-     * One pass dirtying twice what it sent throttles at once, as far as
-     * the figures ask: running 25% of the time, the guest would dirty
-     * 50, half of what was sent.  Not cpu-throttle-initial's 20.
-     */
-    ck_assert_int_eq(mig_throttle_pass(&t, &defaults, 200, 100), 75);
-    /* A pass that converges keeps it: never lowered while migrating. */
-    ck_assert_int_eq(mig_throttle_pass(&t, &defaults, 40, 100), 75);
-    /* As much dirtied as sent: 25 * 50/100 = 12.5% running, 88, more
-     * than one increment. */
-    ck_assert_int_eq(mig_throttle_pass(&t, &defaults, 100, 100), 88);
-    /* The stall threshold itself counts: 12 * 50/90 = 6.7% running
-     * asks for 94, the increment for 98. */
-    ck_assert_int_eq(mig_throttle_pass(&t, &defaults, 90, 100), 98);
-    /* Up to max-cpu-throttle, never past it. */
-    ck_assert_int_eq(mig_throttle_pass(&t, &defaults, 300, 100), 99);
-    ck_assert_int_eq(mig_throttle_pass(&t, &defaults, 300, 100), 99);
+    check_pass_steps(&t, &defaults, steps, G_N_ELEMENTS(steps));
 }
 END_TEST
 
@@ -496,21 +515,24 @@ END_TEST
 
 START_TEST(test_throttle_pass_tailslow)
 {
+    static const PassStep steps[] = {
+        /* The figures want 75; tailslow starts at cpu-throttle-initial. */
+        { 200, 100, 20 },
+        /* 80 * 50/150 = 26.7% running, 74: the increment is the most. */
+        { 150, 100, 50 },
+        /* 50 * 50/95 = 26.3% running, 74: a step of 24, less than the
+         * increment. */
+        { 95, 100, 74 },
+        /* Converging: stays. */
+        { 40, 100, 74 },
+    };
     MigThrottleParams p = defaults;
     MigThrottle t;
 
     p.tailslow = true;
     p.increment = 30;
     mig_throttle_init(&t);
-    /* The figures want 75; tailslow starts at cpu-throttle-initial. */
-    ck_assert_int_eq(mig_throttle_pass(&t, &p, 200, 100), 20);
-    /* 80 * 50/150 = 26.7% running, 74: the increment is the most. */
-    ck_assert_int_eq(mig_throttle_pass(&t, &p, 150, 100), 50);
-    /* 50 * 50/95 = 26.3% running, 74: a step of 24, less than the
-     * increment. */
-    ck_assert_int_eq(mig_throttle_pass(&t, &p, 95, 100), 74);
-    /* Converging: stays. */
-    ck_assert_int_eq(mig_throttle_pass(&t, &p, 40, 100), 74);
+    check_pass_steps(&t, &p, steps, G_N_ELEMENTS(steps));
 }
 END_TEST
 
