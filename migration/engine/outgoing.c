@@ -256,6 +256,16 @@ static uint64_t bytes_sent(MigOutgoing *o)
            (o->mapped ? mapped_ram_bytes_written(o->mapped) : 0);
 }
 
+/* The guest memory the pages sent so far stand for (query-migrate's
+ * ram.page-bytes): a zero page or an xbzrle delta counts whole. */
+static uint64_t page_bytes_sent(MigOutgoing *o)
+{
+    /* Counted by the multifd channel threads too. */
+    return (qatomic_read(&o->session->ram_saver.zero_pages) +
+            qatomic_read(&o->session->ram_saver.normal_pages) +
+            (o->xbzrle ? o->xbzrle->pages : 0)) * GUEST_PAGE_SIZE;
+}
+
 /* ---- The return path ---- */
 
 static void rp_fail(MigOutgoing *o, char *reason)
@@ -692,8 +702,7 @@ static void publish_stats(MigOutgoing *o, const Progress *pg)
         .iteration = o->iteration,
     };
 
-    st.page_bytes = (st.duplicate + st.normal +
-                     (o->xbzrle ? o->xbzrle->pages : 0)) * GUEST_PAGE_SIZE;
+    st.page_bytes = page_bytes_sent(o);
     mig_info_set_ram(&st);
     if (o->session->multifd_send) {
         MigMultifdStats ms;
@@ -968,7 +977,34 @@ typedef struct ThrottlePeriod {
     gint64 start;
     uint64_t bytes;             /* bytes_sent() at its start */
     uint64_t dirtied;           /* bytes the syncs found written */
+    uint64_t pass_pages;        /* page_bytes_sent() when the pass began */
 } ThrottlePeriod;
+
+/* Sets the vCPU throttle to @pct if that changes it. */
+static void set_throttle(MigOutgoing *o, int pct)
+{
+    if (pct && pct != cpu_throttle_get_percentage()) {
+        cpu_throttle_set(pct);
+        o->throttled = true;
+    }
+}
+
+/*
+ * After the sync that ended a pass, having found @dirtied bytes
+ * written: with auto-converge, a pass that could not converge throttles
+ * the vCPUs at once (mig_throttle_pass()).  Before end_throttle_period(),
+ * which must not step again for the same figures.
+ */
+static void end_throttle_pass(MigOutgoing *o, ThrottlePeriod *tp,
+                              const MigParams *p, uint64_t dirtied)
+{
+    uint64_t sent = page_bytes_sent(o) - tp->pass_pages;
+
+    if (o->session->cfg->auto_converge) {
+        set_throttle(o, mig_throttle_pass(&tp->throttle, &p->throttle,
+                                          dirtied, sent));
+    }
+}
 
 /*
  * After a sync at @now: once a period is over, the dirty rate for
@@ -988,13 +1024,8 @@ static void end_throttle_period(MigOutgoing *o, ThrottlePeriod *tp,
     pg->dirty_pages_rate = tp->dirtied / GUEST_PAGE_SIZE *
                            G_USEC_PER_SEC / (now - tp->start);
     if (o->session->cfg->auto_converge) {
-        int pct = mig_throttle_period(&tp->throttle, &p->throttle,
-                                      tp->dirtied, sent);
-
-        if (pct && pct != cpu_throttle_get_percentage()) {
-            cpu_throttle_set(pct);
-            o->throttled = true;
-        }
+        set_throttle(o, mig_throttle_period(&tp->throttle, &p->throttle,
+                                            tp->dirtied, sent));
     }
     tp->start = now;
     tp->bytes = bytes_sent(o);
@@ -1049,6 +1080,7 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
     ThrottlePeriod tp = {
         .start = g_get_monotonic_time(),
         .bytes = bytes_sent(o),
+        .pass_pages = page_bytes_sent(o),
     };
     MigRateLimit rl;
 
@@ -1065,6 +1097,7 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
     for (;;) {
         MigParams p;
         MigSwitchoverFigures f;
+        uint64_t dirtied;
         bool pass_done;
         gint64 now;
 
@@ -1088,12 +1121,17 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         if (!sync_dirty(o, res) || !send_sync(o, res)) {
             return false;
         }
-        tp.dirtied += dirty_bitmap_last_sync_pages(o->bitmap) *
-                      GUEST_PAGE_SIZE;
+        dirtied = dirty_bitmap_last_sync_pages(o->bitmap) * GUEST_PAGE_SIZE;
+        tp.dirtied += dirtied;
         /* The pass's bandwidth, measured up to its end (before this
          * sync, whose cost is counted on its own). */
         f = switchover_figures(o, pg, &p, now);
         mig_info_set_expected_downtime(expected_downtime(&f));
+        /* A pass about to be the last need not slow the guest. */
+        if (!mig_should_switchover(&f, p.downtime_limit)) {
+            end_throttle_pass(o, &tp, &p, dirtied);
+        }
+        tp.pass_pages = page_bytes_sent(o);
         end_throttle_period(o, &tp, pg, &p, now);
         publish_stats(o, pg);
 
@@ -1567,6 +1605,11 @@ static gpointer migration_thread_fn(gpointer opaque)
     GThread *rp;
 
     o->result = run(o);
+    /* Before "completed" is heard: query-migrate then shows the throttle
+     * over, and it costs nothing to lift. */
+    if (o->throttled) {
+        cpu_throttle_stop();
+    }
     /* The destination has confirmed: management hears it now, not after
      * the cleanup below (threads joined, channels closed), which only
      * the next migration waits for (wait_cleanup()).  Anything else
@@ -1582,9 +1625,6 @@ static gpointer migration_thread_fn(gpointer opaque)
     g_clear_pointer(&o->xbzrle, xbzrle_saver_free);
     if (o->bitmap) {
         dirty_bitmap_stop(g_steal_pointer(&o->bitmap));
-    }
-    if (o->throttled) {
-        cpu_throttle_stop();
     }
     if (o->result != OUT_COMPLETED) {
         send_error(o);

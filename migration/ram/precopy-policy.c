@@ -136,6 +136,12 @@ void mig_throttle_init(MigThrottle *t)
     t->percent = 0;
 }
 
+/* @percent of @bytes, without overflowing for any uint64_t. */
+static uint64_t percent_of(uint64_t bytes, unsigned percent)
+{
+    return bytes / 100 * percent + bytes % 100 * percent / 100;
+}
+
 /* The next, higher throttle percentage (QEMU's mig_throttle_guest_down). */
 static int throttle_more(const MigThrottle *t, const MigThrottleParams *p,
                          uint64_t dirtied, uint64_t threshold)
@@ -164,13 +170,49 @@ static int throttle_more(const MigThrottle *t, const MigThrottleParams *p,
 int mig_throttle_period(MigThrottle *t, const MigThrottleParams *p,
                         uint64_t dirtied, uint64_t sent)
 {
-    uint64_t threshold = sent / 100 * p->trigger_threshold +
-                         sent % 100 * p->trigger_threshold / 100;
+    uint64_t threshold = percent_of(sent, p->trigger_threshold);
 
     /* As in QEMU, periods below the threshold do not reset the count. */
     if (dirtied > threshold && ++t->high_periods >= 2) {
         t->high_periods = 0;
         t->percent = throttle_more(t, p, dirtied, threshold);
     }
+    return t->percent;
+}
+
+/*
+ * The throttle percentage at which the guest, dirtying @dirtied while
+ * throttled at @percent, would dirty @target instead: its dirty rate
+ * taken as proportional to its running time.  Rounded up; at most 100.
+ */
+static unsigned ideal_throttle(int percent, uint64_t dirtied,
+                               double target)
+{
+    double running = (100.0 - percent) * target / (double)dirtied;
+
+    return (unsigned)MIN(ceil(100.0 - running), 100.0);
+}
+
+int mig_throttle_pass(MigThrottle *t, const MigThrottleParams *p,
+                      uint64_t dirtied, uint64_t sent)
+{
+    unsigned cur = t->percent;
+    unsigned ideal, next;
+
+    if (dirtied == 0 || dirtied < percent_of(sent, MIG_THROTTLE_STALL_PCT)) {
+        return t->percent;
+    }
+    /* Above the current one, as the target is below @dirtied; MAX()
+     * keeps the tailslow step from wrapping should rounding ever say
+     * otherwise. */
+    ideal = MAX(ideal_throttle(t->percent, dirtied, (double)sent *
+                               MIG_THROTTLE_TARGET_PCT / 100), cur + 1);
+    if (p->tailslow) {
+        next = cur == 0 ? p->initial : cur + MIN(p->increment, ideal - cur);
+    } else {
+        next = MAX(cur == 0 ? p->initial : cur + p->increment, ideal);
+    }
+    t->percent = MIN(next, p->max);
+    t->high_periods = 0;
     return t->percent;
 }

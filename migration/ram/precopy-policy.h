@@ -22,7 +22,9 @@
  *     period throttles the vCPUs, starting at cpu-throttle-initial, then
  *     adding cpu-throttle-increment (or, with cpu-throttle-tailslow, the
  *     smaller step that would bring the dirty rate down to the
- *     threshold), never beyond max-cpu-throttle.
+ *     threshold), never beyond max-cpu-throttle.  A pass that cannot
+ *     converge (it dirtied about as much as it sent) throttles at once
+ *     instead, as far as its figures say it takes (mig_throttle_pass()).
  */
 #ifndef VMIG_MIGRATION_PRECOPY_POLICY_H
 #define VMIG_MIGRATION_PRECOPY_POLICY_H
@@ -159,5 +161,60 @@ void mig_throttle_init(MigThrottle *t);
  */
 int mig_throttle_period(MigThrottle *t, const MigThrottleParams *p,
                         uint64_t dirtied, uint64_t sent);
+
+/*
+ * A pass that dirtied at least this percentage of what it sent made
+ * too little progress to go on unthrottled: the next one will be about
+ * as long.  Not 100: a guest that rewrites a set no larger than what a
+ * pass sends dirties at most that set however fast it writes (a page
+ * written twice counts once), so its figures never say "more than was
+ * sent".
+ */
+#define MIG_THROTTLE_STALL_PCT 90
+/*
+ * What a throttle set by mig_throttle_pass() aims the pass's dirtied
+ * bytes at, in percent of what it sent: the next pass about half as
+ * long, so the rest fits in downtime-limit within a few passes, with
+ * room for what the figures understate (the pages written twice, the
+ * dirty rate falling less than in proportion to running time).
+ */
+#define MIG_THROTTLE_TARGET_PCT 50
+
+/*
+ * A pass ended with a dirty sync: over the pass, the guest dirtied
+ * @dirtied bytes (what the sync found written, the next pass's work)
+ * and the pass sent pages standing for @sent bytes of guest memory
+ * (whole pages, however little a zero or compressed page took on the
+ * wire: a pass over mostly zero pages would otherwise look far slower
+ * than the link is).  Both cover the same span, so their ratio is that
+ * of the dirty rate to the pass's rate: the factor by which the next
+ * pass shrinks or grows.  The vCPUs ran at t->percent throughout (the
+ * throttle changes only between passes).
+ *
+ * If @dirtied is at least MIG_THROTTLE_STALL_PCT percent of @sent, the
+ * migration cannot converge as it goes, and waiting for
+ * mig_throttle_period()'s two periods of a second only lets the guest
+ * dirty more: throttle now, towards the "ideal" percentage, whose
+ * running time, in proportion to the current one, would bring @dirtied
+ * down to MIG_THROTTLE_TARGET_PCT percent of @sent.  The step is:
+ *
+ *   - not throttling yet: the larger of cpu-throttle-initial and the
+ *     ideal (initial is the least step worth slowing the guest for);
+ *   - throttling: the larger of one cpu-throttle-increment more and
+ *     the ideal, so that each pass that still cannot converge takes at
+ *     least one increment;
+ *   - with cpu-throttle-tailslow, QEMU's gentle steps instead:
+ *     cpu-throttle-initial first, then the step to the ideal or
+ *     cpu-throttle-increment, whichever is smaller;
+ *
+ * never above max-cpu-throttle.  Such a step starts
+ * mig_throttle_period()'s count of periods afresh, since it was sized
+ * for what the guest did.  A pass below MIG_THROTTLE_STALL_PCT changes
+ * nothing here: it converges, and mig_throttle_period() (with
+ * throttle-trigger-threshold) judges whether fast enough.  Returns the
+ * throttle percentage from now on (t->percent; 0 while not throttling).
+ */
+int mig_throttle_pass(MigThrottle *t, const MigThrottleParams *p,
+                      uint64_t dirtied, uint64_t sent);
 
 #endif

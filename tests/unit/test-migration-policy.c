@@ -1,10 +1,13 @@
 /*
  * Unit tests for precopy's decisions (migration/precopy-policy.c) on a
  * simulated clock: bandwidth limiting, bandwidth measurement, expected
- * downtime and the switchover test, and auto-converge's throttle rule.
+ * downtime and the switchover test, and auto-converge's throttle rules
+ * (QEMU's periods, and a pass that stalls: synthetic figures and a
+ * simulated busy guest).
  */
 #include <check.h>
 #include "tests/check-run.h"
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -350,6 +353,257 @@ START_TEST(test_throttle_tailslow)
 }
 END_TEST
 
+/* A throttle at @percent, as a migration would have left it. */
+static MigThrottle throttled_at(int percent)
+{
+    MigThrottle t;
+
+    mig_throttle_init(&t);
+    t.percent = percent;
+    return t;
+}
+
+/* One pass's figures and the throttle mig_throttle_pass() must return. */
+typedef struct PassStep {
+    uint64_t dirtied, sent;
+    int percent;
+} PassStep;
+
+static void check_pass_steps(MigThrottle *t, const MigThrottleParams *p,
+                             const PassStep *steps, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int got = mig_throttle_pass(t, p, steps[i].dirtied, steps[i].sent);
+
+        ck_assert_msg(got == steps[i].percent,
+                      "step %zu (%" PRIu64 " dirtied, %" PRIu64 " sent): "
+                      "%d%%, expected %d%%", i, steps[i].dirtied,
+                      steps[i].sent, got, steps[i].percent);
+    }
+}
+
+START_TEST(test_throttle_pass_at_once)
+{
+    static const PassStep steps[] = {
+        /* Passes that shrink the work by more than a tenth: nothing,
+         * however many (mig_throttle_period() judges those). */
+        { 89, 100, 0 }, { 89, 100, 0 }, { 89, 100, 0 },
+        /* One pass dirtying twice what it sent throttles at once, as
+         * far as the figures ask: running 25% of the time, the guest
+         * would dirty 50, half of what was sent.  Not
+         * cpu-throttle-initial's 20. */
+        { 200, 100, 75 },
+        /* A pass that converges keeps it: never lowered. */
+        { 40, 100, 75 },
+        /* As much dirtied as sent: 25 * 50/100 = 12.5% running, 88,
+         * more than one increment. */
+        { 100, 100, 88 },
+        /* The stall threshold itself counts: 12 * 50/90 = 6.7%
+         * running asks for 94, the increment for 98. */
+        { 90, 100, 98 },
+        /* Up to max-cpu-throttle, never past it. */
+        { 300, 100, 99 }, { 300, 100, 99 },
+    };
+    MigThrottle t;
+
+    mig_throttle_init(&t);
+    check_pass_steps(&t, &defaults, steps, G_N_ELEMENTS(steps));
+}
+END_TEST
+
+START_TEST(test_throttle_pass_steps)
+{
+    MigThrottleParams p = defaults;
+    MigThrottle t;
+
+    /* 100 * 50/95 = 52.6% running: 48, above cpu-throttle-initial... */
+    mig_throttle_init(&t);
+    ck_assert_int_eq(mig_throttle_pass(&t, &p, 95, 100), 48);
+    /* ...which is the least first step. */
+    p.initial = 60;
+    mig_throttle_init(&t);
+    ck_assert_int_eq(mig_throttle_pass(&t, &p, 95, 100), 60);
+    /* Later steps: at least an increment (79 wanted, 60 + 20)... */
+    p.increment = 20;
+    t = throttled_at(60);
+    ck_assert_int_eq(mig_throttle_pass(&t, &p, 95, 100), 80);
+    /* ...more if the figures say so: 60 * 50/400 = 7.5% running. */
+    t = throttled_at(40);
+    ck_assert_int_eq(mig_throttle_pass(&t, &p, 400, 100), 93);
+}
+END_TEST
+
+/*
+ * Over many figures: the step brings the dirtied bytes, scaled by the
+ * running time, to at most MIG_THROTTLE_TARGET_PCT of what was sent,
+ * and one percent less would not have, unless the least step or the
+ * cap decided.
+ */
+START_TEST(test_throttle_pass_reaches_target)
+{
+    MigThrottleParams p = defaults;
+
+    p.initial = 1;
+    p.increment = 1;
+    for (int cur = 0; cur <= 90; cur += 15) {
+        for (uint64_t dirtied = 90; dirtied <= 2000; dirtied += 37) {
+            MigThrottle t = throttled_at(cur);
+            int next = mig_throttle_pass(&t, &p, dirtied, 100);
+            double at = dirtied * (100.0 - next) / (100.0 - cur);
+            double one_less = dirtied * (101.0 - next) / (100.0 - cur);
+
+            ck_assert_int_gt(next, cur);
+            if (next < 99) {
+                ck_assert(at <= MIG_THROTTLE_TARGET_PCT);
+                ck_assert(next == cur + 1 ||
+                          one_less > MIG_THROTTLE_TARGET_PCT);
+            }
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_throttle_pass_limits)
+{
+    MigThrottleParams p = defaults;
+    MigThrottle t;
+
+    /* max-cpu-throttle caps the figures' wish... */
+    p.max = 50;
+    mig_throttle_init(&t);
+    ck_assert_int_eq(mig_throttle_pass(&t, &p, 1000, 100), 50);
+    /* ...and an initial above it (the validator forbids it anyway)... */
+    p.initial = 60;
+    mig_throttle_init(&t);
+    ck_assert_int_eq(mig_throttle_pass(&t, &p, 95, 100), 50);
+    /* ...and applies once lowered while migrating. */
+    p = defaults;
+    p.max = 70;
+    t = throttled_at(80);
+    ck_assert_int_eq(mig_throttle_pass(&t, &p, 200, 100), 70);
+    /* A pass that sent nothing but was dirtied: as far as allowed. */
+    mig_throttle_init(&t);
+    ck_assert_int_eq(mig_throttle_pass(&t, &defaults, 4096, 0), 99);
+    /* Nothing dirtied, nothing sent: nothing to do. */
+    mig_throttle_init(&t);
+    ck_assert_int_eq(mig_throttle_pass(&t, &defaults, 0, 0), 0);
+    /* Huge byte counts: no overflow in the comparison or the ratio. */
+    ck_assert_int_eq(mig_throttle_pass(&t, &defaults, UINT64_MAX / 2,
+                                       UINT64_MAX), 0);
+    ck_assert_int_eq(mig_throttle_pass(&t, &defaults, UINT64_MAX,
+                                       UINT64_MAX / 2), 75);
+}
+END_TEST
+
+/* throttle-trigger-threshold is mig_throttle_period()'s: a pass that
+ * stalls throttles whatever it is, one that converges does not. */
+START_TEST(test_throttle_pass_threshold)
+{
+    static const unsigned thresholds[] = { 1, 50, 100 };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(thresholds); i++) {
+        MigThrottleParams p = defaults;
+        MigThrottle t;
+
+        p.trigger_threshold = thresholds[i];
+        mig_throttle_init(&t);
+        ck_assert_int_eq(mig_throttle_pass(&t, &p, 80, 100), 0);
+        ck_assert_int_eq(mig_throttle_pass(&t, &p, 200, 100), 75);
+    }
+}
+END_TEST
+
+START_TEST(test_throttle_pass_tailslow)
+{
+    static const PassStep steps[] = {
+        /* The figures want 75; tailslow starts at cpu-throttle-initial. */
+        { 200, 100, 20 },
+        /* 80 * 50/150 = 26.7% running, 74: the increment is the most. */
+        { 150, 100, 50 },
+        /* 50 * 50/95 = 26.3% running, 74: a step of 24, less than the
+         * increment. */
+        { 95, 100, 74 },
+        /* Converging: stays. */
+        { 40, 100, 74 },
+    };
+    MigThrottleParams p = defaults;
+    MigThrottle t;
+
+    p.tailslow = true;
+    p.increment = 30;
+    mig_throttle_init(&t);
+    check_pass_steps(&t, &p, steps, G_N_ELEMENTS(steps));
+}
+END_TEST
+
+/* A step of mig_throttle_pass() restarts mig_throttle_period()'s count:
+ * the next increment needs two more high periods, not one. */
+START_TEST(test_throttle_pass_and_period)
+{
+    MigThrottle t;
+
+    mig_throttle_init(&t);
+    ck_assert_int_eq(mig_throttle_period(&t, &defaults, 200, 100), 0);
+    ck_assert_int_eq(mig_throttle_pass(&t, &defaults, 200, 100), 75);
+    ck_assert_int_eq(mig_throttle_period(&t, &defaults, 200, 100), 75);
+    ck_assert_int_eq(mig_throttle_period(&t, &defaults, 200, 100), 85);
+}
+END_TEST
+
+/*
+ * Passes of a simulated busy guest: it dirties 1.5 GB/s of a 1 GiB set
+ * while throttled in proportion, the link moves 1.2 GB/s.  A pass sends
+ * what the last one left; the guest dirties no more than its set.
+ * Returns the passes until mig_should_switchover() at 300 ms (0: not
+ * within 50), and the throttle reached in *@percent.
+ */
+static int simulate_busy_guest(bool auto_converge, int *percent)
+{
+    const double set = 1024.0 * MiB, rate = 1.5e9, bw = 1.2e9;
+    MigThrottle t;
+    double pending = set;
+
+    mig_throttle_init(&t);
+    for (int pass = 1; pass <= 50; pass++) {
+        double secs = pending / bw;
+        double dirtied = MIN(set, rate * (100 - t.percent) / 100 * secs);
+        MigSwitchoverFigures f = {
+            .pending = (uint64_t)dirtied,
+            .bandwidth = bw,
+        };
+
+        if (mig_should_switchover(&f, 300)) {
+            *percent = t.percent;
+            return pass;
+        }
+        if (auto_converge) {
+            mig_throttle_pass(&t, &defaults, (uint64_t)dirtied,
+                              (uint64_t)pending);
+        }
+        pending = dirtied;
+    }
+    *percent = t.percent;
+    return 0;
+}
+
+START_TEST(test_throttle_pass_converges)
+{
+    int passes, percent;
+
+    /* Dirtying faster than the link: it never ends by itself... */
+    ck_assert_int_eq(simulate_busy_guest(false, &percent), 0);
+    ck_assert_int_eq(percent, 0);
+    /* ...though each pass's figures say only "as much as was sent".
+     * Throttled after the first pass, it ends within a few, without
+     * going to the cap. */
+    passes = simulate_busy_guest(true, &percent);
+    ck_assert_int_gt(passes, 0);
+    ck_assert_int_le(passes, 5);
+    ck_assert_int_gt(percent, 0);
+    ck_assert_int_lt(percent, 99);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("migration-policy");
@@ -366,6 +620,14 @@ int main(void)
     tcase_add_test(tc, test_throttle_rule);
     tcase_add_test(tc, test_throttle_limits);
     tcase_add_test(tc, test_throttle_tailslow);
+    tcase_add_test(tc, test_throttle_pass_at_once);
+    tcase_add_test(tc, test_throttle_pass_steps);
+    tcase_add_test(tc, test_throttle_pass_reaches_target);
+    tcase_add_test(tc, test_throttle_pass_limits);
+    tcase_add_test(tc, test_throttle_pass_threshold);
+    tcase_add_test(tc, test_throttle_pass_tailslow);
+    tcase_add_test(tc, test_throttle_pass_and_period);
+    tcase_add_test(tc, test_throttle_pass_converges);
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
