@@ -6,7 +6,7 @@ For each case this starts a vmig with one vCPU, guest RAM allocated up
 front (-mem-prealloc, so first-touch faults are not counted), and the
 workload at an unreachable rate, so the vCPU writes as fast as it can.
 With a tracker on, the log is started with x-dirty-log-start (the
-backend chosen by VMIG_DIRTY_LOG) and synced every --sync-ms, as
+backend chosen by -machine dirty-log) and synced every --sync-ms, as
 migration passes would, so every sweep dirties pages that are logged
 again.  Reported per case: pages/s and GB/s of wall time, and pages per
 second of the vCPU thread's own CPU time (what it would do on a CPU of
@@ -44,8 +44,9 @@ CASES = [
     ('hotset/random', 'pattern=hotset,content=random'),
     ('sequential/text', 'pattern=sequential,content=text'),
 ]
-# off, VMIG_DIRTY_LOG's value, or during a migration (default tracker)
-TRACKERS = ['off', 'soft', 'kernel', 'migrating']
+# off, a -machine dirty-log value, or during a migration (default tracker)
+TRACKERS = ['off', 'software', 'uffd-wp', 'migrating']
+LOGGED = ('software', 'uffd-wp')
 RATE = 1 << 40                          # far above what a vCPU reaches
 
 
@@ -63,18 +64,10 @@ def vcpu_cpu_seconds(pid):
 
 
 def run_case(binary, tmpdir, ram, options, tracker, seconds, sync_ms):
-    env_before = os.environ.get('VMIG_DIRTY_LOG')
-    if tracker in ('soft', 'kernel'):
-        os.environ['VMIG_DIRTY_LOG'] = tracker
-    try:
-        vm = Machine(binary, tmpdir, 'wl', [
-            '-m', str(ram // (1 << 20)), '-mem-prealloc', '-workload',
-            'rate=%d,%s' % (RATE, options.format(ram=ram))])
-    finally:
-        if env_before is None:
-            os.environ.pop('VMIG_DIRTY_LOG', None)
-        else:
-            os.environ['VMIG_DIRTY_LOG'] = env_before
+    vm = Machine(binary, tmpdir, 'wl', [
+        '-m', str(ram // (1 << 20)), '-mem-prealloc', '-workload',
+        'rate=%d,%s' % (RATE, options.format(ram=ram))] +
+        (['-machine', 'dirty-log=' + tracker] if tracker in LOGGED else []))
     dst = None
     try:
         backend, sync_s, synced = None, 0.0, 0
@@ -86,7 +79,7 @@ def run_case(binary, tmpdir, ram, options, tracker, seconds, sync_ms):
             sync_s += time.monotonic() - t
             synced += pages
 
-        if tracker in ('soft', 'kernel'):
+        if tracker in LOGGED:
             vm.cmd('x-dirty-log-start')
             backend = vm.cmd('x-dirty-log-sync')['backend']
         time.sleep(1)                   # a sweep or so before measuring
@@ -183,7 +176,7 @@ def main():
             cpu = med(rs, 'cpu')
             sync = med(rs, 'sync_ns')
             cost = ('%.0f ns' % ((1 / cpu - 1 / base) * 1e9)
-                    if tracker in ('soft', 'kernel') else '')
+                    if tracker in LOGGED else '')
             lines.append('| %s | %s | %.0f | %.2f | %.2f | %.0f | %.2f | %s '
                          '| %s |' % (
                              name, rs[0]['backend'], med(rs, 'wall'),
