@@ -351,15 +351,18 @@ DirtyLogBackend dirty_log_backend(const DirtyLog *log)
 uint64_t dirty_log_arm(DirtyLog *log, const RAMBlock *block, uint64_t offset)
 {
     LoggedBlock *lb = find_block(log, block);
-    uint64_t page = offset / GUEST_PAGE_SIZE, end;
+    uint64_t page = offset / GUEST_PAGE_SIZE, end, per_backing;
     Error *err = NULL;
 
     g_assert(page < lb->pages);
     if (page < lb->armed) {
         return lb->armed * GUEST_PAGE_SIZE;
     }
-    /* The prefix grows, never a hole. */
-    end = MIN(lb->pages, MAX(page + 1, lb->armed + ARM_CHUNK_PAGES));
+    /* The prefix grows, never a hole, by whole pages of the backing
+     * memory: hugetlbfs protects and scans nothing smaller. */
+    end = MAX(page + 1, lb->armed + ARM_CHUNK_PAGES);
+    per_backing = block->page_size / GUEST_PAGE_SIZE;
+    end = MIN(lb->pages, (end + per_backing - 1) / per_backing * per_backing);
     if (!dirty_uffd_arm(log->uffd, lb - log->blocks,
                         lb->armed * GUEST_PAGE_SIZE,
                         (end - lb->armed) * GUEST_PAGE_SIZE, &err)) {

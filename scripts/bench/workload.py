@@ -63,6 +63,45 @@ def vcpu_cpu_seconds(pid):
     raise RuntimeError('no thread "vcpu 0" in process %d' % pid)
 
 
+def measure_writes(vm, logged, seconds, sync_ms):
+    """The workload's writes of @vm over @seconds, the log x-dirty-log-
+    start started synced every @sync_ms if @logged (once first, so only
+    the window's writes count): pages/s of wall time ('wall') and of the
+    vCPU thread's CPU time ('cpu'), that thread's share of a CPU, and the
+    time a sync took per page it reported ('sync_ns', None unlogged)
+    and the pages reported per second ('reported')."""
+    sync_s, synced = 0.0, 0
+
+    def sync():
+        nonlocal sync_s, synced
+        t = time.monotonic()
+        pages = vm.cmd('x-dirty-log-sync')['pages']
+        sync_s += time.monotonic() - t
+        synced += pages
+
+    if logged:
+        sync()
+    sync_s, synced = 0.0, 0
+    w0 = vm.cmd('x-query-workload')['writes']
+    c0 = vcpu_cpu_seconds(vm.proc.pid)
+    t0 = time.monotonic()
+    end = t0 + seconds
+    while time.monotonic() < end:
+        time.sleep(sync_ms / 1000 if logged else seconds)
+        if logged:
+            sync()
+    w1 = vm.cmd('x-query-workload')['writes']
+    c1 = vcpu_cpu_seconds(vm.proc.pid)
+    t1 = time.monotonic()
+    return {
+        'wall': (w1 - w0) / (t1 - t0),
+        'cpu': (w1 - w0) / max(c1 - c0, 1e-9),
+        'cpu_share': (c1 - c0) / (t1 - t0),
+        'sync_ns': sync_s / synced * 1e9 if synced else None,
+        'reported': synced / (t1 - t0),
+    }
+
+
 def run_case(binary, tmpdir, ram, options, tracker, seconds, sync_ms):
     vm = Machine(binary, tmpdir, 'wl', [
         '-m', str(ram // (1 << 20)), '-mem-prealloc', '-workload',
@@ -70,15 +109,7 @@ def run_case(binary, tmpdir, ram, options, tracker, seconds, sync_ms):
         (['-machine', 'dirty-log=' + tracker] if tracker in LOGGED else []))
     dst = None
     try:
-        backend, sync_s, synced = None, 0.0, 0
-
-        def sync():
-            nonlocal sync_s, synced
-            t = time.monotonic()
-            pages = vm.cmd('x-dirty-log-sync')['pages']
-            sync_s += time.monotonic() - t
-            synced += pages
-
+        backend = None
         if tracker in LOGGED:
             vm.cmd('x-dirty-log-start')
             backend = vm.cmd('x-dirty-log-sync')['backend']
@@ -92,33 +123,15 @@ def run_case(binary, tmpdir, ram, options, tracker, seconds, sync_ms):
                     '-incoming', 'tcp:127.0.0.1:%d' % port]))
             vm.cmd('migrate', uri='tcp:127.0.0.1:%d' % port)
             time.sleep(0.5)             # set-up and first syncs
-        if backend:
-            sync()
-        sync_s, synced = 0.0, 0
-        w0 = vm.cmd('x-query-workload')['writes']
-        c0 = vcpu_cpu_seconds(vm.proc.pid)
-        t0 = time.monotonic()
-        end = t0 + seconds
-        while time.monotonic() < end:
-            time.sleep(sync_ms / 1000 if backend else seconds)
-            if backend:
-                sync()
-        w1 = vm.cmd('x-query-workload')['writes']
-        c1 = vcpu_cpu_seconds(vm.proc.pid)
-        t1 = time.monotonic()
+        r = measure_writes(vm, backend is not None, seconds, sync_ms)
+        r['backend'] = backend or 'off'
         if dst:
             status = vm.cmd('query-migrate').get('status')
             # Converged within the window: the guest was stopped for part
             # of it, so the rate would be no rate at all.
-            backend = 'migrating' if status == 'active' else status
+            r['backend'] = 'migrating' if status == 'active' else status
             vm.cmd('migrate_cancel')
-        return {
-            'backend': backend or 'off',
-            'wall': (w1 - w0) / (t1 - t0),
-            'cpu': (w1 - w0) / max(c1 - c0, 1e-9),
-            'cpu_share': (c1 - c0) / (t1 - t0),
-            'sync_ns': sync_s / synced * 1e9 if synced else None,
-        }
+        return r
     finally:
         vm.stop()
         if dst:
