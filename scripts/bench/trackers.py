@@ -57,7 +57,7 @@ import time
 
 from benchlib import (MiB, PAGE, Machine, machine_description,
                       on_free_port, parse_size, size_name, wait_migration)
-from workload import measure_writes
+from workload import add_arguments, measure_writes, report
 
 TRACKERS = ['software:anon', 'uffd-wp:anon', 'software:hugetlb',
             'uffd-wp:hugetlb']
@@ -251,13 +251,15 @@ def med(rs, key):
     return statistics.median(vals) if vals else None
 
 
+def md_table(head, rows):
+    """A markdown table: two text columns, the others numbers."""
+    return (['| %s |' % ' | '.join(head),
+             '| --- | --- |' + ' ---: |' * (len(head) - 2)] +
+            ['| %s |' % ' | '.join(r) for r in rows])
+
+
 def guest_table(results, trackers):
-    lines = [
-        '| tracker | memory | pages/s (wall) | pages per vCPU-second '
-        '| slowdown (vCPU-second) | cost per dirtied page | sync per page '
-        '| pages reported per page written '
-        '| AnonHugePages before / after (MiB) |',
-        '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
+    rows = []
     for t in trackers:
         rs = results[t]
         name, memory = t.split(':')
@@ -265,44 +267,41 @@ def guest_table(results, trackers):
         base = med(results['off:' + memory], 'cpu')
         sync = med(rs, 'sync_ns')
         reported = med([dict(x=r['reported'] / r['wall']) for r in rs], 'x')
-        lines.append('| %s | %s | %.0f | %.0f | %s | %s | %s | %s | '
-                     '%.0f / %.0f |' % (
-                         rs[0]['backend'], memory, med(rs, 'wall'), cpu,
-                         '%.2fx' % (base / cpu) if name != 'off' else '',
-                         '%.0f ns' % ((1 / cpu - 1 / base) * 1e9)
-                         if name != 'off' else '',
-                         '%.1f ns' % sync if sync is not None else '',
-                         '%.3f' % reported if name != 'off' else '',
-                         med(rs, 'huge0'), med(rs, 'huge1')))
-    return lines
+        logged = name != 'off'
+        rows.append([
+            rs[0]['backend'], memory, '%.0f' % med(rs, 'wall'), '%.0f' % cpu,
+            '%.2fx' % (base / cpu) if logged else '',
+            '%.0f ns' % ((1 / cpu - 1 / base) * 1e9) if logged else '',
+            '%.1f ns' % sync if sync is not None else '',
+            '%.3f' % reported if logged else '',
+            '%.0f / %.0f' % (med(rs, 'huge0'), med(rs, 'huge1'))])
+    return md_table(['tracker', 'memory', 'pages/s (wall)',
+                     'pages per vCPU-second', 'slowdown (vCPU-second)',
+                     'cost per dirtied page', 'sync per page',
+                     'pages reported per page written',
+                     'AnonHugePages before / after (MiB)'], rows)
 
 
 def migration_table(results, trackers):
-    lines = [
-        '| tracker | memory | guest pages/s before | guest pages/s in the '
-        'first pass | first pass busy (MB/s) | first pass paused (MB/s) '
-        '| busy / paused |',
-        '| --- | --- | ---: | ---: | ---: | ---: | ---: |']
+    rows = []
     for t in trackers:
         rs = results[t]
-        name, memory = t.split(':')
-        lines.append('| %s | %s | %.0f | %.0f | %.0f | %.0f | %.2f |' % (
-            name, memory, med(rs, 'before'), med(rs, 'during'),
-            med(rs, 'busy_bps') / 1e6, med(rs, 'paused_bps') / 1e6,
-            med(rs, 'ratio')))
-    return lines
+        rows.append(t.split(':') + [
+            '%.0f' % med(rs, 'before'), '%.0f' % med(rs, 'during'),
+            '%.0f' % (med(rs, 'busy_bps') / 1e6),
+            '%.0f' % (med(rs, 'paused_bps') / 1e6),
+            '%.2f' % med(rs, 'ratio')])
+    return md_table(['tracker', 'memory', 'guest pages/s before',
+                     'guest pages/s in the first pass',
+                     'first pass busy (MB/s)', 'first pass paused (MB/s)',
+                     'busy / paused'], rows)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('build', help='meson build directory (holds vmig)')
+    add_arguments(ap, 2)
     ap.add_argument('--part', choices=('guest', 'migration'),
                     required=True)
-    ap.add_argument('--ram', default='1G', help='guest RAM (default 1G)')
-    ap.add_argument('--seconds', type=float, default=2,
-                    help='guest: measuring time per case (default 2)')
-    ap.add_argument('--sync-ms', type=float, default=100,
-                    help='guest: sync period (default 100)')
     ap.add_argument('--pattern', default='sweep',
                     choices=('sweep', 'random', 'sequential', 'hotset'),
                     help='guest: the workload\'s pattern (default sweep; '
@@ -312,9 +311,6 @@ def main():
                     % QEMU_RATE)
     ap.add_argument('--trackers', default=','.join(TRACKERS),
                     help='comma-separated (default all)')
-    ap.add_argument('--repeat', type=int, default=1,
-                    help='rounds, every case once per round (default 1)')
-    ap.add_argument('--out', help='also append the table to this file')
     args = ap.parse_args()
 
     binary = os.path.join(args.build, 'vmig')
@@ -362,11 +358,8 @@ def main():
         head += ('; the guest sweeping all RAM at %d pages/s, loopback '
                  'TCP, max-bandwidth unlimited' % args.rate)
         table = migration_table(results, trackers)
-    text = '\n'.join([head, machine_description(), ''] + table) + '\n'
-    print(text)
-    if args.out:
-        with open(args.out, 'a') as f:
-            f.write(text + '\n')
+    report('\n'.join([head, machine_description(), ''] + table) + '\n',
+           args.out)
 
 
 if __name__ == '__main__':

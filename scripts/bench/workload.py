@@ -138,17 +138,31 @@ def run_case(binary, tmpdir, ram, options, tracker, seconds, sync_ms):
             dst.stop()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+def report(text, out):
+    """Prints @text, and appends it to file @out too if given (--out)."""
+    print(text)
+    if out:
+        with open(out, 'a') as f:
+            f.write(text + '\n')
+
+
+def add_arguments(ap, seconds):
+    """The options of this bench, which trackers.py shares; @seconds is
+    the default measuring time per case."""
     ap.add_argument('build', help='meson build directory (holds vmig)')
     ap.add_argument('--ram', default='1G', help='guest RAM (default 1G)')
-    ap.add_argument('--seconds', type=float, default=3,
-                    help='measuring time per case (default 3)')
+    ap.add_argument('--seconds', type=float, default=seconds,
+                    help='measuring time per case (default %g)' % seconds)
     ap.add_argument('--sync-ms', type=float, default=100,
                     help='sync period with a tracker on (default 100)')
     ap.add_argument('--repeat', type=int, default=1,
                     help='rounds, every case once per round (default 1)')
     ap.add_argument('--out', help='also append the table to this file')
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    add_arguments(ap, 3)
     args = ap.parse_args()
 
     binary = os.path.join(args.build, 'vmig')
@@ -197,11 +211,7 @@ def main():
                              med(rs, 'cpu_share'), cpu, cpu * PAGE / 1e9,
                              cost,
                              '%.0f ns' % sync if sync is not None else ''))
-    text = '\n'.join(lines) + '\n'
-    print(text)
-    if args.out:
-        with open(args.out, 'a') as f:
-            f.write(text + '\n')
+    report('\n'.join(lines) + '\n', args.out)
 
 
 if __name__ == '__main__':
