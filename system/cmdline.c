@@ -328,7 +328,8 @@ static const VmigOption options[] = {
       "create an object ('-object help' lists the types)", opt_object },
     { "numa", NULL, "node,memdev=ID[,nodeid=N]",
       "a NUMA node whose RAM is memory backend ID", opt_numa },
-    { "machine", NULL, "[memory-backend=ID][,dirty-log=auto|software|uffd-wp]",
+    { "machine", NULL,
+      "[memory-backend=ID][,dirty-log=auto|software|uffd-wp]",
       "take all guest RAM from memory backend ID; how writes to guest RAM "
       "are logged while migrating (default auto: software)", opt_machine },
     { "workload", NULL, "rate=SIZE[,pattern=..][,content=..][,...]",

@@ -307,8 +307,8 @@ DirtyLog *dirty_log_start(DirtyLogBackend backend, Error **errp)
     return start(backend, true, NULL, errp);
 }
 
-DirtyLog *dirty_log_start_unarmed(DirtyLogBackend backend, const GPtrArray *skip,
-                                  Error **errp)
+DirtyLog *dirty_log_start_unarmed(DirtyLogBackend backend,
+                                  const GPtrArray *skip, Error **errp)
 {
     return start(backend, false, skip, errp);
 }

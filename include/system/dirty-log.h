@@ -112,8 +112,8 @@ DirtyLog *dirty_log_start(DirtyLogBackend backend, Error **errp);
 /* The same with no page armed (see "Armed pages" above), leaving out
  * the blocks in @skip (RAMBlock *; NULL: none): their writes are not
  * logged (x-ignore-shared: blocks that are not migrated). */
-DirtyLog *dirty_log_start_unarmed(DirtyLogBackend backend, const GPtrArray *skip,
-                                  Error **errp);
+DirtyLog *dirty_log_start_unarmed(DirtyLogBackend backend,
+                                  const GPtrArray *skip, Error **errp);
 /* Whether @log logs @block. */
 bool dirty_log_logs(const DirtyLog *log, const RAMBlock *block);
 /* Ends logging and frees @log; NULL is ignored. */
@@ -151,8 +151,9 @@ bool dirty_log_sync(DirtyLog *log, DirtyLogRangeFunc *fn, void *opaque,
 /*
  * The write hook of the software log, which every writer of guest RAM
  * calls after its stores to guest bytes [@guest_offset, @guest_offset +
- * @len) (the invariant above; today the workload, system/workload.c).  While no software log is active
- * it is a compiler barrier, a load and a branch.
+ * @len) (the invariant above; today the workload, system/workload.c).
+ * While no software log is active it is a compiler barrier, a load and
+ * a branch.
  */
 typedef struct DirtySoftLog DirtySoftLog;
 extern DirtySoftLog *dirty_soft_log;   /* the active log, or NULL */

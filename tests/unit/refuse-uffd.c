@@ -44,4 +44,3 @@ bool refuse_userfaultfd(bool device_too)
     ck_assert_int_eq(errno, EPERM);
     return true;
 }
-

@@ -335,8 +335,8 @@ START_TEST(test_log_busy)
                      "dirty page logging is already active");
     error_free(err);
     err = NULL;
-    ck_assert_ptr_null(dirty_bitmap_start_all_dirty(DIRTY_LOG_BACKEND_SOFTWARE, NULL,
-                                                    &err));
+    ck_assert_ptr_null(dirty_bitmap_start_all_dirty(
+        DIRTY_LOG_BACKEND_SOFTWARE, NULL, &err));
     ck_assert_ptr_nonnull(err);
     error_free(err);
     ck_assert_ptr_eq(dirty_log_active(), log);
