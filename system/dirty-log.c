@@ -284,8 +284,10 @@ static DirtyLog *start(DirtyLogBackend backend, bool arm_all,
         }
         log->uffd = dirty_uffd_open(rb, log->nblocks, arm_all, errp);
         if (!log->uffd) {
-            error_prepend(errp, "dirty-log=uffd-wp: the kernel cannot log "
-                          "dirty pages with userfaultfd: ");
+            /* No option name: -machine's message and the migration's
+             * say what was being done. */
+            error_prepend(errp, "the kernel cannot log dirty pages with "
+                          "userfaultfd: ");
             log_free(log);
             return NULL;
         }

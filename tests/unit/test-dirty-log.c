@@ -700,10 +700,9 @@ START_TEST(test_kernel_refuses)
     }
     ck_assert(!dirty_log_configure(DIRTY_LOG_BACKEND_UFFD_WP, &err));
     ck_assert_msg(g_str_has_prefix(error_get_pretty(err),
-                                   "dirty-log=uffd-wp: the kernel cannot "
-                                   "log dirty pages with userfaultfd: "
-                                   "userfaultfd() failed: Operation not "
-                                   "permitted"),
+                                   "the kernel cannot log dirty pages "
+                                   "with userfaultfd: userfaultfd() "
+                                   "failed: Operation not permitted"),
                   "unexpected error: %s", error_get_pretty(err));
     error_free(err);
     err = NULL;
