@@ -328,8 +328,10 @@ static const VmigOption options[] = {
       "create an object ('-object help' lists the types)", opt_object },
     { "numa", NULL, "node,memdev=ID[,nodeid=N]",
       "a NUMA node whose RAM is memory backend ID", opt_numa },
-    { "machine", NULL, "memory-backend=ID",
-      "take all guest RAM from memory backend ID", opt_machine },
+    { "machine", NULL,
+      "[memory-backend=ID][,dirty-log=auto|software|uffd-wp]",
+      "take all guest RAM from memory backend ID; how writes to guest RAM "
+      "are logged while migrating (default auto: software)", opt_machine },
     { "workload", NULL, "rate=SIZE[,pattern=..][,content=..][,...]",
       "guest workload (WorkloadOptions in the QMP reference)",
       opt_workload },

@@ -13,7 +13,7 @@ static DirtyLog *qmp_log;
 void qmp_x_dirty_log_start(Error **errp)
 {
     assert_main_thread();
-    DirtyLog *log = dirty_log_start(DIRTY_LOG_AUTO, errp);
+    DirtyLog *log = dirty_log_start(DIRTY_LOG_BACKEND_AUTO, errp);
 
     /* Refused if any log is on, this one included. */
     if (log) {
@@ -41,7 +41,7 @@ DirtyLogSyncInfo *qmp_x_dirty_log_sync(Error **errp)
         return NULL;
     }
     info = g_new0(DirtyLogSyncInfo, 1);
-    info->backend = g_strdup(dirty_log_backend(qmp_log));
+    info->backend = dirty_log_backend(qmp_log);
     info->pages = pages;
     return info;
 }

@@ -185,9 +185,10 @@ DirtyUffd *dirty_uffd_open(RAMBlock *const *blocks, unsigned nblocks,
      * protection began is the caller's first pass anyway.
      */
     for (unsigned i = 0; i < nblocks; i++) {
-        /* Unprotected, a probe of one page is proof enough. */
+        /* Unprotected, a probe of one page is proof enough: one page of
+         * the backing memory (a hugetlbfs scan stops at whole pages). */
         uint64_t len = protect ? blocks[i]->size
-                               : MIN(blocks[i]->size, GUEST_PAGE_SIZE);
+                               : MIN(blocks[i]->size, blocks[i]->page_size);
 
         if (!dirty_uffd_collect(u, i, len, discard_range, NULL, errp)) {
             goto fail;

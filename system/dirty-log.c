@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <linux/membarrier.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -32,7 +31,6 @@ struct DirtyLog {
     unsigned nblocks;
     DirtyUffd *uffd;        /* the kernel backend, or NULL */
     DirtySoftLog *soft;     /* the software log, or NULL */
-    char *fallback_reason;
     Error *arm_error;       /* arming failed: the next sync fails */
 };
 
@@ -199,21 +197,31 @@ static void soft_log_collect(DirtyLog *dl, LoggedBlock *lb,
 
 /* The log */
 
-static bool mode_from_env(DirtyLogMode *mode, Error **errp)
-{
-    const char *env = getenv("VMIG_DIRTY_LOG");
+/* -machine dirty-log, for the logs started with "auto". */
+static DirtyLogBackend choice = DIRTY_LOG_BACKEND_DEFAULT;
 
-    if (!env || !*env || !strcmp(env, "auto")) {
-        *mode = DIRTY_LOG_AUTO;
-    } else if (!strcmp(env, "kernel")) {
-        *mode = DIRTY_LOG_KERNEL;
-    } else if (!strcmp(env, "soft")) {
-        *mode = DIRTY_LOG_SOFT;
-    } else {
-        error_setg(errp, "VMIG_DIRTY_LOG: invalid value '%s' (expected "
-                   "auto, kernel or soft)", env);
-        return false;
+DirtyLogBackend dirty_log_choice(void)
+{
+    return choice;
+}
+
+bool dirty_log_configure(DirtyLogBackend backend, Error **errp)
+{
+    g_assert(!active);
+    if (backend == DIRTY_LOG_BACKEND_AUTO) {
+        backend = DIRTY_LOG_BACKEND_DEFAULT;
     }
+    if (backend == DIRTY_LOG_BACKEND_UFFD_WP) {
+        /* A start and a stop on today's RAM: refused now, not when a
+         * migration begins.  Unarmed, so it protects (nearly) nothing. */
+        DirtyLog *probe = dirty_log_start_unarmed(backend, NULL, errp);
+
+        if (!probe) {
+            return false;
+        }
+        dirty_log_stop(probe);
+    }
+    choice = backend;
     return true;
 }
 
@@ -244,12 +252,11 @@ static int add_block(RAMBlock *block, void *opaque)
 static void log_free(DirtyLog *log)
 {
     g_free(log->blocks);
-    g_free(log->fallback_reason);
     error_free(log->arm_error);
     g_free(log);
 }
 
-static DirtyLog *start(DirtyLogMode mode, bool arm_all,
+static DirtyLog *start(DirtyLogBackend backend, bool arm_all,
                        const GPtrArray *skip, Error **errp)
 {
     AddBlocks add = { .skip = skip };
@@ -259,8 +266,8 @@ static DirtyLog *start(DirtyLogMode mode, bool arm_all,
         error_setg(errp, "dirty page logging is already active");
         return NULL;
     }
-    if (mode == DIRTY_LOG_AUTO && !mode_from_env(&mode, errp)) {
-        return NULL;
+    if (backend == DIRTY_LOG_BACKEND_AUTO) {
+        backend = choice;
     }
 
     log = g_new0(DirtyLog, 1);
@@ -269,24 +276,20 @@ static DirtyLog *start(DirtyLogMode mode, bool arm_all,
     log->nblocks = add.blocks->len;
     log->blocks = (LoggedBlock *)g_array_free(add.blocks, FALSE);
 
-    if (mode != DIRTY_LOG_SOFT) {
+    if (backend == DIRTY_LOG_BACKEND_UFFD_WP) {
         g_autofree RAMBlock **rb = g_new(RAMBlock *, log->nblocks);
-        Error *err = NULL;
 
         for (unsigned i = 0; i < log->nblocks; i++) {
             rb[i] = log->blocks[i].block;
         }
-        log->uffd = dirty_uffd_open(rb, log->nblocks, arm_all, &err);
+        log->uffd = dirty_uffd_open(rb, log->nblocks, arm_all, errp);
         if (!log->uffd) {
-            if (mode == DIRTY_LOG_KERNEL) {
-                error_setg(errp, "cannot log dirty pages with "
-                           "userfaultfd: %s", error_get_pretty(err));
-                error_free(err);
-                log_free(log);
-                return NULL;
-            }
-            log->fallback_reason = g_strdup(error_get_pretty(err));
-            error_free(err);
+            /* No option name: -machine's message and the migration's
+             * say what was being done. */
+            error_prepend(errp, "the kernel cannot log dirty pages with "
+                          "userfaultfd: ");
+            log_free(log);
+            return NULL;
         }
     }
     if (log->uffd) {
@@ -301,15 +304,15 @@ static DirtyLog *start(DirtyLogMode mode, bool arm_all,
     return log;
 }
 
-DirtyLog *dirty_log_start(DirtyLogMode mode, Error **errp)
+DirtyLog *dirty_log_start(DirtyLogBackend backend, Error **errp)
 {
-    return start(mode, true, NULL, errp);
+    return start(backend, true, NULL, errp);
 }
 
-DirtyLog *dirty_log_start_unarmed(DirtyLogMode mode, const GPtrArray *skip,
-                                  Error **errp)
+DirtyLog *dirty_log_start_unarmed(DirtyLogBackend backend,
+                                  const GPtrArray *skip, Error **errp)
 {
-    return start(mode, false, skip, errp);
+    return start(backend, false, skip, errp);
 }
 
 bool dirty_log_logs(const DirtyLog *log, const RAMBlock *block)
@@ -342,28 +345,26 @@ DirtyLog *dirty_log_active(void)
     return active;
 }
 
-const char *dirty_log_backend(const DirtyLog *log)
+DirtyLogBackend dirty_log_backend(const DirtyLog *log)
 {
-    return log->uffd ? DIRTY_LOG_UFFD_NAME : DIRTY_LOG_SOFT_NAME;
-}
-
-const char *dirty_log_fallback_reason(const DirtyLog *log)
-{
-    return log->fallback_reason;
+    return log->uffd ? DIRTY_LOG_BACKEND_UFFD_WP : DIRTY_LOG_BACKEND_SOFTWARE;
 }
 
 uint64_t dirty_log_arm(DirtyLog *log, const RAMBlock *block, uint64_t offset)
 {
     LoggedBlock *lb = find_block(log, block);
-    uint64_t page = offset / GUEST_PAGE_SIZE, end;
+    uint64_t page = offset / GUEST_PAGE_SIZE, end, per_backing;
     Error *err = NULL;
 
     g_assert(page < lb->pages);
     if (page < lb->armed) {
         return lb->armed * GUEST_PAGE_SIZE;
     }
-    /* The prefix grows, never a hole. */
-    end = MIN(lb->pages, MAX(page + 1, lb->armed + ARM_CHUNK_PAGES));
+    /* The prefix grows, never a hole, by whole pages of the backing
+     * memory: hugetlbfs protects and scans nothing smaller. */
+    end = MAX(page + 1, lb->armed + ARM_CHUNK_PAGES);
+    per_backing = block->page_size / GUEST_PAGE_SIZE;
+    end = MIN(lb->pages, (end + per_backing - 1) / per_backing * per_backing);
     if (!dirty_uffd_arm(log->uffd, lb - log->blocks,
                         lb->armed * GUEST_PAGE_SIZE,
                         (end - lb->armed) * GUEST_PAGE_SIZE, &err)) {

@@ -12,6 +12,7 @@
 #include "system/cpus.h"
 #include "system/dev-counter.h"
 #include "system/dev-log.h"
+#include "system/dirty-log.h"
 #include "system/memory-backend.h"
 #include "system/object.h"
 #include "system/workload.h"
@@ -190,6 +191,20 @@ static bool ram_init(MachineState *ms, const MachineConfig *cfg,
     return true;
 }
 
+/* -machine dirty-log: checked now, on the guest RAM it will log. */
+static bool dirty_log_init(const MachineConfig *cfg, Error **errp)
+{
+    const MachineOptions *mopts = cfg->machine ? cfg->machine->value : NULL;
+    DirtyLogBackend backend = mopts && mopts->has_dirty_log
+                              ? mopts->dirty_log : DIRTY_LOG_BACKEND_AUTO;
+
+    if (!dirty_log_configure(backend, errp)) {
+        error_prepend(errp, "-machine %s: ", cfg->machine->arg);
+        return false;
+    }
+    return true;
+}
+
 static bool devices_init(MachineState *ms, Error **errp)
 {
     ms->shape[0] = (VMStateShapeProp){ VMSTATE_SHAPE_VCPUS, ms->smp_cpus };
@@ -240,7 +255,8 @@ bool machine_init(const MachineConfig *cfg, Error **errp)
             goto fail;
         }
     }
-    if (!ram_init(ms, cfg, errp) || !devices_init(ms, errp) ||
+    if (!ram_init(ms, cfg, errp) || !dirty_log_init(cfg, errp) ||
+        !devices_init(ms, errp) ||
         !workload_init(&wl, ms, cfg, errp)) {
         goto fail;
     }

@@ -9,28 +9,46 @@
  * guest pages of one block, and re-arms logging for them.  The migration
  * keeps its own bitmap (migration/ram/dirty-bitmap.h).
  *
- * Backends, chosen at start and reported by name:
+ * Backends (QAPI's DirtyLogBackend, reported by that name):
  *
- *   "uffd-wp-async": the kernel logs writes.  Every block is registered
- *     with a userfaultfd in asynchronous write-protect mode
+ *   "software" (the default): a log of one bit per guest page, set by
+ *     dirty_log_note_write(), the write hook below, which every writer
+ *     of guest RAM calls after its stores (as QEMU's TCG marks the pages
+ *     its vCPUs store to).  It costs a vCPU a load and a branch per run
+ *     of pages written while no log is on, and one atomic OR per run of
+ *     up to 64 adjacent pages while one is; a sync reads 1 bit per page.
+ *
+ *   "uffd-wp": the kernel logs writes.  Every block is registered with a
+ *     userfaultfd in asynchronous write-protect mode
  *     (UFFD_FEATURE_WP_ASYNC), so a write to a protected page is resolved
  *     by the kernel itself, with no message and no thread of ours, and
  *     leaves the page "written".  A sync is one PAGEMAP_SCAN ioctl per
  *     block on /proc/self/pagemap that returns the written pages and
- *     write-protects them again, atomically per page.  Sees every write,
- *     whoever makes it (vCPU threads, syscalls, devices), and nothing
- *     else: exactly the pages written, at the backing page size (a huge
- *     page written anywhere reports all its guest pages).
+ *     write-protects them again, atomically per page.  Sees every write
+ *     of this process, whoever makes it (vCPU threads, syscalls), at the
+ *     backing page size (a huge page written anywhere reports all its
+ *     guest pages; a transparent huge page is split on its first write).
+ *     Each first write after a sync is a fault: 0.7 to 18 µs on the
+ *     hosts measured, hundreds of times the software log's few ns, hence
+ *     not the default.
  *
- *   "soft-dirty-log": a software log, one bit per guest page, that the
- *     workload sets with dirty_log_note_write() after each page it
- *     writes.  Sees only writes made through that hook.  Used when the
- *     kernel refuses (no userfaultfd access, an old kernel, a block type
- *     that cannot be registered: then for every block), or when forced.
+ * The invariant the software log relies on: every writer of guest RAM
+ * on a machine whose RAM may be logged calls dirty_log_note_write()
+ * after its stores.  Today the only such writer is the workload
+ * (system/workload.c, the vCPUs).  The others write guest RAM only on a
+ * destination, which logs nothing while it loads: RAM loading
+ * (migration/ram/ram-load.c, ram-xbzrle.c, mapped-ram.c); preallocation
+ * (system/ram.c) runs before any log and changes no byte.  A new writer
+ * on the source (a device doing DMA, a vCPU run by KVM) must call the
+ * hook, or the machine must use "uffd-wp" for it (the kernel sees
+ * writes of this process only: memory another process writes through
+ * a shared mapping is logged by neither backend).
  *
- * VMIG_DIRTY_LOG=soft in the environment forces the software log,
- * =kernel forces the kernel backend (start fails if it cannot be used),
- * =auto (or unset) picks the kernel backend if it works.
+ * The backend is the machine's (-machine dirty-log=, applied with
+ * dirty_log_configure()); DIRTY_LOG_BACKEND_AUTO as an argument below
+ * means "the machine's choice", and "auto" there means the software
+ * log.  A forced "uffd-wp" that the kernel refuses fails: no silent
+ * fallback to a backend the user did not ask for.
  *
  * Armed pages.  dirty_log_start() logs every page from its start.
  * dirty_log_start_unarmed() promises nothing about a page until
@@ -67,30 +85,35 @@
 #include <stdint.h>
 
 #include "qapi/error.h"
+#include "qapi/qapi-types.h"
 #include "system/ram.h"
 #include "util/atomic.h"
 
-#define DIRTY_LOG_UFFD_NAME "uffd-wp-async"
-#define DIRTY_LOG_SOFT_NAME "soft-dirty-log"
+/* What "auto" is: the cheaper backend for the guest and the migration
+ * (docs/benchmarks.md, "Which dirty tracker"). */
+#define DIRTY_LOG_BACKEND_DEFAULT DIRTY_LOG_BACKEND_SOFTWARE
 
-typedef enum DirtyLogMode {
-    DIRTY_LOG_AUTO,     /* VMIG_DIRTY_LOG decides; default kernel if it
-                         * works, else the software log */
-    DIRTY_LOG_KERNEL,   /* uffd-wp-async or fail */
-    DIRTY_LOG_SOFT,     /* soft-dirty-log */
-} DirtyLogMode;
+/*
+ * Makes @choice the backend of the logs started with
+ * DIRTY_LOG_BACKEND_AUTO (the machine's -machine dirty-log).  For
+ * "uffd-wp" it checks, on the guest RAM registered now, that the kernel
+ * can log it, and fails saying why not.  Main thread, no log active.
+ */
+bool dirty_log_configure(DirtyLogBackend choice, Error **errp);
+/* The backend DIRTY_LOG_BACKEND_AUTO stands for now (never auto). */
+DirtyLogBackend dirty_log_choice(void);
 
 typedef struct DirtyLog DirtyLog;
 
-/* Starts logging writes to all guest RAM, every page armed.  Fails if
- * another log is active, or if @mode (or VMIG_DIRTY_LOG for AUTO) asks
- * for the kernel backend and the kernel refuses. */
-DirtyLog *dirty_log_start(DirtyLogMode mode, Error **errp);
+/* Starts logging writes to all guest RAM with @backend (auto: the
+ * machine's choice), every page armed.  Fails if another log is active,
+ * or if the backend is "uffd-wp" and the kernel refuses it. */
+DirtyLog *dirty_log_start(DirtyLogBackend backend, Error **errp);
 /* The same with no page armed (see "Armed pages" above), leaving out
  * the blocks in @skip (RAMBlock *; NULL: none): their writes are not
  * logged (x-ignore-shared: blocks that are not migrated). */
-DirtyLog *dirty_log_start_unarmed(DirtyLogMode mode, const GPtrArray *skip,
-                                  Error **errp);
+DirtyLog *dirty_log_start_unarmed(DirtyLogBackend backend,
+                                  const GPtrArray *skip, Error **errp);
 /* Whether @log logs @block. */
 bool dirty_log_logs(const DirtyLog *log, const RAMBlock *block);
 /* Ends logging and frees @log; NULL is ignored. */
@@ -98,11 +121,8 @@ void dirty_log_stop(DirtyLog *log);
 /* The active log, or NULL. */
 DirtyLog *dirty_log_active(void);
 
-/* DIRTY_LOG_UFFD_NAME or DIRTY_LOG_SOFT_NAME. */
-const char *dirty_log_backend(const DirtyLog *log);
-/* Why the kernel backend is not used (for reports), or NULL if it is or
- * the software log was asked for. */
-const char *dirty_log_fallback_reason(const DirtyLog *log);
+/* The backend logging, never auto. */
+DirtyLogBackend dirty_log_backend(const DirtyLog *log);
 
 /*
  * Arms the page at byte @offset of @block (one the log covers) if it is
@@ -129,10 +149,11 @@ bool dirty_log_sync(DirtyLog *log, DirtyLogRangeFunc *fn, void *opaque,
                     Error **errp);
 
 /*
- * The write hook of the software log, called by whoever writes guest RAM
- * (the workload, system/workload.c) after its stores to guest bytes
- * [@guest_offset, @guest_offset + @len).  While no software log is active
- * it is a compiler barrier, a load and a branch.
+ * The write hook of the software log, which every writer of guest RAM
+ * calls after its stores to guest bytes [@guest_offset, @guest_offset +
+ * @len) (the invariant above; today the workload, system/workload.c).
+ * While no software log is active it is a compiler barrier, a load and
+ * a branch.
  */
 typedef struct DirtySoftLog DirtySoftLog;
 extern DirtySoftLog *dirty_soft_log;   /* the active log, or NULL */

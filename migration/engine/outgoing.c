@@ -958,7 +958,8 @@ static bool start_tracking(MigOutgoing *o, OutResult *res)
         g_ptr_array_add(shared, g_ptr_array_index(all, s->block));
     }
     /* The destination has nothing yet: the first pass sends it all. */
-    o->bitmap = dirty_bitmap_start_all_dirty(DIRTY_LOG_AUTO, shared, &err);
+    o->bitmap = dirty_bitmap_start_all_dirty(DIRTY_LOG_BACKEND_AUTO, shared,
+                                             &err);
     if (!o->bitmap) {
         error_prepend(&err, "Cannot track dirty pages: ");
         *res = step_failed(o, err);

@@ -87,11 +87,11 @@ static int add_block(RAMBlock *block, void *opaque)
     return 0;
 }
 
-static DirtyBitmap *start(DirtyLogMode mode, bool all_dirty,
+static DirtyBitmap *start(DirtyLogBackend backend, bool all_dirty,
                           const GPtrArray *skip, Error **errp)
 {
-    DirtyLog *log = all_dirty ? dirty_log_start_unarmed(mode, skip, errp)
-                              : dirty_log_start(mode, errp);
+    DirtyLog *log = all_dirty ? dirty_log_start_unarmed(backend, skip, errp)
+                              : dirty_log_start(backend, errp);
     AddBlocks add = { .log = log };
     DirtyBitmap *bm;
 
@@ -114,16 +114,16 @@ static DirtyBitmap *start(DirtyLogMode mode, bool all_dirty,
     return bm;
 }
 
-DirtyBitmap *dirty_bitmap_start(DirtyLogMode mode, Error **errp)
+DirtyBitmap *dirty_bitmap_start(DirtyLogBackend backend, Error **errp)
 {
-    return start(mode, false, NULL, errp);
+    return start(backend, false, NULL, errp);
 }
 
-DirtyBitmap *dirty_bitmap_start_all_dirty(DirtyLogMode mode,
+DirtyBitmap *dirty_bitmap_start_all_dirty(DirtyLogBackend backend,
                                           const GPtrArray *skip,
                                           Error **errp)
 {
-    return start(mode, true, skip, errp);
+    return start(backend, true, skip, errp);
 }
 
 bool dirty_bitmap_tracks(const DirtyBitmap *bm, const RAMBlock *block)

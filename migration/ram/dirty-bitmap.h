@@ -37,13 +37,13 @@
 
 typedef struct DirtyBitmap DirtyBitmap;
 
-/* Starts the dirty log with the backend @mode asks for, every bit clear;
- * fails as dirty_log_start() does. */
-DirtyBitmap *dirty_bitmap_start(DirtyLogMode mode, Error **errp);
+/* Starts the dirty log with @backend (auto: the machine's choice), every
+ * bit clear; fails as dirty_log_start() does. */
+DirtyBitmap *dirty_bitmap_start(DirtyLogBackend backend, Error **errp);
 /* The same with every bit set, the log armed as pages are cleared, and
  * the blocks in @skip (RAMBlock *; NULL: none) left out: they are
  * neither logged nor in the bitmap (x-ignore-shared). */
-DirtyBitmap *dirty_bitmap_start_all_dirty(DirtyLogMode mode,
+DirtyBitmap *dirty_bitmap_start_all_dirty(DirtyLogBackend backend,
                                           const GPtrArray *skip,
                                           Error **errp);
 /* Whether @bm has @block (it is migrated). */

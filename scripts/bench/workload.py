@@ -6,7 +6,7 @@ For each case this starts a vmig with one vCPU, guest RAM allocated up
 front (-mem-prealloc, so first-touch faults are not counted), and the
 workload at an unreachable rate, so the vCPU writes as fast as it can.
 With a tracker on, the log is started with x-dirty-log-start (the
-backend chosen by VMIG_DIRTY_LOG) and synced every --sync-ms, as
+backend chosen by -machine dirty-log) and synced every --sync-ms, as
 migration passes would, so every sweep dirties pages that are logged
 again.  Reported per case: pages/s and GB/s of wall time, and pages per
 second of the vCPU thread's own CPU time (what it would do on a CPU of
@@ -44,8 +44,9 @@ CASES = [
     ('hotset/random', 'pattern=hotset,content=random'),
     ('sequential/text', 'pattern=sequential,content=text'),
 ]
-# off, VMIG_DIRTY_LOG's value, or during a migration (default tracker)
-TRACKERS = ['off', 'soft', 'kernel', 'migrating']
+# off, a -machine dirty-log value, or during a migration (default tracker)
+TRACKERS = ['off', 'software', 'uffd-wp', 'migrating']
+LOGGED = ('software', 'uffd-wp')
 RATE = 1 << 40                          # far above what a vCPU reaches
 
 
@@ -62,31 +63,54 @@ def vcpu_cpu_seconds(pid):
     raise RuntimeError('no thread "vcpu 0" in process %d' % pid)
 
 
+def measure_writes(vm, logged, seconds, sync_ms):
+    """The workload's writes of @vm over @seconds, the log x-dirty-log-
+    start started synced every @sync_ms if @logged (once first, so only
+    the window's writes count): pages/s of wall time ('wall') and of the
+    vCPU thread's CPU time ('cpu'), that thread's share of a CPU, and the
+    time a sync took per page it reported ('sync_ns', None unlogged)
+    and the pages reported per second ('reported')."""
+    sync_s, synced = 0.0, 0
+
+    def sync():
+        nonlocal sync_s, synced
+        t = time.monotonic()
+        pages = vm.cmd('x-dirty-log-sync')['pages']
+        sync_s += time.monotonic() - t
+        synced += pages
+
+    if logged:
+        sync()
+    sync_s, synced = 0.0, 0
+    w0 = vm.cmd('x-query-workload')['writes']
+    c0 = vcpu_cpu_seconds(vm.proc.pid)
+    t0 = time.monotonic()
+    end = t0 + seconds
+    while time.monotonic() < end:
+        time.sleep(sync_ms / 1000 if logged else seconds)
+        if logged:
+            sync()
+    w1 = vm.cmd('x-query-workload')['writes']
+    c1 = vcpu_cpu_seconds(vm.proc.pid)
+    t1 = time.monotonic()
+    return {
+        'wall': (w1 - w0) / (t1 - t0),
+        'cpu': (w1 - w0) / max(c1 - c0, 1e-9),
+        'cpu_share': (c1 - c0) / (t1 - t0),
+        'sync_ns': sync_s / synced * 1e9 if synced else None,
+        'reported': synced / (t1 - t0),
+    }
+
+
 def run_case(binary, tmpdir, ram, options, tracker, seconds, sync_ms):
-    env_before = os.environ.get('VMIG_DIRTY_LOG')
-    if tracker in ('soft', 'kernel'):
-        os.environ['VMIG_DIRTY_LOG'] = tracker
-    try:
-        vm = Machine(binary, tmpdir, 'wl', [
-            '-m', str(ram // (1 << 20)), '-mem-prealloc', '-workload',
-            'rate=%d,%s' % (RATE, options.format(ram=ram))])
-    finally:
-        if env_before is None:
-            os.environ.pop('VMIG_DIRTY_LOG', None)
-        else:
-            os.environ['VMIG_DIRTY_LOG'] = env_before
+    vm = Machine(binary, tmpdir, 'wl', [
+        '-m', str(ram // (1 << 20)), '-mem-prealloc', '-workload',
+        'rate=%d,%s' % (RATE, options.format(ram=ram))] +
+        (['-machine', 'dirty-log=' + tracker] if tracker in LOGGED else []))
     dst = None
     try:
-        backend, sync_s, synced = None, 0.0, 0
-
-        def sync():
-            nonlocal sync_s, synced
-            t = time.monotonic()
-            pages = vm.cmd('x-dirty-log-sync')['pages']
-            sync_s += time.monotonic() - t
-            synced += pages
-
-        if tracker in ('soft', 'kernel'):
+        backend = None
+        if tracker in LOGGED:
             vm.cmd('x-dirty-log-start')
             backend = vm.cmd('x-dirty-log-sync')['backend']
         time.sleep(1)                   # a sweep or so before measuring
@@ -99,50 +123,46 @@ def run_case(binary, tmpdir, ram, options, tracker, seconds, sync_ms):
                     '-incoming', 'tcp:127.0.0.1:%d' % port]))
             vm.cmd('migrate', uri='tcp:127.0.0.1:%d' % port)
             time.sleep(0.5)             # set-up and first syncs
-        if backend:
-            sync()
-        sync_s, synced = 0.0, 0
-        w0 = vm.cmd('x-query-workload')['writes']
-        c0 = vcpu_cpu_seconds(vm.proc.pid)
-        t0 = time.monotonic()
-        end = t0 + seconds
-        while time.monotonic() < end:
-            time.sleep(sync_ms / 1000 if backend else seconds)
-            if backend:
-                sync()
-        w1 = vm.cmd('x-query-workload')['writes']
-        c1 = vcpu_cpu_seconds(vm.proc.pid)
-        t1 = time.monotonic()
+        r = measure_writes(vm, backend is not None, seconds, sync_ms)
+        r['backend'] = backend or 'off'
         if dst:
             status = vm.cmd('query-migrate').get('status')
             # Converged within the window: the guest was stopped for part
             # of it, so the rate would be no rate at all.
-            backend = 'migrating' if status == 'active' else status
+            r['backend'] = 'migrating' if status == 'active' else status
             vm.cmd('migrate_cancel')
-        return {
-            'backend': backend or 'off',
-            'wall': (w1 - w0) / (t1 - t0),
-            'cpu': (w1 - w0) / max(c1 - c0, 1e-9),
-            'cpu_share': (c1 - c0) / (t1 - t0),
-            'sync_ns': sync_s / synced * 1e9 if synced else None,
-        }
+        return r
     finally:
         vm.stop()
         if dst:
             dst.stop()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+def report(text, out):
+    """Prints @text, and appends it to file @out too if given (--out)."""
+    print(text)
+    if out:
+        with open(out, 'a') as f:
+            f.write(text + '\n')
+
+
+def add_arguments(ap, seconds):
+    """The options of this bench, which trackers.py shares; @seconds is
+    the default measuring time per case."""
     ap.add_argument('build', help='meson build directory (holds vmig)')
     ap.add_argument('--ram', default='1G', help='guest RAM (default 1G)')
-    ap.add_argument('--seconds', type=float, default=3,
-                    help='measuring time per case (default 3)')
+    ap.add_argument('--seconds', type=float, default=seconds,
+                    help='measuring time per case (default %g)' % seconds)
     ap.add_argument('--sync-ms', type=float, default=100,
                     help='sync period with a tracker on (default 100)')
     ap.add_argument('--repeat', type=int, default=1,
                     help='rounds, every case once per round (default 1)')
     ap.add_argument('--out', help='also append the table to this file')
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    add_arguments(ap, 3)
     args = ap.parse_args()
 
     binary = os.path.join(args.build, 'vmig')
@@ -183,7 +203,7 @@ def main():
             cpu = med(rs, 'cpu')
             sync = med(rs, 'sync_ns')
             cost = ('%.0f ns' % ((1 / cpu - 1 / base) * 1e9)
-                    if tracker in ('soft', 'kernel') else '')
+                    if tracker in LOGGED else '')
             lines.append('| %s | %s | %.0f | %.2f | %.2f | %.0f | %.2f | %s '
                          '| %s |' % (
                              name, rs[0]['backend'], med(rs, 'wall'),
@@ -191,11 +211,7 @@ def main():
                              med(rs, 'cpu_share'), cpu, cpu * PAGE / 1e9,
                              cost,
                              '%.0f ns' % sync if sync is not None else ''))
-    text = '\n'.join(lines) + '\n'
-    print(text)
-    if args.out:
-        with open(args.out, 'a') as f:
-            f.write(text + '\n')
+    report('\n'.join(lines) + '\n', args.out)
 
 
 if __name__ == '__main__':

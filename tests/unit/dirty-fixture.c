@@ -13,11 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const DirtyLogMode backend_modes[N_BACKENDS] = {
-    DIRTY_LOG_KERNEL, DIRTY_LOG_SOFT,
-};
-const char *const backend_names[N_BACKENDS] = {
-    DIRTY_LOG_UFFD_NAME, DIRTY_LOG_SOFT_NAME,
+const DirtyLogBackend backend_modes[N_BACKENDS] = {
+    DIRTY_LOG_BACKEND_UFFD_WP, DIRTY_LOG_BACKEND_SOFTWARE,
 };
 
 RAMBlock *blocks[N_BLOCKS];
@@ -43,7 +40,6 @@ void dirty_fixture_setup(void)
         ck_assert(ram_block_register(blocks[i], &error_abort));
         total_pages += blocks[i]->size / GUEST_PAGE_SIZE;
     }
-    unsetenv("VMIG_DIRTY_LOG");
 }
 
 void dirty_fixture_teardown(void)
@@ -65,7 +61,8 @@ bool dirty_fixture_skip(int backend, Error *err)
     /* No teardown after a skip: the directory goes now (its file was
      * unlinked when mapped). */
     g_rmdir(tmpdir);
-    vmig_skip("%s: %s", backend_names[backend], error_get_pretty(err));
+    vmig_skip("%s: %s", DirtyLogBackend_str(backend_modes[backend]),
+              error_get_pretty(err));
     return true;
 }
 

@@ -21,15 +21,14 @@
 #define MiB (1024 * 1024)
 
 enum { BACKEND_KERNEL, BACKEND_SOFT, N_BACKENDS };
-extern const DirtyLogMode backend_modes[N_BACKENDS];
-extern const char *const backend_names[N_BACKENDS];
+extern const DirtyLogBackend backend_modes[N_BACKENDS];
 
 #define N_BLOCKS 5
 extern RAMBlock *blocks[N_BLOCKS];
 extern char *tmpdir;            /* the file block's; tests may add files */
 extern uint64_t total_pages;    /* of all blocks */
 
-/* A checked fixture: the blocks registered, VMIG_DIRTY_LOG unset. */
+/* A checked fixture: the blocks registered. */
 void dirty_fixture_setup(void);
 void dirty_fixture_teardown(void);
 

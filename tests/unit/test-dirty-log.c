@@ -1,10 +1,12 @@
 /*
  * Unit tests for the dirty log of guest RAM (system/dirty-log*.c): what a
  * sync reports to its callback, with both backends, writers racing with
- * syncs, unarmed pages, and the choice of backend.  The guest RAM is
+ * syncs, unarmed pages, and the choice of backend (the machine's, a
+ * forced one, the kernel's refusal).  The guest RAM is
  * dirty-fixture.c's.
  */
 #include <check.h>
+#include <glib/gstdio.h>
 #include "tests/check-run.h"
 #include <fcntl.h>
 #include <inttypes.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "dirty-fixture.h"
+#include "refuse-uffd.h"
 #include "system/dirty-log.h"
 #include "system/ram.h"
 #include "system/workload.h"
@@ -29,8 +32,7 @@ static DirtyLog *start(int backend)
     if (dirty_fixture_skip(backend, err)) {
         return NULL;
     }
-    ck_assert_str_eq(dirty_log_backend(log), backend_names[backend]);
-    ck_assert_ptr_null(dirty_log_fallback_reason(log));
+    ck_assert_int_eq(dirty_log_backend(log), backend_modes[backend]);
     ck_assert_ptr_eq(dirty_log_active(), log);
     return log;
 }
@@ -207,6 +209,102 @@ START_TEST(test_huge_pages)
     sync_expect(log, want, 3);
     sync_expect(log, NULL, 0);
     dirty_log_stop(log);
+}
+END_TEST
+
+/* Whether the kernel backend works here (a TAP comment if not). */
+static bool kernel_backend_works(void)
+{
+    Error *err = NULL;
+    DirtyLog *log = dirty_log_start(DIRTY_LOG_BACKEND_UFFD_WP, &err);
+
+    if (!log) {
+        printf("# kernel backend unavailable: %s\n", error_get_pretty(err));
+        fflush(stdout);
+        error_free(err);
+        return false;
+    }
+    dirty_log_stop(log);
+    return true;
+}
+
+/* The first hugetlbfs mount, or NULL. */
+static char *hugetlbfs_mount(void)
+{
+    g_autofree char *mounts = NULL;
+    g_auto(GStrv) lines = NULL;
+
+    if (!g_file_get_contents("/proc/mounts", &mounts, NULL, NULL)) {
+        return NULL;
+    }
+    lines = g_strsplit(mounts, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        g_auto(GStrv) f = g_strsplit(*l, " ", 4);
+
+        if (g_strv_length(f) >= 3 && !strcmp(f[2], "hugetlbfs")) {
+            return g_strdup(f[1]);
+        }
+    }
+    return NULL;
+}
+
+/* Checks that a sync reports exactly the guest pages of the huge page
+ * of @huge that holds guest page @page. */
+static void expect_huge_page(DirtyLog *log, RAMBlock *huge, uint64_t page)
+{
+    uint64_t per = huge->page_size / GUEST_PAGE_SIZE;
+    g_autofree uint64_t *want = g_new(uint64_t, per);
+
+    for (uint64_t i = 0; i < per; i++) {
+        want[i] = gpn(huge, page / per * per + i);
+    }
+    sync_expect(log, want, per);
+}
+
+/*
+ * Guest RAM on hugetlbfs: the kernel protects and scans only whole
+ * 2 MiB pages, so arming a guest page arms up to the end of its huge
+ * page (an arming that ended inside one failed, and so did the start's
+ * one-page probe), and a write anywhere in one reports its 512 guest
+ * pages.  Skipped without a hugetlbfs mount with free huge pages.
+ */
+START_TEST(test_hugetlbfs)
+{
+    g_autofree char *mnt = hugetlbfs_mount();
+    Error *err = NULL;
+    RAMBlock *huge;
+    DirtyLog *log;
+    uint64_t end;
+
+    if (!mnt || !kernel_backend_works()) {
+        g_rmdir(tmpdir);
+        vmig_skip("no hugetlbfs mounted, or no kernel backend");
+    }
+    /* Four huge pages: more than one arming covers (dirty-log.c). */
+    huge = ram_block_new_file("huge", mnt, 8 * MiB, false, &err);
+    if (!huge) {
+        g_rmdir(tmpdir);
+        vmig_skip("%s: %s", mnt, error_get_pretty(err));
+    }
+    ck_assert(ram_block_register(huge, &error_abort));
+    ck_assert_uint_eq(huge->page_size, 2 * MiB);
+    log = dirty_log_start_unarmed(DIRTY_LOG_BACKEND_UFFD_WP, NULL, &err);
+    ck_assert_msg(log, "%s", err ? error_get_pretty(err) : "");
+
+    /* Past the first arming's reach, in the third huge page. */
+    end = dirty_log_arm(log, huge, 1100 * GUEST_PAGE_SIZE);
+    ck_assert_uint_eq(end, 6 * MiB);
+    write_page(huge, 1100, 1);
+    expect_huge_page(log, huge, 1100);
+    write_page(huge, 3, 2);
+    expect_huge_page(log, huge, 3);
+    sync_expect(log, NULL, 0);
+    /* Past the armed prefix: not logged yet. */
+    write_page(huge, end / GUEST_PAGE_SIZE, 3);
+    sync_expect(log, NULL, 0);
+    dirty_log_stop(log);
+    ram_block_unregister(huge);
+    ram_block_free(huge);
 }
 END_TEST
 
@@ -443,7 +541,7 @@ START_TEST(test_concurrent_writes)
     }
     /* The loop really interleaved syncs with writes. */
     printf("# %s: %" PRIu64 " syncs, %" PRIu64 " pages reported\n",
-           backend_names[_i], k, reported);
+           DirtyLogBackend_str(backend_modes[_i]), k, reported);
     fflush(stdout);
     ck_assert_uint_gt(k, 20);
     ck_assert_uint_gt(reported, 0);
@@ -493,7 +591,7 @@ START_TEST(test_unarmed)
     if (dirty_fixture_skip(_i, err)) {
         return;
     }
-    ck_assert_str_eq(dirty_log_backend(log), backend_names[_i]);
+    ck_assert_int_eq(dirty_log_backend(log), backend_modes[_i]);
     write_page(blocks[1], 7, 1);
     write_page(blocks[2], 5, 1);
     want[0] = gpn(blocks[1], 7);
@@ -531,71 +629,89 @@ END_TEST
 START_TEST(test_start_errors)
 {
     Error *err = NULL;
-    DirtyLog *log = dirty_log_start(DIRTY_LOG_SOFT, &error_abort);
+    DirtyLog *log = dirty_log_start(DIRTY_LOG_BACKEND_SOFTWARE, &error_abort);
 
-    ck_assert_ptr_null(dirty_log_start(DIRTY_LOG_SOFT, &err));
+    ck_assert_ptr_null(dirty_log_start(DIRTY_LOG_BACKEND_SOFTWARE, &err));
     ck_assert_ptr_nonnull(err);
     ck_assert_str_eq(error_get_pretty(err),
                      "dirty page logging is already active");
     error_free(err);
-    err = NULL;
     dirty_log_stop(log);
     dirty_log_stop(NULL);
-
-    setenv("VMIG_DIRTY_LOG", "magic", 1);
-    ck_assert_ptr_null(dirty_log_start(DIRTY_LOG_AUTO, &err));
-    ck_assert_ptr_nonnull(err);
-    ck_assert_str_eq(error_get_pretty(err), "VMIG_DIRTY_LOG: invalid "
-                     "value 'magic' (expected auto, kernel or soft)");
-    error_free(err);
     ck_assert_ptr_null(dirty_log_active());
 }
 END_TEST
 
-/* VMIG_DIRTY_LOG=soft forces the software log; otherwise the kernel
- * backend is the default where it works, and a fallback says why. */
-START_TEST(test_env_selects_backend)
+/* Starts a log with "auto" and checks the backend it got. */
+static void expect_auto_starts(DirtyLogBackend want)
+{
+    DirtyLog *log = dirty_log_start(DIRTY_LOG_BACKEND_AUTO, &error_abort);
+
+    ck_assert_str_eq(DirtyLogBackend_str(dirty_log_backend(log)),
+                     DirtyLogBackend_str(want));
+    dirty_log_stop(log);
+}
+
+/*
+ * The machine's choice (-machine dirty-log): the software log by
+ * default and for "auto"; a forced backend for the logs started with
+ * "auto"; a backend given to start overrides it.
+ */
+START_TEST(test_machine_choice)
+{
+    bool kernel_ok = kernel_backend_works();
+    DirtyLog *log;
+
+    ck_assert_int_eq(dirty_log_choice(), DIRTY_LOG_BACKEND_SOFTWARE);
+    expect_auto_starts(DIRTY_LOG_BACKEND_SOFTWARE);
+
+    ck_assert(dirty_log_configure(DIRTY_LOG_BACKEND_SOFTWARE, &error_abort));
+    ck_assert_int_eq(dirty_log_choice(), DIRTY_LOG_BACKEND_SOFTWARE);
+    expect_auto_starts(DIRTY_LOG_BACKEND_SOFTWARE);
+
+    if (kernel_ok) {
+        ck_assert(dirty_log_configure(DIRTY_LOG_BACKEND_UFFD_WP,
+                                      &error_abort));
+        /* The check left nothing behind. */
+        ck_assert_ptr_null(dirty_log_active());
+        ck_assert_int_eq(dirty_log_choice(), DIRTY_LOG_BACKEND_UFFD_WP);
+        expect_auto_starts(DIRTY_LOG_BACKEND_UFFD_WP);
+        log = dirty_log_start(DIRTY_LOG_BACKEND_SOFTWARE, &error_abort);
+        ck_assert_int_eq(dirty_log_backend(log), DIRTY_LOG_BACKEND_SOFTWARE);
+        dirty_log_stop(log);
+    }
+
+    ck_assert(dirty_log_configure(DIRTY_LOG_BACKEND_AUTO, &error_abort));
+    ck_assert_int_eq(dirty_log_choice(), DIRTY_LOG_BACKEND_SOFTWARE);
+    expect_auto_starts(DIRTY_LOG_BACKEND_SOFTWARE);
+}
+END_TEST
+
+/*
+ * Where the kernel refuses userfaultfd, forcing "uffd-wp" fails at
+ * once, saying why, and changes nothing: the default still logs.
+ */
+START_TEST(test_kernel_refuses)
 {
     Error *err = NULL;
-    DirtyLog *log;
-    bool kernel_ok;
 
-    log = dirty_log_start(DIRTY_LOG_KERNEL, &err);
-    kernel_ok = log != NULL;
-    if (!kernel_ok) {
-        printf("# kernel backend unavailable: %s\n", error_get_pretty(err));
-        fflush(stdout);
-        error_free(err);
-        err = NULL;
+    if (!refuse_userfaultfd(true)) {
+        return;
     }
-    dirty_log_stop(log);
-
-    setenv("VMIG_DIRTY_LOG", "soft", 1);
-    log = dirty_log_start(DIRTY_LOG_AUTO, &error_abort);
-    ck_assert_str_eq(dirty_log_backend(log), DIRTY_LOG_SOFT_NAME);
-    ck_assert_ptr_null(dirty_log_fallback_reason(log));
-    dirty_log_stop(log);
-
-    unsetenv("VMIG_DIRTY_LOG");
-    log = dirty_log_start(DIRTY_LOG_AUTO, &error_abort);
-    if (kernel_ok) {
-        ck_assert_str_eq(dirty_log_backend(log), DIRTY_LOG_UFFD_NAME);
-        ck_assert_ptr_null(dirty_log_fallback_reason(log));
-    } else {
-        ck_assert_str_eq(dirty_log_backend(log), DIRTY_LOG_SOFT_NAME);
-        ck_assert_ptr_nonnull(dirty_log_fallback_reason(log));
-    }
-    dirty_log_stop(log);
-
-    setenv("VMIG_DIRTY_LOG", "kernel", 1);
-    log = dirty_log_start(DIRTY_LOG_AUTO, kernel_ok ? &error_abort : &err);
-    ck_assert(!log == !kernel_ok);
-    if (log) {
-        ck_assert_str_eq(dirty_log_backend(log), DIRTY_LOG_UFFD_NAME);
-    } else {
-        error_free(err);
-    }
-    dirty_log_stop(log);
+    ck_assert(!dirty_log_configure(DIRTY_LOG_BACKEND_UFFD_WP, &err));
+    ck_assert_msg(g_str_has_prefix(error_get_pretty(err),
+                                   "the kernel cannot log dirty pages "
+                                   "with userfaultfd: userfaultfd() "
+                                   "failed: Operation not permitted"),
+                  "unexpected error: %s", error_get_pretty(err));
+    error_free(err);
+    err = NULL;
+    ck_assert_ptr_null(dirty_log_active());
+    ck_assert_int_eq(dirty_log_choice(), DIRTY_LOG_BACKEND_SOFTWARE);
+    ck_assert_ptr_null(dirty_log_start(DIRTY_LOG_BACKEND_UFFD_WP, &err));
+    ck_assert_ptr_nonnull(err);
+    error_free(err);
+    expect_auto_starts(DIRTY_LOG_BACKEND_SOFTWARE);
 }
 END_TEST
 
@@ -628,13 +744,15 @@ int main(void)
                               dirty_fixture_teardown);
     tcase_add_loop_test(tc, test_reported_pages, 0, N_BACKENDS);
     tcase_add_loop_test(tc, test_huge_pages, 0, N_BACKENDS);
+    tcase_add_test(tc, test_hugetlbfs);
     tcase_add_loop_test(tc, test_workload_writes, 0, N_BACKENDS);
     tcase_add_test(tc, test_kernel_sees_raw_writes);
     tcase_add_loop_test(tc, test_concurrent_writes, 0, N_BACKENDS);
     tcase_add_loop_test(tc, test_restart, 0, N_BACKENDS);
     tcase_add_loop_test(tc, test_unarmed, 0, N_BACKENDS);
     tcase_add_test(tc, test_start_errors);
-    tcase_add_test(tc, test_env_selects_backend);
+    tcase_add_test(tc, test_machine_choice);
+    tcase_add_test(tc, test_kernel_refuses);
     tcase_add_loop_test(tc, test_no_ram, 0, N_BACKENDS);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);

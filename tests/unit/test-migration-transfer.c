@@ -79,7 +79,8 @@ static unsigned transfer(RamSaver *rs, RamLoader *rl)
 START_TEST(test_ram_round_trip)
 {
     g_autoptr(GPtrArray) blocks = dst_blocks();
-    DirtyBitmap *t = dirty_bitmap_start(DIRTY_LOG_SOFT, &error_abort);
+    DirtyBitmap *t = dirty_bitmap_start(DIRTY_LOG_BACKEND_SOFTWARE,
+                                        &error_abort);
     RamSaver rs;
     RamLoader rl;
     unsigned records;
@@ -127,7 +128,8 @@ END_TEST
 START_TEST(test_ram_without_zero_detection)
 {
     g_autoptr(GPtrArray) blocks = dst_blocks();
-    DirtyBitmap *t = dirty_bitmap_start(DIRTY_LOG_SOFT, &error_abort);
+    DirtyBitmap *t = dirty_bitmap_start(DIRTY_LOG_BACKEND_SOFTWARE,
+                                        &error_abort);
     RamSaver rs;
     RamLoader rl;
 
@@ -160,7 +162,8 @@ START_TEST(test_ram_block_not_sent)
     Error *err = NULL;
 
     g_ptr_array_add(skip, src[0]);
-    t = dirty_bitmap_start_all_dirty(DIRTY_LOG_SOFT, skip, &error_abort);
+    t = dirty_bitmap_start_all_dirty(DIRTY_LOG_BACKEND_SOFTWARE, skip,
+                                     &error_abort);
     ck_assert(!dirty_bitmap_tracks(t, src[0]));
     ck_assert(dirty_bitmap_tracks(t, src[1]));
     ck_assert_uint_eq(dirty_bitmap_dirty_pages(t), 260);
@@ -182,7 +185,8 @@ START_TEST(test_ram_block_not_sent)
     /* A record of block 0 anyway (from a saver tracking everything). */
     ram_saver_destroy(&rs);
     dirty_bitmap_stop(t);
-    t = dirty_bitmap_start_all_dirty(DIRTY_LOG_SOFT, NULL, &error_abort);
+    t = dirty_bitmap_start_all_dirty(DIRTY_LOG_BACKEND_SOFTWARE, NULL,
+                                     &error_abort);
     ram_saver_init(&rs, t, true);
     ck_assert_uint_gt(ram_saver_next_record(&rs, b, 4), 0);
     ck_assert_int_eq(wire_record_decode(b->data, b->len, &rec,
@@ -368,7 +372,8 @@ static unsigned receive_all(RamLoader *rl, MigStream *s)
 static void round_trip_stream(unsigned batch)
 {
     g_autoptr(GPtrArray) blocks = dst_blocks();
-    DirtyBitmap *t = dirty_bitmap_start(DIRTY_LOG_SOFT, &error_abort);
+    DirtyBitmap *t = dirty_bitmap_start(DIRTY_LOG_BACKEND_SOFTWARE,
+                                        &error_abort);
     MigStream *w, *r;
     RamSaver rs;
     RamLoader rl;
@@ -427,7 +432,8 @@ END_TEST
 /* Adjacent normal pages are one iovec entry; a zero page ends a run. */
 START_TEST(test_ram_iov_runs)
 {
-    DirtyBitmap *t = dirty_bitmap_start(DIRTY_LOG_SOFT, &error_abort);
+    DirtyBitmap *t = dirty_bitmap_start(DIRTY_LOG_BACKEND_SOFTWARE,
+                                        &error_abort);
     g_autoptr(GByteArray) b = g_byte_array_new();
     struct iovec iov[RAM_SAVE_BATCH_MAX_PAGES + 2];
     WireRecord rec;
@@ -495,7 +501,8 @@ END_TEST
 /* The same records as ram_saver_next_record() builds. */
 START_TEST(test_ram_iov_matches_record)
 {
-    DirtyBitmap *t = dirty_bitmap_start(DIRTY_LOG_SOFT, &error_abort);
+    DirtyBitmap *t = dirty_bitmap_start(DIRTY_LOG_BACKEND_SOFTWARE,
+                                        &error_abort);
     g_autoptr(GByteArray) a = g_byte_array_new();
     g_autoptr(GByteArray) b = g_byte_array_new();
     struct iovec iov[RAM_SAVE_BATCH_PAGES + 2];

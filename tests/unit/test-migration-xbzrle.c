@@ -423,7 +423,7 @@ static void setup(void)
     dst_list = g_ptr_array_new();
     g_ptr_array_add(dst_list, dst[0]);
     g_ptr_array_add(dst_list, dst[1]);
-    tracker = dirty_bitmap_start(DIRTY_LOG_SOFT, &error_abort);
+    tracker = dirty_bitmap_start(DIRTY_LOG_BACKEND_SOFTWARE, &error_abort);
 }
 
 static void teardown(void)

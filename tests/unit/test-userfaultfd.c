@@ -22,6 +22,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "refuse-uffd.h"
 #include "util/userfaultfd.h"
 
 #define PAGE 4096
@@ -165,41 +166,6 @@ START_TEST(test_required_missing)
     ck_assert_uint_eq(open_fds(), fds);
 }
 END_TEST
-
-/*
- * Makes this process's userfaultfd(2) fail with EPERM, as
- * vm.unprivileged_userfaultfd=0 does for an unprivileged process, and
- * with @device_too also /dev/userfaultfd's USERFAULTFD_IOC_NEW.  The
- * filter only ever turns calls into errors, so it needs no architecture
- * check.  False if the kernel has no seccomp filters.
- */
-static bool refuse_userfaultfd(bool device_too)
-{
-    /* ioctl's request is a 32-bit value; this is its word of args[1]. */
-    const unsigned req = offsetof(struct seccomp_data, args[1]) +
-                         (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 4 : 0);
-    struct sock_filter filter[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_userfaultfd, 4, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 2),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, req),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, device_too ? 0xAA00 : ~0u, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-    };
-    struct sock_fprog prog = { G_N_ELEMENTS(filter), filter };
-
-    /* The request number the filter matches (_IO(0xAA, 0x00)). */
-    G_STATIC_ASSERT(_IO(0xAA, 0x00) == 0xAA00);
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
-        printf("# SKIP no seccomp filter: %s\n", g_strerror(errno));
-        return false;
-    }
-    ck_assert_int_eq(syscall(SYS_userfaultfd, O_CLOEXEC), -1);
-    ck_assert_int_eq(errno, EPERM);
-    return true;
-}
 
 /* Where the system call is refused, the device serves if it can be
  * opened; if not, the error names both failures. */
