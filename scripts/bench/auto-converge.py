@@ -44,14 +44,16 @@ SAMPLE_S = 0.05
 
 
 def one_run(build, size, pattern, rate, auto_converge, downtime_limit,
-            max_bandwidth, timeout):
+            max_bandwidth, timeout, dirty_log=None):
     """One migration of a busy @size guest; returns its figures."""
     tmpdir = tempfile.mkdtemp(prefix='vmig-ac-')
     machines = []
     try:
         src = Machine(os.path.join(build, 'vmig'), tmpdir, 'src',
                       ['-m', str(size // MiB), '-smp', '1', '-workload',
-                       'rate=64G,pattern=sequential,content=random,seed=7'])
+                       'rate=64G,pattern=sequential,content=random,seed=7'] +
+                      (['-machine', 'dirty-log=' + dirty_log]
+                       if dirty_log else []))
         machines.append(src)
         fill_ram(src, size)
         dst, port = start_destination(build, tmpdir, size, True)
@@ -174,9 +176,9 @@ def main():
                     help='bytes/s; default 0, no limit')
     ap.add_argument('--rounds', type=int, default=3)
     ap.add_argument('--timeout', type=float, default=40)
-    ap.add_argument('--dirty-log', choices=('auto', 'kernel', 'soft'),
-                    help='the dirty tracker (VMIG_DIRTY_LOG); default: '
-                    'the build\'s')
+    ap.add_argument('--dirty-log', choices=('software', 'uffd-wp'),
+                    help='the source\'s dirty tracker (-machine '
+                    'dirty-log=); default: the build\'s')
     ap.add_argument('--out', help='also write the report here')
     ap.add_argument('--json', help='write every run\'s figures here')
     args = ap.parse_args()
@@ -187,8 +189,6 @@ def main():
         if not sep or not os.path.exists(os.path.join(path, 'vmig')):
             ap.error('%s: want NAME=BUILD with BUILD/vmig' % b)
         builds.append((name, path))
-    if args.dirty_log:
-        os.environ['VMIG_DIRTY_LOG'] = args.dirty_log
     precopy.VCPUS = 1
     acs = {'on': [True], 'off': [False], 'both': [False, True]}
     cases = [(parse_size(s), p, ac) for s in args.sizes.split(',')
@@ -203,7 +203,7 @@ def main():
                 try:
                     r = one_run(path, case[0], case[1], args.rate, case[2],
                                 args.downtime_limit, args.max_bandwidth,
-                                args.timeout)
+                                args.timeout, args.dirty_log)
                 except (QmpError, RuntimeError, OSError) as e:
                     sys.exit('%s %s: %s' % (name, case, e))
                 r.update(build=name, size=case[0], pattern=case[1],
