@@ -255,6 +255,29 @@ def machine_description():
         os.sysconf('SC_PHYS_PAGES') / GiB, platform.release())
 
 
+def git_commit():
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        commit = subprocess.run(['git', '-C', here, 'rev-parse', '--short',
+                                 'HEAD'], capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(['git', '-C', here, 'status', '--porcelain',
+                                '--untracked-files=no'], capture_output=True,
+                               text=True).stdout.strip()
+        return commit + (' (with uncommitted changes)' if dirty else '')
+    except (OSError, subprocess.CalledProcessError):
+        return 'unknown'
+
+
+def qemu_version(qemu):
+    try:
+        out = subprocess.run([qemu, '--version'], capture_output=True,
+                             text=True).stdout
+        return out.splitlines()[0].strip()
+    except (OSError, IndexError):
+        return 'unknown'
+
+
 def emit(text, path=None):
     """Prints a report, and writes it to @path too if given."""
     sys.stdout.write(text)
