@@ -340,7 +340,6 @@ def migrate_once(tool, args, tmp, ws, busy, auto_converge, rate):
                                        active[-1]['expected']
                                        if active else None)
             run['average'] = info['ram']['transferred'] / run['total']
-            run['first-pass'] = first_pass(samples)
         return run
     except (QmpError, RuntimeError, OSError,
             subprocess.CalledProcessError) as e:
@@ -407,8 +406,17 @@ def bench(args, tmp):
 
 # ---- the report --------------------------------------------------------
 
+def value(run, key):
+    """A run's figure; the first pass is worked out from the samples
+    here, so that a report of older --json files has it the same way
+    (and for migrations that did not converge too)."""
+    if key == 'first-pass':
+        return first_pass(run['samples']) if run.get('samples') else None
+    return run.get(key)
+
+
 def med(runs, key):
-    values = [r[key] for r in runs if r.get(key) is not None]
+    values = [value(r, key) for r in runs if value(r, key) is not None]
     return statistics.median(values) if values else None
 
 
@@ -488,7 +496,7 @@ def markdown(meta, runs, tools):
                     fmt(med(done, 'total'), '%.1f s'),
                     fmt(med(done, 'downtime'), '%d ms'),
                     fmt(med(done, 'expected'), '%d ms'),
-                    fmt(med(done, 'first-pass'), '%.2f GiB/s', GiB),
+                    fmt(med(rs, 'first-pass'), '%.2f GiB/s', GiB),
                     fmt(med(done, 'average'), '%.2f GiB/s', GiB),
                     fmt(med(rs, 'max-throttle'), '%d%%'),
                     fmt(med(rs, 'rate-before'), '%.0fk', 1000),
@@ -496,28 +504,37 @@ def markdown(meta, runs, tools):
                     fmt(med(rs, 'dirty-pages-rate'), '%.0fk', 1000)))
     out += ['', '## First pass: busy against paused', '',
             '| working set | program | paused first pass | paused total '
-            '| busy first pass (auto-converge off / on) | busy / paused |',
+            '| busy first pass (auto-converge off / on) '
+            '| busy / paused, per round (off / on) |',
             '| --- | --- | ---: | ---: | ---: | ---: |']
     for ws in sizes:
         for name in tools:
-            paused = [r for r in runs if not r['busy'] and r['size'] == ws
-                      and r['tool'] == name and r.get('status') == 'completed']
+            mine = [r for r in runs if r['size'] == ws and r['tool'] == name]
             errors += ['%s, %s paused: %s' % (TOOL_NAMES[name], size_name(ws),
                                               r['error'])
-                       for r in runs if not r['busy'] and r['size'] == ws and
-                       r['tool'] == name and 'error' in r]
-            p = med(paused, 'first-pass')
-            busy = [med([r for r in runs if r['busy'] and r['size'] == ws and
-                         r['tool'] == name and r['auto-converge'] == ac],
-                        'first-pass') for ac in (False, True)]
-            if p is None and busy == [None, None]:
+                       for r in mine if not r['busy'] and 'error' in r]
+            paused = {r['round']: r for r in mine if not r['busy'] and
+                      r.get('status') == 'completed'}
+            busy = [[r for r in mine if r['busy'] and
+                     r['auto-converge'] == ac] for ac in (False, True)]
+            if not paused and not any(busy):
                 continue
+            # Each busy run against the paused one of its round (the
+            # machine's load drifts between rounds), then the median.
+            ratios = [med([{'r': value(r, 'first-pass') /
+                            value(paused[r['round']], 'first-pass')}
+                           for r in b if r['round'] in paused and
+                           value(r, 'first-pass') and
+                           value(paused[r['round']], 'first-pass')], 'r')
+                      for b in busy]
             out.append('| %s | %s | %s | %s | %s | %s |' % (
-                size_name(ws), TOOL_NAMES[name], fmt(p, '%.2f GiB/s', GiB),
-                fmt(med(paused, 'total'), '%.2f s'),
-                ' / '.join(fmt(b, '%.2f', GiB) for b in busy),
-                ' / '.join('-' if b is None or not p else
-                           '%.0f%%' % (100 * b / p) for b in busy)))
+                size_name(ws), TOOL_NAMES[name],
+                fmt(med(list(paused.values()), 'first-pass'), '%.2f GiB/s',
+                    GiB),
+                fmt(med(list(paused.values()), 'total'), '%.2f s'),
+                ' / '.join(fmt(med(b, 'first-pass'), '%.2f', GiB)
+                           for b in busy),
+                ' / '.join(fmt(r, '%.0f%%', 0.01) for r in ratios)))
     out += ['', '## Downtime of the busy migrations that converged', '',
             '| program | runs | p50 | p95 | max | over 300 ms '
             '| over 375 ms |', '| --- | ---: | ---: | ---: | ---: | ---: '
