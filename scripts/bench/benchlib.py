@@ -153,6 +153,22 @@ def wait_migration(machine, timeout=TIMEOUT):
         time.sleep(0.02)
 
 
+def qemu_migrate_tcp(src, dst):
+    """Migrates QEMU @src to @dst (started with -incoming defer) over
+    127.0.0.1 with no bandwidth limit, the capabilities and parameters
+    already set."""
+    # QEMU 7.2 has no "no limit" value: 1 TiB/s is none in practice.
+    src.cmd('migrate-set-parameters', **{'max-bandwidth': 1 << 40})
+
+    def listen(port):
+        try:
+            dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:%d' % port)
+        except QmpError as e:       # the port was taken: try another
+            raise RuntimeError(str(e))
+    _, port = on_free_port(listen)
+    src.cmd('migrate', uri='tcp:127.0.0.1:%d' % port)
+
+
 def parse_size(text):
     units = {'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40}
     text = text.strip().upper().rstrip('B').rstrip('I')

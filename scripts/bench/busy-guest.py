@@ -48,7 +48,8 @@ import time
 
 from benchlib import (GiB, MiB, PAGE, Machine, QmpError, git_commit,
                       machine_description, mem_available, on_free_port,
-                      parse_size, qemu_version, size_name)
+                      parse_size, qemu_migrate_tcp, qemu_version,
+                      size_name)
 from downtime import percentile
 from precopy import fill_ram
 
@@ -186,16 +187,7 @@ class Qemu:
     def migrate(self, src, dst, auto_converge):
         src.cmd('migrate-set-capabilities', capabilities=[
             {'capability': 'auto-converge', 'state': auto_converge}])
-        # QEMU 7.2 has no "no limit" value: 1 TiB/s is none in practice.
-        src.cmd('migrate-set-parameters', **{'max-bandwidth': 1 << 40})
-
-        def listen(port):
-            try:
-                dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:%d' % port)
-            except QmpError as e:       # the port was taken: try another
-                raise RuntimeError(str(e))
-        _, port = on_free_port(listen)
-        src.cmd('migrate', uri='tcp:127.0.0.1:%d' % port)
+        qemu_migrate_tcp(src, dst)
 
 
 class Vmig:

@@ -40,8 +40,8 @@ import time
 
 from benchlib import (GiB, MiB, PAGE, TIMEOUT, Machine, QmpError, git_commit,
                       loopback_once, machine_description, mem_available,
-                      on_free_port, parse_size, qemu_version, size_name,
-                      wait_migration)
+                      on_free_port, parse_size, qemu_migrate_tcp,
+                      qemu_version, size_name, wait_migration)
 
 CHUNK = 16 * MiB                # content is generated and hashed in chunks
 LEVEL = 1                       # zlib and zstd level, both programs' default
@@ -217,16 +217,7 @@ class Qemu:
             if channels:
                 m.cmd('migrate-set-parameters',
                       **multifd_options(channels, compression))
-        # QEMU 7.2 has no "no limit" value: 1 TiB/s is none in practice.
-        src.cmd('migrate-set-parameters', **{'max-bandwidth': 1 << 40})
-
-        def listen(port):
-            try:
-                dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:%d' % port)
-            except QmpError as e:       # the port was taken: try another
-                raise RuntimeError(str(e))
-        _, port = on_free_port(listen)
-        src.cmd('migrate', uri='tcp:127.0.0.1:%d' % port)
+        qemu_migrate_tcp(src, dst)
 
 
 def loopback_bytes():
