@@ -50,14 +50,16 @@ check('no active sample, no first pass',
 
 # Busy against the paused run of the same round: round 0 at 50%, round 1
 # at 100% (the machine got twice as fast, for both); medians of the two
-# figures on their own would give 0.75 / 1.5 = 50%.
-def run(rnd, busy, ac, fp_rate):
+# figures on their own would give 0.75 / 1.5 = 50%.  A paused run counts
+# by its average (its samples' "first pass" is made half of that here).
+def run(rnd, busy, ac, rate):
+    first = rate if busy else rate / 2
     return {'tool': 'vmig', 'size': 512 << 20, 'busy': busy,
             'auto-converge': ac, 'round': rnd, 'status': 'completed',
             'total': 1.0, 'downtime': 100, 'expected': 100,
-            'average': fp_rate, 'samples': [
-                s(0.0, 'active', 1, 0), s(1.0, 'active', 1, fp_rate),
-                s(1.1, 'completed', 2, fp_rate)]}
+            'average': rate, 'samples': [
+                s(0.0, 'active', 1, 0), s(1.0, 'active', 1, first),
+                s(1.1, 'completed', 2, rate)]}
 
 
 runs = [run(0, False, False, 1e9), run(0, True, True, 0.5e9),
