@@ -153,6 +153,22 @@ def wait_migration(machine, timeout=TIMEOUT):
         time.sleep(0.02)
 
 
+def qemu_migrate_tcp(src, dst):
+    """Migrates QEMU @src to @dst (started with -incoming defer) over
+    127.0.0.1 with no bandwidth limit, the capabilities and parameters
+    already set."""
+    # QEMU 7.2 has no "no limit" value: 1 TiB/s is none in practice.
+    src.cmd('migrate-set-parameters', **{'max-bandwidth': 1 << 40})
+
+    def listen(port):
+        try:
+            dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:%d' % port)
+        except QmpError as e:       # the port was taken: try another
+            raise RuntimeError(str(e))
+    _, port = on_free_port(listen)
+    src.cmd('migrate', uri='tcp:127.0.0.1:%d' % port)
+
+
 def parse_size(text):
     units = {'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40}
     text = text.strip().upper().rstrip('B').rstrip('I')
@@ -253,6 +269,29 @@ def machine_description():
     return '%d CPUs (%s), %.1f GiB RAM, Linux %s' % (
         os.cpu_count(), cpu, os.sysconf('SC_PAGE_SIZE') *
         os.sysconf('SC_PHYS_PAGES') / GiB, platform.release())
+
+
+def git_commit():
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        commit = subprocess.run(['git', '-C', here, 'rev-parse', '--short',
+                                 'HEAD'], capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(['git', '-C', here, 'status', '--porcelain',
+                                '--untracked-files=no'], capture_output=True,
+                               text=True).stdout.strip()
+        return commit + (' (with uncommitted changes)' if dirty else '')
+    except (OSError, subprocess.CalledProcessError):
+        return 'unknown'
+
+
+def qemu_version(qemu):
+    try:
+        out = subprocess.run([qemu, '--version'], capture_output=True,
+                             text=True).stdout
+        return out.splitlines()[0].strip()
+    except (OSError, IndexError):
+        return 'unknown'
 
 
 def emit(text, path=None):

@@ -38,9 +38,10 @@ import sys
 import tempfile
 import time
 
-from benchlib import (GiB, MiB, PAGE, TIMEOUT, Machine, QmpError,
+from benchlib import (GiB, MiB, PAGE, TIMEOUT, Machine, QmpError, git_commit,
                       loopback_once, machine_description, mem_available,
-                      on_free_port, parse_size, size_name, wait_migration)
+                      on_free_port, parse_size, qemu_migrate_tcp,
+                      qemu_version, size_name, wait_migration)
 
 CHUNK = 16 * MiB                # content is generated and hashed in chunks
 LEVEL = 1                       # zlib and zstd level, both programs' default
@@ -216,16 +217,7 @@ class Qemu:
             if channels:
                 m.cmd('migrate-set-parameters',
                       **multifd_options(channels, compression))
-        # QEMU 7.2 has no "no limit" value: 1 TiB/s is none in practice.
-        src.cmd('migrate-set-parameters', **{'max-bandwidth': 1 << 40})
-
-        def listen(port):
-            try:
-                dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:%d' % port)
-            except QmpError as e:       # the port was taken: try another
-                raise RuntimeError(str(e))
-        _, port = on_free_port(listen)
-        src.cmd('migrate', uri='tcp:127.0.0.1:%d' % port)
+        qemu_migrate_tcp(src, dst)
 
 
 def loopback_bytes():
@@ -393,29 +385,6 @@ def summarize(runs, size):
             'cpu': statistics.median(r['cpu'] for r in ok) / (size / GiB),
             'wire': statistics.median(r['wire'] for r in ok),
             'runs': len(ok)}, errors
-
-
-def git_commit():
-    here = os.path.dirname(os.path.abspath(__file__))
-    try:
-        commit = subprocess.run(['git', '-C', here, 'rev-parse', '--short',
-                                 'HEAD'], capture_output=True, text=True,
-                                check=True).stdout.strip()
-        dirty = subprocess.run(['git', '-C', here, 'status', '--porcelain',
-                                '--untracked-files=no'], capture_output=True,
-                               text=True).stdout.strip()
-        return commit + (' (with uncommitted changes)' if dirty else '')
-    except (OSError, subprocess.CalledProcessError):
-        return 'unknown'
-
-
-def qemu_version(qemu):
-    try:
-        out = subprocess.run([qemu, '--version'], capture_output=True,
-                             text=True).stdout
-        return out.splitlines()[0].strip()
-    except (OSError, IndexError):
-        return 'unknown'
 
 
 def markdown(args, results, limits, date):

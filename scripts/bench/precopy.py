@@ -49,10 +49,11 @@ def config_value(text):
         return text
 
 
-def fill_ram(src, size):
-    """Has every vCPU overwrite its share of guest RAM with random data,
-    then idles the workload: the guest runs but dirties nothing."""
-    share = -(-size // PAGE // VCPUS)
+def fill_ram(src, size, vcpus=VCPUS):
+    """Has every one of the @vcpus vCPUs overwrite its share of guest RAM
+    with random data, then idles the workload: the guest runs but dirties
+    nothing."""
+    share = -(-size // PAGE // vcpus)
     deadline = time.monotonic() + TIMEOUT
     while True:
         info = src.cmd('x-query-workload')
