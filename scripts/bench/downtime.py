@@ -27,6 +27,8 @@ downtime too ends with the destination's word.
     scripts/bench/downtime.py build
     scripts/bench/downtime.py build --size 512M --runs 20 --out d.md
     scripts/bench/downtime.py build --compare /tmp/build-before
+    scripts/bench/downtime.py build --guests paused --runs 2 --save a.json
+    scripts/bench/downtime.py --merge a.json b.json --out d.md
 
 With --compare, each run also migrates with the other build's vmig, in
 turn with this one's, so that the two see the same load.
@@ -39,6 +41,7 @@ on all of them.  See docs/benchmarks.md.
 import argparse
 import datetime
 import importlib.util
+import json
 import os
 import shutil
 import statistics
@@ -202,7 +205,9 @@ def phase_table(runs, phases):
         return []
     out = ['', 'Where the stopped phase went (vmig, ms from the step '
            'before; median, and in brackets the slowest run\'s):', '',
-           '| step | ' + ' | '.join('%s, %s, %s' % c for c in cases) + ' |',
+           '| step | ' + ' | '.join(
+               '%s, %s, %s' % (g, c, os.path.basename(b.rstrip('/')))
+               for g, c, b in cases) + ' |',
            '| --- |' + ' ---: |' * len(cases)]
     for step, title in STEPS:
         cells = []
@@ -228,7 +233,8 @@ def markdown(runs, phases, args):
         '%s guest, %d vCPUs, RAM full of random data, downtime-limit '
         '%d ms, loopback TCP, %d runs per case, interleaved; busy: each '
         'vCPU writes %s/s over a %s hot set.'
-        % (size_name(args.size), VCPUS, limit, args.runs,
+        % (size_name(args.size), VCPUS, limit,
+           max(len(infos) for infos in runs.values()),
            size_name(args.busy_rate), size_name(args.hotset)),
         '',
         '| guest | channels | build | p50 | p95 | max | > limit '
@@ -251,13 +257,33 @@ def markdown(runs, phases, args):
                 if pairs else 'n/a')
         out.append('| %s | %s | %s | %d ms | %d ms | %d ms | %d/%d '
                    '| %d/%d | %s | %s |'
-                   % (guest, channels, build, percentile(down, 50),
+                   % (guest, channels, os.path.basename(build.rstrip('/')),
+                      percentile(down, 50),
                       percentile(down, 95), max(down),
                       sum(d > limit for d in down), len(down),
                       sum(d > limit * 1.25 for d in down), len(down),
                       expected, diff))
     out += phase_table(runs, phases)
     return '\n'.join(out) + '\n'
+
+
+def save(path, runs, phases):
+    """The runs' figures, to be tabled with others' (--merge)."""
+    with open(path, 'w') as f:
+        json.dump([[list(case), runs[case], phases[case]] for case in runs],
+                  f)
+
+
+def merge(paths):
+    """The runs saved in @paths, case by case in their first order."""
+    runs, phases = {}, {}
+    for path in paths:
+        with open(path) as f:
+            for case, infos, steps in json.load(f):
+                case = tuple(case)
+                runs.setdefault(case, []).extend(infos)
+                phases.setdefault(case, []).extend(steps)
+    return runs, phases
 
 
 def main():
@@ -294,7 +320,17 @@ def main():
                         '/dev/shm') else tempfile.gettempdir(),
                     help='where the QEMU guest\'s RAM files go')
     ap.add_argument('--out', help='also write the table to this file')
+    ap.add_argument('--save', metavar='FILE',
+                    help='also write the runs\' figures to FILE (JSON)')
+    ap.add_argument('--merge', nargs='+', metavar='FILE',
+                    help='run nothing: table the runs saved in these '
+                         'files together (give the same --size, --limit, '
+                         '--busy-rate, --hotset and --qemu as they had)')
     args = ap.parse_args()
+    if args.merge:
+        args.qemu = None if args.qemu == 'none' else args.qemu
+        emit(markdown(*merge(args.merge), args), args.out)
+        return
     if args.qemu == 'none' or 'paused' not in args.guests:
         args.qemu = None
     elif not shutil.which(args.qemu):
@@ -323,6 +359,8 @@ def main():
         sys.exit('downtime.py: %s' % e)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if args.save:
+        save(args.save, runs, phases)
     emit(markdown(runs, phases, args), args.out)
 
 
