@@ -180,21 +180,23 @@ def bench(args, tmp):
                   % (build, guest, channels, i + 1, args.runs),
                   file=sys.stderr, flush=True)
             if build == QEMU:
-                runs[(guest, channels, build)].append(
-                    qemu_once(args, tmp, content,
-                              *MVQ.parse_scenario(channels)))
-                continue
-            config = dict(vmig_config(*MVQ.parse_scenario(channels)), **{
-                'max-bandwidth': 0, 'downtime-limit': args.limit})
-            logs = {}
-            info = migrate_once(build, args.size, config, True, True,
-                                prepare=prepare(guest, args), logs=logs)
+                info = qemu_once(args, tmp, content,
+                                 *MVQ.parse_scenario(channels))
+            else:
+                config = dict(vmig_config(*MVQ.parse_scenario(channels)), **{
+                    'max-bandwidth': 0, 'downtime-limit': args.limit})
+                logs = {}
+                info = migrate_once(build, args.size, config, True, True,
+                                    prepare=prepare(guest, args), logs=logs)
+                phases[(guest, channels, build)].append(
+                    step_durations(stop_phase_times(logs)))
             runs[(guest, channels, build)].append(info)
-            phases[(guest, channels, build)].append(
-                step_durations(stop_phase_times(logs)))
             print('  downtime %d ms, expected %s' % (
                 info['downtime'], info.get('expected-downtime', 'n/a')),
                 file=sys.stderr, flush=True)
+            # Kept as they come: a run cut short keeps what it measured.
+            if args.save:
+                save(args.save, runs, phases)
     return runs, phases
 
 
@@ -270,8 +272,8 @@ def markdown(runs, phases, args):
 def save(path, runs, phases):
     """The runs' figures, to be tabled with others' (--merge)."""
     with open(path, 'w') as f:
-        json.dump([[list(case), runs[case], phases[case]] for case in runs],
-                  f)
+        json.dump([[list(case), runs[case], phases[case]] for case in runs
+                   if runs[case]], f)
 
 
 def merge(paths):
