@@ -225,6 +225,12 @@ def phase_table(runs, phases):
     return out
 
 
+def runs_per_case(runs):
+    counts = sorted({len(infos) for infos in runs.values()})
+    return ('%d' % counts[0] if len(counts) == 1
+            else '%d to %d' % (counts[0], counts[-1]))
+
+
 def markdown(runs, phases, args):
     date = datetime.datetime.now(datetime.timezone.utc)
     limit = args.limit
@@ -233,10 +239,10 @@ def markdown(runs, phases, args):
                      machine_description()),
         '',
         '%s guest, %d vCPUs, RAM full of random data, downtime-limit '
-        '%d ms, loopback TCP, %d runs per case, interleaved; busy: each '
+        '%d ms, loopback TCP, %s runs per case, interleaved; busy: each '
         'vCPU writes %s/s over a %s hot set.'
         % (size_name(args.size), VCPUS, limit,
-           max(len(infos) for infos in runs.values()),
+           runs_per_case(runs),
            size_name(args.busy_rate), size_name(args.hotset)),
         '',
         '| guest | channels | build | p50 | p95 | max | > limit '
