@@ -1640,6 +1640,11 @@ static gpointer migration_thread_fn(gpointer opaque)
     GThread *rp;
 
     o->result = run(o);
+    /* Before any final status: a client that sees it must not see the
+     * vCPUs still throttled (an atomic store, nothing to wait for). */
+    if (o->throttled) {
+        cpu_throttle_stop();
+    }
     /* The destination has confirmed: management hears it now, not after
      * the cleanup below (threads joined, channels closed), which only
      * the next migration waits for (wait_cleanup()).  Anything else
@@ -1655,9 +1660,6 @@ static gpointer migration_thread_fn(gpointer opaque)
     g_clear_pointer(&o->xbzrle, xbzrle_saver_free);
     if (o->bitmap) {
         dirty_bitmap_stop(g_steal_pointer(&o->bitmap));
-    }
-    if (o->throttled) {
-        cpu_throttle_stop();
     }
     if (o->result != OUT_COMPLETED) {
         send_error(o);
