@@ -189,6 +189,10 @@ bool mig_in_main_thread(void);
 /* For tests: one line (no newline in @fmt) on the file descriptor
  * VMIG_TEST_TRACE_FD names, if set; any thread. */
 void mig_test_trace(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* For tests and benchmarks: "stop-phase WHAT T", T the monotonic clock
+ * in microseconds (one clock for both ends on one host), at each step
+ * of the stopped phase, so a run shows where its downtime went. */
+void mig_trace_stop_phase(const char *what);
 
 /* ---- The sides ---- */
 

@@ -525,6 +525,7 @@ static bool handle_end(IncomingConn *c, const WireRecord *rec, bool *end)
 {
     Error *err = NULL;
 
+    mig_trace_stop_phase("end-read");
     if (!wire_empty_decode(rec->type, rec->body, rec->len, &err) ||
         !device_load_set_complete(c->devices, &err)) {
         return protocol_error(c, err);
@@ -533,6 +534,7 @@ static bool handle_end(IncomingConn *c, const WireRecord *rec, bool *end)
     if (c->multifd && !multifd_recv_wait_end(c->multifd, &err)) {
         return conn_fail(c, WIRE_ERR_GENERIC, err);
     }
+    mig_trace_stop_phase("channels-ended");
     *end = true;
     return true;
 }
@@ -870,6 +872,7 @@ static InResult run(IncomingConn *c)
     }
     c->phase = IN_DEVICES;
     mig_call_in_main(load_devices_main, c);
+    mig_trace_stop_phase("devices-loaded");
     if (c->error) {
         return IN_FAILED;
     }
@@ -879,6 +882,7 @@ static InResult run(IncomingConn *c)
         if (!send_bytes(c, b, 0)) {
             return IN_FAILED;
         }
+        mig_trace_stop_phase("confirmation-sent");
     }
     c->phase = IN_DONE;
     return IN_COMPLETED;

@@ -174,6 +174,7 @@ typedef struct MigOutgoing {
     uint64_t iteration;
     bool throttled;
     gint64 sync_us;             /* what the last dirty sync took */
+    gint64 round_trip_us;       /* HELLO to ACCEPT; 0: no answer awaited */
 } MigOutgoing;
 
 /* The migration in progress, or the last one until it is reaped. */
@@ -266,6 +267,32 @@ static uint64_t page_bytes_sent(MigOutgoing *o)
             (o->xbzrle ? o->xbzrle->pages : 0)) * GUEST_PAGE_SIZE;
 }
 
+/*
+ * Guest bytes of the pages sent with their data (whole, compressed or
+ * as XBZRLE deltas), zero pages left out: dirty RAM counts whole
+ * pages, and with compression the wire's bytes are far fewer.
+ */
+static uint64_t data_page_bytes_sent(MigOutgoing *o)
+{
+    return (qatomic_read(&o->session->ram_saver.normal_pages) +
+            (o->xbzrle ? o->xbzrle->pages : 0)) * GUEST_PAGE_SIZE;
+}
+
+/* The pass rates start a new pass now (the first with @first). */
+static void pass_rates_next(MigOutgoing *o, MigPassRate *wire,
+                            MigPassRate *pages, bool first)
+{
+    gint64 now = g_get_monotonic_time();
+
+    if (first) {
+        mig_pass_rate_init(wire, now, bytes_sent(o));
+        mig_pass_rate_init(pages, now, data_page_bytes_sent(o));
+    } else {
+        mig_pass_rate_next_pass(wire, now, bytes_sent(o));
+        mig_pass_rate_next_pass(pages, now, data_page_bytes_sent(o));
+    }
+}
+
 /* ---- The return path ---- */
 
 static void rp_fail(MigOutgoing *o, char *reason)
@@ -294,6 +321,7 @@ static bool rp_handle(MigOutgoing *o, const WireRecord *rec)
         if (!wire_shutdown_decode(rec->body, rec->len, &status, &err)) {
             break;
         }
+        mig_trace_stop_phase("confirmation-read");
         g_mutex_lock(&o->lock);
         o->rp_state = RP_CONFIRMED;
         o->rp_status = status;
@@ -590,6 +618,7 @@ static bool handshake(MigOutgoing *o, OutResult *res)
     bool accept_decoded = false;
     Error *err = NULL;
     Answer answer;
+    gint64 sent;
 
     set_phase(o, OUT_HANDSHAKE);
     wire_stream_header_encode(b);
@@ -597,6 +626,7 @@ static bool handshake(MigOutgoing *o, OutResult *res)
         *res = step_failed(o, err);
         return false;
     }
+    sent = g_get_monotonic_time();
     if (!write_or_fail(o, b, deadline, res)) {
         return false;
     }
@@ -616,6 +646,9 @@ static bool handshake(MigOutgoing *o, OutResult *res)
     }
     switch (answer) {
     case ANSWER_ACCEPTED:
+        /* The confirmation that ends the downtime makes the same trip,
+         * through the destination's main thread too. */
+        o->round_trip_us = g_get_monotonic_time() - sent;
         return true;
     case ANSWER_NONE:
         error_setg(&err, "The destination '%s' closed the connection "
@@ -675,7 +708,10 @@ static bool rp_answer(MigOutgoing *o)
 
 typedef struct Progress {
     MigBandwidth bw;            /* for query-migrate */
-    MigPassRate pass;           /* for the switchover decision */
+    /* For the switchover decision: bytes on the wire, and guest bytes
+     * of the pages sent with their data (data_page_bytes_sent()). */
+    MigPassRate pass;
+    MigPassRate page_pass;
     uint64_t period_pages;      /* pages sent at the bandwidth period start */
     uint64_t pages_per_second;
     uint64_t dirty_pages_rate;
@@ -921,7 +957,14 @@ static MigSwitchoverFigures switchover_figures(MigOutgoing *o,
         .pending = dirty_bitmap_dirty_pages(o->bitmap) * GUEST_PAGE_SIZE,
         .device_bytes = o->devices_max,
         .sync_us = o->sync_us,
-        .bandwidth = mig_pass_rate_get(&pg->pass, now, bytes_sent(o)),
+        .round_trip_us = o->round_trip_us,
+        .passes = o->iteration,
+        /* Whichever says more of the pages left: with compression the
+         * page rate, with zero pages (cheap, unlike the dirty ones) or
+         * a pass of nothing but zero pages the wire's. */
+        .bandwidth = MAX(mig_pass_rate_get(&pg->pass, now, bytes_sent(o)),
+                         mig_pass_rate_get(&pg->page_pass, now,
+                                           data_page_bytes_sent(o))),
         .declared_bandwidth = p->avail_switchover_bandwidth,
     };
 }
@@ -1091,7 +1134,7 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
     mig_throttle_init(&tp.throttle);
     mig_rate_limit_init(&rl, tp.start);
     /* The first pass starts now: set-up is not the link's speed. */
-    mig_pass_rate_init(&pg->pass, g_get_monotonic_time(), bytes_sent(o));
+    pass_rates_next(o, &pg->pass, &pg->page_pass, true);
     o->iteration = 1;
     pass_event(o);
 
@@ -1113,9 +1156,15 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         f = switchover_figures(o, pg, &p, now);
         mig_info_set_expected_downtime(expected_downtime(&f));
         publish_stats(o, pg);
-        /* Before the pass ends, only a sync can tell whether we could
-         * finish now (QEMU's estimate, then exact check). */
-        if (!pass_done && !mig_should_switchover(&f, p.downtime_limit)) {
+        /*
+         * Switchover is decided at the end of a pass only (QEMU also
+         * tries in the middle of one): what is left of a pass goes
+         * while the VM runs instead of in the downtime, and a guest
+         * dirtying slower than the link leaves less at the pass end
+         * than at any point in it (docs/devel/migration-engine.md, "The
+         * switchover decision").
+         */
+        if (!pass_done) {
             continue;
         }
 
@@ -1127,6 +1176,12 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         /* The pass's bandwidth, measured up to its end (before this
          * sync, whose cost is counted on its own). */
         f = switchover_figures(o, pg, &p, now);
+        mig_test_trace("pass %" G_GUINT64_FORMAT " ended: sent %"
+                       G_GUINT64_FORMAT ", pages %" G_GUINT64_FORMAT
+                       ", dirty %" G_GUINT64_FORMAT ", bandwidth %.0f",
+                       o->iteration, bytes_sent(o),
+                       o->session->ram_saver.pages, f.pending,
+                       f.bandwidth);
         mig_info_set_expected_downtime(expected_downtime(&f));
         /* A pass about to be the last need not slow the guest. */
         if (!mig_should_switchover(&f, p.downtime_limit)) {
@@ -1139,6 +1194,13 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         if (mig_should_switchover(&f, p.downtime_limit)) {
             if (switchover_acked(o)) {
                 mig_info_switchover_decided(expected_downtime(&f));
+                mig_test_trace("switchover expected %" G_GINT64_FORMAT
+                               " ms, pending %" G_GUINT64_FORMAT
+                               ", bandwidth %.0f, sync %" G_GINT64_FORMAT
+                               " us, round trip %" G_GINT64_FORMAT " us",
+                               expected_downtime(&f), f.pending,
+                               f.bandwidth, f.sync_us, f.round_trip_us);
+                mig_trace_stop_phase("decided");
                 return true;
             }
             /* Ready but for the destination: wait for its ack a while
@@ -1147,8 +1209,7 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         }
         o->iteration++;
         ram_saver_rewind(&o->session->ram_saver);
-        mig_pass_rate_next_pass(&pg->pass, g_get_monotonic_time(),
-                                bytes_sent(o));
+        pass_rates_next(o, &pg->pass, &pg->page_pass, false);
         pass_event(o);
     }
 }
@@ -1161,8 +1222,10 @@ static void stop_vm_main(void *opaque)
 
     o->vm_old_state = runstate_get();
     o->stop_time = g_get_monotonic_time();
+    mig_trace_stop_phase("stop");
     /* From paused too: finish-migrate says the state is on its way. */
     vm_stop_force_state(RUN_STATE_FINISH_MIGRATE);
+    mig_trace_stop_phase("stopped");
     set_phase(o, OUT_SWITCHOVER);
 }
 
@@ -1314,13 +1377,20 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
     if (!sync_dirty(o, res)) {
         return false;
     }
+    mig_test_trace("final sync: %" G_GUINT64_FORMAT " dirty pages",
+                   dirty_bitmap_dirty_pages(o->bitmap));
+    mig_trace_stop_phase("synced");
     ram_saver_rewind(&o->session->ram_saver);
     o->iteration++;
     /* Unlimited: the VM is stopped, every millisecond counts. */
-    if (!send_pages(o, NULL, pg, 0, 0, &pass_done, res) ||
-        !send_sync(o, res)) {
+    if (!send_pages(o, NULL, pg, 0, 0, &pass_done, res)) {
         return false;
     }
+    mig_trace_stop_phase("pages-queued");
+    if (!send_sync(o, res)) {
+        return false;
+    }
+    mig_trace_stop_phase("pages-sent");
     g_assert(pass_done && dirty_bitmap_dirty_pages(o->bitmap) == 0);
     if (o->session->multifd_send &&
         !multifd_send_end(o->session->multifd_send, &err)) {
@@ -1336,6 +1406,7 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
     }
 
     mig_call_in_main(save_devices_main, o);
+    mig_trace_stop_phase("devices-saved");
     if (o->devices_err) {
         *res = step_failed(o, g_steal_pointer(&o->devices_err));
         return false;
@@ -1349,6 +1420,7 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
     if (!write_or_fail(o, b, 0, res)) {
         return false;
     }
+    mig_trace_stop_phase("end-sent");
     publish_stats(o, pg);
 
     set_phase(o, OUT_CONFIRMING);
@@ -1365,6 +1437,7 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
     } else if (!wait_confirmation(o, res)) {
         return false;
     }
+    mig_trace_stop_phase("confirmed");
     mig_info_set_downtime((g_get_monotonic_time() - o->stop_time) / 1000);
     set_phase(o, OUT_DONE);
     /* Done: what follows (tracking stopped, channels closed) is cleanup. */

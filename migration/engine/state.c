@@ -496,3 +496,9 @@ void mig_test_trace(const char *fmt, ...)
         /* A test that stopped reading loses the line: nothing to do. */
     }
 }
+
+void mig_trace_stop_phase(const char *what)
+{
+    mig_test_trace("stop-phase %s %" G_GINT64_FORMAT, what,
+                   g_get_monotonic_time());
+}

@@ -93,10 +93,15 @@ void mig_pass_rate_next_pass(MigPassRate *r, int64_t now, uint64_t total)
 
 double mig_pass_rate_get(const MigPassRate *r, int64_t now, uint64_t total)
 {
-    if (now - r->sample_start < MIG_PASS_MIN_SAMPLE_US) {
-        return r->last_rate;
+    int64_t spent = now - r->sample_start;
+
+    if (spent >= MIG_PASS_MIN_SAMPLE_US) {
+        return sample_rate(r, now, total);
     }
-    return sample_rate(r, now, total);
+    if (spent >= MIG_PASS_SHORT_SAMPLE_US) {
+        return MIN(r->last_rate, sample_rate(r, now, total));
+    }
+    return r->last_rate;
 }
 
 int64_t mig_predicted_downtime_ms(const MigSwitchoverFigures *f)
@@ -104,7 +109,8 @@ int64_t mig_predicted_downtime_ms(const MigSwitchoverFigures *f)
     double bytes = (double)f->pending + (double)f->device_bytes;
     double bw = f->declared_bandwidth > 0 ? f->declared_bandwidth :
                 f->bandwidth * MIG_SWITCHOVER_BANDWIDTH_PCT / 100;
-    double ms = (double)MAX(f->sync_us, 0) / 1000.0;
+    double ms = (double)(MAX(f->sync_us, 0) + MAX(f->round_trip_us, 0)) /
+                1000.0;
 
     if (bytes > 0) {
         if (bw <= 0) {
@@ -125,6 +131,9 @@ bool mig_should_switchover(const MigSwitchoverFigures *f,
 
     if (f->pending == 0) {
         return true;
+    }
+    if (f->passes < 2) {
+        return false;
     }
     ms = mig_predicted_downtime_ms(f);
     return ms != INT64_MAX && (uint64_t)ms <= downtime_limit_ms;

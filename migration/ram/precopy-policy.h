@@ -10,12 +10,15 @@
  *   - bandwidth measurement for query-migrate: the bytes sent over the
  *     last measuring period, sleeps included, so a limited migration
  *     measures its limit;
- *   - the switchover test: stop the VM once the predicted downtime fits
- *     in downtime-limit.  The prediction is the last dirty sync's cost
- *     (the final sync runs with the VM stopped) plus the dirty RAM left
- *     and the device state at MIG_SWITCHOVER_BANDWIDTH_PCT percent of
- *     the current pass's bandwidth: earlier passes and set-up say
- *     nothing of what the link does now;
+ *   - the switchover test, at the end of a pass: stop the VM once the
+ *     predicted downtime fits in downtime-limit.  The prediction is the
+ *     last dirty sync's cost (the final sync runs with the VM stopped)
+ *     and a round trip to the destination (its confirmation ends the
+ *     downtime), plus the dirty RAM left and the device state at
+ *     MIG_SWITCHOVER_BANDWIDTH_PCT percent of the current pass's
+ *     bandwidth: earlier passes and set-up say nothing of what the link
+ *     does now.  Not after the first pass while RAM is left: its rate
+ *     is that of cold memory, not of the pages the guest writes;
  *   - auto-converge: QEMU's rule.  Once per period of at least one
  *     second, if the guest dirtied more than throttle-trigger-threshold
  *     percent of what was sent in the period, count it; the second such
@@ -80,6 +83,14 @@ bool mig_bandwidth_update(MigBandwidth *bw, int64_t now, uint64_t total);
  */
 #define MIG_PASS_MIN_SAMPLE_US MIG_RATE_WINDOW_US
 /*
+ * A pass shorter than that still counts once it spans this long, when
+ * it is slower than the last whole sample: a short pass over the pages
+ * the guest writes (compressed, say, where the first pass's were not)
+ * can be much slower than the long one before it, and the stopped phase
+ * sends pages like its own.
+ */
+#define MIG_PASS_SHORT_SAMPLE_US (MIG_RATE_WINDOW_US / 4)
+/*
  * The share of the measured bandwidth the prediction counts on.  A
  * pass's rate swings by a fifth from one pass to the next on a loaded
  * host, and the stopped phase does work the rate does not show (SYNC
@@ -107,8 +118,9 @@ void mig_pass_rate_init(MigPassRate *r, int64_t now, uint64_t total);
  */
 void mig_pass_rate_next_pass(MigPassRate *r, int64_t now, uint64_t total);
 /*
- * Bytes/s: the running sample's once it covers MIG_PASS_MIN_SAMPLE_US,
- * until then the last whole sample's; 0 if there is none (unknown).
+ * Bytes/s: the running sample's once it covers MIG_PASS_MIN_SAMPLE_US;
+ * until then the last whole sample's, or the running one's if it covers
+ * MIG_PASS_SHORT_SAMPLE_US and is lower; 0 if there is none (unknown).
  */
 double mig_pass_rate_get(const MigPassRate *r, int64_t now, uint64_t total);
 
@@ -116,6 +128,12 @@ typedef struct MigSwitchoverFigures {
     uint64_t pending;           /* dirty RAM bytes left */
     uint64_t device_bytes;      /* the device state, at most */
     int64_t sync_us;            /* what the last dirty sync took */
+    /* A round trip to the destination (the handshake's, HELLO to
+     * ACCEPT); 0 when nothing comes back. */
+    int64_t round_trip_us;
+    /* Passes over RAM completed; the first pass's bandwidth is no
+     * figure for the dirty pages left. */
+    uint64_t passes;
     double bandwidth;           /* mig_pass_rate_get(); 0: unknown */
     /* avail-switchover-bandwidth, taken as it is (the user's word, no
      * margin); 0: use @bandwidth. */
@@ -130,9 +148,9 @@ typedef struct MigSwitchoverFigures {
 int64_t mig_predicted_downtime_ms(const MigSwitchoverFigures *f);
 
 /*
- * Whether to switch over: no dirty RAM left (another pass cannot
- * shrink the rest), or the predicted downtime fits in
- * @downtime_limit_ms.
+ * Whether to switch over, at the end of a pass: no dirty RAM left
+ * (another pass cannot shrink the rest), or, after the second pass or
+ * a later one, the predicted downtime fits in @downtime_limit_ms.
  */
 bool mig_should_switchover(const MigSwitchoverFigures *f,
                            uint64_t downtime_limit_ms);

@@ -76,12 +76,13 @@ def start_destination(build, tmpdir, size, prealloc):
 
 
 def migrate_once(build, size, config, verify, prealloc, cpu=None,
-                 prepare=None):
+                 prepare=None, logs=None):
     """One migration of a filled @size guest; returns query-migrate's
     final answer.  A dict @cpu gets the CPU seconds (all threads, user
     plus system) each end spent during the migration, under 'source' and
     'destination'.  @prepare, if given, is called with the source just
-    before it migrates."""
+    before it migrates.  A dict @logs gets each end's stderr, under
+    'source' and 'destination', once both have stopped."""
     tmpdir = tempfile.mkdtemp(prefix='vmig-bench-')
     machines = []
     try:
@@ -113,6 +114,9 @@ def migrate_once(build, size, config, verify, prealloc, cpu=None,
     finally:
         for m in reversed(machines):
             m.stop()
+        if logs is not None:
+            for m, name in zip(machines, ('source', 'destination')):
+                logs[name] = m.log_text()
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """What a migration reports: the source says "completed" before it
 cleans up (and a migration started right after waits for that cleanup);
-a multifd destination's query-migrate figures match the source's; every
+a multifd destination's query-migrate figures match the source's; the
+downtime reported is the stopped phase both ends trace; every
 migration thread shows its whole name (Linux keeps 15 characters)."""
 
 import os
@@ -91,6 +92,81 @@ class DestinationFiguresTest(MigrationTestCase):
                              (sram['normal'] + sram['duplicate']) *
                              sram['page-size'], sram)
             self.assert_no_crash(src, dst)
+
+
+# The stopped phase's steps as each end's migration thread traces them,
+# in order (each after what it names; the source's return-path thread
+# traces confirmation-read, maybe before end-sent).
+SOURCE_STEPS = ['decided', 'stop', 'stopped', 'synced', 'pages-queued',
+                'pages-sent', 'devices-saved', 'end-sent', 'confirmed']
+DESTINATION_STEPS = ['end-read', 'channels-ended', 'devices-loaded',
+                     'confirmation-sent']
+
+
+def stop_phase(lines):
+    """{step: microseconds} of a trace's "stop-phase STEP T" lines, and
+    the steps in the order they came."""
+    steps = [line.split() for line in lines
+             if line.startswith('stop-phase ')]
+    return {w[1]: int(w[2]) for w in steps}, [w[1] for w in steps]
+
+
+class DowntimeTest(MigrationTestCase):
+    """query-migrate's downtime is the stopped phase both ends trace,
+    and the prediction it went by stays beside it."""
+
+    def test_downtime_is_the_stopped_phase(self):
+        for name, cfg in (('one channel', {}), ('multifd, zstd', dict(
+                MULTIFD, **{'multifd-compression': 'zstd'}))):
+            with self.subTest(name):
+                src_trace, dst_trace = Trace(), Trace()
+                with dst_trace.launched(dst_vm(
+                        mem='64M', incoming='tcp:127.0.0.1:0')) as dst, \
+                        src_trace.launched(src_vm(*BUSY, mem='64M')) as src:
+                    warm_up(src)
+                    result = self.migrate(src, listen_uri(dst), config=cfg)
+                    self.assert_completed(src, dst, result)
+                    dinfo = info(dst)
+                    src_trace.wait(lambda lines: 'stop-phase confirmed' in
+                                   ' '.join(lines), 'the confirmation')
+                    dst_trace.wait(lambda lines: 'stop-phase confirmation'
+                                   '-sent' in ' '.join(lines), 'SHUTDOWN')
+                    self.check_stop_phase(result, dinfo, src_trace.lines,
+                                          dst_trace.lines)
+                    self.assert_no_crash(src, dst)
+
+    def check_stop_phase(self, result, dinfo, src_lines, dst_lines):
+        src_t, src_order = stop_phase(src_lines)
+        dst_t, dst_order = stop_phase(dst_lines)
+        self.assertEqual([s for s in src_order if s != 'confirmation-read'],
+                         SOURCE_STEPS, src_lines)
+        self.assertEqual(dst_order, DESTINATION_STEPS, dst_lines)
+        # One clock for both: the destination reads END after the stop,
+        # and its answer, sent once it has the devices, is read after
+        # the source saved them and before it counts the downtime.
+        self.assertLess(src_t['stop'], dst_t['end-read'])
+        self.assertLess(src_t['devices-saved'], dst_t['end-read'])
+        self.assertLess(dst_t['devices-loaded'], src_t['confirmation-read'])
+        self.assertLessEqual(src_t['confirmation-read'], src_t['confirmed'])
+        # The downtime reported is that span, in whole milliseconds.
+        span_ms = (src_t['confirmed'] - src_t['stop']) / 1000
+        self.assertGreaterEqual(result['downtime'], int(span_ms) - 1,
+                                (result, src_t))
+        self.assertLessEqual(result['downtime'], span_ms + 1,
+                             (result, src_t))
+        # The prediction is kept beside it; the destination has
+        # neither (the source stopped the VM, as in QEMU).
+        self.assertGreaterEqual(result['expected-downtime'], 0, result)
+        self.assertNotIn('downtime', dinfo)
+        self.assertNotIn('expected-downtime', dinfo)
+        # The decision came at the end of a pass, the second or a later
+        # one, or the first with nothing left.
+        decided = next(i for i, line in enumerate(src_lines)
+                       if line.startswith('switchover '))
+        last = src_lines[decided - 1].split()
+        self.assertEqual(last[:3], ['pass', last[1], 'ended:'], src_lines)
+        self.assertTrue(int(last[1]) >= 2 or 'dirty 0,' in
+                        src_lines[decided - 1], src_lines)
 
 
 class ThreadNameTest(MigrationTestCase):
