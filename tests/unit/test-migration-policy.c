@@ -646,6 +646,7 @@ static int simulate_busy_guest(bool auto_converge, int *percent)
         MigSwitchoverFigures f = {
             .pending = (uint64_t)dirtied,
             .bandwidth = bw,
+            .passes = (uint64_t)pass,
         };
 
         if (mig_should_switchover(&f, 300)) {
