@@ -959,6 +959,10 @@ static MigSwitchoverFigures switchover_figures(MigOutgoing *o,
         .sync_us = o->sync_us,
         .round_trip_us = o->round_trip_us,
         .passes = o->iteration,
+        .content_priced = o->xbzrle ||
+                          (o->session->cfg->multifd &&
+                           o->session->cfg->multifd_compression !=
+                           MULTIFD_COMPRESSION_NONE),
         /* Whichever says more of the pages left: with compression the
          * page rate, with zero pages (cheap, unlike the dirty ones) or
          * a pass of nothing but zero pages the wire's. */

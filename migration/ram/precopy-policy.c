@@ -132,7 +132,7 @@ bool mig_should_switchover(const MigSwitchoverFigures *f,
     if (f->pending == 0) {
         return true;
     }
-    if (f->passes < 2) {
+    if (f->passes < 2 && f->content_priced) {
         return false;
     }
     ms = mig_predicted_downtime_ms(f);

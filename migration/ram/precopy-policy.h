@@ -17,8 +17,10 @@
  *     downtime), plus the dirty RAM left and the device state at
  *     MIG_SWITCHOVER_BANDWIDTH_PCT percent of the current pass's
  *     bandwidth: earlier passes and set-up say nothing of what the link
- *     does now.  Not after the first pass while RAM is left: its rate
- *     is that of cold memory, not of the pages the guest writes;
+ *     does now.  With compression or XBZRLE, not after the first pass
+ *     while RAM is left: a page's cost then depends on its content,
+ *     and the first pass's is that of cold memory, not of the pages
+ *     the guest writes;
  *   - auto-converge: QEMU's rule.  Once per period of at least one
  *     second, if the guest dirtied more than throttle-trigger-threshold
  *     percent of what was sent in the period, count it; the second such
@@ -131,9 +133,12 @@ typedef struct MigSwitchoverFigures {
     /* A round trip to the destination (the handshake's, HELLO to
      * ACCEPT); 0 when nothing comes back. */
     int64_t round_trip_us;
-    /* Passes over RAM completed; the first pass's bandwidth is no
-     * figure for the dirty pages left. */
+    /* Passes over RAM completed. */
     uint64_t passes;
+    /* Pages are compressed or XBZRLE-encoded, so what one costs depends
+     * on its content: the first pass's bandwidth (cold memory) is then
+     * no figure for the dirty pages left. */
+    bool content_priced;
     double bandwidth;           /* mig_pass_rate_get(); 0: unknown */
     /* avail-switchover-bandwidth, taken as it is (the user's word, no
      * margin); 0: use @bandwidth. */
