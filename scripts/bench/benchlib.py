@@ -256,6 +256,12 @@ def mem_available():
     return 0
 
 
+def require_memory(need, program):
+    """Exits, saying so, unless @need bytes of memory are free."""
+    if mem_available() < need:
+        sys.exit('%s: needs %.1f GiB of free memory' % (program, need / GiB))
+
+
 def machine_description():
     cpu = platform.processor() or '?'
     try:

@@ -47,7 +47,7 @@ import tempfile
 import time
 
 from benchlib import (GiB, MiB, PAGE, Machine, QmpError, git_commit,
-                      machine_description, mem_available, on_free_port,
+                      machine_description, require_memory, on_free_port,
                       parse_size, qemu_migrate_tcp, qemu_version,
                       size_name)
 from downtime import percentile
@@ -686,10 +686,8 @@ def main():
             if not shutil.which(tool):
                 ap.error('%s not found: run scripts/bench/setup-qemu-bench'
                          % tool)
-        need = 2 * (max(args.sizes) + GUEST_EXTRA) + 512 * MiB
-        if mem_available() < need:
-            sys.exit('busy-guest.py: needs %.1f GiB of free memory'
-                     % (need / GiB))
+        require_memory(2 * (max(args.sizes) + GUEST_EXTRA) + 512 * MiB,
+                       'busy-guest.py')
         date = datetime.datetime.now(datetime.timezone.utc)
         tmp = tempfile.mkdtemp(prefix='vmig-busy-')
         try:

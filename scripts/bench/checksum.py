@@ -22,7 +22,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (GiB, MiB, mem_available, parse_size,  # noqa: E402
+from benchlib import (GiB, MiB, require_memory, parse_size,  # noqa: E402
                       size_name)
 from precopy import migrate_once  # noqa: E402
 
@@ -36,9 +36,7 @@ def main():
     ap.add_argument('--channels', type=int, default=2)
     ap.add_argument('--repeat', type=int, default=3)
     args = ap.parse_args()
-    if mem_available() < 2 * args.size + 256 * MiB:
-        sys.exit('needs %.1f GiB of free memory'
-                 % ((2 * args.size + 256 * MiB) / GiB))
+    require_memory(2 * args.size + 256 * MiB, 'checksum.py')
     runs = {s: [] for s in SETTINGS}
     cpu = {s: {'source': [], 'destination': []} for s in SETTINGS}
     for i in range(args.repeat):

@@ -26,7 +26,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (GiB, MiB, Machine, mem_available,  # noqa: E402
+from benchlib import (MiB, Machine, require_memory,  # noqa: E402
                       parse_size, size_name, wait_migration)
 from precopy import VCPUS, start_destination  # noqa: E402
 
@@ -80,9 +80,7 @@ def main():
     ap.add_argument('--channels', type=int, default=4)
     ap.add_argument('--repeat', type=int, default=5)
     args = ap.parse_args()
-    if mem_available() < 2 * args.size + 256 * MiB:
-        sys.exit('needs %.1f GiB of free memory'
-                 % ((2 * args.size + 256 * MiB) / GiB))
+    require_memory(2 * args.size + 256 * MiB, 'completion-lag.py')
     builds = [args.build] + ([args.against] if args.against else [])
     runs = {b: [] for b in builds}
     for i in range(args.repeat):

@@ -48,8 +48,8 @@ import statistics
 import sys
 import tempfile
 
-from benchlib import (GiB, MiB, QmpError, emit, machine_description,
-                      mem_available, parse_size, size_name, wait_migration)
+from benchlib import (MiB, QmpError, emit, machine_description,
+                      require_memory, parse_size, size_name, wait_migration)
 from precopy import VCPUS, migrate_once
 
 # The channel cases, named as multifd-vs-qemu.py's scenarios.
@@ -355,9 +355,8 @@ def main():
             ap.error('%s/vmig not found: build first' % build)
     if set(args.guests) - {'paused', 'busy'}:
         ap.error('--guests takes paused and busy')
-    need = (3 if args.qemu else 2) * args.size + 256 * MiB
-    if mem_available() < need:
-        sys.exit('downtime.py: needs %.1f GiB of free memory' % (need / GiB))
+    require_memory((3 if args.qemu else 2) * args.size + 256 * MiB,
+                   'downtime.py')
     # Each vmig traces its stopped phase on its stderr (its log).
     os.environ['VMIG_TEST_TRACE_FD'] = '2'
     tmp = tempfile.mkdtemp(prefix='vmig-downtime-', dir=args.tmp_dir)

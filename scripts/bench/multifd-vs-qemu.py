@@ -39,7 +39,7 @@ import tempfile
 import time
 
 from benchlib import (GiB, MiB, PAGE, TIMEOUT, Machine, QmpError, git_commit,
-                      loopback_once, machine_description, mem_available,
+                      loopback_once, machine_description, require_memory,
                       on_free_port, parse_size, qemu_migrate_tcp,
                       qemu_version, size_name, wait_migration)
 
@@ -636,10 +636,7 @@ def main():
                      'for /usr/bin/python3), or give --no-plots'
                      % sys.executable)
     # The content file and one destination's file, plus the processes.
-    need = 2 * args.size + 512 * MiB
-    if mem_available() < need:
-        sys.exit('multifd-vs-qemu.py: needs %.1f GiB of free memory'
-                 % (need / GiB))
+    require_memory(2 * args.size + 512 * MiB, 'multifd-vs-qemu.py')
 
     if not args.shared_netns and not args.in_own_netns:
         argv = own_netns_argv()
