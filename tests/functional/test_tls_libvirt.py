@@ -16,7 +16,7 @@ import vmig_harness  # noqa: E402
 from migration_helpers import (FINAL, dst_vm, info, listen_uri,  # noqa: E402
                                src_vm, wait_status, warm_up)
 from tls_case import (CLIENT_DN, MODES, SERVER_DN,  # noqa: E402
-                      WORKLOAD, TlsTestCase, refusal_text,
+                      WARM_WRITES, WORKLOAD, TlsTestCase, refusal_text,
                       tearDownModule)
 
 assert tearDownModule   # unittest runs it from this module
@@ -53,7 +53,7 @@ class LibvirtFlowTest(TlsTestCase):
                 self.prepare(src, self.x509_client(), mode,
                              tls_hostname='dst.example.org')
                 dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0')
-                warm_up(src)
+                warm_up(src, WARM_WRITES)
                 src.cmd('migrate', uri=listen_uri(dst))
                 wait_status(src, 'pre-switchover')
                 self.assertEqual(info(src)['tls']['peer-identity'],
