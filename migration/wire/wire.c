@@ -99,8 +99,8 @@ static void bad_magic(const uint8_t *buf, size_t len, Error **errp)
         g_string_append_printf(hex, "%s%02x", i ? " " : "", buf[i]);
     }
     if (buf[0] == 0x16 && (len < 2 || buf[1] == 0x03)) {
-        error_setg(errp, "the peer started a TLS handshake, but TLS is not "
-                   "enabled on this end (tls-creds)");
+        error_setg(errp, "the peer started TLS but this end has no TLS "
+                   "configured (tls-creds)");
     } else if (len >= 4 && memcmp(buf, "QEVM", 4) == 0) {
         error_setg(errp, "this is a QEMU (v1) migration stream, not a vmig "
                    "v2 stream");
