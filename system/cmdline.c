@@ -14,6 +14,7 @@
 #include "qapi/qapi-visit.h"
 #include "qapi/visitor.h"
 #include "system/cpus.h"
+#include "system/object.h"
 #include "util/cutils.h"
 
 typedef struct CmdlineContext {
@@ -171,7 +172,9 @@ static bool opt_object(CmdlineContext *ctx, const char *arg, Error **errp)
     if (help) {
         printf("Object types:\n");
         for (int i = 0; i < OBJECT_TYPE__MAX; i++) {
-            printf("  %s\n", ObjectType_str(i));
+            if (object_type_info(i)) {
+                printf("  %s\n", ObjectType_str(i));
+            }
         }
         ctx->exit_now = true;
         return true;

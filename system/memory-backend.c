@@ -82,18 +82,21 @@ const ObjectTypeInfo memory_backend_ram_info = {
     .create = ram_create,
     .destroy = backend_destroy,
     .in_use = backend_in_use,
+    .in_use_reason = "it provides guest RAM",
 };
 
 const ObjectTypeInfo memory_backend_file_info = {
     .create = file_create,
     .destroy = backend_destroy,
     .in_use = backend_in_use,
+    .in_use_reason = "it provides guest RAM",
 };
 
 const ObjectTypeInfo memory_backend_memfd_info = {
     .create = memfd_create_backend,
     .destroy = backend_destroy,
     .in_use = backend_in_use,
+    .in_use_reason = "it provides guest RAM",
 };
 
 /* Whether objects of @type are HostMemoryBackends: those implemented by

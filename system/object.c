@@ -8,13 +8,20 @@
 
 #include "qapi/qapi-commands.h"
 #include "system/memory-backend.h"
+#include "system/object-types.h"
 #include "util/main-thread.h"
 
 /* The one list of implemented object types. */
 static const ObjectTypeInfo *const object_types[OBJECT_TYPE__MAX] = {
+    [OBJECT_TYPE_AUTHZ_LIST] = &authz_list_info,
+    [OBJECT_TYPE_AUTHZ_SIMPLE] = &authz_simple_info,
     [OBJECT_TYPE_MEMORY_BACKEND_FILE] = &memory_backend_file_info,
     [OBJECT_TYPE_MEMORY_BACKEND_MEMFD] = &memory_backend_memfd_info,
     [OBJECT_TYPE_MEMORY_BACKEND_RAM] = &memory_backend_ram_info,
+    [OBJECT_TYPE_SECRET] = &secret_info,
+    [OBJECT_TYPE_TLS_CREDS_ANON] = &tls_creds_anon_info,
+    [OBJECT_TYPE_TLS_CREDS_PSK] = &tls_creds_psk_info,
+    [OBJECT_TYPE_TLS_CREDS_X509] = &tls_creds_x509_info,
 };
 
 typedef struct UserObject {
@@ -127,7 +134,9 @@ bool object_del(const char *id, Error **errp)
     }
     info = object_type_info(obj->type);
     if (info->in_use && info->in_use(obj->impl)) {
-        error_setg(errp, "object '%s' is in use and cannot be deleted", id);
+        error_setg(errp, "object '%s' is in use and cannot be deleted%s%s",
+                   id, info->in_use_reason ? ": " : "",
+                   info->in_use_reason ? info->in_use_reason : "");
         return false;
     }
     object_destroy(index);

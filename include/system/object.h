@@ -27,7 +27,14 @@ typedef struct ObjectTypeInfo {
     /* Optional: true while something depends on the object, which cannot
      * be deleted then. */
     bool (*in_use)(void *impl);
+    /* With in_use: why, for object-del's refusal ("a migration uses
+     * it"); NULL says only "in use". */
+    const char *in_use_reason;
 } ObjectTypeInfo;
+
+/* The in_use_reason of objects a migration holds (credentials,
+ * authorizations). */
+#define OBJECT_IN_USE_BY_MIGRATION "a migration uses it"
 
 /* Creates an object; its id must be well-formed and unused. */
 bool object_add(const ObjectOptions *opts, Error **errp);

@@ -368,9 +368,10 @@ class CommandLineTest(unittest.TestCase):
                 self.assertIn('\n  ' + name + ' ', out.replace(',', ' '))
         status, out = run_vmig(['-object', 'help'])
         self.assertEqual(status, 0)
-        self.assertEqual(out.split()[2:], ['memory-backend-file',
-                                           'memory-backend-memfd',
-                                           'memory-backend-ram'])
+        self.assertEqual(out.split()[2:], [
+            'authz-list', 'authz-simple', 'memory-backend-file',
+            'memory-backend-memfd', 'memory-backend-ram', 'secret',
+            'tls-creds-anon', 'tls-creds-psk', 'tls-creds-x509'])
 
     def test_accepted_options(self):
         # -global of a driver vmig does not have is accepted and ignored,
