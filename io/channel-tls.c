@@ -21,6 +21,7 @@ typedef struct QIOChannelTLS {
     GDestroyNotify release;
     gpointer release_opaque;
     bool handshaken;                /* atomic: read by the watch */
+    char *peer_identity;
 
     /* The first two bytes the peer sent, to tell TLS from plaintext. */
     uint8_t first[2];
@@ -531,6 +532,7 @@ static void tls_finalize(QIOChannel *ioc)
     }
     qio_channel_unref(t->inner);
     g_free(t->staging);
+    g_free(t->peer_identity);
     error_free(t->read_err);
     error_free(t->pull_err);
     error_free(t->push_err);
@@ -663,4 +665,17 @@ gnutls_session_t qio_channel_tls_get_session(QIOChannel *ioc)
 {
     g_assert(qio_channel_is_tls(ioc));
     return to_tls(ioc)->session;
+}
+
+void qio_channel_tls_set_peer_identity(QIOChannel *ioc, const char *id)
+{
+    QIOChannelTLS *t = to_tls(ioc);
+
+    g_free(t->peer_identity);
+    t->peer_identity = g_strdup(id);
+}
+
+const char *qio_channel_tls_get_peer_identity(QIOChannel *ioc)
+{
+    return to_tls(ioc)->peer_identity;
 }

@@ -67,6 +67,14 @@ QIOChannel *qio_channel_tls_get_inner(QIOChannel *ioc);
  * peer once the handshake is done. */
 gnutls_session_t qio_channel_tls_get_session(QIOChannel *ioc);
 
+/*
+ * What the peer proved it is (a certificate's DN, a PSK username), as
+ * whoever checked it says; NULL: nothing.  Set once, after the
+ * handshake, before the channel is shared between threads.
+ */
+void qio_channel_tls_set_peer_identity(QIOChannel *ioc, const char *id);
+const char *qio_channel_tls_get_peer_identity(QIOChannel *ioc);
+
 typedef enum QIOChannelTLSStep {
     QIO_CHANNEL_TLS_DONE,
     QIO_CHANNEL_TLS_WANT_READ,      /* call again when readable */
