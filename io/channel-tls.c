@@ -311,6 +311,11 @@ bool qio_channel_tls_handshake_done(QIOChannel *ioc)
     return qatomic_read(&to_tls(ioc)->handshaken);
 }
 
+bool qio_channel_tls_peer_spoke(QIOChannel *ioc)
+{
+    return to_tls(ioc)->n_first > 0;
+}
+
 bool qio_channel_tls_peer_is_plaintext(QIOChannel *ioc)
 {
     return to_tls(ioc)->plaintext_peer;

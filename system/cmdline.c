@@ -172,9 +172,10 @@ static bool opt_object(CmdlineContext *ctx, const char *arg, Error **errp)
     if (help) {
         printf("Object types:\n");
         for (int i = 0; i < OBJECT_TYPE__MAX; i++) {
-            if (object_type_info(i)) {
-                printf("  %s\n", ObjectType_str(i));
+            if (!object_type_info(i)) {
+                continue;       /* in the schema, not built yet */
             }
+            printf("  %s\n", ObjectType_str(i));
         }
         ctx->exit_now = true;
         return true;

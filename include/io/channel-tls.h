@@ -98,6 +98,10 @@ bool qio_channel_tls_handshake(QIOChannel *ioc, gint64 deadline,
 
 bool qio_channel_tls_handshake_done(QIOChannel *ioc);
 
+/* Whether anything at all has come from the peer (a handshake in
+ * progress has, before any decrypted byte). */
+bool qio_channel_tls_peer_spoke(QIOChannel *ioc);
+
 /* Whether the handshake failed because the peer sent something other
  * than TLS (most likely a plaintext migration stream). */
 bool qio_channel_tls_peer_is_plaintext(QIOChannel *ioc);

@@ -24,6 +24,13 @@
  *      the URI) and of snapshots (migration_limits[]).
  *   5. OUTGOING, INCOMING, SNAPSHOT, when the caller gives the host's
  *      support: what this host must provide (migration_host_needs[]).
+ *   6. OUTGOING, INCOMING, when the caller gives a way to look them up:
+ *      the local objects options name (migration_local_validate()):
+ *      tls-creds exist and are for this end, tls-authz exists and only
+ *      on a destination, tls-hostname only on a source whose
+ *      credentials check names, and is needed where the URI has no
+ *      host name.  Not in SET: libvirt sets and clears tls-creds and
+ *      tls-hostname in separate commands, and objects come and go.
  *
  * The tables are data (migration/config-rules.c); this file says what
  * their entries mean.
@@ -81,6 +88,25 @@ typedef struct MigrationHostSupport {
  */
 const MigrationHostSupport *migration_host_support(void);
 
+/* What the TLS credentials an option names are (stage 6). */
+typedef struct MigrationTlsCredsFacts {
+    QCryptoTLSCredsEndpoint endpoint;
+    /* x509 verifying the peer: a client checks the server's name. */
+    bool checks_name;
+} MigrationTlsCredsFacts;
+
+/*
+ * Looks up the objects tls-creds and tls-authz name, for stage 6
+ * (given by the control layer, so that the configuration knows no
+ * objects).  Each returns false with errp saying why when there is no
+ * such object of the right kind ("TLS credentials 'x' do not exist").
+ */
+typedef struct MigrationConfigObjects {
+    bool (*tls_creds)(const char *id, MigrationTlsCredsFacts *facts,
+                      Error **errp);
+    bool (*authz)(const char *id, Error **errp);
+} MigrationConfigObjects;
+
 /* Everything about the use that the checks need besides the config. */
 typedef struct MigrationConfigEnv {
     MigrationConfigContext context;
@@ -97,6 +123,8 @@ typedef struct MigrationConfigEnv {
      * the machine, so that the configuration knows none); 0 skips them.
      */
     uint64_t page_size;
+    /* The objects options name; NULL skips stage 6. */
+    const MigrationConfigObjects *objects;
 } MigrationConfigEnv;
 
 /*
@@ -190,6 +218,10 @@ extern const size_t migration_n_host_needs;
  * aborts on first use if this fails.
  */
 bool migration_rules_check_tables(Error **errp);
+
+/* Stage 6 alone (see the top of this file); @cfg must be full. */
+bool migration_local_validate(const MigrationConfig *cfg,
+                              const MigrationConfigEnv *env, Error **errp);
 
 /*
  * The single checks behind migration_config_validate(), for tests and

@@ -25,8 +25,9 @@ void authz_release(Authz *a);
 /*
  * Whether @a allows @identity (NULL: the peer proved no identity, which
  * no rule allows).  false with errp naming the object, the identity and
- * the deciding rule: "authorization 'auth0' denies 'CN=eve' (rule 2,
- * glob 'CN=*')", "... (no rule matches; default policy deny)".
+ * the deciding rule by its index in @rules, from 0 as in rules.N=...:
+ * "authorization 'auth0' denies 'CN=eve' (rule 2, glob 'CN=*')",
+ * "... (no rule matches; default policy deny)".
  */
 bool authz_is_allowed(Authz *a, const char *identity, Error **errp);
 

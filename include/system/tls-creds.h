@@ -71,8 +71,9 @@ gnutls_session_t tls_creds_new_session(TlsCreds *c, const char *hostname,
  * NULL (anon; x509 without a certificate when not verifying).  A
  * client gets the server's DN or NULL.
  * On failure errp says what was wrong with whose certificate ("the
- * peer's certificate has expired (notAfter 2026-01-01 00:00:00 UTC)",
- * "the peer's certificate is for 'dst.example.org', not 'other'").
+ * client's certificate has expired (notAfter 2026-01-01 00:00:00 UTC)",
+ * "the server's certificate is for 'dst.example.org', not 'other'",
+ * "the client presented no certificate, ...").
  */
 bool tls_creds_check_peer(TlsCreds *c, gnutls_session_t session,
                           const char *hostname, char **identity,

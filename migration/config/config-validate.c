@@ -394,6 +394,98 @@ bool migration_host_need_validate(const MigrationHostNeed *need,
     return false;
 }
 
+/* The value of string option @name, "" when unset. */
+static const char *str_option(const char *name, const MigrationConfig *cfg)
+{
+    const QAPIMemberInfo *m = option(name);
+
+    return migration_config_option_is_on(m, cfg)
+        ? *(char *const *)qapi_member_cptr(m, cfg) : "";
+}
+
+bool migration_local_validate(const MigrationConfig *cfg,
+                              const MigrationConfigEnv *env, Error **errp)
+{
+    bool outgoing = env->context == MIGRATION_CONFIG_OUTGOING;
+    const char *creds = str_option("tls-creds", cfg);
+    const char *hostname = str_option("tls-hostname", cfg);
+    const char *authz = str_option("tls-authz", cfg);
+    /* As quoted in messages: a huge value shortened. */
+    g_autofree char *creds_q = str_abbrev(creds);
+    g_autofree char *hostname_q = str_abbrev(hostname);
+    g_autofree char *authz_q = str_abbrev(authz);
+    const char *side = outgoing ? "source" : "destination";
+    MigrationTlsCredsFacts facts;
+    QCryptoTLSCredsEndpoint want = outgoing
+        ? QCRYPTO_TLS_CREDS_ENDPOINT_CLIENT
+        : QCRYPTO_TLS_CREDS_ENDPOINT_SERVER;
+
+    if (!env->objects || (!outgoing &&
+                          env->context != MIGRATION_CONFIG_INCOMING)) {
+        return true;
+    }
+    if (!*creds) {
+        const char *orphan = *hostname ? "tls-hostname" :
+                             *authz ? "tls-authz" : NULL;
+
+        if (orphan) {
+            error_setg(errp, "Option '%s' (value '%s') needs 'tls-creds': "
+                       "without TLS there is no peer identity to check",
+                       orphan, *hostname ? hostname_q : authz_q);
+            return false;
+        }
+        return true;
+    }
+    if (!env->objects->tls_creds(creds, &facts, errp)) {
+        error_prepend(errp, "Option 'tls-creds' (value '%s'): ", creds_q);
+        return false;
+    }
+    if (facts.endpoint != want) {
+        error_setg(errp, "Option 'tls-creds' (value '%s'): the credentials "
+                   "are for the %s end, and a migration %s is the TLS %s "
+                   "(endpoint=%s)", creds_q,
+                   QCryptoTLSCredsEndpoint_str(facts.endpoint), side,
+                   QCryptoTLSCredsEndpoint_str(want),
+                   QCryptoTLSCredsEndpoint_str(want));
+        return false;
+    }
+    if (outgoing && *authz) {
+        error_setg(errp, "Option 'tls-authz' (value '%s') cannot be used on "
+                   "a source: it checks the identity of the source, on the "
+                   "destination", authz_q);
+        return false;
+    }
+    if (!outgoing && *hostname) {
+        error_setg(errp, "Option 'tls-hostname' (value '%s') cannot be used "
+                   "on a destination: it is the name the source checks the "
+                   "destination's certificate against", hostname_q);
+        return false;
+    }
+    if (*authz && !env->objects->authz(authz, errp)) {
+        error_prepend(errp, "Option 'tls-authz' (value '%s'): ", authz_q);
+        return false;
+    }
+    if (!outgoing) {
+        return true;
+    }
+    if (*hostname && !facts.checks_name) {
+        error_setg(errp, "Option 'tls-hostname' (value '%s') cannot be used "
+                   "with 'tls-creds' '%s': only x509 credentials that verify "
+                   "the peer check the destination's name", hostname_q,
+                   creds_q);
+        return false;
+    }
+    if (facts.checks_name && !*hostname && env->uri &&
+        !g_str_has_prefix(env->uri, "tcp:")) {
+        error_setg(errp, "Option 'tls-creds' (value '%s') needs "
+                   "'tls-hostname' with URI '%s': the destination's "
+                   "certificate is checked against a host name, and only a "
+                   "tcp: URI has one", creds_q, env->uri);
+        return false;
+    }
+    return true;
+}
+
 /*
  * RUNTIME: names every option that changed although it is not 'runtime',
  * in one sentence.
@@ -510,7 +602,7 @@ bool migration_config_validate(const MigrationConfig *cfg,
             return false;
         }
     }
-    return true;
+    return migration_local_validate(full, env, errp);
 }
 
 bool migration_config_apply(MigrationConfig *current,

@@ -624,7 +624,7 @@ static bool handshake(MigOutgoing *o, OutResult *res)
     gint64 sent;
 
     set_phase(o, OUT_HANDSHAKE);
-    wire_stream_header_encode(b);
+    /* After the stream header, which mig_channel_open() sent. */
     if (!wire_hello_encode(o->hello, b, &err)) {
         *res = step_failed(o, err);
         return false;

@@ -192,8 +192,9 @@ void mig_channel_connect_async(const MigrationAddress *addr,
 
 /*
  * Makes @ioc (taken) the channel @spec describes: named after its role,
- * TLS wrapped around it before its first byte, a stream, and for an
- * extra channel introduced to the destination.
+ * TLS wrapped around it before its first byte, a stream that has sent
+ * the stream header, and for an extra channel introduced to the
+ * destination.
  */
 static MigStream *channel_setup(QIOChannel *ioc, const MigChannelSpec *spec,
                                 Error **errp)
@@ -228,13 +229,17 @@ static MigStream *channel_setup(QIOChannel *ioc, const MigChannelSpec *spec,
         mig_stream_free(s);
         return NULL;
     }
-    if (spec->role == MIG_CHANNEL_MAIN) {
-        return s;
-    }
+    /*
+     * The stream header at once, even on the main channel whose HELLO
+     * the engine sends later: a destination flooded by strangers keeps
+     * the connections that have spoken (router.c).
+     */
     b = g_byte_array_new();
-    memcpy(ch.session_id, spec->session_id, WIRE_SESSION_ID_LEN);
     wire_stream_header_encode(b);
-    wire_channel_header_encode(&ch, b, &error_abort);
+    if (spec->role != MIG_CHANNEL_MAIN) {
+        memcpy(ch.session_id, spec->session_id, WIRE_SESSION_ID_LEN);
+        wire_channel_header_encode(&ch, b, &error_abort);
+    }
     if (mig_stream_write(s, b->data, b->len,
                          mig_deadline_after_ms(mig_handshake_timeout_ms()),
                          errp) != MIG_STREAM_OK) {

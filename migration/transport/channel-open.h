@@ -51,9 +51,9 @@ typedef struct MigChannelSpec {
 /*
  * Opens the channel @spec describes to @addr, blocking: connects, names
  * it after its role ("tcp:h:p (multifd 2)"), completes TLS if
- * @spec->tls, makes it a stream and, for an extra channel, introduces
- * it with the stream header and CHANNEL_HEADER, within the handshake
- * timeout.  The main channel's first bytes are the handshake's
+ * @spec->tls, makes it a stream and sends the stream header, followed
+ * on an extra channel by its CHANNEL_HEADER, within the handshake
+ * timeout.  The main channel's first record is the handshake's
  * (migration/engine/handshake.c).
  */
 MigStream *mig_channel_open(const MigrationAddress *addr,

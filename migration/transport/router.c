@@ -362,6 +362,33 @@ static gboolean pending_expired(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
+/*
+ * The oldest connection that has sent nothing yet, else the oldest.  A
+ * real source speaks at once but may be slow to (a loaded machine):
+ * silence goes first, so a flood of silent strangers never pushes out
+ * a source whose first bytes have arrived.
+ */
+static bool pending_spoke(Pending *p)
+{
+    QIOChannel *ioc = mig_stream_channel(p->stream);
+
+    /* With TLS a source speaks its handshake before any record. */
+    return mig_stream_bytes_read(p->stream) > 0 ||
+           (p->r->tls && qio_channel_tls_peer_spoke(ioc));
+}
+
+static Pending *pending_to_evict(MigRouter *r)
+{
+    for (GList *l = r->pending.head; l; l = l->next) {
+        Pending *p = l->data;
+
+        if (!pending_spoke(p)) {
+            return p;
+        }
+    }
+    return g_queue_peek_head(&r->pending);
+}
+
 /* Takes @s, which has a descriptor to watch. */
 static void pending_add(MigRouter *r, MigStream *s)
 {
@@ -396,7 +423,7 @@ static void pending_add(MigRouter *r, MigStream *s)
             "%u newer connections are waiting for their first record, the "
             "most the destination keeps", MIG_ROUTER_MAX_PENDING);
 
-        pending_drop(g_queue_peek_head(&r->pending), why);
+        pending_drop(pending_to_evict(r), why);
     }
 }
 

@@ -9,9 +9,10 @@
  * and never starting a thread for it:
  *
  *   accepted ──> pending (at most MIG_ROUTER_MAX_PENDING; a new one
- *                closes the oldest): with TLS the handshake and the
- *                source's checks (certificate, tls-authz), then stream
- *                header + first record, all within accept-timeout
+ *                closes the oldest silent one, else the oldest): with
+ *                TLS the handshake and the source's checks
+ *                (certificate, tls-authz), then stream header + first
+ *                record, all within accept-timeout
  *     HELLO ──> main handler (closed at once if it is busy)
  *     CHANNEL_HEADER, registered session id ──> the session's bind
  *     anything else (garbage, silence, an early end, another record,
@@ -48,8 +49,8 @@
 
 /* Connections of one listener waiting for their first record: a flood
  * of strangers costs this many descriptors and buffers, no more.  A
- * real source's first record follows its connect at once, so it is
- * read long before eight newer connections could push it out. */
+ * real source's first bytes follow its connect at once, and once they
+ * have arrived only connections that sent something can push it out. */
 #define MIG_ROUTER_MAX_PENDING 8
 
 typedef struct MigRouter MigRouter;

@@ -216,9 +216,10 @@ class CancelTest(MigrationTestCase):
                 self.assert_cancelled(src)
                 # Cancelled after its HELLO, the migration fails on the
                 # destination, which exits (exit-on-error); before, the
-                # connection was a stranger, dropped, and it waits on.
+                # connection was a stranger (it sent the stream header
+                # only), dropped, and it waits on.
                 wait_for(lambda: dst.proc.poll() is not None or
-                         'it closed without sending anything' in
+                         'it closed after the stream header' in
                          dst.stderr_text(), what='the destination done '
                          'with the connection')
 

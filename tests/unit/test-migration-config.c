@@ -984,14 +984,6 @@ START_TEST(test_messages)
                    "accepted");
     cfg->max_postcopy_bandwidth = 0;
 
-    g_free(cfg->tls_creds);
-    cfg->tls_creds = g_strdup("tls0");
-    ck_assert(!migration_config_validate(cfg, NULL, &env_set, &err));
-    check_error_is(&err, "Option 'tls-creds' is not supported by this vmig "
-                   "yet: value 'tls0' given, only its default is accepted");
-    g_free(cfg->tls_creds);
-    cfg->tls_creds = g_strdup("");
-
     cfg->compress_wait_thread = false;
     ck_assert(!migration_config_validate(cfg, NULL, &env_set, &err));
     check_error_is(&err, "Option 'compress-wait-thread' is not implemented "
@@ -1301,6 +1293,128 @@ static void explore(const MigrationConfigEnv *env, guint *n_states)
     ck_assert_uint_gt(n_refused, 0);
 }
 
+/* Stage 6: the objects TLS options name, looked up by fakes. */
+static bool fake_tls_creds(const char *id, MigrationTlsCredsFacts *facts,
+                           Error **errp)
+{
+    /* "x509-client", "psk-server"...: kind, then endpoint. */
+    if (!g_str_has_suffix(id, "-client") && !g_str_has_suffix(id, "-server")) {
+        error_setg(errp, "TLS credentials '%s' do not exist", id);
+        return false;
+    }
+    facts->endpoint = g_str_has_suffix(id, "-client")
+        ? QCRYPTO_TLS_CREDS_ENDPOINT_CLIENT
+        : QCRYPTO_TLS_CREDS_ENDPOINT_SERVER;
+    facts->checks_name = g_str_has_prefix(id, "x509-");
+    return true;
+}
+
+static bool fake_authz(const char *id, Error **errp)
+{
+    if (strcmp(id, "auth0")) {
+        error_setg(errp, "authorization '%s' does not exist", id);
+        return false;
+    }
+    return true;
+}
+
+static const MigrationConfigObjects fake_objects = {
+    .tls_creds = fake_tls_creds,
+    .authz = fake_authz,
+};
+
+static void set_str(char **field, const char *value)
+{
+    g_free(*field);
+    *field = g_strdup(value);
+}
+
+START_TEST(test_local_objects)
+{
+    g_autoptr(MigrationConfig) cfg = migration_config_new_default();
+    MigrationConfigEnv out = {
+        .context = MIGRATION_CONFIG_OUTGOING, .uri = "tcp:dst:4444",
+        .objects = &fake_objects,
+    };
+    MigrationConfigEnv in = out;
+    Error *err = NULL;
+
+    in.context = MIGRATION_CONFIG_INCOMING;
+    set_str(&cfg->tls_creds, "x509-client");
+    ck_assert(migration_config_validate(cfg, NULL, &out, &error_abort));
+    /* Whatever the objects, setting is never refused (libvirt clears
+     * tls-creds and tls-hostname one at a time). */
+    set_str(&cfg->tls_creds, "nothing");
+    set_str(&cfg->tls_hostname, "dst");
+    ck_assert(migration_config_validate(cfg, NULL, &env_set, &error_abort));
+    ck_assert(!migration_config_validate(cfg, NULL, &out, &err));
+    check_error_has(&err, "Option 'tls-creds' (value 'nothing'): TLS "
+                   "credentials 'nothing' do not exist", NULL, NULL);
+    set_str(&cfg->tls_creds, "");
+    ck_assert(!migration_config_validate(cfg, NULL, &out, &err));
+    check_error_has(&err, "Option 'tls-hostname' (value 'dst') needs "
+                   "'tls-creds'", NULL, NULL);
+    set_str(&cfg->tls_hostname, "");
+
+    /* The endpoint of the side. */
+    set_str(&cfg->tls_creds, "x509-server");
+    ck_assert(!migration_config_validate(cfg, NULL, &out, &err));
+    check_error_has(&err, "Option 'tls-creds' (value 'x509-server'): the "
+                   "credentials are for the server end, and a migration "
+                   "source is the TLS client (endpoint=client)", NULL, NULL);
+    ck_assert(migration_config_validate(cfg, NULL, &in, &error_abort));
+    set_str(&cfg->tls_creds, "psk-client");
+    ck_assert(!migration_config_validate(cfg, NULL, &in, &err));
+    check_error_has(&err, "a migration destination is the TLS server", NULL, NULL);
+
+    /* tls-authz: a destination's, naming an authorization. */
+    set_str(&cfg->tls_creds, "x509-server");
+    set_str(&cfg->tls_authz, "auth0");
+    ck_assert(migration_config_validate(cfg, NULL, &in, &error_abort));
+    set_str(&cfg->tls_authz, "auth1");
+    ck_assert(!migration_config_validate(cfg, NULL, &in, &err));
+    check_error_has(&err, "Option 'tls-authz' (value 'auth1'): authorization "
+                   "'auth1' does not exist", NULL, NULL);
+    set_str(&cfg->tls_creds, "x509-client");
+    set_str(&cfg->tls_authz, "auth0");
+    ck_assert(!migration_config_validate(cfg, NULL, &out, &err));
+    check_error_has(&err, "Option 'tls-authz' (value 'auth0') cannot be used "
+                   "on a source", NULL, NULL);
+    set_str(&cfg->tls_authz, "");
+
+    /* tls-hostname: a source's, for credentials that check names. */
+    set_str(&cfg->tls_hostname, "dst.example.org");
+    ck_assert(migration_config_validate(cfg, NULL, &out, &error_abort));
+    set_str(&cfg->tls_creds, "psk-client");
+    ck_assert(!migration_config_validate(cfg, NULL, &out, &err));
+    check_error_has(&err, "Option 'tls-hostname' (value 'dst.example.org') "
+                   "cannot be used with 'tls-creds' 'psk-client': only x509 "
+                   "credentials that verify the peer check the "
+                   "destination's name", NULL, NULL);
+    set_str(&cfg->tls_creds, "x509-server");
+    ck_assert(!migration_config_validate(cfg, NULL, &in, &err));
+    check_error_has(&err, "Option 'tls-hostname' (value 'dst.example.org') "
+                   "cannot be used on a destination", NULL, NULL);
+    set_str(&cfg->tls_hostname, "");
+
+    /* Only tcp: has a host name to check against. */
+    set_str(&cfg->tls_creds, "x509-client");
+    for (const char *const *uri = (const char *const[]){
+             "unix:/run/m.sock", "fd:mig", "exec:nc dst 4444", NULL };
+         *uri; uri++) {
+        out.uri = *uri;
+        ck_assert(!migration_config_validate(cfg, NULL, &out, &err));
+        check_error_has(&err, "needs 'tls-hostname' with URI", NULL, NULL);
+        set_str(&cfg->tls_hostname, "dst.example.org");
+        ck_assert(migration_config_validate(cfg, NULL, &out, &error_abort));
+        set_str(&cfg->tls_hostname, "");
+    }
+    /* PSK checks no name: nothing needed. */
+    set_str(&cfg->tls_creds, "psk-client");
+    ck_assert(migration_config_validate(cfg, NULL, &out, &error_abort));
+}
+END_TEST
+
 START_TEST(test_toggle_all_orders)
 {
     guint n_set, n_snapshot, n_file;
@@ -1414,6 +1528,7 @@ int main(void)
     tcase_add_test(tc, test_runtime_names_all);
     tcase_add_test(tc, test_atomic);
     tcase_add_test(tc, test_messages);
+    tcase_add_test(tc, test_local_objects);
     tcase_add_test(tc, test_toggle_all_orders);
     tcase_add_test(tc, test_random_walk);
     suite_add_tcase(s, tc);

@@ -238,15 +238,22 @@ START_TEST(test_effective_config)
         migration_config_find_option("max-bandwidth"), eff));
     qapi_free_MigrationConfig(g_steal_pointer(&eff));
 
-    /* A local option comes from here, and is validated here: TLS is
-     * refused until it is built. */
-    g_free(local->tls_hostname);
-    local->tls_hostname = g_strdup("dst.example");
-    check_reject(handshake_effective_config(sent, local, "tcp:127.0.0.1:1",
-                                            &host, &eff),
-                 "IncompatibleConfig", "tls-hostname",
-                 "Option 'tls-hostname' is not supported by this vmig yet: "
-                 "value 'dst.example' given");
+    /* A local option comes from here, never from the source, and is
+     * validated here. */
+    g_free(local->tls_creds);
+    local->tls_creds = g_strdup("tls0");
+    g_free(sent->tls_creds);
+    sent->tls_creds = g_strdup("the-source-s");
+    ck_assert_ptr_null(handshake_effective_config(sent, local,
+                                                  "tcp:127.0.0.1:1", &host,
+                                                  &eff));
+    ck_assert_str_eq(eff->tls_creds, "tls0");
+    qapi_free_MigrationConfig(g_steal_pointer(&eff));
+    check_reject(handshake_effective_config(sent, local, "file:/x", &host,
+                                            &eff),
+                 "IncompatibleConfig", "tls-creds",
+                 "Option 'tls-creds' (value 'tls0') cannot be used with URI "
+                 "'file:/x'");
     ck_assert_ptr_null(eff);
 }
 END_TEST
@@ -340,9 +347,14 @@ START_TEST(test_effective_config_refused)
     /* A local option set here counts too. */
     g_free(local->tls_creds);
     local->tls_creds = g_strdup("tls0");
+    sent.has_zero_copy_send = sent.zero_copy_send = true;
+    sent.has_multifd = sent.multifd = true;
+    sent.has_checksum = true;
+    sent.checksum = MIGRATION_CHECKSUM_NONE;     /* as zero copy needs */
     check_reject(handshake_effective_config(&sent, local, "tcp:h:1", &host,
                                             &eff),
-                 "IncompatibleConfig", "tls-creds", "tls-creds");
+                 "IncompatibleConfig", "zero-copy-send", "tls-creds");
+    sent.has_zero_copy_send = sent.has_multifd = sent.has_checksum = false;
 }
 END_TEST
 

@@ -417,6 +417,45 @@ START_TEST(test_cap_evicts_oldest)
 }
 END_TEST
 
+/*
+ * The cap closes silence first: a connection whose first bytes arrived
+ * (a slow source) outlives newer silent ones, however many come.
+ */
+START_TEST(test_cap_evicts_silent_first)
+{
+    int fds[MIG_ROUTER_MAX_PENDING + 3];
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    Fixture f;
+
+    fixture_init(&f);
+    wire_stream_header_encode(b);
+    fds[0] = connect_to(&f);
+    /* Half a stream header: it spoke, but no record yet. */
+    send_bytes(fds[0], b->data, b->len / 2);
+    run_until_pending(&f, 1);
+    for (unsigned i = 1; i < G_N_ELEMENTS(fds); i++) {
+        fds[i] = connect_to(&f);
+        run_until_pending(&f, MIN(i + 1, MIG_ROUTER_MAX_PENDING));
+    }
+    ck_assert(still_open(fds[0]));
+    /* The three oldest silent ones made room, in order. */
+    for (unsigned i = 1; i <= 3; i++) {
+        ck_assert_msg(closed_by_router(&f, fds[i]), "silent %u kept", i);
+    }
+    for (size_t i = 4; i < G_N_ELEMENTS(fds); i++) {
+        ck_assert_msg(still_open(fds[i]), "connection %zu was closed", i);
+    }
+    /* The one that spoke finishes its record and is served. */
+    send_bytes(fds[0], b->data + b->len / 2, b->len - b->len / 2);
+    send_bytes(fds[0], "\0\0\0\1\0\0\0\0", 8);
+    ck_assert(run_until(&f, one_main));
+    for (size_t i = 0; i < G_N_ELEMENTS(fds); i++) {
+        close(fds[i]);
+    }
+    fixture_destroy(&f);
+}
+END_TEST
+
 /* Freeing the router closes the connections still pending. */
 START_TEST(test_free_closes_pending)
 {
@@ -450,6 +489,7 @@ int main(void)
     tcase_add_test(tc, test_remove_session);
     tcase_add_test(tc, test_deadline_drops_silent);
     tcase_add_test(tc, test_cap_evicts_oldest);
+    tcase_add_test(tc, test_cap_evicts_silent_first);
     tcase_add_test(tc, test_free_closes_pending);
     suite_add_tcase(s, tc);
 
