@@ -276,7 +276,19 @@ static bool pending_tls(Pending *p, bool *dropped)
                            "destination requires TLS (tls-creds), but the "
                            "source did not start TLS");
         }
-        pending_drop(p, without_name(p->stream, error_get_pretty(err)));
+        {
+            /* "TLS handshake on 'NAME' failed: why": the warning names
+             * the connection already. */
+            g_autofree char *head = g_strdup_printf(
+                "TLS handshake on '%s' failed: ", mig_stream_name(p->stream));
+            const char *msg = error_get_pretty(err);
+            g_autofree char *why = g_str_has_prefix(msg, head)
+                ? g_strconcat("TLS handshake failed: ", msg + strlen(head),
+                              NULL)
+                : g_strdup(msg);
+
+            pending_drop(p, why);
+        }
         error_free(err);
         *dropped = true;
         return false;
