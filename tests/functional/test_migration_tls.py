@@ -12,6 +12,7 @@ The full matrix (hostnames, dates, CAs, CRLs, anon) is elsewhere."""
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -63,12 +64,21 @@ class TlsMigrationTest(MigrationTestCase):
 
     def run_ok(self, dst_objects, src_objects, config=TLS, dst_extra='',
                mem='32M'):
+        """Returns both ends' final query-migrate and vmig-ctl's summary
+        of the destination's migration."""
         with dst_vm(*dst_objects, mem=mem,
                     incoming='tcp:127.0.0.1:0,tls-creds=tls0' + dst_extra) \
                 as dst, src_vm(*(src_objects + DIRTY), mem=mem) as src:
             result = self.migrate(src, listen_uri(dst), config=config)
             self.assert_completed(src, dst, result)
             self.assert_no_crash(src, dst)
+            ctl = subprocess.run([vmig_harness.VMIG_CTL, dst.qmp_path,
+                                  'watch-migration'],
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE,
+                                 timeout=vmig_harness.TIMEOUT)
+            self.assertEqual(ctl.returncode, 0, ctl.stderr)
+            self.summary = ctl.stdout.decode()
             return result, info(dst)
 
     def run_refused(self, dst_objects, src_objects, config=TLS,
@@ -123,6 +133,10 @@ class TlsMigrationTest(MigrationTestCase):
         self.assertIn('CN=localhost', result['tls']['peer-identity'])
         self.assertEqual(result['tls']['cipher'], dinfo['tls']['cipher'])
         self.assertEqual(result['tls']['protocol'], dinfo['tls']['protocol'])
+        # vmig-ctl's summary says how.
+        self.assertIn('  encrypted    %s, %s (x509), peer %s\n'
+                      % (dinfo['tls']['protocol'], dinfo['tls']['cipher'],
+                         tlscerts.CLIENT_DN), self.summary)
 
     def test_x509_multifd_zstd(self):
         c = self.certs
