@@ -25,7 +25,11 @@ import vmig_harness  # noqa: E402
 from migration_helpers import (FINAL, STREAM_HEADER,  # noqa: E402
                                MigrationTestCase, dst_vm, hello_body, info,
                                listen_uri, record, src_vm, wait_status)
+from mig_relay import Rendezvous  # noqa: E402
 from vmig_harness import wait_for  # noqa: E402
+
+RELAY = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                     'mig_relay.py')
 
 TLS = {'tls-creds': 'tls0'}
 DIRTY = ['-workload', 'rate=4M,pattern=random,seed=5']
@@ -168,6 +172,39 @@ class TlsMigrationTest(MigrationTestCase):
         self.assertIn(tlscerts.HOSTILE_DN, err)
         self.assertNotIn('reset', err)
         self.assertIn(tlscerts.HOSTILE_DN, dst_log)
+
+    def test_x509_unix_and_exec(self):
+        """URIs without a host name: the source names the destination's
+        certificate with tls-hostname; exec: on both ends puts TLS on the
+        one channel there is (the destination's router drives its
+        handshake like a listener's)."""
+        c = self.certs
+        cfg = dict(TLS, **{'tls-hostname': 'localhost'})
+        with dst_vm(*self.x509(c.server, 'server'),
+                    incoming='defer') as dst, \
+                src_vm(*(self.x509(c.client, 'client') + DIRTY)) as src:
+            path = os.path.join(dst.tmpdir, 'mig.sock')
+            dst.cmd('migrate-incoming', uri='unix:' + path, config=TLS)
+            result = self.migrate(src, 'unix:' + path, config=cfg)
+            self.assert_completed(src, dst, result)
+            self.assertEqual(info(dst)['tls']['peer-identity'],
+                             tlscerts.CLIENT_DN)
+        with dst_vm(*self.x509(c.server, 'server'),
+                    incoming='defer') as dst, \
+                src_vm(*(self.x509(c.client, 'client') + DIRTY)) as src:
+            path = os.path.join(dst.tmpdir, 'relay.sock')
+            rendezvous = Rendezvous(path)
+            cmd = 'exec:%s %s %s' % (sys.executable, RELAY, path)
+            try:
+                dst.cmd('migrate-incoming', uri=cmd, config=TLS)
+                result = self.migrate(src, cmd, config=cfg)
+                self.assert_completed(src, dst, result)
+                self.assertEqual(result['tls']['kind'], 'x509')
+                self.assertEqual(info(dst)['tls']['peer-identity'],
+                                 tlscerts.CLIENT_DN)
+                self.assert_no_crash(src, dst)
+            finally:
+                rendezvous.close()
 
     # ---- TLS on one side only ----
 
