@@ -410,6 +410,10 @@ bool migration_local_validate(const MigrationConfig *cfg,
     const char *creds = str_option("tls-creds", cfg);
     const char *hostname = str_option("tls-hostname", cfg);
     const char *authz = str_option("tls-authz", cfg);
+    /* As quoted in messages: a huge value shortened. */
+    g_autofree char *creds_q = str_abbrev(creds);
+    g_autofree char *hostname_q = str_abbrev(hostname);
+    g_autofree char *authz_q = str_abbrev(authz);
     const char *side = outgoing ? "source" : "destination";
     MigrationTlsCredsFacts facts;
     QCryptoTLSCredsEndpoint want = outgoing
@@ -427,19 +431,19 @@ bool migration_local_validate(const MigrationConfig *cfg,
         if (orphan) {
             error_setg(errp, "Option '%s' (value '%s') needs 'tls-creds': "
                        "without TLS there is no peer identity to check",
-                       orphan, *hostname ? hostname : authz);
+                       orphan, *hostname ? hostname_q : authz_q);
             return false;
         }
         return true;
     }
     if (!env->objects->tls_creds(creds, &facts, errp)) {
-        error_prepend(errp, "Option 'tls-creds' (value '%s'): ", creds);
+        error_prepend(errp, "Option 'tls-creds' (value '%s'): ", creds_q);
         return false;
     }
     if (facts.endpoint != want) {
         error_setg(errp, "Option 'tls-creds' (value '%s'): the credentials "
                    "are for the %s end, and a migration %s is the TLS %s "
-                   "(endpoint=%s)", creds,
+                   "(endpoint=%s)", creds_q,
                    QCryptoTLSCredsEndpoint_str(facts.endpoint), side,
                    QCryptoTLSCredsEndpoint_str(want),
                    QCryptoTLSCredsEndpoint_str(want));
@@ -448,17 +452,17 @@ bool migration_local_validate(const MigrationConfig *cfg,
     if (outgoing && *authz) {
         error_setg(errp, "Option 'tls-authz' (value '%s') cannot be used on "
                    "a source: it checks the identity of the source, on the "
-                   "destination", authz);
+                   "destination", authz_q);
         return false;
     }
     if (!outgoing && *hostname) {
         error_setg(errp, "Option 'tls-hostname' (value '%s') cannot be used "
                    "on a destination: it is the name the source checks the "
-                   "destination's certificate against", hostname);
+                   "destination's certificate against", hostname_q);
         return false;
     }
     if (*authz && !env->objects->authz(authz, errp)) {
-        error_prepend(errp, "Option 'tls-authz' (value '%s'): ", authz);
+        error_prepend(errp, "Option 'tls-authz' (value '%s'): ", authz_q);
         return false;
     }
     if (!outgoing) {
@@ -467,7 +471,8 @@ bool migration_local_validate(const MigrationConfig *cfg,
     if (*hostname && !facts.checks_name) {
         error_setg(errp, "Option 'tls-hostname' (value '%s') cannot be used "
                    "with 'tls-creds' '%s': only x509 credentials that verify "
-                   "the peer check the destination's name", hostname, creds);
+                   "the peer check the destination's name", hostname_q,
+                   creds_q);
         return false;
     }
     if (facts.checks_name && !*hostname && env->uri &&
@@ -475,7 +480,7 @@ bool migration_local_validate(const MigrationConfig *cfg,
         error_setg(errp, "Option 'tls-creds' (value '%s') needs "
                    "'tls-hostname' with URI '%s': the destination's "
                    "certificate is checked against a host name, and only a "
-                   "tcp: URI has one", creds, env->uri);
+                   "tcp: URI has one", creds_q, env->uri);
         return false;
     }
     return true;

@@ -6,6 +6,7 @@
  * make it the configuration in effect and start the transport.
  */
 #include "migration/transport/address.h"
+#include "migration/transport/tls-objects.h"
 #include "migration/config.h"
 #include "migration/engine/engine.h"
 #include "migration/migration.h"
@@ -34,6 +35,7 @@ static MigrationConfig *config_for(MigrationConfig *given,
         .uri = uri,
         .host = migration_host_support(),
         .page_size = GUEST_PAGE_SIZE,
+        .objects = &mig_tls_config_objects,
     };
 
     if (!migration_config_validate(cfg, NULL, &env, errp)) {

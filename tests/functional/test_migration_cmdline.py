@@ -136,12 +136,12 @@ class GlobalTest(CmdlineTestCase):
         # The refusal quotes the option and its value, shortened: a
         # 100 KB value must not come back (twice) in the message.
         value = 'A' * (100 * 1024)
-        status, out = run_vmig(['-m', '32M', '-global',
-                                'migration.tls-creds=' + value])
+        status, out = run_vmig(['-m', '32M', '-incoming',
+                                'tcp:127.0.0.1:0,tls-creds=' + value])
         self.assertNotEqual(status, 0, out[:200])
         self.assertLess(len(out), 1000, out[:1000])
-        self.assertIn("Option 'tls-creds' is not supported by this vmig "
-                      "yet", out)
+        self.assertIn("Option 'tls-creds' (value 'AAAA", out)
+        self.assertIn("do not exist", out)
         self.assertIn('... (102400 bytes)', out)
 
     def test_other_drivers_ignored(self):
