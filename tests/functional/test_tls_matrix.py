@@ -24,8 +24,8 @@ from migration_helpers import (FINAL, RECORD_HEADER,  # noqa: E402
                                listen_uri, parse_reject, record, src_vm,
                                wait_status)
 from tls_case import (CLIENT_DN, HOSTILE_DN, MODES,  # noqa: E402
-                      MULTIFD1, SERVER_DN, WORKLOAD, TlsTestCase,
-                      add_objects, anon, cmdline_object, obj, psk,
+                      MULTIFD1, SERVER_DN, TLS, WORKLOAD, TlsTestCase,
+                      add_objects, anon, cmdline_object, obj,
                       refusal_text, tearDownModule, tlscerts, x509)
 from vmig_harness import TIMEOUT, wait_for  # noqa: E402
 
@@ -48,24 +48,17 @@ ALERT_DST = ['TLS alert']
 class PskTest(TlsTestCase):
 
     def test_match(self):
-        for name, mode in BEYOND_CORE:
-            with self.subTest(mode=name), self.pair(
-                    [self.psk_server()], [self.psk_client()],
-                    {'tls-creds': 'tls0'}) as (src, dst):
-                stls, dtls = self.completes(src, dst, mode,
-                                            {'tls-creds': 'tls0'})
-                self.assert_tls(dtls, 'psk', tlscerts.PSK_USERNAME)
-                self.assertEqual(stls['kind'], 'psk')
-                self.assertEqual(stls['cipher'], dtls['cipher'])
+        def check(stls, dtls):
+            self.assert_tls(dtls, 'psk', tlscerts.PSK_USERNAME)
+            self.assertEqual(stls['kind'], 'psk')
+            self.assertEqual(stls['cipher'], dtls['cipher'])
+        self.completes_over(BEYOND_CORE, [self.psk_server()],
+                            [self.psk_client()], check)
 
     def test_wrong_key_refused(self):
-        for name, mode in BEYOND_CORE:
-            with self.subTest(mode=name), self.pair(
-                    [self.psk_server()],
-                    [self.psk_client(self.certs.psk_wrong)],
-                    {'tls-creds': 'tls0'}) as (src, dst):
-                self.refused(src, dst, mode, HANDSHAKE_SRC, HANDSHAKE_DST,
-                             {'tls-creds': 'tls0'})
+        self.refused_over(BEYOND_CORE, [self.psk_server()],
+                          [self.psk_client(self.certs.psk_wrong)],
+                          HANDSHAKE_SRC, HANDSHAKE_DST)
 
 
 class X509HostTest(TlsTestCase):
@@ -83,52 +76,35 @@ class X509HostTest(TlsTestCase):
                 add_objects(src, [self.x509_client()])
                 uri = listen_uri(dst)
                 self.assertTrue(uri.startswith('tcp:127.0.0.1:'), uri)
-                stls, dtls = self.completes(src, dst, mode,
-                                            {'tls-creds': 'tls0'}, uri=uri)
-                self.assert_tls(stls, 'x509', SERVER_DN)
-                self.assert_tls(dtls, 'x509', CLIENT_DN)
+                self.source_saw_server(*self.completes(src, dst, mode, TLS,
+                                                       uri=uri))
+
+    def source_saw_server(self, stls, dtls):
+        self.assert_tls(stls, 'x509', SERVER_DN)
+        self.assert_tls(dtls, 'x509', CLIENT_DN)
 
     def test_default_host_localhost(self):
-        for name, mode in MODES:
-            port = free_tcp_port()
-            with self.subTest(mode=name), self.pair(
-                    [self.x509_server()], [self.x509_client()],
-                    {'tls-creds': 'tls0'},
-                    listen='tcp:127.0.0.1:%d' % port) as (src, dst):
-                stls, _ = self.completes(src, dst, mode,
-                                         {'tls-creds': 'tls0'},
-                                         uri='tcp:localhost:%d' % port)
-                self.assert_tls(stls, 'x509', SERVER_DN)
+        port = free_tcp_port()
+        self.completes_over(MODES, [self.x509_server()], [self.x509_client()],
+                            self.source_saw_server,
+                            listen='tcp:127.0.0.1:%d' % port,
+                            uri='tcp:localhost:%d' % port)
 
     def test_override_host(self):
-        for name, mode in MODES:
-            with self.subTest(mode=name), self.pair(
-                    [self.x509_server()], [self.x509_client()],
-                    {'tls-creds': 'tls0'}) as (src, dst):
-                stls, _ = self.completes(
-                    src, dst, mode, {'tls-creds': 'tls0',
-                                     'tls-hostname': 'dst.example.org'})
-                self.assert_tls(stls, 'x509', SERVER_DN)
+        self.completes_over(MODES, [self.x509_server()], [self.x509_client()],
+                            self.source_saw_server, src_config=dict(TLS, **{
+                                'tls-hostname': 'dst.example.org'}))
 
     def test_wrong_host_refused(self):
-        for name, mode in MODES:
-            with self.subTest(mode=name), self.pair(
-                    [self.x509_server()], [self.x509_client()],
-                    {'tls-creds': 'tls0'}) as (src, dst):
-                self.refused(src, dst, mode, ['wrong.example.org'],
-                             ALERT_DST,
-                             {'tls-creds': 'tls0',
-                              'tls-hostname': 'wrong.example.org'})
+        self.refused_over(MODES, [self.x509_server()], [self.x509_client()],
+                          ['wrong.example.org'], ALERT_DST,
+                          src_config=dict(TLS, **{
+                              'tls-hostname': 'wrong.example.org'}))
 
     def test_certificate_without_the_name_refused(self):
-        for name, mode in MODES:
-            with self.subTest(mode=name), self.pair(
-                    [self.x509_server(self.certs.server_noname)],
-                    [self.x509_client()],
-                    {'tls-creds': 'tls0'}) as (src, dst):
-                self.refused(src, dst, mode,
-                             ['other.example.org', '127.0.0.1'], ALERT_DST,
-                             {'tls-creds': 'tls0'})
+        self.refused_over(MODES, [self.x509_server(self.certs.server_noname)],
+                          [self.x509_client()],
+                          ['other.example.org', '127.0.0.1'], ALERT_DST)
 
 
 class X509ClientTest(TlsTestCase):
@@ -154,44 +130,23 @@ class X509ClientTest(TlsTestCase):
 
     def test_friendly_client_allowed(self):
         for authz, modes in self.authz_cases():
-            for name, mode in modes:
-                with self.subTest(authz=authz['qom-type'], mode=name), \
-                        self.pair([self.x509_server(), authz],
-                                  [self.x509_client()],
-                                  {'tls-creds': 'tls0',
-                                   'tls-authz': 'auth0'}) as (src, dst):
-                    _, dtls = self.completes(src, dst, mode,
-                                             {'tls-creds': 'tls0'})
-                    self.assert_tls(dtls, 'x509', CLIENT_DN)
-
-    def test_friendly_client_allowed_keyval(self):
-        authz = self.authz_simple()
-        with dst_vm(*(cmdline_object(self.x509_server()) +
-                      cmdline_object(authz)),
-                    incoming='tcp:127.0.0.1:0,tls-creds=tls0,'
-                             'tls-authz=auth0') as dst, \
-                src_vm(*WORKLOAD) as src:
-            add_objects(src, [self.x509_client()])
-            _, dtls = self.completes(src, dst, MODES[1][1],
-                                     {'tls-creds': 'tls0'})
-            self.assert_tls(dtls, 'x509', CLIENT_DN)
+            with self.subTest(authz=authz['qom-type']):
+                self.completes_over(
+                    modes, [self.x509_server(), authz], [self.x509_client()],
+                    lambda _, dtls: self.assert_tls(dtls, 'x509', CLIENT_DN),
+                    dst_config=dict(TLS, **{'tls-authz': 'auth0'}))
 
     def test_hostile_client_refused(self):
         for authz, modes in self.authz_cases():
-            for name, mode in modes:
-                with self.subTest(authz=authz['qom-type'], mode=name), \
-                        self.pair([self.x509_server(), authz],
-                                  [self.x509_client(
-                                      self.certs.client_hostile)],
-                                  {'tls-creds': 'tls0',
-                                   'tls-authz': 'auth0'}) as (src, dst):
-                    # The destination's reason reaches the source as
-                    # text inside TLS, not as a reset connection.
-                    desc = self.refused(src, dst, mode,
-                                        ["'auth0'", 'denies', HOSTILE_DN],
-                                        ["'auth0'", 'denies', HOSTILE_DN],
-                                        {'tls-creds': 'tls0'})
-                    self.assertIn('refused', desc)
+            with self.subTest(authz=authz['qom-type']):
+                # The destination's reason reaches the source as text
+                # inside TLS, not as a reset connection.
+                words = ["'auth0'", 'denies', HOSTILE_DN]
+                for desc in self.refused_over(
+                        modes, [self.x509_server(), authz],
+                        [self.x509_client(self.certs.client_hostile)],
+                        ['The destination refused'] + words, words,
+                        dst_config=dict(TLS, **{'tls-authz': 'auth0'})):
                     self.assertNotIn('reset', desc)
 
     def nocert_client(self):
@@ -200,43 +155,30 @@ class X509ClientTest(TlsTestCase):
         return self.x509_client(self.certs.client_nocert, verify_peer=False)
 
     def test_client_without_certificate_refused(self):
-        for name, mode in MODES:
-            with self.subTest(mode=name), self.pair(
-                    [self.x509_server()], [self.nocert_client()],
-                    {'tls-creds': 'tls0'}) as (src, dst):
-                self.refused(src, dst, mode, ['no certificate'],
-                             ['no certificate'], {'tls-creds': 'tls0'})
+        self.refused_over(MODES, [self.x509_server()], [self.nocert_client()],
+                          ['The destination refused', 'no certificate'],
+                          ['no certificate'])
 
     def test_verify_peer_off(self):
-        for name, mode in MODES:
-            with self.subTest(mode=name), self.pair(
-                    [self.x509_server(verify_peer=False)],
-                    [self.nocert_client()],
-                    {'tls-creds': 'tls0'}) as (src, dst):
-                stls, dtls = self.completes(src, dst, mode,
-                                            {'tls-creds': 'tls0'})
-                self.assert_tls(dtls, 'x509', None)
-                self.assertEqual(stls['kind'], 'x509')
+        def check(stls, dtls):
+            self.assert_tls(dtls, 'x509', None)
+            self.assertEqual(stls['kind'], 'x509')
+        self.completes_over(MODES, [self.x509_server(verify_peer=False)],
+                            [self.nocert_client()], check)
 
     def test_encrypted_key(self):
-        # The password as data in precopy, from a file with multifd.
-        for name, mode in MODES:
-            with self.subTest(mode=name):
-                if mode.get('multifd'):
-                    path = os.path.join(self.certs.root, 'key-password')
-                    with open(path, 'w') as f:
-                        f.write(tlscerts.KEY_PASSWORD)
-                    secret = obj('secret', 'sec0', file=path)
-                else:
-                    secret = obj('secret', 'sec0',
-                                 data=tlscerts.KEY_PASSWORD)
-                client = self.x509_client(self.certs.client_encrypted,
-                                          passwordid='sec0')
-                with self.pair([self.x509_server()], [secret, client],
-                               {'tls-creds': 'tls0'}) as (src, dst):
-                    _, dtls = self.completes(src, dst, mode,
-                                             {'tls-creds': 'tls0'})
-                    self.assert_tls(dtls, 'x509', CLIENT_DN)
+        # The password as data in precopy, read from a file with multifd.
+        path = os.path.join(self.certs.root, 'key-password')
+        with open(path, 'w') as f:
+            f.write(tlscerts.KEY_PASSWORD)
+        client = self.x509_client(self.certs.client_encrypted,
+                                  passwordid='sec0')
+        secrets = (obj('secret', 'sec0', data=tlscerts.KEY_PASSWORD),
+                   obj('secret', 'sec0', file=path))
+        for mode, secret in zip(MODES, secrets):
+            self.completes_over(
+                [mode], [self.x509_server()], [secret, client],
+                lambda _, dtls: self.assert_tls(dtls, 'x509', CLIENT_DN))
 
 
 class X509ValidityTest(TlsTestCase):
@@ -246,27 +188,18 @@ class X509ValidityTest(TlsTestCase):
     def server_refused(self, folder, words):
         """The destination presents the certificate of @folder; the
         source refuses it."""
-        for name, mode in MODES:
-            with self.subTest(mode=name), self.pair(
-                    [self.x509_server(folder, sanity_check=False)],
-                    [self.x509_client()],
-                    {'tls-creds': 'tls0'}) as (src, dst):
-                self.refused(src, dst, mode, ["server's certificate"] + words,
-                             ALERT_DST, {'tls-creds': 'tls0'})
+        self.refused_over(MODES,
+                          [self.x509_server(folder, sanity_check=False)],
+                          [self.x509_client()],
+                          ["server's certificate"] + words, ALERT_DST)
 
     def client_refused(self, folder, words, server=None):
         """The source presents the certificate of @folder; the
         destination refuses it and tells the source why."""
-        for name, mode in MODES:
-            with self.subTest(mode=name), self.pair(
-                    [self.x509_server(server)],
-                    [self.x509_client(folder, sanity_check=False)],
-                    {'tls-creds': 'tls0'}) as (src, dst):
-                desc = self.refused(src, dst, mode,
-                                    ["client's certificate"] + words,
-                                    ["client's certificate"] + words,
-                                    {'tls-creds': 'tls0'})
-                self.assertIn('refused', desc)
+        words = ["client's certificate"] + words
+        self.refused_over(MODES, [self.x509_server(server)],
+                          [self.x509_client(folder, sanity_check=False)],
+                          ['The destination refused'] + words, words)
 
     def test_server_expired(self):
         self.server_refused(self.certs.server_expired, ['expired'])
@@ -312,22 +245,14 @@ class X509ValidityTest(TlsTestCase):
 class AnonTest(TlsTestCase):
 
     def test_both_anonymous(self):
-        for name, mode in MODES:
-            with self.subTest(mode=name), self.pair(
-                    [anon('server')], [anon('client')],
-                    {'tls-creds': 'tls0'}) as (src, dst):
-                stls, dtls = self.completes(src, dst, mode,
-                                            {'tls-creds': 'tls0'})
-                self.assert_tls(stls, 'anon', None)
-                self.assert_tls(dtls, 'anon', None)
+        def check(stls, dtls):
+            self.assert_tls(stls, 'anon', None)
+            self.assert_tls(dtls, 'anon', None)
+        self.completes_over(MODES, [anon('server')], [anon('client')], check)
 
     def test_anonymous_client_against_x509_server(self):
-        for name, mode in MODES:
-            with self.subTest(mode=name), self.pair(
-                    [self.x509_server()], [anon('client')],
-                    {'tls-creds': 'tls0'}) as (src, dst):
-                self.refused(src, dst, mode, HANDSHAKE_SRC, HANDSHAKE_DST,
-                             {'tls-creds': 'tls0'})
+        self.refused_over(MODES, [self.x509_server()], [anon('client')],
+                          HANDSHAKE_SRC, HANDSHAKE_DST)
 
 
 class OneSidedTest(TlsTestCase):
@@ -335,33 +260,26 @@ class OneSidedTest(TlsTestCase):
     the issue's words."""
 
     def test_source_tls_destination_plain(self):
-        for name, mode in BEYOND_CORE:
-            with self.subTest(mode=name), \
-                    self.pair([], [self.x509_client()]) as (src, dst):
-                self.refused(src, dst, mode, [NO_TLS_THERE], [NO_TLS_HERE],
-                             {'tls-creds': 'tls0'})
+        self.refused_over(BEYOND_CORE, [], [self.x509_client()],
+                          [NO_TLS_THERE], [NO_TLS_HERE], dst_config=None)
 
     def test_source_plain_destination_tls(self):
-        for name, mode in BEYOND_CORE:
-            with self.subTest(mode=name), self.pair(
-                    [self.x509_server()], [],
-                    {'tls-creds': 'tls0'}) as (src, dst):
-                # The destination tells the plaintext source why, in
-                # plaintext.
-                self.refused(src, dst, mode,
-                             ['refused', 'tls-creds', 'did not start TLS'],
-                             [NO_TLS_THERE])
+        # The destination tells the plaintext source why, in plaintext.
+        self.refused_over(BEYOND_CORE, [self.x509_server()], [],
+                          ['The destination refused', 'tls-creds',
+                           'did not start TLS'], [NO_TLS_THERE],
+                          src_config=None)
 
     def test_plaintext_impostors(self):
         # Garbage, then a well-formed plaintext HELLO, at a TLS
-        # destination's port: each is closed without a plaintext answer,
-        # and a real source then migrates.
+        # destination's port: each is closed, told at most that TLS is
+        # required, and a real source then migrates.
         hello = STREAM_HEADER + record(REC_HELLO, hello_body(
             blocks=[('pc.ram', 32 << 20, 4096)]))
         for name, mode in BEYOND_CORE:
             with self.subTest(mode=name), self.pair(
                     [self.x509_server()], [self.x509_client()],
-                    {'tls-creds': 'tls0'}) as (src, dst):
+                    TLS) as (src, dst):
                 host, port = listen_uri(dst)[len('tcp:'):].rsplit(':', 1)
                 for junk in (b'GET / HTTP/1.0\r\n\r\n', hello):
                     self.assert_refused_impostor(
@@ -370,8 +288,7 @@ class OneSidedTest(TlsTestCase):
                          what='a warning for each impostor')
                 self.assertIsNone(dst.proc.poll())
                 self.assertNotEqual(info(dst).get('status'), 'failed')
-                stls, dtls = self.completes(src, dst, mode,
-                                            {'tls-creds': 'tls0'})
+                _, dtls = self.completes(src, dst, mode, TLS)
                 self.assert_tls(dtls, 'x509', CLIENT_DN)
 
     def assert_refused_impostor(self, answer):
@@ -391,7 +308,7 @@ class OneSidedTest(TlsTestCase):
 
     def impostor(self, host, port, data):
         """Sends @data and reads until the destination closes; returns
-        what it sent back (a TLS alert at most)."""
+        what it sent back."""
         with socket.create_connection((host, port), timeout=TIMEOUT) as s:
             s.sendall(data)
             answer = b''
@@ -421,14 +338,13 @@ class TransportTest(TlsTestCase):
             add_objects(src, [self.x509_client()])
             uri = 'unix:' + os.path.join(dst.tmpdir, 'mig.sock')
             dst.cmd('migrate-incoming', uri=uri, exit_on_error=False,
-                    config={'tls-creds': 'tls0'})
-            config = dict(mode, **{'tls-creds': 'tls0'})
+                    config=TLS)
+            config = dict(mode, **TLS)
             text = refusal_text(src, 'migrate', uri=uri, config=config)
             self.assertIn('tls-hostname', text)
             self.assert_source_runs(src)
-            stls, _ = self.completes(src, dst, mode,
-                                     {'tls-creds': 'tls0',
-                                      'tls-hostname': 'localhost'}, uri=uri)
+            stls, _ = self.completes(src, dst, mode, dict(
+                TLS, **{'tls-hostname': 'localhost'}), uri=uri)
             self.assert_tls(stls, 'x509', SERVER_DN)
 
     def test_fd_needs_tls_hostname(self):
@@ -440,16 +356,12 @@ class TransportTest(TlsTestCase):
             dst.qmp.cmd('getfd', fds=[right.fileno()], fdname='mig')
             left.close()
             right.close()
-            text = refusal_text(src, 'migrate', uri='fd:mig',
-                                config={'tls-creds': 'tls0'})
+            text = refusal_text(src, 'migrate', uri='fd:mig', config=TLS)
             self.assertIn('tls-hostname', text)
             self.assert_source_runs(src)
-            dst.cmd('migrate-incoming', uri='fd:mig',
-                    config={'tls-creds': 'tls0'})
-            stls, dtls = self.completes(
-                src, dst, {}, {'tls-creds': 'tls0',
-                               'tls-hostname': 'dst.example.org'},
-                uri='fd:mig')
+            dst.cmd('migrate-incoming', uri='fd:mig', config=TLS)
+            stls, dtls = self.completes(src, dst, {}, dict(
+                TLS, **{'tls-hostname': 'dst.example.org'}), uri='fd:mig')
             self.assert_tls(stls, 'x509', SERVER_DN)
             self.assert_tls(dtls, 'x509', CLIENT_DN)
 
@@ -475,12 +387,17 @@ class ValidatorTest(TlsTestCase):
                 ('zero-copy-send', uri,
                  {'tls-creds': 'tls0', 'multifd': True,
                   'zero-copy-send': True, 'checksum': 'none'},
-                 ['zero-copy-send', 'tls-creds']),
+                 ['zero-copy-send', 'tls-creds', 'together']),
                 ('mapped-ram', 'file:' + path,
                  {'tls-creds': 'tls0', 'mapped-ram': True},
-                 ['tls-creds']),
-                ('file', 'file:' + path, {'tls-creds': 'tls0'},
-                 ['tls-creds', 'file']),
+                 ['mapped-ram', 'tls-creds', 'together']),
+                ('mapped-ram over tcp', uri,
+                 {'tls-creds': 'tls0', 'mapped-ram': True},
+                 ['mapped-ram', 'tls-creds', 'together']),
+                ('file', 'file:' + path, TLS,
+                 ['tls-creds', "URI 'file:"]),
+                ('tls-authz', uri, {'tls-creds': 'tls0', 'tls-authz': 'a'},
+                 ['tls-authz', 'source']),
             ]
             for what, target, config, words in cases:
                 with self.subTest(what):
@@ -491,11 +408,6 @@ class ValidatorTest(TlsTestCase):
                     self.assertEqual(src.cmd('query-status')['status'],
                                      'running')
             self.assertFalse(os.path.exists(path))
-            # mapped-ram and TLS together, over a socket, are refused for
-            # both (the file: case above may name the URI first).
-            text = refusal_text(src, 'migrate', uri=uri, config={
-                'tls-creds': 'tls0', 'mapped-ram': True})
-            self.assertIn('mapped-ram', text)
             self.assert_source_runs(src)
             # The destination is untouched by all this and still serves.
             self.assertEqual(src.cmd('migrate', uri=uri), {})
@@ -508,11 +420,14 @@ class ValidatorTest(TlsTestCase):
             for what, config, words in [
                     ('missing object', {'tls-creds': 'nope'},
                      ['tls-creds', "'nope'", 'exist']),
-                    ('client endpoint', {'tls-creds': 'tls0'},
+                    ('client endpoint', TLS,
                      ['tls-creds', "'tls0'", 'client']),
                     ('missing authz', {'tls-creds': 'srv0',
                                        'tls-authz': 'nope'},
-                     ['tls-authz', "'nope'", 'exist'])]:
+                     ['tls-authz', "'nope'", 'exist']),
+                    ('tls-hostname', {'tls-creds': 'srv0',
+                                      'tls-hostname': 'dst.example.org'},
+                     ['tls-hostname', 'destination'])]:
                 with self.subTest(what):
                     text = refusal_text(dst, 'migrate-incoming',
                                         uri='tcp:127.0.0.1:0',
@@ -523,6 +438,7 @@ class ValidatorTest(TlsTestCase):
                                 uri='file:' + os.path.join(dst.tmpdir, 'f'),
                                 config={'tls-creds': 'srv0'})
             self.assertIn('tls-creds', text)
+            self.assertIn("URI 'file:", text)
             # After every refusal it can still listen with TLS.
             dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0',
                     config={'tls-creds': 'srv0'})

@@ -34,6 +34,8 @@ MODES = (('precopy', PRECOPY), ('multifd4-zstd', MULTIFD4))
 # A small guest that keeps writing text-like pages (zstd has something
 # to do), slow enough to converge at once under the sanitizers; a
 # migration starts after WARM_WRITES of them (a quarter of a second).
+# The credentials object every end names 'tls0'.
+TLS = {'tls-creds': 'tls0'}
 WORKLOAD = ['-workload', 'rate=16M,pattern=random,content=text,seed=13']
 WARM_WRITES = 1024
 
@@ -172,6 +174,17 @@ class TlsTestCase(MigrationTestCase):
         self.assertIn('tls', dinfo, 'the destination reports no TLS')
         return result['tls'], dinfo['tls']
 
+    def completes_over(self, modes, dst_objects, src_objects, check,
+                       dst_config=TLS, src_config=TLS, listen=None,
+                       uri=None):
+        """For each of @modes, a pair() whose migration completes
+        (completes()); check(source's tls, destination's tls) then."""
+        for name, mode in modes:
+            with self.subTest(mode=name), self.pair(
+                    dst_objects, src_objects, dst_config,
+                    **({'listen': listen} if listen else {})) as (src, dst):
+                check(*self.completes(src, dst, mode, src_config, uri))
+
     def assert_tls(self, tls, kind, peer=None):
         """query-migrate's tls member: @kind, a TLS protocol, a cipher,
         and @peer as the peer's identity (None: it proved none)."""
@@ -179,6 +192,19 @@ class TlsTestCase(MigrationTestCase):
         self.assertTrue(tls['protocol'].startswith('TLS1.'), tls)
         self.assertTrue(tls['cipher'], tls)
         self.assertEqual(tls.get('peer-identity'), peer, tls)
+
+    def refused_over(self, modes, dst_objects, src_objects, src_words,
+                     dst_words, dst_config=TLS, src_config=TLS):
+        """For each of @modes, a pair() whose migration fails with
+        @src_words on the source and @dst_words on the destination
+        (refused()); returns the source's error-descs."""
+        descs = []
+        for name, mode in modes:
+            with self.subTest(mode=name), self.pair(
+                    dst_objects, src_objects, dst_config) as (src, dst):
+                descs.append(self.refused(src, dst, mode, src_words,
+                                          dst_words, src_config))
+        return descs
 
     def refused(self, src, dst, mode, src_words, dst_words, src_config=None,
                 uri=None):
