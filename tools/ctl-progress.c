@@ -52,6 +52,14 @@ static void parse_multifd(json_t *obj, CtlMultifd *m)
     }
 }
 
+/* A copy of string member @key of @obj, NULL if absent or mistyped. */
+static char *get_str(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+
+    return json_is_string(v) ? g_strdup(json_string_value(v)) : NULL;
+}
+
 bool ctl_mig_info_parse(json_t *ret, CtlMigInfo *info)
 {
     json_t *ram, *v;
@@ -95,6 +103,14 @@ bool ctl_mig_info_parse(json_t *ret, CtlMigInfo *info)
         info->has_multifd = true;
         parse_multifd(v, &info->multifd);
     }
+    v = json_object_get(ret, "tls");
+    if (json_is_object(v)) {
+        info->has_tls = true;
+        info->tls.kind = get_str(v, "kind");
+        info->tls.protocol = get_str(v, "protocol");
+        info->tls.cipher = get_str(v, "cipher");
+        info->tls.peer_identity = get_str(v, "peer-identity");
+    }
     v = json_object_get(ret, "xbzrle-cache");
     if (json_is_object(v)) {
         info->has_xbzrle = true;
@@ -113,6 +129,10 @@ void ctl_mig_info_clear(CtlMigInfo *info)
     g_free(info->error_desc);
     g_free(info->multifd.channel_bytes);
     g_free(info->compression);
+    g_free(info->tls.kind);
+    g_free(info->tls.protocol);
+    g_free(info->tls.cipher);
+    g_free(info->tls.peer_identity);
     memset(info, 0, sizeof(*info));
 }
 
@@ -372,6 +392,21 @@ static void append_xbzrle_summary(GString *s, const CtlXbzrle *x)
                            "", x->overflow, plural(x->overflow), size);
 }
 
+/*
+ *   encrypted    TLS1.3, AES-256-GCM (x509), peer CN=src,O=Example
+ */
+static void append_tls_summary(GString *s, const CtlTls *t)
+{
+    g_string_append_printf(s, "  %-13s%s, %s (%s)", "encrypted",
+                           t->protocol ? t->protocol : "TLS",
+                           t->cipher ? t->cipher : "unknown cipher",
+                           t->kind ? t->kind : "unknown");
+    if (t->peer_identity) {
+        g_string_append_printf(s, ", peer %s", t->peer_identity);
+    }
+    g_string_append_c(s, '\n');
+}
+
 char *ctl_mig_summary(const CtlMigInfo *info)
 {
     GString *s = g_string_new(NULL);
@@ -423,6 +458,9 @@ char *ctl_mig_summary(const CtlMigInfo *info)
     }
     if (info->has_xbzrle) {
         append_xbzrle_summary(s, &info->xbzrle);
+    }
+    if (info->has_tls) {
+        append_tls_summary(s, &info->tls);
     }
     return g_string_free(s, FALSE);
 }

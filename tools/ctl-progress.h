@@ -33,6 +33,15 @@ typedef struct CtlXbzrle {
     int64_t overflow;
 } CtlXbzrle;
 
+/* MigrationTlsInfo (qapi/migration.json): how the channels are
+ * encrypted. */
+typedef struct CtlTls {
+    char *kind;
+    char *protocol;
+    char *cipher;
+    char *peer_identity;        /* NULL: none proved */
+} CtlTls;
+
 /* The members of MigrationInfo (qapi/migration.json) vmig-ctl shows. */
 typedef struct CtlMigInfo {
     char *status;               /* NULL when absent (no migration yet) */
@@ -56,6 +65,8 @@ typedef struct CtlMigInfo {
     CtlMultifd multifd;
     bool has_xbzrle;
     CtlXbzrle xbzrle;
+    bool has_tls;               /* absent: not encrypted */
+    CtlTls tls;
     /* multifd-compression of the configuration in effect: query-migrate
      * does not name the method.  NULL: unknown, or "none". */
     char *compression;
@@ -102,7 +113,7 @@ char *ctl_mig_progress_line(const CtlMigInfo *info, double rate,
 
 /* The summary printed once the migration has ended (lines end in \n);
  * with multifd, the bytes of each channel, the packets and what
- * compression made of the pages. */
+ * compression made of the pages; with TLS, how it was encrypted. */
 char *ctl_mig_summary(const CtlMigInfo *info);
 
 #endif

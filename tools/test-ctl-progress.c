@@ -382,6 +382,34 @@ START_TEST(test_line_multifd_width)
 }
 END_TEST
 
+START_TEST(test_summary_tls)
+{
+    g_auto(CtlMigInfo) info = { 0 };
+
+    parse("{\"status\": \"completed\", \"total-time\": 1000, "
+          "\"tls\": {\"kind\": \"x509\", \"protocol\": \"TLS1.3\", "
+          "\"cipher\": \"AES-256-GCM\", "
+          "\"peer-identity\": \"CN=dst,O=Example\"}}", &info);
+    str_is(ctl_mig_summary(&info),
+           "Migration completed\n"
+           "  total time   1.00 s\n"
+           "  encrypted    TLS1.3, AES-256-GCM (x509), peer "
+           "CN=dst,O=Example\n");
+    ctl_mig_info_clear(&info);
+
+    /* No identity proved (anon); and no line at all without TLS. */
+    parse("{\"status\": \"failed\", \"tls\": {\"kind\": \"anon\", "
+          "\"protocol\": \"TLS1.2\", \"cipher\": \"AES-128-GCM\"}}",
+          &info);
+    str_is(ctl_mig_summary(&info),
+           "Migration failed\n"
+           "  encrypted    TLS1.2, AES-128-GCM (anon)\n");
+    ctl_mig_info_clear(&info);
+    parse("{\"status\": \"completed\"}", &info);
+    str_is(ctl_mig_summary(&info), "Migration completed\n");
+}
+END_TEST
+
 START_TEST(test_summary_multifd)
 {
     g_auto(CtlMigInfo) info = { 0 };
@@ -475,6 +503,7 @@ int main(void)
     tcase_add_test(tc, test_line_multifd);
     tcase_add_test(tc, test_line_multifd_width);
     tcase_add_test(tc, test_summary_multifd);
+    tcase_add_test(tc, test_summary_tls);
     tcase_add_test(tc, test_summary_xbzrle);
     suite_add_tcase(s, tc);
 

@@ -162,6 +162,10 @@ void mig_info_set_listen_address(const SocketAddress *addr);
  * overridden-config (copied; NULL: none). */
 void mig_info_set_overrides(const MigrationConfigOverrideList *list);
 
+/* Both ends: the main channel's TLS (taken; NULL: none), for
+ * query-migrate's tls. */
+void mig_info_set_tls(MigrationTlsInfo *tls);
+
 /* ---- Runtime options ---- */
 
 typedef struct MigParams {

@@ -39,6 +39,7 @@
 #include "migration/ram/ram-xbzrle.h"
 #include "migration/transport/router.h"
 #include "migration/transport/stream.h"
+#include "migration/transport/tls.h"
 #include "qapi/clone.h"
 #include "qapi/qapi-visit.h"
 #include "system/machine.h"
@@ -1022,6 +1023,7 @@ static bool serve(void *opaque, MigStream *s, const WireRecord *first)
     serving = c;
     mig_params_update(cfg);
     mig_info_start(MIG_DIR_INCOMING, cfg->events, false);
+    mig_info_set_tls(mig_tls_channel_info(mig_stream_channel(s)));
     c->thread = g_thread_try_new(VMIG_THREAD_NAME("mig/incoming"),
                                  incoming_thread_fn, c, &gerr);
     threads_alive++;
@@ -1043,6 +1045,7 @@ bool migration_incoming_start(const MigrationAddress *addr,
                               const MigIncomingHooks *hooks, Error **errp)
 {
     MigIncoming *i;
+    MigTls *tls;
 
     assert_main_thread();
     if (inc) {
@@ -1051,6 +1054,10 @@ bool migration_incoming_start(const MigrationAddress *addr,
     }
     if (qatomic_mb_read(&shutting_down)) {
         error_setg(errp, "vmig is shutting down");
+        return false;
+    }
+    /* Held from now until the router is freed. */
+    if (!mig_tls_new(cfg, addr, false, &tls, errp)) {
         return false;
     }
     i = g_new0(MigIncoming, 1);
@@ -1062,7 +1069,8 @@ bool migration_incoming_start(const MigrationAddress *addr,
     /* Set first: without a listener the one channel is served (and
      * query-migrate shows it) before mig_router_new() returns. */
     inc = i;
-    i->router = mig_router_new(addr, cfg->accept_timeout, serve, i, errp);
+    i->router = mig_router_new(addr, cfg->accept_timeout, tls, serve, i,
+                               errp);
     if (!i->router) {
         inc = NULL;
         incoming_free(i);

@@ -47,6 +47,7 @@
 #include "migration/ram/ram.h"
 #include "migration/ram/ram-xbzrle.h"
 #include "migration/transport/stream.h"
+#include "migration/transport/tls.h"
 #include "qapi/clone.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
@@ -125,6 +126,7 @@ typedef enum RpState {
 typedef struct MigOutgoing {
     /* Set before the migration thread starts, read-only after. */
     MigrationAddress *addr;
+    MigTls *tls;                /* NULL: plaintext */
     bool dry_run;
     bool unidirectional;        /* file: nothing comes back */
     bool reply_optional;        /* exec: an answer may or may not come */
@@ -194,6 +196,7 @@ static bool shutting_down;
 static void outgoing_free(MigOutgoing *o)
 {
     qapi_free_MigrationAddress(o->addr);
+    mig_tls_free(o->tls);
     mig_session_free(o->session);
     wire_hello_free(o->hello);
     mig_stream_free(o->stream);
@@ -1474,7 +1477,7 @@ static bool publish_multifd(MigOutgoing *o, MultifdSend *m, Error *err,
 static bool open_multifd(MigOutgoing *o, OutResult *res)
 {
     Error *err = NULL;
-    MultifdSend *m = multifd_send_new(o->addr, o->session->cfg,
+    MultifdSend *m = multifd_send_new(o->addr, o->session->cfg, o->tls,
                                       o->session->id,
                                       &o->session->ram_saver, &err);
 
@@ -1781,6 +1784,7 @@ static void connected(MigStream *s, Error *err, gpointer opaque)
         return;
     }
     o->stream = s;
+    mig_info_set_tls(mig_tls_channel_info(mig_stream_channel(s)));
     threads_alive++;
     g_mutex_lock(&cleanup_lock);
     cleaning++;
@@ -1799,8 +1803,6 @@ static void connected(MigStream *s, Error *err, gpointer opaque)
     }
 }
 
-static const MigChannelSpec main_channel = { .role = MIG_CHANNEL_MAIN };
-
 bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
                               bool dry_run, const MigrationConfig *cfg,
                               Error **errp)
@@ -1814,7 +1816,9 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     uint32_t flags = (unidirectional ? WIRE_HELLO_UNIDIRECTIONAL : 0) |
                      (reply_optional ? WIRE_HELLO_REPLY_OPTIONAL : 0) |
                      (dry_run ? WIRE_HELLO_DRY_RUN : 0);
+    MigChannelSpec spec = { .role = MIG_CHANNEL_MAIN };
     WireHello *hello;
+    MigTls *tls;
     MigOutgoing *o;
 
     assert_main_thread();
@@ -1834,9 +1838,14 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     if (!wait_cleanup(errp)) {
         return false;
     }
+    /* Held until the migration is freed. */
+    if (!mig_tls_new(cfg, addr, true, &tls, errp)) {
+        return false;
+    }
     hello = handshake_hello_new(cfg, flags,
                                 ms && ms->has_uuid ? ms->uuid : NULL, errp);
     if (!hello) {
+        mig_tls_free(tls);
         return false;
     }
 
@@ -1844,6 +1853,7 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     g_mutex_init(&o->lock);
     g_cond_init(&o->cond);
     o->addr = QAPI_CLONE(MigrationAddress, addr);
+    o->tls = tls;
     o->dry_run = dry_run;
     o->unidirectional = unidirectional;
     o->reply_optional = reply_optional;
@@ -1858,7 +1868,8 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     mig_info_report_throttle(cfg->auto_converge);
     /* Connecting can take long (an unreachable host): not here. */
     set_phase(o, OUT_CONNECTING);
-    mig_channel_open_async(addr, &main_channel, connected, o);
+    spec.tls = o->tls;
+    mig_channel_open_async(addr, &spec, connected, o);
     return true;
 }
 

@@ -46,6 +46,7 @@ typedef struct MigInfoState {
     MigXbzrleStats xbzrle;
     SocketAddress *listen_addr;
     MigrationConfigOverrideList *overrides;
+    MigrationTlsInfo *tls;
 } MigInfoState;
 
 static MigInfoState info = { .status = MIGRATION_STATUS_NONE };
@@ -70,6 +71,7 @@ void mig_info_start(MigDirection dir, bool events, bool dry_run)
     info.has_multifd = false;
     info.has_xbzrle = false;
     g_clear_pointer(&info.overrides, qapi_free_MigrationConfigOverrideList);
+    g_clear_pointer(&info.tls, qapi_free_MigrationTlsInfo);
     g_mutex_unlock(&info.lock);
     qatomic_mb_set(&info.status, MIGRATION_STATUS_SETUP);
     if (events) {
@@ -277,6 +279,14 @@ void mig_info_set_overrides(const MigrationConfigOverrideList *list)
     g_mutex_unlock(&info.lock);
 }
 
+void mig_info_set_tls(MigrationTlsInfo *tls)
+{
+    g_mutex_lock(&info.lock);
+    qapi_free_MigrationTlsInfo(info.tls);
+    info.tls = tls;
+    g_mutex_unlock(&info.lock);
+}
+
 static MigrationStats *stats_to_qapi(const MigRamStats *r)
 {
     MigrationStats *st = g_new0(MigrationStats, 1);
@@ -356,6 +366,7 @@ MigrationInfo *qmp_query_migrate(Error **errp)
         }
         mi->overridden_config = QAPI_CLONE(MigrationConfigOverrideList,
                                            info.overrides);
+        mi->tls = info.tls ? QAPI_CLONE(MigrationTlsInfo, info.tls) : NULL;
     }
     g_mutex_unlock(&info.lock);
     return mi;

@@ -342,7 +342,7 @@ static bool start_threads(MultifdSend *m, Error **errp)
 }
 
 MultifdSend *multifd_send_new(const MigrationAddress *addr,
-                              const MigrationConfig *cfg,
+                              const MigrationConfig *cfg, MigTls *tls,
                               const uint8_t *session_id, RamSaver *rs,
                               Error **errp)
 {
@@ -366,6 +366,7 @@ MultifdSend *multifd_send_new(const MigrationAddress *addr,
             .role = WIRE_CHANNEL_MULTIFD,
             .index = i,
             .zero_copy = m->zero_copy,
+            .tls = tls,
         };
 
         memcpy(spec.session_id, session_id, WIRE_SESSION_ID_LEN);

@@ -26,6 +26,7 @@
 #include "migration/config.h"
 #include "migration/ram/ram.h"
 #include "migration/transport/stream.h"
+#include "migration/transport/tls.h"
 #include "migration/wire/wire.h"
 #include "qapi/error.h"
 #include "qapi/qapi-types.h"
@@ -51,11 +52,12 @@ typedef struct MultifdSend MultifdSend;
 
 /*
  * Opens cfg's multifd-channels connections to @addr (blocking: from the
- * migration thread), introduces each with CHANNEL_HEADER for
- * @session_id and starts their threads.  Pages are counted in @rs.
+ * migration thread), each with a TLS session of its own if @tls (NULL:
+ * plaintext), introduces each with CHANNEL_HEADER for @session_id and
+ * starts their threads.  Pages are counted in @rs.
  */
 MultifdSend *multifd_send_new(const MigrationAddress *addr,
-                              const MigrationConfig *cfg,
+                              const MigrationConfig *cfg, MigTls *tls,
                               const uint8_t *session_id, RamSaver *rs,
                               Error **errp);
 /*

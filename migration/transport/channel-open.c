@@ -192,9 +192,9 @@ void mig_channel_connect_async(const MigrationAddress *addr,
 
 /*
  * Makes @ioc (taken) the channel @spec describes: named after its role,
- * a stream that has sent the stream header, and for an extra channel
- * introduced to the destination.
- * TLS, when it comes, wraps @ioc here, before the first byte.
+ * TLS wrapped around it before its first byte, a stream that has sent
+ * the stream header, and for an extra channel introduced to the
+ * destination.
  */
 static MigStream *channel_setup(QIOChannel *ioc, const MigChannelSpec *spec,
                                 Error **errp)
@@ -212,6 +212,13 @@ static MigStream *channel_setup(QIOChannel *ioc, const MigChannelSpec *spec,
             wire_channel_role_name(spec->role), spec->index);
 
         qio_channel_set_name(ioc, name);
+    }
+    if (spec->tls) {
+        ioc = mig_tls_client(spec->tls, ioc, mig_deadline_after_ms(
+                                 mig_handshake_timeout_ms()), errp);
+        if (!ioc) {
+            return NULL;
+        }
     }
     s = mig_stream_new(ioc, errp);
     qio_channel_unref(ioc);
@@ -254,16 +261,65 @@ typedef struct OpenAsync {
     MigChannelSpec spec;
     MigChannelOpenFunc *func;
     gpointer opaque;
+    /* With TLS: the handshake's thread and its result. */
+    QIOChannel *ioc;
+    MigStream *s;
+    Error *err;
+    GMainContext *ctx;
 } OpenAsync;
+
+static gboolean open_async_deliver(gpointer data)
+{
+    OpenAsync *job = data;
+
+    job->func(job->s, job->err, job->opaque);
+    if (job->ctx) {
+        g_main_context_unref(job->ctx);
+    }
+    g_free(job);
+    return G_SOURCE_REMOVE;
+}
+
+/* A handshake waits for the peer: never on the caller's main loop. */
+static gpointer open_async_setup(gpointer data)
+{
+    OpenAsync *job = data;
+    GSource *idle = g_idle_source_new();
+
+    job->s = channel_setup(g_steal_pointer(&job->ioc), &job->spec,
+                           &job->err);
+    g_source_set_callback(idle, open_async_deliver, job, NULL);
+    g_source_attach(idle, job->ctx);
+    g_source_unref(idle);
+    return NULL;
+}
 
 static void open_async_connected(QIOChannel *ioc, Error *err,
                                  gpointer opaque)
 {
     OpenAsync *job = opaque;
-    MigStream *s = ioc ? channel_setup(ioc, &job->spec, &err) : NULL;
+    g_autoptr(GError) gerr = NULL;
+    GThread *thread;
 
-    job->func(s, err, job->opaque);
-    g_free(job);
+    if (!ioc || !job->spec.tls) {
+        job->s = ioc ? channel_setup(ioc, &job->spec, &err) : NULL;
+        job->err = err;
+        open_async_deliver(job);
+        return;
+    }
+    job->ioc = ioc;
+    job->ctx = g_main_context_ref_thread_default();
+    /* Not joined: it ends by handing the job over. */
+    thread = g_thread_try_new(VMIG_THREAD_NAME("mig/tls"), open_async_setup,
+                              job, &gerr);
+    if (!thread) {
+        error_setg(&job->err, "Cannot start a thread for the TLS "
+                   "handshake: %s", gerr->message);
+        qio_channel_unref(g_steal_pointer(&job->ioc));
+        open_async_deliver(job);
+        return;
+    }
+    g_thread_unref(thread);
 }
 
 void mig_channel_open_async(const MigrationAddress *addr,

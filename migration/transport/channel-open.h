@@ -26,6 +26,7 @@
 
 #include "io/channel.h"
 #include "migration/transport/stream.h"
+#include "migration/transport/tls.h"
 #include "migration/wire/wire.h"
 #include "qapi/qapi-types.h"
 
@@ -40,16 +41,20 @@ typedef struct MigChannelSpec {
     uint32_t index;
     /* Send with MSG_ZEROCOPY (tcp only; the caller validated it). */
     bool zero_copy;
+    /* TLS from the first byte, or NULL (borrowed: must outlive the
+     * opening, not the channel). */
+    MigTls *tls;
 } MigChannelSpec;
 
 #define MIG_CHANNEL_MAIN 0
 
 /*
  * Opens the channel @spec describes to @addr, blocking: connects, names
- * it after its role ("tcp:h:p (multifd 2)"), makes it a stream and
- * sends the stream header, followed on an extra channel by its
- * CHANNEL_HEADER, within the handshake timeout.  The main channel's
- * first record is the handshake's (migration/engine/handshake.c).
+ * it after its role ("tcp:h:p (multifd 2)"), completes TLS if
+ * @spec->tls, makes it a stream and sends the stream header, followed
+ * on an extra channel by its CHANNEL_HEADER, within the handshake
+ * timeout.  The main channel's first record is the handshake's
+ * (migration/engine/handshake.c).
  */
 MigStream *mig_channel_open(const MigrationAddress *addr,
                             const MigChannelSpec *spec, Error **errp);
@@ -61,7 +66,8 @@ typedef void MigChannelOpenFunc(MigStream *s, Error *err, gpointer opaque);
 /*
  * mig_channel_open() for the main thread: @func runs later, never from
  * within this call, in the calling thread's main context (see
- * mig_channel_connect_async()).
+ * mig_channel_connect_async()).  The TLS handshake, when there is one,
+ * runs in a thread of its own.
  */
 void mig_channel_open_async(const MigrationAddress *addr,
                             const MigChannelSpec *spec,

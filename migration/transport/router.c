@@ -5,8 +5,10 @@
 
 #include <string.h>
 
+#include "io/channel-tls.h"
 #include "io/net-listener.h"
 #include "migration/transport/channel-open.h"
+#include "migration/transport/tls.h"
 #include "util/main-thread.h"
 
 typedef struct RouterSession {
@@ -19,9 +21,12 @@ typedef struct RouterSession {
 typedef struct Pending {
     MigRouter *r;
     MigStream *stream;
-    GSource *readable;
+    GSource *readable;          /* watching for watch_cond */
+    GIOCondition watch_cond;
     GSource *expiry;
     unsigned timeout_ms;        /* for the expiry's warning */
+    bool tls_done;              /* handshake complete (TLS only) */
+    char *refusal;              /* why TLS refuses the source, or NULL */
     bool header_read;
 } Pending;
 
@@ -29,6 +34,7 @@ struct MigRouter {
     MigRouterMainFunc *main;
     void *opaque;
     QIONetListener *listener;   /* tcp:, unix:; NULL for the others */
+    MigTls *tls;                /* NULL: plaintext */
     unsigned accept_timeout_ms;
     GArray *sessions;           /* RouterSession */
     GQueue pending;             /* Pending *, oldest first */
@@ -53,6 +59,34 @@ static RouterSession *find_session(MigRouter *r, const uint8_t *id)
         }
     }
     return NULL;
+}
+
+/*
+ * Answers a peer that does not speak this end's protocol (TLS or
+ * plaintext) in the plaintext one, without waiting: a stream header and
+ * a REJECT saying @why.  A plaintext source reports the REJECT; a TLS
+ * source sees the stream header where TLS should be, and says so.
+ */
+static void reject_plainly(QIOChannel *ioc, const char *why)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autoptr(WireReject) rej = wire_reject_new(WIRE_ERR_GENERIC, "tls-creds",
+                                                "%s", why);
+    char sink[4096];
+
+    wire_stream_header_encode(b);
+    if (!wire_reject_encode(rej, WIRE_REC_REJECT, b, NULL)) {
+        return;
+    }
+    /* Closing with unread bytes resets the connection, which could
+     * destroy the REJECT before the peer reads it: read what has come
+     * (a HELLO is far smaller than this bound). */
+    for (int i = 0; i < 16; i++) {
+        if (qio_channel_read(ioc, sink, sizeof(sink), NULL) <= 0) {
+            break;
+        }
+    }
+    qio_channel_write(ioc, b->data, b->len, NULL);
 }
 
 static void refuse(MigStream *s, const char *why)
@@ -96,6 +130,24 @@ static void bind_channel(MigRouter *r, MigStream *s, const WireRecord *rec)
     error_free(err);
 }
 
+/* The source's certificate or identity is refused: a HELLO is answered
+ * with a REJECT, inside TLS, so the source can tell its user why. */
+static void route_refused(MigStream *s, const WireRecord *first,
+                          const char *why)
+{
+    if (first->type == WIRE_REC_HELLO) {
+        g_autoptr(GByteArray) b = g_byte_array_new();
+        g_autoptr(WireReject) rej = wire_reject_new(WIRE_ERR_GENERIC, NULL,
+                                                    "%s", why);
+
+        wire_stream_header_encode(b);
+        if (wire_reject_encode(rej, WIRE_REC_REJECT, b, NULL)) {
+            mig_stream_write(s, b->data, b->len, MIG_DEADLINE_NOW, NULL);
+        }
+    }
+    refuse(s, why);
+}
+
 static void route(MigRouter *r, MigStream *s, const WireRecord *first)
 {
     if (first->type == WIRE_REC_CHANNEL_HEADER) {
@@ -118,6 +170,7 @@ static MigStream *pending_take(Pending *p)
     g_source_unref(p->readable);
     g_source_destroy(p->expiry);
     g_source_unref(p->expiry);
+    g_free(p->refusal);
     g_free(p);
     return s;
 }
@@ -178,16 +231,101 @@ static const char *without_name(MigStream *s, const char *msg)
     return msg;
 }
 
+static gboolean pending_ready(QIOChannel *ioc, GIOCondition cond,
+                              gpointer opaque);
+
+/* Watches @p's channel for @cond from now on. */
+static void pending_watch(Pending *p, GIOCondition cond)
+{
+    if (p->readable && p->watch_cond == cond) {
+        return;
+    }
+    if (p->readable) {
+        g_source_destroy(p->readable);
+        g_source_unref(p->readable);
+    }
+    p->watch_cond = cond;
+    p->readable = qio_channel_create_watch(mig_stream_channel(p->stream),
+                                           cond);
+    g_source_set_callback(p->readable, G_SOURCE_FUNC(pending_ready), p,
+                          NULL);
+    g_source_attach(p->readable, g_main_context_get_thread_default());
+}
+
+/*
+ * One step of @p's TLS handshake, then the source's checks.  false
+ * when @p is not ready for its first record yet (waiting, or dropped:
+ * *@dropped).
+ */
+static bool pending_tls(Pending *p, bool *dropped)
+{
+    QIOChannel *ioc = mig_stream_channel(p->stream);
+    Error *err = NULL;
+
+    *dropped = false;
+    switch (qio_channel_tls_handshake_step(ioc, &err)) {
+    case QIO_CHANNEL_TLS_WANT_READ:
+        pending_watch(p, G_IO_IN);
+        return false;
+    case QIO_CHANNEL_TLS_WANT_WRITE:
+        pending_watch(p, G_IO_OUT);
+        return false;
+    case QIO_CHANNEL_TLS_FAILED:
+        if (qio_channel_tls_peer_is_plaintext(ioc)) {
+            reject_plainly(qio_channel_tls_get_inner(ioc), "this "
+                           "destination requires TLS (tls-creds), but the "
+                           "source did not start TLS");
+        }
+        {
+            /* "TLS handshake on 'NAME' failed: why": the warning names
+             * the connection already. */
+            g_autofree char *head = g_strdup_printf(
+                "TLS handshake on '%s' failed: ", mig_stream_name(p->stream));
+            const char *msg = error_get_pretty(err);
+            g_autofree char *why = g_str_has_prefix(msg, head)
+                ? g_strconcat("TLS handshake failed: ", msg + strlen(head),
+                              NULL)
+                : g_strdup(msg);
+
+            pending_drop(p, why);
+        }
+        error_free(err);
+        *dropped = true;
+        return false;
+    case QIO_CHANNEL_TLS_DONE:
+        break;
+    }
+    p->tls_done = true;
+    pending_watch(p, G_IO_IN);
+    /* Refused or not, the first record is read: a HELLO gets the
+     * reason as a REJECT. */
+    if (!mig_tls_check_client(p->r->tls, ioc, &err)) {
+        p->refusal = g_strdup(error_get_pretty(err));
+        error_free(err);
+    }
+    return true;
+}
+
 /* Whether @p is done with: routed, or dropped with a warning. */
 static bool pending_try(Pending *p)
 {
     MigRouter *r = p->r;
     Error *err = NULL;
     WireRecord rec;
+    bool dropped;
 
+    if (r->tls && !p->tls_done && !pending_tls(p, &dropped)) {
+        return dropped;
+    }
     switch (read_first_now(p, &rec, &err)) {
     case MIG_STREAM_OK:
-        route(r, pending_take(p), &rec);
+        if (p->refusal) {
+            g_autofree char *why = g_steal_pointer(&p->refusal);
+
+            route_refused(pending_take(p), &rec, why);
+        } else {
+            route(r, pending_take(p), &rec);
+        }
         return true;
     case MIG_STREAM_TIMEOUT:
         error_free(err);
@@ -198,14 +336,20 @@ static bool pending_try(Pending *p)
                      : "it closed without sending anything");
         return true;
     default:
+        /* A TLS source meeting a plaintext destination: tell it. */
+        if (!r->tls && !p->header_read &&
+            mig_stream_peer_started_tls(p->stream)) {
+            reject_plainly(mig_stream_channel(p->stream),
+                           error_get_pretty(err));
+        }
         pending_drop(p, without_name(p->stream, error_get_pretty(err)));
         error_free(err);
         return true;
     }
 }
 
-static gboolean pending_readable(QIOChannel *ioc, GIOCondition cond,
-                                 gpointer opaque)
+static gboolean pending_ready(QIOChannel *ioc, GIOCondition cond,
+                              gpointer opaque)
 {
     /* Done with, its watch is destroyed: the return value is moot. */
     return pending_try(opaque) ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
@@ -221,6 +365,11 @@ static gboolean pending_expired(gpointer opaque)
                           : "stream header", p->timeout_ms, got)
         : g_strdup_printf("no data within %u ms", p->timeout_ms);
 
+    if (p->r->tls && !p->tls_done) {
+        g_free(why);
+        why = g_strdup_printf("no TLS handshake within %u ms", p->timeout_ms);
+    }
+
     pending_drop(p, why);
     return G_SOURCE_REMOVE;
 }
@@ -231,12 +380,21 @@ static gboolean pending_expired(gpointer opaque)
  * silence goes first, so a flood of silent strangers never pushes out
  * a source whose first bytes have arrived.
  */
+static bool pending_spoke(Pending *p)
+{
+    QIOChannel *ioc = mig_stream_channel(p->stream);
+
+    /* With TLS a source speaks its handshake before any record. */
+    return mig_stream_bytes_read(p->stream) > 0 ||
+           (p->r->tls && qio_channel_tls_peer_spoke(ioc));
+}
+
 static Pending *pending_to_evict(MigRouter *r)
 {
     for (GList *l = r->pending.head; l; l = l->next) {
         Pending *p = l->data;
 
-        if (mig_stream_bytes_read(p->stream) == 0) {
+        if (!pending_spoke(p)) {
             return p;
         }
     }
@@ -252,10 +410,7 @@ static void pending_add(MigRouter *r, MigStream *s)
     p->r = r;
     p->stream = s;
     p->timeout_ms = r->accept_timeout_ms;
-    p->readable = qio_channel_create_watch(mig_stream_channel(s), G_IO_IN);
-    g_source_set_callback(p->readable, G_SOURCE_FUNC(pending_readable), p,
-                          NULL);
-    g_source_attach(p->readable, ctx);
+    pending_watch(p, G_IO_IN);
     p->expiry = g_timeout_source_new(p->timeout_ms);
     g_source_set_callback(p->expiry, pending_expired, p, NULL);
     g_source_attach(p->expiry, ctx);
@@ -284,13 +439,29 @@ static void pending_add(MigRouter *r, MigStream *s)
     }
 }
 
+/* @ioc (taken) as a stream: TLS wrapped around it first, if any. */
+static MigStream *incoming_stream(MigRouter *r, QIOChannel *ioc,
+                                  Error **errp)
+{
+    MigStream *s;
+
+    if (r->tls) {
+        ioc = mig_tls_server(r->tls, ioc, errp);
+        if (!ioc) {
+            return NULL;
+        }
+    }
+    s = mig_stream_new(ioc, errp);
+    qio_channel_unref(ioc);
+    return s;
+}
+
 static void accepted(QIONetListener *l, QIOChannel *ioc, gpointer opaque)
 {
     MigRouter *r = opaque;
     Error *err = NULL;
-    MigStream *s = mig_stream_new(ioc, &err);
+    MigStream *s = incoming_stream(r, ioc, &err);
 
-    qio_channel_unref(ioc);
     if (!s) {
         warn_report("incoming migration: %s", error_get_pretty(err));
         error_free(err);
@@ -300,7 +471,7 @@ static void accepted(QIONetListener *l, QIOChannel *ioc, gpointer opaque)
 }
 
 MigRouter *mig_router_new(const MigrationAddress *addr,
-                          unsigned accept_timeout_ms,
+                          unsigned accept_timeout_ms, MigTls *tls,
                           MigRouterMainFunc *main, void *opaque,
                           Error **errp)
 {
@@ -309,6 +480,7 @@ MigRouter *mig_router_new(const MigrationAddress *addr,
     MigStream *s;
 
     assert_main_thread();
+    r->tls = tls;
     r->main = main;
     r->opaque = opaque;
     r->accept_timeout_ms = accept_timeout_ms;
@@ -324,13 +496,16 @@ MigRouter *mig_router_new(const MigrationAddress *addr,
         return r;
     }
     ioc = mig_channel_open_incoming(addr, errp);
-    s = ioc ? mig_stream_new(ioc, errp) : NULL;
-    if (ioc) {
-        qio_channel_unref(ioc);
-    }
+    s = ioc ? incoming_stream(r, ioc, errp) : NULL;
     if (!s) {
         mig_router_free(r);
         return NULL;
+    }
+    if (r->tls) {
+        /* The handshake and the source's checks need the main loop,
+         * and are bounded as a listener's connections are. */
+        pending_add(r, s);
+        return r;
     }
     /* Nothing else can arrive: no session to wait for. */
     if (!r->main(r->opaque, s, NULL)) {
@@ -379,6 +554,7 @@ void mig_router_free(MigRouter *r)
         return;
     }
     mig_router_close(r);
+    mig_tls_free(r->tls);
     g_array_unref(r->sessions);
     if (r->listener) {
         qio_net_listener_free(r->listener);

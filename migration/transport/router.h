@@ -2,27 +2,36 @@
  * The destination's channels: one router per incoming address.
  *
  * The router owns the listener (or, for fd:, exec: and file:, the one
- * channel there is), makes every connection a stream (TLS will wrap it
- * here, before its first byte) and sends it where it belongs.  A
+ * channel there is), makes every connection a stream (with TLS wrapped
+ * around it before its first byte) and sends it where it belongs.  A
  * listener's connections are strangers until their first record says
  * who they are; the router reads it from the main loop, never blocking
  * and never starting a thread for it:
  *
  *   accepted ──> pending (at most MIG_ROUTER_MAX_PENDING; a new one
- *                closes the oldest silent one, else the oldest):
- *                stream header + first record
- *                within accept-timeout
+ *                closes the oldest silent one, else the oldest): with
+ *                TLS the handshake and the source's checks
+ *                (certificate, tls-authz), then stream header + first
+ *                record, all within accept-timeout
  *     HELLO ──> main handler (closed at once if it is busy)
  *     CHANNEL_HEADER, registered session id ──> the session's bind
  *     anything else (garbage, silence, an early end, another record,
- *     an unknown session) ──> one warning naming the peer and what was
- *     wrong, closed; no migration hears of it
+ *     an unknown session, a failed TLS handshake) ──> one warning
+ *     naming the peer and what was wrong, closed; no migration hears
+ *     of it
+ *     a source TLS refuses (its certificate, tls-authz) ──> its HELLO
+ *     answered with a REJECT saying why, inside TLS; then as above
+ *
+ * A peer speaking the other protocol, a plaintext source to a TLS
+ * destination or a TLS source to a plaintext one, gets a plaintext
+ * stream header and REJECT, so both ends can say what happened.
  *
  * So only a peer that sent a HELLO reaches the migration, and a silent
  * stranger never delays a source: each connection is read as its bytes
  * arrive, the first one complete goes first.  The one channel of fd:,
  * exec: and file: is the source itself: it goes to the main handler
- * unread, and the handler reads its first record.
+ * unread, and the handler reads its first record; with TLS it is
+ * pending like a listener's connection (file: has no TLS).
  *
  * A session registers by its id (mig_router_add_session()); the binding
  * of (role, index) is the session's (migration/engine/session.c).
@@ -34,6 +43,7 @@
 #define VMIG_MIGRATION_ROUTER_H
 
 #include "migration/transport/stream.h"
+#include "migration/transport/tls.h"
 #include "migration/wire/wire.h"
 #include "qapi/qapi-types.h"
 
@@ -68,10 +78,11 @@ typedef WireBindResult MigRouterBindFunc(void *opaque, MigStream *s,
 /*
  * Listens on @addr (tcp:, unix:), giving each connection
  * @accept_timeout_ms for its first record; or opens its one channel and
- * hands it to @main before returning.
+ * hands it to @main before returning (with TLS: once its handshake is
+ * done).  @tls (taken; NULL: plaintext) secures every connection.
  */
 MigRouter *mig_router_new(const MigrationAddress *addr,
-                          unsigned accept_timeout_ms,
+                          unsigned accept_timeout_ms, MigTls *tls,
                           MigRouterMainFunc *main, void *opaque,
                           Error **errp);
 /* For connections accepted from now on. */

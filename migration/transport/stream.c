@@ -646,6 +646,11 @@ static ssize_t read_some(MigStream *s, struct iovec *iov, size_t niov,
  * than @limit (0: as much as has arrived).  MIG_STREAM_EOF if the
  * stream ends first (the bytes read stay buffered).
  */
+bool mig_stream_peer_started_tls(MigStream *s)
+{
+    return wire_stream_header_is_tls(s->buf + s->start, buffered(s));
+}
+
 static MigStreamResult fill_limit(MigStream *s, size_t need, size_t limit,
                                   gint64 deadline, Error **errp)
 {

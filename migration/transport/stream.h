@@ -156,6 +156,9 @@ bool mig_stream_set_liveness(MigStream *s, unsigned seconds, Error **errp);
 /* The peer's stream header; EOF if it sent nothing at all. */
 MigStreamResult mig_stream_read_header(MigStream *s, gint64 deadline,
                                        Error **errp);
+/* After mig_stream_read_header() failed: whether the peer started a
+ * TLS handshake instead (reader's thread, before any other read). */
+bool mig_stream_peer_started_tls(MigStream *s);
 /*
  * The next whole record (padding checked).  @rec->body is valid until
  * the next read.

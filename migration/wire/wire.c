@@ -90,6 +90,11 @@ void wire_stream_header_encode(GByteArray *out)
     wire_put_u32(out, 0);
 }
 
+bool wire_stream_header_is_tls(const uint8_t *buf, size_t len)
+{
+    return len >= 1 && buf[0] == 0x16 && (len < 2 || buf[1] == 0x03);
+}
+
 /* Names the likely mix-up behind bad magic @buf (@len >= 1 bytes). */
 static void bad_magic(const uint8_t *buf, size_t len, Error **errp)
 {
@@ -98,9 +103,9 @@ static void bad_magic(const uint8_t *buf, size_t len, Error **errp)
     for (size_t i = 0; i < MIN(len, WIRE_MAGIC_LEN); i++) {
         g_string_append_printf(hex, "%s%02x", i ? " " : "", buf[i]);
     }
-    if (buf[0] == 0x16 && (len < 2 || buf[1] == 0x03)) {
-        error_setg(errp, "the peer started a TLS handshake, but TLS is not "
-                   "enabled on this end (tls-creds)");
+    if (wire_stream_header_is_tls(buf, len)) {
+        error_setg(errp, "the peer started TLS but this end has no TLS "
+                   "configured (tls-creds)");
     } else if (len >= 4 && memcmp(buf, "QEVM", 4) == 0) {
         error_setg(errp, "this is a QEMU (v1) migration stream, not a vmig "
                    "v2 stream");

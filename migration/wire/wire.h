@@ -169,6 +169,10 @@ void wire_stream_header_encode(GByteArray *out);
 WireStatus wire_stream_header_decode(const uint8_t *buf, size_t len,
                                      Error **errp);
 
+/* Whether @buf (@len bytes, at least one) starts the way a TLS
+ * handshake does (16 03) rather than with the stream magic. */
+bool wire_stream_header_is_tls(const uint8_t *buf, size_t len);
+
 /* ---- Record framing --------------------------------------------------- */
 
 typedef struct WireRecord {

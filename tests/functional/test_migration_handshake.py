@@ -261,7 +261,7 @@ class PeerTest(MigrationTestCase):
         cases = [(b'HTTP/1.1 400 Bad Request\r\n\r\n',
                   'not a vmig migration stream: bad magic 48 54 54 50'),
                  (b'\x16\x03\x01\x00\x05hello',
-                  'the peer started a TLS handshake'),
+                  'the peer started TLS but this end has no TLS configured'),
                  (b'QEVM\x00\x00\x00\x03', 'a QEMU (v1) migration stream')]
         with src_vm(*BUSY) as src:
             for junk, message in cases:

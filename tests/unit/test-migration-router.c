@@ -78,8 +78,8 @@ static void fixture_init_timeout(Fixture *f, unsigned accept_timeout_ms)
     addr = migration_address_parse(uri, &error_abort);
     f->seen.streams = g_ptr_array_new_with_free_func(
         (GDestroyNotify)mig_stream_free);
-    f->router = mig_router_new(addr, accept_timeout_ms, on_main, &f->seen,
-                               &error_abort);
+    f->router = mig_router_new(addr, accept_timeout_ms, NULL, on_main,
+                               &f->seen, &error_abort);
     ck_assert(mig_router_listens(f->router));
     ck_assert_ptr_nonnull(mig_router_listen_address(f->router));
 }

@@ -278,7 +278,8 @@ START_TEST(test_bad_header_fails_fast)
         const char *error;
     } cases[] = {
         { "G", 1, "bad magic 47" },
-        { "\x16\x03", 2, "started a TLS handshake" },
+        { "\x16\x03", 2,
+          "the peer started TLS but this end has no TLS configured" },
         { "QEVM", 4, "QEMU (v1) migration stream" },
         { "\x89VMIG\r\n\x1a\0\0\0\3\0\0\0\0", 16,
           "unsupported stream format 3" },

@@ -131,7 +131,7 @@ START_TEST(test_stream_header)
     }
     ck_assert_int_eq(wire_stream_header_decode((const uint8_t *)"\x16\x03",
                                                2, &err), WIRE_ERROR);
-    check_error(&err, "TLS handshake");
+    check_error(&err, "the peer started TLS but this end has no TLS");
     ck_assert_int_eq(wire_stream_header_decode((const uint8_t *)"QEVM\0\0\0\3",
                                                8, &err), WIRE_ERROR);
     check_error(&err, "QEMU (v1) migration stream");
