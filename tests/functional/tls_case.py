@@ -1,5 +1,5 @@
 """Shared pieces of the TLS functional tests (test_tls_matrix.py,
-test_tls_libvirt.py): the certificate folders of tests/tls/tlscerts.py,
+test_tls_refusals.py, test_tls_libvirt.py): the certificate folders of tests/tls/tlscerts.py,
 made once per test module, the credentials objects as QMP object-add
 arguments or -object strings, and a source/destination pair whose
 migration either completes (equal digests, the tls facts of
@@ -31,6 +31,12 @@ MULTIFD4 = {'multifd': True, 'multifd-channels': 4,
 MULTIFD1 = {'multifd': True, 'multifd-channels': 1}
 # Every case runs over both; the basic x509 case also over MULTIFD1.
 MODES = (('precopy', PRECOPY), ('multifd4-zstd', MULTIFD4))
+# test_migration_tls.py runs the core cases over precopy (PSK, x509 with
+# the host from the URI, authz-simple, TLS on one side, impostors) and
+# x509 over multifd 4+zstd: the matrix runs them over what it does not.
+BEYOND_CORE = tuple(m for m in MODES if m[1].get('multifd'))
+# The source refused the destination's certificate, with an alert.
+ALERT_DST = ['TLS alert']
 # A small guest that keeps writing text-like pages (zstd has something
 # to do), slow enough to converge at once under the sanitizers; a
 # migration starts after WARM_WRITES of them (a quarter of a second).
