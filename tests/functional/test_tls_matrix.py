@@ -72,11 +72,12 @@ class X509HostTest(TlsTestCase):
         self.assert_tls(dtls, 'x509', CLIENT_DN)
 
     def test_default_host_localhost(self):
-        port = free_tcp_port()
-        self.completes_over(MODES, [self.x509_server()], [self.x509_client()],
-                            self.source_saw_server,
-                            listen='tcp:127.0.0.1:%d' % port,
-                            uri='tcp:localhost:%d' % port)
+        for mode in MODES:
+            port = free_tcp_port()
+            self.completes_over([mode], [self.x509_server()],
+                                [self.x509_client()], self.source_saw_server,
+                                listen='tcp:127.0.0.1:%d' % port,
+                                uri='tcp:localhost:%d' % port)
 
     def test_override_host(self):
         self.completes_over(MODES, [self.x509_server()], [self.x509_client()],
