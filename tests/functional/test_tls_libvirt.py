@@ -32,11 +32,11 @@ def set_capabilities(vm, **caps):
 
 class LibvirtFlowTest(TlsTestCase):
 
-    def prepare(self, vm, creds, mode, **params):
+    def prepare(self, vm, creds, mode, caps, **params):
         """What libvirt does on each end before migrating."""
         creds = dict(creds, id=OBJ)
         vm.cmd('object-add', **creds)
-        caps = {'pause-before-switchover': True}
+        caps = dict(caps)
         if mode.get('multifd'):
             caps['multifd'] = True
             params['multifd-channels'] = mode['multifd-channels']
@@ -51,8 +51,12 @@ class LibvirtFlowTest(TlsTestCase):
                     src_vm(*WORKLOAD) as src:
                 # libvirt sets tls-hostname on both ends, "" on the
                 # destination.
-                self.prepare(dst, self.x509_server(), mode, tls_hostname='')
+                self.prepare(dst, self.x509_server(), mode, {},
+                             tls_hostname='')
+                # Paused before the switchover, so that the checks below
+                # meet a migration that still runs.
                 self.prepare(src, self.x509_client(), mode,
+                             {'pause-before-switchover': True},
                              tls_hostname='dst.example.org')
                 dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0')
                 warm_up(src, WARM_WRITES)
