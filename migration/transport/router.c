@@ -402,14 +402,14 @@ static Pending *pending_to_evict(MigRouter *r)
 }
 
 /* Takes @s, which has a descriptor to watch. */
-static void pending_add(MigRouter *r, MigStream *s)
+static void pending_add(MigRouter *r, MigStream *s, unsigned timeout_ms)
 {
     GMainContext *ctx = g_main_context_get_thread_default();
     Pending *p = g_new0(Pending, 1);
 
     p->r = r;
     p->stream = s;
-    p->timeout_ms = r->accept_timeout_ms;
+    p->timeout_ms = timeout_ms;
     pending_watch(p, G_IO_IN);
     p->expiry = g_timeout_source_new(p->timeout_ms);
     g_source_set_callback(p->expiry, pending_expired, p, NULL);
@@ -467,7 +467,7 @@ static void accepted(QIONetListener *l, QIOChannel *ioc, gpointer opaque)
         error_free(err);
         return;
     }
-    pending_add(r, s);
+    pending_add(r, s, r->accept_timeout_ms);
 }
 
 MigRouter *mig_router_new(const MigrationAddress *addr,
@@ -502,9 +502,10 @@ MigRouter *mig_router_new(const MigrationAddress *addr,
         return NULL;
     }
     if (r->tls) {
-        /* The handshake and the source's checks need the main loop,
-         * and are bounded as a listener's connections are. */
-        pending_add(r, s);
+        /* The handshake and the source's checks need the main loop.
+         * This channel is the source itself, no stranger: it gets the
+         * handshake's bound, as its HELLO would without TLS. */
+        pending_add(r, s, mig_handshake_timeout_ms());
         return r;
     }
     /* Nothing else can arrive: no session to wait for. */

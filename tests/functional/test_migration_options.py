@@ -39,6 +39,7 @@ CHECKSUM = 'functional/test_migration_checksum.py::'
 POLICY = 'unit/test-migration-policy.c::'
 STATE = 'unit/test-migration-state.c::'
 LIVENESS = 'functional/test_migration_liveness.py::'
+TLS = 'functional/test_migration_tls.py::'
 
 # Option -> the tests that show it does what it says: a functional test
 # ("functional/FILE.py::test_method") or a unit test of the engine code
@@ -104,6 +105,12 @@ COVERAGE = {
                  CHECKSUM + 'test_flipped_bit_on_a_multifd_channel',
                  CHECKSUM + 'test_none_on_a_socket',
                  CHECKSUM + 'test_none_refused_for_files'],
+    'tls-creds': [TLS + 'test_psk_match', TLS + 'test_x509',
+                  TLS + 'test_x509_multifd_zstd',
+                  TLS + 'test_tls_source_plaintext_destination'],
+    'tls-hostname': [TLS + 'test_x509_unix_and_exec',
+                     'unit/test-migration-config.c::test_local_objects'],
+    'tls-authz': [TLS + 'test_authz_refuses_source'],
     'xbzrle': [XBZRLE + 'test_deltas', XBZRLE + 'test_file',
                'unit/test-migration-xbzrle.c::test_ram_passes'],
     'xbzrle-cache-size': [XBZRLE + 'test_resize_while_migrating',

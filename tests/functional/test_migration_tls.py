@@ -206,6 +206,36 @@ class TlsMigrationTest(MigrationTestCase):
             finally:
                 rendezvous.close()
 
+    def test_tls_options_fixed_while_waiting(self):
+        """libvirt's order: the TLS options before migrate-incoming, and
+        cleared after the migration; a change while the destination
+        waits would not reach its listener, so it is refused."""
+        c = self.certs
+        with dst_vm(*self.x509(c.server, 'server'), incoming='defer') \
+                as dst, src_vm(*(self.x509(c.client, 'client') + DIRTY)) \
+                as src:
+            dst.cmd('migrate-set-parameters', tls_creds='tls0')
+            dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0')
+            for change in ({'tls-creds': ''}, {'tls-authz': 'a'},
+                           {'tls-hostname': 'h'}):
+                with self.subTest(change=change):
+                    resp = dst.qmp.execute('migrate-set-parameters', change)
+                    self.assertIn('error', resp)
+                    (name, _), = change.items()
+                    self.assertIn("Option '%s' cannot change while this "
+                                  "destination waits for its source" % name,
+                                  resp['error']['desc'])
+            # Unchanged values and other options still go.
+            self.assertEqual(dst.cmd('migrate-set-parameters',
+                                     tls_creds='tls0', downtime_limit=400),
+                             {})
+            result = self.migrate(src, listen_uri(dst), config=TLS)
+            self.assert_completed(src, dst, result)
+            # Done: cleared, and the object can go, as libvirt does.
+            self.assertEqual(dst.cmd('migrate-set-parameters', tls_creds=''),
+                             {})
+            self.assertEqual(dst.cmd('object-del', id='tls0'), {})
+
     # ---- TLS on one side only ----
 
     def test_plaintext_source_tls_destination(self):
