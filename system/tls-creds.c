@@ -35,12 +35,11 @@ static bool set_priority(TlsCreds *c, const char *base, Error **errp)
 
     if (ret < 0) {
         c->priority = NULL;
-        /* @where points into @prio: name the property's part if it is
-         * in the user's string, else ours is wrong. */
+        /* @where points into @prio, at what gnutls could not parse. */
         error_setg(errp, "'priority': invalid GnuTLS priority string "
-                   "'%s'%s%s: %s", base,
-                   where ? " at " : "", where ? where : "",
-                   gnutls_strerror(ret));
+                   "'%s'%s%s%s: %s", base,
+                   where ? " at '" : "", where ? where : "",
+                   where ? "'" : "", gnutls_strerror(ret));
         return false;
     }
     return true;

@@ -5,15 +5,26 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <glib.h>
-#include <string.h>
+
+/* The first buffer: most such files (a key, a PEM certificate) fit. */
+#define SMALL_FILE_CHUNK 8192
+
+/* The callers read secrets: a buffer given up is wiped first. */
+static void wipe_free(char *buf, size_t len)
+{
+    explicit_bzero(buf, len);
+    g_free(buf);
+}
 
 bool small_file_read(const char *path, size_t max, char **contents,
                      size_t *len, Error **errp)
 {
-    g_autofree char *buf = g_malloc(max + 1);
+    size_t size = MIN(max, SMALL_FILE_CHUNK) + 1;
+    char *buf;
     size_t got = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
@@ -21,10 +32,21 @@ bool small_file_read(const char *path, size_t max, char **contents,
         error_setg_errno(errp, errno, "cannot read %s", path);
         return false;
     }
-    /* Read one byte past @max to tell "exactly max" from "too big". */
+    buf = g_malloc(size);
+    /* Reads up to one byte past @max, to tell "exactly max" from "too
+     * big". */
     while (got <= max) {
-        ssize_t n = read(fd, buf + got, max + 1 - got);
+        ssize_t n;
 
+        if (got == size) {
+            char *bigger = g_malloc(MIN(size * 2, max + 1));
+
+            memcpy(bigger, buf, got);
+            wipe_free(buf, got);
+            buf = bigger;
+            size = MIN(size * 2, max + 1);
+        }
+        n = read(fd, buf + got, size - got);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -32,7 +54,7 @@ bool small_file_read(const char *path, size_t max, char **contents,
             int err = errno;
 
             close(fd);
-            explicit_bzero(buf, got);
+            wipe_free(buf, got);
             error_setg_errno(errp, err, "cannot read %s", path);
             return false;
         }
@@ -43,13 +65,19 @@ bool small_file_read(const char *path, size_t max, char **contents,
     }
     close(fd);
     if (got > max) {
-        /* The callers read secrets: leave no copy behind. */
-        explicit_bzero(buf, got);
+        wipe_free(buf, got);
         error_setg(errp, "%s is larger than %zu bytes", path, max);
         return false;
     }
+    if (got == size) {
+        char *bigger = g_malloc(got + 1);
+
+        memcpy(bigger, buf, got);
+        wipe_free(buf, got);
+        buf = bigger;
+    }
     buf[got] = '\0';
     *len = got;
-    *contents = g_steal_pointer(&buf);
+    *contents = buf;
     return true;
 }

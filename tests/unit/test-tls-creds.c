@@ -863,6 +863,28 @@ START_TEST(test_secret)
     bytes = secret_lookup("file", &len, &error_abort);
     ck_assert_str_eq((char *)bytes, "line\n");
 
+    /* Files longer than a read go whole; too long ones not at all. */
+    {
+        g_autofree char *big = g_malloc(20000);
+
+        for (size_t i = 0; i < 20000; i++) {
+            big[i] = 'a' + i % 26;
+        }
+        ck_assert(g_file_set_contents(path, big, 20000, NULL));
+        ck_assert(add(&error_abort, "secret,id=big,file=%s", path));
+        g_clear_pointer(&bytes, g_free);
+        bytes = secret_lookup("big", &len, &error_abort);
+        ck_assert_uint_eq(len, 20000);
+        ck_assert_mem_eq(bytes, big, 20000);
+
+        big = g_realloc(big, 64 * 1024 + 1);
+        memset(big, 'x', 64 * 1024 + 1);
+        ck_assert(g_file_set_contents(path, big, 64 * 1024 + 1, NULL));
+        refused("is larger than 65536 bytes", "secret,id=x,file=%s", path);
+        ck_assert(g_file_set_contents(path, big, 64 * 1024, NULL));
+        ck_assert(add(&error_abort, "secret,id=max,file=%s", path));
+    }
+
     refused("secret 'x': 'data': invalid base64: unexpected character at "
             "offset 2", "secret,id=x,data=YQ*i,format=base64");
     refused("invalid base64: length 3 is not a multiple of 4",
