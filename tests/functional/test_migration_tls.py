@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -196,7 +197,11 @@ class TlsMigrationTest(MigrationTestCase):
             rendezvous = Rendezvous(path)
             cmd = 'exec:%s %s %s' % (sys.executable, RELAY, path)
             try:
-                dst.cmd('migrate-incoming', uri=cmd, config=TLS)
+                # exec:'s one channel is no stranger: it waits for its
+                # source past accept-timeout, as without TLS.
+                dst.cmd('migrate-incoming', uri=cmd,
+                        config=dict(TLS, **{'accept-timeout': 100}))
+                time.sleep(0.5)
                 result = self.migrate(src, cmd, config=cfg)
                 self.assert_completed(src, dst, result)
                 self.assertEqual(result['tls']['kind'], 'x509')
