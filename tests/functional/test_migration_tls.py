@@ -156,6 +156,18 @@ class TlsMigrationTest(MigrationTestCase):
                                 side['multifd']['channel-bytes']), side)
             self.assertEqual(side['tls']['kind'], 'x509')
 
+    def test_wrong_destination_name(self):
+        """The source refuses a destination whose certificate is for
+        other names, says so, and tells the destination with an alert."""
+        c = self.certs
+        err, dst_log = self.run_refused(
+            self.x509(c.server, 'server'), self.x509(c.client, 'client'),
+            config=dict(TLS, **{'tls-hostname': 'other.example.org'}))
+        self.assertIn("TLS with the destination 'tcp:127.0.0.1:", err)
+        self.assertIn("not 'other.example.org'", err)
+        self.assertIn("TLS: the peer sent the TLS alert 'Certificate is "
+                      "bad'", dst_log)
+
     def test_authz_refuses_source(self):
         c = self.certs
         authz = ['-object', 'authz-simple,id=auth0,identity=' +
