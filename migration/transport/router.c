@@ -168,10 +168,8 @@ static MigStream *pending_take(Pending *p)
     /* Before the channel closes: the watch polls its descriptor. */
     g_source_destroy(p->readable);
     g_source_unref(p->readable);
-    if (p->expiry) {
-        g_source_destroy(p->expiry);
-        g_source_unref(p->expiry);
-    }
+    g_source_destroy(p->expiry);
+    g_source_unref(p->expiry);
     g_free(p->refusal);
     g_free(p);
     return s;
@@ -427,13 +425,9 @@ static void pending_add(MigRouter *r, MigStream *s, unsigned timeout_ms)
     p->stream = s;
     p->timeout_ms = timeout_ms;
     pending_watch(p, G_IO_IN);
-    /* The one channel of fd: or exec: is the source, started when its
-     * user wants, not a stranger: like a plaintext one, it waits. */
-    if (r->listener) {
-        p->expiry = g_timeout_source_new(p->timeout_ms);
-        g_source_set_callback(p->expiry, pending_expired, p, NULL);
-        g_source_attach(p->expiry, ctx);
-    }
+    p->expiry = g_timeout_source_new(p->timeout_ms);
+    g_source_set_callback(p->expiry, pending_expired, p, NULL);
+    g_source_attach(p->expiry, ctx);
     g_queue_push_tail(&r->pending, p);
     /* A source's first record is usually here already. */
     if (pending_try(p)) {
