@@ -225,7 +225,8 @@ static bool x509_set_credentials(TlsCreds *c, gnutls_session_t session,
      * can be sent inside TLS. */
     if (c->endpoint == QCRYPTO_TLS_CREDS_ENDPOINT_SERVER) {
         gnutls_certificate_server_set_request(
-            session, c->verify_peer ? GNUTLS_CERT_REQUEST : GNUTLS_CERT_IGNORE);
+            session,
+            c->verify_peer ? GNUTLS_CERT_REQUEST : GNUTLS_CERT_IGNORE);
         /* Without the list of our CAs, a client sends its certificate
          * even if another CA signed it, and hears that, rather than
          * "no certificate". */

@@ -47,11 +47,42 @@ static MigrationConfigEnv set_env(void)
     return env;
 }
 
+/*
+ * A destination waiting for its source has set up its listener's TLS
+ * from the options migrate-incoming had: a change now would be shown
+ * by query-migrate-config but not used.
+ */
+static bool check_incoming_tls_fixed(const MigrationConfig *change,
+                                     Error **errp)
+{
+    static const char *const fixed[] = {
+        "tls-creds", "tls-hostname", "tls-authz",
+    };
+
+    if (!migration_incoming_started()) {
+        return true;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++) {
+        const QAPIMemberInfo *m = migration_config_find_option(fixed[i]);
+
+        if (qapi_member_is_present(m, change) &&
+            !migration_config_option_equal(m, change, state()->current)) {
+            error_setg(errp, "Option '%s' cannot change while this "
+                       "destination waits for its source: the incoming "
+                       "migration set up its TLS when it started (set it "
+                       "before migrate-incoming)", fixed[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
 bool migration_set_config(const MigrationConfig *change, Error **errp)
 {
     MigrationConfigEnv env = set_env();
 
-    if (!migration_config_apply(state()->current, change, &env, errp)) {
+    if (!check_incoming_tls_fixed(change, errp) ||
+        !migration_config_apply(state()->current, change, &env, errp)) {
         return false;
     }
     /* A running migration re-reads max-bandwidth, downtime-limit... */

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -32,7 +33,8 @@ RELAY = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                      'mig_relay.py')
 
 TLS = {'tls-creds': 'tls0'}
-DIRTY = ['-workload', 'rate=4M,pattern=random,seed=5']
+# Fast enough that warm_up()'s 4096 writes take a tenth of a second.
+DIRTY = ['-workload', 'rate=64M,pattern=random,seed=5']
 
 
 def keyval(s):
@@ -155,6 +157,18 @@ class TlsMigrationTest(MigrationTestCase):
                                 side['multifd']['channel-bytes']), side)
             self.assertEqual(side['tls']['kind'], 'x509')
 
+    def test_wrong_destination_name(self):
+        """The source refuses a destination whose certificate is for
+        other names, says so, and tells the destination with an alert."""
+        c = self.certs
+        err, dst_log = self.run_refused(
+            self.x509(c.server, 'server'), self.x509(c.client, 'client'),
+            config=dict(TLS, **{'tls-hostname': 'other.example.org'}))
+        self.assertIn("TLS with the destination 'tcp:127.0.0.1:", err)
+        self.assertIn("not 'other.example.org'", err)
+        self.assertIn("TLS: the peer sent the TLS alert 'Certificate is "
+                      "bad'", dst_log)
+
     def test_authz_refuses_source(self):
         c = self.certs
         authz = ['-object', 'authz-simple,id=auth0,identity=' +
@@ -196,7 +210,11 @@ class TlsMigrationTest(MigrationTestCase):
             rendezvous = Rendezvous(path)
             cmd = 'exec:%s %s %s' % (sys.executable, RELAY, path)
             try:
-                dst.cmd('migrate-incoming', uri=cmd, config=TLS)
+                # exec:'s one channel is no stranger: it waits for its
+                # source past accept-timeout, as without TLS.
+                dst.cmd('migrate-incoming', uri=cmd,
+                        config=dict(TLS, **{'accept-timeout': 100}))
+                time.sleep(0.5)
                 result = self.migrate(src, cmd, config=cfg)
                 self.assert_completed(src, dst, result)
                 self.assertEqual(result['tls']['kind'], 'x509')
@@ -205,6 +223,36 @@ class TlsMigrationTest(MigrationTestCase):
                 self.assert_no_crash(src, dst)
             finally:
                 rendezvous.close()
+
+    def test_tls_options_fixed_while_waiting(self):
+        """libvirt's order: the TLS options before migrate-incoming, and
+        cleared after the migration; a change while the destination
+        waits would not reach its listener, so it is refused."""
+        c = self.certs
+        with dst_vm(*self.x509(c.server, 'server'), incoming='defer') \
+                as dst, src_vm(*(self.x509(c.client, 'client') + DIRTY)) \
+                as src:
+            dst.cmd('migrate-set-parameters', tls_creds='tls0')
+            dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0')
+            for change in ({'tls-creds': ''}, {'tls-authz': 'a'},
+                           {'tls-hostname': 'h'}):
+                with self.subTest(change=change):
+                    resp = dst.qmp.execute('migrate-set-parameters', change)
+                    self.assertIn('error', resp)
+                    (name, _), = change.items()
+                    self.assertIn("Option '%s' cannot change while this "
+                                  "destination waits for its source" % name,
+                                  resp['error']['desc'])
+            # Unchanged values and other options still go.
+            self.assertEqual(dst.cmd('migrate-set-parameters',
+                                     tls_creds='tls0', downtime_limit=400),
+                             {})
+            result = self.migrate(src, listen_uri(dst), config=TLS)
+            self.assert_completed(src, dst, result)
+            # Done: cleared, and the object can go, as libvirt does.
+            self.assertEqual(dst.cmd('migrate-set-parameters', tls_creds=''),
+                             {})
+            self.assertEqual(dst.cmd('object-del', id='tls0'), {})
 
     # ---- TLS on one side only ----
 

@@ -1,7 +1,8 @@
 """Functional tests of the TLS objects (secret, authz-simple, authz-list,
 tls-creds-x509/psk/anon) through QMP object-add/object-del and -object:
 QEMU's property names work, bad objects are refused naming the file or
-property, and the vmig that refused them keeps running.
+property, and the vmig that refused them keeps running; the objects a
+migration uses cannot be deleted until it ends.
 
 The handshakes themselves are tested in tests/unit/test-tls-creds.c,
 and migrations over TLS in the migration tests."""
@@ -13,14 +14,20 @@ import tempfile
 import unittest
 
 import vmig_harness
-from vmig_harness import QMPError, Vmig, run_vmig
+from migration_helpers import (FINAL, MigrationTestCase, dst_vm, listen_uri,
+                               src_vm, wait_status, warm_up)
+from vmig_harness import QMPError, Vmig, run_vmig, wait_for
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'tls'))
 import tlscerts  # noqa: E402
 
 
-class TlsObjectTest(unittest.TestCase):
+IN_USE = "object '%s' is in use and cannot be deleted: a migration uses it"
+
+
+class CertsMixin:
+    """A fresh set of certificates per test class."""
 
     @classmethod
     def setUpClass(cls):
@@ -32,6 +39,9 @@ class TlsObjectTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)
+
+
+class TlsObjectTest(CertsMixin, unittest.TestCase):
 
     def refused(self, vm, args, message):
         with self.assertRaises(QMPError) as cm:
@@ -184,6 +194,48 @@ class TlsObjectTest(unittest.TestCase):
                 status, out = run_vmig(args)
                 self.assertNotEqual(status, 0)
                 self.assertIn(message, out)
+
+
+class TlsInUseTest(CertsMixin, MigrationTestCase):
+
+    def refused_del(self, vm, obj):
+        with self.assertRaises(QMPError) as cm:
+            vm.cmd('object-del', id=obj)
+        self.assertIn(IN_USE % obj, cm.exception.desc)
+
+    def test_in_use_until_the_end(self):
+        c = self.certs
+        dst_args = ['-object', 'tls-creds-x509,id=tls0,endpoint=server,'
+                               'dir=%s' % c.server,
+                    '-object', 'authz-simple,id=auth0,identity=%s'
+                               % tlscerts.CLIENT_DN.replace(',', ',,')]
+        src_args = ['-object', 'tls-creds-x509,id=tls0,endpoint=client,'
+                               'dir=%s' % c.client]
+        with dst_vm(*dst_args, incoming='tcp:127.0.0.1:0,tls-creds=tls0,'
+                                        'tls-authz=auth0') as dst, \
+                src_vm(*src_args) as src:
+            # A listening destination uses both already.
+            self.refused_del(dst, 'tls0')
+            self.refused_del(dst, 'auth0')
+            warm_up(src)
+            src.cmd('migrate', uri=listen_uri(dst),
+                    config={'tls-creds': 'tls0',
+                            'pause-before-switchover': True})
+            wait_status(src, 'pre-switchover')
+            self.refused_del(src, 'tls0')
+            self.refused_del(dst, 'tls0')
+            src.cmd('migrate-continue', state='pre-switchover')
+            result = wait_status(src, FINAL)
+            self.assert_completed(src, dst, result)
+            self.assertEqual(result['tls']['kind'], 'x509')
+            # Over: libvirt's clean-up works on both ends.
+            src.cmd('migrate-set-parameters', tls_creds='')
+            src.cmd('object-del', id='tls0')
+            wait_for(lambda: dst.qmp.execute('object-del', {'id': 'tls0'})
+                     .get('return') == {}, what='tls0 deleted on the '
+                     'destination')
+            dst.cmd('object-del', id='auth0')
+            self.assert_no_crash(src, dst)
 
 
 if __name__ == '__main__':
