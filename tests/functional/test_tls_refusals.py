@@ -8,7 +8,8 @@ refusals naming the options.  Every refusal is reported on both ends
 and leaves the source guest running; every migration that completes
 ends with equal RAM and device digests.  The core cases
 test_migration_tls.py runs over precopy run here over multifd only
-(BEYOND_CORE); who may connect is test_tls_matrix.py."""
+(BEYOND_CORE); who may connect is test_tls_matrix.py and
+test_tls_clients.py."""
 
 import os
 import socket

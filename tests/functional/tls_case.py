@@ -1,7 +1,8 @@
 """Shared pieces of the TLS functional tests (test_tls_matrix.py,
-test_tls_refusals.py, test_tls_libvirt.py): the certificate folders of tests/tls/tlscerts.py,
-made once per test module, the credentials objects as QMP object-add
-arguments or -object strings, and a source/destination pair whose
+test_tls_clients.py, test_tls_refusals.py, test_tls_libvirt.py): the
+certificate folders of tests/tls/tlscerts.py, made once per test
+module, the credentials objects as QMP object-add arguments or -object
+strings, and a source/destination pair whose
 migration either completes (equal digests, the tls facts of
 query-migrate on both ends) or is refused on both ends.
 
