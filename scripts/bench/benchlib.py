@@ -277,8 +277,9 @@ def machine_description():
         os.sysconf('SC_PHYS_PAGES') / GiB, platform.release())
 
 
-def git_commit():
-    here = os.path.dirname(os.path.abspath(__file__))
+def git_commit(here=None):
+    """The commit of the tree at @here (default: these scripts')."""
+    here = here or os.path.dirname(os.path.abspath(__file__))
     try:
         commit = subprocess.run(['git', '-C', here, 'rev-parse', '--short',
                                  'HEAD'], capture_output=True, text=True,
