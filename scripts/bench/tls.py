@@ -257,8 +257,11 @@ def bench(args, tmp, data):
     print('writing %s of random content...' % size_name(args.size),
           file=sys.stderr, flush=True)
     sha = MVQ.write_content('random', content, args.size)
-    first = len({r['round'] for r in data['runs']})
-    for rnd in range(first, first + args.repeat):
+    for rnd in range(args.first_round, args.first_round + args.repeat):
+        # First, so that a round cut short by a time limit has it.
+        rates = aes_rates(aes)
+        data['aes'].append({'%s %s' % k: v for k, v in rates.items()})
+        save(args, data)
         order = cases(args)
         if rnd % 2:
             order.reverse()
@@ -277,9 +280,6 @@ def bench(args, tmp, data):
             run.update(tool=tool, mode=mode, scenario=scenario, round=rnd)
             data['runs'].append(run)
             save(args, data)
-        rates = aes_rates(aes)
-        data['aes'].append({'%s %s' % k: v for k, v in rates.items()})
-        save(args, data)
 
 
 def save(args, data):
@@ -297,7 +297,7 @@ def merge(paths):
             data = json.load(f)
         if out is None:
             out = dict(data, runs=[], aes=[])
-        base = len({r['round'] for r in out['runs']})
+        base = max((r['round'] for r in out['runs']), default=-1) + 1
         for run in data['runs']:
             out['runs'].append(dict(run, round=run['round'] + base))
         out['aes'] += data['aes']
@@ -362,13 +362,15 @@ def fmt_ratio(r, target=None):
     return '%.2f %s' % (r, 'met' if r >= target else 'missed')
 
 
-def fmt_rate(m):
+def fmt_rate(m, rounds):
+    """MB/s, and how many of the rounds it stands on when not all (a
+    run failed, or a round was cut short before it)."""
     if m is None:
         return 'not run'
     if 'rate' not in m:
         return 'failed'
-    return '%.0f' % m['rate'] + ('' if m['runs'] == m['of']
-                                 else ' (%d of %d)' % (m['runs'], m['of']))
+    return '%.0f' % m['rate'] + ('' if m['runs'] == rounds
+                                 else ' (%d of %d)' % (m['runs'], rounds))
 
 
 def used_cipher(data):
@@ -388,6 +390,7 @@ def markdown(data):
     enc = aes.get(cipher + ' encrypt')
     dec = aes.get(cipher + ' decrypt')
     scenarios, tools = data['scenarios'], data['tools']
+    rounds = len({r['round'] for r in data['runs']})
     out = [
         '# What TLS costs a migration: vmig and QEMU',
         '',
@@ -402,13 +405,14 @@ def markdown(data):
         'ends from tests/tls/tlscerts.py (ECDSA P-256), verify-peer=on, '
         'tls-hostname %s, the default priority.  Median of %d rounds; '
         'each round runs every case, in an order reversed every other '
-        'round.  Throughput is guest RAM / the source\'s total-time, in '
+        'round; "(k of n)": a median of the k runs that worked out of n '
+        'rounds.  Throughput is guest RAM / the source\'s total-time, in '
         'MB/s (10^6 B); CPU is both processes\' user + system time per GB '
         'of guest RAM.'
         % (size_name(data['size']),
            '' if data.get('no-verify') else ', hashed after every run to '
            'equal the source\'s content', HOSTNAME,
-           len({r['round'] for r in data['runs']}), ),
+           rounds),
         '',
         'One core\'s AES-GCM rate with gnutls, measured in the same rounds '
         '(aes-gcm-rate.c: 16 KiB records, plaintext walking 256 MiB, per '
@@ -456,9 +460,10 @@ def markdown(data):
                              for mo in MODES)
         out.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s '
                    '| %s |' % (
-                       s, fmt_rate(m['vmig', 'plain']), fmt_rate(vt),
-                       fmt_rate(m['qemu', 'plain']),
-                       fmt_rate(m['qemu', 'tls']),
+                       s, fmt_rate(m['vmig', 'plain'], rounds),
+                       fmt_rate(vt, rounds),
+                       fmt_rate(m['qemu', 'plain'], rounds),
+                       fmt_rate(m['qemu', 'tls'], rounds),
                        fmt_ratio(ratio(vt, m['qemu', 'tls']),
                                  TARGET_VS_QEMU if target else None),
                        fmt_ratio(ratio(vt, m['vmig', 'plain']),
@@ -579,6 +584,11 @@ def main():
                     type=lambda s: s.split(','),
                     help='comma-separated precopy, multifd-N (default: %s)'
                     % DEFAULT_SCENARIOS)
+    ap.add_argument('--first-round', type=int, default=0,
+                    help='the number of the first round: the order of the '
+                         'cases is reversed in odd rounds, so that runs '
+                         'split in several invocations alternate too '
+                         '(default: 0)')
     ap.add_argument('--modes', default=','.join(MODES),
                     type=lambda s: s.split(','),
                     help='plain and/or tls (default: both)')
