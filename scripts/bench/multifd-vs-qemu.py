@@ -165,26 +165,30 @@ class Vmig:
                 backend(path, size, prealloc),
                 '-machine', 'memory-backend=ram0']
 
-    def start(self, tmpdir, content, dst_ram, size, prealloc):
+    def start(self, tmpdir, content, dst_ram, size, prealloc, src_args=(),
+              dst_args=(), incoming=''):
+        """@src_args and @dst_args go on either command line, and
+        @incoming after -incoming's address (tls.py adds credentials)."""
         src = Machine(self.binary, tmpdir, 'vmig-src',
-                      self.ram_args(content, size, False))
+                      self.ram_args(content, size, False) + list(src_args))
         try:
             # The destination needs no migration options: the source's
             # arrive in the handshake.
             dst, port = on_free_port(lambda port: Machine(
                 self.binary, tmpdir, 'vmig-dst',
-                self.ram_args(dst_ram, size, prealloc) +
-                ['-incoming', 'tcp:127.0.0.1:%d' % port]))
+                self.ram_args(dst_ram, size, prealloc) + list(dst_args) +
+                ['-incoming', 'tcp:127.0.0.1:%d%s' % (port, incoming)]))
         except Exception:
             src.stop()
             raise
         return src, dst, port
 
-    def migrate(self, src, dst, port, channels, compression):
+    def migrate(self, src, dst, port, channels, compression, extra=None):
         config = {'max-bandwidth': 0}       # 0: no limit
         if channels:
             config['multifd'] = True
             config.update(multifd_options(channels, compression))
+        config.update(extra or {})
         src.cmd('migrate', uri='tcp:127.0.0.1:%d' % port, config=config)
 
 
@@ -198,13 +202,14 @@ class Qemu:
                 '-m', '%dM' % (size // MiB), '-object',
                 backend(path, size, prealloc)]
 
-    def start(self, tmpdir, content, dst_ram, size, prealloc):
+    def start(self, tmpdir, content, dst_ram, size, prealloc, src_args=(),
+              dst_args=()):
         src = Machine(self.binary, tmpdir, 'qemu-src',
-                      self.ram_args(content, size, False))
+                      self.ram_args(content, size, False) + list(src_args))
         try:
             dst = Machine(self.binary, tmpdir, 'qemu-dst',
                           self.ram_args(dst_ram, size, prealloc) +
-                          ['-incoming', 'defer'])
+                          list(dst_args) + ['-incoming', 'defer'])
         except Exception:
             src.stop()
             raise

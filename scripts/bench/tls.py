@@ -39,8 +39,8 @@ import sys
 import tempfile
 import time
 
-from benchlib import (GiB, MiB, Machine, QmpError, emit, git_commit,
-                      machine_description, on_free_port, parse_size,
+from benchlib import (MiB, QmpError, emit, git_commit,
+                      machine_description, parse_size,
                       qemu_version, require_memory, size_name,
                       wait_migration)
 
@@ -138,52 +138,34 @@ def creds_object(folder, endpoint):
             'verify-peer=on' % (CREDS, folder.replace(',', ',,'), endpoint)]
 
 
+def creds_args(certs, tls):
+    """The two ends' extra command-line arguments: (source's,
+    destination's)."""
+    if not tls:
+        return [], []
+    return (creds_object(certs.client, 'client'),
+            creds_object(certs.server, 'server'))
+
+
 def start_vmig(args, certs, tmpdir, content, dst_ram, tls):
-    ram = MVQ.Vmig(args).ram_args
-    binary = os.path.join(args.build, 'vmig')
-    src = Machine(binary, tmpdir, 'vmig-src',
-                  ram(content, args.size, False) +
-                  (creds_object(certs.client, 'client') if tls else []))
-    try:
-        # Only the URI and the credentials: the source's options arrive
-        # in the handshake.
-        dst, port = on_free_port(lambda port: Machine(
-            binary, tmpdir, 'vmig-dst',
-            ram(dst_ram, args.size, True) +
-            (creds_object(certs.server, 'server') if tls else []) +
-            ['-incoming', 'tcp:127.0.0.1:%d%s'
-             % (port, ',tls-creds=' + CREDS if tls else '')]))
-    except Exception:
-        src.stop()
-        raise
-    return src, dst, port
+    src_args, dst_args = creds_args(certs, tls)
+    # Only the URI and the credentials on the destination: the source's
+    # options arrive in the handshake.
+    return MVQ.Vmig(args).start(tmpdir, content, dst_ram, args.size, True,
+                                src_args, dst_args,
+                                ',tls-creds=' + CREDS if tls else '')
 
 
 def migrate_vmig(args, src, dst, port, channels, tls):
-    config = {'max-bandwidth': 0}           # 0: no limit
-    if channels:
-        config['multifd'] = True
-        config.update(MVQ.multifd_options(channels, 'none'))
-    if tls:
-        config['tls-creds'] = CREDS
-        config['tls-hostname'] = HOSTNAME
-    src.cmd('migrate', uri='tcp:127.0.0.1:%d' % port, config=config)
+    MVQ.Vmig(args).migrate(src, dst, port, channels, 'none',
+                           {'tls-creds': CREDS, 'tls-hostname': HOSTNAME}
+                           if tls else None)
 
 
 def start_qemu(args, certs, tmpdir, content, dst_ram, tls):
-    ram = MVQ.Qemu(args).ram_args
-    src = Machine(args.qemu, tmpdir, 'qemu-src',
-                  ram(content, args.size, False) +
-                  (creds_object(certs.client, 'client') if tls else []))
-    try:
-        dst = Machine(args.qemu, tmpdir, 'qemu-dst',
-                      ram(dst_ram, args.size, True) +
-                      (creds_object(certs.server, 'server') if tls else []) +
-                      ['-incoming', 'defer'])
-    except Exception:
-        src.stop()
-        raise
-    return src, dst, None
+    src_args, dst_args = creds_args(certs, tls)
+    return MVQ.Qemu(args).start(tmpdir, content, dst_ram, args.size, True,
+                                src_args, dst_args)
 
 
 def migrate_qemu(args, src, dst, port, channels, tls):
