@@ -27,7 +27,6 @@ arithmetic).  See docs/benchmarks.md.  Runs with Debian's
 library.
 """
 
-import argparse
 import datetime
 import importlib.util
 import json
@@ -39,10 +38,9 @@ import sys
 import tempfile
 import time
 
-from benchlib import (MiB, QmpError, emit, git_commit,
-                      machine_description, parse_size,
-                      qemu_version, require_memory, size_name,
-                      wait_migration)
+from benchlib import (MiB, QmpError, check_programs, emit, git_commit,
+                      machine_description, qemu_version, require_memory,
+                      size_name, vs_qemu_arguments, wait_migration)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOOLS = ('vmig', 'qemu')
@@ -553,13 +551,9 @@ def build_commit(build):
 # ---- main ---------------------------------------------------------------
 
 def main():
-    ap = argparse.ArgumentParser(
-        description='vmig and QEMU migrating the same paused guest, '
-                    'plaintext and TLS, beside one core\'s AES-GCM rate.')
-    ap.add_argument('build', nargs='?', default='build',
-                    help='the meson build directory (default: build)')
-    ap.add_argument('--size', default='1G', type=parse_size,
-                    help='guest RAM size (default: 1G)')
+    ap = vs_qemu_arguments('vmig and QEMU migrating the same paused guest, '
+                           'plaintext and TLS, beside one core\'s AES-GCM '
+                           'rate.')
     ap.add_argument('--repeat', type=int, default=3,
                     help='rounds; medians are reported (default: 3)')
     ap.add_argument('--scenarios', default=DEFAULT_SCENARIOS,
@@ -577,11 +571,6 @@ def main():
     ap.add_argument('--tools', default=','.join(TOOLS),
                     type=lambda s: s.split(','),
                     help='vmig and/or qemu (default: both)')
-    ap.add_argument('--qemu', default='qemu-system-x86_64',
-                    help='the QEMU binary (default: qemu-system-x86_64)')
-    ap.add_argument('--tmp-dir', default='/dev/shm' if os.path.isdir(
-                        '/dev/shm') else tempfile.gettempdir(),
-                    help='where the RAM files go (default: /dev/shm)')
     ap.add_argument('--no-verify', action='store_true',
                     help="do not hash the destination's RAM after each run")
     ap.add_argument('--out', help='also write the table to this file')
@@ -610,12 +599,7 @@ def main():
         if args.size <= 0 or args.size % MVQ.CHUNK:
             ap.error('--size must be a multiple of %d MiB'
                      % (MVQ.CHUNK // MiB))
-        if 'vmig' in args.tools and \
-                not os.access(os.path.join(args.build, 'vmig'), os.X_OK):
-            ap.error('%s/vmig not found: build first' % args.build)
-        if 'qemu' in args.tools and not shutil.which(args.qemu):
-            ap.error('%s not found: run scripts/bench/setup-qemu-bench'
-                     % args.qemu)
+        check_programs(ap, args)
         if not TLSCERTS.have_certtool():
             ap.error('certtool not found: install gnutls-bin')
         require_memory(2 * args.size + 512 * MiB, 'tls.py')

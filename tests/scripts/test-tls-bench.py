@@ -3,23 +3,17 @@
 no timing): aes-gcm-rate's output, the AES bound, the cipher named by
 query-migrate, medians, ratios against the targets, merged saves (TAP
 output)."""
-import importlib.util
 import json
 import os
 import sys
 import tempfile
 
-BENCH = sys.argv[1]
-sys.path.insert(0, os.path.dirname(BENCH))
-spec = importlib.util.spec_from_file_location('tls_bench', BENCH)
-tb = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tb)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchtest import Checks, load  # noqa: E402
 
-results = []
-
-
-def check(name, ok, detail=''):
-    results.append((name, ok, detail))
+tb = load(sys.argv[1], 'tls_bench')
+checks = Checks()
+check = checks.check
 
 
 rates = tb.parse_aes_rates('AES-128-GCM encrypt 4000.5\n'
@@ -118,9 +112,4 @@ with tempfile.TemporaryDirectory() as tmp:
           m['date'] == '2026-12-07 05:00 UTC' and m['end'] == '06:30 UTC'
           and len(m['aes']) == 2, m)
 
-print('1..%d' % len(results))
-for i, (name, ok, detail) in enumerate(results, 1):
-    print('%s %d - %s' % ('ok' if ok else 'not ok', i, name))
-    if not ok:
-        print('# got %r' % (detail,))
-sys.exit(0 if all(ok for _, ok, _ in results) else 1)
+checks.finish()
