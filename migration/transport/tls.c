@@ -108,8 +108,23 @@ QIOChannel *mig_tls_client(MigTls *t, QIOChannel *ioc, gint64 deadline,
 {
     g_autoptr(QIOChannel) tls = wrap(t, ioc, errp);
     g_autofree char *identity = NULL;
+    Error *err = NULL;
 
-    if (!tls || !qio_channel_tls_handshake(tls, deadline, -1, errp)) {
+    if (!tls) {
+        return NULL;
+    }
+    if (!qio_channel_tls_handshake(tls, deadline, -1, &err)) {
+        /* gnutls cannot tell a wrong key from other refusals; with PSK
+         * it is by far the likeliest, so say it. */
+        if (!strcmp(tls_creds_kind(t->creds), "psk") &&
+            strstr(error_get_pretty(err), "TLS alert")) {
+            error_setg(errp, "%s (with PSK credentials: the destination "
+                       "has another key for this username, or none)",
+                       error_get_pretty(err));
+            error_free(err);
+        } else {
+            error_propagate(errp, err);
+        }
         return NULL;
     }
     if (!tls_creds_check_peer(t->creds, qio_channel_tls_get_session(tls),

@@ -140,6 +140,8 @@ class TlsMigrationTest(MigrationTestCase):
                                         self.psk(c.psk_wrong, 'client'))
         self.assertIn('TLS handshake on ', err)
         self.assertIn('the peer sent the TLS alert', err)
+        self.assertIn('with PSK credentials: the destination has another '
+                      'key for this username', err)
         self.assertIn('incoming migration: closing connection', dst_log)
         self.assertIn('TLS handshake failed', dst_log)
 
