@@ -3,6 +3,9 @@
  */
 #include "migration/transport/tls.h"
 
+#include <string.h>
+
+
 #include "io/channel-tls.h"
 #include "system/authz.h"
 #include "system/tls-creds.h"
