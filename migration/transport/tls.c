@@ -5,7 +5,6 @@
 
 #include <string.h>
 
-
 #include "io/channel-tls.h"
 #include "system/authz.h"
 #include "system/tls-creds.h"
