@@ -158,6 +158,10 @@ typedef struct MigOutgoing {
      * thread at the switch, before the destination may send any. */
     PostcopyRequests *requests;
     bool postcopy;              /* precopy ended for postcopy */
+    /* POSTCOPY_RUN is being sent, or was: the destination may run the
+     * guest, ours must never run again (through CONFIRMING and DONE,
+     * which precopy passes too). */
+    bool postcopy_run;
 
     /* Under lock; cond is broadcast on every change. */
     GMutex lock;
@@ -1580,6 +1584,7 @@ static bool postcopy_switch(MigOutgoing *o, OutResult *res)
     /* From the first byte of RUN on the destination may run the guest:
      * if this write fails, ours must not run too. */
     set_phase(o, OUT_POSTCOPY);
+    o->postcopy_run = true;
     if (!write_or_fail(o, b, 0, res)) {
         return false;
     }
@@ -1841,7 +1846,7 @@ static void finish_main(void *opaque)
     if (phase(o) >= OUT_SWITCHOVER) {
         if (o->result == OUT_COMPLETED) {
             runstate_set(RUN_STATE_POSTMIGRATE);
-        } else if (phase(o) >= OUT_POSTCOPY) {
+        } else if (o->postcopy_run) {
             /* Stays in finish-migrate, which `cont` refuses: the
              * destination may have run the guest past our copy. */
         } else if (o->vm_old_state == RUN_STATE_RUNNING) {
@@ -1859,7 +1864,7 @@ static void finish_main(void *opaque)
         mig_status_finish(MIGRATION_STATUS_COMPLETED);
         break;
     case OUT_CANCELLED:
-        if (phase(o) >= OUT_POSTCOPY) {
+        if (o->postcopy_run) {
             /* Only vmig quitting stops a postcopy: no guest is left. */
             g_autofree char *why = postcopy_failure(o);
 
@@ -1870,7 +1875,7 @@ static void finish_main(void *opaque)
         mig_status_finish(MIGRATION_STATUS_CANCELLED);
         break;
     case OUT_FAILED:
-        if (phase(o) >= OUT_POSTCOPY) {
+        if (o->postcopy_run) {
             g_autofree char *why = postcopy_failure(o);
 
             error_report("%s", why);

@@ -11,10 +11,15 @@ vCPUs' faults as postcopy-requests and blocktime instead (its guest
 moves on, so its digest is its own)."""
 
 import os
+import shutil
 import sys
+import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'tls'))
+import tlscerts  # noqa: E402
 import vmig_harness  # noqa: E402
 from migration_helpers import (FINAL, MigrationTestCase,  # noqa: E402
                                digest, dst_vm, environment, info,
@@ -41,7 +46,8 @@ def rss_anon_kib(vm):
     raise AssertionError('no RssAnon in /proc/PID/status')
 
 
-class PostcopyTest(MigrationTestCase):
+class PostcopyCase(MigrationTestCase):
+    """A postcopy started and seen through."""
 
     def start(self, src, dst, cfg, after_passes=2):
         """Migrates @src to @dst with @cfg until pass @after_passes, then
@@ -61,6 +67,9 @@ class PostcopyTest(MigrationTestCase):
         self.assertEqual(dinfo['status'], 'completed', dinfo)
         self.assertEqual(src.cmd('query-status')['status'], 'postmigrate')
         return sinfo, dinfo
+
+
+class PostcopyTest(PostcopyCase):
 
     def test_plain(self):
         """Every page the destination lacked comes on request, RAM and
@@ -226,6 +235,38 @@ class PostcopyTest(MigrationTestCase):
             self.assertEqual(dst.cmd('query-status')['status'],
                              'internal-error')
             self.assert_no_crash(dst)
+
+
+class PostcopyTlsTest(PostcopyCase):
+    """Postcopy inside x509 TLS: the page requests and the pages travel
+    in the main channel's TLS session like everything else."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not tlscerts.have_certtool():
+            raise unittest.SkipTest('certtool (gnutls-bin) is not installed')
+        cls.tmp = tempfile.mkdtemp(prefix='vmig-test-postcopy-tls-')
+        cls.certs = tlscerts.make(os.path.join(cls.tmp, 'certs'))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_x509(self):
+        c = self.certs
+        cfg = dict(POSTCOPY, **{'tls-creds': 'tls0',
+                                'max-postcopy-bandwidth': MiB})
+        obj = 'tls-creds-x509,id=tls0,dir=%s,endpoint=%s'
+        with dst_vm('-S', '-object', obj % (c.server, 'server'),
+                    incoming='tcp:127.0.0.1:0,tls-creds=tls0') as dst, \
+                src_vm(*BUSY, '-object', obj % (c.client, 'client')) as src:
+            self.start(src, dst, cfg)
+            self.assertEqual(digest(dst), digest(src))
+            sinfo, dinfo = self.finished(src, dst)
+            self.assertGreater(dinfo['ram']['postcopy-requests'], 0)
+            self.assertEqual(dinfo['tls']['kind'], 'x509')
+            self.assertEqual(digest(dst), digest(src))
+            self.assert_no_crash(src, dst)
 
 
 if __name__ == '__main__':
