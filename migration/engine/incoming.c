@@ -649,15 +649,15 @@ static bool handle_postcopy_listen(IncomingConn *c, const WireRecord *rec,
     return true;
 }
 
+static void load_devices_main(void *opaque);
+
 /* Main thread: the devices loaded, the guest started (unless -S). */
 static void postcopy_run_main(void *opaque)
 {
     IncomingConn *c = opaque;
-    Error *err = NULL;
 
-    if (!device_load_set_apply(c->devices, &err)) {
-        error_prepend(&err, "Loading the device state failed: ");
-        conn_fail(c, WIRE_ERR_GENERIC, err);
+    load_devices_main(c);
+    if (c->error) {
         return;
     }
     c->postcopy_running = true;

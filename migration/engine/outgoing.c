@@ -1652,9 +1652,9 @@ static bool postcopy_send(MigOutgoing *o, Progress *pg, OutResult *res)
             postcopy_requests_wait(o->requests, wait);
             continue;
         }
-        if (!ram_saver_next_batch(rs, &batch,
-                                  ram_save_batch_pages(
-                                      p.max_postcopy_bandwidth),
+        /* Small records: a request waits behind at most one (and
+         * what the socket holds), not behind 4 MiB. */
+        if (!ram_saver_next_batch(rs, &batch, RAM_SAVE_BATCH_PAGES,
                                   rs->detect_zero)) {
             /* Requests took pages behind us: go round again. */
             ram_saver_rewind(rs);
