@@ -227,12 +227,8 @@ QIOChannelTLSStep qio_channel_tls_handshake_step(QIOChannel *ioc,
         return gnutls_record_get_direction(t->session)
                ? QIO_CHANNEL_TLS_WANT_WRITE : QIO_CHANNEL_TLS_WANT_READ;
     }
-    /* Tell the peer why, so its error is more than a closed
-     * connection; best effort, and pointless for a plaintext peer. */
-    if (!t->plaintext_peer) {
-        gnutls_alert_send_appropriate(t->session, rc);
-    }
-    /* Both transport directions: the handshake reads and writes. */
+    /* Both transport directions: the handshake reads and writes.  The
+     * inner channel's failure, if one, is the reason. */
     {
         Error *push = take_error(t, &t->push_err);
 
@@ -241,6 +237,13 @@ QIOChannelTLSStep qio_channel_tls_handshake_step(QIOChannel *ioc,
         } else {
             error_free(push);
         }
+    }
+    /* Tell the peer why, so its error is more than a closed
+     * connection; best effort (its own failure is no reason), and
+     * pointless for a plaintext peer. */
+    if (!t->plaintext_peer) {
+        gnutls_alert_send_appropriate(t->session, rc);
+        error_free(take_error(t, &t->push_err));
     }
     error_tls(t, rc, &t->pull_err, "TLS handshake on", errp);
     return QIO_CHANNEL_TLS_FAILED;

@@ -341,6 +341,94 @@ static bool start_threads(MultifdSend *m, Error **errp)
     return true;
 }
 
+/* One channel's set-up, in a thread of its own. */
+typedef struct ChannelOpen {
+    QIOChannel *ioc;            /* connected, taken by the set-up */
+    MigChannelSpec spec;
+    unsigned liveness;
+    MigStream *stream;
+    Error *err;
+} ChannelOpen;
+
+static gpointer channel_open_fn(gpointer data)
+{
+    ChannelOpen *job = data;
+
+    job->stream = mig_channel_setup(g_steal_pointer(&job->ioc), &job->spec,
+                                    &job->err);
+    if (job->stream &&
+        !mig_stream_set_liveness(job->stream, job->liveness, &job->err)) {
+        mig_stream_free(g_steal_pointer(&job->stream));
+    }
+    return NULL;
+}
+
+/*
+ * Channels set up at once: with TLS each makes its session and
+ * handshake in a thread of its own, so a wave takes one handshake's
+ * time.  Well below MIG_ROUTER_MAX_PENDING, so the destination keeps
+ * every one of them pending.
+ */
+#define MULTIFD_OPEN_AT_ONCE 4
+
+/*
+ * Connects the channels in turn, here, and sets each up (TLS, stream
+ * and channel headers) in a thread of its own (where a thread cannot
+ * be had, here), MULTIFD_OPEN_AT_ONCE at a time.  On failure the first
+ * failed channel's error.
+ */
+static bool open_channels(MultifdSend *m, const MigrationAddress *addr,
+                          const MigrationConfig *cfg, MigTls *tls,
+                          const uint8_t *session_id, Error **errp)
+{
+    g_autofree ChannelOpen *jobs = g_new0(ChannelOpen, m->n);
+    g_autofree GThread **threads = g_new0(GThread *, m->n);
+    bool connecting = true, ok = true;
+
+    for (unsigned i = 0; i < m->n; i++) {
+        jobs[i].liveness = cfg->liveness_timeout;
+        jobs[i].spec = (MigChannelSpec) {
+            .role = WIRE_CHANNEL_MULTIFD,
+            .index = i,
+            .zero_copy = m->zero_copy,
+            .tls = tls,
+        };
+        memcpy(jobs[i].spec.session_id, session_id, WIRE_SESSION_ID_LEN);
+        /* After a failure, only the wave's threads are waited for. */
+        jobs[i].ioc = connecting ? mig_channel_connect(addr, &jobs[i].err)
+                                 : NULL;
+        if (!jobs[i].ioc) {
+            connecting = false;
+        } else {
+            threads[i] = g_thread_try_new(VMIG_THREAD_NAME("multifd/open"),
+                                          channel_open_fn, &jobs[i], NULL);
+            if (!threads[i]) {
+                channel_open_fn(&jobs[i]);
+            }
+        }
+        /* A wave is full, or this was the last: wait for it. */
+        if ((i + 1) % MULTIFD_OPEN_AT_ONCE && i + 1 < m->n) {
+            continue;
+        }
+        for (unsigned k = i - i % MULTIFD_OPEN_AT_ONCE; k <= i; k++) {
+            if (threads[k]) {
+                g_thread_join(threads[k]);
+            }
+        }
+    }
+    for (unsigned i = 0; i < m->n; i++) {
+        m->ch[i].stream = jobs[i].stream;
+        if (!jobs[i].stream && ok) {
+            error_prepend(&jobs[i].err, "Opening multifd channel %u "
+                          "failed: ", i);
+            error_propagate(errp, g_steal_pointer(&jobs[i].err));
+            ok = false;
+        }
+        error_free(jobs[i].err);
+    }
+    return ok;
+}
+
 MultifdSend *multifd_send_new(const MigrationAddress *addr,
                               const MigrationConfig *cfg, MigTls *tls,
                               const uint8_t *session_id, RamSaver *rs,
@@ -361,26 +449,11 @@ MultifdSend *multifd_send_new(const MigrationAddress *addr,
         multifd_send_free(m);
         return NULL;
     }
+    if (!open_channels(m, addr, cfg, tls, session_id, errp)) {
+        multifd_send_free(m);
+        return NULL;
+    }
     for (unsigned i = 0; i < m->n; i++) {
-        MigChannelSpec spec = {
-            .role = WIRE_CHANNEL_MULTIFD,
-            .index = i,
-            .zero_copy = m->zero_copy,
-            .tls = tls,
-        };
-
-        memcpy(spec.session_id, session_id, WIRE_SESSION_ID_LEN);
-        m->ch[i].stream = mig_channel_open(addr, &spec, errp);
-        if (m->ch[i].stream &&
-            !mig_stream_set_liveness(m->ch[i].stream, cfg->liveness_timeout,
-                                     errp)) {
-            mig_stream_free(g_steal_pointer(&m->ch[i].stream));
-        }
-        if (!m->ch[i].stream) {
-            error_prepend(errp, "Opening multifd channel %u failed: ", i);
-            multifd_send_free(m);
-            return NULL;
-        }
         /* After CHANNEL_HEADER; each channel's thread computes its own
          * records' CRCs. */
         if (wire_checksum_on(cfg)) {

@@ -52,9 +52,10 @@ typedef struct MultifdSend MultifdSend;
 
 /*
  * Opens cfg's multifd-channels connections to @addr (blocking: from the
- * migration thread), each with a TLS session of its own if @tls (NULL:
- * plaintext), introduces each with CHANNEL_HEADER for @session_id and
- * starts their threads.  Pages are counted in @rs.
+ * migration thread; a few at once, each in a thread of its own), each
+ * with a TLS session of its own if @tls (NULL: plaintext), introduces
+ * each with CHANNEL_HEADER for @session_id and starts their threads.
+ * Pages are counted in @rs.
  */
 MultifdSend *multifd_send_new(const MigrationAddress *addr,
                               const MigrationConfig *cfg, MigTls *tls,

@@ -196,8 +196,8 @@ void mig_channel_connect_async(const MigrationAddress *addr,
  * the stream header, and for an extra channel introduced to the
  * destination.
  */
-static MigStream *channel_setup(QIOChannel *ioc, const MigChannelSpec *spec,
-                                Error **errp)
+MigStream *mig_channel_setup(QIOChannel *ioc, const MigChannelSpec *spec,
+                             Error **errp)
 {
     g_autoptr(GByteArray) b = NULL;
     WireChannelHeader ch = {
@@ -254,7 +254,7 @@ MigStream *mig_channel_open(const MigrationAddress *addr,
 {
     QIOChannel *ioc = mig_channel_connect(addr, errp);
 
-    return ioc ? channel_setup(ioc, spec, errp) : NULL;
+    return ioc ? mig_channel_setup(ioc, spec, errp) : NULL;
 }
 
 typedef struct OpenAsync {
@@ -286,8 +286,8 @@ static gpointer open_async_setup(gpointer data)
     OpenAsync *job = data;
     GSource *idle = g_idle_source_new();
 
-    job->s = channel_setup(g_steal_pointer(&job->ioc), &job->spec,
-                           &job->err);
+    job->s = mig_channel_setup(g_steal_pointer(&job->ioc), &job->spec,
+                               &job->err);
     g_source_set_callback(idle, open_async_deliver, job, NULL);
     g_source_attach(idle, job->ctx);
     g_source_unref(idle);
@@ -302,7 +302,7 @@ static void open_async_connected(QIOChannel *ioc, Error *err,
     GThread *thread;
 
     if (!ioc || !job->spec.tls) {
-        job->s = ioc ? channel_setup(ioc, &job->spec, &err) : NULL;
+        job->s = ioc ? mig_channel_setup(ioc, &job->spec, &err) : NULL;
         job->err = err;
         open_async_deliver(job);
         return;

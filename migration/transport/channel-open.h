@@ -59,6 +59,11 @@ typedef struct MigChannelSpec {
 MigStream *mig_channel_open(const MigrationAddress *addr,
                             const MigChannelSpec *spec, Error **errp);
 
+/* mig_channel_open() in two steps: mig_channel_connect(), then this
+ * on @ioc (taken), in any thread (with TLS, the handshake's). */
+MigStream *mig_channel_setup(QIOChannel *ioc, const MigChannelSpec *spec,
+                             Error **errp);
+
 /* Gets the result of mig_channel_open_async(): exactly one of @s and
  * @err is set, and the callee owns it. */
 typedef void MigChannelOpenFunc(MigStream *s, Error *err, gpointer opaque);

@@ -217,18 +217,34 @@ static MigStreamResult read_first_now(Pending *p, WireRecord *rec,
     return mig_stream_read_record(p->stream, rec, MIG_DEADLINE_NOW, errp);
 }
 
-/* @msg without the "'NAME': " a stream's errors begin with: the
- * warning names the connection already. */
-static const char *without_name(MigStream *s, const char *msg)
+/*
+ * @msg without the connection's name, which the warning gives already:
+ * "'NAME': why" is "why"; the TLS channel's "TLS handshake on 'NAME'
+ * failed: why" is "TLS handshake failed: why", and "TLS read from 'NAME'
+ * failed: why" is "TLS: why".
+ */
+static char *without_name(MigStream *s, const char *msg)
 {
+    static const char *const tls[][2] = {
+        { "TLS handshake on", "TLS handshake failed: " },
+        { "TLS read from", "TLS: " },
+    };
     const char *name = mig_stream_name(s);
     size_t n = strlen(name);
 
     if (msg[0] == '\'' && !strncmp(msg + 1, name, n) &&
         g_str_has_prefix(msg + 1 + n, "': ")) {
-        return msg + n + 4;
+        return g_strdup(msg + n + 4);
     }
-    return msg;
+    for (size_t i = 0; i < G_N_ELEMENTS(tls); i++) {
+        g_autofree char *head = g_strdup_printf("%s '%s' failed: ",
+                                                tls[i][0], name);
+
+        if (g_str_has_prefix(msg, head)) {
+            return g_strconcat(tls[i][1], msg + strlen(head), NULL);
+        }
+    }
+    return g_strdup(msg);
 }
 
 static gboolean pending_ready(QIOChannel *ioc, GIOCondition cond,
@@ -277,15 +293,8 @@ static bool pending_tls(Pending *p, bool *dropped)
                            "source did not start TLS");
         }
         {
-            /* "TLS handshake on 'NAME' failed: why": the warning names
-             * the connection already. */
-            g_autofree char *head = g_strdup_printf(
-                "TLS handshake on '%s' failed: ", mig_stream_name(p->stream));
-            const char *msg = error_get_pretty(err);
-            g_autofree char *why = g_str_has_prefix(msg, head)
-                ? g_strconcat("TLS handshake failed: ", msg + strlen(head),
-                              NULL)
-                : g_strdup(msg);
+            g_autofree char *why = without_name(p->stream,
+                                                error_get_pretty(err));
 
             pending_drop(p, why);
         }
@@ -342,7 +351,12 @@ static bool pending_try(Pending *p)
             reject_plainly(mig_stream_channel(p->stream),
                            error_get_pretty(err));
         }
-        pending_drop(p, without_name(p->stream, error_get_pretty(err)));
+        {
+            g_autofree char *why = without_name(p->stream,
+                                                error_get_pretty(err));
+
+            pending_drop(p, why);
+        }
         error_free(err);
         return true;
     }

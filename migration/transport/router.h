@@ -31,7 +31,8 @@
  * arrive, the first one complete goes first.  The one channel of fd:,
  * exec: and file: is the source itself: it goes to the main handler
  * unread, and the handler reads its first record; with TLS it is
- * pending like a listener's connection (file: has no TLS).
+ * pending like a listener's connection, but without accept-timeout,
+ * waiting for its source as a plaintext one does (file: has no TLS).
  *
  * A session registers by its id (mig_router_add_session()); the binding
  * of (role, index) is the session's (migration/engine/session.c).

@@ -5,13 +5,16 @@ sizes, the loopback TCP limit and a description of the machine.
 Python standard library only.
 """
 
+import argparse
 import json
 import mmap
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 GiB = 1 << 30
@@ -277,8 +280,9 @@ def machine_description():
         os.sysconf('SC_PHYS_PAGES') / GiB, platform.release())
 
 
-def git_commit():
-    here = os.path.dirname(os.path.abspath(__file__))
+def git_commit(here=None):
+    """The commit of the tree at @here (default: these scripts')."""
+    here = here or os.path.dirname(os.path.abspath(__file__))
     try:
         commit = subprocess.run(['git', '-C', here, 'rev-parse', '--short',
                                  'HEAD'], capture_output=True, text=True,
@@ -306,3 +310,29 @@ def emit(text, path=None):
     if path:
         with open(path, 'w') as f:
             f.write(text)
+
+
+def vs_qemu_arguments(description):
+    """An argument parser with the options every vmig-against-QEMU
+    script takes: the build, --size, --qemu and --tmp-dir."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument('build', nargs='?', default='build',
+                    help='the meson build directory (default: build)')
+    ap.add_argument('--size', default='1G', type=parse_size,
+                    help='guest RAM size (default: 1G)')
+    ap.add_argument('--qemu', default='qemu-system-x86_64',
+                    help='the QEMU binary (default: qemu-system-x86_64)')
+    ap.add_argument('--tmp-dir', default='/dev/shm' if os.path.isdir(
+                        '/dev/shm') else tempfile.gettempdir(),
+                    help='where the RAM files go (default: /dev/shm)')
+    return ap
+
+
+def check_programs(ap, args):
+    """Refuses, through @ap, a run whose args.tools lack their binary."""
+    if 'vmig' in args.tools and \
+            not os.access(os.path.join(args.build, 'vmig'), os.X_OK):
+        ap.error('%s/vmig not found: build first' % args.build)
+    if 'qemu' in args.tools and not shutil.which(args.qemu):
+        ap.error('%s not found: run scripts/bench/setup-qemu-bench'
+                 % args.qemu)

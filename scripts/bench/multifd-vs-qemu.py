@@ -38,10 +38,11 @@ import sys
 import tempfile
 import time
 
-from benchlib import (GiB, MiB, PAGE, TIMEOUT, Machine, QmpError, git_commit,
-                      loopback_once, machine_description, require_memory,
-                      on_free_port, parse_size, qemu_migrate_tcp,
-                      qemu_version, size_name, wait_migration)
+from benchlib import (GiB, MiB, PAGE, TIMEOUT, Machine, QmpError,
+                      check_programs, git_commit, loopback_once,
+                      machine_description, on_free_port, qemu_migrate_tcp,
+                      qemu_version, require_memory, size_name,
+                      vs_qemu_arguments, wait_migration)
 
 CHUNK = 16 * MiB                # content is generated and hashed in chunks
 LEVEL = 1                       # zlib and zstd level, both programs' default
@@ -165,26 +166,30 @@ class Vmig:
                 backend(path, size, prealloc),
                 '-machine', 'memory-backend=ram0']
 
-    def start(self, tmpdir, content, dst_ram, size, prealloc):
+    def start(self, tmpdir, content, dst_ram, size, prealloc, src_args=(),
+              dst_args=(), incoming=''):
+        """@src_args and @dst_args go on either command line, and
+        @incoming after -incoming's address (tls.py adds credentials)."""
         src = Machine(self.binary, tmpdir, 'vmig-src',
-                      self.ram_args(content, size, False))
+                      self.ram_args(content, size, False) + list(src_args))
         try:
             # The destination needs no migration options: the source's
             # arrive in the handshake.
             dst, port = on_free_port(lambda port: Machine(
                 self.binary, tmpdir, 'vmig-dst',
-                self.ram_args(dst_ram, size, prealloc) +
-                ['-incoming', 'tcp:127.0.0.1:%d' % port]))
+                self.ram_args(dst_ram, size, prealloc) + list(dst_args) +
+                ['-incoming', 'tcp:127.0.0.1:%d%s' % (port, incoming)]))
         except Exception:
             src.stop()
             raise
         return src, dst, port
 
-    def migrate(self, src, dst, port, channels, compression):
+    def migrate(self, src, dst, port, channels, compression, extra=None):
         config = {'max-bandwidth': 0}       # 0: no limit
         if channels:
             config['multifd'] = True
             config.update(multifd_options(channels, compression))
+        config.update(extra or {})
         src.cmd('migrate', uri='tcp:127.0.0.1:%d' % port, config=config)
 
 
@@ -198,13 +203,14 @@ class Qemu:
                 '-m', '%dM' % (size // MiB), '-object',
                 backend(path, size, prealloc)]
 
-    def start(self, tmpdir, content, dst_ram, size, prealloc):
+    def start(self, tmpdir, content, dst_ram, size, prealloc, src_args=(),
+              dst_args=()):
         src = Machine(self.binary, tmpdir, 'qemu-src',
-                      self.ram_args(content, size, False))
+                      self.ram_args(content, size, False) + list(src_args))
         try:
             dst = Machine(self.binary, tmpdir, 'qemu-dst',
                           self.ram_args(dst_ram, size, prealloc) +
-                          ['-incoming', 'defer'])
+                          list(dst_args) + ['-incoming', 'defer'])
         except Exception:
             src.stop()
             raise
@@ -564,13 +570,8 @@ def plot(args, results, limits, path, key, ylabel, title, with_limits):
 # ---- main --------------------------------------------------------------
 
 def main():
-    ap = argparse.ArgumentParser(
-        description='vmig and QEMU migrating the same guest RAM over '
-                    'loopback TCP, precopy and multifd.')
-    ap.add_argument('build', nargs='?', default='build',
-                    help='the meson build directory (default: build)')
-    ap.add_argument('--size', default='1G', type=parse_size,
-                    help='guest RAM size (default: 1G)')
+    ap = vs_qemu_arguments('vmig and QEMU migrating the same guest RAM over '
+                           'loopback TCP, precopy and multifd.')
     ap.add_argument('--repeat', type=int, default=3,
                     help='runs per scenario and program; medians are '
                          'reported (default: 3)')
@@ -586,11 +587,6 @@ def main():
     ap.add_argument('--tools', default=','.join(TOOLS),
                     type=lambda s: s.split(','),
                     help='which programs to run (default: vmig,qemu)')
-    ap.add_argument('--qemu', default='qemu-system-x86_64',
-                    help='the QEMU binary (default: qemu-system-x86_64)')
-    ap.add_argument('--tmp-dir', default='/dev/shm' if os.path.isdir(
-                        '/dev/shm') else tempfile.gettempdir(),
-                    help='where the RAM files go (default: /dev/shm)')
     ap.add_argument('--out-dir', default='.',
                     help='where multifd-vs-qemu.md and the PNG plots go '
                          '(default: .)')
@@ -621,12 +617,7 @@ def main():
         ap.error('the size must be a multiple of %d MiB' % (CHUNK // MiB))
     if args.repeat < 1:
         ap.error('--repeat must be at least 1')
-    if 'vmig' in args.tools and \
-            not os.access(os.path.join(args.build, 'vmig'), os.X_OK):
-        ap.error('%s/vmig not found: build first' % args.build)
-    if 'qemu' in args.tools and not shutil.which(args.qemu):
-        ap.error('%s not found: run scripts/bench/setup-qemu-bench'
-                 % args.qemu)
+    check_programs(ap, args)
     if not args.no_plots:
         try:
             import matplotlib  # noqa: F401

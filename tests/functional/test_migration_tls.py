@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -24,7 +25,8 @@ import tlscerts  # noqa: E402
 import vmig_harness  # noqa: E402
 from migration_helpers import (FINAL, STREAM_HEADER,  # noqa: E402
                                MigrationTestCase, dst_vm, hello_body, info,
-                               listen_uri, record, src_vm, wait_status)
+                               listen_uri, record, src_vm, wait_status,
+                               warm_up)
 from mig_relay import Rendezvous  # noqa: E402
 from vmig_harness import wait_for  # noqa: E402
 
@@ -53,6 +55,15 @@ class TlsMigrationTest(MigrationTestCase):
     @classmethod
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def migrate(self, src, uri=None, **args):
+        """MigrationTestCase.migrate(), once the fast workload has filled
+        some memory and slowed down: a sanitizer build's migration must
+        still converge (under TSan 64 MiB/s of random writes outrun the
+        sends)."""
+        warm_up(src)
+        src.cmd('x-workload-set', rate=4 << 20)
+        return super().migrate(src, uri, **args)
 
     # ---- The two ends ----
 
@@ -156,6 +167,18 @@ class TlsMigrationTest(MigrationTestCase):
                                 side['multifd']['channel-bytes']), side)
             self.assertEqual(side['tls']['kind'], 'x509')
 
+    def test_wrong_destination_name(self):
+        """The source refuses a destination whose certificate is for
+        other names, says so, and tells the destination with an alert."""
+        c = self.certs
+        err, dst_log = self.run_refused(
+            self.x509(c.server, 'server'), self.x509(c.client, 'client'),
+            config=dict(TLS, **{'tls-hostname': 'other.example.org'}))
+        self.assertIn("TLS with the destination 'tcp:127.0.0.1:", err)
+        self.assertIn("not 'other.example.org'", err)
+        self.assertIn("TLS: the peer sent the TLS alert 'Certificate is "
+                      "bad'", dst_log)
+
     def test_authz_refuses_source(self):
         c = self.certs
         authz = ['-object', 'authz-simple,id=auth0,identity=' +
@@ -197,7 +220,11 @@ class TlsMigrationTest(MigrationTestCase):
             rendezvous = Rendezvous(path)
             cmd = 'exec:%s %s %s' % (sys.executable, RELAY, path)
             try:
-                dst.cmd('migrate-incoming', uri=cmd, config=TLS)
+                # exec:'s one channel is no stranger: it waits for its
+                # source past accept-timeout, as without TLS.
+                dst.cmd('migrate-incoming', uri=cmd,
+                        config=dict(TLS, **{'accept-timeout': 100}))
+                time.sleep(0.5)
                 result = self.migrate(src, cmd, config=cfg)
                 self.assert_completed(src, dst, result)
                 self.assertEqual(result['tls']['kind'], 'x509')

@@ -3,23 +3,17 @@
 (no QEMU, no vmig, no timing): where the first pass ends, how busy runs
 are set against paused ones, and the boot sector it assembles (TAP
 output)."""
-import importlib.util
 import os
 import shutil
 import sys
 import tempfile
 
-BENCH = sys.argv[1]
-sys.path.insert(0, os.path.dirname(BENCH))
-spec = importlib.util.spec_from_file_location('busy_guest', BENCH)
-bg = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bg)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchtest import Checks, load  # noqa: E402
 
-results = []
-
-
-def check(name, ok, detail=''):
-    results.append((name, ok, detail))
+bg = load(sys.argv[1], 'busy_guest')
+checks = Checks()
+check = checks.check
 
 
 def s(t, status, syncs, sent):
@@ -95,11 +89,6 @@ if shutil.which('as') and shutil.which('ld'):
     finally:
         shutil.rmtree(tmp)
 else:
-    results.append(('boot sector # SKIP as or ld not installed', True, ''))
+    check('boot sector # SKIP as or ld not installed', True)
 
-print('1..%d' % len(results))
-for i, (name, ok, detail) in enumerate(results, 1):
-    print('%s %d - %s' % ('ok' if ok else 'not ok', i, name))
-    if not ok:
-        print('# got %r' % (detail,))
-sys.exit(0 if all(ok for _, ok, _ in results) else 1)
+checks.finish()
