@@ -74,9 +74,9 @@ typedef struct MigIncoming {
  *                             LOADING --END--> DEVICES --SHUTDOWN sent--> DONE
  *
  * With postcopy, LOADING goes on after the switch: POSTCOPY_DISCARD
- * drops pages, POSTCOPY_LISTEN arms the fault thread (status
- * postcopy-active), DEVICE_STATE, then POSTCOPY_RUN loads the devices
- * and starts the guest; pages keep coming until END, after which no
+ * drops pages, POSTCOPY_LISTEN arms the fault thread, DEVICE_STATE,
+ * then POSTCOPY_RUN loads the devices and starts the guest (status
+ * postcopy-active); pages keep coming until END, after which no
  * page is missing and SHUTDOWN goes out.  A failure after RUN leaves a
  * guest with pages only the source had: it is stopped in internal-error.
  *
@@ -641,11 +641,6 @@ static bool handle_postcopy_listen(IncomingConn *c, const WireRecord *rec,
         return conn_fail(c, WIRE_ERR_GENERIC, err);
     }
     c->postcopy_listening = true;
-    if (!mig_status_change(MIGRATION_STATUS_ACTIVE,
-                           MIGRATION_STATUS_POSTCOPY_ACTIVE)) {
-        error_setg(&err, "The incoming migration was stopped");
-        return conn_fail(c, WIRE_ERR_GENERIC, err);
-    }
     return true;
 }
 
@@ -686,9 +681,23 @@ static bool handle_postcopy_run(IncomingConn *c, const WireRecord *rec,
         return protocol_error(c, err);
     }
     mig_call_in_main(postcopy_run_main, c);
+    if (c->error) {
+        return false;
+    }
+    /*
+     * Only now, not at LISTEN: this thread no longer needs the main
+     * thread until END, so a client reading guest memory from it (a
+     * digest) once it sees postcopy-active waits for pages this thread
+     * places, rather than each waiting for the other.
+     */
+    if (!mig_status_change(MIGRATION_STATUS_ACTIVE,
+                           MIGRATION_STATUS_POSTCOPY_ACTIVE)) {
+        error_setg(&err, "The incoming migration was stopped");
+        return conn_fail(c, WIRE_ERR_GENERIC, err);
+    }
     mig_test_trace("postcopy running: %" G_GUINT64_FORMAT " pages missing",
                    postcopy_dest_pending(c->postcopy));
-    return !c->error;
+    return true;
 }
 
 static bool handle_end(IncomingConn *c, const WireRecord *rec, bool *end)
