@@ -3,13 +3,15 @@
  * postcopy.c): every PAGE_REQUEST checked against the layout before it
  * is queued, the queue's cap, its order and its wait; and which RAM
  * blocks the destination can serve in postcopy
- * (migration/ram/postcopy-ram.c).
+ * (migration/ram/postcopy-ram.c), and POSTCOPY_DISCARD checked against
+ * the layout before any page is dropped.
  */
 #include <check.h>
 #include "tests/check-run.h"
 
 #include "migration/engine/postcopy.h"
 #include "migration/ram/postcopy-ram.h"
+#include "migration/wire/wire.h"
 #include "system/ram.h"
 
 #define BLOCK_SIZE (1024 * 1024)
@@ -123,6 +125,64 @@ START_TEST(test_blocks_served)
 }
 END_TEST
 
+static void discard_refused(PostcopyDest *pd, uint32_t block,
+                            uint64_t offset, uint64_t length,
+                            const char *want)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    WireDiscardRange r = { offset, length };
+    WireRecord rec;
+    Error *err = NULL;
+
+    wire_postcopy_discard_encode(b, block, &r, 1, &error_abort);
+    ck_assert(wire_record_decode(b->data, b->len, &rec, &error_abort) ==
+              WIRE_OK);
+    ck_assert(!postcopy_dest_discard(pd, rec.body, rec.len, &err));
+    ck_assert_msg(strstr(error_get_pretty(err), want), "%s",
+                  error_get_pretty(err));
+    error_free(err);
+}
+
+START_TEST(test_discard_checked)
+{
+    g_autoptr(GPtrArray) blocks = two_blocks();
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    WireDiscardRange r[] = { { 0, 8192 }, { BLOCK_SIZE - 4096, 4096 } };
+    RAMBlock *a = g_ptr_array_index(blocks, 0);
+    RamLoader rl;
+    PostcopyDest *pd;
+    WireRecord rec;
+
+    ram_loader_init(&rl, blocks);
+    pd = postcopy_dest_new(&rl, false);
+    /* Checked against the layout before any page is dropped. */
+    memset(a->host, 0xaa, BLOCK_SIZE);
+    discard_refused(pd, 2, 0, 4096, "block 2 is not migrated");
+    discard_refused(pd, 0, BLOCK_SIZE, 4096, "RAM block 'a'");
+    discard_refused(pd, 0, BLOCK_SIZE - 4096, 8192, "RAM block 'a'");
+    discard_refused(pd, 0, UINT64_MAX - 8191, 4096, "RAM block 'a'");
+    discard_refused(pd, 0, 100, 4096, "is not whole pages");
+    ck_assert_uint_eq(postcopy_dest_pending(pd), 0);
+    ck_assert_uint_eq(a->host[0], 0xaa);
+
+    /* Dropped (anonymous memory reads zero again) and pending. */
+    wire_postcopy_discard_encode(b, 0, r, 2, &error_abort);
+    ck_assert(wire_record_decode(b->data, b->len, &rec, &error_abort) ==
+              WIRE_OK);
+    ck_assert(postcopy_dest_discard(pd, rec.body, rec.len, &error_abort));
+    ck_assert_uint_eq(postcopy_dest_pending(pd), 3);
+    ck_assert_uint_eq(a->host[0], 0);
+    ck_assert_uint_eq(a->host[8191], 0);
+    ck_assert_uint_eq(a->host[8192], 0xaa);
+    ck_assert_uint_eq(a->host[BLOCK_SIZE - 1], 0);
+    /* A page discarded twice is pending once. */
+    ck_assert(postcopy_dest_discard(pd, rec.body, rec.len, &error_abort));
+    ck_assert_uint_eq(postcopy_dest_pending(pd), 3);
+    postcopy_dest_free(pd);
+    ram_loader_destroy(&rl);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("migration-postcopy");
@@ -133,6 +193,7 @@ int main(void)
     tcase_add_test(tc, test_requests_capped);
     tcase_add_test(tc, test_requests_wait);
     tcase_add_test(tc, test_blocks_served);
+    tcase_add_test(tc, test_discard_checked);
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
