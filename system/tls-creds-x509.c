@@ -111,9 +111,9 @@ static bool load_own(TlsCreds *c, gnutls_certificate_credentials_t cred,
 {
     bool server = c->endpoint == QCRYPTO_TLS_CREDS_ENDPOINT_SERVER;
     const char *end = server ? "server" : "client";
-    /* A client may go without a certificate if the server does not ask
-     * for one; here verify-peer is the hint that it will. */
-    bool required = server || c->verify_peer;
+    /* As QEMU: a client may go without a certificate (a server that
+     * verifies peers then refuses it, saying so). */
+    bool required = server;
     g_autofree char *cert_name = g_strdup_printf("%s-cert.pem", end);
     g_autofree char *key_name = g_strdup_printf("%s-key.pem", end);
     g_auto(X509File) key = { 0 };
@@ -121,6 +121,18 @@ static bool load_own(TlsCreds *c, gnutls_certificate_credentials_t cred,
     if (!x509_file_read(c, cert_name, required, cert, errp) ||
         !x509_file_read(c, key_name, required, &key, errp)) {
         return false;
+    }
+    if (!server && !cert->pem.data && !key.pem.data) {
+        g_autofree char *theirs = tls_creds_path(c, "server-cert.pem");
+
+        /* A server's folder given to a client: the wrong endpoint, not
+         * a client without a certificate. */
+        if (access(theirs, F_OK) == 0) {
+            error_setg(errp, "%s holds server-cert.pem but no "
+                       "client-cert.pem: these are a server's credentials "
+                       "(endpoint=server)", c->dir);
+            return false;
+        }
     }
     if (!cert->pem.data != !key.pem.data) {
         error_setg(errp, "%s has no %s beside it",

@@ -47,10 +47,16 @@ class TlsMigrationTest(MigrationTestCase):
 
     @classmethod
     def setUpClass(cls):
-        if not tlscerts.have_certtool():
-            raise unittest.SkipTest('certtool (gnutls-bin) is not installed')
+        # Without certtool each test skips (setUp), so that the plan's
+        # count of tests stays right.
         cls.tmp = tempfile.mkdtemp(prefix='vmig-test-mig-tls-')
-        cls.certs = tlscerts.make(os.path.join(cls.tmp, 'certs'))
+        cls.certs = (tlscerts.make(os.path.join(cls.tmp, 'certs'))
+                     if tlscerts.have_certtool() else None)
+
+    def setUp(self):
+        super().setUp()
+        if self.certs is None:
+            raise unittest.SkipTest('certtool (gnutls-bin) is not installed')
 
     @classmethod
     def tearDownClass(cls):
