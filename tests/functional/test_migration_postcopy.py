@@ -11,16 +11,12 @@ vCPUs' faults as postcopy-requests and blocktime instead (its guest
 moves on, so its digest is its own)."""
 
 import os
-import shutil
 import sys
-import tempfile
-import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'tls'))
-import tlscerts  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
+from tls_case import (TlsTestCase, cmdline_object,  # noqa: E402,F401
+                      tearDownModule)
 from migration_helpers import (FINAL, MigrationTestCase,  # noqa: E402
                                digest, dst_vm, environment, info,
                                listen_uri, src_vm, wait_status, warm_up)
@@ -237,29 +233,16 @@ class PostcopyTest(PostcopyCase):
             self.assert_no_crash(dst)
 
 
-class PostcopyTlsTest(PostcopyCase):
+class PostcopyTlsTest(TlsTestCase, PostcopyCase):
     """Postcopy inside x509 TLS: the page requests and the pages travel
     in the main channel's TLS session like everything else."""
 
-    @classmethod
-    def setUpClass(cls):
-        if not tlscerts.have_certtool():
-            raise unittest.SkipTest('certtool (gnutls-bin) is not installed')
-        cls.tmp = tempfile.mkdtemp(prefix='vmig-test-postcopy-tls-')
-        cls.certs = tlscerts.make(os.path.join(cls.tmp, 'certs'))
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
     def test_x509(self):
-        c = self.certs
         cfg = dict(POSTCOPY, **{'tls-creds': 'tls0',
                                 'max-postcopy-bandwidth': MiB})
-        obj = 'tls-creds-x509,id=tls0,dir=%s,endpoint=%s'
-        with dst_vm('-S', '-object', obj % (c.server, 'server'),
+        with dst_vm('-S', *cmdline_object(self.x509_server()),
                     incoming='tcp:127.0.0.1:0,tls-creds=tls0') as dst, \
-                src_vm(*BUSY, '-object', obj % (c.client, 'client')) as src:
+                src_vm(*BUSY, *cmdline_object(self.x509_client())) as src:
             self.start(src, dst, cfg)
             self.assertEqual(digest(dst), digest(src))
             sinfo, dinfo = self.finished(src, dst)
