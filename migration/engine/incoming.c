@@ -606,6 +606,20 @@ static bool postcopy_allowed(IncomingConn *c, const WireRecord *rec)
     return true;
 }
 
+/* POSTCOPY_LISTEN, POSTCOPY_RUN: allowed here, and empty. */
+static bool postcopy_marker(IncomingConn *c, const WireRecord *rec)
+{
+    Error *err = NULL;
+
+    if (!postcopy_allowed(c, rec)) {
+        return false;
+    }
+    if (!wire_empty_decode(rec->type, rec->body, rec->len, &err)) {
+        return protocol_error(c, err);
+    }
+    return true;
+}
+
 static bool handle_postcopy_discard(IncomingConn *c, const WireRecord *rec,
                                     bool *end)
 {
@@ -629,9 +643,8 @@ static bool handle_postcopy_listen(IncomingConn *c, const WireRecord *rec,
 {
     Error *err = NULL;
 
-    if (!postcopy_allowed(c, rec) ||
-        !wire_empty_decode(rec->type, rec->body, rec->len, &err)) {
-        return err ? protocol_error(c, err) : false;
+    if (!postcopy_marker(c, rec)) {
+        return false;
     }
     if (c->postcopy_listening) {
         error_setg(&err, "a second POSTCOPY_LISTEN");
@@ -668,9 +681,8 @@ static bool handle_postcopy_run(IncomingConn *c, const WireRecord *rec,
 {
     Error *err = NULL;
 
-    if (!postcopy_allowed(c, rec) ||
-        !wire_empty_decode(rec->type, rec->body, rec->len, &err)) {
-        return err ? protocol_error(c, err) : false;
+    if (!postcopy_marker(c, rec)) {
+        return false;
     }
     if (!c->postcopy_listening || c->postcopy_running) {
         error_setg(&err, "POSTCOPY_RUN %s", c->postcopy_running
