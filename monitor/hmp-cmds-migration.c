@@ -340,6 +340,14 @@ void hmp_migrate_cancel(Monitor *mon, const json_t *args)
     hmp_handle_error(mon, err);
 }
 
+void hmp_migrate_start_postcopy(Monitor *mon, const json_t *args)
+{
+    Error *err = NULL;
+
+    qmp_migrate_start_postcopy(&err);
+    hmp_handle_error(mon, err);
+}
+
 void hmp_migrate_continue(Monitor *mon, const json_t *args)
 {
     Error *err = NULL;

@@ -93,6 +93,12 @@ const HMPCommand hmp_cmds[] = {
         .cmd = hmp_migrate_cancel,
     },
     {
+        .name = "migrate_start_postcopy",
+        .help = "switch the outgoing migration to postcopy (it must run "
+                "with postcopy-ram)",
+        .cmd = hmp_migrate_start_postcopy,
+    },
+    {
         .name = "migrate_continue",
         .args_type = "state:s",
         .params = "state",

@@ -14,6 +14,8 @@
 #include <glib.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "qapi/qapi-commands.h"
 #include "system/dev-counter.h"
@@ -36,6 +38,7 @@ typedef struct VCPU {
     WorkloadGen gen;            /* used by this vCPU's thread only */
     uint64_t config_generation; /* of the config gen was updated to */
     bool parked;                /* under cpus_lock */
+    gint tid;                   /* Linux thread id, atomic; 0 before start */
 } VCPU;
 
 static GMutex cpus_lock;
@@ -98,6 +101,7 @@ static gpointer vcpu_thread_fn(gpointer opaque)
     Pacer pacer;
     int64_t until;
 
+    qatomic_set(&cpu->tid, (gint)syscall(SYS_gettid));
     g_mutex_lock(&cpus_lock);
     pacer_reset(&pacer, g_get_monotonic_time());
     while (!vcpus_exit) {
@@ -184,6 +188,16 @@ void cpus_cleanup(void)
     n_vcpus = 0;
     counter = NULL;
     log_dev = NULL;
+}
+
+int cpus_index_of_tid(long tid)
+{
+    for (unsigned i = 0; i < n_vcpus; i++) {
+        if (qatomic_read(&vcpus[i].tid) == tid) {
+            return i;
+        }
+    }
+    return -1;
 }
 
 unsigned cpus_count(void)

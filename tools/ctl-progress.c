@@ -93,6 +93,7 @@ bool ctl_mig_info_parse(json_t *ret, CtlMigInfo *info)
         get_int(ram, "total", &info->total);
         get_int(ram, "iteration", &info->iteration);
         get_int(ram, "dirty-sync-count", &info->dirty_sync_count);
+        get_int(ram, "postcopy-requests", &info->postcopy_requests);
         v = json_object_get(ram, "mbps");
         if (json_is_number(v)) {
             info->mbps = json_number_value(v);
@@ -110,6 +111,16 @@ bool ctl_mig_info_parse(json_t *ret, CtlMigInfo *info)
         info->tls.protocol = get_str(v, "protocol");
         info->tls.cipher = get_str(v, "cipher");
         info->tls.peer_identity = get_str(v, "peer-identity");
+    }
+    info->has_blocktime = get_int(ret, "postcopy-blocktime",
+                                  &info->blocktime);
+    v = json_object_get(ret, "postcopy-latency");
+    if (json_is_object(v)) {
+        info->has_latency = true;
+        get_int(v, "count", &info->latency_count);
+        get_int(v, "p50", &info->latency_p50);
+        get_int(v, "p99", &info->latency_p99);
+        get_int(v, "max", &info->latency_max);
     }
     v = json_object_get(ret, "xbzrle-cache");
     if (json_is_object(v)) {
@@ -393,6 +404,30 @@ static void append_xbzrle_summary(GString *s, const CtlXbzrle *x)
 }
 
 /*
+ *   postcopy     412 pages requested, vCPUs all blocked 35 ms
+ *   faults       412, latency p50 0.31 ms, p99 2.10 ms, max 8.00 ms
+ */
+static void append_postcopy_summary(GString *s, const CtlMigInfo *info)
+{
+    g_string_append_printf(s, "  %-13s%" PRId64 " page%s requested",
+                           "postcopy", info->postcopy_requests,
+                           plural(info->postcopy_requests));
+    if (info->has_blocktime) {
+        g_string_append_printf(s, ", vCPUs all blocked %" PRId64 " ms",
+                               info->blocktime);
+    }
+    g_string_append_c(s, '\n');
+    if (info->has_latency) {
+        g_string_append_printf(s, "  %-13s%" PRId64 ", latency p50 %.2f ms, "
+                               "p99 %.2f ms, max %.2f ms\n", "faults",
+                               info->latency_count,
+                               info->latency_p50 / 1000.0,
+                               info->latency_p99 / 1000.0,
+                               info->latency_max / 1000.0);
+    }
+}
+
+/*
  *   encrypted    TLS1.3, AES-256-GCM (x509), peer CN=src,O=Example
  */
 static void append_tls_summary(GString *s, const CtlTls *t)
@@ -458,6 +493,9 @@ char *ctl_mig_summary(const CtlMigInfo *info)
     }
     if (info->has_xbzrle) {
         append_xbzrle_summary(s, &info->xbzrle);
+    }
+    if (info->postcopy_requests || info->has_latency) {
+        append_postcopy_summary(s, info);
     }
     if (info->has_tls) {
         append_tls_summary(s, &info->tls);

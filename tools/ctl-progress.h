@@ -67,6 +67,13 @@ typedef struct CtlMigInfo {
     CtlXbzrle xbzrle;
     bool has_tls;               /* absent: not encrypted */
     CtlTls tls;
+    /* Postcopy: pages requested; with postcopy-blocktime (a
+     * destination) the vCPUs' blocktime (ms) and the faults' latency. */
+    int64_t postcopy_requests;
+    bool has_blocktime;
+    int64_t blocktime;
+    bool has_latency;
+    int64_t latency_count, latency_p50, latency_p99, latency_max; /* µs */
     /* multifd-compression of the configuration in effect: query-migrate
      * does not name the method.  NULL: unknown, or "none". */
     char *compression;

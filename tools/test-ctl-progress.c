@@ -17,6 +17,14 @@ static void str_is(char *got, const char *want)
     g_free(got);
 }
 
+/* Whether the summary of @info has @want in it is @has. */
+static void summary_has(const CtlMigInfo *info, const char *want, bool has)
+{
+    g_autofree char *got = ctl_mig_summary(info);
+
+    ck_assert_msg(!strstr(got, want) == !has, "%s", got);
+}
+
 /* Parses @json (a query-migrate return value) into @info. */
 static void parse(const char *json, CtlMigInfo *info)
 {
@@ -410,6 +418,32 @@ START_TEST(test_summary_tls)
 }
 END_TEST
 
+START_TEST(test_summary_postcopy)
+{
+    g_auto(CtlMigInfo) info = { 0 };
+
+    /* A destination with postcopy-blocktime. */
+    parse("{\"status\": \"completed\", \"ram\": {\"transferred\": 0, "
+          "\"total\": 0, \"iteration\": 1, \"postcopy-requests\": 412}, "
+          "\"postcopy-blocktime\": 35, \"postcopy-latency\": {"
+          "\"count\": 413, \"p50\": 310, \"p99\": 2100, \"max\": 8000}}",
+          &info);
+    summary_has(&info, "  postcopy     412 pages requested, vCPUs all "
+                "blocked 35 ms\n"
+                "  faults       413, latency p50 0.31 ms, p99 2.10 ms, "
+                "max 8.00 ms\n", true);
+    ctl_mig_info_clear(&info);
+    /* The source: requests only; a precopy: no line. */
+    parse("{\"status\": \"completed\", "
+          "\"ram\": {\"postcopy-requests\": 1}}", &info);
+    summary_has(&info, "  postcopy     1 page requested\n", true);
+    ctl_mig_info_clear(&info);
+    parse("{\"status\": \"completed\", "
+          "\"ram\": {\"postcopy-requests\": 0}}", &info);
+    summary_has(&info, "postcopy", false);
+}
+END_TEST
+
 START_TEST(test_summary_multifd)
 {
     g_auto(CtlMigInfo) info = { 0 };
@@ -504,6 +538,7 @@ int main(void)
     tcase_add_test(tc, test_line_multifd_width);
     tcase_add_test(tc, test_summary_multifd);
     tcase_add_test(tc, test_summary_tls);
+    tcase_add_test(tc, test_summary_postcopy);
     tcase_add_test(tc, test_summary_xbzrle);
     suite_add_tcase(s, tc);
 

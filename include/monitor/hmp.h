@@ -99,5 +99,6 @@ void hmp_migrate_incoming(Monitor *mon, const json_t *args);
 void hmp_info_migrate(Monitor *mon, const json_t *args);
 void hmp_migrate_cancel(Monitor *mon, const json_t *args);
 void hmp_migrate_continue(Monitor *mon, const json_t *args);
+void hmp_migrate_start_postcopy(Monitor *mon, const json_t *args);
 
 #endif

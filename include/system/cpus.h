@@ -29,6 +29,9 @@ void cpus_init(unsigned ncpus, const WorkloadConfig *config,
 /* Stops and joins the threads. */
 void cpus_cleanup(void);
 unsigned cpus_count(void);
+/* Any thread: the index of the vCPU whose thread has Linux thread id
+ * @tid, or -1 (postcopy's fault thread tells whose fault it reads). */
+int cpus_index_of_tid(long tid);
 
 /* Parks every vCPU thread and waits until all are parked. */
 void pause_all_vcpus(void);

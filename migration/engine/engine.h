@@ -134,6 +134,7 @@ typedef struct MigRamStats {
     uint64_t page_size;
     uint64_t pages_per_second;
     uint64_t iteration;
+    uint64_t postcopy_requests;
 } MigRamStats;
 
 void mig_info_set_ram(const MigRamStats *ram);
@@ -154,6 +155,11 @@ typedef struct MigXbzrleStats {
 
 void mig_info_set_xbzrle(const MigXbzrleStats *st);
 
+/* Destination, with postcopy-blocktime: the vCPUs' waits (taken; NULL
+ * @per_vcpu and @latency: none), for query-migrate's postcopy-*. */
+void mig_info_set_blocktime(uint64_t total_ms, uint64List *per_vcpu,
+                            PostcopyFaultLatency *latency);
+
 /* Destination: the addresses listened on (NULL: none), for
  * query-migrate's socket-address. */
 void mig_info_set_listen_address(const SocketAddress *addr);
@@ -170,6 +176,7 @@ void mig_info_set_tls(MigrationTlsInfo *tls);
 
 typedef struct MigParams {
     uint64_t max_bandwidth;             /* bytes/s, 0 unlimited */
+    uint64_t max_postcopy_bandwidth;    /* bytes/s, 0 unlimited */
     uint64_t avail_switchover_bandwidth;
     uint64_t downtime_limit;            /* ms */
     uint64_t xbzrle_cache_size;         /* bytes */

@@ -35,6 +35,7 @@
 #include "migration/engine/session.h"
 #include "migration/ram/mapped-ram.h"
 #include "migration/multifd/multifd.h"
+#include "migration/ram/postcopy-ram.h"
 #include "migration/ram/ram.h"
 #include "migration/ram/ram-xbzrle.h"
 #include "migration/transport/router.h"
@@ -42,6 +43,7 @@
 #include "migration/transport/tls.h"
 #include "qapi/clone.h"
 #include "qapi/qapi-visit.h"
+#include "system/cpus.h"
 #include "system/machine.h"
 #include "system/runstate.h"
 #include "util/atomic.h"
@@ -70,6 +72,13 @@ typedef struct MigIncoming {
  *     |                                        |
  *     +-- failure: the source gets no ERROR    v
  *                             LOADING --END--> DEVICES --SHUTDOWN sent--> DONE
+ *
+ * With postcopy, LOADING goes on after the switch: POSTCOPY_DISCARD
+ * drops pages, POSTCOPY_LISTEN arms the fault thread, DEVICE_STATE,
+ * then POSTCOPY_RUN loads the devices and starts the guest (status
+ * postcopy-active); pages keep coming until END, after which no
+ * page is missing and SHUTDOWN goes out.  A failure after RUN leaves a
+ * guest with pages only the source had: it is stopped in internal-error.
  *
  * From ACCEPTED on the source sends data, so a failure is answered with
  * ERROR (unless the source failed first).
@@ -113,6 +122,11 @@ typedef struct IncomingConn {
     uint64_t last_sync;
     gint64 load_start;          /* monotonic, for mbps */
     bool loaded;                /* END read: the source's passes are over */
+    /* Postcopy (incoming thread): from the first POSTCOPY_DISCARD or
+     * POSTCOPY_LISTEN on; listening from LISTEN, running from RUN. */
+    PostcopyDest *postcopy;
+    bool postcopy_listening;
+    bool postcopy_running;
 
     InResult result;
     Error *error;
@@ -234,6 +248,18 @@ static void check_hello_main(void *opaque)
                         l->value->option, l->value->source, l->value->local);
         }
         mig_info_set_overrides(over);
+    }
+    if (!c->reject && c->effective->postcopy_ram) {
+        g_autoptr(GPtrArray) blocks = handshake_blocks_sent(c->hello);
+        Error *err = NULL;
+
+        /* Before any page moves, as every other incompatibility. */
+        if (!postcopy_dest_check_blocks(blocks, &err)) {
+            c->reject = wire_reject_new(WIRE_ERR_INCOMPATIBLE_CONFIG,
+                                        "postcopy-ram", "%s",
+                                        error_get_pretty(err));
+            error_free(err);
+        }
     }
     if (c->reject || (c->hello->flags & WIRE_HELLO_DRY_RUN)) {
         return;
@@ -418,6 +444,17 @@ static void publish_stats(IncomingConn *c)
     st.normal_bytes = normal * GUEST_PAGE_SIZE;
     st.page_bytes = (zero + normal +
                      c->session->ram_loader.xbzrle_pages) * GUEST_PAGE_SIZE;
+    if (c->postcopy) {
+        uint64List *per_vcpu;
+        PostcopyFaultLatency *latency;
+        uint64_t total;
+
+        st.postcopy_requests = postcopy_dest_requests(c->postcopy);
+        if (postcopy_dest_blocktime(c->postcopy, &total, &per_vcpu,
+                                    &latency)) {
+            mig_info_set_blocktime(total, per_vcpu, latency);
+        }
+    }
     mig_info_set_ram(&st);
     if (c->multifd) {
         MigMultifdStats ms;
@@ -460,6 +497,7 @@ static bool handle_sync(IncomingConn *c, const WireRecord *rec)
 typedef enum LoadStage {
     LOAD_RAM = 1 << 0,          /* pages and passes */
     LOAD_DEVICES = 1 << 1,      /* from the first DEVICE_STATE on */
+    LOAD_POSTCOPY = 1 << 2,     /* from POSTCOPY_RUN on */
 } LoadStage;
 
 /* Handles one record; *@end set at END. */
@@ -479,6 +517,13 @@ static bool handle_ram_pages(IncomingConn *c, const WireRecord *rec,
         error_setg(&err, "RAM_PAGES on the main channel of a multifd "
                    "migration");
         return protocol_error(c, err);
+    }
+    if (c->postcopy_listening) {
+        /* Atomically: a vCPU may be waiting for any of them. */
+        if (!postcopy_dest_load(c->postcopy, rec->body, rec->len, &err)) {
+            return protocol_error(c, err);
+        }
+        return true;
     }
     if (!ram_loader_load(&c->session->ram_loader, rec->body, rec->len,
                          &err)) {
@@ -522,10 +567,174 @@ static bool handle_device_state(IncomingConn *c, const WireRecord *rec,
     return true;
 }
 
+/* ---- Postcopy ---- */
+
+/* The fault thread's way to the source (PAGE_REQUEST on the return
+ * path; a write holds the stream's lock, so it never splits a PONG). */
+static bool request_page(void *opaque, uint32_t block, uint64_t offset,
+                         uint64_t length)
+{
+    IncomingConn *c = opaque;
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    WirePageRequest req = {
+        .block = block, .offset = offset, .length = length,
+    };
+
+    wire_page_request_encode(&req, b, &error_abort);
+    /* A failed write fails the incoming thread's next read or write. */
+    return mig_stream_write(c->stream, b->data, b->len,
+                            mig_deadline_after_ms(
+                                c->effective->liveness_timeout * 1000ull),
+                            NULL) == MIG_STREAM_OK;
+}
+
+/* The postcopy records need postcopy-ram and a source that answers. */
+static bool postcopy_allowed(IncomingConn *c, const WireRecord *rec)
+{
+    Error *err = NULL;
+
+    if (!c->effective->postcopy_ram || !c->answer) {
+        error_setg(&err, "%s, but %s", wire_record_type_name(rec->type),
+                   c->effective->postcopy_ram ? "the source takes no answer"
+                                              : "postcopy-ram is off");
+        return protocol_error(c, err);
+    }
+    if (!c->postcopy) {
+        c->postcopy = postcopy_dest_new(&c->session->ram_loader,
+                                        c->effective->postcopy_blocktime);
+    }
+    return true;
+}
+
+/* POSTCOPY_LISTEN, POSTCOPY_RUN: allowed here, and empty. */
+static bool postcopy_marker(IncomingConn *c, const WireRecord *rec)
+{
+    Error *err = NULL;
+
+    if (!postcopy_allowed(c, rec)) {
+        return false;
+    }
+    if (!wire_empty_decode(rec->type, rec->body, rec->len, &err)) {
+        return protocol_error(c, err);
+    }
+    return true;
+}
+
+static bool handle_postcopy_discard(IncomingConn *c, const WireRecord *rec,
+                                    bool *end)
+{
+    Error *err = NULL;
+
+    if (!postcopy_allowed(c, rec)) {
+        return false;
+    }
+    if (c->postcopy_listening) {
+        error_setg(&err, "POSTCOPY_DISCARD after POSTCOPY_LISTEN");
+        return protocol_error(c, err);
+    }
+    if (!postcopy_dest_discard(c->postcopy, rec->body, rec->len, &err)) {
+        return protocol_error(c, err);
+    }
+    return true;
+}
+
+static bool handle_postcopy_listen(IncomingConn *c, const WireRecord *rec,
+                                   bool *end)
+{
+    Error *err = NULL;
+
+    if (!postcopy_marker(c, rec)) {
+        return false;
+    }
+    if (c->postcopy_listening) {
+        error_setg(&err, "a second POSTCOPY_LISTEN");
+        return protocol_error(c, err);
+    }
+    if (!postcopy_dest_listen(c->postcopy, request_page, c, &err)) {
+        return conn_fail(c, WIRE_ERR_GENERIC, err);
+    }
+    c->postcopy_listening = true;
+    return true;
+}
+
+static void load_devices_main(void *opaque);
+
+/* Main thread: the devices loaded, the guest started (unless -S). */
+static void postcopy_run_main(void *opaque)
+{
+    IncomingConn *c = opaque;
+
+    load_devices_main(c);
+    if (c->error) {
+        return;
+    }
+    c->postcopy_running = true;
+    if (runstate_get_autostart()) {
+        vm_start();
+    } else {
+        runstate_set(RUN_STATE_PAUSED);
+    }
+}
+
+static bool handle_postcopy_run(IncomingConn *c, const WireRecord *rec,
+                                bool *end)
+{
+    Error *err = NULL;
+
+    if (!postcopy_marker(c, rec)) {
+        return false;
+    }
+    if (!c->postcopy_listening || c->postcopy_running) {
+        error_setg(&err, "POSTCOPY_RUN %s", c->postcopy_running
+                   ? "twice" : "before POSTCOPY_LISTEN");
+        return protocol_error(c, err);
+    }
+    if (!device_load_set_complete(c->devices, &err)) {
+        return protocol_error(c, err);
+    }
+    mig_call_in_main(postcopy_run_main, c);
+    if (c->error) {
+        return false;
+    }
+    /*
+     * Only now, not at LISTEN: this thread no longer needs the main
+     * thread until END, so a client reading guest memory from it (a
+     * digest) once it sees postcopy-active waits for pages this thread
+     * places, rather than each waiting for the other.
+     */
+    if (!mig_status_change(MIGRATION_STATUS_ACTIVE,
+                           MIGRATION_STATUS_POSTCOPY_ACTIVE)) {
+        error_setg(&err, "The incoming migration was stopped");
+        return conn_fail(c, WIRE_ERR_GENERIC, err);
+    }
+    mig_test_trace("postcopy running: %" G_GUINT64_FORMAT " pages missing",
+                   postcopy_dest_pending(c->postcopy));
+    return true;
+}
+
 static bool handle_end(IncomingConn *c, const WireRecord *rec, bool *end)
 {
     Error *err = NULL;
 
+    if (c->postcopy_listening) {
+        uint64_t missing = postcopy_dest_pending(c->postcopy);
+
+        if (!wire_empty_decode(rec->type, rec->body, rec->len, &err)) {
+            return protocol_error(c, err);
+        }
+        if (!c->postcopy_running) {
+            error_setg(&err, "END after POSTCOPY_LISTEN without "
+                       "POSTCOPY_RUN");
+            return protocol_error(c, err);
+        }
+        if (missing) {
+            error_setg(&err, "END with %" G_GUINT64_FORMAT " pages still "
+                       "missing", missing);
+            return protocol_error(c, err);
+        }
+        *end = true;
+        return true;
+    }
     mig_trace_stop_phase("end-read");
     if (!wire_empty_decode(rec->type, rec->body, rec->len, &err) ||
         !device_load_set_complete(c->devices, &err)) {
@@ -595,18 +804,25 @@ static const struct {
     RecordHandler *handle;
     unsigned legal;             /* LoadStage bits */
 } main_records[] = {
-    { WIRE_REC_RAM_PAGES, handle_ram_pages, LOAD_RAM },
+    { WIRE_REC_RAM_PAGES, handle_ram_pages, LOAD_RAM | LOAD_POSTCOPY },
     { WIRE_REC_RAM_XBZRLE, handle_ram_xbzrle, LOAD_RAM },
     { WIRE_REC_SYNC, handle_sync_record, LOAD_RAM },
+    { WIRE_REC_POSTCOPY_DISCARD, handle_postcopy_discard, LOAD_RAM },
+    { WIRE_REC_POSTCOPY_LISTEN, handle_postcopy_listen, LOAD_RAM },
     { WIRE_REC_DEVICE_STATE, handle_device_state, LOAD_RAM | LOAD_DEVICES },
-    { WIRE_REC_END, handle_end, LOAD_RAM | LOAD_DEVICES },
+    { WIRE_REC_POSTCOPY_RUN, handle_postcopy_run, LOAD_DEVICES },
+    { WIRE_REC_END, handle_end, LOAD_RAM | LOAD_DEVICES | LOAD_POSTCOPY },
     { WIRE_REC_ONE_WAY, handle_one_way, LOAD_RAM | LOAD_DEVICES },
-    { WIRE_REC_ERROR, handle_error, LOAD_RAM | LOAD_DEVICES },
-    { WIRE_REC_PING, handle_ping, LOAD_RAM | LOAD_DEVICES },
+    { WIRE_REC_ERROR, handle_error,
+      LOAD_RAM | LOAD_DEVICES | LOAD_POSTCOPY },
+    { WIRE_REC_PING, handle_ping, LOAD_RAM | LOAD_DEVICES | LOAD_POSTCOPY },
 };
 
 static LoadStage load_stage(IncomingConn *c)
 {
+    if (c->postcopy_running) {
+        return LOAD_POSTCOPY;
+    }
     return device_load_set_started(c->devices) ? LOAD_DEVICES : LOAD_RAM;
 }
 
@@ -620,8 +836,11 @@ static bool handle_record(IncomingConn *c, const WireRecord *rec, bool *end)
             continue;
         }
         if (!(main_records[i].legal & load_stage(c))) {
-            error_setg(&err, "%s after DEVICE_STATE",
-                       wire_record_type_name(rec->type));
+            error_setg(&err, "%s %s", wire_record_type_name(rec->type),
+                       c->postcopy_running ? "after POSTCOPY_RUN"
+                       : load_stage(c) == LOAD_DEVICES ? "after DEVICE_STATE"
+                                                       : "before "
+                                                         "DEVICE_STATE");
             return protocol_error(c, err);
         }
         return main_records[i].handle(c, rec, end);
@@ -771,7 +990,8 @@ static bool load(IncomingConn *c)
 
         r = mig_stream_read_record_header(c->stream, &rec, deadline, &err);
         if (r == MIG_STREAM_OK && rec.type == WIRE_REC_RAM_PAGES &&
-            !device_load_set_started(c->devices) && !c->multifd) {
+            !device_load_set_started(c->devices) && !c->multifd &&
+            !c->postcopy_listening) {
             /* The pages straight into guest RAM. */
             switch (ram_loader_load_from(&c->session->ram_loader, c->stream,
                                          &rec, deadline, &err)) {
@@ -872,7 +1092,10 @@ static InResult run(IncomingConn *c)
         return IN_FAILED;
     }
     c->phase = IN_DEVICES;
-    mig_call_in_main(load_devices_main, c);
+    /* Postcopy loaded them at POSTCOPY_RUN. */
+    if (!c->postcopy_running) {
+        mig_call_in_main(load_devices_main, c);
+    }
     mig_trace_stop_phase("devices-loaded");
     if (c->error) {
         return IN_FAILED;
@@ -901,8 +1124,11 @@ static void finish_main(void *opaque)
     mig_info_end();
     switch (c->result) {
     case IN_COMPLETED:
-        /* The VM is this host's now: start it unless -S or stop. */
-        if (runstate_get_autostart()) {
+        /* The VM is this host's now: start it unless -S or stop (after
+         * postcopy it runs already, or was told not to). */
+        if (c->postcopy_running) {
+            /* Nothing: RUN did what -S allowed. */
+        } else if (runstate_get_autostart()) {
             vm_start();
         } else {
             runstate_set(RUN_STATE_PAUSED);
@@ -922,6 +1148,20 @@ static void finish_main(void *opaque)
         }
         break;
     case IN_FAILED:
+        if (c->postcopy_running) {
+            g_autofree char *why = g_strdup_printf(
+                "Postcopy failed: %s.  The guest cannot continue on either "
+                "end: it ran here with pages only the source has (which "
+                "stays stopped); this machine is stopped in internal-error",
+                c->error ? error_get_pretty(c->error) : "?");
+
+            /* Its missing pages read as zeroes since the fault thread
+             * ended: it must never run again. */
+            vm_stop_force_state(RUN_STATE_INTERNAL_ERROR);
+            error_free(c->error);
+            c->error = NULL;
+            error_setg(&c->error, "%s", why);
+        }
         mig_info_set_error(c->error ? error_get_pretty(c->error)
                                     : "The incoming migration failed");
         mig_status_finish(MIGRATION_STATUS_FAILED);
@@ -976,6 +1216,12 @@ static gpointer incoming_thread_fn(gpointer opaque)
     c->result = run(c);
     if (c->result == IN_FAILED) {
         send_error(c);
+    }
+    if (c->postcopy) {
+        /* Publish the last figures, then let waiting vCPUs go: after a
+         * failure they run on zeroes until finish_main() stops them. */
+        publish_stats(c);
+        g_clear_pointer(&c->postcopy, postcopy_dest_free);
     }
     if (c->session) {
         mig_call_in_main(session_end_main, c);

@@ -32,6 +32,7 @@
  * a new migration waits for it.
  */
 #include <string.h>
+#include <sys/mman.h>
 
 #include "migration/transport/channel-open.h"
 #include "io/channel-command.h"
@@ -40,6 +41,7 @@
 #include "migration/ram/dirty-bitmap.h"
 #include "migration/engine/engine.h"
 #include "migration/engine/handshake.h"
+#include "migration/engine/postcopy.h"
 #include "migration/engine/session.h"
 #include "migration/ram/mapped-ram.h"
 #include "migration/multifd/multifd.h"
@@ -91,10 +93,17 @@ typedef enum OutResult {
  *    closed when it comes)   SWITCHOVER --END sent--> CONFIRMING
  *                                --SHUTDOWN 0 / file closed--> DONE
  *
+ *   with postcopy-ram, after migrate-start-postcopy:
+ *                            PRECOPY --VM stopped--> SWITCHOVER
+ *       --discards, device state, POSTCOPY_RUN--> POSTCOPY
+ *       --every page sent, END--> CONFIRMING --SHUTDOWN 0--> DONE
+ *
  * A failure or cancel can end any phase from HANDSHAKE on; the phase
  * then says what must be undone: from ACCEPTED the destination waits
  * for data and is told why none comes (ERROR), from SWITCHOVER the VM
- * was stopped by us and is resumed.  A dry run ends after the
+ * was stopped by us and is resumed, but not from POSTCOPY on: the
+ * destination may run the guest with pages only we have, so ours stays
+ * stopped (migrate_cancel is refused then).  A dry run ends after the
  * handshake.
  */
 typedef enum OutPhase {
@@ -104,6 +113,7 @@ typedef enum OutPhase {
     OUT_ACCEPTED,
     OUT_PRECOPY,
     OUT_SWITCHOVER,
+    OUT_POSTCOPY,
     OUT_CONFIRMING,
     OUT_DONE,
 } OutPhase;
@@ -142,6 +152,16 @@ typedef struct MigOutgoing {
     gint cancel;                /* migrate_cancel, atomic */
     /* ACCEPT listed "xbzrle": the destination reads RAM_XBZRLE. */
     bool peer_xbzrle;
+    /* migrate-start-postcopy (atomic): switch at the next look. */
+    gint postcopy_asked;
+    /* Postcopy's page requests: set (under lock) by the migration
+     * thread at the switch, before the destination may send any. */
+    PostcopyRequests *requests;
+    bool postcopy;              /* precopy ended for postcopy */
+    /* POSTCOPY_RUN is being sent, or was: the destination may run the
+     * guest, ours must never run again (through CONFIRMING and DONE,
+     * which precopy passes too). */
+    bool postcopy_run;
 
     /* Under lock; cond is broadcast on every change. */
     GMutex lock;
@@ -195,6 +215,7 @@ static bool shutting_down;
 
 static void outgoing_free(MigOutgoing *o)
 {
+    postcopy_requests_free(o->requests);
     qapi_free_MigrationAddress(o->addr);
     mig_tls_free(o->tls);
     mig_session_free(o->session);
@@ -345,6 +366,29 @@ static bool rp_handle(MigOutgoing *o, const WireRecord *rec)
         g_cond_broadcast(&o->cond);
         g_mutex_unlock(&o->lock);
         return true;
+    case WIRE_REC_PAGE_REQUEST: {
+        WirePageRequest req;
+        PostcopyRequests *q;
+
+        if (!o->session->cfg->postcopy_ram) {
+            error_setg(&err, "PAGE_REQUEST, but postcopy-ram is off");
+            break;
+        }
+        if (!wire_page_request_decode(rec->body, rec->len, &req, &err)) {
+            break;
+        }
+        g_mutex_lock(&o->lock);
+        q = o->requests;
+        g_mutex_unlock(&o->lock);
+        if (!q) {
+            error_setg(&err, "PAGE_REQUEST before postcopy started");
+            break;
+        }
+        if (!postcopy_requests_push(q, &req, &err)) {
+            break;
+        }
+        return true;
+    }
     case WIRE_REC_PONG: {
         uint64_t seq;
 
@@ -739,6 +783,8 @@ static void publish_stats(MigOutgoing *o, const Progress *pg)
         .page_size = GUEST_PAGE_SIZE,
         .pages_per_second = pg->pages_per_second,
         .iteration = o->iteration,
+        .postcopy_requests = o->requests ?
+                             postcopy_requests_total(o->requests) : 0,
     };
 
     st.page_bytes = page_bytes_sent(o);
@@ -1163,6 +1209,11 @@ static bool precopy(MigOutgoing *o, Progress *pg, OutResult *res)
         f = switchover_figures(o, pg, &p, now);
         mig_info_set_expected_downtime(expected_downtime(&f));
         publish_stats(o, pg);
+        /* migrate-start-postcopy: at once, mid-pass or not (QEMU). */
+        if (qatomic_mb_read(&o->postcopy_asked)) {
+            o->postcopy = true;
+            return true;
+        }
         /*
          * Switchover is decided at the end of a pass only (QEMU also
          * tries in the middle of one): what is left of a pass goes
@@ -1452,6 +1503,187 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
     return true;
 }
 
+/* ---- Postcopy ---- */
+
+/* release-ram: the pages of @batch have gone; the source needs them no
+ * more (their dirty bits are clear and the VM is stopped for good). */
+static void release_batch(MigOutgoing *o, const RamPageBatch *batch)
+{
+    if (!o->session->cfg->release_ram) {
+        return;
+    }
+    for (unsigned i = 0; i < batch->count; i++) {
+        /* Best effort: a page not released costs memory, nothing else. */
+        madvise(batch->block->host + batch->offsets[i], GUEST_PAGE_SIZE,
+                MADV_DONTNEED);
+    }
+}
+
+/* Sends @batch (taken from the dirty bitmap) as one RAM_PAGES record;
+ * *@len gets its bytes. */
+static bool send_batch(MigOutgoing *o, const RamPageBatch *batch,
+                       size_t *len, OutResult *res)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    struct iovec iov[RAM_SAVE_BATCH_MAX_PAGES + 2];
+    RamSaver *rs = &o->session->ram_saver;
+    Error *err = NULL;
+    size_t niov;
+
+    ram_saver_count_batch(rs, batch);
+    niov = ram_batch_record_iov(batch, rs->next_packet++, b, iov);
+    *len = 0;
+    for (size_t i = 0; i < niov; i++) {
+        *len += iov[i].iov_len;
+    }
+    if (mig_stream_writev(o->stream, iov, niov, 0, &err) != MIG_STREAM_OK) {
+        error_prepend(&err, "Migration to '%s' failed: ",
+                      mig_stream_name(o->stream));
+        *res = step_failed(o, err);
+        return false;
+    }
+    release_batch(o, batch);
+    return true;
+}
+
+/*
+ * The switch: the VM stopped, the pages still dirty listed for the
+ * destination to drop, LISTEN, the device state and RUN, after which
+ * the destination runs the guest.
+ */
+static bool postcopy_switch(MigOutgoing *o, OutResult *res)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autoptr(GPtrArray) blocks = ram_guest_blocks();
+    uint64_t discarded;
+
+    /* Before the VM stops: migrate_cancel is refused from here on, or
+     * has won and this fails. */
+    if (!mig_status_change(MIGRATION_STATUS_ACTIVE,
+                           MIGRATION_STATUS_POSTCOPY_ACTIVE)) {
+        *res = step_failed(o, NULL);
+        return false;
+    }
+    mig_call_in_main(stop_vm_main, o);
+    /* The vCPUs are parked: this sync finds the last writes. */
+    if (!sync_dirty(o, res)) {
+        return false;
+    }
+    g_mutex_lock(&o->lock);
+    o->requests = postcopy_requests_new(blocks);
+    g_mutex_unlock(&o->lock);
+    discarded = postcopy_discard_records(o->bitmap, blocks, b);
+    wire_empty_encode(b, WIRE_REC_POSTCOPY_LISTEN, &error_abort);
+    mig_call_in_main(save_devices_main, o);
+    if (o->devices_err) {
+        *res = step_failed(o, g_steal_pointer(&o->devices_err));
+        return false;
+    }
+    g_byte_array_append(b, o->devices->data, o->devices->len);
+    wire_empty_encode(b, WIRE_REC_POSTCOPY_RUN, &error_abort);
+    /* From the first byte of RUN on the destination may run the guest:
+     * if this write fails, ours must not run too. */
+    set_phase(o, OUT_POSTCOPY);
+    o->postcopy_run = true;
+    if (!write_or_fail(o, b, 0, res)) {
+        return false;
+    }
+    mig_info_set_downtime((g_get_monotonic_time() - o->stop_time) / 1000);
+    mig_test_trace("postcopy started: %" G_GUINT64_FORMAT " pages to send",
+                   discarded);
+    return true;
+}
+
+/* The pages of one request that have not gone yet, ahead of the rest. */
+static bool send_requested(MigOutgoing *o, const WirePageRequest *req,
+                           OutResult *res)
+{
+    RamPageBatch batch;
+    size_t len;
+
+    if (!ram_saver_range_batch(&o->session->ram_saver, req->block,
+                               req->offset, req->length, &batch)) {
+        return true;
+    }
+    return send_batch(o, &batch, &len, res);
+}
+
+/*
+ * After the switch: requested pages first, the rest in the background at
+ * max-postcopy-bandwidth, then END and the destination's SHUTDOWN.  The
+ * VM is stopped, so no page becomes dirty again: each goes once.
+ */
+static bool postcopy_send(MigOutgoing *o, Progress *pg, OutResult *res)
+{
+    RamSaver *rs = &o->session->ram_saver;
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    gint64 published = 0;
+    MigRateLimit rl;
+
+    mig_rate_limit_init(&rl, g_get_monotonic_time());
+    ram_saver_rewind(rs);
+    o->iteration++;
+    while (dirty_bitmap_dirty_pages(o->bitmap)) {
+        WirePageRequest req;
+        RamPageBatch batch;
+        MigParams p;
+        gint64 now, wait;
+        size_t len;
+        bool failed;
+
+        g_mutex_lock(&o->lock);
+        failed = o->rp_error != NULL;
+        g_mutex_unlock(&o->lock);
+        if (failed || cancelled(o)) {
+            *res = step_failed(o, NULL);
+            return false;
+        }
+        if (postcopy_requests_pop(o->requests, &req)) {
+            if (!send_requested(o, &req, res)) {
+                return false;
+            }
+            continue;
+        }
+        mig_params_get(&p);
+        now = g_get_monotonic_time();
+        wait = mig_rate_limit_wait_until(&rl, now, p.max_postcopy_bandwidth);
+        if (wait) {
+            /* A request ends the wait: it is never limited. */
+            postcopy_requests_wait(o->requests, wait);
+            continue;
+        }
+        /* Small records: a request waits behind at most one (and
+         * what the socket holds), not behind 4 MiB. */
+        if (!ram_saver_next_batch(rs, &batch, RAM_SAVE_BATCH_PAGES,
+                                  rs->detect_zero)) {
+            /* Requests took pages behind us: go round again. */
+            ram_saver_rewind(rs);
+            continue;
+        }
+        if (!send_batch(o, &batch, &len, res)) {
+            return false;
+        }
+        mig_rate_limit_account(&rl, len);
+        measure(o, pg, now);
+        if (now - published >= SEND_SLICE_US) {
+            publish_stats(o, pg);
+            published = now;
+        }
+    }
+    wire_empty_encode(b, WIRE_REC_END, &error_abort);
+    if (!write_or_fail(o, b, 0, res)) {
+        return false;
+    }
+    publish_stats(o, pg);
+    set_phase(o, OUT_CONFIRMING);
+    if (!wait_confirmation(o, res)) {
+        return false;
+    }
+    set_phase(o, OUT_DONE);
+    mig_info_end();
+    return true;
+}
+
 /* ---- The migration thread ---- */
 
 /* Makes the channel threads @m (NULL: they failed to start, @err says
@@ -1582,10 +1814,29 @@ static OutResult run(MigOutgoing *o)
     set_phase(o, OUT_PRECOPY);
     mig_bandwidth_init(&pg.bw, g_get_monotonic_time(),
                        bytes_sent(o));
-    if (!precopy(o, &pg, &res) || !complete(o, &pg, &res)) {
+    if (!precopy(o, &pg, &res)) {
+        return res;
+    }
+    if (o->postcopy ? !postcopy_switch(o, &res) ||
+                      !postcopy_send(o, &pg, &res)
+                    : !complete(o, &pg, &res)) {
         return res;
     }
     return OUT_COMPLETED;
+}
+
+/* Why a postcopy failed, and what that leaves on both ends. */
+static char *postcopy_failure(MigOutgoing *o)
+{
+    return g_strdup_printf(
+        "Postcopy failed: %s.  The guest cannot continue on either end: "
+        "the destination ran it with pages only this source has, and "
+        "this source, which stopped it when postcopy began, stays "
+        "stopped with %s", o->error ? error_get_pretty(o->error)
+                                    : "the migration was stopped",
+        o->session->cfg->release_ram
+        ? "every page it had not sent yet (release-ram freed the others)"
+        : "all its pages");
 }
 
 static void finish_main(void *opaque)
@@ -1595,6 +1846,9 @@ static void finish_main(void *opaque)
     if (phase(o) >= OUT_SWITCHOVER) {
         if (o->result == OUT_COMPLETED) {
             runstate_set(RUN_STATE_POSTMIGRATE);
+        } else if (o->postcopy_run) {
+            /* Stays in finish-migrate, which `cont` refuses: the
+             * destination may have run the guest past our copy. */
         } else if (o->vm_old_state == RUN_STATE_RUNNING) {
             vm_start();
         } else if (runstate_is_legal(RUN_STATE_FINISH_MIGRATE,
@@ -1610,11 +1864,26 @@ static void finish_main(void *opaque)
         mig_status_finish(MIGRATION_STATUS_COMPLETED);
         break;
     case OUT_CANCELLED:
+        if (o->postcopy_run) {
+            /* Only vmig quitting stops a postcopy: no guest is left. */
+            g_autofree char *why = postcopy_failure(o);
+
+            mig_info_set_error(why);
+            mig_status_finish(MIGRATION_STATUS_FAILED);
+            break;
+        }
         mig_status_finish(MIGRATION_STATUS_CANCELLED);
         break;
     case OUT_FAILED:
-        mig_info_set_error(o->error ? error_get_pretty(o->error)
-                                    : "The migration failed");
+        if (o->postcopy_run) {
+            g_autofree char *why = postcopy_failure(o);
+
+            error_report("%s", why);
+            mig_info_set_error(why);
+        } else {
+            mig_info_set_error(o->error ? error_get_pretty(o->error)
+                                        : "The migration failed");
+        }
         mig_status_finish(MIGRATION_STATUS_FAILED);
         break;
     }
@@ -1812,7 +2081,8 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     /* An exec: command may only consume the stream ("cat > FILE"), so
      * the answer is not waited for, unless it is needed. */
     bool reply_optional = addr->transport == MIGRATION_ADDRESS_TYPE_EXEC &&
-                          !dry_run && !cfg->switchover_ack;
+                          !dry_run && !cfg->switchover_ack &&
+                          !cfg->postcopy_ram;
     uint32_t flags = (unidirectional ? WIRE_HELLO_UNIDIRECTIONAL : 0) |
                      (reply_optional ? WIRE_HELLO_REPLY_OPTIONAL : 0) |
                      (dry_run ? WIRE_HELLO_DRY_RUN : 0);
@@ -1875,13 +2145,21 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
 
 /* ---- Commands ---- */
 
-static void cancel(MigOutgoing *o)
+/* @errp NULL: vmig quits, and stops even a postcopy. */
+static void cancel(MigOutgoing *o, Error **errp)
 {
     assert_main_thread();
     for (;;) {
         MigrationStatus st = mig_status();
 
         if (!mig_status_is_running(st) || st == MIGRATION_STATUS_CANCELLING) {
+            return;
+        }
+        if (st == MIGRATION_STATUS_POSTCOPY_ACTIVE && errp) {
+            error_setg(errp, "The migration is in postcopy and cannot be "
+                       "cancelled: the destination runs the guest with "
+                       "pages only the source has, so neither end has "
+                       "the whole guest until every page has been sent");
             return;
         }
         if (mig_status_change(st, MIGRATION_STATUS_CANCELLING)) {
@@ -1908,8 +2186,30 @@ void qmp_migrate_cancel(Error **errp)
 {
     /* Only the source's migration: cur is NULL on a destination. */
     if (cur && phase(cur) != OUT_ABANDONED) {
-        cancel(cur);
+        cancel(cur, errp);
     }
+}
+
+void qmp_migrate_start_postcopy(Error **errp)
+{
+    MigrationStatus st = mig_status();
+
+    if (!cur || phase(cur) == OUT_ABANDONED || !mig_status_is_running(st)) {
+        error_setg(errp, "No outgoing migration is in progress: start one "
+                   "with postcopy-ram on first");
+        return;
+    }
+    if (!cur->session->cfg->postcopy_ram) {
+        error_setg(errp, "The migration in progress runs without "
+                   "postcopy-ram, so it cannot switch to postcopy");
+        return;
+    }
+    if (st != MIGRATION_STATUS_SETUP && st != MIGRATION_STATUS_ACTIVE) {
+        error_setg(errp, "Postcopy can start only while the migration is "
+                   "active; its status is '%s'", MigrationStatus_str(st));
+        return;
+    }
+    qatomic_mb_set(&cur->postcopy_asked, 1);
 }
 
 void qmp_migrate_continue(MigrationStatus state, Error **errp)
@@ -1932,7 +2232,7 @@ void mig_outgoing_shutdown_begin(void)
 {
     shutting_down = true;
     if (cur && phase(cur) != OUT_ABANDONED) {
-        cancel(cur);
+        cancel(cur, NULL);
     }
 }
 

@@ -47,6 +47,10 @@ typedef struct MigInfoState {
     SocketAddress *listen_addr;
     MigrationConfigOverrideList *overrides;
     MigrationTlsInfo *tls;
+    bool has_blocktime;
+    uint64_t blocktime;
+    uint64List *vcpu_blocktime;
+    PostcopyFaultLatency *latency;
 } MigInfoState;
 
 static MigInfoState info = { .status = MIGRATION_STATUS_NONE };
@@ -72,6 +76,9 @@ void mig_info_start(MigDirection dir, bool events, bool dry_run)
     info.has_xbzrle = false;
     g_clear_pointer(&info.overrides, qapi_free_MigrationConfigOverrideList);
     g_clear_pointer(&info.tls, qapi_free_MigrationTlsInfo);
+    info.has_blocktime = false;
+    g_clear_pointer(&info.vcpu_blocktime, qapi_free_uint64List);
+    g_clear_pointer(&info.latency, qapi_free_PostcopyFaultLatency);
     g_mutex_unlock(&info.lock);
     qatomic_mb_set(&info.status, MIGRATION_STATUS_SETUP);
     if (events) {
@@ -287,6 +294,19 @@ void mig_info_set_tls(MigrationTlsInfo *tls)
     g_mutex_unlock(&info.lock);
 }
 
+void mig_info_set_blocktime(uint64_t total_ms, uint64List *per_vcpu,
+                            PostcopyFaultLatency *latency)
+{
+    g_mutex_lock(&info.lock);
+    info.has_blocktime = true;
+    info.blocktime = total_ms;
+    qapi_free_uint64List(info.vcpu_blocktime);
+    info.vcpu_blocktime = per_vcpu;
+    qapi_free_PostcopyFaultLatency(info.latency);
+    info.latency = latency;
+    g_mutex_unlock(&info.lock);
+}
+
 static MigrationStats *stats_to_qapi(const MigRamStats *r)
 {
     MigrationStats *st = g_new0(MigrationStats, 1);
@@ -304,6 +324,7 @@ static MigrationStats *stats_to_qapi(const MigRamStats *r)
     st->page_size = r->page_size;
     st->pages_per_second = r->pages_per_second;
     st->iteration = r->iteration;
+    st->postcopy_requests = r->postcopy_requests;
     return st;
 }
 
@@ -367,6 +388,14 @@ MigrationInfo *qmp_query_migrate(Error **errp)
         mi->overridden_config = QAPI_CLONE(MigrationConfigOverrideList,
                                            info.overrides);
         mi->tls = info.tls ? QAPI_CLONE(MigrationTlsInfo, info.tls) : NULL;
+        if (info.has_blocktime) {
+            mi->has_postcopy_blocktime = true;
+            mi->postcopy_blocktime = info.blocktime;
+            mi->postcopy_vcpu_blocktime = QAPI_CLONE(uint64List,
+                                                     info.vcpu_blocktime);
+            mi->postcopy_latency = info.latency ?
+                QAPI_CLONE(PostcopyFaultLatency, info.latency) : NULL;
+        }
     }
     g_mutex_unlock(&info.lock);
     return mi;
@@ -382,6 +411,7 @@ void mig_params_update(const MigrationConfig *cfg)
 {
     MigParams p = {
         .max_bandwidth = cfg->max_bandwidth,
+        .max_postcopy_bandwidth = cfg->max_postcopy_bandwidth,
         .avail_switchover_bandwidth = cfg->avail_switchover_bandwidth,
         .downtime_limit = cfg->downtime_limit,
         .xbzrle_cache_size = cfg->xbzrle_cache_size,

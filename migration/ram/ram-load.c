@@ -34,9 +34,8 @@ static bool range_is_zero(const uint8_t *p, size_t len)
     return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
 }
 
-/* The block of decoded @p, every page checked to lie within it. */
-static RAMBlock *check_pages(RamLoader *rl, const WireRamPages *p,
-                             Error **errp)
+RAMBlock *ram_loader_check_pages(RamLoader *rl, const WireRamPages *p,
+                                 Error **errp)
 {
     RAMBlock *b;
 
@@ -142,7 +141,7 @@ bool ram_loader_load(RamLoader *rl, const uint8_t *body, size_t len,
     if (!wire_ram_pages_decode(body, len, &p, errp)) {
         return false;
     }
-    b = check_pages(rl, &p, errp);
+    b = ram_loader_check_pages(rl, &p, errp);
     if (!b) {
         return false;
     }
@@ -299,7 +298,7 @@ RamLoadResult ram_loader_load_from(RamLoader *rl, MigStream *s,
         return ram_loader_load(rl, rec->body, rec->len, errp)
                ? RAM_LOAD_OK : RAM_LOAD_INVALID;
     }
-    b = check_pages(rl, &p, errp);
+    b = ram_loader_check_pages(rl, &p, errp);
     if (!b) {
         return RAM_LOAD_INVALID;
     }

@@ -97,6 +97,33 @@ unsigned ram_saver_next_batch(RamSaver *rs, RamPageBatch *batch,
     return 0;
 }
 
+unsigned ram_saver_range_batch(RamSaver *rs, uint32_t block_index,
+                               uint64_t offset, uint64_t length,
+                               RamPageBatch *batch)
+{
+    RAMBlock *b = g_ptr_array_index(rs->blocks, block_index);
+    uint64_t page = offset / GUEST_PAGE_SIZE;
+    uint64_t end = (offset + length + GUEST_PAGE_SIZE - 1) / GUEST_PAGE_SIZE;
+    unsigned n = 0;
+
+    for (; page < end && n < WIRE_RAM_PAGES_MAX; page++) {
+        /* Sent already (or in flight): it will arrive without us. */
+        if (!dirty_bitmap_test_and_clear(rs->bitmap, b, page)) {
+            continue;
+        }
+        batch->offsets[n] = page * GUEST_PAGE_SIZE;
+        batch->kinds[n] = rs->detect_zero &&
+                          ram_page_is_zero(b->host + batch->offsets[n])
+                          ? WIRE_PAGE_ZERO : WIRE_PAGE_NORMAL;
+        n++;
+    }
+    batch->block = b;
+    batch->block_index = block_index;
+    batch->count = n;
+    rs->pages += n;
+    return n;
+}
+
 void ram_saver_count_batch(RamSaver *rs, const RamPageBatch *batch)
 {
     for (unsigned i = 0; i < batch->count; i++) {

@@ -147,6 +147,16 @@ unsigned ram_saver_next_batch(RamSaver *rs, RamPageBatch *batch,
                               unsigned max_pages, bool detect_zero);
 void ram_saver_count_batch(RamSaver *rs, const RamPageBatch *batch);
 /*
+ * Postcopy's page requests: the dirty pages among the @length bytes at
+ * @offset of block @block_index (an index of rs->blocks, the range
+ * checked against it by the caller; at most WIRE_RAM_PAGES_MAX pages)
+ * into @batch, their dirty bits cleared.  Returns the count: 0 when
+ * every page was sent already.
+ */
+unsigned ram_saver_range_batch(RamSaver *rs, uint32_t block_index,
+                               uint64_t offset, uint64_t length,
+                               RamPageBatch *batch);
+/*
  * The RAM_PAGES record of @batch numbered @packet, as
  * ram_saver_next_record_iov() builds it: its start appended to @out,
  * @iov (room for count + 2) filled; returns the entry count.
@@ -173,6 +183,15 @@ void ram_loader_init(RamLoader *rl, GPtrArray *blocks);
 /* Loads into every registered block, in guest order. */
 void ram_loader_init_guest(RamLoader *rl);
 void ram_loader_destroy(RamLoader *rl);
+
+/*
+ * The block of decoded RAM_PAGES @p, every page checked to lie within
+ * it and the packet number to be the one due (then counted); NULL with
+ * @errp set otherwise, nothing counted.  For a loader placing pages
+ * itself (postcopy, migration/ram/postcopy-ram.h).
+ */
+RAMBlock *ram_loader_check_pages(RamLoader *rl, const WireRamPages *p,
+                                 Error **errp);
 
 /* Puts the pages of the RAM_PAGES record @body into guest RAM. */
 bool ram_loader_load(RamLoader *rl, const uint8_t *body, size_t len,

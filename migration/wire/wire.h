@@ -112,6 +112,8 @@ typedef enum WireRecordType {
     /* mapped-ram with checksum crc32c: each block's regions' CRC32C,
      * after the last region. */
     WIRE_REC_MAPPED_RAM_CHECKSUMS = 0x1A,
+    /* postcopy-ram: pages the destination must drop at the switch. */
+    WIRE_REC_POSTCOPY_DISCARD = 0x1B,
     /* destination -> source (return path) */
     WIRE_REC_SWITCHOVER_ACK = 0x20,
     WIRE_REC_PAGE_REQUEST = 0x21,
@@ -825,6 +827,26 @@ bool wire_sync_decode(const uint8_t *body, size_t len, uint64_t *iteration,
 bool wire_empty_encode(GByteArray *out, uint32_t type, Error **errp);
 bool wire_empty_decode(uint32_t type, const uint8_t *body, size_t len,
                        Error **errp);
+
+/*
+ * POSTCOPY_DISCARD: byte ranges of RAM block @block (HELLO's index) that
+ * were dirty when postcopy started; 1..WIRE_DISCARD_RANGES_MAX ranges,
+ * each of a positive length that does not overflow.  The decoder fills
+ * @ranges (room for WIRE_DISCARD_RANGES_MAX) and *@count; the reader
+ * checks them against the block.
+ */
+#define WIRE_DISCARD_RANGES_MAX 4096u
+typedef struct WireDiscardRange {
+    uint64_t offset;
+    uint64_t length;
+} WireDiscardRange;
+
+bool wire_postcopy_discard_encode(GByteArray *out, uint32_t block,
+                                  const WireDiscardRange *ranges,
+                                  uint32_t count, Error **errp);
+bool wire_postcopy_discard_decode(const uint8_t *body, size_t len,
+                                  uint32_t *block, WireDiscardRange *ranges,
+                                  uint32_t *count, Error **errp);
 
 typedef struct WirePageRequest {
     uint32_t block;         /* index in HELLO's RAM blocks */

@@ -73,7 +73,8 @@ class QueryTest(ConfigTestCase):
         self.assertIn('capability', members['multifd'])
         self.assertIn('deprecated', members['compress'])
         self.assertIn('unimplemented', members['rdma-pin-all'])
-        self.assertIn('not-yet', members['postcopy-ram'])
+        self.assertIn('not-yet', members['postcopy-preempt'])
+        self.assertNotIn('not-yet', members['postcopy-ram'])
         self.assertNotIn('not-yet', members['tls-creds'])
         self.assertIn('no-effect', members['announce-rounds'])
 
@@ -130,8 +131,7 @@ class SetConfigTest(ConfigTestCase):
         self.assertIn('qpl', desc)
 
     def test_not_yet_refused_unless_default(self):
-        for args in [{'postcopy-ram': True}, {'release-ram': True},
-                     {'max-postcopy-bandwidth': MiB},
+        for args in [{'postcopy-preempt': True},
                      {'direct-io': True},
                      {'background-snapshot': True}]:
             with self.subTest(args=args):
@@ -242,8 +242,8 @@ class LegacyCapabilitiesTest(ConfigTestCase):
         self.assertEqual(legacy, new)
         # And the same refusal of what is not built yet.
         legacy = self.refused('migrate-set-capabilities', capabilities=[
-            {'capability': 'postcopy-ram', 'state': True}])
-        new = self.refused('migrate-set-config', postcopy_ram=True)
+            {'capability': 'postcopy-preempt', 'state': True}])
+        new = self.refused('migrate-set-config', postcopy_preempt=True)
         self.assertEqual(legacy, new)
         self.assertIn('not supported by this vmig yet', new)
 

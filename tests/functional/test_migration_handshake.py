@@ -403,10 +403,8 @@ class PeerTest(MigrationTestCase):
             dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0',
                     exit_on_error=False)
             for config, option, value in [
-                    ({'postcopy-ram': True}, 'postcopy-ram', ''),
-                    ({'max-postcopy-bandwidth': 1000},
-                     'max-postcopy-bandwidth',
-                     ': value 1000 given, only its default is accepted')]:
+                    ({'postcopy-preempt': True}, 'postcopy-preempt', ''),
+                    ({'direct-io': True}, 'direct-io', '')]:
                 with self.subTest(option=option):
                     hello = hello_body(config=config, **LAYOUT)
                     _, (rtype, body) = self.source_says(

@@ -40,12 +40,21 @@ POLICY = 'unit/test-migration-policy.c::'
 STATE = 'unit/test-migration-state.c::'
 LIVENESS = 'functional/test_migration_liveness.py::'
 TLS = 'functional/test_migration_tls.py::'
+POSTCOPY = 'functional/test_migration_postcopy.py::'
 
 # Option -> the tests that show it does what it says: a functional test
 # ("functional/FILE.py::test_method") or a unit test of the engine code
 # that honours it ("unit/FILE.c::test_name"), where the runtime options
 # reach that code (test-migration-state's test_params).
 COVERAGE = {
+    'postcopy-ram': [POSTCOPY + 'test_plain',
+                     POSTCOPY + 'test_busy_guest_finishes_in_postcopy'],
+    'release-ram': [POSTCOPY + 'test_release_ram'],
+    'postcopy-blocktime': [POSTCOPY + 'test_busy_guest_finishes_in_postcopy',
+                           POSTCOPY + 'test_no_blocktime_without_option'],
+    # A slow background stream keeps postcopy going; raised at runtime.
+    'max-postcopy-bandwidth': [POSTCOPY +
+                               'test_cancel_refused_after_switch'],
     'auto-converge': [PRECOPY + 'test_auto_converge',
                       POLICY + 'test_throttle_rule'],
     'events': [PRECOPY + 'test_events_follow_the_option',

@@ -154,7 +154,15 @@ static void mapped_ram_checksums(uint32_t type, const uint8_t *body,
     wire_mapped_ram_checksums_decode(body, len, n ? n - 1 : 1, crcs, NULL);
 }
 
-/* Known types with no decoder in this vmig (postcopy, skipped NOP). */
+static void postcopy_discard(uint32_t type, const uint8_t *body, size_t len)
+{
+    static WireDiscardRange r[WIRE_DISCARD_RANGES_MAX];
+    uint32_t block, n;
+
+    wire_postcopy_discard_decode(body, len, &block, r, &n, NULL);
+}
+
+/* Known types with no decoder in this vmig (recovery, skipped NOP). */
 static void none(uint32_t type, const uint8_t *body, size_t len)
 {
 }
@@ -186,6 +194,7 @@ static const struct {
     { WIRE_REC_PING, heartbeat },
     { WIRE_REC_PONG, heartbeat },
     { WIRE_REC_MAPPED_RAM_CHECKSUMS, mapped_ram_checksums },
+    { WIRE_REC_POSTCOPY_DISCARD, postcopy_discard },
 };
 
 static BodyDecoder *decoder_of(uint32_t type)

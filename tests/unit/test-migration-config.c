@@ -977,11 +977,15 @@ START_TEST(test_messages)
                    "this vmig yet");
     cfg->postcopy_preempt = false;
 
-    cfg->max_postcopy_bandwidth = 1000;
+    cfg->direct_io = true;
     ck_assert(!migration_config_validate(cfg, NULL, &env_set, &err));
-    check_error_is(&err, "Option 'max-postcopy-bandwidth' is not supported "
-                   "by this vmig yet: value 1000 given, only its default is "
-                   "accepted");
+    check_error_is(&err, "Option 'direct-io' is not supported by this vmig "
+                   "yet");
+    cfg->direct_io = false;
+
+    /* Postcopy's options work (#14), within their rules. */
+    cfg->max_postcopy_bandwidth = 1000;
+    ck_assert(migration_config_validate(cfg, NULL, &env_set, &err));
     cfg->max_postcopy_bandwidth = 0;
 
     cfg->compress_wait_thread = false;

@@ -1995,6 +1995,85 @@ START_TEST(test_small_records)
 }
 END_TEST
 
+static bool discard_decode_fn(const uint8_t *body, size_t len, Error **errp)
+{
+    g_autofree WireDiscardRange *r = g_new(WireDiscardRange,
+                                           WIRE_DISCARD_RANGES_MAX);
+    uint32_t block, n;
+
+    return wire_postcopy_discard_decode(body, len, &block, r, &n, errp);
+}
+
+START_TEST(test_postcopy_discard)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autofree WireDiscardRange *many = g_new0(WireDiscardRange,
+                                               WIRE_DISCARD_RANGES_MAX + 1);
+    g_autofree WireDiscardRange *back = g_new(WireDiscardRange,
+                                              WIRE_DISCARD_RANGES_MAX);
+    WireDiscardRange two[] = { { 0, 4096 }, { 1ull << 33, 3 * 4096 } };
+    uint32_t block, n;
+    WireRecord rec;
+    Error *err = NULL;
+
+    ck_assert(wire_postcopy_discard_encode(b, 5, two, 2, &error_abort));
+    rec = decode_one(b);
+    ck_assert_uint_eq(rec.type, WIRE_REC_POSTCOPY_DISCARD);
+    ck_assert(wire_postcopy_discard_decode(rec.body, rec.len, &block, back,
+                                           &n, &error_abort));
+    ck_assert_uint_eq(block, 5);
+    ck_assert_uint_eq(n, 2);
+    ck_assert(back[1].offset == 1ull << 33 && back[1].length == 3 * 4096);
+    check_truncations(b, discard_decode_fn, "POSTCOPY_DISCARD: ");
+
+    /* The most ranges fit the type's limit; one more is refused. */
+    for (uint32_t i = 0; i <= WIRE_DISCARD_RANGES_MAX; i++) {
+        many[i].offset = i * 8192ull;
+        many[i].length = 4096;
+    }
+    g_byte_array_set_size(b, 0);
+    ck_assert(wire_postcopy_discard_encode(b, 0, many,
+                                           WIRE_DISCARD_RANGES_MAX,
+                                           &error_abort));
+    ck_assert(decode_one(b).len == wire_record_max_len(
+                  WIRE_REC_POSTCOPY_DISCARD));
+    g_byte_array_set_size(b, 0);
+    ck_assert(!wire_postcopy_discard_encode(b, 0, many,
+                                            WIRE_DISCARD_RANGES_MAX + 1,
+                                            &err));
+    check_error(&err, "POSTCOPY_DISCARD: 4097 ranges (1 to 4096)");
+    ck_assert_uint_eq(b->len, 0);
+
+    /* A count that lies about the body, empty and wrapping ranges. */
+    wire_put_u32(b, 0);
+    wire_put_u32(b, 1000);
+    wire_put_u64(b, 0);
+    wire_put_u64(b, 4096);
+    ck_assert(!discard_decode_fn(b->data, b->len, &err));
+    check_error(&err, "POSTCOPY_DISCARD: 1000 ranges in 16 bytes");
+    g_byte_array_set_size(b, 0);
+    wire_put_u32(b, 0);
+    wire_put_u32(b, 1);
+    wire_put_u64(b, UINT64_MAX - 10);
+    wire_put_u64(b, 4096);
+    ck_assert(!discard_decode_fn(b->data, b->len, &err));
+    check_error(&err, "POSTCOPY_DISCARD: invalid range");
+    g_byte_array_set_size(b, 0);
+    wire_put_u32(b, 0);
+    wire_put_u32(b, 1);
+    wire_put_u64(b, 4096);
+    wire_put_u64(b, 0);
+    ck_assert(!discard_decode_fn(b->data, b->len, &err));
+    check_error(&err, "POSTCOPY_DISCARD: invalid range: offset 0x1000, "
+                "length 0x0");
+    g_byte_array_set_size(b, 0);
+    wire_put_u32(b, 0);
+    wire_put_u32(b, 0);
+    ck_assert(!discard_decode_fn(b->data, b->len, &err));
+    check_error(&err, "POSTCOPY_DISCARD: 0 ranges");
+}
+END_TEST
+
 static uint32_t heartbeat_type;
 
 static bool heartbeat_decode_fn(const uint8_t *body, size_t len,
@@ -2144,6 +2223,7 @@ int main(void)
     tcase_add_test(data, test_mapped_ram_block);
     tcase_add_test(data, test_device_state);
     tcase_add_test(data, test_small_records);
+    tcase_add_test(data, test_postcopy_discard);
     tcase_add_test(data, test_heartbeat);
     suite_add_tcase(s, data);
 

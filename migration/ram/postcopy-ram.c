@@ -1,0 +1,607 @@
+/*
+ * The destination's guest RAM during postcopy.  See postcopy-ram.h.
+ */
+#include "migration/ram/postcopy-ram.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "system/cpus.h"
+#include "util/atomic.h"
+#include "util/thread-name.h"
+#include "util/userfaultfd.h"
+
+/* Faults read in one go: as many vCPUs as can wait at once, at most. */
+#define FAULTS_PER_READ 16
+/* Latency samples kept for the percentiles; later faults still count
+ * in count and max.  8 bytes each: 8 MiB at most. */
+#define LATENCY_SAMPLES_MAX (1u << 20)
+
+typedef struct PendingBlock {
+    RAMBlock *block;            /* NULL: not sent */
+    uint64_t npages;
+    /* Bit per page: dropped, not placed yet (atomic: the incoming thread
+     * sets and clears, the fault thread tests). */
+    gulong *pending;
+    /* Bit per page: asked for already (fault thread only). */
+    gulong *requested;
+} PendingBlock;
+
+/* A vCPU (or another thread) waiting for a page. */
+typedef struct Waiter {
+    uint8_t *page;              /* the page's host address */
+    int vcpu;                   /* -1: not a vCPU */
+    gint64 since;
+} Waiter;
+
+struct PostcopyDest {
+    RamLoader *rl;
+    PendingBlock *blocks;
+    guint n_blocks;
+    uint64_t n_pending;         /* atomic */
+    uint64_t requests;          /* atomic */
+
+    int uffd;                   /* -1 until listening */
+    int stop_fd;                /* eventfd: ends the fault thread */
+    GThread *thread;
+    PostcopyRequestFunc *request;
+    void *request_opaque;
+    bool request_failed;        /* fault thread only */
+
+    /* Blocktime (under lock). */
+    bool blocktime;
+    GMutex lock;
+    GArray *waiters;            /* Waiter */
+    unsigned n_vcpus;
+    unsigned *vcpu_waits;       /* faults outstanding, by vCPU */
+    uint64_t *vcpu_us;          /* time waited, by vCPU */
+    unsigned vcpus_waiting;     /* vCPUs with a fault outstanding */
+    gint64 all_since;           /* when the last vCPU started waiting */
+    uint64_t all_us;            /* time every vCPU waited at once */
+    GArray *latency;            /* uint64_t µs */
+    uint64_t latency_count, latency_max;
+};
+
+/* Bit @i of @map, read atomically. */
+static bool test_bit_atomic(gulong *map, uint64_t i)
+{
+    unsigned w = 8 * sizeof(gulong);
+
+    return (qatomic_read(&map[i / w]) >> (i % w)) & 1;
+}
+
+/* Sets (@on) or clears bit @i; returns whether it changed. */
+static bool change_bit_atomic(gulong *map, uint64_t i, bool on)
+{
+    unsigned w = 8 * sizeof(gulong);
+    gulong mask = 1ul << (i % w);
+    gulong old = on ? qatomic_fetch_or(&map[i / w], mask)
+                    : qatomic_fetch_and(&map[i / w], ~mask);
+
+    return !!(old & mask) != on;
+}
+
+bool postcopy_dest_check_blocks(GPtrArray *blocks, Error **errp)
+{
+    for (guint i = 0; i < blocks->len; i++) {
+        RAMBlock *b = g_ptr_array_index(blocks, i);
+
+        if (!b) {
+            continue;
+        }
+        /* userfaultfd's MISSING mode needs memory whose dropped pages
+         * are missing again: anonymous private memory is; a file's
+         * pages come back from the file, and huge pages need whole-page
+         * placement vmig does not do yet. */
+        if (b->fd >= 0 || b->shared) {
+            error_setg(errp, "RAM block '%s' is %s memory: postcopy "
+                       "supports anonymous private RAM only in this vmig",
+                       b->idstr, b->shared ? "shared" : "file-backed");
+            return false;
+        }
+        if (b->page_size != GUEST_PAGE_SIZE) {
+            error_setg(errp, "RAM block '%s' uses %" PRIu64 "-byte pages: "
+                       "postcopy places 4 KiB pages only in this vmig",
+                       b->idstr, b->page_size);
+            return false;
+        }
+    }
+    return true;
+}
+
+PostcopyDest *postcopy_dest_new(RamLoader *rl, bool blocktime)
+{
+    PostcopyDest *pd = g_new0(PostcopyDest, 1);
+    unsigned w = 8 * sizeof(gulong);
+
+    pd->rl = rl;
+    pd->uffd = -1;
+    pd->stop_fd = -1;
+    pd->n_blocks = rl->blocks->len;
+    pd->blocks = g_new0(PendingBlock, pd->n_blocks);
+    for (guint i = 0; i < pd->n_blocks; i++) {
+        PendingBlock *pb = &pd->blocks[i];
+
+        pb->block = g_ptr_array_index(rl->blocks, i);
+        if (!pb->block) {
+            continue;
+        }
+        pb->npages = pb->block->size / GUEST_PAGE_SIZE;
+        pb->pending = g_new0(gulong, (pb->npages + w - 1) / w);
+        pb->requested = g_new0(gulong, (pb->npages + w - 1) / w);
+    }
+    g_mutex_init(&pd->lock);
+    pd->blocktime = blocktime;
+    pd->waiters = g_array_new(FALSE, FALSE, sizeof(Waiter));
+    pd->n_vcpus = cpus_count();
+    pd->vcpu_waits = g_new0(unsigned, pd->n_vcpus);
+    pd->vcpu_us = g_new0(uint64_t, pd->n_vcpus);
+    pd->latency = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    return pd;
+}
+
+bool postcopy_dest_discard(PostcopyDest *pd, const uint8_t *body,
+                           size_t len, Error **errp)
+{
+    g_autofree WireDiscardRange *r = g_new(WireDiscardRange,
+                                           WIRE_DISCARD_RANGES_MAX);
+    uint32_t block, n;
+    PendingBlock *pb;
+
+    g_assert(pd->uffd < 0);
+    if (!wire_postcopy_discard_decode(body, len, &block, r, &n, errp)) {
+        return false;
+    }
+    pb = block < pd->n_blocks ? &pd->blocks[block] : NULL;
+    if (!pb || !pb->block) {
+        error_setg(errp, "POSTCOPY_DISCARD: block %u is not migrated "
+                   "(HELLO listed %u RAM blocks)", block, pd->n_blocks);
+        return false;
+    }
+    /* Every range first: a bad record changes nothing. */
+    for (uint32_t i = 0; i < n; i++) {
+        if (r[i].offset % GUEST_PAGE_SIZE || r[i].length % GUEST_PAGE_SIZE ||
+            r[i].offset > pb->block->size ||
+            pb->block->size - r[i].offset < r[i].length) {
+            error_setg(errp, "POSTCOPY_DISCARD: range %u (offset 0x%" PRIx64
+                       ", length 0x%" PRIx64 ") is not whole pages of RAM "
+                       "block '%s' (0x%" PRIx64 " bytes)", i, r[i].offset,
+                       r[i].length, pb->block->idstr, pb->block->size);
+            return false;
+        }
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t first = r[i].offset / GUEST_PAGE_SIZE;
+
+        if (madvise(pb->block->host + r[i].offset, r[i].length,
+                    MADV_DONTNEED) < 0) {
+            error_setg_errno(errp, errno, "Dropping %" PRIu64 " bytes of "
+                             "RAM block '%s' for postcopy failed",
+                             r[i].length, pb->block->idstr);
+            return false;
+        }
+        for (uint64_t p = first; p < first + r[i].length / GUEST_PAGE_SIZE;
+             p++) {
+            if (change_bit_atomic(pb->pending, p, true)) {
+                qatomic_inc(&pd->n_pending);
+            }
+        }
+    }
+    return true;
+}
+
+/* ---- Blocktime ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Under lock: @w starts waiting. */
+static void waiter_add_locked(PostcopyDest *pd, const Waiter *w)
+{
+    g_array_append_val(pd->waiters, *w);
+    if (w->vcpu < 0 || pd->vcpu_waits[w->vcpu]++) {
+        return;
+    }
+    if (++pd->vcpus_waiting == pd->n_vcpus) {
+        pd->all_since = w->since;
+    }
+}
+
+/* Under lock: the waiters for the pages [@start, @end) are woken. */
+static void waiters_done_locked(PostcopyDest *pd, uint8_t *start,
+                                uint8_t *end, gint64 now)
+{
+    for (guint i = 0; i < pd->waiters->len;) {
+        Waiter *w = &g_array_index(pd->waiters, Waiter, i);
+        uint64_t us = now - w->since;
+
+        if (w->page < start || w->page >= end) {
+            i++;
+            continue;
+        }
+        pd->latency_count++;
+        pd->latency_max = MAX(pd->latency_max, us);
+        if (pd->latency->len < LATENCY_SAMPLES_MAX) {
+            g_array_append_val(pd->latency, us);
+        }
+        if (w->vcpu >= 0) {
+            pd->vcpu_us[w->vcpu] += us;
+            if (--pd->vcpu_waits[w->vcpu] == 0) {
+                if (pd->vcpus_waiting-- == pd->n_vcpus) {
+                    pd->all_us += now - pd->all_since;
+                }
+            }
+        }
+        g_array_remove_index_fast(pd->waiters, i);
+    }
+}
+
+bool postcopy_dest_blocktime(PostcopyDest *pd, uint64_t *total_ms,
+                             uint64List **per_vcpu,
+                             PostcopyFaultLatency **latency)
+{
+    g_autoptr(GArray) sorted = NULL;
+    PostcopyFaultLatency *l;
+    uint64List **tail = per_vcpu;
+
+    if (!pd->blocktime) {
+        return false;
+    }
+    l = g_new0(PostcopyFaultLatency, 1);
+    g_mutex_lock(&pd->lock);
+    *total_ms = pd->all_us / 1000;
+    *per_vcpu = NULL;
+    for (unsigned i = 0; i < pd->n_vcpus; i++) {
+        *tail = g_new0(uint64List, 1);
+        (*tail)->value = pd->vcpu_us[i] / 1000;
+        tail = &(*tail)->next;
+    }
+    l->count = pd->latency_count;
+    l->max = pd->latency_max;
+    sorted = g_array_copy(pd->latency);
+    g_mutex_unlock(&pd->lock);
+    if (sorted->len) {
+        qsort(sorted->data, sorted->len, sizeof(uint64_t), cmp_u64);
+        l->p50 = g_array_index(sorted, uint64_t, (sorted->len - 1) / 2);
+        l->p99 = g_array_index(sorted, uint64_t,
+                               (sorted->len - 1) * 99 / 100);
+    }
+    *latency = l;
+    return true;
+}
+
+/* ---- Placing pages ---- */
+
+/* UFFDIO_COPY (@src) or UFFDIO_ZEROPAGE (@src NULL) of one page at
+ * @host; a page already there (EEXIST) is fine: it came another way. */
+static bool place(PostcopyDest *pd, uint8_t *host, const uint8_t *src,
+                  Error **errp)
+{
+    int r;
+
+    if (src) {
+        struct uffdio_copy c = {
+            .dst = (uintptr_t)host, .src = (uintptr_t)src,
+            .len = GUEST_PAGE_SIZE,
+        };
+
+        r = ioctl(pd->uffd, UFFDIO_COPY, &c);
+    } else {
+        struct uffdio_zeropage z = {
+            .range = { .start = (uintptr_t)host, .len = GUEST_PAGE_SIZE },
+        };
+
+        r = ioctl(pd->uffd, UFFDIO_ZEROPAGE, &z);
+    }
+    if (r < 0 && errno != EEXIST) {
+        error_setg_errno(errp, errno, "Placing the page at %p with %s "
+                         "failed", host, src ? "UFFDIO_COPY"
+                                             : "UFFDIO_ZEROPAGE");
+        return false;
+    }
+    return true;
+}
+
+/* A page of @pb has been placed: no longer pending; its waiters woke. */
+static void placed(PostcopyDest *pd, PendingBlock *pb, uint64_t page)
+{
+    uint8_t *host = pb->block->host + page * GUEST_PAGE_SIZE;
+
+    if (change_bit_atomic(pb->pending, page, false)) {
+        qatomic_dec(&pd->n_pending);
+    }
+    if (pd->blocktime) {
+        g_mutex_lock(&pd->lock);
+        waiters_done_locked(pd, host, host + GUEST_PAGE_SIZE,
+                            g_get_monotonic_time());
+        g_mutex_unlock(&pd->lock);
+    }
+}
+
+bool postcopy_dest_load(PostcopyDest *pd, const uint8_t *body, size_t len,
+                        Error **errp)
+{
+    const uint8_t *data;
+    WireRamPages p;
+    RAMBlock *b;
+    PendingBlock *pb;
+
+    if (!wire_ram_pages_decode(body, len, &p, errp)) {
+        return false;
+    }
+    if (p.h.page_size != GUEST_PAGE_SIZE ||
+        (p.h.flags & WIRE_RAM_PAGES_COMPRESSED)) {
+        error_setg(errp, "RAM_PAGES during postcopy: %u-byte pages%s (the "
+                   "source sends uncompressed %u-byte pages)",
+                   p.h.page_size,
+                   p.h.flags & WIRE_RAM_PAGES_COMPRESSED ? ", compressed"
+                                                         : "",
+                   GUEST_PAGE_SIZE);
+        return false;
+    }
+    b = ram_loader_check_pages(pd->rl, &p, errp);
+    if (!b) {
+        return false;
+    }
+    pb = &pd->blocks[p.h.block];
+    data = p.data;
+    for (uint32_t i = 0; i < p.h.count; i++) {
+        uint64_t off = wire_ram_pages_offset(&p, i);
+        bool normal = p.kinds[i] == WIRE_PAGE_NORMAL;
+
+        if (!place(pd, b->host + off, normal ? data : NULL, errp)) {
+            return false;
+        }
+        if (normal) {
+            data += GUEST_PAGE_SIZE;
+            qatomic_inc(&pd->rl->normal_pages);
+        } else {
+            qatomic_inc(&pd->rl->zero_pages);
+        }
+        placed(pd, pb, off / GUEST_PAGE_SIZE);
+    }
+    return true;
+}
+
+uint64_t postcopy_dest_pending(PostcopyDest *pd)
+{
+    return qatomic_read(&pd->n_pending);
+}
+
+uint64_t postcopy_dest_requests(PostcopyDest *pd)
+{
+    return qatomic_read(&pd->requests);
+}
+
+/* ---- The fault thread ---- */
+
+/* The block holding @addr, and the page's index in it; NULL if none. */
+static PendingBlock *find_page(PostcopyDest *pd, uint64_t addr,
+                               uint64_t *page)
+{
+    for (guint i = 0; i < pd->n_blocks; i++) {
+        PendingBlock *pb = &pd->blocks[i];
+        uintptr_t host = pb->block ? (uintptr_t)pb->block->host : 0;
+
+        if (pb->block && addr >= host && addr - host < pb->block->size) {
+            *page = (addr - host) / GUEST_PAGE_SIZE;
+            return pb;
+        }
+    }
+    return NULL;
+}
+
+/* One fault: ask for a pending page (once), fill a zero page here. */
+static void handle_fault(PostcopyDest *pd, const struct uffd_msg *m)
+{
+    uint64_t page;
+    PendingBlock *pb = find_page(pd, m->arg.pagefault.address, &page);
+    uint8_t *host;
+    bool pending;
+
+    if (!pb) {
+        /* Registered ranges are the blocks': cannot happen. */
+        g_warning("postcopy: fault at 0x%" PRIx64 " outside guest RAM",
+                  (uint64_t)m->arg.pagefault.address);
+        return;
+    }
+    host = pb->block->host + page * GUEST_PAGE_SIZE;
+    if (pd->blocktime) {
+        Waiter w = {
+            .page = host,
+            .vcpu = cpus_index_of_tid(m->arg.pagefault.feat.ptid),
+            .since = g_get_monotonic_time(),
+        };
+
+        /* Checked under the lock placed() completes waiters under, so a
+         * page placed meanwhile is seen here or completes this one. */
+        g_mutex_lock(&pd->lock);
+        pending = test_bit_atomic(pb->pending, page);
+        if (pending) {
+            waiter_add_locked(pd, &w);
+        }
+        g_mutex_unlock(&pd->lock);
+    } else {
+        pending = test_bit_atomic(pb->pending, page);
+    }
+    if (!pending) {
+        Error *err = NULL;
+
+        /* Zero on the source too (see postcopy-ram.h), or placed since
+         * the fault: EEXIST then. */
+        if (!place(pd, host, NULL, &err)) {
+            g_warning("postcopy: %s", error_get_pretty(err));
+            error_free(err);
+        }
+        return;
+    }
+    if (pd->request_failed || !change_bit_atomic(pb->requested, page, true)) {
+        return;
+    }
+    qatomic_inc(&pd->requests);
+    if (!pd->request(pd->request_opaque, pb - pd->blocks,
+                     page * GUEST_PAGE_SIZE, GUEST_PAGE_SIZE)) {
+        pd->request_failed = true;
+    }
+}
+
+static gpointer fault_thread_fn(gpointer opaque)
+{
+    PostcopyDest *pd = opaque;
+
+    for (;;) {
+        struct pollfd fds[2] = {
+            { .fd = pd->uffd, .events = POLLIN },
+            { .fd = pd->stop_fd, .events = POLLIN },
+        };
+        struct uffd_msg msgs[FAULTS_PER_READ];
+        ssize_t n;
+
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            g_warning("postcopy: poll failed: %s", g_strerror(errno));
+            return NULL;
+        }
+        if (fds[1].revents) {
+            return NULL;
+        }
+        n = read(pd->uffd, msgs, sizeof(msgs));
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR) {
+                continue;
+            }
+            g_warning("postcopy: reading the userfaultfd failed: %s",
+                      g_strerror(errno));
+            return NULL;
+        }
+        for (size_t i = 0; i < n / sizeof(msgs[0]); i++) {
+            if (msgs[i].event == UFFD_EVENT_PAGEFAULT) {
+                handle_fault(pd, &msgs[i]);
+            }
+        }
+    }
+}
+
+bool postcopy_dest_listen(PostcopyDest *pd, PostcopyRequestFunc *fn,
+                          void *opaque, Error **errp)
+{
+    g_autoptr(GError) gerr = NULL;
+
+    g_assert(pd->uffd < 0);
+    pd->request = fn;
+    pd->request_opaque = opaque;
+    /* THREAD_ID tells whose fault it is, for blocktime. */
+    pd->uffd = userfaultfd_open(O_NONBLOCK, 0,
+                                pd->blocktime ? UFFD_FEATURE_THREAD_ID : 0,
+                                NULL, errp);
+    if (pd->uffd < 0) {
+        error_prepend(errp, "Postcopy cannot catch faults: ");
+        return false;
+    }
+    for (guint i = 0; i < pd->n_blocks; i++) {
+        RAMBlock *b = pd->blocks[i].block;
+        struct uffdio_register reg = {
+            .mode = UFFDIO_REGISTER_MODE_MISSING,
+        };
+
+        if (!b) {
+            continue;
+        }
+        reg.range.start = (uintptr_t)b->host;
+        reg.range.len = b->size;
+        if (ioctl(pd->uffd, UFFDIO_REGISTER, &reg) < 0) {
+            error_setg_errno(errp, errno, "Registering RAM block '%s' with "
+                             "userfaultfd (MISSING) failed", b->idstr);
+            return false;
+        }
+        if (!(reg.ioctls & (1ull << _UFFDIO_COPY)) ||
+            !(reg.ioctls & (1ull << _UFFDIO_ZEROPAGE))) {
+            error_setg(errp, "RAM block '%s': userfaultfd cannot place "
+                       "pages in it (UFFDIO_COPY, UFFDIO_ZEROPAGE)",
+                       b->idstr);
+            return false;
+        }
+    }
+    pd->stop_fd = eventfd(0, EFD_CLOEXEC);
+    if (pd->stop_fd < 0) {
+        error_setg_errno(errp, errno, "Cannot start postcopy's fault "
+                         "thread: eventfd");
+        return false;
+    }
+    pd->thread = g_thread_try_new(VMIG_THREAD_NAME("mig/pc-fault"),
+                                  fault_thread_fn, pd, &gerr);
+    if (!pd->thread) {
+        error_setg(errp, "Cannot start postcopy's fault thread: %s",
+                   gerr->message);
+        return false;
+    }
+    return true;
+}
+
+static void stop_thread(PostcopyDest *pd)
+{
+    uint64_t one = 1;
+
+    if (pd->thread) {
+        if (write(pd->stop_fd, &one, sizeof(one)) != sizeof(one)) {
+            g_warning("postcopy: cannot stop the fault thread: %s",
+                      g_strerror(errno));
+        }
+        g_thread_join(pd->thread);
+        pd->thread = NULL;
+    }
+    if (pd->stop_fd >= 0) {
+        close(pd->stop_fd);
+        pd->stop_fd = -1;
+    }
+}
+
+static void free_rest(PostcopyDest *pd)
+{
+    for (guint i = 0; i < pd->n_blocks; i++) {
+        g_free(pd->blocks[i].pending);
+        g_free(pd->blocks[i].requested);
+    }
+    g_free(pd->blocks);
+    g_array_free(pd->waiters, TRUE);
+    g_array_free(pd->latency, TRUE);
+    g_free(pd->vcpu_waits);
+    g_free(pd->vcpu_us);
+    g_mutex_clear(&pd->lock);
+    g_free(pd);
+}
+
+void postcopy_dest_free(PostcopyDest *pd)
+{
+    if (!pd) {
+        return;
+    }
+    stop_thread(pd);
+    if (pd->uffd >= 0) {
+        close(pd->uffd);
+    }
+    free_rest(pd);
+}
+
+void postcopy_dest_abandon(PostcopyDest *pd)
+{
+    if (!pd) {
+        return;
+    }
+    stop_thread(pd);
+    /* pd->uffd is left open on purpose (postcopy-ram.h). */
+    free_rest(pd);
+}
