@@ -45,7 +45,14 @@ bool postcopy_requests_pop(PostcopyRequests *q, WirePageRequest *out);
  * or @until (monotonic µs) passes; true if a request is queued.
  */
 bool postcopy_requests_wait(PostcopyRequests *q, gint64 until);
-/* Ends a postcopy_requests_wait() in progress (cancel, failure). */
+/*
+ * Waits until postcopy_requests_kick() is called or @until passes,
+ * whatever is queued: the migration thread's pause for
+ * max-postcopy-bandwidth when the preempt channel's thread serves the
+ * requests.
+ */
+void postcopy_requests_sleep(PostcopyRequests *q, gint64 until);
+/* Ends every wait, now and later (the end, a failure). */
 void postcopy_requests_kick(PostcopyRequests *q);
 /* Requests received so far. */
 uint64_t postcopy_requests_total(PostcopyRequests *q);

@@ -101,6 +101,18 @@ START_TEST(test_requests_wait)
     ck_assert(postcopy_requests_push(q, &req, &error_abort));
     ck_assert(postcopy_requests_wait(q, g_get_monotonic_time() +
                                         G_USEC_PER_SEC * 60));
+    /* The migration thread's pause with a preempt channel: a queued
+     * request does not end it (the channel's thread takes it), the
+     * deadline does... */
+    postcopy_requests_sleep(q, g_get_monotonic_time() + 1000);
+    ck_assert(postcopy_requests_pop(q, &req));
+    /* ...and a kick, now and for every later wait (the end, a failure),
+     * else this would take a minute. */
+    postcopy_requests_kick(q);
+    postcopy_requests_sleep(q, g_get_monotonic_time() +
+                               G_USEC_PER_SEC * 60);
+    ck_assert(!postcopy_requests_wait(q, g_get_monotonic_time() +
+                                         G_USEC_PER_SEC * 60));
     postcopy_requests_free(q);
 }
 END_TEST
