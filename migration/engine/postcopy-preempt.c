@@ -261,7 +261,13 @@ PreemptRecv *preempt_recv_new(const MigrationConfig *effective,
     return r;
 }
 
-void preempt_recv_fail(PreemptRecv *r, Error *err)
+/*
+ * The session fails with @err.  With @wake_main the incoming thread
+ * stops too; without, it learns of it from the main channel, which then
+ * carries the reason (a source that gives up sends ERROR on main and
+ * closes its channels: which arrives first here is chance).
+ */
+static void recv_failed(PreemptRecv *r, Error *err, bool wake_main)
 {
     g_mutex_lock(&r->lock);
     if (r->error) {
@@ -271,7 +277,14 @@ void preempt_recv_fail(PreemptRecv *r, Error *err)
     }
     g_cond_broadcast(&r->cond);
     g_mutex_unlock(&r->lock);
-    mig_stream_wake(r->main);
+    if (wake_main) {
+        mig_stream_wake(r->main);
+    }
+}
+
+void preempt_recv_fail(PreemptRecv *r, Error *err)
+{
+    recv_failed(r, err, true);
 }
 
 /* A RAM_PAGES record: only once the destination listens (the source
@@ -296,7 +309,7 @@ static bool place_pages(PreemptRecv *r, const WireRecord *rec, Error **errp)
  * (the main channel carries the heartbeat), but a record that started
  * must be whole within liveness-timeout.
  */
-static bool receive(PreemptRecv *r, Error **errp)
+static bool receive(PreemptRecv *r, bool *eof, Error **errp)
 {
     for (;;) {
         WireRecord rec;
@@ -313,6 +326,7 @@ static bool receive(PreemptRecv *r, Error **errp)
             break;
         case MIG_STREAM_EOF:
             error_setg(errp, "the stream ended before END");
+            *eof = true;
             return false;
         case MIG_STREAM_TIMEOUT:
             error_free(*errp);
@@ -350,10 +364,11 @@ static gpointer recv_thread_fn(gpointer opaque)
 {
     PreemptRecv *r = opaque;
     Error *err = NULL;
+    bool eof = false;
 
-    if (!receive(r, &err)) {
+    if (!receive(r, &eof, &err)) {
         error_prepend(&err, "postcopy-preempt channel: ");
-        preempt_recv_fail(r, err);
+        recv_failed(r, err, !eof);
         return NULL;
     }
     g_mutex_lock(&r->lock);
