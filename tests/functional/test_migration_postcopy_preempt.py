@@ -114,6 +114,44 @@ class PreemptTest(PreemptCase):
         self.assertEqual(dinfo['ram']['postcopy-preempt-pages'], 0)
         self.assertGreater(min(sinfo['multifd']['channel-bytes']), 0)
 
+    def test_source_killed(self):
+        """A source gone during a preempt postcopy: the destination's
+        preempt reader ends with the main channel, the destination fails
+        saying the guest cannot continue, and does not run it."""
+        cfg = dict(PREEMPT, **{'max-postcopy-bandwidth': 256 * 1024})
+        with dst_vm(*BUSY, incoming='defer') as dst, \
+                src_vm(*BUSY) as src:
+            dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0',
+                    exit_on_error=False)
+            self.start(src, dst, cfg)
+            src.kill()
+            result = wait_status(dst, FINAL)
+            self.assertEqual(result['status'], 'failed')
+            self.assertIn('cannot continue on either end',
+                          result['error-desc'])
+            self.assertEqual(dst.cmd('query-status')['status'],
+                             'internal-error')
+            self.assert_no_crash(dst)
+
+    def test_destination_killed(self):
+        """A destination gone during a preempt postcopy: the source's
+        preempt thread and migration thread stop, the source fails and
+        stays stopped with its pages."""
+        cfg = dict(PREEMPT, **{'max-postcopy-bandwidth': 256 * 1024})
+        with dst_vm('-S', incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*BUSY) as src:
+            self.start(src, dst, cfg)
+            before = digest(src)
+            dst.kill()
+            result = wait_status(src, FINAL)
+            self.assertEqual(result['status'], 'failed')
+            self.assertIn('cannot continue on either end',
+                          result['error-desc'])
+            self.assertEqual(src.cmd('query-status')['status'],
+                             'finish-migrate')
+            self.assertEqual(digest(src), before)
+            self.assert_no_crash(src)
+
     def test_destination_without_preempt(self):
         """A destination whose ACCEPT does not list postcopy-preempt
         (played by hand: the effective configuration echoed, no
