@@ -74,8 +74,11 @@ class PreemptTest(PreemptCase):
             sinfo, dinfo = self.finished(src, dst)
             self.assertEqual(digest(dst), digest(src))
             self.assert_preempted(sinfo, dinfo)
-            self.assertEqual(sinfo['ram']['postcopy-requests'],
-                             dinfo['ram']['postcopy-requests'])
+            # Served on the source; a request the fault thread had
+            # decided on just as the last page landed may cross SHUTDOWN.
+            self.assertGreater(sinfo['ram']['postcopy-requests'], 0)
+            self.assertLessEqual(sinfo['ram']['postcopy-requests'],
+                                 dinfo['ram']['postcopy-requests'])
             self.assertIn('postcopy-preempt channel 0 bound', trace.lines)
             self.assert_no_crash(src, dst)
 
