@@ -17,8 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
 from migration_helpers import (BUSY, MAGIC, REC_HELLO,  # noqa: E402
                                STREAM_HEADER, MigrationTestCase, dst_vm,
-                               info, listen_uri, record, src_vm,
-                               wait_status)
+                               info, listen_staying, listen_uri, record,
+                               src_vm, wait_status)
 from vmig_harness import wait_for  # noqa: E402
 
 REC_NOP = 0x80000001
@@ -252,9 +252,7 @@ class ResourceTest(MigrationTestCase):
         # again the migration completes.
         cfg = {'multifd': True, 'multifd-channels': 2}
         with dst_vm(incoming='defer') as dst, src_vm(*BUSY) as src:
-            dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0',
-                    exit_on_error=False)
-            uri = listen_uri(dst)
+            uri = listen_staying(dst)
             with ThreadLimit(dst) as limit:
                 for spare, why in (
                         (0, 'Cannot serve the incoming migration'),
