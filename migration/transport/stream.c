@@ -1062,6 +1062,25 @@ bool mig_stream_close(MigStream *s, Error **errp)
     return qio_channel_close(s->ioc, errp);
 }
 
+void mig_stream_close_after_failure(MigStream *s, Error **err)
+{
+    Error *closing = NULL;
+    Error *both = NULL;
+
+    if (mig_stream_close(s, &closing)) {
+        return;
+    }
+    if (!*err) {
+        *err = closing;
+        return;
+    }
+    error_setg(&both, "%s (%s)", error_get_pretty(*err),
+               error_get_pretty(closing));
+    error_free(*err);
+    error_free(closing);
+    *err = both;
+}
+
 unsigned mig_handshake_timeout_ms(void)
 {
     const char *env = getenv("VMIG_TEST_HANDSHAKE_TIMEOUT_MS");

@@ -19,7 +19,7 @@ from migration_helpers import (BUSY, MAGIC, REC_HELLO,  # noqa: E402
                                STREAM_HEADER, MigrationTestCase, dst_vm,
                                info, listen_staying, listen_uri, record,
                                src_vm, wait_status)
-from vmig_harness import wait_for  # noqa: E402
+from vmig_harness import stretched, wait_for  # noqa: E402
 
 REC_NOP = 0x80000001
 REC_CHANNEL_HEADER = 4
@@ -221,7 +221,7 @@ class StrangerTest(MigrationTestCase):
             uri = listen_uri(dst)
             stranger = socket.create_connection(address(uri))
             stranger.sendall(MAGIC[:1])
-            result = self.migrate(src, uri, timeout=30)
+            result = self.migrate(src, uri, timeout=stretched(30))
             self.assert_completed(src, dst, result)
             stranger.close()
             self.assert_no_crash(src, dst)
