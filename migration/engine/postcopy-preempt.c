@@ -275,11 +275,12 @@ static void recv_failed(PreemptRecv *r, Error *err, bool wake_main)
     } else {
         r->error = err;
     }
-    g_cond_broadcast(&r->cond);
-    g_mutex_unlock(&r->lock);
+    /* Under the lock: whoever sees the error sees main woken. */
     if (wake_main) {
         mig_stream_wake(r->main);
     }
+    g_cond_broadcast(&r->cond);
+    g_mutex_unlock(&r->lock);
 }
 
 void preempt_recv_fail(PreemptRecv *r, Error *err)
