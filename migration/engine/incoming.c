@@ -687,6 +687,10 @@ static bool handle_postcopy_listen(IncomingConn *c, const WireRecord *rec,
         error_setg(&err, "a second POSTCOPY_LISTEN");
         return protocol_error(c, err);
     }
+    /* Before the fault thread can ask for a page it would carry. */
+    if (c->preempt) {
+        preempt_recv_listen_begin(c->preempt);
+    }
     if (!postcopy_dest_listen(c->postcopy, request_page, c, &err)) {
         return conn_fail(c, WIRE_ERR_GENERIC, err);
     }

@@ -240,7 +240,8 @@ struct PreemptRecv {
     MigStream *stream;
     bool bound;                 /* stream set, its thread started */
     GThread *thread;
-    PostcopyDest *pd;           /* from LISTEN to the stop */
+    bool listening;             /* POSTCOPY_LISTEN read */
+    PostcopyDest *pd;           /* from LISTEN done to the stop */
     bool ended;                 /* END read */
     bool stopped;
     Error *error;
@@ -292,13 +293,24 @@ void preempt_recv_fail(PreemptRecv *r, Error *err)
  * sends none before a PAGE_REQUEST, which comes after LISTEN). */
 static bool place_pages(PreemptRecv *r, const WireRecord *rec, Error **errp)
 {
+    gint64 deadline = mig_deadline_after_ms(r->liveness_s * 1000ull);
     PostcopyDest *pd;
+    bool listening;
 
     g_mutex_lock(&r->lock);
+    listening = r->listening;
+    /* Asked for as LISTEN was being set up: wait for the end of it. */
+    while (listening && !r->pd && !r->stopped &&
+           g_cond_wait_until(&r->cond, &r->lock, deadline)) {
+    }
     pd = r->pd;
     g_mutex_unlock(&r->lock);
-    if (!pd) {
+    if (!listening) {
         error_setg(errp, "RAM_PAGES before POSTCOPY_LISTEN");
+        return false;
+    }
+    if (!pd) {
+        error_setg(errp, "RAM_PAGES, but POSTCOPY_LISTEN did not complete");
         return false;
     }
     return postcopy_dest_load_channel(pd, &r->loader, rec->body, rec->len,
@@ -440,10 +452,18 @@ bool preempt_recv_wait_bound(PreemptRecv *r, gint64 deadline, Error **errp)
     return wait_for(r, &r->bound, deadline, what, errp);
 }
 
+void preempt_recv_listen_begin(PreemptRecv *r)
+{
+    g_mutex_lock(&r->lock);
+    r->listening = true;
+    g_mutex_unlock(&r->lock);
+}
+
 void preempt_recv_listen(PreemptRecv *r, PostcopyDest *pd)
 {
     g_mutex_lock(&r->lock);
     r->pd = pd;
+    g_cond_broadcast(&r->cond);
     g_mutex_unlock(&r->lock);
 }
 
@@ -476,6 +496,7 @@ void preempt_recv_stop(PreemptRecv *r)
     g_mutex_lock(&r->lock);
     r->stopped = true;
     r->pd = NULL;
+    g_cond_broadcast(&r->cond);
     if (r->stream) {
         mig_stream_wake(r->stream);
     }

@@ -87,8 +87,13 @@ void preempt_recv_fail(PreemptRecv *r, Error *err);
  * failure). */
 bool preempt_recv_wait_bound(PreemptRecv *r, gint64 deadline,
                              Error **errp);
-/* POSTCOPY_LISTEN: from now on pages arriving are placed through @pd
- * (borrowed until preempt_recv_stop()). */
+/*
+ * POSTCOPY_LISTEN: _begin() as it is read, before the fault thread can
+ * ask for a page; from preempt_recv_listen() on, pages are placed
+ * through @pd (borrowed until preempt_recv_stop()).  A page arriving in
+ * between waits for it; one arriving before _begin() is refused.
+ */
+void preempt_recv_listen_begin(PreemptRecv *r);
 void preempt_recv_listen(PreemptRecv *r, PostcopyDest *pd);
 /* END on main: waits until the channel has read END (within
  * liveness-timeout). */
