@@ -44,9 +44,26 @@
  * Source: connects to @addr and starts migrating with @cfg (a full
  * configuration, copied; @dry_run: the handshake only).
  */
-bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
-                              bool dry_run, const MigrationConfig *cfg,
-                              Error **errp);
+bool migration_outgoing_start(const MigrationAddress *addr, bool dry_run,
+                              const MigrationConfig *cfg, Error **errp);
+
+/*
+ * Postcopy recovery (protocol section 6.12).  Source: the paused
+ * postcopy reconnects to @addr and resumes with its own configuration.
+ * Destination: the paused postcopy waits for its source on @addr
+ * (migrate-recover), its listener until then closed.
+ */
+bool migration_outgoing_resume(const MigrationAddress *addr, Error **errp);
+bool migration_incoming_recover(const MigrationAddress *addr, Error **errp);
+
+/*
+ * migrate-pause on this end's side of a postcopy: its connection is
+ * dropped and both ends pause.  False if this end has no migration of
+ * that side (nothing set); true with @errp set if it has one that is
+ * not a postcopy in progress.
+ */
+bool mig_outgoing_pause(Error **errp);
+bool mig_incoming_pause(Error **errp);
 
 /* What the destination's engine reports back to its caller. */
 typedef struct MigIncomingHooks {

@@ -42,6 +42,7 @@
 #include "migration/engine/engine.h"
 #include "migration/engine/handshake.h"
 #include "migration/engine/postcopy.h"
+#include "migration/engine/postcopy-recover.h"
 #include "migration/engine/session.h"
 #include "migration/ram/mapped-ram.h"
 #include "migration/multifd/multifd.h"
@@ -97,6 +98,14 @@ typedef enum OutResult {
  *                            PRECOPY --VM stopped--> SWITCHOVER
  *       --discards, device state, POSTCOPY_RUN--> POSTCOPY
  *       --every page sent, END--> CONFIRMING --SHUTDOWN 0--> DONE
+ *
+ *   a broken connection (or migrate-pause) from POSTCOPY on pauses the
+ *   migration thread with its connection closed and every page not
+ *   confirmed kept (status postcopy-paused); migrate with resume opens
+ *   a new one (postcopy-recover-setup), a HELLO with RESUME and the
+ *   destination's RECEIVED_BITMAPs (postcopy-recover) make the pages it
+ *   lacks dirty again, and POSTCOPY goes on (postcopy-active).  A
+ *   failure of the recovery pauses again.
  *
  * A failure or cancel can end any phase from HANDSHAKE on; the phase
  * then says what must be undone: from ACCEPTED the destination waits
@@ -162,6 +171,16 @@ typedef struct MigOutgoing {
      * guest, ours must never run again (through CONFIRMING and DONE,
      * which precopy passes too). */
     bool postcopy_run;
+    /* migrate-pause (atomic): drop the connection and pause. */
+    gint pause_asked;
+    /* release-ram: pages sent, given back once confirmed. */
+    PostcopyRelease *release;
+    /* Paused postcopy: a resume's connection (under lock): being opened
+     * by the main thread, or opened and not taken yet. */
+    bool resume_connecting;
+    MigStream *resume_stream;
+    bool stream_closed;         /* o->stream is a paused one's, closed */
+    uint64_t old_bytes;         /* written on the connections before */
 
     /* Under lock; cond is broadcast on every change. */
     GMutex lock;
@@ -216,6 +235,7 @@ static bool shutting_down;
 static void outgoing_free(MigOutgoing *o)
 {
     postcopy_requests_free(o->requests);
+    postcopy_release_free(o->release);
     qapi_free_MigrationAddress(o->addr);
     mig_tls_free(o->tls);
     mig_session_free(o->session);
@@ -268,14 +288,18 @@ static void wake_streams(MigOutgoing *o)
     if (o->session->multifd_send) {
         multifd_send_wake(o->session->multifd_send);
     }
-    g_mutex_unlock(&o->lock);
+    /* Under the lock: a resume replaces the stream. */
     mig_stream_wake(o->stream);
+    g_mutex_unlock(&o->lock);
+    if (o->requests) {
+        postcopy_requests_kick(o->requests);
+    }
 }
 
 /* What the source has written on all its channels. */
 static uint64_t bytes_sent(MigOutgoing *o)
 {
-    return mig_stream_bytes_written(o->stream) +
+    return o->old_bytes + mig_stream_bytes_written(o->stream) +
            (o->session->multifd_send ?
             multifd_send_bytes(o->session->multifd_send) : 0) +
            (o->mapped ? mapped_ram_bytes_written(o->mapped) : 0);
@@ -403,7 +427,8 @@ static bool rp_handle(MigOutgoing *o, const WireRecord *rec)
                        G_GUINT64_FORMAT, seq, o->pong_seq, o->ping_seq);
             break;
         }
-        o->pong_seq = seq;
+        /* Atomic: release-ram's confirmations read it. */
+        qatomic_set(&o->pong_seq, seq);
         return true;
     }
     case WIRE_REC_ERROR: {
@@ -454,7 +479,9 @@ static void rp_ping(MigOutgoing *o, gint64 deadline)
 {
     g_autoptr(GByteArray) b = g_byte_array_new();
 
-    wire_heartbeat_encode(b, WIRE_REC_PING, ++o->ping_seq, &error_abort);
+    /* Counted before it is written (release-ram reads it). */
+    qatomic_set(&o->ping_seq, o->ping_seq + 1);
+    wire_heartbeat_encode(b, WIRE_REC_PING, o->ping_seq, &error_abort);
     /* A failed write fails the migration thread's next write too; the
      * missing PONG ends the migration anyway. */
     mig_stream_write_between(o->stream, b->data, b->len, deadline, NULL);
@@ -1505,18 +1532,21 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
 
 /* ---- Postcopy ---- */
 
-/* release-ram: the pages of @batch have gone; the source needs them no
- * more (their dirty bits are clear and the VM is stopped for good). */
+/*
+ * release-ram: the pages of @batch have gone, and are given back once
+ * a PONG confirms them (postcopy-recover.h: a broken link may have lost
+ * them, and a recovery must still have them to send).
+ */
 static void release_batch(MigOutgoing *o, const RamPageBatch *batch)
 {
-    if (!o->session->cfg->release_ram) {
+    if (!o->release) {
         return;
     }
-    for (unsigned i = 0; i < batch->count; i++) {
-        /* Best effort: a page not released costs memory, nothing else. */
-        madvise(batch->block->host + batch->offsets[i], GUEST_PAGE_SIZE,
-                MADV_DONTNEED);
-    }
+    /* PING number ping_seq may have gone before the batch; the next
+     * one goes after it. */
+    postcopy_release_sent(o->release, batch,
+                          qatomic_read(&o->ping_seq) + 1);
+    postcopy_release_confirmed(o->release, qatomic_read(&o->pong_seq));
 }
 
 /* Sends @batch (taken from the dirty bitmap) as one RAM_PAGES record;
@@ -1572,6 +1602,9 @@ static bool postcopy_switch(MigOutgoing *o, OutResult *res)
     g_mutex_lock(&o->lock);
     o->requests = postcopy_requests_new(blocks);
     g_mutex_unlock(&o->lock);
+    if (o->session->cfg->release_ram) {
+        o->release = postcopy_release_new();
+    }
     discarded = postcopy_discard_records(o->bitmap, blocks, b);
     wire_empty_encode(b, WIRE_REC_POSTCOPY_LISTEN, &error_abort);
     mig_call_in_main(save_devices_main, o);
@@ -1634,7 +1667,7 @@ static bool postcopy_send(MigOutgoing *o, Progress *pg, OutResult *res)
         g_mutex_lock(&o->lock);
         failed = o->rp_error != NULL;
         g_mutex_unlock(&o->lock);
-        if (failed || cancelled(o)) {
+        if (failed || cancelled(o) || qatomic_mb_read(&o->pause_asked)) {
             *res = step_failed(o, NULL);
             return false;
         }
@@ -1679,9 +1712,229 @@ static bool postcopy_send(MigOutgoing *o, Progress *pg, OutResult *res)
     if (!wait_confirmation(o, res)) {
         return false;
     }
+    /* The destination has every page: nothing here is needed again. */
+    if (o->release) {
+        postcopy_release_confirmed(o->release, UINT64_MAX);
+    }
     set_phase(o, OUT_DONE);
     mig_info_end();
     return true;
+}
+
+/* ---- Postcopy recovery ---- */
+
+static bool start_return_path(MigOutgoing *o, OutResult *res);
+
+/* Whether a failure leaves a postcopy to pause: the destination may run
+ * the guest, and vmig is not quitting (the only cancel after RUN). */
+static bool postcopy_pausable(MigOutgoing *o)
+{
+    return o->postcopy_run && !cancelled(o);
+}
+
+/* The broken connection closed, its return path ended; the stream
+ * stays until a resume replaces it (a cancel may wake it meanwhile). */
+static void drop_connection(MigOutgoing *o)
+{
+    GThread *rp;
+
+    mig_stream_wake(o->stream);
+    g_mutex_lock(&o->lock);
+    rp = g_steal_pointer(&o->rp_thread);
+    g_mutex_unlock(&o->lock);
+    if (rp) {
+        g_thread_join(rp);
+    }
+    mig_stream_close(o->stream, NULL);
+    o->stream_closed = true;
+    g_mutex_lock(&o->lock);
+    g_clear_pointer(&o->rp_error, g_free);
+    o->rp_done = false;
+    o->rp_state = RP_OPEN;
+    g_mutex_unlock(&o->lock);
+    o->ping_seq = 0;
+    qatomic_set(&o->pong_seq, 0);
+    qatomic_mb_set(&o->pause_asked, 0);
+}
+
+/* Any status of a postcopy in progress -> postcopy-paused. */
+static void status_paused(void)
+{
+    for (;;) {
+        MigrationStatus st = mig_status();
+
+        if ((st != MIGRATION_STATUS_POSTCOPY_ACTIVE &&
+             st != MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP &&
+             st != MIGRATION_STATUS_POSTCOPY_RECOVER) ||
+            mig_status_change(st, MIGRATION_STATUS_POSTCOPY_PAUSED)) {
+            return;
+        }
+    }
+}
+
+/* Waits, paused, for a resume's connection; false if vmig quits. */
+static bool wait_resume(MigOutgoing *o)
+{
+    MigStream *old = NULL;
+
+    g_mutex_lock(&o->lock);
+    /* Even quitting: a connection being opened still calls back. */
+    while (o->resume_connecting || (!o->resume_stream && !cancelled(o))) {
+        g_cond_wait(&o->cond, &o->lock);
+    }
+    if (o->resume_stream && !cancelled(o)) {
+        old = o->stream;
+        o->old_bytes += mig_stream_bytes_written(old);
+        o->stream = g_steal_pointer(&o->resume_stream);
+        o->stream_closed = false;
+    }
+    g_clear_pointer(&o->resume_stream, mig_stream_free);
+    g_mutex_unlock(&o->lock);
+    mig_stream_free(old);
+    return old != NULL;
+}
+
+/*
+ * On the resume's connection: HELLO with RESUME (the session's id and
+ * configuration), ACCEPT, then the destination's RECEIVED_BITMAPs and
+ * RESUME_REQUEST, within the handshake timeout.  The pages it lacks
+ * become dirty again; the return path starts anew.
+ */
+static bool resume_handshake(MigOutgoing *o, OutResult *res)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autoptr(GPtrArray) blocks = ram_guest_blocks();
+    unsigned timeout = mig_handshake_timeout_ms();
+    gint64 deadline = mig_deadline_after_ms(timeout);
+    bool decoded = false;
+    uint32_t bitmaps = 0, counted;
+    uint64_t marked = 0;
+    Error *err = NULL;
+
+    mig_status_change(MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP,
+                      MIGRATION_STATUS_POSTCOPY_RECOVER);
+    if (!mig_stream_set_liveness(o->stream, o->session->cfg->liveness_timeout,
+                                 &err)) {
+        *res = step_failed(o, err);
+        return false;
+    }
+    o->hello->flags |= WIRE_HELLO_RESUME;
+    wire_hello_encode(o->hello, b, &error_abort);
+    if (!write_or_fail(o, b, deadline, res)) {
+        return false;
+    }
+    if (wire_checksum_on(o->hello->config)) {
+        mig_stream_checksum_writes(o->stream);
+    }
+    if (read_answer(o, deadline, timeout, &decoded, &o->error_class,
+                    &err) != ANSWER_ACCEPTED) {
+        if (!err) {
+            error_setg(&err, "the destination closed the connection "
+                       "without answering the handshake");
+        }
+    }
+    while (!err) {
+        WireReceivedBitmap rb;
+        WireRecord rec;
+        int64_t n;
+        MigStreamResult r = mig_stream_read_record(o->stream, &rec, deadline,
+                                                   &err);
+
+        if (r != MIG_STREAM_OK) {
+            if (r == MIG_STREAM_EOF || r == MIG_STREAM_TIMEOUT) {
+                error_free(err);
+                err = NULL;
+                error_setg(&err, "the destination %s",
+                           r == MIG_STREAM_EOF
+                           ? "closed the connection before RESUME_REQUEST"
+                           : "sent no RESUME_REQUEST within the handshake "
+                             "timeout");
+            }
+            if (!err) {
+                error_setg(&err, "interrupted");
+            }
+            break;
+        }
+        if (rec.type == WIRE_REC_RECEIVED_BITMAP) {
+            n = wire_received_bitmap_decode(rec.body, rec.len, &rb, &err)
+                ? postcopy_apply_received(o->bitmap, blocks, &rb, &err) : -1;
+            if (n < 0) {
+                o->error_class = WIRE_ERR_PROTOCOL;
+                break;
+            }
+            marked += n;
+            bitmaps++;
+            continue;
+        }
+        if (!wire_record_expect(&rec, WIRE_REC_RESUME_REQUEST, &err) ||
+            !wire_resume_request_decode(rec.body, rec.len, &counted, &err)) {
+            o->error_class = WIRE_ERR_PROTOCOL;
+            break;
+        }
+        if (counted != bitmaps) {
+            error_setg(&err, "RESUME_REQUEST counts %u RECEIVED_BITMAPs, "
+                       "%u came", counted, bitmaps);
+            o->error_class = WIRE_ERR_PROTOCOL;
+            break;
+        }
+        if (o->release) {
+            postcopy_release_resumed(o->release, o->bitmap);
+        }
+        /* A new channel numbers its RAM_PAGES from 0 (6.5). */
+        o->session->ram_saver.next_packet = 0;
+        mig_test_trace("postcopy resumed: %" G_GUINT64_FORMAT " pages to "
+                       "send again", marked);
+        if (!start_return_path(o, res)) {
+            return false;
+        }
+        set_phase(o, OUT_POSTCOPY);
+        mig_info_set_error(NULL);
+        mig_status_change(MIGRATION_STATUS_POSTCOPY_RECOVER,
+                          MIGRATION_STATUS_POSTCOPY_ACTIVE);
+        return true;
+    }
+    error_prepend(&err, "Resuming the postcopy with '%s' failed: ",
+                  mig_stream_name(o->stream));
+    *res = step_failed(o, err);
+    return false;
+}
+
+/*
+ * A postcopy that lost its connection: paused (its reason in
+ * error-desc), it waits for migrate with resume and recovers; true once
+ * it sends again, false if vmig quits.
+ */
+static bool postcopy_pause(MigOutgoing *o, OutResult *res)
+{
+    while (postcopy_pausable(o)) {
+        g_autofree char *why = g_strdup_printf(
+            "Postcopy paused: %s.  The guest cannot continue until the "
+            "destination comes back: it runs there with pages only this "
+            "source has, and this source (stopped) keeps every page the "
+            "destination has not confirmed; recover with migrate-recover "
+            "on the destination, then migrate with resume here",
+            o->error ? error_get_pretty(o->error) : "migrate-pause");
+
+        drop_connection(o);
+        error_report("%s", why);
+        mig_info_set_error(NULL);
+        mig_info_set_error(why);
+        g_clear_pointer(&o->error, error_free);
+        o->error_class = NULL;
+        status_paused();
+        mig_test_trace("postcopy paused");
+        if (!wait_resume(o)) {
+            break;
+        }
+        if (resume_handshake(o, res)) {
+            return true;
+        }
+    }
+    if (!o->error) {
+        error_setg(&o->error, "vmig is quitting");
+    }
+    *res = OUT_CANCELLED;
+    return false;
 }
 
 /* ---- The migration thread ---- */
@@ -1817,12 +2070,22 @@ static OutResult run(MigOutgoing *o)
     if (!precopy(o, &pg, &res)) {
         return res;
     }
-    if (o->postcopy ? !postcopy_switch(o, &res) ||
-                      !postcopy_send(o, &pg, &res)
-                    : !complete(o, &pg, &res)) {
-        return res;
+    if (!o->postcopy) {
+        return complete(o, &pg, &res) ? OUT_COMPLETED : res;
     }
-    return OUT_COMPLETED;
+    if (postcopy_switch(o, &res) && postcopy_send(o, &pg, &res)) {
+        return OUT_COMPLETED;
+    }
+    /* From RUN on a broken link pauses, until a resume or vmig quits. */
+    while (postcopy_pausable(o)) {
+        if (!postcopy_pause(o, &res)) {
+            return res;
+        }
+        if (postcopy_send(o, &pg, &res)) {
+            return OUT_COMPLETED;
+        }
+    }
+    return res;
 }
 
 /* Why a postcopy failed, and what that leaves on both ends. */
@@ -1906,7 +2169,7 @@ static void send_error(MigOutgoing *o)
     g_autoptr(WireReject) e = NULL;
 
     /* REPLY_OPTIONAL: the destination, if any, may be waiting. */
-    if (phase(o) < OUT_ACCEPTED || o->unidirectional) {
+    if (phase(o) < OUT_ACCEPTED || o->unidirectional || o->stream_closed) {
         return;
     }
     if (o->result == OUT_CANCELLED) {
@@ -1932,7 +2195,9 @@ static void close_stream(MigOutgoing *o)
 {
     Error *err = NULL;
 
-    if (mig_stream_close(o->stream, &err) || o->result != OUT_FAILED) {
+    /* A paused postcopy's stream is closed already. */
+    if (o->stream_closed || mig_stream_close(o->stream, &err) ||
+        o->result != OUT_FAILED) {
         error_free(err);
         return;
     }
@@ -2072,9 +2337,8 @@ static void connected(MigStream *s, Error *err, gpointer opaque)
     }
 }
 
-bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
-                              bool dry_run, const MigrationConfig *cfg,
-                              Error **errp)
+bool migration_outgoing_start(const MigrationAddress *addr, bool dry_run,
+                              const MigrationConfig *cfg, Error **errp)
 {
     MachineState *ms = current_machine;
     bool unidirectional = addr->transport == MIGRATION_ADDRESS_TYPE_FILE;
@@ -2094,10 +2358,6 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     assert_main_thread();
     if (shutting_down) {
         error_setg(errp, "vmig is shutting down");
-        return false;
-    }
-    if (resume) {
-        error_setg(errp, "There is no paused postcopy migration to resume");
         return false;
     }
     if (dry_run && unidirectional) {
@@ -2143,6 +2403,86 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     return true;
 }
 
+/* ---- Resuming a paused postcopy ---- */
+
+/* A resume's connection (or why there is none), for the paused thread. */
+static void resume_connected(MigStream *s, Error *err, gpointer opaque)
+{
+    MigOutgoing *o = opaque;
+
+    g_mutex_lock(&o->lock);
+    o->resume_connecting = false;
+    if (s && cancelled(o)) {
+        mig_stream_free(s);
+    } else if (s) {
+        o->resume_stream = s;
+    }
+    g_cond_broadcast(&o->cond);
+    g_mutex_unlock(&o->lock);
+    if (!s) {
+        g_autofree char *why = g_strdup_printf(
+            "Resuming the postcopy failed: %s; it is still paused",
+            error_get_pretty(err));
+
+        error_report("%s", why);
+        mig_info_set_error(NULL);
+        mig_info_set_error(why);
+        mig_status_change(MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP,
+                          MIGRATION_STATUS_POSTCOPY_PAUSED);
+        error_free(err);
+    }
+}
+
+bool migration_outgoing_resume(const MigrationAddress *addr, Error **errp)
+{
+    MigChannelSpec spec = { .role = MIG_CHANNEL_MAIN };
+    MigrationStatus st = mig_status();
+
+    assert_main_thread();
+    if (!cur || phase(cur) == OUT_ABANDONED ||
+        st != MIGRATION_STATUS_POSTCOPY_PAUSED) {
+        error_setg(errp, "There is no paused postcopy migration to resume "
+                   "(the migration's status is '%s')",
+                   MigrationStatus_str(st));
+        return false;
+    }
+    if (addr->transport == MIGRATION_ADDRESS_TYPE_FILE) {
+        error_setg(errp, "A postcopy resumes over a connection that "
+                   "answers, which a file: migration is not");
+        return false;
+    }
+    if (!mig_status_change(MIGRATION_STATUS_POSTCOPY_PAUSED,
+                           MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP)) {
+        error_setg(errp, "The paused postcopy changed state meanwhile");
+        return false;
+    }
+    g_mutex_lock(&cur->lock);
+    cur->resume_connecting = true;
+    g_mutex_unlock(&cur->lock);
+    spec.tls = cur->tls;
+    mig_channel_open_async(addr, &spec, resume_connected, cur);
+    return true;
+}
+
+bool mig_outgoing_pause(Error **errp)
+{
+    MigrationStatus st = mig_status();
+
+    if (!cur || phase(cur) == OUT_ABANDONED) {
+        return false;
+    }
+    if (st != MIGRATION_STATUS_POSTCOPY_ACTIVE &&
+        st != MIGRATION_STATUS_POSTCOPY_RECOVER) {
+        error_setg(errp, "Only a postcopy can be paused (postcopy-active "
+                   "or postcopy-recover); the migration's status is '%s'",
+                   MigrationStatus_str(st));
+        return true;
+    }
+    qatomic_mb_set(&cur->pause_asked, 1);
+    wake_streams(cur);
+    return true;
+}
+
 /* ---- Commands ---- */
 
 /* @errp NULL: vmig quits, and stops even a postcopy. */
@@ -2155,7 +2495,10 @@ static void cancel(MigOutgoing *o, Error **errp)
         if (!mig_status_is_running(st) || st == MIGRATION_STATUS_CANCELLING) {
             return;
         }
-        if (st == MIGRATION_STATUS_POSTCOPY_ACTIVE && errp) {
+        if ((st == MIGRATION_STATUS_POSTCOPY_ACTIVE ||
+             st == MIGRATION_STATUS_POSTCOPY_PAUSED ||
+             st == MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP ||
+             st == MIGRATION_STATUS_POSTCOPY_RECOVER) && errp) {
             error_setg(errp, "The migration is in postcopy and cannot be "
                        "cancelled: the destination runs the guest with "
                        "pages only the source has, so neither end has "

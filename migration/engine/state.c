@@ -119,6 +119,7 @@ bool mig_status_is_running(MigrationStatus st)
     case MIGRATION_STATUS_ACTIVE:
     case MIGRATION_STATUS_POSTCOPY_ACTIVE:
     case MIGRATION_STATUS_POSTCOPY_PAUSED:
+    case MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP:
     case MIGRATION_STATUS_POSTCOPY_RECOVER:
     case MIGRATION_STATUS_PRE_SWITCHOVER:
     case MIGRATION_STATUS_DEVICE:
@@ -378,7 +379,11 @@ MigrationInfo *qmp_query_migrate(Error **errp)
         if (info.has_xbzrle) {
             mi->xbzrle_cache = xbzrle_to_qapi(&info.xbzrle);
         }
-        if (info.error_desc && st == MIGRATION_STATUS_FAILED) {
+        if (info.error_desc &&
+            (st == MIGRATION_STATUS_FAILED ||
+             st == MIGRATION_STATUS_POSTCOPY_PAUSED ||
+             st == MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP ||
+             st == MIGRATION_STATUS_POSTCOPY_RECOVER)) {
             mi->error_desc = g_strdup(info.error_desc);
         }
         if (info.dry_run) {

@@ -465,7 +465,7 @@ START_TEST(test_shared_blocks_of_this_machine)
 
     /* This machine maps the same file: it accepts its own HELLO, and
      * loads into every block but that one. */
-    ck_assert_ptr_null(handshake_check_hello(h, cfg, "tcp:h:1", NULL,
+    ck_assert_ptr_null(handshake_check_hello(h, cfg, "tcp:h:1", NULL, NULL,
                                              &version, &eff));
     sent = handshake_blocks_sent(h);
     ck_assert_uint_eq(sent->len, 4);
@@ -531,7 +531,7 @@ START_TEST(test_hello_and_destination_checks)
 
     /* This machine takes its own HELLO; the UUID is checked only with
      * validate-uuid. */
-    ck_assert_ptr_null(handshake_check_hello(h, cfg, "tcp:h:1", NULL,
+    ck_assert_ptr_null(handshake_check_hello(h, cfg, "tcp:h:1", NULL, NULL,
                                              &version, &eff));
     ck_assert_uint_eq(version, WIRE_VERSION_MAX);
     acc = handshake_accept_new(h, version, eff);
@@ -541,30 +541,30 @@ START_TEST(test_hello_and_destination_checks)
 
     /* A machine of another shape is refused before anything loads. */
     ((WireShapeProp *)g_ptr_array_index(h->machine_shape, 0))->value = 2;
-    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, &version,
+    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, NULL, &version,
                                        &eff), "LayoutMismatch", "",
                  "vCPU count: source has 2, this machine has 1");
     ((WireShapeProp *)g_ptr_array_index(h->machine_shape, 0))->value = 1;
 
     h->config->validate_uuid = true;
-    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, &version,
+    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, NULL, &version,
                                        &eff), "UuidMismatch",
                  "validate-uuid", "this VM's is none");
-    ck_assert_ptr_null(handshake_check_hello(h, cfg, "tcp:h:1", uuid,
+    ck_assert_ptr_null(handshake_check_hello(h, cfg, "tcp:h:1", uuid, NULL,
                                              &version, &eff));
     g_clear_pointer(&eff, qapi_free_MigrationConfig);
 
     /* The order: a version mismatch hides everything after it. */
     h->min_version = 3;
     h->max_version = 5;
-    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, &version,
+    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, NULL, &version,
                                        &eff), "UnsupportedVersion", "",
                  "no common protocol version: the source speaks versions 3 "
                  "to 5, the destination 2 to 2");
     h->min_version = h->max_version = 2;
     h->config->validate_uuid = false;
     h->flags = WIRE_HELLO_RESUME;
-    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, &version,
+    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, NULL, &version,
                                        &eff), "SessionMismatch", "",
                  "no paused postcopy session");
     ck_assert_ptr_null(eff);
