@@ -15,6 +15,7 @@ import os
 import socket
 import struct
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
@@ -28,6 +29,7 @@ from vmig_harness import QMPError, wait_for  # noqa: E402
 
 MiB = 1 << 20
 LIVENESS = 2
+BOUND = 4 * LIVENESS + 2
 BUSY = ['-workload', 'rate=32M,pattern=random,content=text,seed=5']
 # Slow enough that the postcopy is still sending when the link breaks;
 # set to 0 once recovered, so the case ends soon.
@@ -163,7 +165,11 @@ class RecoverTest(RecoverCase):
                 self.start(src, 'tcp:127.0.0.1:%d' % relay.port, cfg)
                 wait_status(dst, 'postcopy-active')
                 relay.freeze()
+                frozen = time.monotonic()
                 sinfo, dinfo = self.both_paused(src, dst)
+                # Loosely: a loaded machine must not fail it, a missing
+                # liveness rule must.
+                self.assertLess(time.monotonic() - frozen, BOUND)
                 self.assertIn('no reply from the destination for %d s'
                               % LIVENESS, sinfo['error-desc'])
                 self.assertIn('no data from the source for %d s'
