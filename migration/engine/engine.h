@@ -115,6 +115,9 @@ MigrationStatus mig_status(void);
  * changed.  Emits MIGRATION when the side's events are on.  Entering
  * "active" ends setup (setup-time). */
 bool mig_status_change(MigrationStatus from, MigrationStatus to);
+/* Any thread: a postcopy in progress (active, recovering) is now
+ * postcopy-paused; nothing if its status is another. */
+void mig_status_postcopy_paused(void);
 /* Whether @st is a state of a migration in progress. */
 bool mig_status_is_running(MigrationStatus st);
 /* Any thread: the last status, @to, from whatever running state the

@@ -1199,20 +1199,6 @@ loading:
 
 /* ---- After a connection ---- */
 
-/* Any status of a postcopy in progress -> postcopy-paused. */
-static void status_paused(void)
-{
-    for (;;) {
-        MigrationStatus st = mig_status();
-
-        if ((st != MIGRATION_STATUS_POSTCOPY_ACTIVE &&
-             st != MIGRATION_STATUS_POSTCOPY_RECOVER) ||
-            mig_status_change(st, MIGRATION_STATUS_POSTCOPY_PAUSED)) {
-            return;
-        }
-    }
-}
-
 /* A postcopy paused (@c's connection lost), or a recovery refused or
  * broken before it took the paused session (@c->result IN_FAILED). */
 static void pause_main(IncomingConn *c)
@@ -1241,7 +1227,7 @@ static void pause_main(IncomingConn *c)
     error_report("%s", why);
     mig_info_set_error(NULL);
     mig_info_set_error(why);
-    status_paused();
+    mig_status_postcopy_paused();
     mig_test_trace("postcopy paused");
 }
 

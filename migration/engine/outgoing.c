@@ -1757,21 +1757,6 @@ static void drop_connection(MigOutgoing *o)
     qatomic_mb_set(&o->pause_asked, 0);
 }
 
-/* Any status of a postcopy in progress -> postcopy-paused. */
-static void status_paused(void)
-{
-    for (;;) {
-        MigrationStatus st = mig_status();
-
-        if ((st != MIGRATION_STATUS_POSTCOPY_ACTIVE &&
-             st != MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP &&
-             st != MIGRATION_STATUS_POSTCOPY_RECOVER) ||
-            mig_status_change(st, MIGRATION_STATUS_POSTCOPY_PAUSED)) {
-            return;
-        }
-    }
-}
-
 /* Waits, paused, for a resume's connection; false if vmig quits. */
 static bool wait_resume(MigOutgoing *o)
 {
@@ -1921,7 +1906,7 @@ static bool postcopy_pause(MigOutgoing *o, OutResult *res)
         mig_info_set_error(why);
         g_clear_pointer(&o->error, error_free);
         o->error_class = NULL;
-        status_paused();
+        mig_status_postcopy_paused();
         mig_test_trace("postcopy paused");
         if (!wait_resume(o)) {
             break;

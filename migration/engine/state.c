@@ -141,6 +141,20 @@ void mig_status_finish(MigrationStatus to)
     }
 }
 
+void mig_status_postcopy_paused(void)
+{
+    for (;;) {
+        MigrationStatus st = mig_status();
+
+        if ((st != MIGRATION_STATUS_POSTCOPY_ACTIVE &&
+             st != MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP &&
+             st != MIGRATION_STATUS_POSTCOPY_RECOVER) ||
+            mig_status_change(st, MIGRATION_STATUS_POSTCOPY_PAUSED)) {
+            return;
+        }
+    }
+}
+
 bool migration_is_running(void)
 {
     return mig_status_is_running(mig_status());

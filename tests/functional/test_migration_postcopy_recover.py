@@ -179,32 +179,25 @@ class RecoverTest(RecoverCase):
             self.recover(src, dst)
             self.finished(src, dst)
 
-    def test_pause_on_source(self):
-        with dst_vm('-S', incoming='tcp:127.0.0.1:0') as dst, \
-                src_vm(*BUSY) as src:
-            self.start(src, listen_uri(dst))
-            wait_status(dst, 'postcopy-active')
-            self.assertEqual(src.cmd('migrate-pause'), {})
-            sinfo, _ = self.both_paused(src, dst)
-            self.assertIn('migrate-pause', sinfo['error-desc'])
-            # Paused already: a second pause is refused, saying why.
-            with self.assertRaises(QMPError) as cm:
-                src.cmd('migrate-pause')
-            self.assertIn("'postcopy-paused'", cm.exception.desc)
-            self.recover(src, dst)
-            self.finished(src, dst)
-
-    def test_pause_on_destination(self):
-        with dst_vm('-S', incoming='tcp:127.0.0.1:0') as dst, \
-                src_vm(*BUSY) as src:
-            self.start(src, listen_uri(dst))
-            wait_status(dst, 'postcopy-active')
-            self.assertEqual(dst.cmd('migrate-pause'), {})
-            _, dinfo = self.both_paused(src, dst)
-            self.assertIn('migrate-pause on the destination',
-                          dinfo['error-desc'])
-            self.recover(src, dst)
-            self.finished(src, dst)
+    def test_pause(self):
+        """migrate-pause on either end pauses both, saying so; paused
+        already, a second one is refused."""
+        for end in ('source', 'destination'):
+            with self.subTest(end=end), \
+                    dst_vm('-S', incoming='tcp:127.0.0.1:0') as dst, \
+                    src_vm(*BUSY) as src:
+                vm = src if end == 'source' else dst
+                self.start(src, listen_uri(dst))
+                wait_status(dst, 'postcopy-active')
+                self.assertEqual(vm.cmd('migrate-pause'), {})
+                infos = self.both_paused(src, dst)
+                self.assertIn('migrate-pause',
+                              infos[vm is dst]['error-desc'])
+                with self.assertRaises(QMPError) as cm:
+                    vm.cmd('migrate-pause')
+                self.assertIn("'postcopy-paused'", cm.exception.desc)
+                self.recover(src, dst)
+                self.finished(src, dst)
 
     def test_refusals(self):
         """The commands say why they cannot act."""
@@ -258,6 +251,18 @@ class RecoverFailureTest(RecoverCase):
         self.assertIn('Resuming the postcopy', sinfo['error-desc'])
         return header, body
 
+    def play_resume(self, dst, header, hello):
+        """migrate-recover on @dst, then the test's own connection sends
+        it @header and @hello; returns the URI, the socket and a reader
+        past the destination's stream header."""
+        dst.cmd('migrate-recover', uri='tcp:127.0.0.1:0')
+        uri = listen_uri(dst)
+        sock = socket.create_connection(('127.0.0.1', port_of(uri)))
+        sock.sendall(header + record(REC_HELLO, hello))
+        reader = StreamReader(sock)
+        self.assertEqual(reader.header(), STREAM_HEADER)
+        return uri, sock, reader
+
     def test_double_failure(self):
         """The recovery's connection drops on both ends in turn (the
         source's after its HELLO, the destination's after it answered
@@ -271,12 +276,7 @@ class RecoverFailureTest(RecoverCase):
             self.both_paused(src, dst)
             header, hello = self.capture_resume_hello(src)
             # The destination gets that HELLO, answers, then loses it.
-            dst.cmd('migrate-recover', uri='tcp:127.0.0.1:0')
-            uri = listen_uri(dst)
-            sock = socket.create_connection(('127.0.0.1', port_of(uri)))
-            sock.sendall(header + record(REC_HELLO, hello))
-            reader = StreamReader(sock)
-            self.assertEqual(reader.header(), STREAM_HEADER)
+            uri, sock, reader = self.play_resume(dst, header, hello)
             self.assertEqual(reader.record()[0], REC_ACCEPT)
             bitmaps = 0
             while True:
@@ -307,12 +307,7 @@ class RecoverFailureTest(RecoverCase):
             header, hello = self.capture_resume_hello(src)
             stranger = hello[:12] + bytes(b ^ 0xff for b in hello[12:28]) + \
                 hello[28:]
-            dst.cmd('migrate-recover', uri='tcp:127.0.0.1:0')
-            uri = listen_uri(dst)
-            sock = socket.create_connection(('127.0.0.1', port_of(uri)))
-            sock.sendall(header + record(REC_HELLO, stranger))
-            reader = StreamReader(sock)
-            self.assertEqual(reader.header(), STREAM_HEADER)
+            uri, sock, reader = self.play_resume(dst, header, stranger)
             rtype, body = reader.record()
             sock.close()
             self.assertEqual(rtype, REC_REJECT)
