@@ -1492,6 +1492,7 @@ bool migration_incoming_recover(const MigrationAddress *addr, Error **errp)
 {
     MigRouter *router, *old;
     MigTls *tls;
+    bool was;
 
     assert_main_thread();
     if (!inc || !inc->paused) {
@@ -1514,10 +1515,12 @@ bool migration_incoming_recover(const MigrationAddress *addr, Error **errp)
         return false;
     }
     /* Before the router: without a listener it serves at once. */
+    was = inc->recovering;
     inc->recovering = true;
     router = mig_router_new(addr, inc->local_cfg->accept_timeout, tls, serve,
                             inc, errp);
     if (!router) {
+        inc->recovering = was;
         return false;
     }
     old = inc->router;
@@ -1540,7 +1543,8 @@ bool mig_incoming_pause(Error **errp)
     if (!inc) {
         return false;
     }
-    if (!serving || !serving->postcopy_running ||
+    /* A connection running the postcopy, or a recovery's. */
+    if (!serving || !(serving->postcopy_running || inc->paused) ||
         (st != MIGRATION_STATUS_POSTCOPY_ACTIVE &&
          st != MIGRATION_STATUS_POSTCOPY_RECOVER)) {
         error_setg(errp, "Only a postcopy can be paused (postcopy-active "

@@ -213,6 +213,7 @@ class RecoverTest(RecoverCase):
                 dst.cmd('migrate-recover', uri='tcp:127.0.0.1:0')
             self.assertIn('no paused postcopy', cm.exception.desc)
             self.start(src, listen_uri(dst))
+            wait_status(dst, 'postcopy-active')
             with self.assertRaises(QMPError) as cm:
                 src.cmd('migrate', uri=listen_uri(dst), resume=True)
             self.assertIn("'postcopy-active'", cm.exception.desc)
