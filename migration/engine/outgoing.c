@@ -288,12 +288,13 @@ static void wake_streams(MigOutgoing *o)
     if (o->session->multifd_send) {
         multifd_send_wake(o->session->multifd_send);
     }
-    /* Under the lock: a resume replaces the stream. */
+    /* Under the lock: a resume replaces the stream, the switch sets
+     * the requests. */
     mig_stream_wake(o->stream);
-    g_mutex_unlock(&o->lock);
     if (o->requests) {
         postcopy_requests_kick(o->requests);
     }
+    g_mutex_unlock(&o->lock);
 }
 
 /* What the source has written on all its channels. */
@@ -1892,13 +1893,16 @@ static bool resume_handshake(MigOutgoing *o, OutResult *res)
 static bool postcopy_pause(MigOutgoing *o, OutResult *res)
 {
     while (postcopy_pausable(o)) {
+        /* Asked for: whatever the woken stream made fail is no reason. */
+        bool asked = qatomic_mb_read(&o->pause_asked);
         g_autofree char *why = g_strdup_printf(
             "Postcopy paused: %s.  The guest cannot continue until the "
             "destination comes back: it runs there with pages only this "
             "source has, and this source (stopped) keeps every page the "
             "destination has not confirmed; recover with migrate-recover "
             "on the destination, then migrate with resume here",
-            o->error ? error_get_pretty(o->error) : "migrate-pause");
+            asked ? "migrate-pause on the source"
+                  : o->error ? error_get_pretty(o->error) : "?");
 
         drop_connection(o);
         error_report("%s", why);

@@ -101,6 +101,8 @@ bool postcopy_requests_wait(PostcopyRequests *q, gint64 until)
     while (!q->queue.length && !q->kicked &&
            g_cond_wait_until(&q->cond, &q->lock, until)) {
     }
+    /* Once: a paused postcopy that resumes waits again. */
+    q->kicked = false;
     queued = q->queue.length;
     g_mutex_unlock(&q->lock);
     return queued;

@@ -45,7 +45,8 @@ bool postcopy_requests_pop(PostcopyRequests *q, WirePageRequest *out);
  * or @until (monotonic µs) passes; true if a request is queued.
  */
 bool postcopy_requests_wait(PostcopyRequests *q, gint64 until);
-/* Ends a postcopy_requests_wait() in progress (cancel, failure). */
+/* Ends the postcopy_requests_wait() in progress, or the next one
+ * (cancel, failure, migrate-pause). */
 void postcopy_requests_kick(PostcopyRequests *q);
 /* Requests received so far. */
 uint64_t postcopy_requests_total(PostcopyRequests *q);
