@@ -19,7 +19,8 @@ from tls_case import (TlsTestCase, cmdline_object,  # noqa: E402,F401
                       tearDownModule)
 from migration_helpers import (FINAL, MigrationTestCase,  # noqa: E402
                                digest, dst_vm, environment, info,
-                               listen_uri, src_vm, wait_status, warm_up)
+                               listen_uri, rss_anon_kib, src_vm, wait_status,
+                               warm_up)
 from vmig_harness import QMPError, wait_for  # noqa: E402
 
 MiB = 1 << 20
@@ -32,14 +33,6 @@ POSTCOPY = dict(SLOW_LINK, **{'postcopy-ram': True})
 
 def passes(vm):
     return info(vm).get('ram', {}).get('iteration', 0)
-
-
-def rss_anon_kib(vm):
-    with open('/proc/%d/status' % vm.proc.pid) as f:
-        for line in f:
-            if line.startswith('RssAnon:'):
-                return int(line.split()[1])
-    raise AssertionError('no RssAnon in /proc/PID/status')
 
 
 class PostcopyCase(MigrationTestCase):
