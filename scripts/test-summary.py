@@ -4,8 +4,10 @@
 meson's own summary counts test programs; our programs print TAP, so this
 counts TAP lines ("ok"/"not ok"), treating a program that printed no TAP as
 one test judged by its result, and planned-but-missing TAP cases (a crash
-mid-run) as failures.  Prints one line: "N passed, N failed[, N skipped]".
-Exit status 1 if anything failed.
+mid-run) as failures.  Prints a FAILED line per failure, each followed by
+the last lines of its explanation (the TAP "# " lines after it, or the
+program's stderr), then "N skipped" if any were, and last exactly one line
+"N passed, N failed".  Exit status 1 if anything failed.
 
 --optional PATH=REASON names a log that may be missing (a build this
 host cannot make, such as the fuzzing one without clang): then it
@@ -18,6 +20,21 @@ import sys
 
 TAP_LINE = re.compile(r'^(not ok|ok)\b[^#]*(#\s*(SKIP|TODO)\b.*)?$', re.I)
 TAP_PLAN = re.compile(r'^1\.\.(\d+)')
+# How much of a failure's explanation is shown under its FAILED line: the
+# end of a traceback holds the assertion, and CI keeps only the tail of
+# the output, so a few lines each.
+DETAIL_LINES = 8
+
+
+def tail(lines):
+    lines = [l for l in lines if l.strip()]
+    return lines[-DETAIL_LINES:]
+
+
+def stderr_tail(entry):
+    """The last lines a program without a TAP explanation wrote."""
+    lines = tail((entry.get('stderr') or '').splitlines())
+    return ''.join('\n    ' + l.rstrip() for l in lines)
 
 
 def count(log_path, totals, failures):
@@ -30,8 +47,15 @@ def count(log_path, totals, failures):
             name = '%s: %s' % (build, entry['name'])
             passed = failed = skipped = 0
             plan = None
+            detail = None   # the "# " lines after the last "not ok"
             for out in (entry.get('stdout') or '').splitlines():
                 out = out.strip()
+                if detail is not None and out.startswith('#'):
+                    detail.append('    ' + out)
+                    continue
+                if detail is not None:
+                    failures[-1] += ''.join('\n' + l for l in tail(detail))
+                    detail = None
                 m = TAP_PLAN.match(out)
                 if m and plan is None:
                     plan = int(m.group(1))
@@ -46,6 +70,9 @@ def count(log_path, totals, failures):
                 else:
                     failed += 1
                     failures.append('%s: %s' % (name, out))
+                    detail = []
+            if detail:
+                failures[-1] += ''.join('\n' + l for l in tail(detail))
             seen = passed + failed + skipped
             if seen == 0:
                 if entry['result'] == 'SKIP':
@@ -54,17 +81,20 @@ def count(log_path, totals, failures):
                     passed += 1
                 else:
                     failed += 1
-                    failures.append('%s: %s' % (name, entry['result']))
+                    failures.append('%s: %s' % (name, entry['result']) +
+                                    stderr_tail(entry))
             elif plan is not None and seen < plan:
                 failed += plan - seen
                 failures.append('%s: %d planned tests did not run (%s)'
-                                % (name, plan - seen, entry['result']))
+                                % (name, plan - seen, entry['result']) +
+                                stderr_tail(entry))
             elif entry['result'] not in ('OK', 'SKIP', 'EXPECTEDFAIL') \
                     and failed == 0:
                 # All cases passed but the program failed (leak report,
                 # crash at exit): that is a failure too.
                 failed += 1
-                failures.append('%s: exited with %s' % (name, entry['result']))
+                failures.append('%s: exited with %s' % (name, entry['result'])
+                                + stderr_tail(entry))
             totals[0] += passed
             totals[1] += failed
             totals[2] += skipped

@@ -2176,30 +2176,15 @@ static void send_error(MigOutgoing *o)
     }
 }
 
-/*
- * Closes the channel.  After a failure, what closing reports (say, the
- * exit status of an exec: command) often explains it: add it.
- */
+/* Closes the channel, explaining a failure with what closing says. */
 static void close_stream(MigOutgoing *o)
 {
-    Error *err = NULL;
-
-    /* A paused postcopy's stream is closed already. */
-    if (o->stream_closed || mig_stream_close(o->stream, &err) ||
-        o->result != OUT_FAILED) {
-        error_free(err);
-        return;
-    }
-    if (o->error) {
-        Error *both = NULL;
-
-        error_setg(&both, "%s (%s)", error_get_pretty(o->error),
-                   error_get_pretty(err));
-        error_free(o->error);
-        error_free(err);
-        o->error = both;
+    if (o->stream_closed) {
+        /* A paused postcopy's: closed already. */
+    } else if (o->result == OUT_FAILED) {
+        mig_stream_close_after_failure(o->stream, &o->error);
     } else {
-        o->error = err;
+        mig_stream_close(o->stream, NULL);
     }
 }
 

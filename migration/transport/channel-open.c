@@ -205,6 +205,7 @@ MigStream *mig_channel_setup(QIOChannel *ioc, const MigChannelSpec *spec,
         .index = spec->index,
     };
     MigStream *s;
+    Error *err = NULL;
 
     if (spec->role != MIG_CHANNEL_MAIN) {
         g_autofree char *name = g_strdup_printf(
@@ -242,8 +243,11 @@ MigStream *mig_channel_setup(QIOChannel *ioc, const MigChannelSpec *spec,
     }
     if (mig_stream_write(s, b->data, b->len,
                          mig_deadline_after_ms(mig_handshake_timeout_ms()),
-                         errp) != MIG_STREAM_OK) {
+                         &err) != MIG_STREAM_OK) {
+        /* An exec: command that failed at once: its exit status. */
+        mig_stream_close_after_failure(s, &err);
         mig_stream_free(s);
+        error_propagate(errp, err);
         return NULL;
     }
     return s;

@@ -22,6 +22,15 @@
  * records to arrive in a few calls, small enough for the handshake. */
 #define READ_CHUNK (256 * 1024)
 
+/*
+ * A wake-up (migrate_cancel, a failure elsewhere) stops a write only
+ * before its first byte.  A write already under way finishes the records
+ * it began, within this bound, so that the stream stays whole and the
+ * peer can still be told why in a record of its own (ERROR) rather than
+ * finding a record cut in half.
+ */
+#define FINISH_RECORDS_MS 1000
+
 struct MigStream {
     QIOChannel *ioc;
     int wake_fd;            /* eventfd: readable once woken */
@@ -34,6 +43,10 @@ struct MigStream {
     guint64 bytes_in, bytes_out;
     /* Held by every write, so that records from two threads never mix. */
     GMutex write_lock;
+    /* Under write_lock: bytes_out when the write in progress began, and
+     * its bound for finishing once woken (0 until then). */
+    guint64 write_began_at;
+    gint64 finish_deadline;
     /* mig_stream_write_between()'s record, for the write in progress to
      * send after its own (under aside_lock; aside_pending atomic). */
     GMutex aside_lock;
@@ -279,6 +292,29 @@ static MigStreamResult wait_zero_copy(MigStream *s, gint64 deadline,
     }
 }
 
+/* Whether a woken write goes on (FINISH_RECORDS_MS): only if part of it
+ * went out already; then *@deadline becomes the finishing bound. */
+static bool finish_after_wake(MigStream *s, gint64 *deadline)
+{
+    if (qatomic_read(&s->bytes_out) == s->write_began_at) {
+        return false;
+    }
+    if (!s->finish_deadline) {
+        s->finish_deadline = mig_deadline_after_ms(FINISH_RECORDS_MS);
+    }
+    if (!*deadline || *deadline > s->finish_deadline) {
+        *deadline = s->finish_deadline;
+    }
+    return true;
+}
+
+/* Marks the start of a write: under write_lock. */
+static void begin_write(MigStream *s)
+{
+    s->write_began_at = qatomic_read(&s->bytes_out);
+    s->finish_deadline = 0;
+}
+
 /* Writes all of @iov, which it consumes; with @zero_copy, as zero-copy
  * sends. */
 static MigStreamResult do_writev(MigStream *s, struct iovec *iov,
@@ -297,17 +333,25 @@ static MigStreamResult do_writev(MigStream *s, struct iovec *iov,
         ssize_t n;
 
         if (!ignore_wake && mig_stream_is_woken(s)) {
-            error_woken(s, errp);
-            r = MIG_STREAM_WOKEN;
-            goto fail;
+            if (!finish_after_wake(s, &deadline)) {
+                error_woken(s, errp);
+                r = MIG_STREAM_WOKEN;
+                goto fail;
+            }
+            ignore_wake = true;
         }
         n = zero_copy
             ? qio_channel_writev_zero_copy(s->ioc, iov + idx, niov - idx,
                                            &err)
             : qio_channel_writev(s->ioc, iov + idx, niov - idx, &err);
         if (n == QIO_CHANNEL_ERR_BLOCK) {
-            r = wait_ready(s, POLLOUT, deadline, ignore_wake, errp);
+            r = wait_ready(s, POLLOUT, deadline, ignore_wake, &err);
+            if (r == MIG_STREAM_WOKEN) {
+                error_free(err);
+                continue;       /* finishing, or stopping, at the top */
+            }
             if (r != MIG_STREAM_OK) {
+                error_propagate(errp, err);
                 goto fail;
             }
             continue;
@@ -453,6 +497,7 @@ static MigStreamResult locked_writev(MigStream *s, struct iovec *iov,
     MigStreamResult r;
 
     g_mutex_lock(&s->write_lock);
+    begin_write(s);
     r = s->checksum_writes
         ? write_checksummed(s, iov, niov, deadline, ignore_wake, errp)
         : do_writev(s, iov, niov, deadline, ignore_wake, zero_copy, errp);
@@ -561,6 +606,7 @@ MigStreamResult mig_stream_write_between(MigStream *s, const void *buf,
     if (!g_mutex_trylock(&s->write_lock)) {
         return MIG_STREAM_OK;
     }
+    begin_write(s);
     r = check_not_torn(s, errp) ? send_aside(s, deadline, errp)
                                 : MIG_STREAM_ERROR;
     g_mutex_unlock(&s->write_lock);
@@ -1014,6 +1060,25 @@ bool mig_stream_sleep_until(MigStream *s, gint64 until)
 bool mig_stream_close(MigStream *s, Error **errp)
 {
     return qio_channel_close(s->ioc, errp);
+}
+
+void mig_stream_close_after_failure(MigStream *s, Error **err)
+{
+    Error *closing = NULL;
+    Error *both = NULL;
+
+    if (mig_stream_close(s, &closing)) {
+        return;
+    }
+    if (!*err) {
+        *err = closing;
+        return;
+    }
+    error_setg(&both, "%s (%s)", error_get_pretty(*err),
+               error_get_pretty(closing));
+    error_free(*err);
+    error_free(closing);
+    *err = both;
 }
 
 unsigned mig_handshake_timeout_ms(void)

@@ -248,5 +248,11 @@ bool mig_stream_seek_read(MigStream *s, uint64_t offset, uint64_t base,
 /* Closes the channel, reporting a close error (a command's exit status,
  * a file's failed flush).  Only when no other thread uses the stream. */
 bool mig_stream_close(MigStream *s, Error **errp);
+/*
+ * Closes @s after the failure *@err: what closing reports (an exec:
+ * command's exit status, say) often explains it, so it is added to
+ * *@err ("failure (what closing said)"), or becomes it if *@err is NULL.
+ */
+void mig_stream_close_after_failure(MigStream *s, Error **err);
 
 #endif

@@ -28,9 +28,10 @@ MEM = '32M'
 WORKLOAD = ['-workload', 'rate=32M,pattern=random,content=text,seed=5']
 MiB = 1 << 20
 # What an end says when its peer's process is gone (its kernel closed
-# the connection).
+# the connection): between records, or inside one that the killed peer
+# had only begun to write ("truncated: EOF after N of M bytes").
 GONE = ('closed the connection', 'reset by peer', 'broken pipe',
-        'ended before end')
+        'ended before end', 'is truncated: eof after')
 # What an end may say when its peer went silent (the liveness rule).
 # What each end says when its peer goes silent (liveness-timeout): the
 # heartbeat's words, or the kernel's TCP_USER_TIMEOUT, whichever fires

@@ -96,6 +96,14 @@ def listen_uri(vm):
     return 'tcp:%s:%s' % (host, addr['port'])
 
 
+def listen_staying(vm):
+    """Starts @vm's (-incoming defer) listener on a free loopback port,
+    staying after a failed attempt for the next one (exit-on-error off);
+    returns the URI a source migrates to."""
+    vm.cmd('migrate-incoming', uri='tcp:127.0.0.1:0', exit_on_error=False)
+    return listen_uri(vm)
+
+
 def digest(vm):
     return vm.cmd('x-query-vm-digest')
 

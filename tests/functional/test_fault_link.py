@@ -16,7 +16,7 @@ from fault_case import (SILENT_DESTINATION, SILENT_SOURCE,  # noqa: E402
                         FaultTestCase, MiB, ram, scratch_dir)
 from migration_helpers import (FINAL, info, listen_uri,  # noqa: E402
                                wait_status, warm_up)
-from vmig_harness import Vmig, wait_for  # noqa: E402
+from vmig_harness import Vmig, stretched, wait_for  # noqa: E402
 
 SLOW_RATE = 10 * 1000 * 1000            # bytes per second
 DELAY_MS = 200
@@ -84,7 +84,7 @@ class SlowLinkTest(FaultTestCase):
         _, uri = self.relay(listen_uri(dst), *relay_opts)
         warm_up(src)
         self.freeze_guest(src)      # so that a slow link converges
-        result = self.migrate(src, uri, timeout=60)
+        result = self.migrate(src, uri, timeout=stretched(60))
         self.assert_completed(src, dst, result)
         self.assert_no_crash(src, dst)
         return result

@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
 from migration_helpers import (FINAL, STREAM_HEADER, Trace,  # noqa: E402
                                MigrationTestCase, dst_vm, have_zero_copy,
-                               info, listen_uri, record,
+                               info, listen_staying, listen_uri, record,
                                src_vm, wait_status, warm_up)
 from vmig_harness import wait_for  # noqa: E402
 
@@ -129,9 +129,7 @@ class MultifdTest(MigrationTestCase):
         # to exit, takes the next attempt, with fresh channels.
         with dst_vm(mem='64M', incoming='defer') as dst, \
                 src_vm(*DIRTY, mem='64M') as src:
-            dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0',
-                    exit_on_error=False)
-            uri = listen_uri(dst)
+            uri = listen_staying(dst)
             warm_up(src)    # else over before it is seen active
             src.cmd('migrate', uri=uri, config=multifd(
                 4, **{'max-bandwidth': 4 * MiB}))

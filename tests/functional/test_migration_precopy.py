@@ -2,8 +2,8 @@
 """Precopy's control loop with a guest that dirties memory faster than
 the migration may send it: auto-converge throttling the vCPUs until the
 migration converges, and at once, as far as the figures ask, after a
-first pass that ends as dirty as it began; a migration that keeps iterating until its
-downtime-limit is raised at runtime, or avail-switchover-bandwidth
+first pass that ends as dirty as it began; a migration that keeps
+iterating until its downtime-limit is raised at runtime, or avail-switchover-bandwidth
 vouches for a faster switchover, max-bandwidth changed at runtime,
 pause-before-switchover with migrate-continue, switchover-ack, the
 MIGRATION and MIGRATION_PASS events and query-migrate's figures; a busy
@@ -23,7 +23,7 @@ import vmig_harness  # noqa: E402
 from migration_helpers import (BUSY, FINAL,  # noqa: E402
                                MigrationTestCase, dst_vm, info,
                                listen_uri, src_vm, warm_up, wait_status)
-from vmig_harness import VMIG, QMPError, wait_for  # noqa: E402
+from vmig_harness import VMIG, QMPError, stretched, wait_for  # noqa: E402
 
 MiB = 1 << 20
 # Dirties 32 MiB/s at random over 32 MiB of RAM: twice what may be sent.
@@ -54,7 +54,7 @@ class ConvergenceTest(MigrationTestCase):
                 if i['status'] not in FINAL:
                     seen.append(i.get('cpu-throttle-percentage', 0))
                 return i if i['status'] in FINAL else None
-            result = wait_for(throttled_and_done, timeout=60,
+            result = wait_for(throttled_and_done, timeout=stretched(60),
                               what='auto-converge to finish')
             self.assert_completed(src, dst, result)
             # It throttled, cpu-throttle-initial at least (a pass that
@@ -87,7 +87,7 @@ class ConvergenceTest(MigrationTestCase):
             def throttled():
                 i = info(src)
                 return i if i.get('cpu-throttle-percentage') else None
-            i = wait_for(throttled, timeout=30, what='a throttle')
+            i = wait_for(throttled, timeout=stretched(30), what='a throttle')
             self.assertGreaterEqual(i['cpu-throttle-percentage'], 45)
             self.assertLessEqual(i['ram']['dirty-sync-count'], 2)
             # The vCPU has it (or, a pass later, more).
@@ -108,7 +108,7 @@ class ConvergenceTest(MigrationTestCase):
             src.cmd('migrate', uri=listen_uri(dst), config=cfg)
             # Well past the first passes, it is still at it.
             wait_for(lambda: info(src).get('ram', {}).get('iteration', 0)
-                     >= 4, timeout=30, what='four passes')
+                     >= 4, timeout=stretched(30), what='four passes')
             i = info(src)
             self.assertEqual(i['status'], 'active')
             self.assertGreater(i['expected-downtime'], 1)
@@ -120,7 +120,7 @@ class ConvergenceTest(MigrationTestCase):
                 src.cmd('migrate-set-config', multifd_channels=4)
             self.assertIn('multifd-channels', ctx.exception.desc)
             src.cmd('migrate-set-config', downtime_limit=60000)
-            result = wait_status(src, FINAL, timeout=30)
+            result = wait_status(src, FINAL, timeout=stretched(30))
             self.assert_completed(src, dst, result)
             # The prediction switchover went by stays, beside the
             # measured downtime.
@@ -138,11 +138,11 @@ class ConvergenceTest(MigrationTestCase):
             warm_up(src)
             src.cmd('migrate', uri=listen_uri(dst), config=cfg)
             wait_for(lambda: info(src).get('ram', {}).get('iteration', 0)
-                     >= 3, timeout=30, what='three passes')
+                     >= 3, timeout=stretched(30), what='three passes')
             self.assertEqual(info(src)['status'], 'active')
             src.cmd('migrate-set-config',
                     avail_switchover_bandwidth=100 * 1024 * MiB)
-            result = wait_status(src, FINAL, timeout=30)
+            result = wait_status(src, FINAL, timeout=stretched(30))
             self.assert_completed(src, dst, result)
 
     def test_max_bandwidth_at_runtime(self):
@@ -158,7 +158,7 @@ class ConvergenceTest(MigrationTestCase):
             self.assertLess(sent, 8 * MiB)
             self.assertEqual(info(src)['status'], 'active')
             src.cmd('migrate-set-config', max_bandwidth=0)
-            result = wait_status(src, FINAL, timeout=30)
+            result = wait_status(src, FINAL, timeout=stretched(30))
             self.assert_completed(src, dst, result)
             self.assertGreater(result['ram']['transferred'], sent)
 

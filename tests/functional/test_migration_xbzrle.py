@@ -26,7 +26,7 @@ from migration_helpers import (FINAL, REC_ERROR,  # noqa: E402
                                StreamReader, dst_vm, hello_body, info,
                                listen_uri, parse_reject, record, src_vm,
                                wait_status, warm_up)
-from vmig_harness import wait_for  # noqa: E402
+from vmig_harness import stretched, wait_for  # noqa: E402
 
 KiB, MiB = 1 << 10, 1 << 20
 PAGE = 4096
@@ -84,10 +84,10 @@ class XbzrleTest(MigrationTestCase):
         migration switch over whatever is left, and waits for the end:
         whether precopy converges by itself is not what is tested."""
         wait_for(lambda: until(info(src)) or info(src)['status'] in FINAL,
-                 timeout=60, what='the migration to get far enough')
+                 timeout=stretched(60), what='the migration to get far enough')
         if info(src)['status'] not in FINAL:
             src.cmd('migrate-set-config', downtime_limit=60000)
-        return wait_status(src, FINAL, timeout=60)
+        return wait_status(src, FINAL, timeout=stretched(60))
 
     def finish_after_deltas(self, src):
         return self.finish(src, lambda i: i.get('xbzrle-cache',
@@ -158,7 +158,7 @@ class XbzrleTest(MigrationTestCase):
             # pages sharing its slots evict each other from then on.
             src.cmd('migrate-set-config', xbzrle_cache_size=64 * KiB)
             wait_for(lambda: xbzrle_stats(src).get('cache-size') == 64 * KiB,
-                     timeout=30, what='the new cache')
+                     timeout=stretched(30), what='the new cache')
             result = self.finish(src, lambda i: i.get(
                 'xbzrle-cache', {}).get('cache-miss', 0) > 0)
             self.assert_completed(src, dst, result)

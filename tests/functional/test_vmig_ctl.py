@@ -24,7 +24,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
-from vmig_harness import Vmig, wait_for  # noqa: E402
+from vmig_harness import Vmig, stretched, wait_for  # noqa: E402
 
 
 def ctl(*args, stdin=None, timeout=vmig_harness.TIMEOUT):
@@ -621,7 +621,7 @@ class VmigCtlMigrationTest(unittest.TestCase):
                                        'tcp:127.0.0.1:%d' % port,
                                        'max-bandwidth=0',
                                        '--interval=0.05',
-                                       timeout=60)
+                                       timeout=stretched(60))
                 self.assertEqual((status, err), (0, ''), out)
                 lines = out.splitlines()
                 # The last poll's line, then the summary.
@@ -666,7 +666,7 @@ class VmigCtlMigrationTest(unittest.TestCase):
                                        'multifd=on', 'multifd-channels=3',
                                        'multifd-compression=zlib',
                                        'max-bandwidth=0', '--interval=0.05',
-                                       timeout=60)
+                                       timeout=stretched(60))
                 self.assertEqual((status, err), (0, ''), out)
                 lines = out.splitlines()
                 # The last poll's line, the summary, its multifd part.

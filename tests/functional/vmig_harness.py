@@ -31,6 +31,12 @@ VMIG_CTL = os.environ.get('VMIG_CTL', os.path.join(os.getcwd(), 'vmig-ctl'))
 TIMEOUT = float(os.environ.get('VMIG_TEST_TIMEOUT', '20'))
 
 
+def stretched(seconds):
+    """A bound of @seconds in the normal build, stretched in sanitizer
+    builds as TIMEOUT is (its normal value is 20 s)."""
+    return seconds * TIMEOUT / 20
+
+
 class QMPError(Exception):
     """An error reply: .cls is the error class, .desc the message."""
 

@@ -7,6 +7,8 @@
 #include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -90,6 +92,27 @@ START_TEST(test_exec)
     check_error(&err, "Command 'exit 7' exited with status 7");
     g_unlink(path);
     g_rmdir(dir);
+}
+END_TEST
+
+/* A command that failed before the stream header could reach it: the
+ * error is the failed write and, after it, why (its exit status). */
+START_TEST(test_exec_fails_before_header)
+{
+    g_autoptr(MigrationAddress) bad = parse("exec:exit 7");
+    MigChannelSpec spec = { .role = MIG_CHANNEL_MAIN };
+    QIOChannel *ioc = mig_channel_connect(bad, &error_abort);
+    struct pollfd pfd = { .fd = qio_channel_get_fd(ioc) };
+    Error *err = NULL;
+
+    signal(SIGPIPE, SIG_IGN);
+    /* The command's end polls POLLERR or POLLHUP once it has gone. */
+    ck_assert_int_eq(poll(&pfd, 1, 30000), 1);
+    ck_assert(pfd.revents & (POLLERR | POLLHUP));
+    ck_assert_ptr_null(mig_channel_setup(ioc, &spec, &err));
+    ck_assert_ptr_nonnull(err);
+    ck_assert_ptr_nonnull(strstr(error_get_pretty(err), "Broken pipe"));
+    check_error(&err, "(Command 'exit 7' exited with status 7)");
 }
 END_TEST
 
@@ -268,6 +291,7 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_file);
     tcase_add_test(tc, test_exec);
+    tcase_add_test(tc, test_exec_fails_before_header);
     tcase_add_test(tc, test_socket);
     tcase_add_test(tc, test_fd_incoming);
     tcase_add_test(tc, test_rdma_refused);

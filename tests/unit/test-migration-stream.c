@@ -457,12 +457,13 @@ START_TEST(test_wake_write)
     char buf[64];
 
     /* Nobody reads: the write blocks until woken, part-way (the waker
-     * waits until the first bytes have arrived). */
+     * waits until the first bytes have arrived), then tries to finish
+     * its record and cannot within the bound. */
     waker_start(&w, s, peer);
     waker_arm(&w);
     ck_assert_int_eq(mig_stream_write(s, big, 8 * 1024 * 1024, 0, &err),
-                     MIG_STREAM_WOKEN);
-    error_free_or_abort(&err);
+                     MIG_STREAM_TIMEOUT);
+    check_error(&err, "Timed out waiting for 'test:pair'");
     waker_join(&w);
     ck_assert(mig_stream_is_torn(s));
     ck_assert_uint_gt(mig_stream_bytes_written(s), 0);
@@ -476,6 +477,79 @@ START_TEST(test_wake_write)
     error_free_or_abort(&err);
     ck_assert_int_gt(read(peer, buf, sizeof(buf)), 0);
     close(peer);
+}
+END_TEST
+
+/* Wakes the stream once the first bytes of a write have arrived, then
+ * reads the stream header and one record, as a peer that was only slow. */
+typedef struct SlowPeer {
+    MigStream *s;
+    int peer;
+    WireRecordType type;
+    size_t len;
+} SlowPeer;
+
+static gpointer slow_peer_fn(gpointer opaque)
+{
+    SlowPeer *p = opaque;
+    struct pollfd pfd = { .fd = p->peer, .events = POLLIN };
+    g_autoptr(QIOChannel) ioc = NULL;
+    g_autoptr(MigStream) in = NULL;
+    WireRecord rec;
+
+    ck_assert_int_eq(poll(&pfd, 1, WAKER_BOUND_S * 1000), 1);
+    mig_stream_wake(p->s);
+    ioc = qio_channel_socket_new_fd(p->peer, "test:peer", &error_abort);
+    in = mig_stream_new(ioc, &error_abort);
+    ck_assert_int_eq(mig_stream_read_header(in, 0, &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_int_eq(mig_stream_read_record(in, &rec, 0, &error_abort),
+                     MIG_STREAM_OK);
+    p->type = rec.type;
+    p->len = rec.len;
+    ck_assert_int_eq(mig_stream_read_record(in, &rec, 0, &error_abort),
+                     MIG_STREAM_OK);
+    ck_assert_uint_eq(rec.type, WIRE_REC_END);
+    return NULL;
+}
+
+/* A write woken part-way (migrate_cancel) finishes the record it began
+ * when the peer reads, so the stream stays whole: nothing after it goes
+ * but a last word, which the peer gets. */
+START_TEST(test_wake_write_finishes_record)
+{
+    g_autofree uint8_t *body = g_malloc0(8 * 1024 * 1024);
+    g_autoptr(GByteArray) rec = g_byte_array_new();
+    g_autoptr(GByteArray) last = g_byte_array_new();
+    Error *err = NULL;
+    int peer;
+    g_autoptr(MigStream) s = pair(&peer);
+    SlowPeer p = { .s = s, .peer = peer };
+    GThread *t;
+    guint64 sent;
+
+    wire_stream_header_encode(rec);
+    wire_record_encode(rec, WIRE_REC_NOP, body, 8 * 1024 * 1024,
+                       &error_abort);
+    t = g_thread_new("slow-peer", slow_peer_fn, &p);
+    ck_assert_int_eq(mig_stream_write(s, rec->data, rec->len, 0,
+                                      &error_abort), MIG_STREAM_OK);
+    ck_assert(mig_stream_is_woken(s));
+    ck_assert(!mig_stream_is_torn(s));
+    sent = mig_stream_bytes_written(s);
+    ck_assert_uint_eq(sent, rec->len);
+    /* The next write stops before its first byte. */
+    ck_assert_int_eq(mig_stream_write(s, rec->data, rec->len, 0, &err),
+                     MIG_STREAM_WOKEN);
+    error_free_or_abort(&err);
+    ck_assert_uint_eq(mig_stream_bytes_written(s), sent);
+    wire_empty_encode(last, WIRE_REC_END, &error_abort);
+    ck_assert_int_eq(mig_stream_write_last(s, last->data, last->len,
+                                           mig_deadline_after_ms(10000),
+                                           &error_abort), MIG_STREAM_OK);
+    g_thread_join(t);
+    ck_assert_uint_eq(p.type, WIRE_REC_NOP);
+    ck_assert_uint_eq(p.len, 8 * 1024 * 1024);
 }
 END_TEST
 
@@ -637,6 +711,7 @@ int main(void)
     tcase_add_test(tc, test_deadline);
     tcase_add_test(tc, test_wake_read);
     tcase_add_test(tc, test_wake_write);
+    tcase_add_test(tc, test_wake_write_finishes_record);
     tcase_add_test(tc, test_write_last_after_wake);
     tcase_add_test(tc, test_write_between);
     tcase_add_test(tc, test_file);
