@@ -11,6 +11,7 @@ and devices equal to the source's (the destination is paused with -S,
 the source stopped since the switch).  No digest is taken while paused:
 it would wait for pages that cannot come."""
 
+import contextlib
 import os
 import socket
 import struct
@@ -86,6 +87,19 @@ class RecoverCase(MigrationTestCase):
         self.assertEqual(src.cmd('migrate-start-postcopy'), {})
         wait_status(src, 'postcopy-active')
 
+    @contextlib.contextmanager
+    def relayed(self, src, dst, cfg):
+        """A postcopy from @src to @dst with @cfg through a TcpRelay (the
+        context's value), running on the destination; the relay is
+        closed on leaving."""
+        relay = TcpRelay(port_of(listen_uri(dst)))
+        try:
+            self.start(src, 'tcp:127.0.0.1:%d' % relay.port, cfg)
+            wait_status(dst, 'postcopy-active')
+            yield relay
+        finally:
+            relay.close()
+
     def both_paused(self, src, dst):
         sinfo = wait_status(src, (PAUSED,) + FINAL)
         dinfo = wait_status(dst, (PAUSED,) + FINAL)
@@ -140,14 +154,9 @@ class RecoverTest(RecoverCase):
         with dst_vm('-S', incoming='tcp:127.0.0.1:0') as dst, \
                 src_vm(*BUSY) as src:
             dst.cmd('migrate-set-config', events=True)
-            relay = TcpRelay(port_of(listen_uri(dst)))
-            try:
-                self.start(src, 'tcp:127.0.0.1:%d' % relay.port)
-                wait_status(dst, 'postcopy-active')
+            with self.relayed(src, dst, POSTCOPY) as relay:
                 relay.close()
                 self.both_paused(src, dst)
-            finally:
-                relay.close()
             self.recover(src, dst)
             self.finished(src, dst)
             self.assertEqual(statuses(src)[-6:], [
@@ -163,10 +172,7 @@ class RecoverTest(RecoverCase):
         cfg = dict(POSTCOPY, **{'liveness-timeout': LIVENESS})
         with dst_vm('-S', incoming='tcp:127.0.0.1:0') as dst, \
                 src_vm(*BUSY) as src:
-            relay = TcpRelay(port_of(listen_uri(dst)))
-            try:
-                self.start(src, 'tcp:127.0.0.1:%d' % relay.port, cfg)
-                wait_status(dst, 'postcopy-active')
+            with self.relayed(src, dst, cfg) as relay:
                 relay.freeze()
                 frozen = time.monotonic()
                 sinfo, dinfo = self.both_paused(src, dst)
@@ -177,8 +183,6 @@ class RecoverTest(RecoverCase):
                               % LIVENESS, sinfo['error-desc'])
                 self.assertIn('no data from the source for %d s'
                               % LIVENESS, dinfo['error-desc'])
-            finally:
-                relay.close()
             self.recover(src, dst)
             self.finished(src, dst)
 
@@ -192,10 +196,7 @@ class RecoverTest(RecoverCase):
                                 'liveness-timeout': 300})
         with dst_vm('-S', incoming='tcp:127.0.0.1:0') as dst, \
                 src_vm(*BUSY) as src:
-            relay = TcpRelay(port_of(listen_uri(dst)))
-            try:
-                self.start(src, 'tcp:127.0.0.1:%d' % relay.port, cfg)
-                wait_status(dst, 'postcopy-active')
+            with self.relayed(src, dst, cfg) as relay:
                 # Stopped since the switch, nothing given back yet.
                 before = digest(src)
                 rss = rss_anon_kib(src)
@@ -206,8 +207,6 @@ class RecoverTest(RecoverCase):
                          sent + 64 * 1024, what='pages sent into the void')
                 relay.close()
                 self.both_paused(src, dst)
-            finally:
-                relay.close()
             self.recover(src, dst)
             self.finished(src, dst, src_digest=before)
             self.assertLess(rss_anon_kib(src), rss - 1024)
