@@ -348,6 +348,22 @@ void hmp_migrate_start_postcopy(Monitor *mon, const json_t *args)
     hmp_handle_error(mon, err);
 }
 
+void hmp_migrate_pause(Monitor *mon, const json_t *args)
+{
+    Error *err = NULL;
+
+    qmp_migrate_pause(&err);
+    hmp_handle_error(mon, err);
+}
+
+void hmp_migrate_recover(Monitor *mon, const json_t *args)
+{
+    Error *err = NULL;
+
+    qmp_migrate_recover(hmp_arg_str(args, "uri"), &err);
+    hmp_handle_error(mon, err);
+}
+
 void hmp_migrate_continue(Monitor *mon, const json_t *args)
 {
     Error *err = NULL;

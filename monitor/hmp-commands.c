@@ -99,6 +99,20 @@ const HMPCommand hmp_cmds[] = {
         .cmd = hmp_migrate_start_postcopy,
     },
     {
+        .name = "migrate_pause",
+        .help = "pause a postcopy: drop its connection (both ends go to "
+                "postcopy-paused)",
+        .cmd = hmp_migrate_pause,
+    },
+    {
+        .name = "migrate_recover",
+        .args_type = "uri:s",
+        .params = "uri",
+        .help = "destination: wait on uri for the source of the paused "
+                "postcopy (then migrate -r on the source)",
+        .cmd = hmp_migrate_recover,
+    },
+    {
         .name = "migrate_continue",
         .args_type = "state:s",
         .params = "state",

@@ -100,5 +100,7 @@ void hmp_info_migrate(Monitor *mon, const json_t *args);
 void hmp_migrate_cancel(Monitor *mon, const json_t *args);
 void hmp_migrate_continue(Monitor *mon, const json_t *args);
 void hmp_migrate_start_postcopy(Monitor *mon, const json_t *args);
+void hmp_migrate_pause(Monitor *mon, const json_t *args);
+void hmp_migrate_recover(Monitor *mon, const json_t *args);
 
 #endif

@@ -53,6 +53,23 @@ void qmp_migrate(const char *uri, MigrationChannelList *channels,
     g_autoptr(MigrationConfig) cfg = NULL;
     g_autoptr(MigrationConfig) old = NULL;
 
+    if (has_resume && resume) {
+        /* The paused migration's own configuration goes on. */
+        if (config) {
+            error_setg(errp, "A resumed postcopy keeps its configuration: "
+                       "'config' cannot be given with 'resume'");
+            return;
+        }
+        if (has_dry_run && dry_run) {
+            error_setg(errp, "'dry-run' cannot be given with 'resume'");
+            return;
+        }
+        addr = migration_address_from_args(uri, channels, errp);
+        if (addr && migration_address_check(addr, errp)) {
+            migration_outgoing_resume(addr, errp);
+        }
+        return;
+    }
     if (migration_is_running()) {
         error_setg(errp, "A migration is in progress already");
         return;
@@ -74,8 +91,7 @@ void qmp_migrate(const char *uri, MigrationChannelList *channels,
      * it refuses leaves the old one. */
     old = migration_config_clone(migration_config_current());
     migration_config_replace(cfg);
-    if (!migration_outgoing_start(addr, has_resume && resume,
-                                  has_dry_run && dry_run,
+    if (!migration_outgoing_start(addr, has_dry_run && dry_run,
                                   migration_config_current(), errp)) {
         migration_config_replace(old);
     }
@@ -114,5 +130,22 @@ void qmp_migrate_incoming(const char *uri, MigrationChannelList *channels,
                                   migration_config_current(),
                                   &incoming_hooks, errp)) {
         migration_config_replace(old);
+    }
+}
+
+void qmp_migrate_pause(Error **errp)
+{
+    if (!mig_outgoing_pause(errp) && !mig_incoming_pause(errp)) {
+        error_setg(errp, "No postcopy migration is in progress to pause");
+    }
+}
+
+void qmp_migrate_recover(const char *uri, Error **errp)
+{
+    g_autoptr(MigrationAddress) addr = migration_address_from_args(
+        uri, NULL, errp);
+
+    if (addr && migration_address_check(addr, errp)) {
+        migration_incoming_recover(addr, errp);
     }
 }

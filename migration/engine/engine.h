@@ -44,9 +44,26 @@
  * Source: connects to @addr and starts migrating with @cfg (a full
  * configuration, copied; @dry_run: the handshake only).
  */
-bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
-                              bool dry_run, const MigrationConfig *cfg,
-                              Error **errp);
+bool migration_outgoing_start(const MigrationAddress *addr, bool dry_run,
+                              const MigrationConfig *cfg, Error **errp);
+
+/*
+ * Postcopy recovery (protocol section 6.12).  Source: the paused
+ * postcopy reconnects to @addr and resumes with its own configuration.
+ * Destination: the paused postcopy waits for its source on @addr
+ * (migrate-recover), its listener until then closed.
+ */
+bool migration_outgoing_resume(const MigrationAddress *addr, Error **errp);
+bool migration_incoming_recover(const MigrationAddress *addr, Error **errp);
+
+/*
+ * migrate-pause on this end's side of a postcopy: its connection is
+ * dropped and both ends pause.  False if this end has no migration of
+ * that side (nothing set); true with @errp set if it has one that is
+ * not a postcopy in progress.
+ */
+bool mig_outgoing_pause(Error **errp);
+bool mig_incoming_pause(Error **errp);
 
 /* What the destination's engine reports back to its caller. */
 typedef struct MigIncomingHooks {
@@ -98,6 +115,9 @@ MigrationStatus mig_status(void);
  * changed.  Emits MIGRATION when the side's events are on.  Entering
  * "active" ends setup (setup-time). */
 bool mig_status_change(MigrationStatus from, MigrationStatus to);
+/* Any thread: a postcopy in progress (active, recovering) is now
+ * postcopy-paused; nothing if its status is another. */
+void mig_status_postcopy_paused(void);
 /* Whether @st is a state of a migration in progress. */
 bool mig_status_is_running(MigrationStatus st);
 /* Any thread: the last status, @to, from whatever running state the

@@ -487,9 +487,36 @@ WireReject *handshake_check_uuid(const uint8_t *src, const uint8_t *local)
 
 /* ---- The destination's checks, in order ---- */
 
+static bool same_session(const uint8_t *a, const uint8_t *b);
+
+WireReject *handshake_check_resume(const WireHello *hello,
+                                   const WireHello *paused)
+{
+    if (!paused) {
+        return wire_reject_new(WIRE_ERR_SESSION_MISMATCH, NULL,
+                               "there is no paused postcopy session to "
+                               "resume here");
+    }
+    /* Compared whole, in constant time: the id is the session's secret,
+     * and a message never repeats it. */
+    if (!same_session(hello->session_id, paused->session_id)) {
+        return wire_reject_new(WIRE_ERR_SESSION_MISMATCH, NULL,
+                               "the session id is not the paused postcopy "
+                               "session's (a stale source, or another "
+                               "one)");
+    }
+    if (!migration_config_equal(hello->config, paused->config)) {
+        return wire_reject_new(WIRE_ERR_SESSION_MISMATCH, NULL,
+                               "the configuration is not the paused "
+                               "postcopy session's");
+    }
+    return NULL;
+}
+
 WireReject *handshake_check_hello(const WireHello *hello,
                                   const MigrationConfig *local,
                                   const char *uri, const uint8_t *vm_uuid,
+                                  const WireHello *paused,
                                   uint32_t *version,
                                   MigrationConfig **effective)
 {
@@ -534,9 +561,10 @@ WireReject *handshake_check_hello(const WireHello *hello,
         }
     }
     if (hello->flags & WIRE_HELLO_RESUME) {
-        return wire_reject_new(WIRE_ERR_SESSION_MISMATCH, NULL,
-                               "there is no paused postcopy session to "
-                               "resume here");
+        rej = handshake_check_resume(hello, paused);
+        if (rej) {
+            return rej;
+        }
     }
     *effective = g_steal_pointer(&eff);
     return NULL;

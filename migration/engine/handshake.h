@@ -93,14 +93,25 @@ MigrationConfigOverrideList *handshake_overrides(const MigrationConfig *local,
 WireReject *handshake_check_uuid(const uint8_t *src, const uint8_t *local);
 
 /*
+ * A HELLO with RESUME (5.1 step 6): SessionMismatch unless @paused, the
+ * HELLO of the paused postcopy session here (NULL: none), has its
+ * session id and configuration.  The layout was checked against this
+ * machine's, as the paused session's was.
+ */
+WireReject *handshake_check_resume(const WireHello *hello,
+                                   const WireHello *paused);
+
+/*
  * All of the destination's checks of a decoded HELLO, in order.  @local
  * is the destination's configuration in effect, @uri the address it
- * receives on, @vm_uuid its UUID (NULL: none).  Returns the REJECT, or
- * NULL with the chosen *@version and *@effective.  Main thread.
+ * receives on, @vm_uuid its UUID (NULL: none), @paused the HELLO of a
+ * paused postcopy session (NULL: none).  Returns the REJECT, or NULL
+ * with the chosen *@version and *@effective.  Main thread.
  */
 WireReject *handshake_check_hello(const WireHello *hello,
                                   const MigrationConfig *local,
                                   const char *uri, const uint8_t *vm_uuid,
+                                  const WireHello *paused,
                                   uint32_t *version,
                                   MigrationConfig **effective);
 

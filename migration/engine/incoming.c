@@ -50,6 +50,17 @@
 #include "util/main-thread.h"
 #include "util/thread-name.h"
 
+/*
+ * A paused postcopy (main thread): the connection broke after
+ * POSTCOPY_RUN, the guest runs on with the pages it has and its vCPUs
+ * wait for the others; a source resuming this session takes it over.
+ */
+typedef struct InPaused {
+    MigSession *session;
+    PostcopyDest *postcopy;     /* its fault thread runs on, asking nobody */
+    WireHello *hello;           /* the session's, for the resume's checks */
+} InPaused;
+
 typedef struct MigIncoming {
     MigrationAddress *addr;
     char *uri;
@@ -61,6 +72,8 @@ typedef struct MigIncoming {
     /* The session of the connection being served: a connection refers
      * to it, and it may outlive one (postcopy recovery). */
     MigSession *session;
+    InPaused *paused;           /* NULL: no postcopy paused */
+    bool recovering;            /* migrate-recover: a resume is served */
 } MigIncoming;
 
 /*
@@ -78,7 +91,16 @@ typedef struct MigIncoming {
  * then POSTCOPY_RUN loads the devices and starts the guest (status
  * postcopy-active); pages keep coming until END, after which no
  * page is missing and SHUTDOWN goes out.  A failure after RUN leaves a
- * guest with pages only the source had: it is stopped in internal-error.
+ * guest with pages only the source had: the connection is dropped and
+ * the postcopy pauses (status postcopy-paused), keeping the session and
+ * the guest's RAM; the vCPUs wait for their pages.
+ *
+ * A resuming source (migrate-recover here, HELLO with RESUME): its
+ * connection takes the paused session over at the handshake and, after
+ * ACCEPT, sends RECEIVED_BITMAPs and RESUME_REQUEST, asks again for the
+ * pages the vCPUs wait for, and goes on LOADING (postcopy-recover, then
+ * postcopy-active).  A failure before the handshake took it leaves the
+ * postcopy paused; after, it pauses again.
  *
  * From ACCEPTED on the source sends data, so a failure is answered with
  * ERROR (unless the source failed first).
@@ -96,6 +118,7 @@ typedef enum InResult {
     IN_COMPLETED,
     IN_DRY_RUN,
     IN_FAILED,
+    IN_PAUSED,                  /* a postcopy lost its connection */
 } InResult;
 
 typedef struct IncomingConn {
@@ -128,6 +151,8 @@ typedef struct IncomingConn {
     PostcopyDest *postcopy;
     bool postcopy_listening;
     bool postcopy_running;
+    bool resumed;               /* took a paused postcopy over */
+    gint pause_asked;           /* migrate-pause (atomic) */
 
     InResult result;
     Error *error;
@@ -174,6 +199,11 @@ static bool conn_fail(IncomingConn *c, const char *cls, Error *err)
         error_free(err);
         err = NULL;
         error_setg(&err, "The destination vmig is quitting");
+    } else if (qatomic_mb_read(&c->pause_asked) &&
+               mig_stream_is_woken(c->stream)) {
+        error_free(err);
+        err = NULL;
+        error_setg(&err, "migrate-pause on the destination");
     }
     if (c->multifd && !c->peer_failed) {
         /* A failed channel woke the main stream: its reason is the one
@@ -245,6 +275,8 @@ static void check_hello_main(void *opaque)
     c->reject = handshake_check_hello(c->hello, c->inc->local_cfg,
                                       c->inc->uri,
                                       ms && ms->has_uuid ? ms->uuid : NULL,
+                                      c->inc->paused ? c->inc->paused->hello
+                                                     : NULL,
                                       &c->version, &c->effective);
     if (!c->reject) {
         g_autoptr(MigrationConfigOverrideList) over = handshake_overrides(
@@ -271,6 +303,19 @@ static void check_hello_main(void *opaque)
         }
     }
     if (c->reject || (c->hello->flags & WIRE_HELLO_DRY_RUN)) {
+        return;
+    }
+    if (c->hello->flags & WIRE_HELLO_RESUME) {
+        InPaused *p = g_steal_pointer(&c->inc->paused);
+
+        /* The paused session is this connection's from now on. */
+        c->session = p->session;
+        c->inc->session = p->session;
+        c->postcopy = p->postcopy;
+        c->postcopy_listening = c->postcopy_running = true;
+        c->resumed = true;
+        wire_hello_free(p->hello);
+        g_free(p);
         return;
     }
     c->session = mig_session_new(c->hello->session_id, c->effective);
@@ -1023,8 +1068,11 @@ static bool load(IncomingConn *c)
     bool end = false;
     guint n = 0;
 
-    ram_loader_init(&c->session->ram_loader, blocks);
-    c->session->ram_loader_ready = true;
+    /* A resumed postcopy loads into the paused session's loader. */
+    if (!c->session->ram_loader_ready) {
+        ram_loader_init(&c->session->ram_loader, blocks);
+        c->session->ram_loader_ready = true;
+    }
     if (c->effective->mapped_ram && !load_mapped_ram(c)) {
         return false;
     }
@@ -1085,6 +1133,36 @@ static bool load(IncomingConn *c)
     return true;
 }
 
+/*
+ * A resumed postcopy, after ACCEPT: which pages are here
+ * (RECEIVED_BITMAP for every block) and RESUME_REQUEST; then the page
+ * requests go to this connection, those of the vCPUs waiting first.
+ */
+static bool resume_answer(IncomingConn *c)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    uint32_t n = postcopy_dest_received_bitmaps(c->postcopy, b);
+
+    wire_resume_request_encode(b, n, &error_abort);
+    if (!send_bytes(c, b, mig_deadline_after_ms(
+                        c->effective->liveness_timeout * 1000ull))) {
+        return false;
+    }
+    /* A new channel numbers its RAM_PAGES from 0 (6.5). */
+    c->session->ram_loader.next_packet = 0;
+    postcopy_dest_resume(c->postcopy, request_page, c);
+    mig_test_trace("postcopy resumed: %u bitmaps, %" G_GUINT64_FORMAT
+                   " pages missing", n, postcopy_dest_pending(c->postcopy));
+    if (!mig_status_change(MIGRATION_STATUS_POSTCOPY_RECOVER,
+                           MIGRATION_STATUS_POSTCOPY_ACTIVE)) {
+        Error *err = NULL;
+
+        error_setg(&err, "The recovery was stopped");
+        return conn_fail(c, WIRE_ERR_GENERIC, err);
+    }
+    return true;
+}
+
 static void load_devices_main(void *opaque)
 {
     IncomingConn *c = opaque;
@@ -1118,6 +1196,12 @@ static InResult run(IncomingConn *c)
         return IN_FAILED;
     }
     mig_call_in_main(accept_main, c);
+    if (c->resumed) {
+        if (!resume_answer(c)) {
+            return IN_FAILED;
+        }
+        goto loading;
+    }
     c->phase = IN_CHANNELS;
     if (c->multifd) {
         Error *err = NULL;
@@ -1142,6 +1226,7 @@ static InResult run(IncomingConn *c)
         conn_fail(c, WIRE_ERR_GENERIC, err);
         return IN_FAILED;
     }
+loading:
     c->phase = IN_LOADING;
     c->load_start = g_get_monotonic_time();
     if (!load(c)) {
@@ -1170,6 +1255,38 @@ static InResult run(IncomingConn *c)
 
 /* ---- After a connection ---- */
 
+/* A postcopy paused (@c's connection lost), or a recovery refused or
+ * broken before it took the paused session (@c->result IN_FAILED). */
+static void pause_main(IncomingConn *c)
+{
+    MigIncoming *i = c->inc;
+    g_autofree char *why = NULL;
+
+    if (c->result == IN_PAUSED) {
+        InPaused *p = g_new0(InPaused, 1);
+
+        p->session = g_steal_pointer(&c->session);
+        p->postcopy = g_steal_pointer(&c->postcopy);
+        p->hello = g_steal_pointer(&c->hello);
+        i->paused = p;
+        why = g_strdup_printf(
+            "Postcopy paused: %s.  The guest cannot continue until the "
+            "source comes back: it runs here with pages only the source "
+            "has, and its vCPUs wait for them; recover with "
+            "migrate-recover here, then migrate with resume on the source",
+            c->error ? error_get_pretty(c->error) : "?");
+    } else {
+        why = g_strdup_printf("Recovering the postcopy failed: %s; it is "
+                              "still paused",
+                              c->error ? error_get_pretty(c->error) : "?");
+    }
+    error_report("%s", why);
+    mig_info_set_error(NULL);
+    mig_info_set_error(why);
+    mig_status_postcopy_paused();
+    mig_test_trace("postcopy paused");
+}
+
 static void finish_main(void *opaque)
 {
     IncomingConn *c = opaque;
@@ -1177,6 +1294,12 @@ static void finish_main(void *opaque)
 
     serving = NULL;
     i->busy = false;
+    if (c->result == IN_PAUSED ||
+        (c->result == IN_FAILED && i->paused &&
+         !qatomic_mb_read(&shutting_down))) {
+        pause_main(c);
+        return;
+    }
     mig_info_end();
     switch (c->result) {
     case IN_COMPLETED:
@@ -1203,6 +1326,8 @@ static void finish_main(void *opaque)
             mig_status_finish(MIGRATION_STATUS_COMPLETED);
         }
         break;
+    case IN_PAUSED:
+        g_assert_not_reached();
     case IN_FAILED:
         if (c->postcopy_running) {
             g_autofree char *why = g_strdup_printf(
@@ -1271,6 +1396,16 @@ static gpointer incoming_thread_fn(gpointer opaque)
     IncomingConn *c = opaque;
 
     c->result = run(c);
+    /* After RUN only the source has the pages the guest lacks: wait for
+     * it to come back rather than fail (unless vmig quits). */
+    if (c->result == IN_FAILED && c->postcopy_running && !c->preempt &&
+        !qatomic_mb_read(&shutting_down)) {
+        c->result = IN_PAUSED;
+        /* A request being written ends; then none is sent. */
+        mig_stream_wake(c->stream);
+        postcopy_dest_pause(c->postcopy);
+        publish_stats(c);
+    }
     if (c->result == IN_FAILED) {
         send_error(c);
     }
@@ -1278,13 +1413,13 @@ static gpointer incoming_thread_fn(gpointer opaque)
         /* It places pages through c->postcopy: done before that goes. */
         preempt_recv_stop(c->preempt);
     }
-    if (c->postcopy) {
+    if (c->postcopy && c->result != IN_PAUSED) {
         /* Publish the last figures, then let waiting vCPUs go: after a
          * failure they run on zeroes until finish_main() stops them. */
         publish_stats(c);
         g_clear_pointer(&c->postcopy, postcopy_dest_free);
     }
-    if (c->session) {
+    if (c->session && c->result != IN_PAUSED) {
         mig_call_in_main(session_end_main, c);
     }
     mig_stream_close(c->stream, NULL);
@@ -1317,6 +1452,12 @@ static bool serve(void *opaque, MigStream *s, const WireRecord *first)
     if (i->busy || qatomic_mb_read(&shutting_down)) {
         return false;
     }
+    /* Paused: only a resume, after migrate-recover. */
+    if (i->paused && (!i->recovering ||
+                      !mig_status_change(MIGRATION_STATUS_POSTCOPY_PAUSED,
+                                         MIGRATION_STATUS_POSTCOPY_RECOVER))) {
+        return false;
+    }
     c = g_new0(IncomingConn, 1);
     c->inc = i;
     c->file = i->addr->transport == MIGRATION_ADDRESS_TYPE_FILE;
@@ -1328,8 +1469,10 @@ static bool serve(void *opaque, MigStream *s, const WireRecord *first)
     }
     i->busy = true;
     serving = c;
-    mig_params_update(cfg);
-    mig_info_start(MIG_DIR_INCOMING, cfg->events, false);
+    if (!i->paused) {
+        mig_params_update(cfg);
+        mig_info_start(MIG_DIR_INCOMING, cfg->events, false);
+    }
     mig_info_set_tls(mig_tls_channel_info(mig_stream_channel(s)));
     c->thread = g_thread_try_new(VMIG_THREAD_NAME("mig/incoming"),
                                  incoming_thread_fn, c, &gerr);
@@ -1406,6 +1549,75 @@ bool migration_incoming_started(void)
     return inc != NULL;
 }
 
+bool migration_incoming_recover(const MigrationAddress *addr, Error **errp)
+{
+    MigRouter *router, *old;
+    MigTls *tls;
+    bool was;
+
+    assert_main_thread();
+    if (!inc || !inc->paused) {
+        error_setg(errp, "There is no paused postcopy to recover here (the "
+                   "migration's status is '%s')",
+                   MigrationStatus_str(mig_status()));
+        return false;
+    }
+    if (inc->busy) {
+        error_setg(errp, "A recovery is being served already");
+        return false;
+    }
+    if (addr->transport == MIGRATION_ADDRESS_TYPE_FILE) {
+        error_setg(errp, "A postcopy recovers over a connection that "
+                   "answers, which a file: is not");
+        return false;
+    }
+    /* Held from now until the router is freed. */
+    if (!mig_tls_new(inc->local_cfg, addr, false, &tls, errp)) {
+        return false;
+    }
+    /* Before the router: without a listener it serves at once. */
+    was = inc->recovering;
+    inc->recovering = true;
+    router = mig_router_new(addr, inc->local_cfg->accept_timeout, tls, serve,
+                            inc, errp);
+    if (!router) {
+        inc->recovering = was;
+        return false;
+    }
+    old = inc->router;
+    inc->router = router;
+    qapi_free_MigrationAddress(inc->addr);
+    inc->addr = QAPI_CLONE(MigrationAddress, addr);
+    g_free(inc->uri);
+    inc->uri = migration_address_to_string(addr);
+    mig_router_free(old);
+    mig_info_set_listen_address(mig_router_listens(router)
+                                ? mig_router_listen_address(router) : NULL);
+    return true;
+}
+
+bool mig_incoming_pause(Error **errp)
+{
+    MigrationStatus st = mig_status();
+
+    assert_main_thread();
+    if (!inc) {
+        return false;
+    }
+    /* A connection running the postcopy, or a recovery's. */
+    if (!serving || !(serving->postcopy_running || inc->paused) ||
+        (st != MIGRATION_STATUS_POSTCOPY_ACTIVE &&
+         st != MIGRATION_STATUS_POSTCOPY_RECOVER)) {
+        error_setg(errp, "Only a postcopy can be paused (postcopy-active "
+                   "or postcopy-recover); the migration's status is '%s'",
+                   MigrationStatus_str(st));
+        return true;
+    }
+    qatomic_mb_set(&serving->pause_asked, 1);
+    mig_stream_wake(serving->stream);
+    return true;
+}
+
 void mig_incoming_shutdown_begin(void)
 {
     qatomic_mb_set(&shutting_down, 1);
@@ -1414,6 +1626,19 @@ void mig_incoming_shutdown_begin(void)
     }
     if (inc && inc->router) {
         mig_router_close(inc->router);
+    }
+    if (inc && inc->paused) {
+        InPaused *p = g_steal_pointer(&inc->paused);
+
+        /* The vCPUs waiting for pages must stop for vmig to end: they
+         * read zeroes once the userfaultfd is closed, and the guest is
+         * stopped for good. */
+        postcopy_dest_free(p->postcopy);
+        vm_stop_force_state(RUN_STATE_INTERNAL_ERROR);
+        inc->session = NULL;
+        mig_session_free(p->session);
+        wire_hello_free(p->hello);
+        g_free(p);
     }
 }
 

@@ -42,6 +42,7 @@
 #include "migration/engine/handshake.h"
 #include "migration/engine/postcopy.h"
 #include "migration/engine/postcopy-preempt.h"
+#include "migration/engine/postcopy-recover.h"
 #include "migration/engine/session.h"
 #include "migration/ram/mapped-ram.h"
 #include "migration/multifd/multifd.h"
@@ -97,6 +98,14 @@ typedef enum OutResult {
  *                            PRECOPY --VM stopped--> SWITCHOVER
  *       --discards, device state, POSTCOPY_RUN--> POSTCOPY
  *       --every page sent, END--> CONFIRMING --SHUTDOWN 0--> DONE
+ *
+ *   a broken connection (or migrate-pause) from POSTCOPY on pauses the
+ *   migration thread with its connection closed and every page not
+ *   confirmed kept (status postcopy-paused); migrate with resume opens
+ *   a new one (postcopy-recover-setup), a HELLO with RESUME and the
+ *   destination's RECEIVED_BITMAPs (postcopy-recover) make the pages it
+ *   lacks dirty again, and POSTCOPY goes on (postcopy-active).  A
+ *   failure of the recovery pauses again.
  *
  * A failure or cancel can end any phase from HANDSHAKE on; the phase
  * then says what must be undone: from ACCEPTED the destination waits
@@ -161,13 +170,24 @@ typedef struct MigOutgoing {
     /* With postcopy-preempt: its channel, opened after ACCEPT (set and
      * cleared under lock, for wake_streams()). */
     PreemptSend *preempt;
-    /* Postcopy: the dirty bitmap and the RAM saver's position, which the
-     * preempt channel's thread takes pages from too. */
+    /* Postcopy: the dirty bitmap, the RAM saver's position and
+     * release-ram's pages, which the preempt channel's thread takes
+     * pages from and adds to too. */
     GMutex pages_lock;
     /* POSTCOPY_RUN is being sent, or was: the destination may run the
      * guest, ours must never run again (through CONFIRMING and DONE,
      * which precopy passes too). */
     bool postcopy_run;
+    /* migrate-pause (atomic): drop the connection and pause. */
+    gint pause_asked;
+    /* release-ram: pages sent, given back once confirmed. */
+    PostcopyRelease *release;
+    /* Paused postcopy: a resume's connection (under lock): being opened
+     * by the main thread, or opened and not taken yet. */
+    bool resume_connecting;
+    MigStream *resume_stream;
+    bool stream_closed;         /* o->stream is a paused one's, closed */
+    uint64_t old_bytes;         /* written on the connections before */
 
     /* Under lock; cond is broadcast on every change. */
     GMutex lock;
@@ -222,6 +242,7 @@ static bool shutting_down;
 static void outgoing_free(MigOutgoing *o)
 {
     postcopy_requests_free(o->requests);
+    postcopy_release_free(o->release);
     qapi_free_MigrationAddress(o->addr);
     mig_tls_free(o->tls);
     mig_session_free(o->session);
@@ -278,14 +299,19 @@ static void wake_streams(MigOutgoing *o)
     if (o->preempt) {
         preempt_send_wake(o->preempt);
     }
-    g_mutex_unlock(&o->lock);
+    /* Under the lock: a resume replaces the stream, the switch sets
+     * the requests. */
     mig_stream_wake(o->stream);
+    if (o->requests) {
+        postcopy_requests_kick(o->requests);
+    }
+    g_mutex_unlock(&o->lock);
 }
 
 /* What the source has written on all its channels. */
 static uint64_t bytes_sent(MigOutgoing *o)
 {
-    return mig_stream_bytes_written(o->stream) +
+    return o->old_bytes + mig_stream_bytes_written(o->stream) +
            (o->session->multifd_send ?
             multifd_send_bytes(o->session->multifd_send) : 0) +
            (o->preempt ? preempt_send_bytes(o->preempt) : 0) +
@@ -414,7 +440,8 @@ static bool rp_handle(MigOutgoing *o, const WireRecord *rec)
                        G_GUINT64_FORMAT, seq, o->pong_seq, o->ping_seq);
             break;
         }
-        o->pong_seq = seq;
+        /* Atomic: release-ram's confirmations read it. */
+        qatomic_set(&o->pong_seq, seq);
         return true;
     }
     case WIRE_REC_ERROR: {
@@ -465,7 +492,9 @@ static void rp_ping(MigOutgoing *o, gint64 deadline)
 {
     g_autoptr(GByteArray) b = g_byte_array_new();
 
-    wire_heartbeat_encode(b, WIRE_REC_PING, ++o->ping_seq, &error_abort);
+    /* Counted before it is written (release-ram reads it). */
+    qatomic_set(&o->ping_seq, o->ping_seq + 1);
+    wire_heartbeat_encode(b, WIRE_REC_PING, o->ping_seq, &error_abort);
     /* A failed write fails the migration thread's next write too; the
      * missing PONG ends the migration anyway. */
     mig_stream_write_between(o->stream, b->data, b->len, deadline, NULL);
@@ -1535,13 +1564,30 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
 
 /* ---- Postcopy ---- */
 
-/* release-ram: the pages of @batch have gone; the source needs them no
- * more (their dirty bits are clear and the VM is stopped for good). */
+/*
+ * release-ram: the pages of @batch have gone, and are given back once
+ * a PONG confirms them (postcopy-recover.h: a broken link may have lost
+ * them, and a recovery must still have them to send).
+ */
 static void release_batch(MigOutgoing *o, const RamPageBatch *batch)
 {
-    if (o->session->cfg->release_ram) {
-        ram_batch_release(batch);
+    if (!o->release) {
+        return;
     }
+    /* The preempt channel's thread releases what it sent too. */
+    g_mutex_lock(&o->pages_lock);
+    /* PING number ping_seq may have gone before the batch; the next
+     * one goes after it. */
+    postcopy_release_sent(o->release, batch,
+                          qatomic_read(&o->ping_seq) + 1);
+    postcopy_release_confirmed(o->release, qatomic_read(&o->pong_seq));
+    g_mutex_unlock(&o->pages_lock);
+}
+
+/* The preempt channel's thread sent @batch (PreemptSentFunc). */
+static void preempt_sent(void *opaque, const RamPageBatch *batch)
+{
+    release_batch(opaque, batch);
 }
 
 /* Sends @batch (taken from the dirty bitmap) as one RAM_PAGES record;
@@ -1622,14 +1668,16 @@ static bool postcopy_switch(MigOutgoing *o, OutResult *res)
     g_mutex_lock(&o->lock);
     o->requests = postcopy_requests_new(blocks);
     g_mutex_unlock(&o->lock);
+    if (o->session->cfg->release_ram) {
+        o->release = postcopy_release_new();
+    }
     if (o->preempt) {
         Error *err = NULL;
 
         /* Before LISTEN: no request can come sooner. */
         if (!preempt_send_start(o->preempt, o->requests,
                                 &o->session->ram_saver, &o->pages_lock,
-                                o->session->cfg->release_ram, o->stream,
-                                &err)) {
+                                preempt_sent, o, o->stream, &err)) {
             *res = step_failed(o, err);
             return false;
         }
@@ -1672,7 +1720,7 @@ static bool send_requested(MigOutgoing *o, const WirePageRequest *req,
 }
 
 /* Whether postcopy must stop: the return path or the preempt channel
- * failed (which says why), or a cancel (vmig quitting). */
+ * failed (which says why), a cancel (vmig quitting) or migrate-pause. */
 static bool postcopy_broken(MigOutgoing *o, OutResult *res)
 {
     Error *err = o->preempt ? preempt_send_error(o->preempt) : NULL;
@@ -1681,7 +1729,7 @@ static bool postcopy_broken(MigOutgoing *o, OutResult *res)
     g_mutex_lock(&o->lock);
     failed = o->rp_error != NULL;
     g_mutex_unlock(&o->lock);
-    if (err || failed || cancelled(o)) {
+    if (err || failed || cancelled(o) || qatomic_mb_read(&o->pause_asked)) {
         *res = step_failed(o, err);
         return true;
     }
@@ -1784,12 +1832,222 @@ static bool postcopy_send(MigOutgoing *o, Progress *pg, OutResult *res)
     if (!wait_confirmation(o, res)) {
         return false;
     }
+    /* The destination has every page: nothing here is needed again. */
+    if (o->release) {
+        postcopy_release_confirmed(o->release, UINT64_MAX);
+    }
     /* Requests read before SHUTDOWN (the return path reads in order)
      * count too: the figure ends equal to the destination's. */
     publish_stats(o, pg);
     set_phase(o, OUT_DONE);
     mig_info_end();
     return true;
+}
+
+/* ---- Postcopy recovery ---- */
+
+static bool start_return_path(MigOutgoing *o, OutResult *res);
+
+/* Whether a failure leaves a postcopy to pause: the destination may run
+ * the guest, and vmig is not quitting (the only cancel after RUN). */
+static bool postcopy_pausable(MigOutgoing *o)
+{
+    /* Not with a preempt channel yet: a recovery would have to open it
+     * again (protocol section 6.12), which is not built. */
+    return o->postcopy_run && !cancelled(o) && !o->preempt;
+}
+
+/* The broken connection closed, its return path ended; the stream
+ * stays until a resume replaces it (a cancel may wake it meanwhile). */
+static void drop_connection(MigOutgoing *o)
+{
+    GThread *rp;
+
+    mig_stream_wake(o->stream);
+    g_mutex_lock(&o->lock);
+    rp = g_steal_pointer(&o->rp_thread);
+    g_mutex_unlock(&o->lock);
+    if (rp) {
+        g_thread_join(rp);
+    }
+    mig_stream_close(o->stream, NULL);
+    o->stream_closed = true;
+    g_mutex_lock(&o->lock);
+    g_clear_pointer(&o->rp_error, g_free);
+    o->rp_done = false;
+    o->rp_state = RP_OPEN;
+    g_mutex_unlock(&o->lock);
+    o->ping_seq = 0;
+    qatomic_set(&o->pong_seq, 0);
+    qatomic_mb_set(&o->pause_asked, 0);
+}
+
+/* Waits, paused, for a resume's connection; false if vmig quits. */
+static bool wait_resume(MigOutgoing *o)
+{
+    MigStream *old = NULL;
+
+    g_mutex_lock(&o->lock);
+    /* Even quitting: a connection being opened still calls back. */
+    while (o->resume_connecting || (!o->resume_stream && !cancelled(o))) {
+        g_cond_wait(&o->cond, &o->lock);
+    }
+    if (o->resume_stream && !cancelled(o)) {
+        old = o->stream;
+        o->old_bytes += mig_stream_bytes_written(old);
+        o->stream = g_steal_pointer(&o->resume_stream);
+        o->stream_closed = false;
+    }
+    g_clear_pointer(&o->resume_stream, mig_stream_free);
+    g_mutex_unlock(&o->lock);
+    mig_stream_free(old);
+    return old != NULL;
+}
+
+/*
+ * On the resume's connection: HELLO with RESUME (the session's id and
+ * configuration), ACCEPT, then the destination's RECEIVED_BITMAPs and
+ * RESUME_REQUEST, within the handshake timeout.  The pages it lacks
+ * become dirty again; the return path starts anew.
+ */
+static bool resume_handshake(MigOutgoing *o, OutResult *res)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autoptr(GPtrArray) blocks = ram_guest_blocks();
+    unsigned timeout = mig_handshake_timeout_ms();
+    gint64 deadline = mig_deadline_after_ms(timeout);
+    bool decoded = false;
+    uint32_t bitmaps = 0, counted;
+    uint64_t marked = 0;
+    Error *err = NULL;
+
+    mig_status_change(MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP,
+                      MIGRATION_STATUS_POSTCOPY_RECOVER);
+    if (!mig_stream_set_liveness(o->stream, o->session->cfg->liveness_timeout,
+                                 &err)) {
+        *res = step_failed(o, err);
+        return false;
+    }
+    o->hello->flags |= WIRE_HELLO_RESUME;
+    wire_hello_encode(o->hello, b, &error_abort);
+    if (!write_or_fail(o, b, deadline, res)) {
+        return false;
+    }
+    if (wire_checksum_on(o->hello->config)) {
+        mig_stream_checksum_writes(o->stream);
+    }
+    if (read_answer(o, deadline, timeout, &decoded, &o->error_class,
+                    &err) != ANSWER_ACCEPTED) {
+        if (!err) {
+            error_setg(&err, "the destination closed the connection "
+                       "without answering the handshake");
+        }
+    }
+    while (!err) {
+        WireReceivedBitmap rb;
+        WireRecord rec;
+        int64_t n;
+        MigStreamResult r = mig_stream_read_record(o->stream, &rec, deadline,
+                                                   &err);
+
+        if (r != MIG_STREAM_OK) {
+            if (r == MIG_STREAM_EOF || r == MIG_STREAM_TIMEOUT) {
+                error_free(err);
+                err = NULL;
+                error_setg(&err, "the destination %s",
+                           r == MIG_STREAM_EOF
+                           ? "closed the connection before RESUME_REQUEST"
+                           : "sent no RESUME_REQUEST within the handshake "
+                             "timeout");
+            }
+            if (!err) {
+                error_setg(&err, "interrupted");
+            }
+            break;
+        }
+        if (rec.type == WIRE_REC_RECEIVED_BITMAP) {
+            n = wire_received_bitmap_decode(rec.body, rec.len, &rb, &err)
+                ? postcopy_apply_received(o->bitmap, blocks, &rb, &err) : -1;
+            if (n < 0) {
+                o->error_class = WIRE_ERR_PROTOCOL;
+                break;
+            }
+            marked += n;
+            bitmaps++;
+            continue;
+        }
+        if (!wire_record_expect(&rec, WIRE_REC_RESUME_REQUEST, &err) ||
+            !wire_resume_request_decode(rec.body, rec.len, &counted, &err)) {
+            o->error_class = WIRE_ERR_PROTOCOL;
+            break;
+        }
+        if (counted != bitmaps) {
+            error_setg(&err, "RESUME_REQUEST counts %u RECEIVED_BITMAPs, "
+                       "%u came", counted, bitmaps);
+            o->error_class = WIRE_ERR_PROTOCOL;
+            break;
+        }
+        if (o->release) {
+            postcopy_release_resumed(o->release, o->bitmap);
+        }
+        /* A new channel numbers its RAM_PAGES from 0 (6.5). */
+        o->session->ram_saver.next_packet = 0;
+        mig_test_trace("postcopy resumed: %" G_GUINT64_FORMAT " pages to "
+                       "send again", marked);
+        if (!start_return_path(o, res)) {
+            return false;
+        }
+        set_phase(o, OUT_POSTCOPY);
+        mig_info_set_error(NULL);
+        mig_status_change(MIGRATION_STATUS_POSTCOPY_RECOVER,
+                          MIGRATION_STATUS_POSTCOPY_ACTIVE);
+        return true;
+    }
+    error_prepend(&err, "Resuming the postcopy with '%s' failed: ",
+                  mig_stream_name(o->stream));
+    *res = step_failed(o, err);
+    return false;
+}
+
+/*
+ * A postcopy that lost its connection: paused (its reason in
+ * error-desc), it waits for migrate with resume and recovers; true once
+ * it sends again, false if vmig quits.
+ */
+static bool postcopy_pause(MigOutgoing *o, OutResult *res)
+{
+    while (postcopy_pausable(o)) {
+        /* Asked for: whatever the woken stream made fail is no reason. */
+        bool asked = qatomic_mb_read(&o->pause_asked);
+        g_autofree char *why = g_strdup_printf(
+            "Postcopy paused: %s.  The guest cannot continue until the "
+            "destination comes back: it runs there with pages only this "
+            "source has, and this source (stopped) keeps every page the "
+            "destination has not confirmed; recover with migrate-recover "
+            "on the destination, then migrate with resume here",
+            asked ? "migrate-pause on the source"
+                  : o->error ? error_get_pretty(o->error) : "?");
+
+        drop_connection(o);
+        error_report("%s", why);
+        mig_info_set_error(NULL);
+        mig_info_set_error(why);
+        g_clear_pointer(&o->error, error_free);
+        o->error_class = NULL;
+        mig_status_postcopy_paused();
+        mig_test_trace("postcopy paused");
+        if (!wait_resume(o)) {
+            break;
+        }
+        if (resume_handshake(o, res)) {
+            return true;
+        }
+    }
+    if (!o->error) {
+        error_setg(&o->error, "vmig is quitting");
+    }
+    *res = OUT_CANCELLED;
+    return false;
 }
 
 /* ---- The migration thread ---- */
@@ -1961,12 +2219,22 @@ static OutResult run(MigOutgoing *o)
     if (!precopy(o, &pg, &res)) {
         return res;
     }
-    if (o->postcopy ? !postcopy_switch(o, &res) ||
-                      !postcopy_send(o, &pg, &res)
-                    : !complete(o, &pg, &res)) {
-        return res;
+    if (!o->postcopy) {
+        return complete(o, &pg, &res) ? OUT_COMPLETED : res;
     }
-    return OUT_COMPLETED;
+    if (postcopy_switch(o, &res) && postcopy_send(o, &pg, &res)) {
+        return OUT_COMPLETED;
+    }
+    /* From RUN on a broken link pauses, until a resume or vmig quits. */
+    while (postcopy_pausable(o)) {
+        if (!postcopy_pause(o, &res)) {
+            return res;
+        }
+        if (postcopy_send(o, &pg, &res)) {
+            return OUT_COMPLETED;
+        }
+    }
+    return res;
 }
 
 /* Why a postcopy failed, and what that leaves on both ends. */
@@ -2050,7 +2318,7 @@ static void send_error(MigOutgoing *o)
     g_autoptr(WireReject) e = NULL;
 
     /* REPLY_OPTIONAL: the destination, if any, may be waiting. */
-    if (phase(o) < OUT_ACCEPTED || o->unidirectional) {
+    if (phase(o) < OUT_ACCEPTED || o->unidirectional || o->stream_closed) {
         return;
     }
     if (o->result == OUT_CANCELLED) {
@@ -2071,7 +2339,9 @@ static void send_error(MigOutgoing *o)
 /* Closes the channel, explaining a failure with what closing says. */
 static void close_stream(MigOutgoing *o)
 {
-    if (o->result == OUT_FAILED) {
+    if (o->stream_closed) {
+        /* A paused postcopy's: closed already. */
+    } else if (o->result == OUT_FAILED) {
         mig_stream_close_after_failure(o->stream, &o->error);
     } else {
         mig_stream_close(o->stream, NULL);
@@ -2203,9 +2473,8 @@ static void connected(MigStream *s, Error *err, gpointer opaque)
     }
 }
 
-bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
-                              bool dry_run, const MigrationConfig *cfg,
-                              Error **errp)
+bool migration_outgoing_start(const MigrationAddress *addr, bool dry_run,
+                              const MigrationConfig *cfg, Error **errp)
 {
     MachineState *ms = current_machine;
     bool unidirectional = addr->transport == MIGRATION_ADDRESS_TYPE_FILE;
@@ -2225,10 +2494,6 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     assert_main_thread();
     if (shutting_down) {
         error_setg(errp, "vmig is shutting down");
-        return false;
-    }
-    if (resume) {
-        error_setg(errp, "There is no paused postcopy migration to resume");
         return false;
     }
     if (dry_run && unidirectional) {
@@ -2275,6 +2540,86 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool resume,
     return true;
 }
 
+/* ---- Resuming a paused postcopy ---- */
+
+/* A resume's connection (or why there is none), for the paused thread. */
+static void resume_connected(MigStream *s, Error *err, gpointer opaque)
+{
+    MigOutgoing *o = opaque;
+
+    g_mutex_lock(&o->lock);
+    o->resume_connecting = false;
+    if (s && cancelled(o)) {
+        mig_stream_free(s);
+    } else if (s) {
+        o->resume_stream = s;
+    }
+    g_cond_broadcast(&o->cond);
+    g_mutex_unlock(&o->lock);
+    if (!s) {
+        g_autofree char *why = g_strdup_printf(
+            "Resuming the postcopy failed: %s; it is still paused",
+            error_get_pretty(err));
+
+        error_report("%s", why);
+        mig_info_set_error(NULL);
+        mig_info_set_error(why);
+        mig_status_change(MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP,
+                          MIGRATION_STATUS_POSTCOPY_PAUSED);
+        error_free(err);
+    }
+}
+
+bool migration_outgoing_resume(const MigrationAddress *addr, Error **errp)
+{
+    MigChannelSpec spec = { .role = MIG_CHANNEL_MAIN };
+    MigrationStatus st = mig_status();
+
+    assert_main_thread();
+    if (!cur || phase(cur) == OUT_ABANDONED ||
+        st != MIGRATION_STATUS_POSTCOPY_PAUSED) {
+        error_setg(errp, "There is no paused postcopy migration to resume "
+                   "(the migration's status is '%s')",
+                   MigrationStatus_str(st));
+        return false;
+    }
+    if (addr->transport == MIGRATION_ADDRESS_TYPE_FILE) {
+        error_setg(errp, "A postcopy resumes over a connection that "
+                   "answers, which a file: migration is not");
+        return false;
+    }
+    if (!mig_status_change(MIGRATION_STATUS_POSTCOPY_PAUSED,
+                           MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP)) {
+        error_setg(errp, "The paused postcopy changed state meanwhile");
+        return false;
+    }
+    g_mutex_lock(&cur->lock);
+    cur->resume_connecting = true;
+    g_mutex_unlock(&cur->lock);
+    spec.tls = cur->tls;
+    mig_channel_open_async(addr, &spec, resume_connected, cur);
+    return true;
+}
+
+bool mig_outgoing_pause(Error **errp)
+{
+    MigrationStatus st = mig_status();
+
+    if (!cur || phase(cur) == OUT_ABANDONED) {
+        return false;
+    }
+    if (st != MIGRATION_STATUS_POSTCOPY_ACTIVE &&
+        st != MIGRATION_STATUS_POSTCOPY_RECOVER) {
+        error_setg(errp, "Only a postcopy can be paused (postcopy-active "
+                   "or postcopy-recover); the migration's status is '%s'",
+                   MigrationStatus_str(st));
+        return true;
+    }
+    qatomic_mb_set(&cur->pause_asked, 1);
+    wake_streams(cur);
+    return true;
+}
+
 /* ---- Commands ---- */
 
 /* @errp NULL: vmig quits, and stops even a postcopy. */
@@ -2287,7 +2632,10 @@ static void cancel(MigOutgoing *o, Error **errp)
         if (!mig_status_is_running(st) || st == MIGRATION_STATUS_CANCELLING) {
             return;
         }
-        if (st == MIGRATION_STATUS_POSTCOPY_ACTIVE && errp) {
+        if ((st == MIGRATION_STATUS_POSTCOPY_ACTIVE ||
+             st == MIGRATION_STATUS_POSTCOPY_PAUSED ||
+             st == MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP ||
+             st == MIGRATION_STATUS_POSTCOPY_RECOVER) && errp) {
             error_setg(errp, "The migration is in postcopy and cannot be "
                        "cancelled: the destination runs the guest with "
                        "pages only the source has, so neither end has "

@@ -25,7 +25,8 @@ struct PreemptSend {
     PostcopyRequests *q;
     RamSaver *rs;
     GMutex *pages_lock;
-    bool release_ram;
+    PreemptSentFunc *sent;
+    void *sent_opaque;
     MigStream *main;
     GThread *thread;
 
@@ -107,9 +108,7 @@ static bool send_request(PreemptSend *p, const WirePageRequest *req,
     }
     qatomic_add(&p->pages, n);
     mig_test_trace("postcopy-preempt sent %u pages", n);
-    if (p->release_ram) {
-        ram_batch_release(&batch);
-    }
+    p->sent(p->sent_opaque, &batch);
     return true;
 }
 
@@ -138,15 +137,16 @@ static gpointer send_thread_fn(gpointer opaque)
 }
 
 bool preempt_send_start(PreemptSend *p, PostcopyRequests *q, RamSaver *rs,
-                        GMutex *pages_lock, bool release_ram,
-                        MigStream *main, Error **errp)
+                        GMutex *pages_lock, PreemptSentFunc *sent,
+                        void *opaque, MigStream *main, Error **errp)
 {
     g_autoptr(GError) gerr = NULL;
 
     p->q = q;
     p->rs = rs;
     p->pages_lock = pages_lock;
-    p->release_ram = release_ram;
+    p->sent = sent;
+    p->sent_opaque = opaque;
     p->main = main;
     p->thread = g_thread_try_new(VMIG_THREAD_NAME("mig/pc-preempt"),
                                  send_thread_fn, p, &gerr);

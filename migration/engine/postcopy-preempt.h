@@ -44,16 +44,20 @@ typedef struct PreemptSend PreemptSend;
 PreemptSend *preempt_send_open(const MigrationAddress *addr,
                                const MigrationConfig *cfg, MigTls *tls,
                                const uint8_t *session_id, Error **errp);
+/* Called by the preempt thread with each batch it has sent (for
+ * release-ram). */
+typedef void PreemptSentFunc(void *opaque, const RamPageBatch *batch);
+
 /*
  * Postcopy has started: a thread takes each request of @q, the pages
  * of it still dirty in @rs (under @pages_lock, which whoever else takes
- * pages from @rs holds too), and sends them on the channel, releasing
- * them with @release_ram.  Its failure kicks @q and wakes @main, so the
+ * pages from @rs holds too), sends them on the channel and tells
+ * @sent(@opaque).  Its failure kicks @q and wakes @main, so the
  * migration thread stops.
  */
 bool preempt_send_start(PreemptSend *p, PostcopyRequests *q, RamSaver *rs,
-                        GMutex *pages_lock, bool release_ram,
-                        MigStream *main, Error **errp);
+                        GMutex *pages_lock, PreemptSentFunc *sent,
+                        void *opaque, MigStream *main, Error **errp);
 /* Ends the thread (after the page it is sending); false with @errp set
  * if it failed.  Then END on the channel: nothing more comes on it. */
 bool preempt_send_finish(PreemptSend *p, Error **errp);

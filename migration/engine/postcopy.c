@@ -101,6 +101,8 @@ bool postcopy_requests_wait(PostcopyRequests *q, gint64 until)
     while (!q->queue.length && !q->kicked &&
            g_cond_wait_until(&q->cond, &q->lock, until)) {
     }
+    /* Once: a paused postcopy that resumes waits again. */
+    q->kicked = false;
     queued = q->queue.length;
     g_mutex_unlock(&q->lock);
     return queued;
@@ -111,6 +113,8 @@ void postcopy_requests_sleep(PostcopyRequests *q, gint64 until)
     g_mutex_lock(&q->lock);
     while (!q->kicked && g_cond_wait_until(&q->cond, &q->lock, until)) {
     }
+    /* Once, as postcopy_requests_wait(). */
+    q->kicked = false;
     g_mutex_unlock(&q->lock);
 }
 

@@ -52,7 +52,8 @@ bool postcopy_requests_wait(PostcopyRequests *q, gint64 until);
  * requests.
  */
 void postcopy_requests_sleep(PostcopyRequests *q, gint64 until);
-/* Ends every wait, now and later (the end, a failure). */
+/* Ends the postcopy_requests_wait() or _sleep() in progress, or the
+ * next one (cancel, failure, migrate-pause, the preempt thread's end). */
 void postcopy_requests_kick(PostcopyRequests *q);
 /* Requests received so far. */
 uint64_t postcopy_requests_total(PostcopyRequests *q);

@@ -119,6 +119,7 @@ bool mig_status_is_running(MigrationStatus st)
     case MIGRATION_STATUS_ACTIVE:
     case MIGRATION_STATUS_POSTCOPY_ACTIVE:
     case MIGRATION_STATUS_POSTCOPY_PAUSED:
+    case MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP:
     case MIGRATION_STATUS_POSTCOPY_RECOVER:
     case MIGRATION_STATUS_PRE_SWITCHOVER:
     case MIGRATION_STATUS_DEVICE:
@@ -135,6 +136,20 @@ void mig_status_finish(MigrationStatus to)
         MigrationStatus st = mig_status();
 
         if (!mig_status_is_running(st) || mig_status_change(st, to)) {
+            return;
+        }
+    }
+}
+
+void mig_status_postcopy_paused(void)
+{
+    for (;;) {
+        MigrationStatus st = mig_status();
+
+        if ((st != MIGRATION_STATUS_POSTCOPY_ACTIVE &&
+             st != MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP &&
+             st != MIGRATION_STATUS_POSTCOPY_RECOVER) ||
+            mig_status_change(st, MIGRATION_STATUS_POSTCOPY_PAUSED)) {
             return;
         }
     }
@@ -379,7 +394,11 @@ MigrationInfo *qmp_query_migrate(Error **errp)
         if (info.has_xbzrle) {
             mi->xbzrle_cache = xbzrle_to_qapi(&info.xbzrle);
         }
-        if (info.error_desc && st == MIGRATION_STATUS_FAILED) {
+        if (info.error_desc &&
+            (st == MIGRATION_STATUS_FAILED ||
+             st == MIGRATION_STATUS_POSTCOPY_PAUSED ||
+             st == MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP ||
+             st == MIGRATION_STATUS_POSTCOPY_RECOVER)) {
             mi->error_desc = g_strdup(info.error_desc);
         }
         if (info.dry_run) {

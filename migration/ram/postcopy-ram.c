@@ -51,9 +51,12 @@ struct PostcopyDest {
     int uffd;                   /* -1 until listening */
     int stop_fd;                /* eventfd: ends the fault thread */
     GThread *thread;
+    /* Where requests go (under req_lock; NULL while paused): a pause
+     * waits here for a request being written, a resume sends again. */
+    GMutex req_lock;
     PostcopyRequestFunc *request;
     void *request_opaque;
-    bool request_failed;        /* fault thread only */
+    bool request_failed;
 
     /* Blocktime (under lock). */
     bool blocktime;
@@ -138,6 +141,7 @@ PostcopyDest *postcopy_dest_new(RamLoader *rl, bool blocktime)
         pb->requested = g_new0(gulong, (pb->npages + w - 1) / w);
     }
     g_mutex_init(&pd->lock);
+    g_mutex_init(&pd->req_lock);
     pd->blocktime = blocktime;
     pd->waiters = g_array_new(FALSE, FALSE, sizeof(Waiter));
     pd->n_vcpus = cpus_count();
@@ -453,14 +457,18 @@ static void handle_fault(PostcopyDest *pd, const struct uffd_msg *m)
         }
         return;
     }
-    if (pd->request_failed || !change_bit_atomic(pb->requested, page, true)) {
+    if (!change_bit_atomic(pb->requested, page, true)) {
         return;
     }
     qatomic_inc(&pd->requests);
-    if (!pd->request(pd->request_opaque, pb - pd->blocks,
+    /* Paused, or the link failed: postcopy_dest_resume() asks again. */
+    g_mutex_lock(&pd->req_lock);
+    if (pd->request && !pd->request_failed &&
+        !pd->request(pd->request_opaque, pb - pd->blocks,
                      page * GUEST_PAGE_SIZE, GUEST_PAGE_SIZE)) {
         pd->request_failed = true;
     }
+    g_mutex_unlock(&pd->req_lock);
 }
 
 static gpointer fault_thread_fn(gpointer opaque)
@@ -558,6 +566,76 @@ bool postcopy_dest_listen(PostcopyDest *pd, PostcopyRequestFunc *fn,
     return true;
 }
 
+/* ---- Recovery ---- */
+
+void postcopy_dest_pause(PostcopyDest *pd)
+{
+    g_mutex_lock(&pd->req_lock);
+    pd->request = NULL;
+    pd->request_opaque = NULL;
+    g_mutex_unlock(&pd->req_lock);
+}
+
+uint32_t postcopy_dest_received_bitmaps(PostcopyDest *pd, GByteArray *out)
+{
+    unsigned w = 8 * sizeof(gulong);
+    uint32_t n = 0;
+
+    for (guint i = 0; i < pd->n_blocks; i++) {
+        PendingBlock *pb = &pd->blocks[i];
+
+        if (!pb->block) {
+            continue;
+        }
+        for (uint64_t first = 0; first < pb->npages;
+             first += WIRE_RECEIVED_BITMAP_PIECE_BITS) {
+            uint64_t bits = MIN(pb->npages - first,
+                                WIRE_RECEIVED_BITMAP_PIECE_BITS);
+            g_autofree uint8_t *map = g_malloc0((bits + 7) / 8);
+            WireReceivedBitmap rb = {
+                .block = i, .page_size = GUEST_PAGE_SIZE,
+                .first_bit = first, .n_bits = bits, .bitmap = map,
+            };
+
+            /* Received: not pending (the first pass sent it, or a
+             * RAM_PAGES record placed it since). */
+            for (uint64_t b = 0; b < bits; b++) {
+                uint64_t p = first + b;
+
+                if (!((qatomic_read(&pb->pending[p / w]) >> (p % w)) & 1)) {
+                    map[b / 8] |= 1u << (b % 8);
+                }
+            }
+            wire_received_bitmap_encode(&rb, out, &error_abort);
+            n++;
+        }
+    }
+    return n;
+}
+
+void postcopy_dest_resume(PostcopyDest *pd, PostcopyRequestFunc *fn,
+                          void *opaque)
+{
+    g_mutex_lock(&pd->req_lock);
+    pd->request = fn;
+    pd->request_opaque = opaque;
+    pd->request_failed = false;
+    /* The vCPUs still waiting asked once, on the lost link: again. */
+    for (guint i = 0; i < pd->n_blocks && !pd->request_failed; i++) {
+        PendingBlock *pb = &pd->blocks[i];
+
+        for (uint64_t p = 0; pb->block && p < pb->npages &&
+             !pd->request_failed; p++) {
+            if (test_bit_atomic(pb->requested, p) &&
+                test_bit_atomic(pb->pending, p) &&
+                !fn(opaque, i, p * GUEST_PAGE_SIZE, GUEST_PAGE_SIZE)) {
+                pd->request_failed = true;
+            }
+        }
+    }
+    g_mutex_unlock(&pd->req_lock);
+}
+
 static void stop_thread(PostcopyDest *pd)
 {
     uint64_t one = 1;
@@ -588,6 +666,7 @@ static void free_rest(PostcopyDest *pd)
     g_free(pd->vcpu_waits);
     g_free(pd->vcpu_us);
     g_mutex_clear(&pd->lock);
+    g_mutex_clear(&pd->req_lock);
     g_free(pd);
 }
 

@@ -95,6 +95,23 @@ bool postcopy_dest_blocktime(PostcopyDest *pd, uint64_t *total_ms,
                              PostcopyFaultLatency **latency);
 
 /*
+ * Recovery (protocol section 6.12).  postcopy_dest_pause(): the link to
+ * the source is gone; the fault thread goes on catching faults and
+ * noting which pages were asked for, but sends nothing (it waits for a
+ * request being sent to end first: wake the stream before).  The vCPUs
+ * that touch a pending page wait meanwhile.
+ * postcopy_dest_received_bitmaps(): appends to @out the RECEIVED_BITMAP
+ * records of every block sent (a page is received unless pending);
+ * returns how many.  postcopy_dest_resume(): requests go through
+ * @fn(@opaque) again, starting with every page asked for and still
+ * pending.
+ */
+void postcopy_dest_pause(PostcopyDest *pd);
+uint32_t postcopy_dest_received_bitmaps(PostcopyDest *pd, GByteArray *out);
+void postcopy_dest_resume(PostcopyDest *pd, PostcopyRequestFunc *fn,
+                          void *opaque);
+
+/*
  * Ends the fault thread and closes the userfaultfd.  With pages still
  * pending (a failed migration) a vCPU waiting for one would then read
  * zeroes: the caller must have stopped the guest for good first, or not

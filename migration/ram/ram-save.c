@@ -5,7 +5,6 @@
 #include "migration/ram/ram.h"
 
 #include <string.h>
-#include <sys/mman.h>
 
 #include "migration/ram/precopy-policy.h"
 #include "util/atomic.h"
@@ -133,15 +132,6 @@ void ram_saver_count_batch(RamSaver *rs, const RamPageBatch *batch)
         } else {
             qatomic_inc(&rs->zero_pages);
         }
-    }
-}
-
-void ram_batch_release(const RamPageBatch *batch)
-{
-    for (unsigned i = 0; i < batch->count; i++) {
-        /* Best effort: a page not released costs memory, nothing else. */
-        madvise(batch->block->host + batch->offsets[i], GUEST_PAGE_SIZE,
-                MADV_DONTNEED);
     }
 }
 

@@ -157,12 +157,6 @@ unsigned ram_saver_range_batch(RamSaver *rs, uint32_t block_index,
                                uint64_t offset, uint64_t length,
                                RamPageBatch *batch);
 /*
- * release-ram: gives the pages of @batch back to the host once they
- * have gone (postcopy: their dirty bits are clear and the VM is stopped
- * for good).
- */
-void ram_batch_release(const RamPageBatch *batch);
-/*
  * The RAM_PAGES record of @batch numbered @packet, as
  * ram_saver_next_record_iov() builds it: its start appended to @out,
  * @iov (room for count + 2) filled; returns the entry count.

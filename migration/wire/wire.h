@@ -866,6 +866,41 @@ bool wire_heartbeat_encode(GByteArray *out, uint32_t type, uint64_t seq,
 bool wire_heartbeat_decode(uint32_t type, const uint8_t *body, size_t len,
                            uint64_t *seq, Error **errp);
 
+/*
+ * RECEIVED_BITMAP (postcopy recovery): which pages of RAM block @block a
+ * paused destination holds, bits @first_bit .. @first_bit + @n_bits - 1
+ * (bit i: byte i/8, least significant bit first).  @first_bit is a
+ * multiple of 64; one piece fits a record, a bigger block takes several.
+ * The decoder points @bitmap into the body; the reader checks the block
+ * and the range against its layout.
+ */
+#define WIRE_RECEIVED_BITMAP_HEADER 24u
+#define WIRE_RECEIVED_BITMAP_BITS_MAX \
+    ((uint64_t)(WIRE_RECORD_MAX - WIRE_RECEIVED_BITMAP_HEADER) * 8)
+/* What a writer puts in one piece: a 1 MiB bitmap, 32 GiB of 4 KiB pages. */
+#define WIRE_RECEIVED_BITMAP_PIECE_BITS (8ull << 20)
+typedef struct WireReceivedBitmap {
+    uint32_t block;
+    uint32_t page_size;
+    uint64_t first_bit;
+    uint64_t n_bits;
+    const uint8_t *bitmap;  /* ceil(n_bits / 8) bytes */
+} WireReceivedBitmap;
+
+bool wire_received_bitmap_encode(const WireReceivedBitmap *rb,
+                                 GByteArray *out, Error **errp);
+bool wire_received_bitmap_decode(const uint8_t *body, size_t len,
+                                 WireReceivedBitmap *out, Error **errp);
+/* Bit @i (< n_bits) of the piece: page first_bit + @i has arrived. */
+bool wire_received_bitmap_test(const WireReceivedBitmap *rb, uint64_t i);
+
+/* RESUME_REQUEST: the @n_bitmaps RECEIVED_BITMAPs before it are all;
+ * the source may carry on. */
+bool wire_resume_request_encode(GByteArray *out, uint32_t n_bitmaps,
+                                Error **errp);
+bool wire_resume_request_decode(const uint8_t *body, size_t len,
+                                uint32_t *n_bitmaps, Error **errp);
+
 /* SHUTDOWN: the destination is done; @status 0 means it owns the VM. */
 bool wire_shutdown_encode(GByteArray *out, uint32_t status, Error **errp);
 bool wire_shutdown_decode(const uint8_t *body, size_t len, uint32_t *status,

@@ -108,6 +108,15 @@ def digest(vm):
     return vm.cmd('x-query-vm-digest')
 
 
+def rss_anon_kib(vm):
+    """The anonymous memory @vm's process holds, in KiB."""
+    with open('/proc/%d/status' % vm.proc.pid) as f:
+        for line in f:
+            if line.startswith('RssAnon:'):
+                return int(line.split()[1])
+    raise AssertionError('no RssAnon in /proc/PID/status')
+
+
 def free_tcp_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))

@@ -15,7 +15,8 @@ from vmig_harness import HMPClient, Vmig  # noqa: E402
 COMMANDS = ('help', 'info', 'stop', 'cont', 'quit', 'migrate',
             'migrate_incoming', 'migrate_cancel', 'migrate_continue',
             'migrate_set_config', 'migrate_set_capability',
-            'migrate_set_parameter', 'migrate_start_postcopy')
+            'migrate_set_parameter', 'migrate_start_postcopy',
+            'migrate_pause', 'migrate_recover')
 INFO_SUBCOMMANDS = ('status', 'version', 'migrate', 'migrate_config',
                     'migrate_capabilities', 'migrate_parameters')
 

@@ -463,7 +463,7 @@ START_TEST(test_shared_blocks_of_this_machine)
 
     /* This machine maps the same file: it accepts its own HELLO, and
      * loads into every block but that one. */
-    ck_assert_ptr_null(handshake_check_hello(h, cfg, "tcp:h:1", NULL,
+    ck_assert_ptr_null(handshake_check_hello(h, cfg, "tcp:h:1", NULL, NULL,
                                              &version, &eff));
     sent = handshake_blocks_sent(h);
     ck_assert_uint_eq(sent->len, 4);
@@ -529,7 +529,7 @@ START_TEST(test_hello_and_destination_checks)
 
     /* This machine takes its own HELLO; the UUID is checked only with
      * validate-uuid. */
-    ck_assert_ptr_null(handshake_check_hello(h, cfg, "tcp:h:1", NULL,
+    ck_assert_ptr_null(handshake_check_hello(h, cfg, "tcp:h:1", NULL, NULL,
                                              &version, &eff));
     ck_assert_uint_eq(version, WIRE_VERSION_MAX);
     acc = handshake_accept_new(h, version, eff);
@@ -542,33 +542,61 @@ START_TEST(test_hello_and_destination_checks)
 
     /* A machine of another shape is refused before anything loads. */
     ((WireShapeProp *)g_ptr_array_index(h->machine_shape, 0))->value = 2;
-    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, &version,
-                                       &eff), "LayoutMismatch", "",
+    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, NULL,
+                                       &version, &eff), "LayoutMismatch", "",
                  "vCPU count: source has 2, this machine has 1");
     ((WireShapeProp *)g_ptr_array_index(h->machine_shape, 0))->value = 1;
 
     h->config->validate_uuid = true;
-    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, &version,
-                                       &eff), "UuidMismatch",
+    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, NULL,
+                                       &version, &eff), "UuidMismatch",
                  "validate-uuid", "this VM's is none");
     ck_assert_ptr_null(handshake_check_hello(h, cfg, "tcp:h:1", uuid,
-                                             &version, &eff));
+                                             NULL, &version, &eff));
     g_clear_pointer(&eff, qapi_free_MigrationConfig);
 
     /* The order: a version mismatch hides everything after it. */
     h->min_version = 3;
     h->max_version = 5;
-    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, &version,
-                                       &eff), "UnsupportedVersion", "",
+    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, NULL,
+                                       &version, &eff), "UnsupportedVersion", "",
                  "no common protocol version: the source speaks versions 3 "
                  "to 5, the destination 2 to 2");
     h->min_version = h->max_version = 2;
     h->config->validate_uuid = false;
     h->flags = WIRE_HELLO_RESUME;
-    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, &version,
-                                       &eff), "SessionMismatch", "",
+    check_reject(handshake_check_hello(h, cfg, "tcp:h:1", NULL, NULL,
+                                       &version, &eff), "SessionMismatch", "",
                  "no paused postcopy session");
     ck_assert_ptr_null(eff);
+}
+END_TEST
+
+/* A HELLO with RESUME names the paused session by id, with its very
+ * configuration; anything else is SessionMismatch, and the message
+ * never repeats the id. */
+START_TEST(test_check_resume)
+{
+    g_autoptr(WireHello) h = wire_hello_new();
+    g_autoptr(WireHello) paused = wire_hello_new();
+    g_autoptr(WireReject) ok = NULL;
+
+    ck_assert(wire_session_id_generate(h->session_id, &error_abort));
+    memcpy(paused->session_id, h->session_id, WIRE_SESSION_ID_LEN);
+    /* wire_hello_new() gives both an empty configuration (defaults). */
+    h->flags = WIRE_HELLO_RESUME;
+    ok = handshake_check_resume(h, paused);
+    ck_assert_ptr_null(ok);
+    check_reject(handshake_check_resume(h, NULL), "SessionMismatch", "",
+                 "no paused postcopy session to resume here");
+    paused->session_id[15] ^= 1;
+    check_reject(handshake_check_resume(h, paused), "SessionMismatch", "",
+                 "the session id is not the paused postcopy session's");
+    paused->session_id[15] ^= 1;
+    paused->config->has_max_postcopy_bandwidth = true;
+    paused->config->max_postcopy_bandwidth = 12345;
+    check_reject(handshake_check_resume(h, paused), "SessionMismatch", "",
+                 "the configuration is not the paused postcopy session's");
 }
 END_TEST
 
@@ -669,6 +697,7 @@ int main(void)
     tcase_add_checked_fixture(tm, machine_setup, machine_teardown);
     tcase_add_test(tm, test_hello_and_destination_checks);
     tcase_add_test(tm, test_shared_blocks_of_this_machine);
+    tcase_add_test(tc, test_check_resume);
     tcase_add_test(tm, test_check_accept);
     suite_add_tcase(s, tm);
 

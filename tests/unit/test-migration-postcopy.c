@@ -4,9 +4,11 @@
  * is queued, the queue's cap, its order and its wait; and which RAM
  * blocks the destination can serve in postcopy
  * (migration/ram/postcopy-ram.c), and POSTCOPY_DISCARD checked against
- * the layout before any page is dropped; the destination's preempt
- * channel (migration/engine/postcopy-preempt.c): what it may carry, and
- * when.
+ * the layout before any page is dropped.  Recovery's pieces: the
+ * destination's RECEIVED_BITMAPs (every page but the pending ones), and
+ * release-ram giving back only what a PONG confirmed.  The
+ * destination's preempt channel (migration/engine/postcopy-preempt.c):
+ * what it may carry, and when.
  */
 #include <check.h>
 #include "tests/check-run.h"
@@ -18,6 +20,7 @@
 #include "migration/config.h"
 #include "migration/engine/postcopy.h"
 #include "migration/engine/postcopy-preempt.h"
+#include "migration/engine/postcopy-recover.h"
 #include "migration/ram/postcopy-ram.h"
 #include "migration/wire/wire.h"
 #include "system/ram.h"
@@ -114,11 +117,14 @@ START_TEST(test_requests_wait)
      * deadline does... */
     postcopy_requests_sleep(q, g_get_monotonic_time() + 1000);
     ck_assert(postcopy_requests_pop(q, &req));
-    /* ...and a kick, now and for every later wait (the end, a failure),
-     * else this would take a minute. */
+    /* ...and a kick, at once (else this would take a minute)... */
     postcopy_requests_kick(q);
     postcopy_requests_sleep(q, g_get_monotonic_time() +
                                G_USEC_PER_SEC * 60);
+    /* ...once: the next pause runs to its deadline again, and a kick
+     * ends a wait with nothing queued as well. */
+    postcopy_requests_sleep(q, g_get_monotonic_time() + 1000);
+    postcopy_requests_kick(q);
     ck_assert(!postcopy_requests_wait(q, g_get_monotonic_time() +
                                          G_USEC_PER_SEC * 60));
     postcopy_requests_free(q);
@@ -326,6 +332,82 @@ START_TEST(test_preempt_channel_after_stop)
 }
 END_TEST
 
+START_TEST(test_received_bitmaps)
+{
+    g_autoptr(GPtrArray) blocks = two_blocks();
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autoptr(GByteArray) out = g_byte_array_new();
+    WireDiscardRange r[] = { { 0, 8192 }, { BLOCK_SIZE - 4096, 4096 } };
+    uint64_t npages[] = { BLOCK_SIZE / 4096, 2 * BLOCK_SIZE / 4096 };
+    RamLoader rl;
+    PostcopyDest *pd;
+    WireRecord rec;
+    size_t at = 0;
+
+    ram_loader_init(&rl, blocks);
+    pd = postcopy_dest_new(&rl, false);
+    wire_postcopy_discard_encode(b, 0, r, 2, &error_abort);
+    ck_assert(wire_record_decode(b->data, b->len, &rec, &error_abort) ==
+              WIRE_OK);
+    ck_assert(postcopy_dest_discard(pd, rec.body, rec.len, &error_abort));
+
+    /* One piece per block here, covering it; a bit is clear exactly for
+     * a pending page. */
+    ck_assert_uint_eq(postcopy_dest_received_bitmaps(pd, out), 2);
+    for (uint32_t i = 0; i < 2; i++) {
+        WireReceivedBitmap rb;
+
+        ck_assert(wire_record_decode(out->data + at, out->len - at, &rec,
+                                     &error_abort) == WIRE_OK);
+        at += rec.size;
+        ck_assert_uint_eq(rec.type, WIRE_REC_RECEIVED_BITMAP);
+        ck_assert(wire_received_bitmap_decode(rec.body, rec.len, &rb,
+                                              &error_abort));
+        ck_assert_uint_eq(rb.block, i);
+        ck_assert_uint_eq(rb.page_size, 4096);
+        ck_assert(rb.first_bit == 0 && rb.n_bits == npages[i]);
+        for (uint64_t p = 0; p < rb.n_bits; p++) {
+            bool pending = i == 0 && (p < 2 || p == npages[0] - 1);
+
+            ck_assert_msg(wire_received_bitmap_test(&rb, p) == !pending,
+                          "block %u page %" G_GUINT64_FORMAT, i, p);
+        }
+    }
+    ck_assert_uint_eq(at, out->len);
+    postcopy_dest_free(pd);
+    ram_loader_destroy(&rl);
+}
+END_TEST
+
+/* release-ram: a page goes back to the host only once a PONG after the
+ * PING that followed it arrived; until then it keeps its bytes. */
+START_TEST(test_release_confirmed)
+{
+    g_autoptr(GPtrArray) blocks = two_blocks();
+    RAMBlock *a = g_ptr_array_index(blocks, 0);
+    PostcopyRelease *r = postcopy_release_new();
+    RamPageBatch batch = { .block = a, .count = 2, .offsets = { 0, 4096 } };
+    RamPageBatch later = { .block = a, .count = 1, .offsets = { 8192 } };
+
+    memset(a->host, 0xaa, 3 * 4096);
+    postcopy_release_sent(r, &batch, 3);
+    postcopy_release_sent(r, &later, 4);
+    ck_assert_uint_eq(postcopy_release_waiting(r), 3);
+    /* PONG 2 confirms nothing sent before PING 3. */
+    ck_assert_uint_eq(postcopy_release_confirmed(r, 2), 0);
+    ck_assert_uint_eq(a->host[0], 0xaa);
+    ck_assert_uint_eq(postcopy_release_confirmed(r, 3), 2);
+    ck_assert_uint_eq(a->host[0], 0);
+    ck_assert_uint_eq(a->host[4096 + 4095], 0);
+    ck_assert_uint_eq(a->host[8192], 0xaa);
+    ck_assert_uint_eq(postcopy_release_waiting(r), 1);
+    ck_assert_uint_eq(postcopy_release_confirmed(r, UINT64_MAX), 1);
+    ck_assert_uint_eq(a->host[8192], 0);
+    ck_assert_uint_eq(postcopy_release_waiting(r), 0);
+    postcopy_release_free(r);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("migration-postcopy");
@@ -339,6 +421,8 @@ int main(void)
     tcase_add_test(tc, test_discard_checked);
     tcase_add_test(tc, test_preempt_channel_records);
     tcase_add_test(tc, test_preempt_channel_after_stop);
+    tcase_add_test(tc, test_received_bitmaps);
+    tcase_add_test(tc, test_release_confirmed);
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);

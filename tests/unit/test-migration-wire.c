@@ -1930,6 +1930,152 @@ static bool shutdown_decode_fn(const uint8_t *body, size_t len, Error **errp)
     return wire_shutdown_decode(body, len, &status, errp);
 }
 
+/* ---- Postcopy recovery (6.11, 6.12) ---- */
+
+static bool received_bitmap_decode_fn(const uint8_t *body, size_t len,
+                                      Error **errp)
+{
+    WireReceivedBitmap rb;
+
+    return wire_received_bitmap_decode(body, len, &rb, errp);
+}
+
+static bool resume_request_decode_fn(const uint8_t *body, size_t len,
+                                     Error **errp)
+{
+    uint32_t n;
+
+    return wire_resume_request_decode(body, len, &n, errp);
+}
+
+/* A RECEIVED_BITMAP body written field by field, @nbytes of @fill. */
+static void put_bitmap_body(GByteArray *b, uint32_t page_size,
+                            uint64_t first, uint64_t bits, size_t nbytes,
+                            uint8_t fill)
+{
+    g_byte_array_set_size(b, 0);
+    wire_put_u32(b, 1);
+    wire_put_u32(b, page_size);
+    wire_put_u64(b, first);
+    wire_put_u64(b, bits);
+    for (size_t i = 0; i < nbytes; i++) {
+        wire_put_u8(b, fill);
+    }
+}
+
+/* A HELLO resuming a session keeps its flag and the session's id; it
+ * needs an answer, so a one-way stream cannot carry it (the header
+ * errors above). */
+START_TEST(test_hello_resume)
+{
+    g_autoptr(WireHello) h = wire_hello_new();
+    g_autoptr(WireHello) back = NULL;
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    WireRecord rec;
+
+    ck_assert_uint_ne(WIRE_HELLO_RESUME & WIRE_FLAGS_CRITICAL, 0);
+    ck_assert(wire_session_id_generate(h->session_id, &error_abort));
+    h->flags = WIRE_HELLO_RESUME;
+    ck_assert(wire_hello_encode(h, b, &error_abort));
+    rec = decode_one(b);
+    ck_assert(wire_hello_decode(rec.body, rec.len, &back, NULL,
+                                &error_abort));
+    ck_assert_uint_eq(back->flags, WIRE_HELLO_RESUME);
+    ck_assert(memcmp(back->session_id, h->session_id,
+                     WIRE_SESSION_ID_LEN) == 0);
+}
+END_TEST
+
+START_TEST(test_received_bitmap)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    /* 13 bits: pages 64, 66 and 76 of the block have arrived, and the
+     * caller's unused high bits are set, which the wire never carries. */
+    static const uint8_t map[2] = { 0x05, 0xf0 };
+    WireReceivedBitmap rb = {
+        .block = 7, .page_size = 4096, .first_bit = 64, .n_bits = 13,
+        .bitmap = map,
+    }, back;
+    WireRecord rec;
+    Error *err = NULL;
+
+    ck_assert(wire_received_bitmap_encode(&rb, b, &error_abort));
+    rec = decode_one(b);
+    ck_assert_uint_eq(rec.type, WIRE_REC_RECEIVED_BITMAP);
+    ck_assert_uint_eq(rec.len, WIRE_RECEIVED_BITMAP_HEADER + 2);
+    ck_assert(wire_received_bitmap_decode(rec.body, rec.len, &back,
+                                          &error_abort));
+    ck_assert_uint_eq(back.block, 7);
+    ck_assert_uint_eq(back.page_size, 4096);
+    ck_assert(back.first_bit == 64 && back.n_bits == 13);
+    ck_assert_uint_eq(back.bitmap[0], 0x05);
+    ck_assert_uint_eq(back.bitmap[1], 0x10);
+    ck_assert(wire_received_bitmap_test(&back, 0));
+    ck_assert(!wire_received_bitmap_test(&back, 1));
+    ck_assert(wire_received_bitmap_test(&back, 2));
+    ck_assert(wire_received_bitmap_test(&back, 12));
+    check_truncations(b, received_bitmap_decode_fn, "RECEIVED_BITMAP: ");
+
+    /* Refused by the decoder, each with its reason. */
+    put_bitmap_body(b, 4096, 0, 16, 3, 0);
+    ck_assert(!received_bitmap_decode_fn(b->data, b->len, &err));
+    check_error(&err, "16 bits take 2 bytes, but 3 follow");
+    put_bitmap_body(b, 4096, 0, 13, 2, 0xff);
+    ck_assert(!received_bitmap_decode_fn(b->data, b->len, &err));
+    check_error(&err, "bits past n_bits 13 are set");
+    put_bitmap_body(b, 4096, 32, 8, 1, 0);
+    ck_assert(!received_bitmap_decode_fn(b->data, b->len, &err));
+    check_error(&err, "first_bit 32 is not a multiple of 64");
+    put_bitmap_body(b, 4096, 0, 0, 0, 0);
+    ck_assert(!received_bitmap_decode_fn(b->data, b->len, &err));
+    check_error(&err, "n_bits 0 is not 1..");
+    put_bitmap_body(b, 4096, 0, WIRE_RECEIVED_BITMAP_BITS_MAX + 1, 0, 0);
+    ck_assert(!received_bitmap_decode_fn(b->data, b->len, &err));
+    check_error(&err, "RECEIVED_BITMAP: n_bits");
+    put_bitmap_body(b, 4096, UINT64_MAX - 63, 128, 16, 0);
+    ck_assert(!received_bitmap_decode_fn(b->data, b->len, &err));
+    check_error(&err, "overflows");
+    put_bitmap_body(b, 3000, 0, 8, 1, 0);
+    ck_assert(!received_bitmap_decode_fn(b->data, b->len, &err));
+    check_error(&err, "page_size 3000 is not a power of two");
+    put_bitmap_body(b, 8u << 20, 0, 8, 1, 0);
+    ck_assert(!received_bitmap_decode_fn(b->data, b->len, &err));
+    check_error(&err, "page_size 8388608");
+
+    /* The encoder refuses what the decoder would, writing nothing. */
+    g_byte_array_set_size(b, 0);
+    rb.first_bit = 1;
+    ck_assert(!wire_received_bitmap_encode(&rb, b, &err));
+    check_error(&err, "not a multiple of 64");
+    ck_assert_uint_eq(b->len, 0);
+
+    /* The largest piece a writer makes fits a record. */
+    ck_assert(WIRE_RECEIVED_BITMAP_PIECE_BITS <=
+              WIRE_RECEIVED_BITMAP_BITS_MAX);
+}
+END_TEST
+
+START_TEST(test_resume_request)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    WireRecord rec;
+    Error *err = NULL;
+    uint32_t n;
+
+    ck_assert(wire_resume_request_encode(b, 3, &error_abort));
+    rec = decode_one(b);
+    ck_assert_uint_eq(rec.type, WIRE_REC_RESUME_REQUEST);
+    ck_assert_uint_eq(rec.len, 4);
+    ck_assert(wire_resume_request_decode(rec.body, rec.len, &n,
+                                         &error_abort));
+    ck_assert_uint_eq(n, 3);
+    check_truncations(b, resume_request_decode_fn, "RESUME_REQUEST: ");
+    ck_assert(!wire_resume_request_decode((const uint8_t *)"\0\0\0\1\0", 5,
+                                          &n, &err));
+    check_error(&err, "RESUME_REQUEST: ");
+}
+END_TEST
+
 START_TEST(test_small_records)
 {
     static const uint32_t empty[] = {
@@ -2211,6 +2357,7 @@ int main(void)
     tcase_add_test(handshake, test_hello_round_trip);
     tcase_add_test(handshake, test_hello_minimal);
     tcase_add_test(handshake, test_hello_reply_optional);
+    tcase_add_test(handshake, test_hello_resume);
     tcase_add_test(handshake, test_hello_header_errors);
     tcase_add_test(handshake, test_hello_layout_errors);
     tcase_add_test(handshake, test_hello_extensions);
@@ -2233,6 +2380,8 @@ int main(void)
     tcase_add_test(data, test_small_records);
     tcase_add_test(data, test_postcopy_discard);
     tcase_add_test(data, test_heartbeat);
+    tcase_add_test(data, test_received_bitmap);
+    tcase_add_test(data, test_resume_request);
     suite_add_tcase(s, data);
 
     sr = srunner_create(s);
