@@ -16,13 +16,12 @@ import tempfile
 import time
 
 from fault_net import NetPair, NsVmig, skip_reason
-from migration_helpers import (FINAL, RELAY, MigrationTestCase, digest,
-                               info, listen_uri, wait_status)
+from migration_helpers import (FINAL, LIVENESS, RELAY, MigrationTestCase,
+                               digest, info, listen_uri, wait_status)
 
-# The liveness period the cases set where vmig has the option, and how
-# long a fault may take to be reported: a generous multiple of it, for
-# a loaded machine.
-LIVENESS = 2
+# How long a fault may take to be reported: a generous multiple of the
+# liveness period the cases set where vmig has the option (LIVENESS),
+# for a loaded machine.
 BOUND = 5 * LIVENESS + 10
 MEM = '32M'
 WORKLOAD = ['-workload', 'rate=32M,pattern=random,content=text,seed=5']

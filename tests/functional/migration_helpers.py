@@ -17,10 +17,15 @@ import struct
 import threading
 import unittest
 
-from vmig_harness import TIMEOUT, Vmig, wait_for
+from vmig_harness import TIMEOUT, Vmig, stretched, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RELAY = os.path.join(HERE, 'mig_relay.py')
+
+# The liveness-timeout (s) of tests that break links on purpose: short,
+# so they end soon, but stretched in sanitizer builds, where a loaded
+# machine delays a PONG by seconds and would trip 2 s by accident.
+LIVENESS = max(2, round(stretched(2)))
 
 # A guest that writes memory all the time, rewriting many pages per pass.
 BUSY = ['-workload', 'rate=32M,pattern=random,content=text,seed=3']

@@ -19,14 +19,14 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
 from mig_relay import TcpRelay  # noqa: E402
-from migration_helpers import (FINAL, REC_ACCEPT, REC_HELLO,  # noqa: E402
-                               STREAM_HEADER, MigrationTestCase, StreamReader,
-                               digest, dst_vm, info, listen_uri, record,
-                               src_vm, wait_status, warm_up)
+from migration_helpers import (FINAL, LIVENESS, REC_ACCEPT,  # noqa: E402
+                               REC_HELLO, STREAM_HEADER, MigrationTestCase,
+                               StreamReader, digest, dst_vm, info,
+                               listen_uri, record, src_vm, wait_status,
+                               warm_up)
 from vmig_harness import wait_for  # noqa: E402
 
 MiB = 1 << 20
-LIVENESS = 2
 # Generous: a loaded machine must not fail the test, a hang must.
 BOUND = 4 * LIVENESS + 2
 BUSY = ['-workload', 'rate=32M,pattern=random,content=text,seed=11']

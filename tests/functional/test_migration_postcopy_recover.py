@@ -21,15 +21,15 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
 from mig_relay import TcpRelay  # noqa: E402
-from migration_helpers import (FINAL, REC_ACCEPT, REC_HELLO,  # noqa: E402
-                               REC_REJECT, STREAM_HEADER, MigrationTestCase,
+from migration_helpers import (FINAL, LIVENESS, REC_ACCEPT,  # noqa: E402
+                               REC_HELLO, REC_REJECT, STREAM_HEADER,
+                               MigrationTestCase,
                                StreamReader, digest, dst_vm, info,
                                listen_uri, parse_reject, record,
                                rss_anon_kib, src_vm, wait_status, warm_up)
 from vmig_harness import QMPError, wait_for  # noqa: E402
 
 MiB = 1 << 20
-LIVENESS = 2
 BOUND = 4 * LIVENESS + 2
 BUSY = ['-workload', 'rate=32M,pattern=random,content=text,seed=5']
 # Slow enough that the postcopy is still sending when the link breaks;

@@ -3,11 +3,12 @@
 the migration may send it: auto-converge throttling the vCPUs until the
 migration converges, and at once, as far as the figures ask, after a
 first pass that ends as dirty as it began; a migration that keeps
-iterating until its downtime-limit is raised at runtime, or avail-switchover-bandwidth
-vouches for a faster switchover, max-bandwidth changed at runtime,
-pause-before-switchover with migrate-continue, switchover-ack, the
-MIGRATION and MIGRATION_PASS events and query-migrate's figures; a busy
-guest tracked by each dirty tracker."""
+iterating until its downtime-limit is raised at runtime, or
+avail-switchover-bandwidth vouches for a faster switchover,
+max-bandwidth changed at runtime, pause-before-switchover with
+migrate-continue, switchover-ack, the MIGRATION and MIGRATION_PASS
+events and query-migrate's figures; a busy guest tracked by each dirty
+tracker."""
 
 import ctypes
 import os
