@@ -295,6 +295,19 @@ def git_commit(here=None):
         return 'unknown'
 
 
+def build_commit(build, script):
+    """The commit vmig was built from (the build may be of another
+    tree than the benchmark's), and that of @script's tree when they
+    differ."""
+    try:
+        with open(os.path.join(build, 'meson-info', 'meson-info.json')) as f:
+            source = json.load(f)['directories']['source']
+    except (OSError, ValueError, KeyError):
+        return git_commit()
+    built, here = git_commit(source), git_commit()
+    return built if built == here else '%s (%s at %s)' % (built, script, here)
+
+
 def qemu_version(qemu):
     try:
         out = subprocess.run([qemu, '--version'], capture_output=True,

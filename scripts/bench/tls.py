@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import (MiB, QmpError, check_programs, emit, git_commit,
+from benchlib import (MiB, QmpError, build_commit, check_programs, emit,
                       machine_description, qemu_version, require_memory,
                       size_name, vs_qemu_arguments, wait_migration)
 
@@ -536,18 +536,6 @@ def plot(data, path):
     plt.close(fig)
 
 
-def build_commit(build):
-    """The commit vmig was built from (the build may be of another
-    tree than this script's), and this script's when they differ."""
-    try:
-        with open(os.path.join(build, 'meson-info', 'meson-info.json')) as f:
-            source = json.load(f)['directories']['source']
-    except (OSError, ValueError, KeyError):
-        return git_commit()
-    built, here = git_commit(source), git_commit()
-    return built if built == here else '%s (tls.py at %s)' % (built, here)
-
-
 # ---- main ---------------------------------------------------------------
 
 def main():
@@ -606,7 +594,7 @@ def main():
         data = {'date': datetime.datetime.now(datetime.timezone.utc)
                 .strftime('%Y-%m-%d %H:%M UTC'),
                 'machine': machine_description(), 'cpus': os.cpu_count(),
-                'commit': build_commit(args.build),
+                'commit': build_commit(args.build, 'tls.py'),
                 'qemu-version': qemu_version(args.qemu), 'size': args.size,
                 'scenarios': args.scenarios, 'modes': args.modes,
                 'tools': args.tools, 'no-verify': args.no_verify,
