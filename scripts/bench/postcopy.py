@@ -357,8 +357,9 @@ def verdicts(runs):
             v['mean'] and q['mean']:
         out.append(
             '- Preempt off, mean fault latency (blocktime per request, '
-            'measured alike by both): QEMU %.0f us, vmig %.0f us, %.2fx '
-            'lower (target for the p99: %.0fx).  vmig\'s p99 is %.0f us; '
+            'measured alike by both): QEMU %.0f us, vmig %.0f us, QEMU / '
+            'vmig %.2f (the target, for the p99: at least %.0f).  '
+            'vmig\'s p99 is %.0f us; '
             'QEMU 7.2 reports no percentile, so the p99 target cannot be '
             'checked against QEMU from these figures: %s.' % (
                 q['mean'], v['mean'], q['mean'] / v['mean'],
