@@ -49,7 +49,7 @@ import time
 from benchlib import (GiB, MiB, PAGE, Machine, QmpError, git_commit,
                       machine_description, require_memory, on_free_port,
                       parse_size, qemu_migrate_tcp, qemu_version,
-                      size_name)
+                      read_runs, size_name)
 from downtime import percentile
 from precopy import fill_ram
 
@@ -673,13 +673,10 @@ def main():
                      'setup-qemu-bench, or leave out --plots'
                      % sys.executable)
     if args.merge:
-        meta, runs = None, []
-        for path in args.merge:
-            with open(path) as f:
-                data = json.load(f)
-            meta = meta or data['meta']
-            meta['rates'].update(data['meta']['rates'])
-            runs += data['runs']
+        metas, runs = read_runs(args.merge)
+        meta = metas[0]
+        for m in metas[1:]:
+            meta['rates'].update(m['rates'])
     else:
         if any(ws % MiB or ws < MiB for ws in args.sizes) or \
                 any(WS_START + ws + GUEST_EXTRA > 3 * GiB

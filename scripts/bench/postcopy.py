@@ -38,9 +38,7 @@ this build".  Not part of the test suite; see docs/benchmarks.md.
 Standard library only.
 """
 
-import argparse
 import datetime
-import importlib.util
 import json
 import os
 import shutil
@@ -51,18 +49,11 @@ import tempfile
 import time
 
 from benchlib import (MiB, PAGE, Machine, QmpError, build_commit, emit,
-                      machine_description, on_free_port, parse_size,
-                      qemu_migrate_tcp, qemu_version, require_memory,
-                      size_name)
+                      load_script, machine_description, on_free_port,
+                      parse_size, qemu_migrate_tcp, qemu_version, read_runs,
+                      require_memory, size_name, vs_qemu_arguments)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def load_script(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # busy-guest.py's guests, drivers and rate measurement.
@@ -456,12 +447,10 @@ def markdown(meta, runs):
 # ---- main --------------------------------------------------------------
 
 def main():
-    ap = argparse.ArgumentParser(
-        description='Postcopy fault latency, vmig and QEMU 7.2 (TCG).')
-    ap.add_argument('build', nargs='?', default='build',
-                    help='the meson build directory (default: build)')
-    ap.add_argument('--size', default='1G', type=parse_size,
-                    help='the working set (default: 1G)')
+    # --size is the working set here; --tmp-dir holds the boot sectors
+    # and pmemsave's files.
+    ap = vs_qemu_arguments('Postcopy fault latency, vmig and QEMU 7.2 '
+                           '(TCG).')
     ap.add_argument('--preempt', default=[False], type=BG.on_off,
                     help='postcopy-preempt: on, off or both (default: off)')
     ap.add_argument('--tools', default=list(TOOLS),
@@ -480,8 +469,6 @@ def main():
     ap.add_argument('--rate', type=parse_size,
                     help="vmig's guest rate in bytes/s instead of QEMU's "
                          "guest's measured one")
-    ap.add_argument('--qemu', default='qemu-system-x86_64',
-                    help='the QEMU binary (default: qemu-system-x86_64)')
     ap.add_argument('--out', help='also write the report to this file')
     ap.add_argument('--json', help='every run so far, rewritten after each')
     ap.add_argument('--merge', nargs='+', metavar='JSON',
@@ -489,13 +476,8 @@ def main():
     args = ap.parse_args()
 
     if args.merge:
-        meta, runs = None, []
-        for path in args.merge:
-            with open(path) as f:
-                data = json.load(f)
-            meta = meta or data['meta']
-            runs += data['runs']
-        emit(markdown(meta, runs), args.out)
+        metas, runs = read_runs(args.merge)
+        emit(markdown(metas[0], runs), args.out)
         return
     bad = [t for t in args.tools if t not in TOOLS]
     if bad or not args.tools:
@@ -530,7 +512,7 @@ def main():
             with open(args.json, 'w') as f:
                 json.dump({'meta': meta, 'runs': runs}, f, indent=1)
 
-    tmp = tempfile.mkdtemp(prefix='vmig-postcopy-')
+    tmp = tempfile.mkdtemp(prefix='vmig-postcopy-', dir=args.tmp_dir)
     try:
         runs = bench(args, tmp, meta, save)
     finally:

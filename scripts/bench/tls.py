@@ -28,7 +28,6 @@ library.
 """
 
 import datetime
-import importlib.util
 import json
 import os
 import shutil
@@ -39,6 +38,7 @@ import tempfile
 import time
 
 from benchlib import (MiB, QmpError, build_commit, check_programs, emit,
+                      load_script,
                       machine_description, qemu_version, require_memory,
                       size_name, vs_qemu_arguments, wait_migration)
 
@@ -55,13 +55,6 @@ MB = 1e6
 TARGET_SCENARIO = 'multifd-2'
 TARGET_VS_QEMU = 1.5
 TARGET_VS_PLAIN = 0.70
-
-
-def load_script(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # multifd-vs-qemu.py's content, scenarios and command lines; the
