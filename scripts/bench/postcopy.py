@@ -396,11 +396,11 @@ def markdown(meta, runs):
                 statistics.median(loads), min(loads), max(loads))
             if loads else 'not recorded'),
         '',
-        '| preempt | program | completed | total time | postcopy phase '
-        '| downtime | requests | blocktime | blocktime / request '
-        '| p50 | p99 | max |',
+        '| preempt | program | completed | guest pages/s | total time '
+        '| postcopy phase | downtime | requests | blocktime '
+        '| blocktime / request | p50 | p99 | max |',
         '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: '
-        '| ---: | ---: | ---: |',
+        '| ---: | ---: | ---: | ---: |',
     ]
     errors = []
     for preempt in preempts:
@@ -410,8 +410,8 @@ def markdown(meta, runs):
                 continue
             onoff = 'on' if preempt else 'off'
             if 'unavailable' in s:
-                out.append('| %s | %s | %s |  |  |  |  |  |  |  |  |  |'
-                           % (onoff, TOOL_NAMES[tool], UNAVAILABLE))
+                out.append('| %s | %s | %s |%s' % (
+                    onoff, TOOL_NAMES[tool], UNAVAILABLE, '  |' * 10))
                 continue
             errors += ['%s, preempt %s, round %d: %s' % (
                 TOOL_NAMES[tool], onoff, r['round'] + 1, r['error'])
@@ -419,8 +419,9 @@ def markdown(meta, runs):
                 r['preempt'] == preempt and r.get('status') == 'failed']
             out.append(
                 '| %s | %s | %d/%d | %s | %s | %s | %s | %s | %s | %s | %s '
-                '| %s |' % (
+                '| %s | %s |' % (
                     onoff, TOOL_NAMES[tool], s['done'], s['runs'],
+                    fmt(s['rate-before'], '%.0fk', 1000),
                     fmt(s['total'], '%.2f s'), fmt(s['postcopy'], '%.2f s'),
                     fmt(s['downtime'], '%d ms'),
                     fmt(s['requests'], '%d'), fmt(s['blocktime'], '%d ms'),
@@ -428,6 +429,9 @@ def markdown(meta, runs):
                     fmt(s['p99'], '%d us'), fmt(s['max'], '%d us')))
     out += [
         '',
+        'Guest pages/s: the source guest\'s own count of pages written, '
+        'over a second before migrating (QEMU: its counter; vmig: '
+        'x-query-workload).  '
         'Requests: the source\'s postcopy-requests (pages the destination '
         'asked for).  Blocktime: the destination\'s postcopy-blocktime, '
         'the time its one vCPU waited for pages.  Blocktime / request: the '

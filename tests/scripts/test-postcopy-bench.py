@@ -83,8 +83,9 @@ meta = {'date': '2026-12-07 14:00 UTC', 'machine': 'test', 'commit': 'abc',
 md = pc.markdown(meta, runs + [refused])
 rows = [line for line in md.splitlines() if line.startswith('| o')]
 check('one table row per program and preempt setting', len(rows) == 3, rows)
-check('QEMU row: 2/3 completed, 500 us, no percentiles',
-      rows[0].startswith('| off | QEMU 7.2 | 2/3 |') and '| 500 us |' in
+check('QEMU row: 2/3 completed, 1000k pages/s, 500 us, no percentiles',
+      rows[0].startswith('| off | QEMU 7.2 | 2/3 | 1000k |') and
+      '| 500 us |' in
       rows[0] and rows[0].endswith('| - | - | - |'), rows[0])
 check('vmig preempt row says unavailable',
       pc.UNAVAILABLE in rows[2], rows[2])
