@@ -9,8 +9,8 @@ The guests are busy-guest.py's, with a random pattern: QEMU's boot
 sector writes every page of the working set once, then one byte into a
 page picked by xorshift32 from the working set, forever, counting its
 writes; vmig fills its RAM with random data, then runs -workload
-pattern=hotset over the same working set at the page rate QEMU's guest
-reached before the runs.  One vCPU each.  After the first pass (the
+pattern=hotset,content=sparse over the same working set at the page
+rate QEMU's guest reached before the runs.  One vCPU each.  After the first pass (the
 source's dirty-sync-count 2 for QEMU, ram.iteration 2 for vmig) the
 script sends migrate-start-postcopy; the destination's guest runs on
 and faults on every page that is still to come.
@@ -21,7 +21,8 @@ postcopy-blocktime (ms during which the vCPU waited; one vCPU, so all
 of them) and the postcopy phase's length (from migrate-start-postcopy
 to completed, by this script's clock).  Their quotient, blocktime per
 request, is a mean fault latency; both programs measure blocktime from
-the fault thread reading the fault to the page placed.  vmig alone
+the fault thread reading the fault to the page placed (QEMU 7.2 in
+whole milliseconds, vmig in microseconds).  vmig alone
 reports percentiles of that latency (postcopy-latency p50/p99/max);
 QEMU 7.2 reports none, so the percentiles have no QEMU figure beside
 them: the report says so rather than compare a p99 with a mean.
