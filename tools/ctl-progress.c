@@ -94,6 +94,8 @@ bool ctl_mig_info_parse(json_t *ret, CtlMigInfo *info)
         get_int(ram, "iteration", &info->iteration);
         get_int(ram, "dirty-sync-count", &info->dirty_sync_count);
         get_int(ram, "postcopy-requests", &info->postcopy_requests);
+        get_int(ram, "postcopy-preempt-pages",
+                &info->postcopy_preempt_pages);
         v = json_object_get(ram, "mbps");
         if (json_is_number(v)) {
             info->mbps = json_number_value(v);
@@ -404,7 +406,8 @@ static void append_xbzrle_summary(GString *s, const CtlXbzrle *x)
 }
 
 /*
- *   postcopy     412 pages requested, vCPUs all blocked 35 ms
+ *   postcopy     412 pages requested (398 on the preempt channel),
+ *                vCPUs all blocked 35 ms    (one line)
  *   faults       412, latency p50 0.31 ms, p99 2.10 ms, max 8.00 ms
  */
 static void append_postcopy_summary(GString *s, const CtlMigInfo *info)
@@ -412,6 +415,10 @@ static void append_postcopy_summary(GString *s, const CtlMigInfo *info)
     g_string_append_printf(s, "  %-13s%" PRId64 " page%s requested",
                            "postcopy", info->postcopy_requests,
                            plural(info->postcopy_requests));
+    if (info->postcopy_preempt_pages) {
+        g_string_append_printf(s, " (%" PRId64 " on the preempt channel)",
+                               info->postcopy_preempt_pages);
+    }
     if (info->has_blocktime) {
         g_string_append_printf(s, ", vCPUs all blocked %" PRId64 " ms",
                                info->blocktime);

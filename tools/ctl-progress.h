@@ -70,6 +70,7 @@ typedef struct CtlMigInfo {
     /* Postcopy: pages requested; with postcopy-blocktime (a
      * destination) the vCPUs' blocktime (ms) and the faults' latency. */
     int64_t postcopy_requests;
+    int64_t postcopy_preempt_pages;
     bool has_blocktime;
     int64_t blocktime;
     bool has_latency;

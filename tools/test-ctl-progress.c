@@ -438,6 +438,13 @@ START_TEST(test_summary_postcopy)
           "\"ram\": {\"postcopy-requests\": 1}}", &info);
     summary_has(&info, "  postcopy     1 page requested\n", true);
     ctl_mig_info_clear(&info);
+    /* With postcopy-preempt: the pages its channel carried. */
+    parse("{\"status\": \"completed\", "
+          "\"ram\": {\"postcopy-requests\": 9, "
+          "\"postcopy-preempt-pages\": 7}}", &info);
+    summary_has(&info, "  postcopy     9 pages requested (7 on the preempt "
+                "channel)\n", true);
+    ctl_mig_info_clear(&info);
     parse("{\"status\": \"completed\", "
           "\"ram\": {\"postcopy-requests\": 0}}", &info);
     summary_has(&info, "postcopy", false);

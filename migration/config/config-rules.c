@@ -166,9 +166,6 @@ const MigrationRule migration_rules[] = {
     EXCLUDES("postcopy-ram", "x-ignore-shared",
              "the destination would wait forever for faults on shared "
              "memory that the source never sends"),
-    EXCLUDES("postcopy-ram", "multifd",
-             "a page still queued on a multifd channel could overwrite the "
-             "copy the destination has already requested and used"),
 
     /* Multifd. */
     EXCLUDES("multifd", "compress",

@@ -155,6 +155,7 @@ typedef struct MigRamStats {
     uint64_t pages_per_second;
     uint64_t iteration;
     uint64_t postcopy_requests;
+    uint64_t postcopy_preempt_pages;
 } MigRamStats;
 
 void mig_info_set_ram(const MigRamStats *ram);

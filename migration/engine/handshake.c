@@ -601,6 +601,10 @@ WireAccept *handshake_accept_new(const WireHello *hello, uint32_t version,
     /* Protocol features this engine implements. */
     wire_accept_add_feature(a, "switchover-ack");
     wire_accept_add_feature(a, "multifd");
+    /* Its pages are postcopy's, which needs userfaultfd here. */
+    if (host->has[MIGRATION_HOST_USERFAULTFD]) {
+        wire_accept_add_feature(a, "postcopy-preempt");
+    }
     /* Without it the source sends no RAM_XBZRLE: pages go whole. */
     wire_accept_add_feature(a, "xbzrle");
     return a;
@@ -684,6 +688,17 @@ bool handshake_check_accept(const WireHello *hello, const WireAccept *acc,
         }
     }
     json_decref(sent);
+    /* Its extra channel would go to a destination that binds none. */
+    if (ok && hello->config->postcopy_preempt &&
+        !wire_accept_has_feature(acc, "postcopy-preempt")) {
+        error_setg(errp, "ACCEPT: option 'postcopy-preempt' is on, but the "
+                   "destination does not list the feature "
+                   "'postcopy-preempt'");
+        if (cls) {
+            *cls = WIRE_ERR_INCOMPATIBLE_CONFIG;
+        }
+        ok = false;
+    }
     return ok;
 }
 

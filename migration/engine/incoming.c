@@ -142,6 +142,7 @@ typedef struct IncomingConn {
     /* Set once accepted (main thread), ended by session_end_main(). */
     MigSession *session;
     MultifdRecv *multifd;       /* session->multifd_recv, or NULL */
+    PreemptRecv *preempt;       /* session->preempt_recv, or NULL */
     uint64_t last_sync;
     gint64 load_start;          /* monotonic, for mbps */
     bool loaded;                /* END read: the source's passes are over */
@@ -208,6 +209,14 @@ static bool conn_fail(IncomingConn *c, const char *cls, Error *err)
         /* A failed channel woke the main stream: its reason is the one
          * (unless the source said why itself). */
         Error *channel_err = multifd_recv_error(c->multifd);
+
+        if (channel_err) {
+            error_free(err);
+            err = channel_err;
+        }
+    }
+    if (c->preempt && !c->peer_failed) {
+        Error *channel_err = preempt_recv_error(c->preempt);
 
         if (channel_err) {
             error_free(err);
@@ -316,8 +325,17 @@ static void check_hello_main(void *opaque)
         g_autoptr(GPtrArray) blocks = handshake_blocks_sent(c->hello);
 
         c->multifd = multifd_recv_new(c->effective, blocks, c->stream);
-        mig_session_expect_multifd(c->session, c->effective->multifd_channels,
-                                   c->multifd);
+    }
+    if (c->effective->postcopy_preempt) {
+        g_autoptr(GPtrArray) blocks = handshake_blocks_sent(c->hello);
+
+        c->preempt = preempt_recv_new(c->effective, blocks, c->stream);
+    }
+    if (c->multifd || c->preempt) {
+        mig_session_expect_channels(c->session,
+                                    c->multifd ?
+                                    c->effective->multifd_channels : 0,
+                                    c->multifd, c->preempt);
         mig_router_add_session(c->inc->router, c->session->id,
                                mig_session_bind_channel, c->session);
     }
@@ -466,7 +484,8 @@ static void publish_stats(IncomingConn *c)
     uint64_t zero = qatomic_read(&c->session->ram_loader.zero_pages);
     uint64_t normal = qatomic_read(&c->session->ram_loader.normal_pages);
     uint64_t bytes = mig_stream_bytes_read(c->stream) +
-                     (c->multifd ? multifd_recv_bytes(c->multifd) : 0);
+                     (c->multifd ? multifd_recv_bytes(c->multifd) : 0) +
+                     (c->preempt ? preempt_recv_bytes(c->preempt) : 0);
     gint64 elapsed = g_get_monotonic_time() - c->load_start;
     MigRamStats st = {
         .transferred = bytes,
@@ -483,6 +502,14 @@ static void publish_stats(IncomingConn *c)
 
     if (c->multifd) {
         multifd_recv_pages(c->multifd, &zero, &normal);
+    }
+    if (c->preempt) {
+        uint64_t pz = 0, pn = 0;
+
+        preempt_recv_pages(c->preempt, &pz, &pn);
+        st.postcopy_preempt_pages = pz + pn;
+        zero += pz;
+        normal += pn;
     }
     st.duplicate = zero;
     st.normal = normal;
@@ -558,9 +585,10 @@ static bool handle_ram_pages(IncomingConn *c, const WireRecord *rec,
         error_setg(&err, "RAM_PAGES in a mapped-ram stream");
         return protocol_error(c, err);
     }
-    if (c->multifd) {
+    /* Multifd carries precopy's pages; postcopy's come on main. */
+    if (c->multifd && !c->postcopy_listening) {
         error_setg(&err, "RAM_PAGES on the main channel of a multifd "
-                   "migration");
+                   "migration before POSTCOPY_LISTEN");
         return protocol_error(c, err);
     }
     if (c->postcopy_listening) {
@@ -645,6 +673,15 @@ static bool postcopy_allowed(IncomingConn *c, const WireRecord *rec)
         return protocol_error(c, err);
     }
     if (!c->postcopy) {
+        /*
+         * The source ended its multifd channels before its first
+         * postcopy record: every page they carry must land before
+         * any is dropped or userfaultfd watches guest RAM, as a page
+         * written after would overwrite a newer copy or not be seen.
+         */
+        if (c->multifd && !multifd_recv_wait_end(c->multifd, &err)) {
+            return conn_fail(c, WIRE_ERR_GENERIC, err);
+        }
         c->postcopy = postcopy_dest_new(&c->session->ram_loader,
                                         c->effective->postcopy_blocktime);
     }
@@ -695,8 +732,15 @@ static bool handle_postcopy_listen(IncomingConn *c, const WireRecord *rec,
         error_setg(&err, "a second POSTCOPY_LISTEN");
         return protocol_error(c, err);
     }
+    /* Before the fault thread can ask for a page it would carry. */
+    if (c->preempt) {
+        preempt_recv_listen_begin(c->preempt);
+    }
     if (!postcopy_dest_listen(c->postcopy, request_page, c, &err)) {
         return conn_fail(c, WIRE_ERR_GENERIC, err);
+    }
+    if (c->preempt) {
+        preempt_recv_listen(c->preempt, c->postcopy);
     }
     c->postcopy_listening = true;
     return true;
@@ -762,7 +806,7 @@ static bool handle_end(IncomingConn *c, const WireRecord *rec, bool *end)
     Error *err = NULL;
 
     if (c->postcopy_listening) {
-        uint64_t missing = postcopy_dest_pending(c->postcopy);
+        uint64_t missing;
 
         if (!wire_empty_decode(rec->type, rec->body, rec->len, &err)) {
             return protocol_error(c, err);
@@ -772,6 +816,11 @@ static bool handle_end(IncomingConn *c, const WireRecord *rec, bool *end)
                        "POSTCOPY_RUN");
             return protocol_error(c, err);
         }
+        /* The source ends it first: its last pages are in by its END. */
+        if (c->preempt && !preempt_recv_wait_end(c->preempt, &err)) {
+            return conn_fail(c, WIRE_ERR_GENERIC, err);
+        }
+        missing = postcopy_dest_pending(c->postcopy);
         if (missing) {
             error_setg(&err, "END with %" G_GUINT64_FORMAT " pages still "
                        "missing", missing);
@@ -786,7 +835,8 @@ static bool handle_end(IncomingConn *c, const WireRecord *rec, bool *end)
         return protocol_error(c, err);
     }
     /* The stream is complete once every channel is. */
-    if (c->multifd && !multifd_recv_wait_end(c->multifd, &err)) {
+    if ((c->multifd && !multifd_recv_wait_end(c->multifd, &err)) ||
+        (c->preempt && !preempt_recv_wait_end(c->preempt, &err))) {
         return conn_fail(c, WIRE_ERR_GENERIC, err);
     }
     mig_trace_stop_phase("channels-ended");
@@ -1163,6 +1213,12 @@ static InResult run(IncomingConn *c)
             return IN_FAILED;
         }
     }
+    if (c->preempt &&
+        !preempt_recv_wait_bound(c->preempt, mig_deadline_after_ms(
+                                     mig_handshake_timeout_ms()), &err)) {
+        conn_fail(c, WIRE_ERR_GENERIC, err);
+        return IN_FAILED;
+    }
     if (!mig_status_change(MIGRATION_STATUS_SETUP, MIGRATION_STATUS_ACTIVE)) {
         Error *err = NULL;
 
@@ -1326,10 +1382,11 @@ static void session_end_main(void *opaque)
     IncomingConn *c = opaque;
 
     assert_main_thread();
-    if (c->multifd) {
+    if (c->multifd || c->preempt) {
         mig_router_remove_session(c->inc->router, c->session->id);
     }
     c->multifd = NULL;
+    c->preempt = NULL;
     c->inc->session = NULL;
     mig_session_free(g_steal_pointer(&c->session));
 }
@@ -1341,7 +1398,7 @@ static gpointer incoming_thread_fn(gpointer opaque)
     c->result = run(c);
     /* After RUN only the source has the pages the guest lacks: wait for
      * it to come back rather than fail (unless vmig quits). */
-    if (c->result == IN_FAILED && c->postcopy_running &&
+    if (c->result == IN_FAILED && c->postcopy_running && !c->preempt &&
         !qatomic_mb_read(&shutting_down)) {
         c->result = IN_PAUSED;
         /* A request being written ends; then none is sent. */
@@ -1351,6 +1408,10 @@ static gpointer incoming_thread_fn(gpointer opaque)
     }
     if (c->result == IN_FAILED) {
         send_error(c);
+    }
+    if (c->preempt) {
+        /* It places pages through c->postcopy: done before that goes. */
+        preempt_recv_stop(c->preempt);
     }
     if (c->postcopy && c->result != IN_PAUSED) {
         /* Publish the last figures, then let waiting vCPUs go: after a

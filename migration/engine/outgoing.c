@@ -32,7 +32,6 @@
  * a new migration waits for it.
  */
 #include <string.h>
-#include <sys/mman.h>
 
 #include "migration/transport/channel-open.h"
 #include "io/channel-command.h"
@@ -42,6 +41,7 @@
 #include "migration/engine/engine.h"
 #include "migration/engine/handshake.h"
 #include "migration/engine/postcopy.h"
+#include "migration/engine/postcopy-preempt.h"
 #include "migration/engine/postcopy-recover.h"
 #include "migration/engine/session.h"
 #include "migration/ram/mapped-ram.h"
@@ -167,6 +167,13 @@ typedef struct MigOutgoing {
      * thread at the switch, before the destination may send any. */
     PostcopyRequests *requests;
     bool postcopy;              /* precopy ended for postcopy */
+    /* With postcopy-preempt: its channel, opened after ACCEPT (set and
+     * cleared under lock, for wake_streams()). */
+    PreemptSend *preempt;
+    /* Postcopy: the dirty bitmap, the RAM saver's position and
+     * release-ram's pages, which the preempt channel's thread takes
+     * pages from and adds to too. */
+    GMutex pages_lock;
     /* POSTCOPY_RUN is being sent, or was: the destination may run the
      * guest, ours must never run again (through CONFIRMING and DONE,
      * which precopy passes too). */
@@ -248,6 +255,7 @@ static void outgoing_free(MigOutgoing *o)
     }
     error_free(o->devices_err);
     g_mutex_clear(&o->lock);
+    g_mutex_clear(&o->pages_lock);
     g_cond_clear(&o->cond);
     if (cur == o) {
         cur = NULL;
@@ -288,6 +296,9 @@ static void wake_streams(MigOutgoing *o)
     if (o->session->multifd_send) {
         multifd_send_wake(o->session->multifd_send);
     }
+    if (o->preempt) {
+        preempt_send_wake(o->preempt);
+    }
     /* Under the lock: a resume replaces the stream, the switch sets
      * the requests. */
     mig_stream_wake(o->stream);
@@ -303,6 +314,7 @@ static uint64_t bytes_sent(MigOutgoing *o)
     return o->old_bytes + mig_stream_bytes_written(o->stream) +
            (o->session->multifd_send ?
             multifd_send_bytes(o->session->multifd_send) : 0) +
+           (o->preempt ? preempt_send_bytes(o->preempt) : 0) +
            (o->mapped ? mapped_ram_bytes_written(o->mapped) : 0);
 }
 
@@ -571,6 +583,7 @@ static gpointer rp_thread_fn(gpointer opaque)
 static OutResult step_failed(MigOutgoing *o, Error *err)
 {
     gint64 until = g_get_monotonic_time() + RP_REASON_WAIT_US;
+    Error *preempt_err;
 
     if (cancelled(o)) {
         error_free(err);
@@ -585,7 +598,13 @@ static OutResult step_failed(MigOutgoing *o, Error *err)
         err = NULL;
         error_setg(&err, "%s", o->rp_error);
     }
+    /* Its failure woke the other streams: it is the reason. */
+    preempt_err = o->preempt ? preempt_send_error(o->preempt) : NULL;
     g_mutex_unlock(&o->lock);
+    if (preempt_err) {
+        error_free(err);
+        err = preempt_err;
+    }
     record_error(o, err);
     return cancelled(o) ? OUT_CANCELLED : OUT_FAILED;
 }
@@ -796,8 +815,6 @@ static void publish_stats(MigOutgoing *o, const Progress *pg)
 {
     MigRamStats st = {
         .transferred = bytes_sent(o),
-        .remaining = o->bitmap ? dirty_bitmap_dirty_pages(o->bitmap) *
-                                 GUEST_PAGE_SIZE : 0,
         .total = ram_guest_size(),
         /* Counted by the multifd channel threads too. */
         .duplicate = qatomic_read(&o->session->ram_saver.zero_pages),
@@ -806,14 +823,22 @@ static void publish_stats(MigOutgoing *o, const Progress *pg)
                         GUEST_PAGE_SIZE,
         .dirty_pages_rate = pg->dirty_pages_rate,
         .mbps = pg->bw.bytes_per_sec * 8 / 1e6,
-        .dirty_sync_count = o->bitmap ?
-                            dirty_bitmap_sync_count(o->bitmap) : 0,
         .page_size = GUEST_PAGE_SIZE,
         .pages_per_second = pg->pages_per_second,
         .iteration = o->iteration,
         .postcopy_requests = o->requests ?
                              postcopy_requests_total(o->requests) : 0,
+        .postcopy_preempt_pages = o->preempt ?
+                                  preempt_send_pages(o->preempt) : 0,
     };
+
+    /* The preempt channel's thread may be taking pages. */
+    g_mutex_lock(&o->pages_lock);
+    if (o->bitmap) {
+        st.remaining = dirty_bitmap_dirty_pages(o->bitmap) * GUEST_PAGE_SIZE;
+        st.dirty_sync_count = dirty_bitmap_sync_count(o->bitmap);
+    }
+    g_mutex_unlock(&o->pages_lock);
 
     st.page_bytes = page_bytes_sent(o);
     mig_info_set_ram(&st);
@@ -849,10 +874,15 @@ static void measure(MigOutgoing *o, Progress *pg, gint64 now)
 
     if (mig_bandwidth_update(&pg->bw, now,
                              bytes_sent(o))) {
-        pg->pages_per_second = (o->session->ram_saver.pages -
-                                pg->period_pages) *
+        uint64_t pages;
+
+        /* The preempt channel's thread counts its pages there too. */
+        g_mutex_lock(&o->pages_lock);
+        pages = o->session->ram_saver.pages;
+        g_mutex_unlock(&o->pages_lock);
+        pg->pages_per_second = (pages - pg->period_pages) *
                                G_USEC_PER_SEC / MAX(now - start, 1);
-        pg->period_pages = o->session->ram_saver.pages;
+        pg->period_pages = pages;
         if (o->xbzrle) {
             xbzrle_saver_period(o->xbzrle);
         }
@@ -1478,8 +1508,9 @@ static bool complete(MigOutgoing *o, Progress *pg, OutResult *res)
     }
     mig_trace_stop_phase("pages-sent");
     g_assert(pass_done && dirty_bitmap_dirty_pages(o->bitmap) == 0);
-    if (o->session->multifd_send &&
-        !multifd_send_end(o->session->multifd_send, &err)) {
+    if ((o->session->multifd_send &&
+         !multifd_send_end(o->session->multifd_send, &err)) ||
+        (o->preempt && !preempt_send_finish(o->preempt, &err))) {
         *res = step_failed(o, err);
         return false;
     }
@@ -1543,11 +1574,20 @@ static void release_batch(MigOutgoing *o, const RamPageBatch *batch)
     if (!o->release) {
         return;
     }
+    /* The preempt channel's thread releases what it sent too. */
+    g_mutex_lock(&o->pages_lock);
     /* PING number ping_seq may have gone before the batch; the next
      * one goes after it. */
     postcopy_release_sent(o->release, batch,
                           qatomic_read(&o->ping_seq) + 1);
     postcopy_release_confirmed(o->release, qatomic_read(&o->pong_seq));
+    g_mutex_unlock(&o->pages_lock);
+}
+
+/* The preempt channel's thread sent @batch (PreemptSentFunc). */
+static void preempt_sent(void *opaque, const RamPageBatch *batch)
+{
+    release_batch(opaque, batch);
 }
 
 /* Sends @batch (taken from the dirty bitmap) as one RAM_PAGES record;
@@ -1578,9 +1618,31 @@ static bool send_batch(MigOutgoing *o, const RamPageBatch *batch,
 }
 
 /*
- * The switch: the VM stopped, the pages still dirty listed for the
- * destination to drop, LISTEN, the device state and RUN, after which
- * the destination runs the guest.
+ * Multifd carries precopy only: its last pages, a SYNC and END on every
+ * channel before the first postcopy record, which the destination reads
+ * only once every channel has ended (protocol section 6.9).
+ */
+static bool end_multifd(MigOutgoing *o, OutResult *res)
+{
+    Error *err = NULL;
+
+    if (!o->session->multifd_send) {
+        return true;
+    }
+    if (!send_sync(o, res)) {
+        return false;
+    }
+    if (!multifd_send_end(o->session->multifd_send, &err)) {
+        *res = step_failed(o, err);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * The switch: the VM stopped, multifd ended, the pages still dirty
+ * listed for the destination to drop, LISTEN, the device state and RUN,
+ * after which the destination runs the guest.
  */
 static bool postcopy_switch(MigOutgoing *o, OutResult *res)
 {
@@ -1600,11 +1662,25 @@ static bool postcopy_switch(MigOutgoing *o, OutResult *res)
     if (!sync_dirty(o, res)) {
         return false;
     }
+    if (!end_multifd(o, res)) {
+        return false;
+    }
     g_mutex_lock(&o->lock);
     o->requests = postcopy_requests_new(blocks);
     g_mutex_unlock(&o->lock);
     if (o->session->cfg->release_ram) {
         o->release = postcopy_release_new();
+    }
+    if (o->preempt) {
+        Error *err = NULL;
+
+        /* Before LISTEN: no request can come sooner. */
+        if (!preempt_send_start(o->preempt, o->requests,
+                                &o->session->ram_saver, &o->pages_lock,
+                                preempt_sent, o, o->stream, &err)) {
+            *res = step_failed(o, err);
+            return false;
+        }
     }
     discarded = postcopy_discard_records(o->bitmap, blocks, b);
     wire_empty_encode(b, WIRE_REC_POSTCOPY_LISTEN, &error_abort);
@@ -1634,18 +1710,49 @@ static bool send_requested(MigOutgoing *o, const WirePageRequest *req,
 {
     RamPageBatch batch;
     size_t len;
+    unsigned n;
 
-    if (!ram_saver_range_batch(&o->session->ram_saver, req->block,
-                               req->offset, req->length, &batch)) {
+    g_mutex_lock(&o->pages_lock);
+    n = ram_saver_range_batch(&o->session->ram_saver, req->block,
+                              req->offset, req->length, &batch);
+    g_mutex_unlock(&o->pages_lock);
+    return !n || send_batch(o, &batch, &len, res);
+}
+
+/* Whether postcopy must stop: the return path or the preempt channel
+ * failed (which says why), a cancel (vmig quitting) or migrate-pause. */
+static bool postcopy_broken(MigOutgoing *o, OutResult *res)
+{
+    Error *err = o->preempt ? preempt_send_error(o->preempt) : NULL;
+    bool failed;
+
+    g_mutex_lock(&o->lock);
+    failed = o->rp_error != NULL;
+    g_mutex_unlock(&o->lock);
+    if (err || failed || cancelled(o) || qatomic_mb_read(&o->pause_asked)) {
+        *res = step_failed(o, err);
         return true;
     }
-    return send_batch(o, &batch, &len, res);
+    return false;
+}
+
+/* The dirty pages left (the preempt thread takes some too). */
+static uint64_t postcopy_left(MigOutgoing *o)
+{
+    uint64_t n;
+
+    g_mutex_lock(&o->pages_lock);
+    n = dirty_bitmap_dirty_pages(o->bitmap);
+    g_mutex_unlock(&o->pages_lock);
+    return n;
 }
 
 /*
  * After the switch: requested pages first, the rest in the background at
  * max-postcopy-bandwidth, then END and the destination's SHUTDOWN.  The
- * VM is stopped, so no page becomes dirty again: each goes once.
+ * VM is stopped, so no page becomes dirty again: each goes once.  With
+ * postcopy-preempt the requested pages are the preempt channel's
+ * thread's, and main carries only the background.
  */
 static bool postcopy_send(MigOutgoing *o, Progress *pg, OutResult *res)
 {
@@ -1653,26 +1760,23 @@ static bool postcopy_send(MigOutgoing *o, Progress *pg, OutResult *res)
     g_autoptr(GByteArray) b = g_byte_array_new();
     gint64 published = 0;
     MigRateLimit rl;
+    Error *err = NULL;
 
     mig_rate_limit_init(&rl, g_get_monotonic_time());
     ram_saver_rewind(rs);
     o->iteration++;
-    while (dirty_bitmap_dirty_pages(o->bitmap)) {
+    while (postcopy_left(o)) {
         WirePageRequest req;
         RamPageBatch batch;
         MigParams p;
         gint64 now, wait;
         size_t len;
-        bool failed;
+        unsigned n;
 
-        g_mutex_lock(&o->lock);
-        failed = o->rp_error != NULL;
-        g_mutex_unlock(&o->lock);
-        if (failed || cancelled(o) || qatomic_mb_read(&o->pause_asked)) {
-            *res = step_failed(o, NULL);
+        if (postcopy_broken(o, res)) {
             return false;
         }
-        if (postcopy_requests_pop(o->requests, &req)) {
+        if (!o->preempt && postcopy_requests_pop(o->requests, &req)) {
             if (!send_requested(o, &req, res)) {
                 return false;
             }
@@ -1683,15 +1787,24 @@ static bool postcopy_send(MigOutgoing *o, Progress *pg, OutResult *res)
         wait = mig_rate_limit_wait_until(&rl, now, p.max_postcopy_bandwidth);
         if (wait) {
             /* A request ends the wait: it is never limited. */
-            postcopy_requests_wait(o->requests, wait);
+            if (o->preempt) {
+                postcopy_requests_sleep(o->requests, wait);
+            } else {
+                postcopy_requests_wait(o->requests, wait);
+            }
             continue;
         }
         /* Small records: a request waits behind at most one (and
          * what the socket holds), not behind 4 MiB. */
-        if (!ram_saver_next_batch(rs, &batch, RAM_SAVE_BATCH_PAGES,
-                                  rs->detect_zero)) {
+        g_mutex_lock(&o->pages_lock);
+        n = ram_saver_next_batch(rs, &batch, RAM_SAVE_BATCH_PAGES,
+                                 rs->detect_zero);
+        if (!n) {
             /* Requests took pages behind us: go round again. */
             ram_saver_rewind(rs);
+        }
+        g_mutex_unlock(&o->pages_lock);
+        if (!n) {
             continue;
         }
         if (!send_batch(o, &batch, &len, res)) {
@@ -1703,6 +1816,12 @@ static bool postcopy_send(MigOutgoing *o, Progress *pg, OutResult *res)
             publish_stats(o, pg);
             published = now;
         }
+    }
+    /* Its last pages before main's END, which the destination reads
+     * as "nothing is missing". */
+    if (o->preempt && !preempt_send_finish(o->preempt, &err)) {
+        *res = step_failed(o, err);
+        return false;
     }
     wire_empty_encode(b, WIRE_REC_END, &error_abort);
     if (!write_or_fail(o, b, 0, res)) {
@@ -1717,6 +1836,9 @@ static bool postcopy_send(MigOutgoing *o, Progress *pg, OutResult *res)
     if (o->release) {
         postcopy_release_confirmed(o->release, UINT64_MAX);
     }
+    /* Requests read before SHUTDOWN (the return path reads in order)
+     * count too: the figure ends equal to the destination's. */
+    publish_stats(o, pg);
     set_phase(o, OUT_DONE);
     mig_info_end();
     return true;
@@ -1730,7 +1852,9 @@ static bool start_return_path(MigOutgoing *o, OutResult *res);
  * the guest, and vmig is not quitting (the only cancel after RUN). */
 static bool postcopy_pausable(MigOutgoing *o)
 {
-    return o->postcopy_run && !cancelled(o);
+    /* Not with a preempt channel yet: a recovery would have to open it
+     * again (protocol section 6.12), which is not built. */
+    return o->postcopy_run && !cancelled(o) && !o->preempt;
 }
 
 /* The broken connection closed, its return path ended; the stream
@@ -1988,6 +2112,39 @@ static bool open_mapped_ram(MigOutgoing *o, OutResult *res)
     return true;
 }
 
+/* The preempt channel, after ACCEPT and the multifd channels
+ * (protocol section 5.2). */
+static bool open_preempt(MigOutgoing *o, OutResult *res)
+{
+    Error *err = NULL;
+    PreemptSend *p = preempt_send_open(o->addr, o->session->cfg, o->tls,
+                                       o->session->id, &err);
+
+    if (!p) {
+        *res = step_failed(o, err);
+        return false;
+    }
+    g_mutex_lock(&o->lock);
+    o->preempt = p;
+    g_mutex_unlock(&o->lock);
+    /* A cancel that came while it opened missed it. */
+    if (cancelled(o)) {
+        preempt_send_wake(p);
+    }
+    return true;
+}
+
+/* Before the RAM saver goes: the preempt thread takes pages from it. */
+static void close_preempt(MigOutgoing *o)
+{
+    PreemptSend *p;
+
+    g_mutex_lock(&o->lock);
+    p = g_steal_pointer(&o->preempt);
+    g_mutex_unlock(&o->lock);
+    preempt_send_free(p);
+}
+
 static void close_multifd(MigOutgoing *o)
 {
     MultifdSend *m;
@@ -2048,6 +2205,9 @@ static OutResult run(MigOutgoing *o)
     }
     if (o->session->cfg->mapped_ram ? !open_mapped_ram(o, &res) :
         o->session->cfg->multifd && !open_multifd(o, &res)) {
+        return res;
+    }
+    if (o->session->cfg->postcopy_preempt && !open_preempt(o, &res)) {
         return res;
     }
     if (!mig_status_change(MIGRATION_STATUS_SETUP, MIGRATION_STATUS_ACTIVE)) {
@@ -2194,6 +2354,8 @@ static gpointer migration_thread_fn(gpointer opaque)
     GThread *rp;
 
     o->result = run(o);
+    /* Before anything it uses goes: the migration stops on failure. */
+    close_preempt(o);
     /* Before "completed" is heard: query-migrate then shows the throttle
      * over, and it costs nothing to lift. */
     if (o->throttled) {
@@ -2355,6 +2517,7 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool dry_run,
 
     o = g_new0(MigOutgoing, 1);
     g_mutex_init(&o->lock);
+    g_mutex_init(&o->pages_lock);
     g_cond_init(&o->cond);
     o->addr = QAPI_CLONE(MigrationAddress, addr);
     o->tls = tls;

@@ -108,6 +108,16 @@ bool postcopy_requests_wait(PostcopyRequests *q, gint64 until)
     return queued;
 }
 
+void postcopy_requests_sleep(PostcopyRequests *q, gint64 until)
+{
+    g_mutex_lock(&q->lock);
+    while (!q->kicked && g_cond_wait_until(&q->cond, &q->lock, until)) {
+    }
+    /* Once, as postcopy_requests_wait(). */
+    q->kicked = false;
+    g_mutex_unlock(&q->lock);
+}
+
 void postcopy_requests_kick(PostcopyRequests *q)
 {
     g_mutex_lock(&q->lock);

@@ -45,8 +45,15 @@ bool postcopy_requests_pop(PostcopyRequests *q, WirePageRequest *out);
  * or @until (monotonic µs) passes; true if a request is queued.
  */
 bool postcopy_requests_wait(PostcopyRequests *q, gint64 until);
-/* Ends the postcopy_requests_wait() in progress, or the next one
- * (cancel, failure, migrate-pause). */
+/*
+ * Waits until postcopy_requests_kick() is called or @until passes,
+ * whatever is queued: the migration thread's pause for
+ * max-postcopy-bandwidth when the preempt channel's thread serves the
+ * requests.
+ */
+void postcopy_requests_sleep(PostcopyRequests *q, gint64 until);
+/* Ends the postcopy_requests_wait() or _sleep() in progress, or the
+ * next one (cancel, failure, migrate-pause, the preempt thread's end). */
 void postcopy_requests_kick(PostcopyRequests *q);
 /* Requests received so far. */
 uint64_t postcopy_requests_total(PostcopyRequests *q);

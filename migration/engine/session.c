@@ -25,6 +25,7 @@ void mig_session_free(MigSession *s)
     }
     multifd_send_free(s->multifd_send);
     multifd_recv_free(s->multifd_recv);
+    preempt_recv_free(s->preempt_recv);
     if (s->ram_saver_ready) {
         ram_saver_destroy(&s->ram_saver);
     }
@@ -37,11 +38,23 @@ void mig_session_free(MigSession *s)
     g_free(s);
 }
 
-void mig_session_expect_multifd(MigSession *s, unsigned n_multifd,
-                                MultifdRecv *recv)
+void mig_session_expect_channels(MigSession *s, unsigned n_multifd,
+                                 MultifdRecv *recv, PreemptRecv *preempt)
 {
-    s->channels = wire_channel_set_new(s->id, n_multifd, 0);
+    s->channels = wire_channel_set_new(s->id, n_multifd, preempt ? 1 : 0);
     s->multifd_recv = recv;
+    s->preempt_recv = preempt;
+}
+
+/* The session fails with @err (taken), through whichever receiver it
+ * has: both wake the main stream. */
+static void session_fail(MigSession *s, Error *err)
+{
+    if (s->multifd_recv) {
+        multifd_recv_fail(s->multifd_recv, err);
+    } else {
+        preempt_recv_fail(s->preempt_recv, err);
+    }
 }
 
 WireBindResult mig_session_bind_channel(void *opaque, MigStream *stream,
@@ -56,14 +69,21 @@ WireBindResult mig_session_bind_channel(void *opaque, MigStream *stream,
     bind = s->channels ? wire_channel_bind(s->channels, ch, &err)
                        : WIRE_BIND_FOREIGN;
     /* Under the lock: the lines come in the order of binding. */
-    mig_test_trace("multifd channel %u %s", ch->index,
+    mig_test_trace("%s channel %u %s",
+                   ch->role == WIRE_CHANNEL_POSTCOPY_PREEMPT
+                   ? "postcopy-preempt" : "multifd", ch->index,
                    bind == WIRE_BIND_OK ? "bound" :
                    bind == WIRE_BIND_FOREIGN ? "foreign" : "refused");
     g_mutex_unlock(&s->lock);
     switch (bind) {
     case WIRE_BIND_OK:
-        /* Only multifd channels are expected so far (the set says). */
-        multifd_recv_add_channel(s->multifd_recv, ch->index, stream);
+        /* The set expects only the roles this session has receivers
+         * for. */
+        if (ch->role == WIRE_CHANNEL_POSTCOPY_PREEMPT) {
+            preempt_recv_add_channel(s->preempt_recv, stream);
+        } else {
+            multifd_recv_add_channel(s->multifd_recv, ch->index, stream);
+        }
         break;
     case WIRE_BIND_FOREIGN:
         if (!err) {
@@ -72,9 +92,9 @@ WireBindResult mig_session_bind_channel(void *opaque, MigStream *stream,
         error_propagate(errp, err);
         break;
     case WIRE_BIND_INVALID:
-        error_prepend(&err, "Multifd connection '%s': ",
+        error_prepend(&err, "Extra connection '%s': ",
                       mig_stream_name(stream));
-        multifd_recv_fail(s->multifd_recv, err);
+        session_fail(s, err);
         break;
     }
     return bind;

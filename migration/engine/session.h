@@ -22,6 +22,7 @@
 #ifndef VMIG_MIGRATION_SESSION_H
 #define VMIG_MIGRATION_SESSION_H
 
+#include "migration/engine/postcopy-preempt.h"
 #include "migration/multifd/multifd.h"
 #include "migration/ram/ram.h"
 #include "migration/wire/wire.h"
@@ -45,6 +46,7 @@ typedef struct MigSession {
     GMutex lock;
     WireChannelSet *channels;
     MultifdRecv *multifd_recv;
+    PreemptRecv *preempt_recv;
 } MigSession;
 
 /* A session named @id migrating with @cfg (copied). */
@@ -55,16 +57,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MigSession, mig_session_free)
 
 /*
  * Destination: expect @n_multifd multifd channels, received by @recv
- * (taken).  Call before the session is registered with the router.
+ * (taken; NULL with 0), and the preempt channel if @preempt (taken;
+ * NULL: none).  Call before the session is registered with the router.
  */
-void mig_session_expect_multifd(MigSession *s, unsigned n_multifd,
-                                MultifdRecv *recv);
+void mig_session_expect_channels(MigSession *s, unsigned n_multifd,
+                                 MultifdRecv *recv, PreemptRecv *preempt);
 
 /*
  * The router's bind function (MigRouterBindFunc) for a session:
  * (role, index) must be one the session expects and not bound yet, or
- * the session fails (WIRE_BIND_INVALID); a bound multifd channel goes to
- * the multifd receiver.
+ * the session fails (WIRE_BIND_INVALID); a bound channel goes to its
+ * role's receiver.
  */
 WireBindResult mig_session_bind_channel(void *opaque, MigStream *stream,
                                         const WireChannelHeader *ch,

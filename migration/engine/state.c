@@ -340,6 +340,7 @@ static MigrationStats *stats_to_qapi(const MigRamStats *r)
     st->pages_per_second = r->pages_per_second;
     st->iteration = r->iteration;
     st->postcopy_requests = r->postcopy_requests;
+    st->postcopy_preempt_pages = r->postcopy_preempt_pages;
     return st;
 }
 

@@ -336,6 +336,13 @@ static void placed(PostcopyDest *pd, PendingBlock *pb, uint64_t page)
 bool postcopy_dest_load(PostcopyDest *pd, const uint8_t *body, size_t len,
                         Error **errp)
 {
+    return postcopy_dest_load_channel(pd, pd->rl, body, len, errp);
+}
+
+bool postcopy_dest_load_channel(PostcopyDest *pd, RamLoader *rl,
+                                const uint8_t *body, size_t len,
+                                Error **errp)
+{
     const uint8_t *data;
     WireRamPages p;
     RAMBlock *b;
@@ -354,7 +361,7 @@ bool postcopy_dest_load(PostcopyDest *pd, const uint8_t *body, size_t len,
                    GUEST_PAGE_SIZE);
         return false;
     }
-    b = ram_loader_check_pages(pd->rl, &p, errp);
+    b = ram_loader_check_pages(rl, &p, errp);
     if (!b) {
         return false;
     }
@@ -369,9 +376,9 @@ bool postcopy_dest_load(PostcopyDest *pd, const uint8_t *body, size_t len,
         }
         if (normal) {
             data += GUEST_PAGE_SIZE;
-            qatomic_inc(&pd->rl->normal_pages);
+            qatomic_inc(&rl->normal_pages);
         } else {
-            qatomic_inc(&pd->rl->zero_pages);
+            qatomic_inc(&rl->zero_pages);
         }
         placed(pd, pb, off / GUEST_PAGE_SIZE);
     }

@@ -71,6 +71,14 @@ bool postcopy_dest_listen(PostcopyDest *pd, PostcopyRequestFunc *fn,
  * checks), then every page placed atomically. */
 bool postcopy_dest_load(PostcopyDest *pd, const uint8_t *body, size_t len,
                         Error **errp);
+/*
+ * The same for a record of another channel (the preempt channel),
+ * whose packet numbers and page counts are @rl's; any thread, while
+ * listening (placing is atomic, so two channels may place at once).
+ */
+bool postcopy_dest_load_channel(PostcopyDest *pd, RamLoader *rl,
+                                const uint8_t *body, size_t len,
+                                Error **errp);
 
 /* Pages still pending (0 once the source has sent everything). */
 uint64_t postcopy_dest_pending(PostcopyDest *pd);

@@ -73,7 +73,8 @@ class QueryTest(ConfigTestCase):
         self.assertIn('capability', members['multifd'])
         self.assertIn('deprecated', members['compress'])
         self.assertIn('unimplemented', members['rdma-pin-all'])
-        self.assertIn('not-yet', members['postcopy-preempt'])
+        self.assertIn('not-yet', members['direct-io'])
+        self.assertNotIn('not-yet', members['postcopy-preempt'])
         self.assertNotIn('not-yet', members['postcopy-ram'])
         self.assertNotIn('not-yet', members['tls-creds'])
         self.assertIn('no-effect', members['announce-rounds'])
@@ -131,8 +132,7 @@ class SetConfigTest(ConfigTestCase):
         self.assertIn('qpl', desc)
 
     def test_not_yet_refused_unless_default(self):
-        for args in [{'postcopy-preempt': True},
-                     {'direct-io': True},
+        for args in [{'direct-io': True},
                      {'background-snapshot': True}]:
             with self.subTest(args=args):
                 (name, value), = args.items()
@@ -170,7 +170,7 @@ class SetConfigTest(ConfigTestCase):
         self.refused('migrate-set-config', multifd=True, max_bandwidth=MiB,
                      multifd_channels=0)
         self.assertEqual(self.config(), before)
-        self.refused('migrate-set-config', postcopy_ram=True,
+        self.refused('migrate-set-config', xbzrle=True,
                      multifd=True)
         self.assertEqual(self.config(), before)
 
@@ -242,8 +242,8 @@ class LegacyCapabilitiesTest(ConfigTestCase):
         self.assertEqual(legacy, new)
         # And the same refusal of what is not built yet.
         legacy = self.refused('migrate-set-capabilities', capabilities=[
-            {'capability': 'postcopy-preempt', 'state': True}])
-        new = self.refused('migrate-set-config', postcopy_preempt=True)
+            {'capability': 'background-snapshot', 'state': True}])
+        new = self.refused('migrate-set-config', background_snapshot=True)
         self.assertEqual(legacy, new)
         self.assertIn('not supported by this vmig yet', new)
 
@@ -251,7 +251,7 @@ class LegacyCapabilitiesTest(ConfigTestCase):
         before = self.config()
         self.refused('migrate-set-capabilities', capabilities=[
             {'capability': 'multifd', 'state': True},
-            {'capability': 'postcopy-ram', 'state': True}])
+            {'capability': 'xbzrle', 'state': True}])
         self.assertEqual(self.config(), before)
 
 

@@ -403,7 +403,8 @@ class PeerTest(MigrationTestCase):
             dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0',
                     exit_on_error=False)
             for config, option, value in [
-                    ({'postcopy-preempt': True}, 'postcopy-preempt', ''),
+                    ({'background-snapshot': True}, 'background-snapshot',
+                     ''),
                     ({'direct-io': True}, 'direct-io', '')]:
                 with self.subTest(option=option):
                     hello = hello_body(config=config, **LAYOUT)

@@ -186,7 +186,7 @@ class SetConfigTest(MigrationHMPTestCase):
             # a rule between options
             ('switchover-ack=on', {'switchover-ack': True}),
             # not built yet
-            ('postcopy-preempt=on', {'postcopy-preempt': True}),
+            ('background-snapshot=on', {'background-snapshot': True}),
             ('xbzrle=on,multifd=on', {'xbzrle': True, 'multifd': True}),
             # unknown option
             ('bogus=1', {'bogus': 1}),

@@ -41,6 +41,7 @@ STATE = 'unit/test-migration-state.c::'
 LIVENESS = 'functional/test_migration_liveness.py::'
 TLS = 'functional/test_migration_tls.py::'
 POSTCOPY = 'functional/test_migration_postcopy.py::'
+PREEMPT = 'functional/test_migration_postcopy_preempt.py::'
 
 # Option -> the tests that show it does what it says: a functional test
 # ("functional/FILE.py::test_method") or a unit test of the engine code
@@ -55,6 +56,11 @@ COVERAGE = {
     # A slow background stream keeps postcopy going; raised at runtime.
     'max-postcopy-bandwidth': [POSTCOPY +
                                'test_cancel_refused_after_switch'],
+    # Requested pages counted on the preempt channel, on both ends.
+    'postcopy-preempt': [PREEMPT + 'test_preempt',
+                         PREEMPT + 'test_preempt_multifd',
+                         PREEMPT + 'test_no_preempt_pages_without_option',
+                         PREEMPT + 'test_destination_without_preempt'],
     'auto-converge': [PRECOPY + 'test_auto_converge',
                       POLICY + 'test_throttle_rule'],
     'events': [PRECOPY + 'test_events_follow_the_option',

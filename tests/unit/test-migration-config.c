@@ -970,12 +970,18 @@ START_TEST(test_messages)
                    "travels on the return path");
     cfg->switchover_ack = false;
 
-    /* Refused before any rule it takes part in. */
+    /* The preempt channel carries postcopy's pages (#14). */
     cfg->postcopy_preempt = true;
     ck_assert(!migration_config_validate(cfg, NULL, &env_set, &err));
-    check_error_is(&err, "Option 'postcopy-preempt' is not supported by "
-                   "this vmig yet");
-    cfg->postcopy_preempt = false;
+    check_error_is(&err, "Option 'postcopy-preempt' requires 'postcopy-ram' "
+                   "to be enabled: the preempt channel carries the pages "
+                   "postcopy requests");
+    cfg->postcopy_ram = true;
+    ck_assert(migration_config_validate(cfg, NULL, &env_set, &error_abort));
+    /* Multifd carries precopy, and postcopy follows it (QEMU 10.1). */
+    cfg->multifd = true;
+    ck_assert(migration_config_validate(cfg, NULL, &env_set, &error_abort));
+    cfg->multifd = cfg->postcopy_ram = cfg->postcopy_preempt = false;
 
     cfg->direct_io = true;
     ck_assert(!migration_config_validate(cfg, NULL, &env_set, &err));

@@ -325,15 +325,13 @@ START_TEST(test_effective_config_refused)
                  "Option 'return-path' cannot be used with URI 'file:/x'");
     sent.has_return_path = false;
 
-    /* Not built yet: the validator refuses it, before the rule that
-     * postcopy-preempt needs postcopy-ram. */
+    /* A rule between two sent options. */
     sent.has_postcopy_preempt = true;
     sent.postcopy_preempt = true;
     check_reject(handshake_effective_config(&sent, local, "tcp:h:1", &host,
                                             &eff),
                  "IncompatibleConfig", "postcopy-preempt",
-                 "Option 'postcopy-preempt' is not supported by this vmig "
-                 "yet");
+                 "Option 'postcopy-preempt' requires 'postcopy-ram'");
     sent.has_postcopy_preempt = false;
     sent.has_mapped_ram = sent.mapped_ram = true;
     sent.has_multifd = sent.multifd = true;
@@ -536,6 +534,9 @@ START_TEST(test_hello_and_destination_checks)
     ck_assert_uint_eq(version, WIRE_VERSION_MAX);
     acc = handshake_accept_new(h, version, eff);
     ck_assert(wire_accept_has_feature(acc, "switchover-ack"));
+    /* With userfaultfd here (as the validator probes it), preempt. */
+    ck_assert(wire_accept_has_feature(acc, "postcopy-preempt") ==
+              migration_host_support()->has[MIGRATION_HOST_USERFAULTFD]);
     ck_assert(handshake_check_accept(h, acc, NULL, &error_abort));
     g_clear_pointer(&eff, qapi_free_MigrationConfig);
 
@@ -645,6 +646,19 @@ START_TEST(test_check_accept)
     ck_assert(!handshake_check_accept(h, a, NULL, &err));
     ck_assert(strstr(error_get_pretty(err), "session id"));
     error_free_or_abort(&err);
+    a->session_id[15] ^= 1;
+
+    /* postcopy-preempt: only to a destination that lists it (6.2). */
+    h->config->postcopy_ram = a->config->postcopy_ram = true;
+    h->config->postcopy_preempt = a->config->postcopy_preempt = true;
+    ck_assert(!handshake_check_accept(h, a, &cls, &err));
+    ck_assert_str_eq(cls, "IncompatibleConfig");
+    ck_assert_str_eq(error_get_pretty(err), "ACCEPT: option "
+                     "'postcopy-preempt' is on, but the destination does "
+                     "not list the feature 'postcopy-preempt'");
+    error_free_or_abort(&err);
+    wire_accept_add_feature(a, "postcopy-preempt");
+    ck_assert(handshake_check_accept(h, a, NULL, &error_abort));
 }
 END_TEST
 

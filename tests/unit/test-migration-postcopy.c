@@ -6,12 +6,20 @@
  * (migration/ram/postcopy-ram.c), and POSTCOPY_DISCARD checked against
  * the layout before any page is dropped.  Recovery's pieces: the
  * destination's RECEIVED_BITMAPs (every page but the pending ones), and
- * release-ram giving back only what a PONG confirmed.
+ * release-ram giving back only what a PONG confirmed.  The
+ * destination's preempt channel (migration/engine/postcopy-preempt.c):
+ * what it may carry, and when.
  */
 #include <check.h>
 #include "tests/check-run.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "io/channel-socket.h"
+#include "migration/config.h"
 #include "migration/engine/postcopy.h"
+#include "migration/engine/postcopy-preempt.h"
 #include "migration/engine/postcopy-recover.h"
 #include "migration/ram/postcopy-ram.h"
 #include "migration/wire/wire.h"
@@ -104,6 +112,21 @@ START_TEST(test_requests_wait)
     ck_assert(postcopy_requests_push(q, &req, &error_abort));
     ck_assert(postcopy_requests_wait(q, g_get_monotonic_time() +
                                         G_USEC_PER_SEC * 60));
+    /* The migration thread's pause with a preempt channel: a queued
+     * request does not end it (the channel's thread takes it), the
+     * deadline does... */
+    postcopy_requests_sleep(q, g_get_monotonic_time() + 1000);
+    ck_assert(postcopy_requests_pop(q, &req));
+    /* ...and a kick, at once (else this would take a minute)... */
+    postcopy_requests_kick(q);
+    postcopy_requests_sleep(q, g_get_monotonic_time() +
+                               G_USEC_PER_SEC * 60);
+    /* ...once: the next pause runs to its deadline again, and a kick
+     * ends a wait with nothing queued as well. */
+    postcopy_requests_sleep(q, g_get_monotonic_time() + 1000);
+    postcopy_requests_kick(q);
+    ck_assert(!postcopy_requests_wait(q, g_get_monotonic_time() +
+                                         G_USEC_PER_SEC * 60));
     postcopy_requests_free(q);
 }
 END_TEST
@@ -183,6 +206,129 @@ START_TEST(test_discard_checked)
     ck_assert_uint_eq(postcopy_dest_pending(pd), 3);
     postcopy_dest_free(pd);
     ram_loader_destroy(&rl);
+}
+END_TEST
+
+/* A stream over one end of a socket pair; *@peer is the other end. */
+static MigStream *pair(int *peer)
+{
+    int sv[2];
+    g_autoptr(QIOChannel) ioc = NULL;
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    ioc = qio_channel_socket_new_fd(sv[0], "test:pair", &error_abort);
+    *peer = sv[1];
+    return mig_stream_new(ioc, &error_abort);
+}
+
+static void write_all(int fd, const GByteArray *b)
+{
+    ck_assert_int_eq(write(fd, b->data, b->len), (ssize_t)b->len);
+}
+
+/* A preempt receiver for @blocks, its channel bound; *@peer writes the
+ * channel, *@main is the main stream a failure wakes. */
+static PreemptRecv *preempt_bound(GPtrArray *blocks, int *peer,
+                                  MigStream **main, int *main_peer)
+{
+    g_autoptr(MigrationConfig) cfg = migration_config_new_default();
+    PreemptRecv *r;
+
+    /* The records below carry no CRC (a socket's default has them). */
+    cfg->checksum = MIGRATION_CHECKSUM_NONE;
+    *main = pair(main_peer);
+    r = preempt_recv_new(cfg, blocks, *main);
+    preempt_recv_add_channel(r, pair(peer));
+    ck_assert(preempt_recv_wait_bound(r, mig_deadline_after_ms(10000),
+                                      &error_abort));
+    return r;
+}
+
+/* The channel's end after @b's records and the source's close: NULL
+ * @want, a good one. */
+static void preempt_ends_with(GByteArray *b, const char *want,
+                              bool main_woken)
+{
+    g_autoptr(GPtrArray) blocks = two_blocks();
+    MigStream *main;
+    int peer, main_peer;
+    PreemptRecv *r = preempt_bound(blocks, &peer, &main, &main_peer);
+    Error *err = NULL;
+
+    write_all(peer, b);
+    shutdown(peer, SHUT_WR);
+    if (want) {
+        ck_assert(!preempt_recv_wait_end(r, &err));
+        ck_assert_msg(strstr(error_get_pretty(err), want), "%s",
+                      error_get_pretty(err));
+        error_free(err);
+        /* The incoming thread stops too, unless the main channel
+         * carries the reason (the source closed its channels). */
+        ck_assert(mig_stream_is_woken(main) == main_woken);
+    } else {
+        ck_assert(preempt_recv_wait_end(r, &error_abort));
+        ck_assert(!mig_stream_is_woken(main));
+    }
+    close(peer);
+    preempt_recv_free(r);
+    mig_stream_free(main);
+    close(main_peer);
+}
+
+START_TEST(test_preempt_channel_records)
+{
+    g_autoptr(GPtrArray) blocks = two_blocks();
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    struct iovec iov[3];
+    RamPageBatch batch = {
+        .block = g_ptr_array_index(blocks, 0), .block_index = 0,
+        .count = 1, .offsets = { 0 }, .kinds = { WIRE_PAGE_ZERO },
+    };
+    size_t niov;
+
+    /* END alone: a precopy that never switched. */
+    wire_empty_encode(b, WIRE_REC_END, &error_abort);
+    preempt_ends_with(b, NULL, false);
+
+    /* Pages only once the destination listens (POSTCOPY_LISTEN). */
+    g_byte_array_set_size(b, 0);
+    niov = ram_batch_record_iov(&batch, 0, b, iov);
+    ck_assert_uint_eq(niov, 1);     /* a zero page: no data, no padding */
+    preempt_ends_with(b, "postcopy-preempt channel: RAM_PAGES before "
+                      "POSTCOPY_LISTEN", true);
+
+    /* Nothing but RAM_PAGES and END. */
+    g_byte_array_set_size(b, 0);
+    wire_sync_encode(b, 1, &error_abort);
+    preempt_ends_with(b, "SYNC is not allowed on the postcopy-preempt "
+                      "channel", true);
+
+    /* Closed before END: the main channel says why. */
+    g_byte_array_set_size(b, 0);
+    preempt_ends_with(b, "the stream ended before END", false);
+}
+END_TEST
+
+START_TEST(test_preempt_channel_after_stop)
+{
+    g_autoptr(GPtrArray) blocks = two_blocks();
+    g_autoptr(MigrationConfig) cfg = migration_config_new_default();
+    int peer, main_peer;
+    MigStream *main = pair(&main_peer);
+    PreemptRecv *r = preempt_recv_new(cfg, blocks, main);
+    Error *err = NULL;
+
+    /* A channel bound after the session stopped is closed unread. */
+    preempt_recv_stop(r);
+    preempt_recv_add_channel(r, pair(&peer));
+    ck_assert(!preempt_recv_wait_bound(r, mig_deadline_after_ms(1), &err));
+    ck_assert(strstr(error_get_pretty(err), "did not connect"));
+    error_free(err);
+    ck_assert_int_eq(read(peer, &err, 1), 0);   /* EOF: closed */
+    close(peer);
+    preempt_recv_free(r);
+    mig_stream_free(main);
+    close(main_peer);
 }
 END_TEST
 
@@ -273,6 +419,8 @@ int main(void)
     tcase_add_test(tc, test_requests_wait);
     tcase_add_test(tc, test_blocks_served);
     tcase_add_test(tc, test_discard_checked);
+    tcase_add_test(tc, test_preempt_channel_records);
+    tcase_add_test(tc, test_preempt_channel_after_stop);
     tcase_add_test(tc, test_received_bitmaps);
     tcase_add_test(tc, test_release_confirmed);
     suite_add_tcase(s, tc);

@@ -1363,6 +1363,14 @@ START_TEST(test_channel_bind)
     ch = channel(WIRE_CHANNEL_MULTIFD, 3);
     ck_assert_int_eq(wire_channel_bind(set, &ch, &err), WIRE_BIND_INVALID);
     check_error(&err, "multifd channel index 3 out of range (3 expected)");
+    /* Exactly one preempt channel (protocol section 5.2). */
+    ch = channel(WIRE_CHANNEL_POSTCOPY_PREEMPT, 0);
+    ck_assert_int_eq(wire_channel_bind(set, &ch, &err), WIRE_BIND_INVALID);
+    check_error(&err, "postcopy-preempt channel 0 connected twice");
+    ch = channel(WIRE_CHANNEL_POSTCOPY_PREEMPT, 1);
+    ck_assert_int_eq(wire_channel_bind(set, &ch, &err), WIRE_BIND_INVALID);
+    check_error(&err, "postcopy-preempt channel index 1 out of range "
+                "(1 expected)");
     ch = channel(7, 0);
     ck_assert_int_eq(wire_channel_bind(set, &ch, &err), WIRE_BIND_INVALID);
     check_error(&err, "unknown role 7");
