@@ -6,6 +6,7 @@ Python standard library only.
 """
 
 import argparse
+import importlib.util
 import json
 import mmap
 import os
@@ -295,6 +296,19 @@ def git_commit(here=None):
         return 'unknown'
 
 
+def build_commit(build, script):
+    """The commit vmig was built from (the build may be of another
+    tree than the benchmark's), and that of @script's tree when they
+    differ."""
+    try:
+        with open(os.path.join(build, 'meson-info', 'meson-info.json')) as f:
+            source = json.load(f)['directories']['source']
+    except (OSError, ValueError, KeyError):
+        return git_commit()
+    built, here = git_commit(source), git_commit()
+    return built if built == here else '%s (%s at %s)' % (built, script, here)
+
+
 def qemu_version(qemu):
     try:
         out = subprocess.run([qemu, '--version'], capture_output=True,
@@ -302,6 +316,27 @@ def qemu_version(qemu):
         return out.splitlines()[0].strip()
     except (OSError, IndexError):
         return 'unknown'
+
+
+def load_script(name, path):
+    """The script at @path (another benchmark, whose file name is no
+    module name) as module @name."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def read_runs(paths):
+    """The 'meta' of each of the --json files at @paths, and all their
+    'runs' in one list."""
+    metas, runs = [], []
+    for path in paths:
+        with open(path) as f:
+            data = json.load(f)
+        metas.append(data['meta'])
+        runs += data['runs']
+    return metas, runs
 
 
 def emit(text, path=None):

@@ -49,7 +49,7 @@ import time
 from benchlib import (GiB, MiB, PAGE, Machine, QmpError, git_commit,
                       machine_description, require_memory, on_free_port,
                       parse_size, qemu_migrate_tcp, qemu_version,
-                      size_name)
+                      read_runs, size_name)
 from downtime import percentile
 from precopy import fill_ram
 
@@ -61,9 +61,10 @@ RATE_WINDOW_S = 1.0             # the guest's rate before migrating
 TOOL_NAMES = {'qemu': 'QEMU', 'vmig': 'vmig', 'compare': 'vmig (compare)'}
 
 # The QEMU guest.  BIOS loads it at 0x7c00 in real mode; A20 on (port
-# 0x92), a flat 4 GiB code and data segment, then the sweep: %dl is odd,
-# so no page it touches is ever a zero page again.
-GUEST_ASM = r'''
+# 0x92), a flat 4 GiB code and data segment (GUEST_ENTRY and GUEST_GDT,
+# which postcopy.py's guest shares), then the sweep: %dl is odd, so no
+# page it touches is ever a zero page again.
+GUEST_ENTRY = r'''
 	.code16
 	.globl _start
 _start:
@@ -86,6 +87,8 @@ flat:
 	movw %ax, %ds
 	movw %ax, %es
 	movw %ax, %ss
+'''
+GUEST_SWEEP = r'''
 	xorl %ebx, %ebx
 	movb $1, %dl
 sweep:
@@ -99,6 +102,8 @@ page:
 	jb page
 	addb $2, %dl
 	jmp sweep
+'''
+GUEST_GDT = r'''
 	.p2align 3
 gdt:
 	.quad 0
@@ -110,15 +115,17 @@ gdt_desc:
 	.org 510
 	.word 0xaa55
 '''
+GUEST_ASM = GUEST_ENTRY + GUEST_SWEEP + GUEST_GDT
 
 
-def build_guest(tmpdir, ws):
-    """Assembles the boot sector for working set @ws; returns its path."""
-    src = os.path.join(tmpdir, 'guest-%d.S' % ws)
+def build_guest(tmpdir, ws, asm=GUEST_ASM, name='guest'):
+    """Assembles the boot sector @asm (another benchmark's guest, with
+    the same symbols) for working set @ws; returns its path."""
+    src = os.path.join(tmpdir, '%s-%d.S' % (name, ws))
     obj = src[:-2] + '.o'
     img = src[:-2] + '.img'
     with open(src, 'w') as f:
-        f.write(GUEST_ASM)
+        f.write(asm)
     subprocess.run(['as', '--32', '--defsym', 'WS_START=%d' % WS_START,
                     '--defsym', 'WS_END=%d' % (WS_START + ws),
                     '--defsym', 'COUNTER=%d' % COUNTER, '-o', obj, src],
@@ -142,6 +149,9 @@ def wait_for(what, cond, timeout=120):
 # ---- the two programs --------------------------------------------------
 
 class Qemu:
+    # The boot sector (postcopy.py's guest is another), and its name.
+    asm, asm_name = GUEST_ASM, 'guest'
+
     def __init__(self, args, tmp):
         self.binary = args.qemu
         self.tmp = tmp
@@ -156,7 +166,8 @@ class Qemu:
     def _image(self, tmpdir, ws, name):
         # Each end has a copy: QEMU locks the image it opens.
         if ws not in self.images:
-            self.images[ws] = build_guest(self.tmp, ws)
+            self.images[ws] = build_guest(self.tmp, ws, self.asm,
+                                          self.asm_name)
         path = os.path.join(tmpdir, name + '.img')
         shutil.copy(self.images[ws], path)
         return path
@@ -662,13 +673,10 @@ def main():
                      'setup-qemu-bench, or leave out --plots'
                      % sys.executable)
     if args.merge:
-        meta, runs = None, []
-        for path in args.merge:
-            with open(path) as f:
-                data = json.load(f)
-            meta = meta or data['meta']
-            meta['rates'].update(data['meta']['rates'])
-            runs += data['runs']
+        metas, runs = read_runs(args.merge)
+        meta = metas[0]
+        for m in metas[1:]:
+            meta['rates'].update(m['rates'])
     else:
         if any(ws % MiB or ws < MiB for ws in args.sizes) or \
                 any(WS_START + ws + GUEST_EXTRA > 3 * GiB

@@ -40,7 +40,6 @@ on all of them.  See docs/benchmarks.md.
 
 import argparse
 import datetime
-import importlib.util
 import json
 import os
 import shutil
@@ -48,7 +47,7 @@ import statistics
 import sys
 import tempfile
 
-from benchlib import (MiB, QmpError, emit, machine_description,
+from benchlib import (MiB, QmpError, emit, load_script, machine_description,
                       require_memory, parse_size, size_name, wait_migration)
 from precopy import VCPUS, migrate_once
 
@@ -82,17 +81,9 @@ def vmig_config(channels, compression):
     return config
 
 
-def load_multifd_vs_qemu():
-    """multifd-vs-qemu.py, whose scenarios and QEMU driver this reuses."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                        'multifd-vs-qemu.py')
-    spec = importlib.util.spec_from_file_location('multifd_vs_qemu', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-MVQ = load_multifd_vs_qemu()
+# multifd-vs-qemu.py, whose scenarios and QEMU driver this reuses.
+MVQ = load_script('multifd_vs_qemu', os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), 'multifd-vs-qemu.py'))
 
 
 def stop_phase_times(logs):

@@ -28,7 +28,6 @@ library.
 """
 
 import datetime
-import importlib.util
 import json
 import os
 import shutil
@@ -38,7 +37,8 @@ import sys
 import tempfile
 import time
 
-from benchlib import (MiB, QmpError, check_programs, emit, git_commit,
+from benchlib import (MiB, QmpError, build_commit, check_programs, emit,
+                      load_script,
                       machine_description, qemu_version, require_memory,
                       size_name, vs_qemu_arguments, wait_migration)
 
@@ -55,13 +55,6 @@ MB = 1e6
 TARGET_SCENARIO = 'multifd-2'
 TARGET_VS_QEMU = 1.5
 TARGET_VS_PLAIN = 0.70
-
-
-def load_script(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # multifd-vs-qemu.py's content, scenarios and command lines; the
@@ -536,18 +529,6 @@ def plot(data, path):
     plt.close(fig)
 
 
-def build_commit(build):
-    """The commit vmig was built from (the build may be of another
-    tree than this script's), and this script's when they differ."""
-    try:
-        with open(os.path.join(build, 'meson-info', 'meson-info.json')) as f:
-            source = json.load(f)['directories']['source']
-    except (OSError, ValueError, KeyError):
-        return git_commit()
-    built, here = git_commit(source), git_commit()
-    return built if built == here else '%s (tls.py at %s)' % (built, here)
-
-
 # ---- main ---------------------------------------------------------------
 
 def main():
@@ -606,7 +587,7 @@ def main():
         data = {'date': datetime.datetime.now(datetime.timezone.utc)
                 .strftime('%Y-%m-%d %H:%M UTC'),
                 'machine': machine_description(), 'cpus': os.cpu_count(),
-                'commit': build_commit(args.build),
+                'commit': build_commit(args.build, 'tls.py'),
                 'qemu-version': qemu_version(args.qemu), 'size': args.size,
                 'scenarios': args.scenarios, 'modes': args.modes,
                 'tools': args.tools, 'no-verify': args.no_verify,
