@@ -642,9 +642,7 @@ class SpecTest(unittest.TestCase):
         path = os.path.join(tmp, 'wait.sock')
         args = ['-qmp', 'unix:%s,server=on,wait=on' % path]
         with Vmig(name='wait', qmp=False, tmpdir=tmp, args=args) as vm:
-            vmig_harness.wait_for(lambda: os.path.exists(path),
-                                  what='socket file')
-            c = QMPClient(path)
+            c = vm.connect_when_up(lambda: QMPClient(path))
             try:
                 self.assertIn('qemu', c.cmd('query-version'))
                 try:

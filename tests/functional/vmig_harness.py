@@ -286,10 +286,12 @@ class Vmig:
                                      stderr=self._stderr,
                                      pass_fds=self.pass_fds)
         if self.want_qmp:
-            self.qmp = self._connect(lambda: QMPClient(self.qmp_path))
+            self.qmp = self.connect_when_up(lambda: QMPClient(self.qmp_path))
         return self
 
-    def _connect(self, factory):
+    def connect_when_up(self, factory):
+        """factory()'s connection, retried while the socket is not there
+        or not listening yet (it exists from bind(), before listen())."""
         def attempt():
             if self.proc.poll() is not None:
                 raise RuntimeError('vmig exited with %d before its monitor '
@@ -302,14 +304,16 @@ class Vmig:
         return wait_for(attempt, what='vmig monitor socket')
 
     def new_qmp(self, negotiate=True):
-        client = self._connect(lambda: QMPClient(self.qmp_path, negotiate))
+        client = self.connect_when_up(
+            lambda: QMPClient(self.qmp_path, negotiate))
         self.extra_clients.append(client)
         return client
 
     def hmp(self, line):
         if self.hmp_client is None:
             assert self.want_hmp, 'Vmig(hmp=True) is needed for hmp()'
-            self.hmp_client = self._connect(lambda: HMPClient(self.hmp_path))
+            self.hmp_client = self.connect_when_up(
+                lambda: HMPClient(self.hmp_path))
         return self.hmp_client.run(line)
 
     def cmd(self, name, **args):
