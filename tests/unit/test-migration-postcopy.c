@@ -12,11 +12,10 @@
  */
 #include <check.h>
 #include "tests/check-run.h"
+#include "tests/stream-pair.h"
 
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include "io/channel-socket.h"
 #include "migration/config.h"
 #include "migration/engine/postcopy.h"
 #include "migration/engine/postcopy-preempt.h"
@@ -209,18 +208,6 @@ START_TEST(test_discard_checked)
 }
 END_TEST
 
-/* A stream over one end of a socket pair; *@peer is the other end. */
-static MigStream *pair(int *peer)
-{
-    int sv[2];
-    g_autoptr(QIOChannel) ioc = NULL;
-
-    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    ioc = qio_channel_socket_new_fd(sv[0], "test:pair", &error_abort);
-    *peer = sv[1];
-    return mig_stream_new(ioc, &error_abort);
-}
-
 static void write_all(int fd, const GByteArray *b)
 {
     ck_assert_int_eq(write(fd, b->data, b->len), (ssize_t)b->len);
@@ -236,9 +223,9 @@ static PreemptRecv *preempt_bound(GPtrArray *blocks, int *peer,
 
     /* The records below carry no CRC (a socket's default has them). */
     cfg->checksum = MIGRATION_CHECKSUM_NONE;
-    *main = pair(main_peer);
+    *main = stream_pair(main_peer);
     r = preempt_recv_new(cfg, blocks, *main);
-    preempt_recv_add_channel(r, pair(peer));
+    preempt_recv_add_channel(r, stream_pair(peer));
     ck_assert(preempt_recv_wait_bound(r, mig_deadline_after_ms(10000),
                                       &error_abort));
     return r;
@@ -314,13 +301,13 @@ START_TEST(test_preempt_channel_after_stop)
     g_autoptr(GPtrArray) blocks = two_blocks();
     g_autoptr(MigrationConfig) cfg = migration_config_new_default();
     int peer, main_peer;
-    MigStream *main = pair(&main_peer);
+    MigStream *main = stream_pair(&main_peer);
     PreemptRecv *r = preempt_recv_new(cfg, blocks, main);
     Error *err = NULL;
 
     /* A channel bound after the session stopped is closed unread. */
     preempt_recv_stop(r);
-    preempt_recv_add_channel(r, pair(&peer));
+    preempt_recv_add_channel(r, stream_pair(&peer));
     ck_assert(!preempt_recv_wait_bound(r, mig_deadline_after_ms(1), &err));
     ck_assert(strstr(error_get_pretty(err), "did not connect"));
     error_free(err);

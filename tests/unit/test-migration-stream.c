@@ -7,6 +7,7 @@
 #include <check.h>
 #include "tests/check-error.h"
 #include "tests/check-run.h"
+#include "tests/stream-pair.h"
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,18 +20,6 @@
 #include "io/channel-file.h"
 #include "io/channel-socket.h"
 #include "migration/transport/stream.h"
-
-/* A stream over one end of a socket pair; *@peer is the other end. */
-static MigStream *pair(int *peer)
-{
-    int sv[2];
-    g_autoptr(QIOChannel) ioc = NULL;
-
-    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    ioc = qio_channel_socket_new_fd(sv[0], "test:pair", &error_abort);
-    *peer = sv[1];
-    return mig_stream_new(ioc, &error_abort);
-}
 
 static GByteArray *some_records(void)
 {
@@ -72,7 +61,7 @@ START_TEST(test_records)
     g_autoptr(GByteArray) b = some_records();
     WireRecord rec;
     int peer;
-    g_autoptr(MigStream) s = pair(&peer);
+    g_autoptr(MigStream) s = stream_pair(&peer);
 
     ck_assert_int_eq(write(peer, b->data, b->len), (ssize_t)b->len);
     shutdown(peer, SHUT_WR);
@@ -107,7 +96,7 @@ START_TEST(test_records_in_pieces)
 {
     g_autoptr(GByteArray) b = some_records();
     int peer;
-    g_autoptr(MigStream) s = pair(&peer);
+    g_autoptr(MigStream) s = stream_pair(&peer);
     Dribble d = { .fd = peer, .data = b };
     GThread *t = g_thread_new("dribble", dribble, &d);
 
@@ -139,7 +128,7 @@ START_TEST(test_big_record)
     g_autoptr(GByteArray) b = g_byte_array_new();
     g_autofree uint8_t *body = g_malloc(len);
     int peer;
-    g_autoptr(MigStream) s = pair(&peer);
+    g_autoptr(MigStream) s = stream_pair(&peer);
     g_autoptr(QIOChannel) other = qio_channel_socket_new_fd(peer, "other",
                                                             &error_abort);
     g_autoptr(MigStream) o = mig_stream_new(other, &error_abort);
@@ -205,7 +194,7 @@ START_TEST(test_writev_and_read_into)
     WireRecord rec;
     Error *err = NULL;
     int peer;
-    g_autoptr(MigStream) s = pair(&peer);
+    g_autoptr(MigStream) s = stream_pair(&peer);
     g_autoptr(MigStream) w = NULL;
     g_autoptr(QIOChannel) wc = NULL;
     int sv[2];
@@ -288,7 +277,7 @@ START_TEST(test_bad_header_fails_fast)
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         Error *err = NULL;
         int peer;
-        g_autoptr(MigStream) s = pair(&peer);
+        g_autoptr(MigStream) s = stream_pair(&peer);
 
         /* The peer keeps the connection open: no EOF, no waiting. */
         ck_assert_int_eq(write(peer, cases[i].bytes, cases[i].len),
@@ -320,7 +309,7 @@ START_TEST(test_eof)
 
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         int peer;
-        g_autoptr(MigStream) s = pair(&peer);
+        g_autoptr(MigStream) s = stream_pair(&peer);
         MigStreamResult r;
 
         ck_assert_int_eq(write(peer, b->data, cases[i].cut),
@@ -337,7 +326,7 @@ START_TEST(test_eof)
     /* Nothing at all, and nothing after a record: clean ends. */
     {
         int peer;
-        g_autoptr(MigStream) s = pair(&peer);
+        g_autoptr(MigStream) s = stream_pair(&peer);
 
         close(peer);
         ck_assert_int_eq(mig_stream_read_header(s, 0, &error_abort),
@@ -351,7 +340,7 @@ START_TEST(test_deadline)
     Error *err = NULL;
     WireRecord rec;
     int peer;
-    g_autoptr(MigStream) s = pair(&peer);
+    g_autoptr(MigStream) s = stream_pair(&peer);
     gint64 start = g_get_monotonic_time();
 
     ck_assert_int_eq(mig_stream_read_record(s, &rec,
@@ -428,7 +417,7 @@ START_TEST(test_wake_read)
     Error *err = NULL;
     WireRecord rec;
     int peer;
-    g_autoptr(MigStream) s = pair(&peer);
+    g_autoptr(MigStream) s = stream_pair(&peer);
     Waker w;
 
     waker_start(&w, s, -1);
@@ -452,7 +441,7 @@ START_TEST(test_wake_write)
     g_autoptr(GByteArray) last = g_byte_array_new();
     Error *err = NULL;
     int peer;
-    g_autoptr(MigStream) s = pair(&peer);
+    g_autoptr(MigStream) s = stream_pair(&peer);
     Waker w;
     char buf[64];
 
@@ -523,7 +512,7 @@ START_TEST(test_wake_write_finishes_record)
     g_autoptr(GByteArray) last = g_byte_array_new();
     Error *err = NULL;
     int peer;
-    g_autoptr(MigStream) s = pair(&peer);
+    g_autoptr(MigStream) s = stream_pair(&peer);
     SlowPeer p = { .s = s, .peer = peer };
     GThread *t;
     guint64 sent;
@@ -580,7 +569,7 @@ START_TEST(test_write_between)
     GThread *t;
     WireRecord rec;
     int peer;
-    g_autoptr(MigStream) s = pair(&peer);
+    g_autoptr(MigStream) s = stream_pair(&peer);
 
     wire_stream_header_encode(head);
     ck_assert_int_eq(mig_stream_write(s, head->data, head->len, 0,
@@ -624,7 +613,7 @@ START_TEST(test_write_last_after_wake)
     Error *err = NULL;
     WireRecord rec;
     int peer;
-    g_autoptr(MigStream) s = pair(&peer);
+    g_autoptr(MigStream) s = stream_pair(&peer);
     g_autoptr(QIOChannel) other = qio_channel_socket_new_fd(peer, "peer",
                                                             &error_abort);
     g_autoptr(MigStream) o = mig_stream_new(other, &error_abort);
@@ -677,7 +666,7 @@ START_TEST(test_zero_copy_unsupported)
 {
     Error *err = NULL;
     int peer;
-    g_autoptr(MigStream) s = pair(&peer);
+    g_autoptr(MigStream) s = stream_pair(&peer);
     struct iovec iov = { .iov_base = "data", .iov_len = 4 };
 
     ck_assert(!mig_stream_enable_zerocopy(s, &err));
