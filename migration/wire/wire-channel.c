@@ -120,3 +120,13 @@ bool wire_channel_set_complete(const WireChannelSet *set)
     }
     return true;
 }
+
+void wire_channel_reopen(WireChannelSet *set, uint32_t role, uint32_t index)
+{
+    g_assert(role > 0 && role < WIRE_CHANNEL__MAX &&
+             index < set->expected[role]);
+    if (set->bound[role][index]) {
+        set->bound[role][index] = false;
+        set->n_bound[role]--;
+    }
+}

@@ -626,6 +626,10 @@ WireBindResult wire_channel_bind(WireChannelSet *set,
                                  const WireChannelHeader *ch, Error **errp);
 /* Whether every expected channel has bound. */
 bool wire_channel_set_complete(const WireChannelSet *set);
+/* (@role, @index), bound, may bind once more: its connection is gone
+ * and a recovery opens it again (protocol section 6.12, step 3). */
+void wire_channel_reopen(WireChannelSet *set, uint32_t role,
+                         uint32_t index);
 
 /* ---- RAM_PAGES -------------------------------------------------------- */
 

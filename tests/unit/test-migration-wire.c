@@ -1401,6 +1401,28 @@ START_TEST(test_channel_bind_none)
 }
 END_TEST
 
+/* A recovery's new preempt channel: one more binding, not two. */
+START_TEST(test_channel_reopen)
+{
+    g_autoptr(WireChannelSet) set = wire_channel_set_new(session, 0, 1);
+    WireChannelHeader ch = channel(WIRE_CHANNEL_POSTCOPY_PREEMPT, 0);
+    Error *err = NULL;
+
+    /* Not bound yet: nothing changes. */
+    wire_channel_reopen(set, WIRE_CHANNEL_POSTCOPY_PREEMPT, 0);
+    ck_assert_int_eq(wire_channel_bind(set, &ch, &error_abort), WIRE_BIND_OK);
+    ck_assert(wire_channel_set_complete(set));
+    wire_channel_reopen(set, WIRE_CHANNEL_POSTCOPY_PREEMPT, 0);
+    ck_assert(!wire_channel_set_complete(set));
+    ck_assert_int_eq(wire_channel_bind(set, &ch, &error_abort), WIRE_BIND_OK);
+    ck_assert_int_eq(wire_channel_bind(set, &ch, &err), WIRE_BIND_INVALID);
+    check_error(&err, "postcopy-preempt channel 0 connected twice");
+    ch.session_id[0] ^= 1;
+    ck_assert_int_eq(wire_channel_bind(set, &ch, &err), WIRE_BIND_FOREIGN);
+    check_error(&err, "unknown session");
+}
+END_TEST
+
 /* ---- RAM_PAGES ---- */
 
 static bool ram_decode_fn(const uint8_t *body, size_t len, Error **errp)
@@ -2370,6 +2392,7 @@ int main(void)
     tcase_add_test(channels, test_channel_header);
     tcase_add_test(channels, test_channel_bind);
     tcase_add_test(channels, test_channel_bind_none);
+    tcase_add_test(channels, test_channel_reopen);
     suite_add_tcase(s, channels);
     tcase_add_test(data, test_ram_pages);
     tcase_add_test(data, test_ram_pages_errors);
