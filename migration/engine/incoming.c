@@ -316,6 +316,13 @@ static void check_hello_main(void *opaque)
         c->resumed = true;
         wire_hello_free(p->hello);
         g_free(p);
+        /* Its new preempt channel may connect right after ACCEPT. */
+        c->preempt = c->session->preempt_recv;
+        if (c->preempt) {
+            mig_session_resume_channels(c->session, c->stream, c->postcopy);
+            mig_router_add_session(c->inc->router, c->session->id,
+                                   mig_session_bind_channel, c->session);
+        }
         return;
     }
     c->session = mig_session_new(c->hello->session_id, c->effective);
@@ -1153,6 +1160,17 @@ static bool resume_answer(IncomingConn *c)
     postcopy_dest_resume(c->postcopy, request_page, c);
     mig_test_trace("postcopy resumed: %u bitmaps, %" G_GUINT64_FORMAT
                    " pages missing", n, postcopy_dest_pending(c->postcopy));
+    /* The source opens it after RESUME_REQUEST: without it the
+     * recovery fails (and pauses again). */
+    if (c->preempt) {
+        Error *err = NULL;
+
+        if (!preempt_recv_wait_bound(c->preempt, mig_deadline_after_ms(
+                                         mig_handshake_timeout_ms()),
+                                     &err)) {
+            return conn_fail(c, WIRE_ERR_GENERIC, err);
+        }
+    }
     if (!mig_status_change(MIGRATION_STATUS_POSTCOPY_RECOVER,
                            MIGRATION_STATUS_POSTCOPY_ACTIVE)) {
         Error *err = NULL;
@@ -1265,6 +1283,10 @@ static void pause_main(IncomingConn *c)
     if (c->result == IN_PAUSED) {
         InPaused *p = g_new0(InPaused, 1);
 
+        /* No channel binds to it until a resume's ACCEPT. */
+        if (c->preempt) {
+            mig_router_remove_session(i->router, c->session->id);
+        }
         p->session = g_steal_pointer(&c->session);
         p->postcopy = g_steal_pointer(&c->postcopy);
         p->hello = g_steal_pointer(&c->hello);
@@ -1398,7 +1420,7 @@ static gpointer incoming_thread_fn(gpointer opaque)
     c->result = run(c);
     /* After RUN only the source has the pages the guest lacks: wait for
      * it to come back rather than fail (unless vmig quits). */
-    if (c->result == IN_FAILED && c->postcopy_running && !c->preempt &&
+    if (c->result == IN_FAILED && c->postcopy_running &&
         !qatomic_mb_read(&shutting_down)) {
         c->result = IN_PAUSED;
         /* A request being written ends; then none is sent. */
@@ -1409,7 +1431,11 @@ static gpointer incoming_thread_fn(gpointer opaque)
     if (c->result == IN_FAILED) {
         send_error(c);
     }
-    if (c->preempt) {
+    if (c->preempt && c->result == IN_PAUSED) {
+        /* Its channel goes with the connection; a resume binds one
+         * anew. */
+        preempt_recv_detach(c->preempt);
+    } else if (c->preempt) {
         /* It places pages through c->postcopy: done before that goes. */
         preempt_recv_stop(c->preempt);
     }

@@ -186,8 +186,10 @@ typedef struct MigOutgoing {
      * by the main thread, or opened and not taken yet. */
     bool resume_connecting;
     MigStream *resume_stream;
+    MigrationAddress *resume_addr;  /* where it connects */
     bool stream_closed;         /* o->stream is a paused one's, closed */
     uint64_t old_bytes;         /* written on the connections before */
+    uint64_t old_preempt_pages; /* sent on the preempt channels before */
 
     /* Under lock; cond is broadcast on every change. */
     GMutex lock;
@@ -244,6 +246,7 @@ static void outgoing_free(MigOutgoing *o)
     postcopy_requests_free(o->requests);
     postcopy_release_free(o->release);
     qapi_free_MigrationAddress(o->addr);
+    qapi_free_MigrationAddress(o->resume_addr);
     mig_tls_free(o->tls);
     mig_session_free(o->session);
     wire_hello_free(o->hello);
@@ -828,8 +831,9 @@ static void publish_stats(MigOutgoing *o, const Progress *pg)
         .iteration = o->iteration,
         .postcopy_requests = o->requests ?
                              postcopy_requests_total(o->requests) : 0,
-        .postcopy_preempt_pages = o->preempt ?
-                                  preempt_send_pages(o->preempt) : 0,
+        .postcopy_preempt_pages = o->old_preempt_pages +
+                                  (o->preempt ?
+                                   preempt_send_pages(o->preempt) : 0),
     };
 
     /* The preempt channel's thread may be taking pages. */
@@ -1852,18 +1856,24 @@ static bool start_return_path(MigOutgoing *o, OutResult *res);
  * the guest, and vmig is not quitting (the only cancel after RUN). */
 static bool postcopy_pausable(MigOutgoing *o)
 {
-    /* Not with a preempt channel yet: a recovery would have to open it
-     * again (protocol section 6.12), which is not built. */
-    return o->postcopy_run && !cancelled(o) && !o->preempt;
+    return o->postcopy_run && !cancelled(o);
 }
 
-/* The broken connection closed, its return path ended; the stream
- * stays until a resume replaces it (a cancel may wake it meanwhile). */
+static void close_preempt(MigOutgoing *o);
+
+/* The broken connection closed, its return path ended and its preempt
+ * channel (if any) closed, a resume opens another; the stream stays
+ * until a resume replaces it (a cancel may wake it meanwhile). */
 static void drop_connection(MigOutgoing *o)
 {
     GThread *rp;
 
     mig_stream_wake(o->stream);
+    if (o->preempt) {
+        o->old_bytes += preempt_send_bytes(o->preempt);
+        o->old_preempt_pages += preempt_send_pages(o->preempt);
+        close_preempt(o);
+    }
     g_mutex_lock(&o->lock);
     rp = g_steal_pointer(&o->rp_thread);
     g_mutex_unlock(&o->lock);
@@ -1897,11 +1907,35 @@ static bool wait_resume(MigOutgoing *o)
         o->old_bytes += mig_stream_bytes_written(old);
         o->stream = g_steal_pointer(&o->resume_stream);
         o->stream_closed = false;
+        /* The preempt channel connects where main did. */
+        qapi_free_MigrationAddress(o->addr);
+        o->addr = g_steal_pointer(&o->resume_addr);
     }
     g_clear_pointer(&o->resume_stream, mig_stream_free);
     g_mutex_unlock(&o->lock);
     mig_stream_free(old);
     return old != NULL;
+}
+
+static bool open_preempt(MigOutgoing *o, OutResult *res);
+
+/* The recovery's preempt channel (protocol section 6.12, step 3), its
+ * thread serving requests from now on. */
+static bool resume_preempt(MigOutgoing *o, OutResult *res)
+{
+    Error *err = NULL;
+
+    if (!open_preempt(o, res)) {
+        return false;
+    }
+    if (!preempt_send_start(o->preempt, o->requests, &o->session->ram_saver,
+                            &o->pages_lock, preempt_sent, o, o->stream,
+                            &err)) {
+        *res = step_failed(o, err);
+        return false;
+    }
+    mig_test_trace("postcopy-preempt channel reopened");
+    return true;
 }
 
 /*
@@ -1994,6 +2028,10 @@ static bool resume_handshake(MigOutgoing *o, OutResult *res)
         o->session->ram_saver.next_packet = 0;
         mig_test_trace("postcopy resumed: %" G_GUINT64_FORMAT " pages to "
                        "send again", marked);
+        /* Before the return path reads the requests it serves. */
+        if (o->session->cfg->postcopy_preempt && !resume_preempt(o, res)) {
+            return false;
+        }
         if (!start_return_path(o, res)) {
             return false;
         }
@@ -2595,6 +2633,8 @@ bool migration_outgoing_resume(const MigrationAddress *addr, Error **errp)
     }
     g_mutex_lock(&cur->lock);
     cur->resume_connecting = true;
+    qapi_free_MigrationAddress(cur->resume_addr);
+    cur->resume_addr = QAPI_CLONE(MigrationAddress, addr);
     g_mutex_unlock(&cur->lock);
     spec.tls = cur->tls;
     mig_channel_open_async(addr, &spec, resume_connected, cur);

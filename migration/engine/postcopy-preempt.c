@@ -229,7 +229,6 @@ void preempt_send_free(PreemptSend *p)
 /* ---- Destination ---- */
 
 struct PreemptRecv {
-    MigStream *main;
     GPtrArray *blocks;
     bool checksum;
     unsigned liveness_s;
@@ -237,7 +236,10 @@ struct PreemptRecv {
 
     GMutex lock;                /* the fields below; cond on changes */
     GCond cond;
+    /* The connection's main channel; NULL while a postcopy is paused. */
+    MigStream *main;
     MigStream *stream;
+    uint64_t old_bytes;         /* read on the channels a pause closed */
     bool bound;                 /* stream set, its thread started */
     GThread *thread;
     bool listening;             /* POSTCOPY_LISTEN read */
@@ -277,7 +279,7 @@ static void recv_failed(PreemptRecv *r, Error *err, bool wake_main)
         r->error = err;
     }
     /* Under the lock: whoever sees the error sees main woken. */
-    if (wake_main) {
+    if (wake_main && r->main) {
         mig_stream_wake(r->main);
     }
     g_cond_broadcast(&r->cond);
@@ -380,8 +382,15 @@ static gpointer recv_thread_fn(gpointer opaque)
     bool eof = false;
 
     if (!receive(r, &eof, &err)) {
+        bool placing;
+
         error_prepend(&err, "postcopy-preempt channel: ");
-        recv_failed(r, err, !eof);
+        g_mutex_lock(&r->lock);
+        placing = r->pd != NULL;
+        g_mutex_unlock(&r->lock);
+        /* Once it places pages a vCPU may wait for, an end is a broken
+         * link (the postcopy pauses), not a source's way of failing. */
+        recv_failed(r, err, !eof || placing);
         return NULL;
     }
     g_mutex_lock(&r->lock);
@@ -507,6 +516,41 @@ void preempt_recv_stop(PreemptRecv *r)
     }
 }
 
+void preempt_recv_detach(PreemptRecv *r)
+{
+    MigStream *s;
+
+    preempt_recv_stop(r);
+    g_mutex_lock(&r->lock);
+    s = g_steal_pointer(&r->stream);
+    if (s) {
+        r->old_bytes += mig_stream_bytes_read(s);
+    }
+    r->main = NULL;
+    g_mutex_unlock(&r->lock);
+    /* The source's end of it fails at once, not at its next write. */
+    if (s) {
+        mig_stream_close(s, NULL);
+        mig_stream_free(s);
+    }
+}
+
+void preempt_recv_resume(PreemptRecv *r, MigStream *main, PostcopyDest *pd)
+{
+    g_mutex_lock(&r->lock);
+    g_assert(!r->thread && !r->stream);
+    r->main = main;
+    r->bound = r->ended = r->stopped = false;
+    g_clear_pointer(&r->error, error_free);
+    /* Pages go on being placed as after LISTEN. */
+    r->listening = true;
+    r->pd = pd;
+    /* A new channel numbers its RAM_PAGES from 0 (6.5). */
+    r->loader.next_packet = 0;
+    g_cond_broadcast(&r->cond);
+    g_mutex_unlock(&r->lock);
+}
+
 void preempt_recv_pages(PreemptRecv *r, uint64_t *zero, uint64_t *normal)
 {
     *zero += qatomic_read(&r->loader.zero_pages);
@@ -518,7 +562,7 @@ uint64_t preempt_recv_bytes(PreemptRecv *r)
     uint64_t n;
 
     g_mutex_lock(&r->lock);
-    n = r->stream ? mig_stream_bytes_read(r->stream) : 0;
+    n = r->old_bytes + (r->stream ? mig_stream_bytes_read(r->stream) : 0);
     g_mutex_unlock(&r->lock);
     return n;
 }

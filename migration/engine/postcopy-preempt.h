@@ -107,7 +107,20 @@ Error *preempt_recv_error(PreemptRecv *r);
 /* Ends and joins the thread: @pd is no longer used; a channel bound
  * later is closed at once. */
 void preempt_recv_stop(PreemptRecv *r);
-/* Pages placed from the channel (zero and normal added), its bytes. */
+/*
+ * The postcopy paused (protocol section 6.12): the thread ended, the
+ * channel closed, @main forgotten (a failure wakes nothing).  Call
+ * after the last use of the PostcopyDest, as _stop().
+ */
+void preempt_recv_detach(PreemptRecv *r);
+/*
+ * Main thread, a resuming source accepted: a new channel may bind (its
+ * packet numbers from 0), its pages placed through @pd at once; a
+ * failure wakes @main, the new connection's main channel.
+ */
+void preempt_recv_resume(PreemptRecv *r, MigStream *main, PostcopyDest *pd);
+/* Pages placed from the channel (zero and normal added), its bytes
+ * (those of the channels before a pause included). */
 void preempt_recv_pages(PreemptRecv *r, uint64_t *zero, uint64_t *normal);
 uint64_t preempt_recv_bytes(PreemptRecv *r);
 /* Stops and frees; NULL is ignored. */

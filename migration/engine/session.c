@@ -47,14 +47,27 @@ void mig_session_expect_channels(MigSession *s, unsigned n_multifd,
 }
 
 /* The session fails with @err (taken), through whichever receiver it
- * has: both wake the main stream. */
+ * has: both wake the main stream, but after a recovery only the
+ * preempt receiver knows the new one (multifd ended before postcopy). */
 static void session_fail(MigSession *s, Error *err)
 {
-    if (s->multifd_recv) {
-        multifd_recv_fail(s->multifd_recv, err);
-    } else {
+    if (s->preempt_recv) {
         preempt_recv_fail(s->preempt_recv, err);
+    } else {
+        multifd_recv_fail(s->multifd_recv, err);
     }
+}
+
+void mig_session_resume_channels(MigSession *s, MigStream *main,
+                                 PostcopyDest *pd)
+{
+    if (!s->preempt_recv) {
+        return;
+    }
+    g_mutex_lock(&s->lock);
+    wire_channel_reopen(s->channels, WIRE_CHANNEL_POSTCOPY_PREEMPT, 0);
+    g_mutex_unlock(&s->lock);
+    preempt_recv_resume(s->preempt_recv, main, pd);
 }
 
 WireBindResult mig_session_bind_channel(void *opaque, MigStream *stream,

@@ -8,8 +8,9 @@
  * expects (bound by session id, role and index, never by arrival order),
  * the multifd channels and the RAM saver or loader.  A connection only
  * refers to its session, so that postcopy recovery (protocol section
- * 6.12, not implemented yet) can let a new main channel find the session
- * again by its id; in precopy a session ends with its main channel.
+ * 6.12) can let a new main channel find the session again by its id,
+ * and its preempt channel bind again; in precopy a session ends with
+ * its main channel.
  *
  *   source                               destination
  *   mig_session_new(id from HELLO)       mig_session_new(id, effective)
@@ -62,6 +63,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MigSession, mig_session_free)
  */
 void mig_session_expect_channels(MigSession *s, unsigned n_multifd,
                                  MultifdRecv *recv, PreemptRecv *preempt);
+
+/*
+ * Destination, main thread: a resuming source's connection (@main)
+ * took the paused session over; it may bind the preempt channel once
+ * more (if the session has one), whose pages go to @pd at once.  Call
+ * before the session is registered with the new router.
+ */
+void mig_session_resume_channels(MigSession *s, MigStream *main,
+                                 PostcopyDest *pd);
 
 /*
  * The router's bind function (MigRouterBindFunc) for a session:
