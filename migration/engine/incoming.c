@@ -1641,6 +1641,13 @@ bool mig_incoming_pause(Error **errp)
     }
     qatomic_mb_set(&serving->pause_asked, 1);
     mig_stream_wake(serving->stream);
+    /* A recovery waiting for its preempt channel waits on that. */
+    if (serving->preempt) {
+        Error *err = NULL;
+
+        error_setg(&err, "migrate-pause on the destination");
+        preempt_recv_fail(serving->preempt, err);
+    }
     return true;
 }
 
