@@ -13,6 +13,9 @@
  *     pages taken from the RAM saver under    (postcopy_dest_load_channel)
  *     the lock the migration thread takes
  *   every page sent: _stop(), _end(): END   END on main: _wait_end()
+ *   paused: _free(); resume: _open(),       paused: _detach(); resume's
+ *     _start() again                          ACCEPT: _resume(), a new
+ *                                             channel binds
  *
  * The channel is opened whenever the option is on, and ended with END
  * at the end of a precopy too: whether postcopy starts is decided later.
