@@ -46,6 +46,7 @@
 #include "migration/engine/session.h"
 #include "migration/ram/mapped-ram.h"
 #include "migration/multifd/multifd.h"
+#include "migration/ram/postcopy-flow.h"
 #include "migration/ram/precopy-policy.h"
 #include "migration/ram/ram.h"
 #include "migration/ram/ram-xbzrle.h"
@@ -200,8 +201,10 @@ typedef struct MigOutgoing {
     bool rp_done;               /* the return-path thread has ended */
     uint32_t rp_status;
     bool rp_switchover_ack;
-    /* The heartbeat (return-path thread only): the last PING sent and
-     * PONG received. */
+    /* The heartbeat's and postcopy flow control's: the last PING sent
+     * (under ping_lock, which keeps PINGs in the order of their numbers)
+     * and PONG received (return-path thread). */
+    GMutex ping_lock;
     uint64_t ping_seq, pong_seq;
     char *rp_error;             /* the return path's reason to fail */
 
@@ -259,6 +262,7 @@ static void outgoing_free(MigOutgoing *o)
     error_free(o->devices_err);
     g_mutex_clear(&o->lock);
     g_mutex_clear(&o->pages_lock);
+    g_mutex_clear(&o->ping_lock);
     g_cond_clear(&o->cond);
     if (cur == o) {
         cur = NULL;
@@ -373,6 +377,18 @@ static void rp_fail(MigOutgoing *o, char *reason)
     wake_streams(o);
 }
 
+/* A PONG arrived: wake postcopy's sender if it waits for one (without
+ * preempt it waits on the request queue, which it serves meanwhile). */
+static void pong_wake(MigOutgoing *o)
+{
+    g_mutex_lock(&o->lock);
+    if (o->requests && !o->preempt) {
+        postcopy_requests_kick(o->requests);
+    }
+    g_cond_broadcast(&o->cond);
+    g_mutex_unlock(&o->lock);
+}
+
 /* Handles one record; false once the return path is done. */
 static bool rp_handle(MigOutgoing *o, const WireRecord *rec)
 {
@@ -430,21 +446,25 @@ static bool rp_handle(MigOutgoing *o, const WireRecord *rec)
         return true;
     }
     case WIRE_REC_PONG: {
-        uint64_t seq;
+        uint64_t seq, sent;
 
         if (!wire_heartbeat_decode(rec->type, rec->body, rec->len, &seq,
                                    &err)) {
             break;
         }
-        /* In order, and only for a PING sent. */
-        if (seq <= o->pong_seq || seq > o->ping_seq) {
+        /* In order, and only for a PING sent (the migration thread
+         * sends some too: an atomic read). */
+        sent = qatomic_read(&o->ping_seq);
+        if (seq <= o->pong_seq || seq > sent) {
             error_setg(&err, "PONG %" G_GUINT64_FORMAT " after PONG %"
                        G_GUINT64_FORMAT ", the last PING being %"
-                       G_GUINT64_FORMAT, seq, o->pong_seq, o->ping_seq);
+                       G_GUINT64_FORMAT, seq, o->pong_seq, sent);
             break;
         }
-        /* Atomic: release-ram's confirmations read it. */
+        /* Atomic: release-ram's confirmations and postcopy flow
+         * control read it. */
         qatomic_set(&o->pong_seq, seq);
+        pong_wake(o);
         return true;
     }
     case WIRE_REC_ERROR: {
@@ -490,17 +510,26 @@ static bool rp_expects_replies(MigOutgoing *o)
     return open;
 }
 
-/* The next PING, between the migration thread's records. */
-static void rp_ping(MigOutgoing *o, gint64 deadline)
+/*
+ * The next PING, between the migration thread's records; its number.
+ * The return-path thread sends them as heartbeat, the migration thread
+ * as postcopy flow control's marks.
+ */
+static uint64_t send_ping(MigOutgoing *o, gint64 deadline)
 {
     g_autoptr(GByteArray) b = g_byte_array_new();
+    uint64_t seq;
 
+    g_mutex_lock(&o->ping_lock);
     /* Counted before it is written (release-ram reads it). */
-    qatomic_set(&o->ping_seq, o->ping_seq + 1);
-    wire_heartbeat_encode(b, WIRE_REC_PING, o->ping_seq, &error_abort);
+    seq = o->ping_seq + 1;
+    qatomic_set(&o->ping_seq, seq);
+    wire_heartbeat_encode(b, WIRE_REC_PING, seq, &error_abort);
     /* A failed write fails the migration thread's next write too; the
      * missing PONG ends the migration anyway. */
     mig_stream_write_between(o->stream, b->data, b->len, deadline, NULL);
+    g_mutex_unlock(&o->ping_lock);
+    return seq;
 }
 
 /*
@@ -538,7 +567,7 @@ static gpointer rp_thread_fn(gpointer opaque)
         }
         if (r == MIG_STREAM_TIMEOUT && now < heard + live_us) {
             error_free(err);
-            rp_ping(o, heard + live_us);
+            send_ping(o, heard + live_us);
             next_ping = now + live_us / 3;
             continue;
         }
@@ -1708,19 +1737,39 @@ static bool postcopy_switch(MigOutgoing *o, OutResult *res)
     return true;
 }
 
-/* The pages of one request that have not gone yet, ahead of the rest. */
+/* The pages of one request that have not gone yet, ahead of the rest;
+ * *@len gets the bytes sent. */
 static bool send_requested(MigOutgoing *o, const WirePageRequest *req,
-                           OutResult *res)
+                           size_t *len, OutResult *res)
 {
     RamPageBatch batch;
-    size_t len;
     unsigned n;
 
     g_mutex_lock(&o->pages_lock);
     n = ram_saver_range_batch(&o->session->ram_saver, req->block,
                               req->offset, req->length, &batch);
     g_mutex_unlock(&o->pages_lock);
-    return !n || send_batch(o, &batch, &len, res);
+    *len = 0;
+    return !n || send_batch(o, &batch, len, res);
+}
+
+/*
+ * Until @until at most, for a PONG that may open the window (or, without
+ * preempt, a request to serve meanwhile).  A failure wakes it too
+ * (wake_streams()).
+ */
+static void wait_window(MigOutgoing *o, uint64_t pong_seen, gint64 until)
+{
+    if (!o->preempt) {
+        postcopy_requests_wait(o->requests, until);
+        return;
+    }
+    g_mutex_lock(&o->lock);
+    while (qatomic_read(&o->pong_seq) == pong_seen && !o->rp_error &&
+           !cancelled(o) && !qatomic_mb_read(&o->pause_asked) &&
+           g_cond_wait_until(&o->cond, &o->lock, until)) {
+    }
+    g_mutex_unlock(&o->lock);
 }
 
 /* Whether postcopy must stop: the return path or the preempt channel
@@ -1762,11 +1811,14 @@ static bool postcopy_send(MigOutgoing *o, Progress *pg, OutResult *res)
 {
     RamSaver *rs = &o->session->ram_saver;
     g_autoptr(GByteArray) b = g_byte_array_new();
+    gint64 live_us = o->session->cfg->liveness_timeout * G_USEC_PER_SEC;
     gint64 published = 0;
+    PostcopyFlow flow;
     MigRateLimit rl;
     Error *err = NULL;
 
     mig_rate_limit_init(&rl, g_get_monotonic_time());
+    postcopy_flow_init(&flow, POSTCOPY_FLOW_WINDOW);
     ram_saver_rewind(rs);
     o->iteration++;
     while (postcopy_left(o)) {
@@ -1781,13 +1833,32 @@ static bool postcopy_send(MigOutgoing *o, Progress *pg, OutResult *res)
             return false;
         }
         if (!o->preempt && postcopy_requests_pop(o->requests, &req)) {
-            if (!send_requested(o, &req, res)) {
+            if (!send_requested(o, &req, &len, res)) {
                 return false;
+            }
+            postcopy_flow_sent(&flow, len);
+            continue;
+        }
+        postcopy_flow_confirmed(&flow, qatomic_read(&o->pong_seq));
+        if (postcopy_flow_mark_due(&flow)) {
+            postcopy_flow_marked(&flow, send_ping(o, g_get_monotonic_time() +
+                                                     live_us));
+            continue;
+        }
+        now = g_get_monotonic_time();
+        if (!postcopy_flow_may_send(&flow)) {
+            /* A window unplaced: more would only queue before the
+             * next fault's page.  A missing PONG fails the return path
+             * within liveness-timeout, which wakes this. */
+            uint64_t seen = qatomic_read(&o->pong_seq);
+
+            postcopy_flow_confirmed(&flow, seen);
+            if (!postcopy_flow_may_send(&flow)) {
+                wait_window(o, seen, now + SEND_SLICE_US);
             }
             continue;
         }
         mig_params_get(&p);
-        now = g_get_monotonic_time();
         wait = mig_rate_limit_wait_until(&rl, now, p.max_postcopy_bandwidth);
         if (wait) {
             /* A request ends the wait: it is never limited. */
@@ -1814,6 +1885,7 @@ static bool postcopy_send(MigOutgoing *o, Progress *pg, OutResult *res)
         if (!send_batch(o, &batch, &len, res)) {
             return false;
         }
+        postcopy_flow_sent(&flow, len);
         mig_rate_limit_account(&rl, len);
         measure(o, pg, now);
         if (now - published >= SEND_SLICE_US) {
@@ -1887,7 +1959,7 @@ static void drop_connection(MigOutgoing *o)
     o->rp_done = false;
     o->rp_state = RP_OPEN;
     g_mutex_unlock(&o->lock);
-    o->ping_seq = 0;
+    qatomic_set(&o->ping_seq, 0);
     qatomic_set(&o->pong_seq, 0);
     qatomic_mb_set(&o->pause_asked, 0);
 }
@@ -2556,6 +2628,7 @@ bool migration_outgoing_start(const MigrationAddress *addr, bool dry_run,
     o = g_new0(MigOutgoing, 1);
     g_mutex_init(&o->lock);
     g_mutex_init(&o->pages_lock);
+    g_mutex_init(&o->ping_lock);
     g_cond_init(&o->cond);
     o->addr = QAPI_CLONE(MigrationAddress, addr);
     o->tls = tls;

@@ -228,20 +228,22 @@ class Link:
     chunks between them in a bounded queue (so a slow writer slows the
     sender down, as a slow link does)."""
 
-    def __init__(self, client, server, opts, tap=None):
+    def __init__(self, client, server, opts, tap=None, replies_open=None):
         """@tap, if any, sees (and may change) each chunk from the
-        client before it is passed on."""
+        client before it is passed on; @replies_open, if any, is an
+        Event the server's chunks wait for before they are passed on."""
         self.socks = (client, server)
         self.opts = opts
         self.frozen = threading.Event()
         self.closed = threading.Event()
         watch = RecordWatch(opts.freeze_at) if opts.freeze_at else None
-        for src, dst, w, t in ((client, server, watch, tap),
-                               (server, client, None, None)):
+        for src, dst, w, t, gate in ((client, server, watch, tap, None),
+                                     (server, client, None, None,
+                                      replies_open)):
             q = queue.Queue(QUEUE_CHUNKS)
             threading.Thread(target=self._read, args=(src, q, w, t),
                              daemon=True).start()
-            threading.Thread(target=self._write, args=(dst, q),
+            threading.Thread(target=self._write, args=(dst, q, gate),
                              daemon=True).start()
 
     def _read(self, sock, q, watch, tap):
@@ -275,13 +277,15 @@ class Link:
             pass
         self.close()
 
-    def _write(self, sock, q):
+    def _write(self, sock, q, gate=None):
         rate = self.opts.rate
         step = CHUNK // 16 if rate else CHUNK   # smooth pacing: 4 KiB
         start, sent = time.monotonic(), 0
         try:
             while True:
                 due, data = q.get()
+                if gate:
+                    gate.wait()
                 if data is None:
                     self.frozen.set()
                     print('frozen', flush=True)
@@ -329,6 +333,8 @@ class TcpRelay:
         self.port = self.srv.getsockname()[1]
         self.links = []
         self.frozen = False
+        self.replies_open = threading.Event()
+        self.replies_open.set()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -339,10 +345,19 @@ class TcpRelay:
             except OSError:
                 return      # closed
             tap = self.tap_for(len(self.links)) if self.tap_for else None
-            link = Link(client, server, self.opts, tap)
+            link = Link(client, server, self.opts, tap, self.replies_open)
             self.links.append(link)
             if self.frozen:
                 link.frozen.set()
+
+    def hold_replies(self):
+        """From now on what the servers send waits in the relay (up to
+        its queue's bound, then in the sockets) until release_replies();
+        the clients' data passes as before."""
+        self.replies_open.clear()
+
+    def release_replies(self):
+        self.replies_open.set()
 
     def freeze(self):
         """From now on nothing passes, and nothing is closed."""

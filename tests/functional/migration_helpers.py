@@ -35,6 +35,7 @@ MAGIC = b'\x89VMIG\r\n\x1a'
 STREAM_HEADER = MAGIC + struct.pack('>II', 2, 0)
 REC_HELLO, REC_ACCEPT, REC_REJECT = 1, 2, 3
 REC_DEVICE_STATE = 0x11
+REC_POSTCOPY_RUN = 0x15
 REC_END, REC_ONE_WAY, REC_SHUTDOWN, REC_ERROR = 0x13, 0x17, 0x24, 0x25
 HELLO_REPLY_OPTIONAL = 1 << 16
 RECORD_HEADER = struct.Struct('>II')    # type, body length
@@ -99,6 +100,11 @@ def listen_uri(vm):
     if ':' in host:
         host = '[%s]' % host
     return 'tcp:%s:%s' % (host, addr['port'])
+
+
+def port_of(uri):
+    """The port of a tcp: URI."""
+    return int(uri.rsplit(':', 1)[1])
 
 
 def listen_staying(vm):

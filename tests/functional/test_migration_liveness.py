@@ -22,8 +22,8 @@ from mig_relay import TcpRelay  # noqa: E402
 from migration_helpers import (FINAL, LIVENESS, REC_ACCEPT,  # noqa: E402
                                REC_HELLO, STREAM_HEADER, MigrationTestCase,
                                StreamReader, digest, dst_vm, info,
-                               listen_uri, record, src_vm, wait_status,
-                               warm_up)
+                               listen_uri, port_of, record, src_vm,
+                               wait_status, warm_up)
 from vmig_harness import wait_for  # noqa: E402
 
 MiB = 1 << 20
@@ -38,10 +38,6 @@ def sent(vm):
     i = info(vm)
     assert i['status'] == 'active', i
     return i.get('ram', {}).get('transferred', 0)
-
-
-def port_of(uri):
-    return int(uri.rsplit(':', 1)[1])
 
 
 class LivenessTest(MigrationTestCase):

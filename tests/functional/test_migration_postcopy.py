@@ -17,11 +17,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
 from tls_case import (TlsTestCase, cmdline_object,  # noqa: E402,F401
                       tearDownModule)
-from migration_helpers import (FINAL, MigrationTestCase,  # noqa: E402
+from migration_helpers import (FINAL, RECORD_HEADER,  # noqa: E402
+                               REC_POSTCOPY_RUN, MigrationTestCase,
                                digest, dst_vm, environment, info,
-                               listen_uri, rss_anon_kib, src_vm, wait_status,
-                               warm_up)
-from vmig_harness import QMPError, wait_for  # noqa: E402
+                               listen_uri, padded_body, port_of,
+                               rss_anon_kib, src_vm, wait_status, warm_up)
+from mig_relay import RecordFollower, TcpRelay  # noqa: E402
+from vmig_harness import QMPError, stretched, wait_for  # noqa: E402
 
 MiB = 1 << 20
 # Dirties 32 MiB/s at random over 32 MiB of RAM: twice what the link
@@ -41,13 +43,17 @@ class PostcopyCase(MigrationTestCase):
     def start(self, src, dst, cfg, after_passes=2):
         """Migrates @src to @dst with @cfg until pass @after_passes, then
         switches to postcopy; returns once the destination listens."""
+        self.precopy_until(src, listen_uri(dst), cfg, after_passes)
+        self.assertEqual(src.cmd('migrate-start-postcopy'), {})
+        wait_status(dst, ('postcopy-active',) + FINAL)
+
+    def precopy_until(self, src, uri, cfg, after_passes):
+        """Migrates @src to @uri with @cfg until pass @after_passes."""
         warm_up(src)
-        src.cmd('migrate', uri=listen_uri(dst), config=cfg)
+        src.cmd('migrate', uri=uri, config=cfg)
         wait_for(lambda: passes(src) >= after_passes,
                  what='pass %d' % after_passes)
         self.assertEqual(info(src)['status'], 'active')
-        self.assertEqual(src.cmd('migrate-start-postcopy'), {})
-        wait_status(dst, ('postcopy-active',) + FINAL)
 
     def finished(self, src, dst):
         sinfo = wait_status(src, FINAL, timeout=60)
@@ -91,6 +97,55 @@ class PostcopyTest(PostcopyCase):
             self.finished(src, dst)
             self.assertEqual(info(dst)['ram']['postcopy-requests'], 0)
             self.assertEqual(digest(dst), digest(src))
+
+    def test_flow_control(self):
+        """After the switch the source keeps at most a window (512 KiB)
+        of pages the destination has not confirmed placing: with the
+        destination's answers held back in a relay that passes the
+        source's data on, it stops sending about there, where without
+        flow control the whole rest of the guest would go."""
+        follower = RecordFollower()
+        run_end = []
+
+        def tap(data):
+            for off, rtype, length in follower.feed(data):
+                if rtype == REC_POSTCOPY_RUN and not run_end:
+                    run_end.append(off + RECORD_HEADER.size +
+                                   padded_body(length))
+            return data
+
+        def after_run():
+            return follower.done - run_end[0] if run_end else None
+
+        cfg = dict(POSTCOPY, **{'max-postcopy-bandwidth': 0})
+        with dst_vm('-S', incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*BUSY) as src:
+            relay = TcpRelay(port_of(listen_uri(dst)),
+                             tap_for=lambda n: tap if n == 0 else None)
+            try:
+                self.precopy_until(src, 'tcp:127.0.0.1:%d' % relay.port,
+                                   cfg, 2)
+                relay.hold_replies()
+                self.assertEqual(src.cmd('migrate-start-postcopy'), {})
+                seen = []
+
+                def settled():
+                    # Unchanged over half a second: the source waits.
+                    seen.append(after_run())
+                    return (len(seen) > 5 and seen[-1] is not None and
+                            seen[-1] == seen[-6])
+                wait_for(settled, timeout=stretched(30), interval=0.1,
+                         what='the source to stop sending')
+                held = after_run()
+                self.assertLessEqual(held, 1024 * 1024)
+                relay.release_replies()
+                self.finished(src, dst)
+                # Far more went in all: the window, not the guest's end,
+                # stopped the source.
+                self.assertGreater(after_run(), 8 * held)
+                self.assertEqual(digest(dst), digest(src))
+            finally:
+                relay.close()
 
     def test_busy_guest_finishes_in_postcopy(self):
         """A guest dirtying faster than the link: precopy goes on pass

@@ -25,7 +25,7 @@ from migration_helpers import (FINAL, LIVENESS, REC_ACCEPT,  # noqa: E402
                                REC_HELLO, REC_REJECT, STREAM_HEADER,
                                MigrationTestCase,
                                StreamReader, digest, dst_vm, info,
-                               listen_uri, parse_reject, record,
+                               listen_uri, parse_reject, port_of, record,
                                rss_anon_kib, src_vm, wait_status, warm_up)
 from vmig_harness import QMPError, wait_for  # noqa: E402
 
@@ -40,10 +40,6 @@ POSTCOPY = {'max-bandwidth': 16 * MiB, 'downtime-limit': 1,
 REC_RECEIVED_BITMAP, REC_RESUME_REQUEST = 0x22, 0x23
 HELLO_RESUME = 1 << 2
 PAUSED = 'postcopy-paused'
-
-
-def port_of(uri):
-    return int(uri.rsplit(':', 1)[1])
 
 
 def passes(vm):

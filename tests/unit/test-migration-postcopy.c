@@ -8,7 +8,8 @@
  * destination's RECEIVED_BITMAPs (every page but the pending ones), and
  * release-ram giving back only what a PONG confirmed.  The
  * destination's preempt channel (migration/engine/postcopy-preempt.c):
- * what it may carry, and when.
+ * what it may carry, and when.  Flow control of the main channel
+ * (migration/ram/postcopy-flow.c): the window, and what a PONG confirms.
  */
 #include <check.h>
 #include "tests/check-run.h"
@@ -20,6 +21,7 @@
 #include "migration/engine/postcopy.h"
 #include "migration/engine/postcopy-preempt.h"
 #include "migration/engine/postcopy-recover.h"
+#include "migration/ram/postcopy-flow.h"
 #include "migration/ram/postcopy-ram.h"
 #include "migration/wire/wire.h"
 #include "system/ram.h"
@@ -395,6 +397,85 @@ START_TEST(test_release_confirmed)
 }
 END_TEST
 
+#define FLOW_WINDOW 1024
+
+/* Nothing unconfirmed at first; a quarter window written makes a mark
+ * due, and a whole window stops the sender. */
+START_TEST(test_flow_window_fills)
+{
+    PostcopyFlow f;
+
+    postcopy_flow_init(&f, FLOW_WINDOW);
+    ck_assert(postcopy_flow_may_send(&f));
+    ck_assert(!postcopy_flow_mark_due(&f));
+    postcopy_flow_sent(&f, FLOW_WINDOW / 4 - 1);
+    ck_assert(!postcopy_flow_mark_due(&f));
+    postcopy_flow_sent(&f, 1);
+    ck_assert(postcopy_flow_mark_due(&f));
+    postcopy_flow_marked(&f, 1);
+    ck_assert(!postcopy_flow_mark_due(&f));
+    postcopy_flow_sent(&f, FLOW_WINDOW / 2);
+    ck_assert(postcopy_flow_may_send(&f));
+    postcopy_flow_sent(&f, FLOW_WINDOW / 4);
+    ck_assert(!postcopy_flow_may_send(&f));
+}
+END_TEST
+
+/* A PONG confirms what went before the marks it answers, no more. */
+START_TEST(test_flow_pong_confirms_marks)
+{
+    PostcopyFlow f;
+
+    postcopy_flow_init(&f, FLOW_WINDOW);
+    postcopy_flow_sent(&f, 300);
+    postcopy_flow_marked(&f, 5);
+    postcopy_flow_sent(&f, 300);
+    postcopy_flow_marked(&f, 6);
+    postcopy_flow_sent(&f, 500);
+    ck_assert(!postcopy_flow_may_send(&f));
+    /* A heartbeat's PONG, before the first mark, says nothing. */
+    postcopy_flow_confirmed(&f, 4);
+    ck_assert_uint_eq(f.confirmed, 0);
+    ck_assert(!postcopy_flow_may_send(&f));
+    postcopy_flow_confirmed(&f, 5);
+    ck_assert_uint_eq(f.confirmed, 300);
+    ck_assert(postcopy_flow_may_send(&f));
+    postcopy_flow_confirmed(&f, 5);
+    ck_assert_uint_eq(f.confirmed, 300);
+    /* A heartbeat's PING numbered after the last mark went after it. */
+    postcopy_flow_confirmed(&f, 9);
+    ck_assert_uint_eq(f.confirmed, 600);
+    ck_assert_uint_eq(f.count, 0);
+}
+END_TEST
+
+/* The ring never overflows: once full no mark is due until a PONG. */
+START_TEST(test_flow_marks_bounded)
+{
+    PostcopyFlow f;
+    uint64_t seq = 0;
+
+    postcopy_flow_init(&f, FLOW_WINDOW);
+    for (int i = 0; i < 20; i++) {
+        postcopy_flow_sent(&f, FLOW_WINDOW / 4);
+        if (postcopy_flow_mark_due(&f)) {
+            postcopy_flow_marked(&f, ++seq);
+        }
+    }
+    ck_assert_uint_eq(f.count, POSTCOPY_FLOW_MARKS + 1);
+    ck_assert(!postcopy_flow_mark_due(&f));
+    postcopy_flow_confirmed(&f, seq);
+    ck_assert_uint_eq(f.count, 0);
+    ck_assert_uint_eq(f.confirmed,
+                      (POSTCOPY_FLOW_MARKS + 1) * (uint64_t)FLOW_WINDOW / 4);
+    /* What went after the last mark stays unconfirmed. */
+    ck_assert_uint_eq(f.sent - f.confirmed,
+                      (20 - POSTCOPY_FLOW_MARKS - 1) *
+                      (uint64_t)FLOW_WINDOW / 4);
+    ck_assert(postcopy_flow_mark_due(&f));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("migration-postcopy");
@@ -410,6 +491,9 @@ int main(void)
     tcase_add_test(tc, test_preempt_channel_after_stop);
     tcase_add_test(tc, test_received_bitmaps);
     tcase_add_test(tc, test_release_confirmed);
+    tcase_add_test(tc, test_flow_window_fills);
+    tcase_add_test(tc, test_flow_pong_confirms_marks);
+    tcase_add_test(tc, test_flow_marks_bounded);
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
