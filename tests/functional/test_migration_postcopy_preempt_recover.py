@@ -14,27 +14,29 @@ digests."""
 
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
 from mig_relay import TcpRelay  # noqa: E402
-from migration_helpers import (FINAL, Trace, digest,  # noqa: E402
-                               dst_vm, info, launched, listen_uri,
-                               src_vm, wait_status)
+from migration_helpers import (FINAL, LIVENESS, Trace,  # noqa: E402
+                               digest, dst_vm, info, launched,
+                               listen_uri, src_vm, wait_status)
 from tls_case import (TlsTestCase, cmdline_object,  # noqa: E402,F401
                       tearDownModule)
-from test_migration_postcopy_recover import (BUSY, PAUSED,  # noqa: E402
-                                             POSTCOPY, RecoverCase,
-                                             port_of)
+from test_migration_postcopy_recover import (BOUND, BUSY,  # noqa: E402
+                                             PAUSED, POSTCOPY,
+                                             RecoverCase, port_of)
 from vmig_harness import QMPError  # noqa: E402
 
 PREEMPT = dict(POSTCOPY, **{'postcopy-preempt': True})
 # Relayed connections in the order the source opens them: main first,
 # then (after ACCEPT) the preempt channel.
 MAIN, PREEMPT_LINK = 0, 1
-# How long a recovering destination waits for the new preempt channel
-# in the case where it never comes (the handshake timeout).
-NEVER_MS = 3000
+# The destination's handshake timeout in the case whose preempt channel
+# never comes: short, so the case is, yet long enough for the second
+# recovery's channel on a loaded sanitizer run.
+NEVER_MS = round(vmig_harness.stretched(3) * 1000)
 
 
 def preempt_pages(vm):
@@ -76,6 +78,24 @@ class PreemptRecoverTest(PreemptRecoverCase):
             self.resumed(src, dst, before)
             self.assertEqual(trace.lines.count(
                 'postcopy-preempt channel 0 bound'), 2)
+
+    def test_link_frozen(self):
+        """Both links gone silent without a reset: the liveness bound
+        pauses both ends, the preempt reader and thread stopped though
+        their socket never ends."""
+        cfg = dict(PREEMPT, **{'liveness-timeout': LIVENESS})
+        with dst_vm('-S', incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*BUSY) as src:
+            with self.relayed(src, dst, cfg) as relay:
+                relay.freeze()
+                frozen = time.monotonic()
+                sinfo, dinfo = self.both_paused(src, dst)
+                self.assertLess(time.monotonic() - frozen, BOUND)
+                self.assertIn('no reply from the destination for %d s'
+                              % LIVENESS, sinfo['error-desc'])
+            before = preempt_pages(dst)
+            self.recover(src, dst)
+            self.resumed(src, dst, before)
 
     def test_preempt_link_closed(self):
         """Only the preempt connection breaks: that is a broken postcopy
