@@ -7,6 +7,7 @@
 
 #include "migration/engine/engine.h"
 #include "migration/transport/channel-open.h"
+#include "migration/transport/channel-wait.h"
 #include "util/atomic.h"
 #include "util/thread-name.h"
 
@@ -432,24 +433,40 @@ void preempt_recv_add_channel(PreemptRecv *r, MigStream *stream)
     }
 }
 
-/* Waits under r->lock until @done or a failure, by @deadline. */
-static bool wait_for(PreemptRecv *r, const bool *done, gint64 deadline,
-                     const char *what, Error **errp)
+static const Error *recv_failure(void *opaque)
 {
-    bool ok;
+    PreemptRecv *r = opaque;
 
-    g_mutex_lock(&r->lock);
-    while (!*done && !r->error &&
-           g_cond_wait_until(&r->cond, &r->lock, deadline)) {
-    }
-    ok = *done && !r->error;
-    if (r->error) {
-        error_propagate(errp, error_copy(r->error));
-    } else if (!ok) {
-        error_setg(errp, "%s", what);
-    }
-    g_mutex_unlock(&r->lock);
-    return ok;
+    return r->error;
+}
+
+static bool bound(void *opaque)
+{
+    PreemptRecv *r = opaque;
+
+    return r->bound;
+}
+
+static bool ended(void *opaque)
+{
+    PreemptRecv *r = opaque;
+
+    return r->ended;
+}
+
+/* Until @done or a failure, by @deadline. */
+static bool wait_for(PreemptRecv *r, bool (*done)(void *opaque),
+                     gint64 deadline, const char *what, Error **errp)
+{
+    MigChannelWait w = {
+        .lock = &r->lock,
+        .cond = &r->cond,
+        .done = done,
+        .failure = recv_failure,
+        .opaque = r,
+    };
+
+    return mig_channel_wait(&w, deadline, what, errp);
 }
 
 bool preempt_recv_wait_bound(PreemptRecv *r, gint64 deadline, Error **errp)
@@ -458,7 +475,7 @@ bool preempt_recv_wait_bound(PreemptRecv *r, gint64 deadline, Error **errp)
         "The postcopy-preempt channel did not connect within %u ms",
         mig_handshake_timeout_ms());
 
-    return wait_for(r, &r->bound, deadline, what, errp);
+    return wait_for(r, bound, deadline, what, errp);
 }
 
 void preempt_recv_listen_begin(PreemptRecv *r)
@@ -483,7 +500,7 @@ bool preempt_recv_wait_end(PreemptRecv *r, Error **errp)
         "(%u s) of END on the main channel", r->liveness_s);
 
     /* The source ends it before main: its END is on the way. */
-    return wait_for(r, &r->ended,
+    return wait_for(r, ended,
                     mig_deadline_after_ms(r->liveness_s * 1000ull), what,
                     errp);
 }

@@ -14,6 +14,7 @@
 
 #include "migration/multifd/multifd.h"
 #include "migration/multifd/compress.h"
+#include "migration/transport/channel-wait.h"
 #include "util/atomic.h"
 #include "util/thread-name.h"
 
@@ -307,42 +308,46 @@ void multifd_recv_fail(MultifdRecv *m, Error *err)
     fail(m, err);
 }
 
-static bool wait_for(MultifdRecv *m, bool (*done)(MultifdRecv *m),
-                     gint64 deadline, const char *what, Error **errp)
+static const Error *failure(void *opaque)
 {
-    bool ok;
+    MultifdRecv *m = opaque;
 
-    g_mutex_lock(&m->lock);
-    while (!done(m) && !stopped_locked(m)) {
-        if (deadline) {
-            if (!g_cond_wait_until(&m->cond, &m->lock, deadline)) {
-                break;
-            }
-        } else {
-            g_cond_wait(&m->cond, &m->lock);
-        }
-    }
-    ok = done(m) && !m->error;
-    if (!ok) {
-        if (m->error) {
-            error_propagate(errp, error_copy(m->error));
-        } else if (m->woken) {
-            error_setg(errp, "The multifd channels were stopped");
-        } else {
-            error_setg(errp, "%s", what);
-        }
-    }
-    g_mutex_unlock(&m->lock);
-    return ok;
+    return m->error;
 }
 
-static bool all_bound(MultifdRecv *m)
+static const char *woken(void *opaque)
 {
+    MultifdRecv *m = opaque;
+
+    return m->woken ? "The multifd channels were stopped" : NULL;
+}
+
+static bool wait_for(MultifdRecv *m, bool (*done)(void *opaque),
+                     gint64 deadline, const char *what, Error **errp)
+{
+    MigChannelWait w = {
+        .lock = &m->lock,
+        .cond = &m->cond,
+        .done = done,
+        .failure = failure,
+        .stopped = woken,
+        .opaque = m,
+    };
+
+    return mig_channel_wait(&w, deadline, what, errp);
+}
+
+static bool all_bound(void *opaque)
+{
+    MultifdRecv *m = opaque;
+
     return m->n_bound == m->n;
 }
 
-static bool all_ended(MultifdRecv *m)
+static bool all_ended(void *opaque)
 {
+    MultifdRecv *m = opaque;
+
     return m->n_ended == m->n;
 }
 
@@ -352,7 +357,6 @@ bool multifd_recv_wait_bound(MultifdRecv *m, gint64 deadline, Error **errp)
         "Not all %u multifd channels connected within %u ms", m->n,
         mig_handshake_timeout_ms());
 
-    /* g_cond_wait_until() takes the monotonic clock, as deadlines are. */
     return wait_for(m, all_bound, deadline, what, errp);
 }
 
