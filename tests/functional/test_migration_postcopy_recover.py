@@ -113,6 +113,21 @@ class RecoverCase(MigrationTestCase):
             src.cmd('cont')
         return sinfo, dinfo
 
+    def frozen_pauses(self, src, dst, relay):
+        """Freezes @relay: both ends pause within the liveness bound
+        (LIVENESS in the configuration), each saying its peer went
+        silent."""
+        relay.freeze()
+        frozen = time.monotonic()
+        sinfo, dinfo = self.both_paused(src, dst)
+        # Loosely: a loaded machine must not fail it, a missing liveness
+        # rule must.
+        self.assertLess(time.monotonic() - frozen, BOUND)
+        self.assertIn('no reply from the destination for %d s' % LIVENESS,
+                      sinfo['error-desc'])
+        self.assertIn('no data from the source for %d s' % LIVENESS,
+                      dinfo['error-desc'])
+
     def recover(self, src, dst):
         """migrate-recover on @dst, migrate resume on @src; returns the
         new URI."""
@@ -169,16 +184,7 @@ class RecoverTest(RecoverCase):
         with dst_vm('-S', incoming='tcp:127.0.0.1:0') as dst, \
                 src_vm(*BUSY) as src:
             with self.relayed(src, dst, cfg) as relay:
-                relay.freeze()
-                frozen = time.monotonic()
-                sinfo, dinfo = self.both_paused(src, dst)
-                # Loosely: a loaded machine must not fail it, a missing
-                # liveness rule must.
-                self.assertLess(time.monotonic() - frozen, BOUND)
-                self.assertIn('no reply from the destination for %d s'
-                              % LIVENESS, sinfo['error-desc'])
-                self.assertIn('no data from the source for %d s'
-                              % LIVENESS, dinfo['error-desc'])
+                self.frozen_pauses(src, dst, relay)
             self.recover(src, dst)
             self.finished(src, dst)
 
