@@ -27,6 +27,7 @@
 typedef struct PendingBlock {
     RAMBlock *block;            /* NULL: not sent */
     uint64_t npages;
+    bool zeropage;              /* UFFDIO_ZEROPAGE works here */
     /* Bit per page: dropped, not placed yet (atomic: the incoming thread
      * sets and clears, the fault thread tests). */
     gulong *pending;
@@ -47,6 +48,9 @@ struct PostcopyDest {
     guint n_blocks;
     uint64_t n_pending;         /* atomic */
     uint64_t requests;          /* atomic */
+    /* A page of zeroes, never written: placed where UFFDIO_ZEROPAGE is
+     * not offered. */
+    uint8_t *zeroes;
 
     int uffd;                   /* -1 until listening */
     int stop_fd;                /* eventfd: ends the fault thread */
@@ -95,20 +99,21 @@ bool postcopy_dest_check_blocks(GPtrArray *blocks, Error **errp)
 {
     for (guint i = 0; i < blocks->len; i++) {
         RAMBlock *b = g_ptr_array_index(blocks, i);
+        const char *why;
 
         if (!b) {
             continue;
         }
         /* userfaultfd's MISSING mode needs memory whose dropped pages
-         * are missing again: anonymous private memory is; a file's
-         * pages come back from the file, and huge pages need whole-page
-         * placement vmig does not do yet. */
-        if (b->fd >= 0 || b->shared) {
-            error_setg(errp, "RAM block '%s' is %s memory: postcopy "
-                       "supports anonymous private RAM only in this vmig",
-                       b->idstr, b->shared ? "shared" : "file-backed");
+         * are missing again. */
+        if (!ram_block_drops_pages(b, &why)) {
+            error_setg(errp, "RAM block '%s' is %s: postcopy cannot load "
+                       "it (userfaultfd catches missing pages only of "
+                       "anonymous, tmpfs, memfd and hugetlbfs memory)",
+                       b->idstr, why);
             return false;
         }
+        /* A huge page must be placed whole. */
         if (b->page_size != GUEST_PAGE_SIZE) {
             error_setg(errp, "RAM block '%s' uses %" PRIu64 "-byte pages: "
                        "postcopy places 4 KiB pages only in this vmig",
@@ -139,6 +144,11 @@ PostcopyDest *postcopy_dest_new(RamLoader *rl, bool blocktime)
         pb->npages = pb->block->size / GUEST_PAGE_SIZE;
         pb->pending = g_new0(gulong, (pb->npages + w - 1) / w);
         pb->requested = g_new0(gulong, (pb->npages + w - 1) / w);
+    }
+    pd->zeroes = mmap(NULL, GUEST_PAGE_SIZE, PROT_READ,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (pd->zeroes == MAP_FAILED) {
+        g_error("postcopy: cannot map a page of zeroes");
     }
     g_mutex_init(&pd->lock);
     g_mutex_init(&pd->req_lock);
@@ -184,11 +194,9 @@ bool postcopy_dest_discard(PostcopyDest *pd, const uint8_t *body,
     for (uint32_t i = 0; i < n; i++) {
         uint64_t first = r[i].offset / GUEST_PAGE_SIZE;
 
-        if (madvise(pb->block->host + r[i].offset, r[i].length,
-                    MADV_DONTNEED) < 0) {
-            error_setg_errno(errp, errno, "Dropping %" PRIu64 " bytes of "
-                             "RAM block '%s' for postcopy failed",
-                             r[i].length, pb->block->idstr);
+        if (!ram_block_discard_range(pb->block, r[i].offset, r[i].length,
+                                     errp)) {
+            error_prepend(errp, "POSTCOPY_DISCARD: ");
             return false;
         }
         for (uint64_t p = first; p < first + r[i].length / GUEST_PAGE_SIZE;
@@ -288,12 +296,16 @@ bool postcopy_dest_blocktime(PostcopyDest *pd, uint64_t *total_ms,
 /* ---- Placing pages ---- */
 
 /* UFFDIO_COPY (@src) or UFFDIO_ZEROPAGE (@src NULL) of one page at
- * @host; a page already there (EEXIST) is fine: it came another way. */
-static bool place(PostcopyDest *pd, uint8_t *host, const uint8_t *src,
-                  Error **errp)
+ * @host in @pb; a page already there (EEXIST) is fine: it came another
+ * way. */
+static bool place(PostcopyDest *pd, PendingBlock *pb, uint8_t *host,
+                  const uint8_t *src, Error **errp)
 {
     int r;
 
+    if (!src && !pb->zeropage) {
+        src = pd->zeroes;
+    }
     if (src) {
         struct uffdio_copy c = {
             .dst = (uintptr_t)host, .src = (uintptr_t)src,
@@ -309,9 +321,9 @@ static bool place(PostcopyDest *pd, uint8_t *host, const uint8_t *src,
         r = ioctl(pd->uffd, UFFDIO_ZEROPAGE, &z);
     }
     if (r < 0 && errno != EEXIST) {
-        error_setg_errno(errp, errno, "Placing the page at %p with %s "
-                         "failed", host, src ? "UFFDIO_COPY"
-                                             : "UFFDIO_ZEROPAGE");
+        error_setg_errno(errp, errno, "Placing the page at %p of RAM "
+                         "block '%s' with %s failed", host, pb->block->idstr,
+                         src ? "UFFDIO_COPY" : "UFFDIO_ZEROPAGE");
         return false;
     }
     return true;
@@ -371,7 +383,7 @@ bool postcopy_dest_load_channel(PostcopyDest *pd, RamLoader *rl,
         uint64_t off = wire_ram_pages_offset(&p, i);
         bool normal = p.kinds[i] == WIRE_PAGE_NORMAL;
 
-        if (!place(pd, b->host + off, normal ? data : NULL, errp)) {
+        if (!place(pd, pb, b->host + off, normal ? data : NULL, errp)) {
             return false;
         }
         if (normal) {
@@ -451,7 +463,7 @@ static void handle_fault(PostcopyDest *pd, const struct uffd_msg *m)
 
         /* Zero on the source too (see postcopy-ram.h), or placed since
          * the fault: EEXIST then. */
-        if (!place(pd, host, NULL, &err)) {
+        if (!place(pd, pb, host, NULL, &err)) {
             g_warning("postcopy: %s", error_get_pretty(err));
             error_free(err);
         }
@@ -542,13 +554,13 @@ bool postcopy_dest_listen(PostcopyDest *pd, PostcopyRequestFunc *fn,
                              "userfaultfd (MISSING) failed", b->idstr);
             return false;
         }
-        if (!(reg.ioctls & (1ull << _UFFDIO_COPY)) ||
-            !(reg.ioctls & (1ull << _UFFDIO_ZEROPAGE))) {
+        if (!(reg.ioctls & (1ull << _UFFDIO_COPY))) {
             error_setg(errp, "RAM block '%s': userfaultfd cannot place "
-                       "pages in it (UFFDIO_COPY, UFFDIO_ZEROPAGE)",
-                       b->idstr);
+                       "pages in it (no UFFDIO_COPY)", b->idstr);
             return false;
         }
+        /* Where it is missing, zeroes are copied. */
+        pd->blocks[i].zeropage = reg.ioctls & (1ull << _UFFDIO_ZEROPAGE);
     }
     pd->stop_fd = eventfd(0, EFD_CLOEXEC);
     if (pd->stop_fd < 0) {
@@ -661,6 +673,7 @@ static void free_rest(PostcopyDest *pd)
         g_free(pd->blocks[i].requested);
     }
     g_free(pd->blocks);
+    munmap(pd->zeroes, GUEST_PAGE_SIZE);
     g_array_free(pd->waiters, TRUE);
     g_array_free(pd->latency, TRUE);
     g_free(pd->vcpu_waits);

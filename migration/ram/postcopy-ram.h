@@ -20,8 +20,12 @@
  * listening: a write by the incoming thread to a missing page would
  * wait for itself.
  *
- * Only anonymous private RAM (the machine's default) is supported:
- * postcopy_dest_check_blocks() says why another block cannot be.
+ * Memory: anonymous private RAM (the machine's default), dropped with
+ * MADV_DONTNEED, and shared memory (shared anonymous, memfd, a file on
+ * tmpfs, share=on), dropped by punching a hole in its file (the pages
+ * are then missing, not just unmapped); zeroes are copied where
+ * UFFDIO_ZEROPAGE is not offered.  postcopy_dest_check_blocks() says
+ * why another block cannot be.
  */
 #ifndef VMIG_MIGRATION_RAM_POSTCOPY_RAM_H
 #define VMIG_MIGRATION_RAM_POSTCOPY_RAM_H
