@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""Postcopy (#14) on shared memory.
+"""Postcopy (#14) on shared memory and on huge pages.
 
 The destination drops the pages still dirty at the switch so that they
 are missing for userfaultfd: shared memory (memfd, a file on tmpfs,
-share=on) by punching a hole in its file.  A shared file on a disk
+share=on) by punching a hole in its file, hugetlbfs memory the same, a
+whole huge page at a time; a huge page is requested whole, gathered
+from its 4 KiB pieces and placed at once.  A shared file on a disk
 filesystem cannot be caught missing and is refused in the handshake.
 
 Every success ends with equal RAM and device digests: the destination is
 paused with -S, and its digest taken during postcopy requests every page
-it still lacks."""
+it still lacks.  The huge-page tests need 2 MiB huge pages: as root they
+reserve some and mount a hugetlbfs of their own (both undone after),
+else they use a mounted hugetlbfs with room, else they are skipped."""
 
 import os
 import shutil
@@ -22,10 +26,15 @@ from migration_helpers import (digest, dst_vm, info,  # noqa: E402
                                listen_uri, src_vm, warm_up)
 from test_migration_postcopy import (BUSY, POSTCOPY,  # noqa: E402
                                      PostcopyCase)
-from test_migration_shape import backend  # noqa: E402
+from test_migration_postcopy_recover import (  # noqa: E402
+    POSTCOPY as RECOVERABLE, RecoverCase)
+from test_migration_shape import backend, hugetlbfs  # noqa: E402
 from vmig_harness import wait_for  # noqa: E402
 
 MiB = 1 << 20
+HUGE_PAGE = 2 * MiB
+# Two guests of 32 MiB and some slack.
+HUGE_PAGES_NEEDED = 2 * 32 * MiB // HUGE_PAGE + 4
 FAULTING = dict(POSTCOPY, **{'max-postcopy-bandwidth': MiB})
 
 
@@ -114,6 +123,146 @@ class SharedMemoryTest(PostcopyCase):
                           "back from the disk", result['error-desc'])
             self.assertEqual(result.get('ram', {}).get('normal', 0), 0)
             self.assert_source_runs(src)
+
+
+class HugePages:
+    """A hugetlbfs with room for two guests: one mounted already, or
+    (root) one of our own, with the huge pages reserved for it."""
+
+    def __init__(self):
+        self.path = self.mounted = None
+        self.added = 0
+        self.skip = None
+
+    def get(self):
+        found = hugetlbfs()
+        if found and found[1] == HUGE_PAGE and \
+                os.statvfs(found[0]).f_bavail >= HUGE_PAGES_NEEDED:
+            self.path = found[0]
+            return
+        if os.geteuid() != 0:
+            self.skip = 'no hugetlbfs with room, and not root to make one'
+            return
+        try:
+            self.reserve(HUGE_PAGES_NEEDED)
+            self.mounted = tempfile.mkdtemp(prefix='vmig-huge-')
+            subprocess.run(['mount', '-t', 'hugetlbfs', '-o',
+                            'pagesize=2M', 'none', self.mounted],
+                           check=True, capture_output=True)
+            self.path = self.mounted
+        except (OSError, subprocess.CalledProcessError) as e:
+            self.put()
+            self.skip = 'cannot make a hugetlbfs: %s' % e
+
+    def reserve(self, n):
+        knob = '/proc/sys/vm/nr_hugepages'
+        with open(knob) as f:
+            have = int(f.read())
+        with open(knob, 'w') as f:
+            f.write(str(have + n))
+        self.added += n
+        with open('/sys/kernel/mm/hugepages/hugepages-2048kB/'
+                  'free_hugepages') as f:
+            if int(f.read()) < HUGE_PAGES_NEEDED:
+                raise OSError('the kernel reserved too few huge pages')
+
+    def put(self):
+        if self.mounted:
+            subprocess.run(['umount', self.mounted], capture_output=True)
+            os.rmdir(self.mounted)
+            self.mounted = None
+        if self.added:
+            # Relative: another test run may have reserved some too.
+            with open('/proc/sys/vm/nr_hugepages') as f:
+                have = int(f.read())
+            with open('/proc/sys/vm/nr_hugepages', 'w') as f:
+                f.write(str(max(0, have - self.added)))
+            self.added = 0
+
+
+class OnHugePages:
+    """Mixed into a test case: self.ram is guest RAM on huge pages, the
+    hugetlbfs made for the class."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.huge = HugePages()
+        cls.huge.get()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.huge.put()
+
+    def setUp(self):
+        if self.huge.skip:
+            self.skipTest(self.huge.skip)
+        self.ram = file_backend(self.huge.path)
+
+    def assert_huge(self, *vms):
+        for vm in vms:
+            mem = {m['id']: m for m in vm.cmd('query-memdev')}['mem0']
+            self.assertEqual(mem['page-size'], HUGE_PAGE)
+
+
+class HugePageTest(OnHugePages, PostcopyCase):
+
+    def huge_postcopy(self, cfg, preempt=False):
+        with dst_vm('-S', *self.ram, incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*self.ram, *BUSY) as src:
+            self.assert_huge(src, dst)
+            self.start(src, dst, cfg)
+            self.assertEqual(digest(dst), digest(src))
+            sinfo, dinfo = self.finished(src, dst)
+            requests = dinfo['ram']['postcopy-requests']
+            self.assertGreater(requests, 0)
+            # Whole huge pages asked for: never more requests than
+            # huge pages.
+            self.assertLessEqual(requests, 32 * MiB // HUGE_PAGE)
+            if preempt:
+                self.assertGreater(dinfo['ram']['postcopy-preempt-pages'], 0)
+            self.assertEqual(digest(dst), digest(src))
+            self.assert_no_crash(src, dst)
+
+    def test_huge_pages(self):
+        """Faults ask for whole huge pages, placed once gathered."""
+        self.huge_postcopy(FAULTING)
+
+    def test_huge_pages_preempt(self):
+        """With the preempt channel a huge page may come partly on main
+        (the background) and partly on the preempt channel."""
+        self.huge_postcopy(dict(FAULTING, **{'postcopy-preempt': True}),
+                           preempt=True)
+
+    def test_huge_pages_background_only(self):
+        """No fault: the background stream's pieces make whole pages."""
+        with dst_vm('-S', *self.ram, incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*self.ram, *BUSY) as src:
+            self.start(src, dst, POSTCOPY)
+            self.finished(src, dst)
+            self.assertEqual(info(dst)['ram']['postcopy-requests'], 0)
+            self.assertEqual(digest(dst), digest(src))
+
+
+class HugePageRecoverTest(OnHugePages, RecoverCase):
+
+    def test_recovered(self):
+        """A link broken while huge pages are half gathered: the
+        destination reports them not received (a huge page is received
+        only once placed), the source sends them whole again, and the
+        pieces that came twice count once."""
+        with dst_vm('-S', *self.ram, incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*self.ram, *BUSY) as src:
+            self.assert_huge(src, dst)
+            with self.relayed(src, dst, RECOVERABLE) as relay:
+                # At 128 KiB/s a huge page takes 16 s: this one is in
+                # pieces on the destination.
+                until = info(src)['ram']['transferred'] + 256 * 1024
+                wait_for(lambda: info(src)['ram']['transferred'] > until,
+                         what='part of a huge page')
+                relay.close()
+                self.both_paused(src, dst)
+            self.recover(src, dst)
+            self.finished(src, dst)
 
 
 if __name__ == '__main__':

@@ -4,7 +4,8 @@
  * is queued, the queue's cap, its order and its wait; and which RAM
  * blocks the destination can serve in postcopy
  * (migration/ram/postcopy-ram.c), and POSTCOPY_DISCARD checked against
- * the layout before any page is dropped (shared memory given back).
+ * the layout before any page is dropped (a huge page whole, shared
+ * memory given back), and the source's discards whole huge pages.
  * Recovery's pieces: the
  * destination's RECEIVED_BITMAPs (every page but the pending ones), and
  * release-ram giving back only what a PONG confirmed.  The
@@ -288,6 +289,74 @@ START_TEST(test_discard_shared)
 }
 END_TEST
 
+#define HUGE (2 * 1024 * 1024)
+
+START_TEST(test_discard_huge_whole)
+{
+    g_autoptr(GPtrArray) blocks = g_ptr_array_new_with_free_func(
+        (GDestroyNotify)ram_block_free);
+    WireDiscardRange r = { HUGE, HUGE };
+    RAMBlock *h = ram_block_new_anon("h", 2 * HUGE, false, &error_abort);
+    RamLoader rl;
+    PostcopyDest *pd;
+
+    /* Huge pages without hugetlbfs: only their size matters here. */
+    h->page_size = HUGE;
+    g_ptr_array_add(blocks, h);
+    ram_loader_init(&rl, blocks);
+    pd = postcopy_dest_new(&rl, false);
+    discard_refused(pd, 0, 4096, 4096, "is not whole pages of RAM block "
+                    "'h' (0x400000 bytes, 2097152-byte pages)");
+    discard_refused(pd, 0, HUGE, 4096, "2097152-byte pages");
+    ck_assert_uint_eq(postcopy_dest_pending(pd), 0);
+    /* Every 4 KiB piece of a dropped huge page is pending. */
+    discard(pd, 0, &r, 1);
+    ck_assert_uint_eq(postcopy_dest_pending(pd), HUGE / 4096);
+    postcopy_dest_free(pd);
+    ram_loader_destroy(&rl);
+}
+END_TEST
+
+START_TEST(test_discard_records_huge)
+{
+    RAMBlock *h = ram_block_new_anon("h", 3 * HUGE, false, &error_abort);
+    g_autoptr(GPtrArray) blocks = g_ptr_array_new();
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autofree WireDiscardRange *r = g_new(WireDiscardRange,
+                                           WIRE_DISCARD_RANGES_MAX);
+    DirtyBitmap *t;
+    WireRecord rec;
+    uint32_t block, n;
+
+    h->page_size = HUGE;
+    ck_assert(ram_block_register(h, &error_abort));
+    g_ptr_array_add(blocks, h);
+    t = dirty_bitmap_start(DIRTY_LOG_BACKEND_SOFTWARE, &error_abort);
+    /* One piece of the first huge page, the last piece of the third. */
+    dirty_bitmap_set_dirty(t, h, 5);
+    dirty_bitmap_set_dirty(t, h, 3 * HUGE / 4096 - 1);
+    ck_assert_uint_eq(postcopy_discard_records(t, blocks, b),
+                      2 * HUGE / 4096);
+    /* Both whole, and every piece of them dirty: they go again. */
+    ck_assert_uint_eq(dirty_bitmap_dirty_pages(t), 2 * HUGE / 4096);
+    ck_assert(dirty_bitmap_is_dirty(t, h, 0));
+    ck_assert(!dirty_bitmap_is_dirty(t, h, HUGE / 4096));
+    ck_assert(dirty_bitmap_is_dirty(t, h, 2 * HUGE / 4096));
+    ck_assert(wire_record_decode(b->data, b->len, &rec, &error_abort) ==
+              WIRE_OK);
+    ck_assert(wire_postcopy_discard_decode(rec.body, rec.len, &block, r, &n,
+                                           &error_abort));
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(r[0].offset, 0);
+    ck_assert_uint_eq(r[0].length, HUGE);
+    ck_assert_uint_eq(r[1].offset, 2 * HUGE);
+    ck_assert_uint_eq(r[1].length, HUGE);
+    dirty_bitmap_stop(t);
+    ram_block_unregister(h);
+    ram_block_free(h);
+}
+END_TEST
+
 static void write_all(int fd, const GByteArray *b)
 {
     ck_assert_int_eq(write(fd, b->data, b->len), (ssize_t)b->len);
@@ -566,6 +635,8 @@ int main(void)
     tcase_add_test(tc, test_blocks_served);
     tcase_add_test(tc, test_discard_checked);
     tcase_add_test(tc, test_discard_shared);
+    tcase_add_test(tc, test_discard_huge_whole);
+    tcase_add_test(tc, test_discard_records_huge);
     tcase_add_test(tc, test_preempt_channel_records);
     tcase_add_test(tc, test_preempt_channel_after_stop);
     tcase_add_test(tc, test_received_bitmaps);
