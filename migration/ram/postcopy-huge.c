@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "migration/wire/wire.h"
 #include "system/ram.h"
 
 typedef struct Assembly {
@@ -117,4 +118,17 @@ uint64_t huge_page_first(uint64_t page, uint64_t page_size)
     uint64_t per = page_size / GUEST_PAGE_SIZE;
 
     return page / per * per;
+}
+
+bool huge_page_request(uint64_t first, uint64_t page_size, uint64_t i,
+                       uint64_t *offset, uint64_t *length)
+{
+    uint64_t chunk = (uint64_t)WIRE_RAM_PAGES_MAX * GUEST_PAGE_SIZE;
+
+    if (i * chunk >= page_size) {
+        return false;
+    }
+    *offset = first * GUEST_PAGE_SIZE + i * chunk;
+    *length = MIN(chunk, page_size - i * chunk);
+    return true;
 }

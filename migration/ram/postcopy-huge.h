@@ -49,4 +49,13 @@ unsigned huge_assembler_in_flight(HugeAssembler *ha);
  */
 uint64_t huge_page_first(uint64_t page, uint64_t page_size);
 
+/*
+ * The @i-th PAGE_REQUEST (*@offset, *@length: bytes into the block) that
+ * asks for the whole page of @page_size bytes from 4 KiB page @first: a
+ * source takes at most WIRE_RAM_PAGES_MAX pages a request, so a 1 GiB
+ * page needs 256; false once @i is past the last.
+ */
+bool huge_page_request(uint64_t first, uint64_t page_size, uint64_t i,
+                       uint64_t *offset, uint64_t *length);
+
 #endif

@@ -366,7 +366,10 @@ static bool place_piece(PostcopyDest *pd, PendingBlock *pb, uint64_t off,
     uint8_t *whole;
     bool ok;
 
-    /* Not pending: placed already (as EEXIST for a small page). */
+    /* Not pending: placed already (as EEXIST for a small page).  The
+     * source sends each page once (again only after a recovery, when
+     * one channel carries them), so no copy of a piece can come on
+     * another channel while its huge page is being placed. */
     if (!test_bit_atomic(pb->pending, off / GUEST_PAGE_SIZE)) {
         return true;
     }
@@ -472,17 +475,16 @@ static PendingBlock *find_page(PostcopyDest *pd, uint64_t addr,
 
 /*
  * Asks for the page of @pb from 4 KiB page @first on, the whole page of
- * its backing memory, in requests of at most a record's pages (a 1 GiB
- * page takes several); false if one could not be sent.  Under req_lock.
+ * its backing memory; false if a request could not be sent.  Under
+ * req_lock.
  */
 static bool ask_locked(PostcopyDest *pd, PendingBlock *pb, uint64_t first)
 {
-    for (uint64_t p = first; p < first + pb->per_host;
-         p += WIRE_RAM_PAGES_MAX) {
-        uint64_t n = MIN(first + pb->per_host - p, WIRE_RAM_PAGES_MAX);
+    uint64_t off, len;
 
-        if (!pd->request(pd->request_opaque, pb - pd->blocks,
-                         p * GUEST_PAGE_SIZE, n * GUEST_PAGE_SIZE)) {
+    for (uint64_t i = 0; huge_page_request(first, pb->block->page_size, i,
+                                           &off, &len); i++) {
+        if (!pd->request(pd->request_opaque, pb - pd->blocks, off, len)) {
             return false;
         }
     }

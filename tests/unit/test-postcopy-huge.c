@@ -3,7 +3,8 @@
  * (migration/ram/postcopy-huge.c): a huge page is handed over once,
  * when its last piece comes, in whatever order and however often the
  * pieces come, with zero pieces zero; pages gathered side by side stay
- * apart; a fault's page is the huge page's first.
+ * apart; a fault's page is the huge page's first, and its requests
+ * cover the huge page in pieces a source takes.
  */
 #include <check.h>
 #include "tests/check-run.h"
@@ -108,6 +109,33 @@ START_TEST(test_page_first)
 }
 END_TEST
 
+START_TEST(test_requests)
+{
+    const uint64_t gib = 1ull << 30, chunk = 1024 * GUEST_PAGE_SIZE;
+    uint64_t off, len, i, next;
+
+    /* A small page and a 2 MiB page: one request each, from @first. */
+    ck_assert(huge_page_request(7, GUEST_PAGE_SIZE, 0, &off, &len));
+    ck_assert_uint_eq(off, 7 * GUEST_PAGE_SIZE);
+    ck_assert_uint_eq(len, GUEST_PAGE_SIZE);
+    ck_assert(!huge_page_request(7, GUEST_PAGE_SIZE, 1, &off, &len));
+    ck_assert(huge_page_request(PIECES, HUGE, 0, &off, &len));
+    ck_assert_uint_eq(off, HUGE);
+    ck_assert_uint_eq(len, HUGE);
+    ck_assert(!huge_page_request(PIECES, HUGE, 1, &off, &len));
+    /* A 1 GiB page: record-sized requests, end to end, covering it. */
+    next = gib;
+    for (i = 0; huge_page_request(gib / GUEST_PAGE_SIZE, gib, i, &off,
+                                  &len); i++) {
+        ck_assert_uint_eq(off, next);
+        ck_assert_uint_eq(len, chunk);
+        next += len;
+    }
+    ck_assert_uint_eq(i, gib / chunk);
+    ck_assert_uint_eq(next, 2 * gib);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("postcopy-huge");
@@ -118,6 +146,7 @@ int main(void)
     tcase_add_test(tc, test_pages_apart);
     tcase_add_test(tc, test_unfinished_freed);
     tcase_add_test(tc, test_page_first);
+    tcase_add_test(tc, test_requests);
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
