@@ -73,6 +73,11 @@ class SharedMemoryTest(PostcopyCase):
         """memory-backend-memfd (shared): faults and background."""
         self.through_postcopy(backend('memory-backend-memfd'), FAULTING)
 
+    def test_shared_anonymous(self):
+        """memory-backend-ram with share=on: no file, MADV_REMOVE."""
+        self.through_postcopy(backend('memory-backend-ram', ',share=on'),
+                              FAULTING)
+
     def test_tmpfs_file_preempt(self):
         """A file on tmpfs, share=on, with the preempt channel."""
         self.through_postcopy(
