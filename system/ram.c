@@ -292,6 +292,58 @@ fail:
     return NULL;
 }
 
+bool ram_block_drops_pages(const RAMBlock *block, const char **why)
+{
+    struct statfs fs;
+
+    if (block->fd < 0) {
+        return true;
+    }
+    if (!block->shared) {
+        *why = "a private mapping of a file, whose dropped pages come "
+               "back from the file";
+        return false;
+    }
+    if (fstatfs(block->fd, &fs) < 0 ||
+        (fs.f_type != TMPFS_MAGIC && fs.f_type != HUGETLBFS_MAGIC)) {
+        *why = "a shared mapping of a file on a disk filesystem, whose "
+               "dropped pages come back from the disk (tmpfs, memfd and "
+               "hugetlbfs memory can be dropped)";
+        return false;
+    }
+    return true;
+}
+
+bool ram_block_discard_range(RAMBlock *block, uint64_t offset,
+                             uint64_t len, Error **errp)
+{
+    int r;
+
+    if (offset % block->page_size || len % block->page_size ||
+        offset > block->size || block->size - offset < len) {
+        error_setg(errp, "cannot drop %" PRIu64 " bytes at 0x%" PRIx64
+                   " of RAM block '%s': not whole %" PRIu64 "-byte pages "
+                   "of its %" PRIu64 " bytes", len, offset, block->idstr,
+                   block->page_size, block->size);
+        return false;
+    }
+    if (!block->shared) {
+        r = madvise(block->host + offset, len, MADV_DONTNEED);
+    } else if (block->fd >= 0) {
+        r = fallocate(block->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                      block->fd_offset + offset, len);
+    } else {
+        r = madvise(block->host + offset, len, MADV_REMOVE);
+    }
+    if (r < 0) {
+        error_setg_errno(errp, errno, "cannot drop %" PRIu64 " bytes at "
+                         "0x%" PRIx64 " of RAM block '%s'", len, offset,
+                         block->idstr);
+        return false;
+    }
+    return true;
+}
+
 bool ram_block_shared_file(const RAMBlock *block, uint64_t *dev,
                            uint64_t *ino)
 {

@@ -79,6 +79,26 @@ bool ram_block_prealloc(RAMBlock *block, Error **errp);
 bool ram_block_shared_file(const RAMBlock *block, uint64_t *dev,
                            uint64_t *ino);
 
+/*
+ * Whether the pages @block drops (ram_block_discard_range()) are gone,
+ * not merely unmapped: then they read zero and userfaultfd sees them
+ * missing.  True for private anonymous memory and for shared memory the
+ * kernel keeps itself (shared anonymous, tmpfs, memfd, hugetlbfs);
+ * false, with *@why saying why, for a private mapping of a file (its
+ * pages come back from the file) and a shared mapping of a file on any
+ * other filesystem (its pages come back from the disk).
+ */
+bool ram_block_drops_pages(const RAMBlock *block, const char **why);
+
+/*
+ * Drops @len bytes at @offset of @block, whole pages of its backing
+ * memory (block->page_size): MADV_DONTNEED for private anonymous memory,
+ * a hole punched in the file for shared memory (MADV_REMOVE when it has
+ * no fd), so the memory goes back to the host.
+ */
+bool ram_block_discard_range(RAMBlock *block, uint64_t offset,
+                             uint64_t len, Error **errp);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(RAMBlock, ram_block_free)
 
 /* Makes @block guest RAM, after the blocks registered before it. */

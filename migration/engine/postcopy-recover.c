@@ -5,7 +5,8 @@
 #include "migration/engine/postcopy-recover.h"
 
 #include <inttypes.h>
-#include <sys/mman.h>
+
+#include "system/ram.h"
 
 int64_t postcopy_apply_received(DirtyBitmap *bitmap, GPtrArray *blocks,
                                 const WireReceivedBitmap *rb, Error **errp)
@@ -88,8 +89,11 @@ void postcopy_release_sent(PostcopyRelease *r, const RamPageBatch *batch,
 
 static void give_back(const SentPage *p)
 {
-    /* Best effort: a page not released costs memory, nothing else. */
-    madvise(p->block->host + p->offset, GUEST_PAGE_SIZE, MADV_DONTNEED);
+    /* Best effort: a page not released costs memory, nothing else (a
+     * piece of a huge page is never released). */
+    if (p->block->page_size == GUEST_PAGE_SIZE) {
+        ram_block_discard_range(p->block, p->offset, GUEST_PAGE_SIZE, NULL);
+    }
 }
 
 uint64_t postcopy_release_confirmed(PostcopyRelease *r, uint64_t pong)

@@ -6,6 +6,7 @@
 
 #include <inttypes.h>
 
+#include "migration/ram/postcopy-huge.h"
 #include "system/ram.h"
 
 struct PostcopyRequests {
@@ -161,20 +162,29 @@ uint64_t postcopy_discard_records(DirtyBitmap *bitmap, GPtrArray *blocks,
         if (!dirty_bitmap_tracks(bitmap, b)) {
             continue;
         }
-        for (uint64_t p = dirty_bitmap_next_dirty(bitmap, b, 0); p < npages;
-             p = dirty_bitmap_next_dirty(bitmap, b, p + 1)) {
-            uint64_t off = p * GUEST_PAGE_SIZE;
+        uint64_t per = b->page_size / GUEST_PAGE_SIZE;
 
-            total++;
+        /* A huge page is dropped and placed whole: one dirty piece makes
+         * every piece of it dirty, so all of them are sent again. */
+        for (uint64_t p = dirty_bitmap_next_dirty(bitmap, b, 0); p < npages;
+             p = dirty_bitmap_next_dirty(bitmap, b, p + per)) {
+            uint64_t off;
+
+            p = huge_page_first(p, b->page_size);
+            off = p * GUEST_PAGE_SIZE;
+            for (uint64_t q = p; q < p + per; q++) {
+                dirty_bitmap_set_dirty(bitmap, b, q);
+            }
+            total += per;
             if (n && r[n - 1].offset + r[n - 1].length == off) {
-                r[n - 1].length += GUEST_PAGE_SIZE;
+                r[n - 1].length += b->page_size;
                 continue;
             }
             if (n == WIRE_DISCARD_RANGES_MAX) {
                 flush_ranges(out, i, r, &n);
             }
             r[n].offset = off;
-            r[n].length = GUEST_PAGE_SIZE;
+            r[n].length = b->page_size;
             n++;
         }
         flush_ranges(out, i, r, &n);

@@ -61,7 +61,8 @@ uint64_t postcopy_requests_total(PostcopyRequests *q);
 /*
  * Appends to @out the POSTCOPY_DISCARD records of every dirty page in
  * @bitmap, for the blocks @blocks (HELLO order), adjacent pages merged
- * into ranges.  Returns the dirty pages listed.
+ * into ranges.  Huge pages go whole: a dirty piece makes every piece of
+ * its huge page dirty in @bitmap.  Returns the dirty pages listed.
  */
 uint64_t postcopy_discard_records(DirtyBitmap *bitmap, GPtrArray *blocks,
                                   GByteArray *out);

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "migration/ram/postcopy-huge.h"
 #include "system/cpus.h"
 #include "util/atomic.h"
 #include "util/thread-name.h"
@@ -27,10 +28,15 @@
 typedef struct PendingBlock {
     RAMBlock *block;            /* NULL: not sent */
     uint64_t npages;
+    /* 4 KiB pages per page of the backing memory (huge pages: more than
+     * one, and the bitmaps change a whole huge page at a time). */
+    uint64_t per_host;
+    bool zeropage;              /* UFFDIO_ZEROPAGE works here */
     /* Bit per page: dropped, not placed yet (atomic: the incoming thread
      * sets and clears, the fault thread tests). */
     gulong *pending;
-    /* Bit per page: asked for already (fault thread only). */
+    /* Bit per page: asked for already (fault thread only; a huge
+     * page's first page stands for it). */
     gulong *requested;
 } PendingBlock;
 
@@ -47,6 +53,11 @@ struct PostcopyDest {
     guint n_blocks;
     uint64_t n_pending;         /* atomic */
     uint64_t requests;          /* atomic */
+    HugeAssembler *huge;
+    /* Zeroes as big as the biggest page, never written (no memory): a
+     * zero page where UFFDIO_ZEROPAGE is not offered (hugetlbfs). */
+    uint8_t *zeroes;
+    uint64_t zeroes_size;
 
     int uffd;                   /* -1 until listening */
     int stop_fd;                /* eventfd: ends the fault thread */
@@ -95,24 +106,15 @@ bool postcopy_dest_check_blocks(GPtrArray *blocks, Error **errp)
 {
     for (guint i = 0; i < blocks->len; i++) {
         RAMBlock *b = g_ptr_array_index(blocks, i);
+        const char *why;
 
-        if (!b) {
-            continue;
-        }
         /* userfaultfd's MISSING mode needs memory whose dropped pages
-         * are missing again: anonymous private memory is; a file's
-         * pages come back from the file, and huge pages need whole-page
-         * placement vmig does not do yet. */
-        if (b->fd >= 0 || b->shared) {
-            error_setg(errp, "RAM block '%s' is %s memory: postcopy "
-                       "supports anonymous private RAM only in this vmig",
-                       b->idstr, b->shared ? "shared" : "file-backed");
-            return false;
-        }
-        if (b->page_size != GUEST_PAGE_SIZE) {
-            error_setg(errp, "RAM block '%s' uses %" PRIu64 "-byte pages: "
-                       "postcopy places 4 KiB pages only in this vmig",
-                       b->idstr, b->page_size);
+         * are missing again. */
+        if (b && !ram_block_drops_pages(b, &why)) {
+            error_setg(errp, "RAM block '%s' is %s: postcopy cannot load "
+                       "it (userfaultfd catches missing pages only of "
+                       "anonymous, tmpfs, memfd and hugetlbfs memory)",
+                       b->idstr, why);
             return false;
         }
     }
@@ -125,6 +127,7 @@ PostcopyDest *postcopy_dest_new(RamLoader *rl, bool blocktime)
     unsigned w = 8 * sizeof(gulong);
 
     pd->rl = rl;
+    pd->zeroes_size = GUEST_PAGE_SIZE;
     pd->uffd = -1;
     pd->stop_fd = -1;
     pd->n_blocks = rl->blocks->len;
@@ -137,9 +140,18 @@ PostcopyDest *postcopy_dest_new(RamLoader *rl, bool blocktime)
             continue;
         }
         pb->npages = pb->block->size / GUEST_PAGE_SIZE;
+        pb->per_host = pb->block->page_size / GUEST_PAGE_SIZE;
+        pd->zeroes_size = MAX(pd->zeroes_size, pb->block->page_size);
         pb->pending = g_new0(gulong, (pb->npages + w - 1) / w);
         pb->requested = g_new0(gulong, (pb->npages + w - 1) / w);
     }
+    pd->zeroes = mmap(NULL, pd->zeroes_size, PROT_READ,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (pd->zeroes == MAP_FAILED) {
+        g_error("postcopy: cannot map %" PRIu64 " bytes of zeroes",
+                pd->zeroes_size);
+    }
+    pd->huge = huge_assembler_new();
     g_mutex_init(&pd->lock);
     g_mutex_init(&pd->req_lock);
     pd->blocktime = blocktime;
@@ -169,26 +181,28 @@ bool postcopy_dest_discard(PostcopyDest *pd, const uint8_t *body,
                    "(HELLO listed %u RAM blocks)", block, pd->n_blocks);
         return false;
     }
-    /* Every range first: a bad record changes nothing. */
+    /* Every range first: a bad record changes nothing.  Whole pages of
+     * the backing memory: a huge page is dropped (and placed) whole. */
     for (uint32_t i = 0; i < n; i++) {
-        if (r[i].offset % GUEST_PAGE_SIZE || r[i].length % GUEST_PAGE_SIZE ||
+        uint64_t ps = pb->block->page_size;
+
+        if (r[i].offset % ps || r[i].length % ps ||
             r[i].offset > pb->block->size ||
             pb->block->size - r[i].offset < r[i].length) {
             error_setg(errp, "POSTCOPY_DISCARD: range %u (offset 0x%" PRIx64
                        ", length 0x%" PRIx64 ") is not whole pages of RAM "
-                       "block '%s' (0x%" PRIx64 " bytes)", i, r[i].offset,
-                       r[i].length, pb->block->idstr, pb->block->size);
+                       "block '%s' (0x%" PRIx64 " bytes, %" PRIu64 "-byte "
+                       "pages)", i, r[i].offset, r[i].length,
+                       pb->block->idstr, pb->block->size, ps);
             return false;
         }
     }
     for (uint32_t i = 0; i < n; i++) {
         uint64_t first = r[i].offset / GUEST_PAGE_SIZE;
 
-        if (madvise(pb->block->host + r[i].offset, r[i].length,
-                    MADV_DONTNEED) < 0) {
-            error_setg_errno(errp, errno, "Dropping %" PRIu64 " bytes of "
-                             "RAM block '%s' for postcopy failed",
-                             r[i].length, pb->block->idstr);
+        if (!ram_block_discard_range(pb->block, r[i].offset, r[i].length,
+                                     errp)) {
+            error_prepend(errp, "POSTCOPY_DISCARD: ");
             return false;
         }
         for (uint64_t p = first; p < first + r[i].length / GUEST_PAGE_SIZE;
@@ -287,50 +301,89 @@ bool postcopy_dest_blocktime(PostcopyDest *pd, uint64_t *total_ms,
 
 /* ---- Placing pages ---- */
 
-/* UFFDIO_COPY (@src) or UFFDIO_ZEROPAGE (@src NULL) of one page at
- * @host; a page already there (EEXIST) is fine: it came another way. */
-static bool place(PostcopyDest *pd, uint8_t *host, const uint8_t *src,
-                  Error **errp)
+/* UFFDIO_COPY (@src) or UFFDIO_ZEROPAGE (@src NULL) of @len bytes at
+ * @host in @pb; a page already there (EEXIST) is fine: it came another
+ * way. */
+static bool place(PostcopyDest *pd, PendingBlock *pb, uint8_t *host,
+                  const uint8_t *src, uint64_t len, Error **errp)
 {
     int r;
 
+    if (!src && !pb->zeropage) {
+        src = pd->zeroes;
+    }
     if (src) {
         struct uffdio_copy c = {
-            .dst = (uintptr_t)host, .src = (uintptr_t)src,
-            .len = GUEST_PAGE_SIZE,
+            .dst = (uintptr_t)host, .src = (uintptr_t)src, .len = len,
         };
 
         r = ioctl(pd->uffd, UFFDIO_COPY, &c);
     } else {
         struct uffdio_zeropage z = {
-            .range = { .start = (uintptr_t)host, .len = GUEST_PAGE_SIZE },
+            .range = { .start = (uintptr_t)host, .len = len },
         };
 
         r = ioctl(pd->uffd, UFFDIO_ZEROPAGE, &z);
     }
     if (r < 0 && errno != EEXIST) {
-        error_setg_errno(errp, errno, "Placing the page at %p with %s "
-                         "failed", host, src ? "UFFDIO_COPY"
-                                             : "UFFDIO_ZEROPAGE");
+        error_setg_errno(errp, errno, "Placing the %" PRIu64 "-byte page at "
+                         "%p of RAM block '%s' with %s failed", len, host,
+                         pb->block->idstr,
+                         src ? "UFFDIO_COPY" : "UFFDIO_ZEROPAGE");
         return false;
     }
     return true;
 }
 
-/* A page of @pb has been placed: no longer pending; its waiters woke. */
-static void placed(PostcopyDest *pd, PendingBlock *pb, uint64_t page)
+/* Pages [@page, @page + @n) of @pb have been placed: no longer
+ * pending; their waiters woke. */
+static void placed(PostcopyDest *pd, PendingBlock *pb, uint64_t page,
+                   uint64_t n)
 {
     uint8_t *host = pb->block->host + page * GUEST_PAGE_SIZE;
 
-    if (change_bit_atomic(pb->pending, page, false)) {
-        qatomic_dec(&pd->n_pending);
+    for (uint64_t p = page; p < page + n; p++) {
+        if (change_bit_atomic(pb->pending, p, false)) {
+            qatomic_dec(&pd->n_pending);
+        }
     }
     if (pd->blocktime) {
         g_mutex_lock(&pd->lock);
-        waiters_done_locked(pd, host, host + GUEST_PAGE_SIZE,
+        waiters_done_locked(pd, host, host + n * GUEST_PAGE_SIZE,
                             g_get_monotonic_time());
         g_mutex_unlock(&pd->lock);
     }
+}
+
+/* One 4 KiB piece (@data, NULL: zero) at @off of a huge page of @pb:
+ * gathered, and the huge page placed once complete. */
+static bool place_piece(PostcopyDest *pd, PendingBlock *pb, uint64_t off,
+                        const uint8_t *data, Error **errp)
+{
+    uint64_t ps = pb->block->page_size;
+    uint64_t first = huge_page_first(off / GUEST_PAGE_SIZE, ps);
+    uint8_t *host = pb->block->host + first * GUEST_PAGE_SIZE;
+    uint8_t *whole;
+    bool ok;
+
+    /* Not pending: placed already (as EEXIST for a small page).  The
+     * source sends each page once (again only after a recovery, when
+     * one channel carries them), so no copy of a piece can come on
+     * another channel while its huge page is being placed. */
+    if (!test_bit_atomic(pb->pending, off / GUEST_PAGE_SIZE)) {
+        return true;
+    }
+    whole = huge_assembler_add(pd->huge, host, ps,
+                               off - first * GUEST_PAGE_SIZE, data);
+    if (!whole) {
+        return true;
+    }
+    ok = place(pd, pb, host, whole, ps, errp);
+    huge_assembler_buffer_free(whole, ps);
+    if (ok) {
+        placed(pd, pb, first, pb->per_host);
+    }
+    return ok;
 }
 
 bool postcopy_dest_load(PostcopyDest *pd, const uint8_t *body, size_t len,
@@ -371,8 +424,16 @@ bool postcopy_dest_load_channel(PostcopyDest *pd, RamLoader *rl,
         uint64_t off = wire_ram_pages_offset(&p, i);
         bool normal = p.kinds[i] == WIRE_PAGE_NORMAL;
 
-        if (!place(pd, b->host + off, normal ? data : NULL, errp)) {
-            return false;
+        if (pb->per_host > 1) {
+            if (!place_piece(pd, pb, off, normal ? data : NULL, errp)) {
+                return false;
+            }
+        } else {
+            if (!place(pd, pb, b->host + off, normal ? data : NULL,
+                       GUEST_PAGE_SIZE, errp)) {
+                return false;
+            }
+            placed(pd, pb, off / GUEST_PAGE_SIZE, 1);
         }
         if (normal) {
             data += GUEST_PAGE_SIZE;
@@ -380,7 +441,6 @@ bool postcopy_dest_load_channel(PostcopyDest *pd, RamLoader *rl,
         } else {
             qatomic_inc(&rl->zero_pages);
         }
-        placed(pd, pb, off / GUEST_PAGE_SIZE);
     }
     return true;
 }
@@ -413,7 +473,26 @@ static PendingBlock *find_page(PostcopyDest *pd, uint64_t addr,
     return NULL;
 }
 
-/* One fault: ask for a pending page (once), fill a zero page here. */
+/*
+ * Asks for the page of @pb from 4 KiB page @first on, the whole page of
+ * its backing memory; false if a request could not be sent.  Under
+ * req_lock.
+ */
+static bool ask_locked(PostcopyDest *pd, PendingBlock *pb, uint64_t first)
+{
+    uint64_t off, len;
+
+    for (uint64_t i = 0; huge_page_request(first, pb->block->page_size, i,
+                                           &off, &len); i++) {
+        if (!pd->request(pd->request_opaque, pb - pd->blocks, off, len)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* One fault: ask for a pending page (once), fill a zero page here; a
+ * huge page either way whole. */
 static void handle_fault(PostcopyDest *pd, const struct uffd_msg *m)
 {
     uint64_t page;
@@ -427,6 +506,7 @@ static void handle_fault(PostcopyDest *pd, const struct uffd_msg *m)
                   (uint64_t)m->arg.pagefault.address);
         return;
     }
+    page = huge_page_first(page, pb->block->page_size);
     host = pb->block->host + page * GUEST_PAGE_SIZE;
     if (pd->blocktime) {
         Waiter w = {
@@ -451,7 +531,7 @@ static void handle_fault(PostcopyDest *pd, const struct uffd_msg *m)
 
         /* Zero on the source too (see postcopy-ram.h), or placed since
          * the fault: EEXIST then. */
-        if (!place(pd, host, NULL, &err)) {
+        if (!place(pd, pb, host, NULL, pb->block->page_size, &err)) {
             g_warning("postcopy: %s", error_get_pretty(err));
             error_free(err);
         }
@@ -463,9 +543,7 @@ static void handle_fault(PostcopyDest *pd, const struct uffd_msg *m)
     qatomic_inc(&pd->requests);
     /* Paused, or the link failed: postcopy_dest_resume() asks again. */
     g_mutex_lock(&pd->req_lock);
-    if (pd->request && !pd->request_failed &&
-        !pd->request(pd->request_opaque, pb - pd->blocks,
-                     page * GUEST_PAGE_SIZE, GUEST_PAGE_SIZE)) {
+    if (pd->request && !pd->request_failed && !ask_locked(pd, pb, page)) {
         pd->request_failed = true;
     }
     g_mutex_unlock(&pd->req_lock);
@@ -542,13 +620,13 @@ bool postcopy_dest_listen(PostcopyDest *pd, PostcopyRequestFunc *fn,
                              "userfaultfd (MISSING) failed", b->idstr);
             return false;
         }
-        if (!(reg.ioctls & (1ull << _UFFDIO_COPY)) ||
-            !(reg.ioctls & (1ull << _UFFDIO_ZEROPAGE))) {
+        if (!(reg.ioctls & (1ull << _UFFDIO_COPY))) {
             error_setg(errp, "RAM block '%s': userfaultfd cannot place "
-                       "pages in it (UFFDIO_COPY, UFFDIO_ZEROPAGE)",
-                       b->idstr);
+                       "pages in it (no UFFDIO_COPY)", b->idstr);
             return false;
         }
+        /* Not on hugetlbfs: zeroes are copied there. */
+        pd->blocks[i].zeropage = reg.ioctls & (1ull << _UFFDIO_ZEROPAGE);
     }
     pd->stop_fd = eventfd(0, EFD_CLOEXEC);
     if (pd->stop_fd < 0) {
@@ -625,10 +703,9 @@ void postcopy_dest_resume(PostcopyDest *pd, PostcopyRequestFunc *fn,
         PendingBlock *pb = &pd->blocks[i];
 
         for (uint64_t p = 0; pb->block && p < pb->npages &&
-             !pd->request_failed; p++) {
+             !pd->request_failed; p += pb->per_host) {
             if (test_bit_atomic(pb->requested, p) &&
-                test_bit_atomic(pb->pending, p) &&
-                !fn(opaque, i, p * GUEST_PAGE_SIZE, GUEST_PAGE_SIZE)) {
+                test_bit_atomic(pb->pending, p) && !ask_locked(pd, pb, p)) {
                 pd->request_failed = true;
             }
         }
@@ -661,6 +738,8 @@ static void free_rest(PostcopyDest *pd)
         g_free(pd->blocks[i].requested);
     }
     g_free(pd->blocks);
+    huge_assembler_free(pd->huge);
+    munmap(pd->zeroes, pd->zeroes_size);
     g_array_free(pd->waiters, TRUE);
     g_array_free(pd->latency, TRUE);
     g_free(pd->vcpu_waits);

@@ -20,8 +20,18 @@
  * listening: a write by the incoming thread to a missing page would
  * wait for itself.
  *
- * Only anonymous private RAM (the machine's default) is supported:
- * postcopy_dest_check_blocks() says why another block cannot be.
+ * Memory: anonymous private RAM (the machine's default), dropped with
+ * MADV_DONTNEED, and shared memory (shared anonymous, memfd, a file on
+ * tmpfs or hugetlbfs, share=on), dropped by punching a hole in its file
+ * (the pages are then missing, not just unmapped); zeroes are copied
+ * where UFFDIO_ZEROPAGE is not offered.  postcopy_dest_check_blocks()
+ * says why another block cannot be.
+ *
+ * Huge pages are dropped, asked for and placed whole: POSTCOPY_DISCARD
+ * must name whole huge pages, a fault asks for its whole huge page, and
+ * the 4 KiB pages RAM_PAGES brings are gathered (postcopy-huge.h) until
+ * the huge page is complete.  The pending bits of a huge page's 4 KiB
+ * pages change together.
  */
 #ifndef VMIG_MIGRATION_RAM_POSTCOPY_RAM_H
 #define VMIG_MIGRATION_RAM_POSTCOPY_RAM_H

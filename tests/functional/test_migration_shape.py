@@ -27,6 +27,11 @@ def backend(kind, extra=''):
             '-machine', 'memory-backend=mem0']
 
 
+# The prefix of the hugetlbfs a test mounts for itself: its huge pages
+# are counted for its own guests, so hugetlbfs() leaves it to that test.
+OWN_HUGETLBFS = 'vmig-huge-'
+
+
 def hugetlbfs():
     """(A writable hugetlbfs mount with room for 32 MiB, its page size),
     or None."""
@@ -36,7 +41,8 @@ def hugetlbfs():
     except OSError:
         return None
     for path, fstype in mounts:
-        if fstype != 'hugetlbfs' or not os.access(path, os.W_OK):
+        if fstype != 'hugetlbfs' or not os.access(path, os.W_OK) or \
+                os.path.basename(path).startswith(OWN_HUGETLBFS):
             continue
         st = os.statvfs(path)
         if st.f_bavail * st.f_bsize >= 32 << 20:

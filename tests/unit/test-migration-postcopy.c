@@ -4,7 +4,9 @@
  * is queued, the queue's cap, its order and its wait; and which RAM
  * blocks the destination can serve in postcopy
  * (migration/ram/postcopy-ram.c), and POSTCOPY_DISCARD checked against
- * the layout before any page is dropped.  Recovery's pieces: the
+ * the layout before any page is dropped (a huge page whole, shared
+ * memory given back), and the source's discards whole huge pages.
+ * Recovery's pieces: the
  * destination's RECEIVED_BITMAPs (every page but the pending ones), and
  * release-ram giving back only what a PONG confirmed.  The
  * destination's preempt channel (migration/engine/postcopy-preempt.c):
@@ -15,6 +17,9 @@
 #include "tests/check-run.h"
 #include "tests/stream-pair.h"
 
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "migration/config.h"
@@ -132,23 +137,53 @@ START_TEST(test_requests_wait)
 }
 END_TEST
 
+/* @block alone (freed after) fails the check with @want, or passes
+ * (NULL). */
+static void served(RAMBlock *block, const char *want)
+{
+    g_autoptr(GPtrArray) blocks = g_ptr_array_new();
+    Error *err = NULL;
+
+    g_ptr_array_add(blocks, block);
+    if (!want) {
+        ck_assert(postcopy_dest_check_blocks(blocks, &error_abort));
+    } else {
+        ck_assert(!postcopy_dest_check_blocks(blocks, &err));
+        ck_assert_msg(strstr(error_get_pretty(err), want), "%s",
+                      error_get_pretty(err));
+        error_free(err);
+    }
+    ram_block_free(block);
+}
+
 START_TEST(test_blocks_served)
 {
     g_autoptr(GPtrArray) blocks = two_blocks();
-    RAMBlock *shared = ram_block_new_anon("s", BLOCK_SIZE, true,
-                                          &error_abort);
-    Error *err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("pc-disk-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "ram", NULL);
+    struct statfs fs;
 
     ck_assert(postcopy_dest_check_blocks(blocks, &error_abort));
     /* A block not sent (x-ignore-shared) is nothing to serve. */
     g_ptr_array_add(blocks, NULL);
     ck_assert(postcopy_dest_check_blocks(blocks, &error_abort));
-    g_ptr_array_add(blocks, shared);
-    ck_assert(!postcopy_dest_check_blocks(blocks, &err));
-    ck_assert_str_eq(error_get_pretty(err), "RAM block 's' is shared "
-                     "memory: postcopy supports anonymous private RAM "
-                     "only in this vmig");
-    error_free(err);
+    /* Memory the kernel drops pages of. */
+    served(ram_block_new_anon("s", BLOCK_SIZE, true, &error_abort), NULL);
+    served(ram_block_new_memfd("m", BLOCK_SIZE, true, true, &error_abort),
+           NULL);
+    /* A private file mapping's pages come back from the file. */
+    served(ram_block_new_memfd("p", BLOCK_SIZE, false, false, &error_abort),
+           "RAM block 'p' is a private mapping of a file, whose dropped "
+           "pages come back from the file: postcopy cannot load it");
+    /* A file on a disk: not when the temporary directory is tmpfs. */
+    ck_assert_int_eq(statfs(dir, &fs), 0);
+    if (fs.f_type != TMPFS_MAGIC) {
+        served(ram_block_new_file("d", path, BLOCK_SIZE, true, &error_abort),
+               "RAM block 'd' is a shared mapping of a file on a disk "
+               "filesystem");
+        unlink(path);
+    }
+    rmdir(dir);
 }
 END_TEST
 
@@ -207,6 +242,118 @@ START_TEST(test_discard_checked)
     ck_assert_uint_eq(postcopy_dest_pending(pd), 3);
     postcopy_dest_free(pd);
     ram_loader_destroy(&rl);
+}
+END_TEST
+
+/* POSTCOPY_DISCARD of @n ranges @r of block @block, applied. */
+static void discard(PostcopyDest *pd, uint32_t block, WireDiscardRange *r,
+                    uint32_t n)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    WireRecord rec;
+
+    wire_postcopy_discard_encode(b, block, r, n, &error_abort);
+    ck_assert(wire_record_decode(b->data, b->len, &rec, &error_abort) ==
+              WIRE_OK);
+    ck_assert(postcopy_dest_discard(pd, rec.body, rec.len, &error_abort));
+}
+
+START_TEST(test_discard_shared)
+{
+    g_autoptr(GPtrArray) blocks = g_ptr_array_new_with_free_func(
+        (GDestroyNotify)ram_block_free);
+    WireDiscardRange r = { 4096, 8192 };
+    RAMBlock *m = ram_block_new_memfd("m", BLOCK_SIZE, true, true,
+                                      &error_abort);
+    RamLoader rl;
+    PostcopyDest *pd;
+    struct stat before, after;
+
+    g_ptr_array_add(blocks, m);
+    ram_loader_init(&rl, blocks);
+    pd = postcopy_dest_new(&rl, false);
+    memset(m->host, 0xaa, BLOCK_SIZE);
+    ck_assert_int_eq(fstat(m->fd, &before), 0);
+    /* A hole in the memfd: its memory given back, zero again (unmapped
+     * only, MADV_DONTNEED's effect here, the pages would stay). */
+    discard(pd, 0, &r, 1);
+    ck_assert_int_eq(fstat(m->fd, &after), 0);
+    ck_assert_int_eq(after.st_blocks, before.st_blocks - 8192 / 512);
+    ck_assert_uint_eq(m->host[4095], 0xaa);
+    ck_assert_uint_eq(m->host[4096], 0);
+    ck_assert_uint_eq(m->host[3 * 4096 - 1], 0);
+    ck_assert_uint_eq(m->host[3 * 4096], 0xaa);
+    ck_assert_uint_eq(postcopy_dest_pending(pd), 2);
+    postcopy_dest_free(pd);
+    ram_loader_destroy(&rl);
+}
+END_TEST
+
+#define HUGE (2 * 1024 * 1024)
+
+START_TEST(test_discard_huge_whole)
+{
+    g_autoptr(GPtrArray) blocks = g_ptr_array_new_with_free_func(
+        (GDestroyNotify)ram_block_free);
+    WireDiscardRange r = { HUGE, HUGE };
+    RAMBlock *h = ram_block_new_anon("h", 2 * HUGE, false, &error_abort);
+    RamLoader rl;
+    PostcopyDest *pd;
+
+    /* Huge pages without hugetlbfs: only their size matters here. */
+    h->page_size = HUGE;
+    g_ptr_array_add(blocks, h);
+    ram_loader_init(&rl, blocks);
+    pd = postcopy_dest_new(&rl, false);
+    discard_refused(pd, 0, 4096, 4096, "is not whole pages of RAM block "
+                    "'h' (0x400000 bytes, 2097152-byte pages)");
+    discard_refused(pd, 0, HUGE, 4096, "2097152-byte pages");
+    ck_assert_uint_eq(postcopy_dest_pending(pd), 0);
+    /* Every 4 KiB piece of a dropped huge page is pending. */
+    discard(pd, 0, &r, 1);
+    ck_assert_uint_eq(postcopy_dest_pending(pd), HUGE / 4096);
+    postcopy_dest_free(pd);
+    ram_loader_destroy(&rl);
+}
+END_TEST
+
+START_TEST(test_discard_records_huge)
+{
+    RAMBlock *h = ram_block_new_anon("h", 3 * HUGE, false, &error_abort);
+    g_autoptr(GPtrArray) blocks = g_ptr_array_new();
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autofree WireDiscardRange *r = g_new(WireDiscardRange,
+                                           WIRE_DISCARD_RANGES_MAX);
+    DirtyBitmap *t;
+    WireRecord rec;
+    uint32_t block, n;
+
+    h->page_size = HUGE;
+    ck_assert(ram_block_register(h, &error_abort));
+    g_ptr_array_add(blocks, h);
+    t = dirty_bitmap_start(DIRTY_LOG_BACKEND_SOFTWARE, &error_abort);
+    /* One piece of the first huge page, the last piece of the third. */
+    dirty_bitmap_set_dirty(t, h, 5);
+    dirty_bitmap_set_dirty(t, h, 3 * HUGE / 4096 - 1);
+    ck_assert_uint_eq(postcopy_discard_records(t, blocks, b),
+                      2 * HUGE / 4096);
+    /* Both whole, and every piece of them dirty: they go again. */
+    ck_assert_uint_eq(dirty_bitmap_dirty_pages(t), 2 * HUGE / 4096);
+    ck_assert(dirty_bitmap_is_dirty(t, h, 0));
+    ck_assert(!dirty_bitmap_is_dirty(t, h, HUGE / 4096));
+    ck_assert(dirty_bitmap_is_dirty(t, h, 2 * HUGE / 4096));
+    ck_assert(wire_record_decode(b->data, b->len, &rec, &error_abort) ==
+              WIRE_OK);
+    ck_assert(wire_postcopy_discard_decode(rec.body, rec.len, &block, r, &n,
+                                           &error_abort));
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(r[0].offset, 0);
+    ck_assert_uint_eq(r[0].length, HUGE);
+    ck_assert_uint_eq(r[1].offset, 2 * HUGE);
+    ck_assert_uint_eq(r[1].length, HUGE);
+    dirty_bitmap_stop(t);
+    ram_block_unregister(h);
+    ram_block_free(h);
 }
 END_TEST
 
@@ -487,6 +634,9 @@ int main(void)
     tcase_add_test(tc, test_requests_wait);
     tcase_add_test(tc, test_blocks_served);
     tcase_add_test(tc, test_discard_checked);
+    tcase_add_test(tc, test_discard_shared);
+    tcase_add_test(tc, test_discard_huge_whole);
+    tcase_add_test(tc, test_discard_records_huge);
     tcase_add_test(tc, test_preempt_channel_records);
     tcase_add_test(tc, test_preempt_channel_after_stop);
     tcase_add_test(tc, test_received_bitmaps);
