@@ -51,8 +51,11 @@
 /* Connections of one listener waiting for their first record: a flood
  * of strangers costs this many descriptors and buffers, no more.  A
  * real source's first bytes follow its connect at once, and once they
- * have arrived only connections that sent something can push it out. */
-#define MIG_ROUTER_MAX_PENDING 8
+ * have arrived only connections that sent something can push it out;
+ * until then this many newer strangers may come (at a flood of 500 a
+ * second, 64 ms: a loaded machine's source took more than the 16 ms
+ * that 8 gave). */
+#define MIG_ROUTER_MAX_PENDING 32
 
 typedef struct MigRouter MigRouter;
 
