@@ -392,6 +392,46 @@ bool postcopy_dest_load(PostcopyDest *pd, const uint8_t *body, size_t len,
     return postcopy_dest_load_channel(pd, pd->rl, body, len, errp);
 }
 
+/*
+ * @npages whole 4 KiB pages at @off of @pb from @src, contiguous on both
+ * sides, with as few UFFDIO_COPY calls as the kernel allows: one for a
+ * background record's run instead of one per page.  A page already
+ * there (it came on the other channel) stops a copy part-way (EAGAIN,
+ * with what it copied) or at once (EEXIST): skipped, and the rest goes
+ * on.
+ */
+static bool place_run(PostcopyDest *pd, PendingBlock *pb, uint64_t off,
+                      const uint8_t *src, uint64_t npages, Error **errp)
+{
+    uint8_t *host = pb->block->host + off;
+    uint64_t done = 0;
+
+    while (done < npages) {
+        struct uffdio_copy c = {
+            .dst = (uintptr_t)(host + done * GUEST_PAGE_SIZE),
+            .src = (uintptr_t)(src + done * GUEST_PAGE_SIZE),
+            .len = (npages - done) * GUEST_PAGE_SIZE,
+        };
+
+        if (ioctl(pd->uffd, UFFDIO_COPY, &c) == 0) {
+            break;
+        }
+        if (errno == EAGAIN && c.copy > 0) {
+            done += (uint64_t)c.copy / GUEST_PAGE_SIZE;
+        } else if (errno == EEXIST) {
+            done++;
+        } else {
+            error_setg_errno(errp, errno, "Placing %" PRIu64 " pages at %p "
+                             "of RAM block '%s' with UFFDIO_COPY failed",
+                             npages - done, host + done * GUEST_PAGE_SIZE,
+                             pb->block->idstr);
+            return false;
+        }
+    }
+    placed(pd, pb, off / GUEST_PAGE_SIZE, npages);
+    return true;
+}
+
 bool postcopy_dest_load_channel(PostcopyDest *pd, RamLoader *rl,
                                 const uint8_t *body, size_t len,
                                 Error **errp)
@@ -423,7 +463,25 @@ bool postcopy_dest_load_channel(PostcopyDest *pd, RamLoader *rl,
     for (uint32_t i = 0; i < p.h.count; i++) {
         uint64_t off = wire_ram_pages_offset(&p, i);
         bool normal = p.kinds[i] == WIRE_PAGE_NORMAL;
+        uint32_t run = 1;
 
+        /* Normal pages that follow each other in guest RAM (their data
+         * always does, in the record): placed together. */
+        while (normal && pb->per_host == 1 && i + run < p.h.count &&
+               p.kinds[i + run] == WIRE_PAGE_NORMAL &&
+               wire_ram_pages_offset(&p, i + run) ==
+               off + run * GUEST_PAGE_SIZE) {
+            run++;
+        }
+        if (run > 1) {
+            if (!place_run(pd, pb, off, data, run, errp)) {
+                return false;
+            }
+            data += (uint64_t)run * GUEST_PAGE_SIZE;
+            qatomic_add(&rl->normal_pages, run);
+            i += run - 1;
+            continue;
+        }
         if (pb->per_host > 1) {
             if (!place_piece(pd, pb, off, normal ? data : NULL, errp)) {
                 return false;

@@ -289,6 +289,91 @@ START_TEST(test_discard_shared)
 }
 END_TEST
 
+/* PostcopyRequestFunc that asks nobody: the test places every page. */
+static bool ask_nobody(void *opaque, uint32_t block, uint64_t offset,
+                       uint64_t length)
+{
+    return true;
+}
+
+/* A RAM_PAGES record of @n pages of block 0 at @pages (indexes), normal
+ * ones filled with their index + @fill, loaded in postcopy. */
+static void load_pages(PostcopyDest *pd, const uint64_t *pages,
+                       const uint8_t *kinds, uint32_t n, uint8_t fill,
+                       uint64_t packet)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autofree uint8_t *data = g_malloc0((size_t)n * 4096);
+    uint64_t offsets[16];
+    WireRamPagesHeader h = { .block = 0, .count = n, .page_size = 4096,
+                             .packet = packet };
+    size_t len = 0;
+    WireRecord rec;
+
+    for (uint32_t i = 0; i < n; i++) {
+        offsets[i] = pages[i] * 4096;
+        if (kinds[i] == WIRE_PAGE_NORMAL) {
+            memset(data + len, (int)(pages[i] + fill), 4096);
+            len += 4096;
+        }
+    }
+    ck_assert(wire_ram_pages_encode(b, &h, offsets, kinds, data, len,
+                                    &error_abort));
+    ck_assert(wire_record_decode(b->data, b->len, &rec, &error_abort) ==
+              WIRE_OK);
+    ck_assert(postcopy_dest_load(pd, rec.body, rec.len, &error_abort));
+}
+
+/* Runs of pages that follow each other are placed together; a page
+ * that came another way first stops such a copy part-way and is kept,
+ * the rest of the run placed after it. */
+START_TEST(test_place_runs)
+{
+    g_autoptr(GPtrArray) blocks = g_ptr_array_new_with_free_func(
+        (GDestroyNotify)ram_block_free);
+    RAMBlock *a = ram_block_new_anon("a", 16 * 4096, false, &error_abort);
+    WireDiscardRange all = { 0, 16 * 4096 };
+    uint64_t first[] = { 5 };
+    uint64_t run[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+    uint64_t apart[] = { 13, 15, 14 };
+    uint8_t normal[16], mixed[] = { WIRE_PAGE_NORMAL, WIRE_PAGE_ZERO,
+                                    WIRE_PAGE_NORMAL };
+    RamLoader rl;
+    PostcopyDest *pd;
+
+    memset(normal, WIRE_PAGE_NORMAL, sizeof(normal));
+    g_ptr_array_add(blocks, a);
+    ram_loader_init(&rl, blocks);
+    pd = postcopy_dest_new(&rl, false);
+    discard(pd, 0, &all, 1);
+    ck_assert_uint_eq(postcopy_dest_pending(pd), 16);
+    if (!postcopy_dest_listen(pd, ask_nobody, NULL, NULL)) {
+        postcopy_dest_free(pd);
+        ram_loader_destroy(&rl);
+        vmig_skip("no userfaultfd here");
+    }
+    /* Page 5 first (a request on the preempt channel), then 0..12. */
+    load_pages(pd, first, normal, 1, 0x40, 0);
+    load_pages(pd, run, normal, G_N_ELEMENTS(run), 0, 1);
+    /* Out of order and with a zero page between: no run. */
+    load_pages(pd, apart, mixed, G_N_ELEMENTS(apart), 0, 2);
+    ck_assert_uint_eq(postcopy_dest_pending(pd), 0);
+    for (unsigned i = 0; i < 16; i++) {
+        uint8_t want = i == 5 ? 5 + 0x40 : i == 15 ? 0 : i;
+
+        ck_assert_msg(a->host[i * 4096] == want &&
+                      a->host[i * 4096 + 4095] == want,
+                      "page %u holds %u, not %u", i, a->host[i * 4096],
+                      want);
+    }
+    ck_assert_uint_eq(qatomic_read(&rl.normal_pages), 1 + 13 + 2);
+    ck_assert_uint_eq(qatomic_read(&rl.zero_pages), 1);
+    postcopy_dest_free(pd);
+    ram_loader_destroy(&rl);
+}
+END_TEST
+
+
 #define HUGE (2 * 1024 * 1024)
 
 START_TEST(test_discard_huge_whole)
@@ -641,6 +726,7 @@ int main(void)
     tcase_add_test(tc, test_preempt_channel_after_stop);
     tcase_add_test(tc, test_received_bitmaps);
     tcase_add_test(tc, test_release_confirmed);
+    tcase_add_test(tc, test_place_runs);
     tcase_add_test(tc, test_flow_window_fills);
     tcase_add_test(tc, test_flow_pong_confirms_marks);
     tcase_add_test(tc, test_flow_marks_bounded);
