@@ -33,6 +33,16 @@
 
 #define BLOCK_SIZE (1024 * 1024)
 
+/* The one record @b holds. */
+static WireRecord decoded(const GByteArray *b)
+{
+    WireRecord rec;
+
+    ck_assert(wire_record_decode(b->data, b->len, &rec, &error_abort) ==
+              WIRE_OK);
+    return rec;
+}
+
 static GPtrArray *two_blocks(void)
 {
     GPtrArray *blocks = g_ptr_array_new_with_free_func(
@@ -197,8 +207,7 @@ static void discard_refused(PostcopyDest *pd, uint32_t block,
     Error *err = NULL;
 
     wire_postcopy_discard_encode(b, block, &r, 1, &error_abort);
-    ck_assert(wire_record_decode(b->data, b->len, &rec, &error_abort) ==
-              WIRE_OK);
+    rec = decoded(b);
     ck_assert(!postcopy_dest_discard(pd, rec.body, rec.len, &err));
     ck_assert_msg(strstr(error_get_pretty(err), want), "%s",
                   error_get_pretty(err));
@@ -229,8 +238,7 @@ START_TEST(test_discard_checked)
 
     /* Dropped (anonymous memory reads zero again) and pending. */
     wire_postcopy_discard_encode(b, 0, r, 2, &error_abort);
-    ck_assert(wire_record_decode(b->data, b->len, &rec, &error_abort) ==
-              WIRE_OK);
+    rec = decoded(b);
     ck_assert(postcopy_dest_discard(pd, rec.body, rec.len, &error_abort));
     ck_assert_uint_eq(postcopy_dest_pending(pd), 3);
     ck_assert_uint_eq(a->host[0], 0);
@@ -253,8 +261,7 @@ static void discard(PostcopyDest *pd, uint32_t block, WireDiscardRange *r,
     WireRecord rec;
 
     wire_postcopy_discard_encode(b, block, r, n, &error_abort);
-    ck_assert(wire_record_decode(b->data, b->len, &rec, &error_abort) ==
-              WIRE_OK);
+    rec = decoded(b);
     ck_assert(postcopy_dest_discard(pd, rec.body, rec.len, &error_abort));
 }
 
@@ -319,8 +326,7 @@ static void load_pages(PostcopyDest *pd, const uint64_t *pages,
     }
     ck_assert(wire_ram_pages_encode(b, &h, offsets, kinds, data, len,
                                     &error_abort));
-    ck_assert(wire_record_decode(b->data, b->len, &rec, &error_abort) ==
-              WIRE_OK);
+    rec = decoded(b);
     ck_assert(postcopy_dest_load(pd, rec.body, rec.len, &error_abort));
 }
 
@@ -427,8 +433,7 @@ START_TEST(test_discard_records_huge)
     ck_assert(dirty_bitmap_is_dirty(t, h, 0));
     ck_assert(!dirty_bitmap_is_dirty(t, h, HUGE / 4096));
     ck_assert(dirty_bitmap_is_dirty(t, h, 2 * HUGE / 4096));
-    ck_assert(wire_record_decode(b->data, b->len, &rec, &error_abort) ==
-              WIRE_OK);
+    rec = decoded(b);
     ck_assert(wire_postcopy_discard_decode(rec.body, rec.len, &block, r, &n,
                                            &error_abort));
     ck_assert_uint_eq(n, 2);
@@ -568,8 +573,7 @@ START_TEST(test_received_bitmaps)
     ram_loader_init(&rl, blocks);
     pd = postcopy_dest_new(&rl, false);
     wire_postcopy_discard_encode(b, 0, r, 2, &error_abort);
-    ck_assert(wire_record_decode(b->data, b->len, &rec, &error_abort) ==
-              WIRE_OK);
+    rec = decoded(b);
     ck_assert(postcopy_dest_discard(pd, rec.body, rec.len, &error_abort));
 
     /* One piece per block here, covering it; a bit is clear exactly for
