@@ -10,7 +10,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmig_harness  # noqa: E402
-from vmig_harness import QMPError, Vmig, wait_for  # noqa: E402
+from vmig_harness import Vmig, wait_for  # noqa: E402
 import migration_helpers as mh  # noqa: E402
 
 GiB = 1024 * 1024 * 1024

@@ -55,6 +55,42 @@ class PostcopyCase(MigrationTestCase):
                  what='pass %d' % after_passes)
         self.assertEqual(info(src)['status'], 'active')
 
+    def destination_killed(self, cfg):
+        """Kills the destination during a postcopy with @cfg: the source
+        pauses, saying the guest cannot continue unless the destination
+        comes back, and stays stopped with its pages."""
+        with dst_vm('-S', incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*BUSY) as src:
+            self.start(src, dst, cfg)
+            before = digest(src)
+            dst.kill()
+            result = wait_status(src, ('postcopy-paused',) + FINAL)
+            self.assertEqual(result['status'], 'postcopy-paused')
+            self.assertIn('cannot continue until the destination comes '
+                          'back', result['error-desc'])
+            self.assertEqual(src.cmd('query-status')['status'],
+                             'finish-migrate')
+            with self.assertRaises(QMPError):
+                src.cmd('cont')
+            self.assertEqual(digest(src), before)
+            self.assert_no_crash(src)
+
+    def source_killed(self, cfg):
+        """Kills the source during a postcopy with @cfg: the destination
+        pauses, saying the guest cannot continue unless the source comes
+        back; its guest is not stopped for good."""
+        with dst_vm(*BUSY, incoming='tcp:127.0.0.1:0') as dst, \
+                src_vm(*BUSY) as src:
+            self.start(src, dst, cfg)
+            src.kill()
+            result = wait_status(dst, ('postcopy-paused',) + FINAL)
+            self.assertEqual(result['status'], 'postcopy-paused')
+            self.assertIn('cannot continue until the source comes back',
+                          result['error-desc'])
+            self.assertNotEqual(dst.cmd('query-status')['status'],
+                                'internal-error')
+            self.assert_no_crash(dst)
+
     def finished(self, src, dst):
         sinfo = wait_status(src, FINAL, timeout=60)
         self.assertEqual(sinfo['status'], 'completed', sinfo)
@@ -245,38 +281,16 @@ class PostcopyTest(PostcopyCase):
         """A destination gone during postcopy: the source pauses (as
         QEMU's), saying the guest cannot continue unless the destination
         comes back, and stays stopped with its pages."""
-        cfg = dict(POSTCOPY, **{'max-postcopy-bandwidth': 256 * 1024})
-        with dst_vm('-S', incoming='tcp:127.0.0.1:0') as dst, \
-                src_vm(*BUSY) as src:
-            self.start(src, dst, cfg)
-            before = digest(src)
-            dst.kill()
-            result = wait_status(src, ('postcopy-paused',) + FINAL)
-            self.assertEqual(result['status'], 'postcopy-paused')
-            self.assertIn('cannot continue until the destination comes '
-                          'back', result['error-desc'])
-            self.assertEqual(src.cmd('query-status')['status'],
-                             'finish-migrate')
-            with self.assertRaises(QMPError):
-                src.cmd('cont')
-            self.assertEqual(digest(src), before)
-            self.assert_no_crash(src)
+        self.destination_killed(dict(POSTCOPY, **{
+            'max-postcopy-bandwidth': 256 * 1024}))
 
     def test_source_killed(self):
         """A source gone during postcopy: the destination pauses, saying
         the guest cannot continue unless the source comes back; its
         vCPUs wait for their pages rather than run on zeroes.  Quitting
         it ends cleanly."""
-        cfg = dict(POSTCOPY, **{'max-postcopy-bandwidth': 256 * 1024})
-        with dst_vm(*BUSY, incoming='tcp:127.0.0.1:0') as dst, \
-                src_vm(*BUSY) as src:
-            self.start(src, dst, cfg)
-            src.kill()
-            result = wait_status(dst, ('postcopy-paused',) + FINAL)
-            self.assertEqual(result['status'], 'postcopy-paused')
-            self.assertIn('cannot continue until the source comes back',
-                          result['error-desc'])
-            self.assert_no_crash(dst)
+        self.source_killed(dict(POSTCOPY, **{
+            'max-postcopy-bandwidth': 256 * 1024}))
 
 
 class PostcopyTlsTest(TlsTestCase, PostcopyCase):

@@ -123,37 +123,15 @@ class PreemptTest(PreemptCase):
         pauses, as without preempt, saying the guest cannot continue
         unless the source comes back; its guest is not stopped for
         good."""
-        cfg = dict(PREEMPT, **{'max-postcopy-bandwidth': 256 * 1024})
-        with dst_vm(*BUSY, incoming='tcp:127.0.0.1:0') as dst, \
-                src_vm(*BUSY) as src:
-            self.start(src, dst, cfg)
-            src.kill()
-            result = wait_status(dst, ('postcopy-paused',) + FINAL)
-            self.assertEqual(result['status'], 'postcopy-paused')
-            self.assertIn('cannot continue until the source comes back',
-                          result['error-desc'])
-            self.assertNotEqual(dst.cmd('query-status')['status'],
-                                'internal-error')
-            self.assert_no_crash(dst)
+        self.source_killed(dict(PREEMPT, **{
+            'max-postcopy-bandwidth': 256 * 1024}))
 
     def test_destination_killed(self):
         """A destination gone during a preempt postcopy: the source's
         preempt thread stops, its channel closed, and the source pauses
         as without preempt, stopped with its pages."""
-        cfg = dict(PREEMPT, **{'max-postcopy-bandwidth': 256 * 1024})
-        with dst_vm('-S', incoming='tcp:127.0.0.1:0') as dst, \
-                src_vm(*BUSY) as src:
-            self.start(src, dst, cfg)
-            before = digest(src)
-            dst.kill()
-            result = wait_status(src, ('postcopy-paused',) + FINAL)
-            self.assertEqual(result['status'], 'postcopy-paused')
-            self.assertIn('cannot continue until the destination comes '
-                          'back', result['error-desc'])
-            self.assertEqual(src.cmd('query-status')['status'],
-                             'finish-migrate')
-            self.assertEqual(digest(src), before)
-            self.assert_no_crash(src)
+        self.destination_killed(dict(PREEMPT, **{
+            'max-postcopy-bandwidth': 256 * 1024}))
 
     def test_destination_without_preempt(self):
         """A destination whose ACCEPT does not list postcopy-preempt

@@ -23,10 +23,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'tls'))
 import tlscerts  # noqa: E402
 import vmig_harness  # noqa: E402
-from migration_helpers import (FINAL, STREAM_HEADER,  # noqa: E402
+from migration_helpers import (STREAM_HEADER,  # noqa: E402
                                MigrationTestCase, dst_vm, hello_body, info,
-                               listen_uri, record, src_vm, wait_status,
-                               warm_up)
+                               listen_uri, record, src_vm, warm_up)
 from mig_relay import Rendezvous  # noqa: E402
 from vmig_harness import wait_for  # noqa: E402
 
