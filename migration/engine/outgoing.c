@@ -1825,6 +1825,7 @@ static bool postcopy_send(MigOutgoing *o, Progress *pg, OutResult *res)
         WirePageRequest req;
         RamPageBatch batch;
         MigParams p;
+        uint64_t pong_seen;
         gint64 now, wait;
         size_t len;
         unsigned n;
@@ -1839,7 +1840,8 @@ static bool postcopy_send(MigOutgoing *o, Progress *pg, OutResult *res)
             postcopy_flow_sent(&flow, len);
             continue;
         }
-        postcopy_flow_confirmed(&flow, qatomic_read(&o->pong_seq));
+        pong_seen = qatomic_read(&o->pong_seq);
+        postcopy_flow_confirmed(&flow, pong_seen);
         if (postcopy_flow_mark_due(&flow)) {
             postcopy_flow_marked(&flow, send_ping(o, g_get_monotonic_time() +
                                                      live_us));
@@ -1848,14 +1850,10 @@ static bool postcopy_send(MigOutgoing *o, Progress *pg, OutResult *res)
         now = g_get_monotonic_time();
         if (!postcopy_flow_may_send(&flow)) {
             /* A window unplaced: more would only queue before the
-             * next fault's page.  A missing PONG fails the return path
-             * within liveness-timeout, which wakes this. */
-            uint64_t seen = qatomic_read(&o->pong_seq);
-
-            postcopy_flow_confirmed(&flow, seen);
-            if (!postcopy_flow_may_send(&flow)) {
-                wait_window(o, seen, now + SEND_SLICE_US);
-            }
+             * next fault's page.  A PONG since pong_seen ends the wait
+             * at once; a missing one fails the return path within
+             * liveness-timeout, which wakes it too. */
+            wait_window(o, pong_seen, now + SEND_SLICE_US);
             continue;
         }
         mig_params_get(&p);

@@ -330,9 +330,10 @@ static void load_pages(PostcopyDest *pd, const uint64_t *pages,
     ck_assert(postcopy_dest_load(pd, rec.body, rec.len, &error_abort));
 }
 
-/* Runs of pages that follow each other are placed together; a page
- * that came another way first stops such a copy part-way and is kept,
- * the rest of the run placed after it. */
+/* A record whose run of consecutive pages holds one placed already (it
+ * came another way first, which ends a run's copy part-way): that page
+ * keeps its content, every other page of the run is placed and counted,
+ * and pages out of order or with a zero page between are placed too. */
 START_TEST(test_place_runs)
 {
     g_autoptr(GPtrArray) blocks = g_ptr_array_new_with_free_func(
